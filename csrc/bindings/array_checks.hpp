@@ -1,0 +1,33 @@
+// Boundary checks shared by the bindings: shapes are validated with the GIL held, before any work starts.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+namespace mefast::bindings {
+
+template <class T>
+using carray = pybind11::array_t<T, pybind11::array::c_style>;
+
+inline std::string shape_str(const pybind11::array& a) {
+    std::ostringstream os;
+    os << "(";
+    for (pybind11::ssize_t i = 0; i < a.ndim(); ++i) os << (i ? ", " : "") << a.shape(i);
+    if (a.ndim() == 1) os << ",";
+    os << ")";
+    return os.str();
+}
+
+inline void require_ndim(const pybind11::array& a, pybind11::ssize_t ndim, const char* name) {
+    if (a.ndim() != ndim) {
+        std::ostringstream os;
+        os << name << " must have " << ndim << " dimensions, got shape " << shape_str(a);
+        throw std::invalid_argument(os.str());
+    }
+}
+
+}  // namespace mefast::bindings

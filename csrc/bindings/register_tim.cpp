@@ -1,0 +1,6 @@
+// Bindings of the tim kernels (filled in by the LBP-TOP/TIM work, issue 3).
+#include "registers.hpp"
+
+namespace mefast::bindings {
+void register_tim(pybind11::module_& /*m*/) {}
+}  // namespace mefast::bindings

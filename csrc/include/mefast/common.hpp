@@ -1,0 +1,109 @@
+// Shared building blocks of the mefast kernels: host/device qualifiers, SIMD dispatch, a small parallel loop.
+// No global state: every function takes what it needs as arguments.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <exception>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+// Per-pixel math is written once and compiled for the CPU loops and, under nvcc, for the CUDA kernels.
+#if defined(__CUDACC__)
+#define MEFAST_HD __host__ __device__ __forceinline__
+#else
+#define MEFAST_HD inline
+#endif
+
+// Hot CPU loops are compiled twice, for baseline x86-64 and for x86-64-v3 (AVX2 + FMA), and the right clone
+// is picked at load time, so a portable wheel still runs the AVX2 code where the CPU has it.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(MEFAST_NATIVE_BUILD) && \
+    !defined(__CUDACC__) && defined(__linux__)
+#define MEFAST_TARGET_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define MEFAST_HAS_TARGET_CLONES 1
+#else
+#define MEFAST_TARGET_CLONES
+#define MEFAST_HAS_TARGET_CLONES 0
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define MEFAST_RESTRICT __restrict__
+#else
+#define MEFAST_RESTRICT
+#endif
+
+namespace mefast {
+
+/// Number of hardware threads, at least 1.
+inline int hardware_threads() {
+    unsigned n = std::thread::hardware_concurrency();
+    return n == 0 ? 1 : static_cast<int>(n);
+}
+
+/// Resolve a user thread count: <= 0 means all hardware threads; never more than the work items.
+inline int resolve_threads(int n_threads, std::ptrdiff_t n_items) {
+    int n = n_threads <= 0 ? hardware_threads() : n_threads;
+    if (n_items < n) n = static_cast<int>(std::max<std::ptrdiff_t>(1, n_items));
+    return n;
+}
+
+/// Run fn(i) for i in [0, n) on n_threads threads, dynamically scheduled. The first exception thrown by any
+/// item is rethrown on the calling thread after all threads have stopped.
+template <class Fn>
+void parallel_for(std::ptrdiff_t n, int n_threads, Fn&& fn) {
+    if (n <= 0) return;
+    const int nt = resolve_threads(n_threads, n);
+    if (nt == 1) {
+        for (std::ptrdiff_t i = 0; i < n; ++i) fn(i);
+        return;
+    }
+    std::atomic<std::ptrdiff_t> next{0};
+    std::exception_ptr error;
+    std::mutex error_mutex;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt)
+    {
+        for (;;) {
+            const std::ptrdiff_t i = next.fetch_add(1);
+            if (i >= n) break;
+            try {
+                fn(i);
+            } catch (...) {
+                std::lock_guard<std::mutex> lock(error_mutex);
+                if (!error) error = std::current_exception();
+                next.store(n);
+            }
+        }
+    }
+#else
+    auto worker = [&]() {
+        for (;;) {
+            const std::ptrdiff_t i = next.fetch_add(1);
+            if (i >= n) return;
+            try {
+                fn(i);
+            } catch (...) {
+                std::lock_guard<std::mutex> lock(error_mutex);
+                if (!error) error = std::current_exception();
+                next.store(n);
+            }
+        }
+    };
+    std::vector<std::thread> pool;
+    pool.reserve(static_cast<std::size_t>(nt - 1));
+    for (int t = 1; t < nt; ++t) pool.emplace_back(worker);
+    worker();
+    for (auto& th : pool) th.join();
+#endif
+    if (error) std::rethrow_exception(error);
+}
+
+}  // namespace mefast

@@ -1,0 +1,1 @@
+"""Subcommands of the ``mefast`` command line, one module each (see ``mefast.cli``)."""

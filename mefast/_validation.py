@@ -1,0 +1,81 @@
+"""Shape, dtype and value checks shared by the public wrappers.
+
+Each check raises :class:`mefast.errors.ShapeError` (a ``ValueError``) with the argument's name and the
+offending shape, dtype or value, then returns the array converted once to the dtype the kernel expects.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .errors import ShapeError
+
+__all__ = ["as_gray_float", "check_finite", "check_flow", "check_video", "to_gray"]
+
+# ITU-R BT.601 luma weights, as cv2.cvtColor(RGB2GRAY).
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def _as_numeric(x: ArrayLike, name: str) -> np.ndarray:
+    arr = np.asarray(x)
+    if arr.dtype == np.bool_ or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise ShapeError(f"{name} must be an integer or floating-point array, got dtype {arr.dtype}")
+    return arr
+
+
+def check_finite(arr: np.ndarray, name: str) -> None:
+    """Raise if ``arr`` holds NaN or infinity, naming the first bad index."""
+    if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise ShapeError(f"{name} contains NaN or infinity (first at index {tuple(int(i) for i in bad)})")
+
+
+def to_gray(arr: np.ndarray, name: str, *, channel_axis_ndim: int) -> np.ndarray:
+    """Convert ``(..., H, W, 3)`` RGB to grey with BT.601 luma weights; pass grey arrays through."""
+    if arr.ndim == channel_axis_ndim + 1:
+        if arr.shape[-1] != 3:
+            raise ShapeError(f"{name} with {arr.ndim} dimensions must be RGB (last axis 3), got shape {arr.shape}")
+        return np.tensordot(arr.astype(np.float32, copy=False), _LUMA, axes=([-1], [0]))
+    if arr.ndim != channel_axis_ndim:
+        raise ShapeError(
+            f"{name} must have {channel_axis_ndim} dimensions (grey) or {channel_axis_ndim + 1} (RGB), "
+            f"got shape {arr.shape}"
+        )
+    return arr
+
+
+def as_gray_float(x: ArrayLike, name: str, *, ndim: int, scale_float: bool = True) -> NDArray[np.float32]:
+    """Validate an image (``ndim=2``) or video (``ndim=3``), grey or RGB, and return grey float32 in [0, 255].
+
+    uint8 and other integer input is taken as grey levels. Floating input is taken to lie in [0, 1] and is
+    multiplied by 255 when ``scale_float`` (OpenCV's DualTVL1 convention, which keeps ``lambda`` meaningful).
+    """
+    arr = _as_numeric(x, name)
+    check_finite(arr, name)
+    is_float = np.issubdtype(arr.dtype, np.floating)
+    gray = to_gray(arr, name, channel_axis_ndim=ndim)
+    out = np.ascontiguousarray(gray, dtype=np.float32)
+    if is_float and scale_float:
+        out = out * np.float32(255.0)
+    return out
+
+
+def check_video(x: ArrayLike, name: str = "video", *, min_frames: int = 1) -> np.ndarray:
+    """Validate a ``(T, H, W)`` or ``(T, H, W, 3)`` video and return it as a numeric ndarray."""
+    arr = _as_numeric(x, name)
+    if arr.ndim not in (3, 4) or (arr.ndim == 4 and arr.shape[-1] != 3):
+        raise ShapeError(f"{name} must have shape (T, H, W) or (T, H, W, 3), got shape {arr.shape}")
+    if arr.shape[0] < min_frames:
+        raise ShapeError(f"{name} needs at least {min_frames} frames, got {arr.shape[0]} (shape {arr.shape})")
+    check_finite(arr, name)
+    return arr
+
+
+def check_flow(x: ArrayLike, name: str = "flow", *, min_ndim: int = 3) -> NDArray[np.float32]:
+    """Validate a ``(..., H, W, 2)`` flow and return it as C-contiguous float32."""
+    arr = _as_numeric(x, name)
+    if arr.ndim < min_ndim or arr.shape[-1] != 2:
+        raise ShapeError(f"{name} must have shape (..., H, W, 2), got shape {arr.shape}")
+    check_finite(arr, name)
+    return np.ascontiguousarray(arr, dtype=np.float32)

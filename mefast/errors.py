@@ -1,0 +1,45 @@
+"""Exceptions raised by mefast.
+
+Every error subclasses :class:`MefastError` and the builtin it refines, so ``except ValueError`` keeps
+working for callers that do not know mefast's hierarchy.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AnnotationError",
+    "CudaUnavailableError",
+    "FaceNotFoundError",
+    "FrameReadError",
+    "MefastError",
+    "ShapeError",
+    "StoreError",
+]
+
+
+class MefastError(Exception):
+    """Base class of every mefast error."""
+
+
+class ShapeError(MefastError, ValueError):
+    """An array has the wrong number of dimensions, shape, dtype or non-finite values."""
+
+
+class AnnotationError(MefastError, ValueError):
+    """An annotation row is inconsistent (onset after apex, apex outside the clip, unknown label...)."""
+
+
+class FrameReadError(MefastError, OSError):
+    """A frame image is missing, unreadable or truncated."""
+
+
+class FaceNotFoundError(MefastError, ValueError):
+    """No face was found in an image."""
+
+
+class StoreError(MefastError, RuntimeError):
+    """A Zarr store is missing, incompatible, or locked by another run."""
+
+
+class CudaUnavailableError(MefastError, RuntimeError):
+    """``device="cuda"`` was requested but no CUDA build or GPU is available."""
