@@ -43,7 +43,7 @@ class TVL1Params:
         Coupling between the flow and its auxiliary variable.
     nscales : int
         Number of pyramid levels. Frames too small for this many levels (a level would fall below
-        ``min_size`` pixels) raise ``ValueError``.
+        ``min_size`` pixels) raise ``ValueError``, unless ``adapt_scales``.
     warps : int
         Warps (re-linearisations of the data term) per level.
     epsilon : float
@@ -63,6 +63,10 @@ class TVL1Params:
         Gaussian anti-aliasing before each downsampling (sigma = 0.6 sqrt(1/scale_step^2 - 1), as IPOL).
     min_size : int
         Smallest side, in pixels, a pyramid level may have.
+    adapt_scales : bool
+        Use fewer than ``nscales`` levels when the frames are too small for them (what OpenCV does
+        silently), instead of raising. The ``accurate`` and ``fast`` presets set it, so they work on any
+        frame size; the defaults keep OpenCV's parameters and say so when they cannot be honoured.
 
     Notes
     -----
@@ -86,6 +90,7 @@ class TVL1Params:
     presmooth_sigma: float = 0.0
     pyramid_smoothing: bool = False
     min_size: int = 16
+    adapt_scales: bool = False
 
     def __post_init__(self) -> None:
         checks = [
@@ -133,7 +138,13 @@ class TVL1Params:
 TVL1_PRESETS: dict[str, TVL1Params] = {
     "opencv": TVL1Params(),
     "accurate": TVL1Params(
-        presmooth_sigma=0.8, scale_step=0.5, pyramid_smoothing=True, median_filtering=1, nscales=4, warps=5
+        presmooth_sigma=0.8,
+        scale_step=0.5,
+        pyramid_smoothing=True,
+        median_filtering=1,
+        nscales=4,
+        warps=5,
+        adapt_scales=True,
     ),
     "fast": TVL1Params(
         presmooth_sigma=0.8,
@@ -145,6 +156,7 @@ TVL1_PRESETS: dict[str, TVL1Params] = {
         inner_iterations=15,
         outer_iterations=1,
         epsilon=0.02,
+        adapt_scales=True,
     ),
 }
 

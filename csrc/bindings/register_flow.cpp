@@ -65,11 +65,12 @@ py::array_t<float> tvl1_pairs(const carray<float>& frames, const carray<int>& i0
         throw std::invalid_argument(os.str());
     }
     const int levels = tvl1::effective_scales(p, h, w);
-    if (levels < p.nscales) {
+    const bool adapt = params.contains("adapt_scales") && params["adapt_scales"].cast<bool>();
+    if (levels < p.nscales && !adapt) {
         std::ostringstream os;
         os << "frames of " << h << " x " << w << " px are too small for nscales=" << p.nscales
            << " with scale_step=" << p.scale_step << " (each level must keep both sides >= " << p.min_size
-           << " px): use nscales=" << levels << " or less";
+           << " px): use nscales=" << levels << " or less, or adapt_scales=True";
         throw std::invalid_argument(os.str());
     }
     py::array_t<float> out({static_cast<py::ssize_t>(n_pairs), static_cast<py::ssize_t>(h),

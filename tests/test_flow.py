@@ -1,0 +1,193 @@
+"""TV-L1 optical flow: analytic motions, a real face with known non-rigid flow, and OpenCV as the peer."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+import mefast
+from mefast.testing import endpoint_error, face_flow_pair, warp_image
+
+FAST1 = mefast.TVL1Params(nscales=1)  # single level: quick contract tests on small images
+
+
+def _face(size=(128, 112)) -> np.ndarray:
+    from mefast.data import face_image
+
+    face = face_image(gray=True)[20:238, 25:204].astype(np.float32)
+    return cv2.resize(face, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+
+
+def _translated(shift, size=(128, 112)):
+    base = _face(size)
+    field = np.empty((*size, 2), np.float32)
+    field[..., 0], field[..., 1] = shift
+    # frame0(x) = base(x + shift): the flow from frame0 to frame1 = base is +shift.
+    frame0 = warp_image(base, field)
+    return np.clip(frame0, 0, 255).astype(np.float32) / 255, base / 255, field
+
+
+def test_zero_motion_gives_zero_flow():
+    img = _face()
+    flow = mefast.tvl1(img.astype(np.uint8), img.astype(np.uint8))
+    assert flow.shape == (*img.shape, 2) and flow.dtype == np.float32
+    assert np.abs(flow).max() < 1e-3
+
+
+@pytest.mark.parametrize("shift", [(2.0, -1.0), (-1.0, 0.0), (0.5, 0.25), (-0.3, 0.7)], ids=str)
+def test_translation_is_recovered(shift):
+    f0, f1, _ = _translated(shift)
+    flow = mefast.tvl1(f0, f1, params="accurate")
+    inner = flow[12:-12, 12:-12].reshape(-1, 2)
+    med = np.median(inner, axis=0)
+    assert med == pytest.approx(shift, abs=0.03)
+    assert endpoint_error(flow, np.broadcast_to(np.float32(shift), flow.shape), border=12) < 0.08
+
+
+def test_small_rotation_is_recovered():
+    h, w = 128, 112
+    base = _face((h, w))
+    angle = np.deg2rad(1.5)
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    cx, cy = (w - 1) / 2, (h - 1) / 2
+    field = np.stack(
+        [
+            (np.cos(angle) - 1) * (x - cx) - np.sin(angle) * (y - cy),
+            np.sin(angle) * (x - cx) + (np.cos(angle) - 1) * (y - cy),
+        ],
+        axis=-1,
+    ).astype(np.float32)
+    frame0 = np.clip(warp_image(base, field), 0, 255).astype(np.uint8)
+    flow = mefast.tvl1(frame0, np.clip(base, 0, 255).astype(np.uint8), params="accurate")
+    assert np.abs(field).max() > 1.5  # the motion is not trivial
+    assert endpoint_error(flow, field, border=10) < 0.1
+
+
+@pytest.mark.parametrize(
+    ("preset", "max_epe"), [("opencv", 0.06), ("accurate", 0.035), ("fast", 0.06)], ids=str
+)
+def test_face_with_known_nonrigid_flow(face_pair, preset, max_epe):
+    flow = mefast.tvl1(face_pair.frame0, face_pair.frame1, params=preset)
+    assert endpoint_error(flow, face_pair.flow) < max_epe
+
+
+@pytest.mark.parametrize(("amplitude", "seed"), [(1.0, 0), (1.5, 1), (4.0, 2)], ids=str)
+def test_agrees_with_opencv_dualtvl1(amplitude, seed):
+    pair = face_flow_pair((340, 280), amplitude=amplitude, seed=seed)
+    ref = cv2.optflow.DualTVL1OpticalFlow_create().calc(pair.frame0, pair.frame1, None)
+    ours = mefast.tvl1(pair.frame0, pair.frame1)  # OpenCV's defaults
+    epe_ref = endpoint_error(ref, pair.flow)
+    epe_ours = endpoint_error(ours, pair.flow)
+    assert epe_ours <= 1.05 * epe_ref, (epe_ours, epe_ref)
+    # Same algorithm, same parameters: the two flows are close to each other, not merely both good.
+    assert endpoint_error(ours, ref, border=8) < 0.25 * np.abs(pair.flow).max()
+
+
+@pytest.mark.parametrize(
+    "kw", [{"median_filtering": 1}, {"median_filtering": 3}, {"warps": 1, "nscales": 3}, {"gamma": 0.1}], ids=str
+)
+def test_parameter_variants_track_opencv(face_pair, kw):
+    ocv_kw = {
+        "median_filtering": "medianFiltering",
+        "warps": "warps",
+        "nscales": "nscales",
+        "gamma": "gamma",
+    }
+    ref = cv2.optflow.DualTVL1OpticalFlow_create(**{ocv_kw[k]: v for k, v in kw.items()})
+    epe_ref = endpoint_error(ref.calc(face_pair.frame0, face_pair.frame1, None), face_pair.flow)
+    ours = mefast.tvl1(face_pair.frame0, face_pair.frame1, params=mefast.TVL1Params(**kw))
+    assert endpoint_error(ours, face_pair.flow) <= 1.05 * epe_ref
+
+
+def test_single_level_matches_opencv_to_float_precision(face_pair):
+    # At one level, one warp and zero initial flow no interpolation differences remain: the iterations
+    # themselves must agree with OpenCV's to rounding.
+    kw = {"nscales": 1, "warps": 1, "median_filtering": 1}
+    ref = cv2.optflow.DualTVL1OpticalFlow_create(nscales=1, warps=1, medianFiltering=1)
+    ref_flow = ref.calc(face_pair.frame0, face_pair.frame1, None)
+    ours = mefast.tvl1(face_pair.frame0, face_pair.frame1, params=mefast.TVL1Params(**kw))
+    assert np.abs(ours - ref_flow).max() < 2e-3
+
+
+def test_compute_flow_matches_pairwise_tvl1(rng):
+    base = _face((64, 56))
+    video = np.stack([np.clip(warp_image(base, np.full((64, 56, 2), 0.3 * t, np.float32)), 0, 255) for t in range(4)])
+    video = video.astype(np.uint8)
+    first = mefast.compute_flow(video, params=FAST1, n_threads=2)
+    prev = mefast.compute_flow(video, reference="previous", params=FAST1, n_threads=1)
+    assert first.shape == prev.shape == (3, 64, 56, 2)
+    for t in range(1, 4):
+        np.testing.assert_array_equal(first[t - 1], mefast.tvl1(video[0], video[t], params=FAST1))
+        np.testing.assert_array_equal(prev[t - 1], mefast.tvl1(video[t - 1], video[t], params=FAST1))
+    # frame t samples the face at x + 0.3 t, so the face moves left: u = -0.3 t from the first frame.
+    means = [float(np.median(first[t, 8:-8, 8:-8, 0])) for t in range(3)]
+    assert means == pytest.approx([-0.3, -0.6, -0.9], abs=0.05)
+
+
+def test_rgb_and_float_inputs_follow_the_grey_uint8_result(face_pair):
+    f0, f1 = face_pair.frame0, face_pair.frame1
+    ref = mefast.tvl1(f0, f1, params="fast")
+    # Equal up to float rounding of the conversions (which the iterations may amplify at a few pixels).
+    as_float = mefast.tvl1(f0 / 255.0, f1.astype(np.float32) / 255, params="fast")
+    rgb0, rgb1 = (np.repeat(f[..., None], 3, axis=-1) for f in (f0, f1))
+    as_rgb = mefast.tvl1(rgb0, rgb1, params="fast")
+    for other in (as_float, as_rgb):
+        assert np.abs(other - ref).max() < 1e-2
+        assert np.abs(other - ref).mean() < 1e-5
+
+
+def test_tvl1_releases_the_gil(face_pair):
+    """While one thread is inside tvl1, another thread keeps running Python code."""
+    slow = mefast.TVL1Params(epsilon=0.0, inner_iterations=40, outer_iterations=3)
+    done = threading.Event()
+
+    def work():
+        mefast.tvl1(face_pair.frame0, face_pair.frame1, params=slow)
+        done.set()
+
+    t = threading.Thread(target=work)
+    t.start()
+    time.sleep(0.05)  # let the worker enter the core
+    ticks = 0
+    while not done.is_set():
+        ticks += 1
+    t.join()
+    assert ticks > 10_000  # with the GIL held, this loop could not have run at all
+
+
+def test_two_threads_run_tvl1_concurrently(face_pair):
+    """Two threads inside the core at the same time: their calls overlap in time."""
+    slow = mefast.TVL1Params(epsilon=0.0, inner_iterations=30, outer_iterations=2)
+    spans: list[tuple[float, float]] = []
+    barrier = threading.Barrier(2)
+
+    def work():
+        barrier.wait()
+        start = time.perf_counter()
+        mefast.tvl1(face_pair.frame0, face_pair.frame1, params=slow)
+        spans.append((start, time.perf_counter()))
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    (a0, a1), (b0, b1) = sorted(spans)
+    overlap = min(a1, b1) - max(a0, b0)
+    # Serialised calls would overlap by ~0; concurrent ones for most of the shorter call.
+    assert overlap > 0.5 * min(a1 - a0, b1 - b0)
+
+
+def test_presets_and_params_are_frozen():
+    p = mefast.TVL1Params()
+    assert (p.tau, p.lambda_, p.theta, p.nscales, p.warps, p.epsilon) == (0.25, 0.15, 0.3, 5, 5, 0.01)
+    assert (p.inner_iterations, p.outer_iterations, p.scale_step, p.gamma, p.median_filtering) == (30, 10, 0.8, 0, 5)
+    with pytest.raises(AttributeError):
+        p.tau = 0.1  # type: ignore[misc]
+    assert set(mefast.TVL1_PRESETS) >= {"opencv", "accurate", "fast"}
+    assert mefast.TVL1Params.preset("opencv") == p
+    assert p.replace(warps=2).warps == 2

@@ -1,0 +1,119 @@
+"""Bad input to the flow API raises ValueError naming the argument and the value; property tests of the contract."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import mefast
+from mefast.errors import ShapeError
+
+ONE = mefast.TVL1Params(nscales=1, warps=1, inner_iterations=5, outer_iterations=1)
+
+
+def img(h=32, w=32, dtype=np.uint8, seed=0):
+    return (np.random.default_rng(seed).random((h, w)) * 255).astype(dtype)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "match"),
+    [
+        (np.zeros(5, np.uint8), np.zeros(5, np.uint8), r"frame0 must have 2 dimensions .* got shape \(5,\)"),
+        (img(), img(32, 30), r"same shape, got \(32, 32\) and \(32, 30\)"),
+        (np.zeros((32, 32, 4), np.uint8), img(), r"frame0 .* RGB \(last axis 3\), got shape \(32, 32, 4\)"),
+        (np.full((32, 32), np.nan), img(), r"frame0 contains NaN or infinity \(first at index \(0, 0\)\)"),
+        (img(), np.full((32, 32), np.inf, np.float32), r"frame1 contains NaN or infinity"),
+        (np.zeros((32, 32), object), img(), r"frame0 must be an integer or floating-point array, got dtype object"),
+        (np.zeros((32, 32), bool), img(), r"dtype bool"),
+    ],
+    ids=["ndim", "shapes", "channels", "nan", "inf", "object", "bool"],
+)
+def test_bad_frames(a, b, match):
+    with pytest.raises(ShapeError, match=match):
+        mefast.tvl1(a, b, params=ONE)
+
+
+def test_too_small_for_pyramid_names_sizes_and_fix():
+    with pytest.raises(ValueError, match=r"24 x 24 px are too small for nscales=5 .* use nscales=2 or less, or adapt_scales=True"):
+        mefast.tvl1(img(24, 24), img(24, 24))
+    with pytest.raises(ValueError, match=r"too small: TV-L1 needs at least 3 x 3"):
+        mefast.tvl1(img(2, 8), img(2, 8), params=ONE.replace(min_size=4))
+
+
+def test_video_errors():
+    with pytest.raises(ShapeError, match=r"at least 2 frames .* shape \(1, 32, 32\)"):
+        mefast.compute_flow(np.zeros((1, 32, 32), np.uint8))
+    with pytest.raises(ShapeError, match=r"video must have 3 dimensions"):
+        mefast.compute_flow(np.zeros((32, 32), np.uint8))
+    with pytest.raises(ValueError, match=r"reference must be 'first' or 'previous', got 'last'"):
+        mefast.compute_flow(np.zeros((2, 32, 32), np.uint8), reference="last", params=ONE)
+    with pytest.raises(ValueError, match=r"n_threads must be a positive integer"):
+        mefast.compute_flow(np.zeros((2, 32, 32), np.uint8), params=ONE, n_threads=0)
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        ({"lambda_": -0.15}, r"lambda_=-0.15 is invalid: must be > 0"),
+        ({"nscales": 0}, r"nscales=0 is invalid"),
+        ({"scale_step": 1.0}, r"scale_step=1.0 is invalid: must be in \(0, 1\)"),
+        ({"scale_step": 0.0}, r"scale_step=0.0 is invalid"),
+        ({"tau": 0.5}, r"tau=0.5 is invalid"),
+        ({"median_filtering": 4}, r"median_filtering=4 is invalid: must be 1 \(off\), 3 or 5"),
+        ({"theta": float("nan")}, r"theta=nan is invalid"),
+        ({"epsilon": -1}, r"epsilon=-1 is invalid"),
+    ],
+    ids=str,
+)
+def test_invalid_parameters(kw, match):
+    with pytest.raises(ValueError, match=match):
+        mefast.TVL1Params(**kw)
+
+
+def test_unknown_preset_and_params_type():
+    with pytest.raises(ValueError, match=r"unknown TV-L1 preset 'slow'"):
+        mefast.tvl1(img(), img(), params="slow")
+    with pytest.raises(TypeError, match=r"params must be a TVL1Params"):
+        mefast.tvl1(img(), img(), params={"tau": 0.1})  # type: ignore[arg-type]
+
+
+def test_core_rejects_unconverted_arrays():
+    from mefast import _core
+
+    frames = np.zeros((2, 32, 32), np.float64)  # the core never casts silently
+    with pytest.raises(TypeError):
+        _core.tvl1_pairs(frames, np.array([0], np.int32), np.array([1], np.int32), {}, 1)
+    frames32 = np.zeros((2, 32, 32), np.float32)
+    with pytest.raises(ValueError, match=r"pair 0 indexes frames \(0, 2\) outside \[0, 2\)"):
+        _core.tvl1_pairs(frames32, np.array([0], np.int32), np.array([2], np.int32), {"nscales": 1}, 1)
+
+
+def test_cuda_device_without_gpu_is_a_clear_error():
+    if mefast.has_cuda():
+        pytest.skip("a GPU is visible")
+    with pytest.raises(mefast.CudaUnavailableError, match=r"device='cuda'"):
+        mefast.tvl1(img(), img(), params=ONE, device="cuda")
+    # auto falls back to the CPU
+    assert mefast.tvl1(img(), img(), params=ONE, device="auto").shape == (32, 32, 2)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    h=st.integers(16, 40),
+    w=st.integers(16, 40),
+    dtype=st.sampled_from([np.uint8, np.uint16, np.int32, np.float32, np.float64]),
+    rgb=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_shape_and_dtype_contract(h, w, dtype, rgb, seed):
+    rng = np.random.default_rng(seed)
+    shape = (h, w, 3) if rgb else (h, w)
+    scale = 1.0 if np.issubdtype(dtype, np.floating) else 255
+    a = (rng.random(shape) * scale).astype(dtype)
+    b = np.roll(a, 1, axis=1)
+    flow = mefast.tvl1(a, b, params=ONE)
+    assert flow.shape == (h, w, 2)
+    assert flow.dtype == np.float32 and flow.flags.c_contiguous
+    assert np.isfinite(flow).all()
