@@ -29,6 +29,7 @@ __all__ = [
     "CudaUnavailableError",
     "FaceNotFoundError",
     "FrameReadError",
+    "MEStore",
     "MefastError",
     "ShapeError",
     "StoreError",
@@ -43,3 +44,16 @@ __all__ = [
     "show_config",
     "tvl1",
 ]
+
+# Loaded on first use so that ``import mefast`` stays fast (zarr, joblib and dask are heavy imports).
+_LAZY = {"MEStore": "store"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,627 @@
+"""The mefast Zarr v3 store: one store per corpus holding flow, strain, frames and descriptors per sample.
+
+Layout (readable with plain ``zarr``, ``xarray`` or ``dask``; see the README)::
+
+    <name>.zarr/
+      zarr.json       attrs: schema, mefast version, creation time, parameters, datasets, annotation
+                      hashes, au_names, per-array layout, failures and runs of preprocess
+      meta/<column>   (N,) one 1-D array per column of ``Dataset.samples`` (strings, int64, ...)
+      meta/au         (N, n_au) uint8, columns named by ``attrs["au_names"]``
+      flow            (N, 2, H, W) float32    onset->apex flow, channels (u, v)
+      strain          (N, H, W) float32
+      frames          (N, T, H, W) uint8
+      lbptop, biwoof, mdmo   (N, D) float32
+      done            (N,) bool               written last for each sample
+
+Every per-sample array is chunked ``(1, ...)`` along N and compressed with Blosc zstd, so processes on one
+machine or many write disjoint chunks without coordination. Zarr writes each chunk whole (local stores
+rename a temporary file into place, object stores put whole objects), and ``done`` is written after all of a
+sample's chunks, so a crash can leave a sample half-written but never marked done. Floating arrays are
+filled with NaN where nothing was written.
+
+This is the only module of mefast that imports zarr.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import fcntl
+import json
+import os
+import re
+import socket
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import zarr
+from numpy.typing import NDArray
+from zarr.abc.store import Store
+from zarr.codecs import BloscCodec
+from zarr.storage import LocalStore
+
+from .errors import ShapeError, StoreError
+
+__all__ = ["SCHEMA", "MEStore"]
+
+#: Identifier of the layout written in ``attrs["schema"]``; bumped on incompatible changes.
+SCHEMA = "mefast-store/1"
+
+_RESERVED = frozenset({"meta", "done"})
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_LOCK_FILE = ".mefast-run.lock"
+_LOCK_KEY = "mefast-run.lock.json"
+
+# Conventional dimension names (after "sample") of the arrays mefast writes, for xarray.
+_DIMS: dict[str, tuple[str, ...]] = {
+    "flow": ("component", "y", "x"),
+    "strain": ("y", "x"),
+    "frames": ("time", "y", "x"),
+}
+
+StoreLike = str | os.PathLike[str] | Store
+
+
+def _utcnow() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def _jsonable(value: Any) -> Any:
+    """Convert numpy scalars, tuples and paths so that the value survives a JSON round trip."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return value
+
+
+def _codec(dtype: np.dtype) -> BloscCodec:
+    # Byte shuffle groups the exponent bytes of floats; bit shuffle suits 8-bit images.
+    shuffle = "bitshuffle" if dtype.itemsize == 1 else "shuffle"
+    return BloscCodec(cname="zstd", clevel=5, shuffle=shuffle)
+
+
+def _fill(dtype: np.dtype) -> Any:
+    if np.issubdtype(dtype, np.floating):
+        return np.nan
+    if dtype == np.bool_:
+        return False
+    return 0
+
+
+def _dimension_names(arrays: Mapping[str, tuple[tuple[int, ...], np.dtype]]) -> dict[str, tuple[str, ...]]:
+    """Dimension names per array; arrays whose conventional names clash in size get prefixed names."""
+    dims: dict[str, tuple[str, ...]] = {}
+    for name, (shape, _) in arrays.items():
+        conv = _DIMS.get(name)
+        if conv is None or len(conv) != len(shape):
+            conv = tuple(f"{name}_{k}" if len(shape) > 1 else f"{name}_dim" for k in range(len(shape)))
+        dims[name] = conv
+    sizes: dict[str, set[int]] = {}
+    for name, (shape, _) in arrays.items():
+        for d, s in zip(dims[name], shape, strict=True):
+            sizes.setdefault(d, set()).add(int(s))
+    for name, (shape, _) in arrays.items():
+        if any(len(sizes[d]) > 1 for d in dims[name]):
+            dims[name] = tuple(f"{name}_{k}" for k in range(len(shape)))
+    return {name: ("sample", *d) for name, d in dims.items()}
+
+
+def _normalise_spec(
+    arrays: Mapping[str, tuple[Sequence[int], Any]],
+) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    if not isinstance(arrays, Mapping) or not arrays:
+        raise ValueError("arrays must be a non-empty dict name -> (per-sample shape, dtype)")
+    spec: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
+    for name, value in arrays.items():
+        if not isinstance(name, str) or not _NAME.match(name) or name in _RESERVED:
+            raise ValueError(
+                f"array name {name!r} is invalid: use a Python identifier other than {sorted(_RESERVED)}"
+            )
+        try:
+            shape_in, dtype_in = value
+            shape = tuple(int(s) for s in shape_in)
+            dtype = np.dtype(dtype_in)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"arrays[{name!r}] must be (per-sample shape, dtype), got {value!r}") from exc
+        if any(s < 1 for s in shape):
+            raise ValueError(f"arrays[{name!r}] has a non-positive dimension in shape {shape}")
+        if dtype.kind not in "biuf":
+            raise ValueError(f"arrays[{name!r}] must have a numeric or bool dtype, got {dtype}")
+        spec[name] = (shape, dtype)
+    return spec
+
+
+def _meta_column(name: str, col: pd.Series) -> np.ndarray:
+    values = col.to_numpy()
+    if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+        if col.isna().any():
+            raise ValueError(f"samples column {name!r} has missing values (row {int(col.isna().argmax())})")
+        return np.asarray([str(v) for v in values], dtype=str)
+    if pd.api.types.is_bool_dtype(col.dtype):
+        return values.astype(np.bool_)
+    if pd.api.types.is_integer_dtype(col.dtype):
+        return values.astype(np.int64)
+    if pd.api.types.is_float_dtype(col.dtype):
+        return values.astype(np.float64)
+    raise ValueError(f"samples column {name!r} has unsupported dtype {col.dtype}")
+
+
+class MEStore:
+    """A micro-expression store: per-sample arrays, sample metadata, AU labels and provenance.
+
+    Use :meth:`create` to make a store and :meth:`open` to open one; the constructor is private.
+
+    Attributes
+    ----------
+    meta : pandas.DataFrame
+        One row per sample (RangeIndex), the columns of ``Dataset.samples``.
+    au : ndarray of shape (N, n_au), uint8
+        Action units present (1) or not (0), columns named by ``au_names``.
+    au_names : list of str
+    done : ndarray of shape (N,), bool
+        Samples whose arrays are complete (read from the store on every access).
+    features : tuple of str
+        Per-sample arrays of the store, in creation order.
+    attrs : dict
+        Provenance: schema, mefast version, creation time, parameters, datasets, annotation hashes.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd, zarr
+    >>> from mefast.store import MEStore
+    >>> samples = pd.DataFrame({"sample_id": ["d/s1/c1", "d/s1/c2"], "subject": ["s1", "s1"]})
+    >>> st = MEStore.create(zarr.storage.MemoryStore(), samples, au=np.zeros((2, 1), np.uint8),
+    ...                     au_names=["AU1"], arrays={"mdmo": ((72,), "float32")})
+    >>> st.write_sample(1, {"mdmo": np.ones(72)}); st.mark_done(1)
+    >>> st.done.tolist(), st.read("mdmo", 1)[:3].tolist()
+    ([False, True], [1.0, 1.0, 1.0])
+    """
+
+    def __init__(self, group: zarr.Group, source: StoreLike, mode: str) -> None:
+        self._group = group
+        self._source = source
+        self._mode = mode
+        attrs = dict(group.attrs)
+        if attrs.get("schema") != SCHEMA:
+            raise StoreError(
+                f"{self._describe()} is not a mefast store of schema {SCHEMA!r} "
+                f"(attrs['schema'] = {attrs.get('schema')!r})"
+            )
+        self._arrays: dict[str, tuple[tuple[int, ...], np.dtype]] = {
+            name: (tuple(shape), np.dtype(dtype)) for name, (shape, dtype) in attrs["arrays"].items()
+        }
+        self._n = int(attrs["n_samples"])
+        self._meta: pd.DataFrame | None = None
+        self._au: np.ndarray | None = None
+        self._handles: dict[str, zarr.Array] = {}
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def create(
+        cls,
+        path: StoreLike,
+        samples: pd.DataFrame,
+        *,
+        au: NDArray[np.integer] | NDArray[np.bool_],
+        au_names: Sequence[str],
+        arrays: Mapping[str, tuple[Sequence[int], Any]],
+        attrs: Mapping[str, Any] | None = None,
+        overwrite: bool = False,
+    ) -> MEStore:
+        """Create a store with empty per-sample arrays and the samples' metadata.
+
+        Parameters
+        ----------
+        path : str, path-like or zarr Store
+            A local directory, any fsspec URL zarr accepts (``s3://...``), or a zarr store object.
+        samples : pandas.DataFrame
+            One row per sample with a unique ``sample_id`` column (``Dataset.samples``).
+        au : array_like of shape (N, n_au)
+            0/1 action-unit matrix (``Dataset.au_matrix()``).
+        au_names : sequence of str
+            Names of the ``au`` columns.
+        arrays : dict
+            ``name -> (per-sample shape, dtype)``; each becomes an array of shape ``(N, *shape)`` chunked one
+            sample per chunk.
+        attrs : dict, optional
+            Provenance to record (parameters, datasets, annotation hashes...). JSON-serialisable values,
+            numpy scalars and tuples are converted.
+        overwrite : bool
+            Replace an existing store at ``path``; otherwise an existing store raises ``StoreError``.
+
+        Returns
+        -------
+        MEStore
+            The store, open for writing.
+        """
+        if not isinstance(samples, pd.DataFrame):
+            raise TypeError(f"samples must be a pandas DataFrame, got {type(samples).__name__}")
+        if "sample_id" not in samples.columns:
+            raise ValueError(f"samples needs a 'sample_id' column; it has {list(samples.columns)}")
+        n = len(samples)
+        if n < 1:
+            raise ValueError("samples is empty: a store needs at least one sample")
+        dup = samples["sample_id"][samples["sample_id"].duplicated()]
+        if len(dup):
+            raise ValueError(f"sample_id values must be unique; repeated: {sorted(set(map(str, dup)))[:5]}")
+        au_arr = np.asarray(au)
+        names = [str(a) for a in au_names]
+        if au_arr.ndim != 2 or au_arr.shape != (n, len(names)):
+            raise ShapeError(
+                f"au must have shape (n_samples, len(au_names)) = ({n}, {len(names)}), got {au_arr.shape}"
+            )
+        if au_arr.size and not np.isin(au_arr, (0, 1)).all():
+            raise ValueError("au must hold only 0 and 1")
+        spec = _normalise_spec(arrays)
+        columns = [str(c) for c in samples.columns]
+        if "au" in columns:
+            raise ValueError("samples may not have a column named 'au' (reserved for the AU matrix)")
+        meta = {c: _meta_column(c, samples[c]) for c in columns}
+
+        try:
+            group = zarr.open_group(store=path, mode="w" if overwrite else "w-")
+        except (FileExistsError, zarr.errors.ContainsGroupError, zarr.errors.ContainsArrayError) as exc:
+            raise StoreError(
+                f"a store already exists at {path!s}; open it with MEStore.open or pass overwrite=True"
+            ) from exc
+        mg = group.create_group("meta")
+        for c, values in meta.items():
+            a = mg.create_array(
+                c,
+                shape=(n,),
+                dtype=values.dtype if values.dtype.kind != "U" else str,
+                chunks=(n,),
+                dimension_names=("sample",),
+            )
+            a[:] = values
+        a = mg.create_array(
+            "au",
+            shape=(n, len(names)),
+            dtype=np.uint8,
+            chunks=(n, max(len(names), 1)),
+            dimension_names=("sample", "au"),
+            fill_value=0,
+        )
+        if names:
+            a[:] = au_arr.astype(np.uint8)
+        dims = _dimension_names(spec)
+        for name, (shape, dtype) in spec.items():
+            group.create_array(
+                name,
+                shape=(n, *shape),
+                dtype=dtype,
+                chunks=(1, *shape),
+                fill_value=_fill(dtype),
+                compressors=_codec(dtype),
+                dimension_names=dims[name],
+            )
+        # One tiny uncompressed chunk per sample: concurrent writers never share a chunk.
+        group.create_array(
+            "done",
+            shape=(n,),
+            dtype=bool,
+            chunks=(1,),
+            fill_value=False,
+            compressors=None,
+            dimension_names=("sample",),
+        )
+        from . import __version__
+
+        base: dict[str, Any] = {
+            "schema": SCHEMA,
+            "mefast_version": __version__,
+            "zarr_version": zarr.__version__,
+            "created": _utcnow(),
+            "n_samples": n,
+            "meta_columns": columns,
+            "au_names": names,
+            "arrays": {name: [list(shape), dtype.str] for name, (shape, dtype) in spec.items()},
+        }
+        user = _jsonable(dict(attrs or {}))
+        clash = sorted(set(user) & set(base))
+        if clash:
+            raise ValueError(f"attrs may not set the reserved keys {clash}")
+        group.attrs.update({**base, **user})
+        return cls(group, path, "r+")
+
+    @classmethod
+    def open(cls, path: StoreLike, mode: str = "r") -> MEStore:
+        """Open an existing store.
+
+        Parameters
+        ----------
+        path : str, path-like or zarr Store
+            A local directory, any fsspec URL zarr accepts, or a zarr store object.
+        mode : {"r", "r+"}
+            Read only, or read and write.
+        """
+        if mode not in ("r", "r+"):
+            raise ValueError(f"mode must be 'r' or 'r+', got {mode!r}")
+        try:
+            group = zarr.open_group(store=path, mode=mode)
+        except (FileNotFoundError, zarr.errors.BaseZarrError) as exc:
+            raise StoreError(f"no mefast store at {path!s} ({exc})") from exc
+        return cls(group, path, mode)
+
+    @staticmethod
+    def exists(path: StoreLike) -> bool:
+        """Whether a zarr group exists at ``path``."""
+        try:
+            zarr.open_group(store=path, mode="r")
+        except (FileNotFoundError, zarr.errors.BaseZarrError):
+            return False
+        return True
+
+    # ------------------------------------------------------------------ contents
+    def _describe(self) -> str:
+        src = self._source
+        return f"store {os.fspath(src) if isinstance(src, str | os.PathLike) else type(src).__name__}"
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __repr__(self) -> str:
+        done = int(self.done.sum())
+        return f"<MEStore {self._describe()[6:]}: {self._n} samples, {done} done, features {self.features}>"
+
+    @property
+    def path(self) -> StoreLike:
+        """What the store was opened from (path, URL or store object)."""
+        return self._source
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        """Names of the per-sample arrays."""
+        return tuple(self._arrays)
+
+    @property
+    def shapes(self) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+        """``name -> (per-sample shape, dtype)`` of the per-sample arrays."""
+        return dict(self._arrays)
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        """Provenance attributes (a copy; change them with :meth:`update_attrs`)."""
+        return json.loads(json.dumps(dict(self._group.attrs)))
+
+    def update_attrs(self, **values: Any) -> None:
+        """Set provenance attributes (JSON-serialisable values; reserved layout keys are refused)."""
+        self._writable()
+        reserved = {"schema", "n_samples", "meta_columns", "au_names", "arrays"}
+        bad = sorted(set(values) & reserved)
+        if bad:
+            raise ValueError(f"attrs {bad} describe the layout and cannot be changed")
+        self._group.attrs.update(_jsonable(values))
+
+    @property
+    def meta(self) -> pd.DataFrame:
+        """The samples' metadata, one row per sample (a copy)."""
+        if self._meta is None:
+            mg = self._group["meta"]
+            cols = {}
+            for c in self.attrs["meta_columns"]:
+                values = mg[c][:]
+                cols[c] = values.astype(object) if values.dtype.kind in "UOT" else values
+            self._meta = pd.DataFrame(cols)
+        return self._meta.copy()
+
+    @property
+    def au(self) -> NDArray[np.uint8]:
+        """The ``(N, n_au)`` action-unit matrix."""
+        if self._au is None:
+            self._au = np.asarray(self._group["meta/au"][:], dtype=np.uint8)
+        return self._au.copy()
+
+    @property
+    def au_names(self) -> list[str]:
+        """Names of the columns of :attr:`au`."""
+        return list(self._group.attrs["au_names"])
+
+    @property
+    def done(self) -> NDArray[np.bool_]:
+        """Which samples are complete, read from the store."""
+        return np.asarray(self._array("done")[:], dtype=bool)
+
+    def index_of(self, sample_id: str) -> int:
+        """Row of a sample id."""
+        ids = self.meta["sample_id"]
+        hits = np.flatnonzero(ids.to_numpy() == sample_id)
+        if not len(hits):
+            raise KeyError(f"sample_id {sample_id!r} is not in the {self._describe()}")
+        return int(hits[0])
+
+    def _array(self, name: str) -> zarr.Array:
+        a = self._handles.get(name)
+        if a is None:
+            a = self._group[name]
+            self._handles[name] = a
+        return a
+
+    def _check_name(self, name: str) -> None:
+        if name not in self._arrays:
+            raise KeyError(f"the {self._describe()} has no array {name!r}; it has {list(self._arrays)}")
+
+    def _check_index(self, i: Any) -> int:
+        if isinstance(i, bool | np.bool_) or not isinstance(i, int | np.integer):
+            raise TypeError(f"sample index must be an integer, got {type(i).__name__}")
+        if not -self._n <= int(i) < self._n:
+            raise IndexError(f"sample index {int(i)} is out of range for {self._n} samples")
+        return int(i) % self._n
+
+    def read(
+        self, name: str, index: int | slice | Sequence[int] | NDArray[np.integer] | NDArray[np.bool_]
+    ) -> np.ndarray:
+        """Read a per-sample array for one sample, a slice, or a list / mask of samples.
+
+        Samples not marked :attr:`done` read as NaN (floating arrays) or 0.
+
+        Parameters
+        ----------
+        name : str
+            One of :attr:`features`.
+        index : int, slice, sequence of int or ndarray
+            Sample rows (negative integers count from the end; a bool array selects rows).
+
+        Returns
+        -------
+        ndarray
+            ``(*shape)`` for an integer index, ``(k, *shape)`` otherwise.
+        """
+        self._check_name(name)
+        arr = self._array(name)
+        if isinstance(index, slice):
+            return arr[index]
+        if isinstance(index, int | np.integer) and not isinstance(index, bool | np.bool_):
+            return arr[self._check_index(index)]
+        idx = np.asarray(index)
+        if idx.dtype == np.bool_:
+            if idx.shape != (self._n,):
+                raise IndexError(f"a boolean index must have shape ({self._n},), got {idx.shape}")
+            idx = np.flatnonzero(idx)
+        if idx.ndim != 1 or (idx.size and not np.issubdtype(idx.dtype, np.integer)):
+            raise IndexError(f"index must be an int, slice, 1-D integer sequence or bool mask; got {index!r}")
+        idx = idx.astype(np.int64)
+        if idx.size and (idx.min() < -self._n or idx.max() >= self._n):
+            raise IndexError(f"sample indices {idx.tolist()} out of range for {self._n} samples")
+        idx %= max(self._n, 1)
+        if idx.size == 0:
+            shape, dtype = self._arrays[name]
+            return np.empty((0, *shape), dtype=dtype)
+        # Zarr's orthogonal selection wants sorted, unique indices for speed; restore the order asked for.
+        uniq, inverse = np.unique(idx, return_inverse=True)
+        return arr.get_orthogonal_selection((uniq,))[inverse]
+
+    # ------------------------------------------------------------------ writing
+    def _writable(self) -> None:
+        if self._mode == "r":
+            raise StoreError(f"the {self._describe()} is open read-only; open it with mode='r+'")
+
+    def write_sample(self, i: int, arrays: Mapping[str, Any]) -> None:
+        """Write some or all per-sample arrays of sample ``i`` (one chunk each).
+
+        Writing does not mark the sample done; call :meth:`mark_done` after the last array.
+
+        Raises
+        ------
+        KeyError
+            For an array name the store does not have.
+        ShapeError
+            For a shape or dtype that does not match the store's layout.
+        """
+        self._writable()
+        i = self._check_index(i)
+        checked = {}
+        for name, value in arrays.items():
+            self._check_name(name)
+            shape, dtype = self._arrays[name]
+            x = np.asarray(value)
+            if x.shape != shape:
+                raise ShapeError(f"{name} of sample {i} must have shape {shape}, got {x.shape}")
+            if not np.can_cast(x.dtype, dtype, casting="same_kind"):
+                raise ShapeError(f"{name} of sample {i} must be castable to {dtype}, got dtype {x.dtype}")
+            checked[name] = np.ascontiguousarray(x, dtype=dtype)
+        for name, x in checked.items():
+            self._array(name)[i] = x
+
+    def mark_done(self, i: int) -> None:
+        """Mark sample ``i`` complete; call it after every array of the sample is written."""
+        self._writable()
+        self._array("done")[self._check_index(i)] = True
+
+    def mark_undone(self, i: int) -> None:
+        """Clear the done marker of sample ``i`` (before recomputing it)."""
+        self._writable()
+        self._array("done")[self._check_index(i)] = False
+
+    # ------------------------------------------------------------------ one writer at a time
+    def _local_root(self) -> Path | None:
+        store = self._group.store
+        return Path(store.root) if isinstance(store, LocalStore) else None
+
+    @contextlib.contextmanager
+    def lock(self, *, force: bool = False) -> Iterator[None]:
+        """Hold the store's run lock: one preprocess run at a time per store.
+
+        Local stores use an advisory ``flock`` on ``<store>/.mefast-run.lock``: the operating system drops it
+        when the holder dies, even by SIGKILL, so a crashed run never blocks the next one. Other stores
+        (fsspec URLs, in-memory) use a lock object ``mefast-run.lock.json`` created with put-if-absent
+        semantics where the store supports it; a run killed before it could remove the object leaves it
+        behind, and ``force=True`` (``mefast preprocess --force-unlock``) takes it over.
+
+        Raises
+        ------
+        StoreError
+            If another run holds the lock.
+        """
+        self._writable()
+        owner = {"pid": os.getpid(), "host": socket.gethostname(), "since": _utcnow()}
+        root = self._local_root()
+        if root is not None:
+            path = root / _LOCK_FILE
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    held = os.pread(fd, 4096, 0).decode(errors="replace").strip() or "unknown"
+                    raise StoreError(
+                        f"the {self._describe()} is being written by another preprocess run ({held}); "
+                        "wait for it to finish or write to another store"
+                    ) from None
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, json.dumps(owner).encode(), 0)
+                yield
+            finally:
+                os.close(fd)
+            return
+        from zarr.core.buffer import default_buffer_prototype
+        from zarr.core.sync import sync
+
+        store = self._group.store
+        proto = default_buffer_prototype()
+        payload = proto.buffer.from_bytes(json.dumps(owner).encode())
+        existing = sync(store.get(_LOCK_KEY, prototype=proto))
+        if existing is not None and not force:
+            raise StoreError(
+                f"the {self._describe()} is locked by another preprocess run "
+                f"({existing.to_bytes().decode()}); "
+                "if that run crashed, pass force=True (mefast preprocess --force-unlock)"
+            )
+        if force:
+            sync(store.set(_LOCK_KEY, payload))
+        else:
+            sync(store.set_if_not_exists(_LOCK_KEY, payload))
+            got = sync(store.get(_LOCK_KEY, prototype=proto))
+            if got is None or got.to_bytes() != payload.to_bytes():
+                raise StoreError(f"the {self._describe()} was locked by another preprocess run just now")
+        try:
+            yield
+        finally:
+            sync(store.delete(_LOCK_KEY))
+
+    def remove_partial_writes(self) -> int:
+        """Delete temporary files that a killed writer left in a local store; returns how many.
+
+        Zarr writes a local chunk to ``<chunk>.<uuid>.partial`` and renames it into place; a process killed
+        in between leaves the temporary file, which is harmless but takes space. Call it only while holding
+        :meth:`lock` (no writer is running then). Other stores write objects whole and have none.
+        """
+        self._writable()
+        root = self._local_root()
+        if root is None:
+            return 0
+        n = 0
+        for p in root.rglob("*.partial"):
+            p.unlink(missing_ok=True)
+            n += 1
+        return n
