@@ -191,3 +191,16 @@ def test_presets_and_params_are_frozen():
     assert set(mefast.TVL1_PRESETS) >= {"opencv", "accurate", "fast"}
     assert mefast.TVL1Params.preset("opencv") == p
     assert p.replace(warps=2).warps == 2
+
+
+@pytest.mark.parametrize("k", [3, 5])
+@pytest.mark.parametrize("shape", [(340, 280), (7, 5), (1, 9), (17, 33)], ids=str)
+def test_median_filter_matches_scipy(k, shape, rng):
+    """The median filter between TV-L1 iterations (a pruned selection network) is an exact median."""
+    from scipy import ndimage
+
+    from mefast import _core
+
+    img = rng.normal(size=shape).astype(np.float32)
+    img[:, ::3] = img[:, :1]  # ties
+    np.testing.assert_array_equal(_core._median_filter(img, k), ndimage.median_filter(img, size=k, mode="nearest"))

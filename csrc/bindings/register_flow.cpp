@@ -3,6 +3,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "array_checks.hpp"
@@ -93,6 +94,20 @@ void register_flow(py::module_& m) {
           py::arg("i1").noconvert(), py::arg("params"), py::arg("n_threads") = 0,
           "TV-L1 flow for pairs (frames[i0[k]] -> frames[i1[k]]) of a float32 (N, H, W) stack in [0, 255].\n"
           "Returns float32 (n_pairs, H, W, 2). Runs without the GIL on n_threads threads (0: all).");
+    m.def(
+        "_median_filter",
+        [](const carray<float>& img, int k) {
+            require_ndim(img, 2, "img");
+            py::array_t<float> out({img.shape(0), img.shape(1)});
+            std::copy(img.data(), img.data() + img.size(), out.mutable_data());
+            float* o = out.mutable_data();
+            const int h = static_cast<int>(img.shape(0)), w = static_cast<int>(img.shape(1));
+            py::gil_scoped_release release;
+            tvl1::median_filter(o, h, w, k);
+            return out;
+        },
+        py::arg("img").noconvert(), py::arg("k"),
+        "Median filter (k = 3 or 5, replicated border) used between TV-L1 iterations; for tests.");
     m.def(
         "tvl1_effective_scales",
         [](const py::dict& params, int h, int w) {

@@ -14,9 +14,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "mefast/common.hpp"
@@ -115,29 +117,88 @@ void gaussian_blur(float* img, int h, int w, float sigma) {
 
 // ---------------------------------------------------------------------------------------------------------
 // Median filter of a flow component, k = 3 or 5, replicated border.
+//
+// Per output row: copy the k source rows into a padded buffer and sort every window column (k values) once;
+// then, 8 outputs at a time, run the pruned selection network of median_networks.hpp on the k*k column-sorted
+// values. The network is expanded at compile time (constant wire indices), so the 8-lane values live in
+// vector registers.
+
+constexpr int kMedianLanes = 8;
+#if defined(__GNUC__) || defined(__clang__)
+// Eight lanes as one value (one AVX register, two SSE registers), so the network stays in registers.
+typedef float Lanes __attribute__((vector_size(kMedianLanes * sizeof(float))));
+MEFAST_INLINE Lanes lanes_min(Lanes a, Lanes b) { return a < b ? a : b; }
+MEFAST_INLINE Lanes lanes_max(Lanes a, Lanes b) { return a < b ? b : a; }
+#else
+struct Lanes {
+    float v[kMedianLanes];
+    float& operator[](int i) { return v[i]; }
+    float operator[](int i) const { return v[i]; }
+};
+MEFAST_INLINE Lanes lanes_min(Lanes a, Lanes b) {
+    Lanes r;
+    for (int l = 0; l < kMedianLanes; ++l) r[l] = std::min(a[l], b[l]);
+    return r;
+}
+MEFAST_INLINE Lanes lanes_max(Lanes a, Lanes b) {
+    Lanes r;
+    for (int l = 0; l < kMedianLanes; ++l) r[l] = std::max(a[l], b[l]);
+    return r;
+}
+#endif
+
+MEFAST_INLINE Lanes load_lanes(const float* p) {
+    Lanes v;
+    std::memcpy(&v, p, sizeof(Lanes));
+    return v;
+}
+
+template <int K>
+struct MedianNet;
+template <>
+struct MedianNet<5> {
+    static constexpr const unsigned char* pairs = median_net::k5_pairs;
+    static constexpr int size = median_net::k5_size;
+    static constexpr int out = median_net::k5_out;
+};
+template <>
+struct MedianNet<3> {
+    static constexpr const unsigned char* pairs = median_net::k3_pairs;
+    static constexpr int size = median_net::k3_size;
+    static constexpr int out = median_net::k3_out;
+};
+
+template <int A, int B>
+MEFAST_INLINE void compare_exchange(Lanes* v) {
+    const Lanes lo = lanes_min(v[A], v[B]);
+    const Lanes hi = lanes_max(v[A], v[B]);
+    v[A] = lo;
+    v[B] = hi;
+}
+
+template <int K, std::size_t... I>
+MEFAST_INLINE void run_network(Lanes* v, std::index_sequence<I...>) {
+    (compare_exchange<MedianNet<K>::pairs[2 * I], MedianNet<K>::pairs[2 * I + 1]>(v), ...);
+}
 
 template <int K>
 MEFAST_TARGET_CLONES void median_filter_k(float* img, int h, int w, float* scratch) {
     constexpr int R = K / 2;
     constexpr int kN = K * K;
     const int pw = w + 2 * R;
-    // scratch: K sorted rows of the padded column buffer, then the output copy of the image.
-    float* cols = scratch;                                   // K * pw
-    float* out = scratch + static_cast<std::ptrdiff_t>(K) * pw;  // h * w
-    const unsigned char* pairs = K == 5 ? median_net::k5_pairs : median_net::k3_pairs;
-    constexpr int n_pairs = K == 5 ? median_net::k5_size : median_net::k3_size;
-    constexpr int out_wire = K == 5 ? median_net::k5_out : median_net::k3_out;
-    constexpr int kLanes = 8;
+    float* cols = scratch;                                       // K rows of pw: padded, column-sorted
+    float* out = scratch + static_cast<std::ptrdiff_t>(K) * pw;  // h * w result
     for (int y = 0; y < h; ++y) {
         for (int r = 0; r < K; ++r) {
             const float* src = img + static_cast<std::ptrdiff_t>(clamp_index(y - R + r, h)) * w;
             float* dst = cols + static_cast<std::ptrdiff_t>(r) * pw;
-            for (int x = 0; x < pw; ++x) dst[x] = src[clamp_index(x - R, w)];
+            for (int x = 0; x < R; ++x) dst[x] = src[0];
+            std::copy(src, src + w, dst + R);
+            for (int x = 0; x < R; ++x) dst[R + w + x] = src[w - 1];
         }
-        // Sort every window column (K values down the padded column buffer).
         auto ce = [&](int a, int b) {
-            float* pa = cols + static_cast<std::ptrdiff_t>(a) * pw;
-            float* pb = cols + static_cast<std::ptrdiff_t>(b) * pw;
+            float* MEFAST_RESTRICT pa = cols + static_cast<std::ptrdiff_t>(a) * pw;
+            float* MEFAST_RESTRICT pb = cols + static_cast<std::ptrdiff_t>(b) * pw;
 #pragma omp simd
             for (int x = 0; x < pw; ++x) {
                 const float lo = std::min(pa[x], pb[x]);
@@ -152,30 +213,29 @@ MEFAST_TARGET_CLONES void median_filter_k(float* img, int h, int w, float* scrat
             ce(1, 2); ce(0, 2); ce(0, 1);
         }
         float* orow = out + static_cast<std::ptrdiff_t>(y) * w;
-        for (int x0 = 0; x0 < w; x0 += kLanes) {
-            const int n = std::min(kLanes, w - x0);
-            float v[kN][kLanes];
-            for (int c = 0; c < K; ++c)
-                for (int r = 0; r < K; ++r)
-                    for (int l = 0; l < kLanes; ++l)
-                        v[c * K + r][l] = cols[static_cast<std::ptrdiff_t>(r) * pw + std::min(x0 + l, w - 1) + c];
-#pragma GCC unroll 100
-            for (int i = 0; i < n_pairs; ++i) {
-                const int a = pairs[2 * i], b = pairs[2 * i + 1];
-                for (int l = 0; l < kLanes; ++l) {
-                    const float lo = std::min(v[a][l], v[b][l]);
-                    const float hi = std::max(v[a][l], v[b][l]);
-                    v[a][l] = lo;
-                    v[b][l] = hi;
-                }
+        for (int x0 = 0; x0 < w; x0 += kMedianLanes) {
+            Lanes v[kN];
+            if (x0 + kMedianLanes <= w) {
+                for (int c = 0; c < K; ++c)
+                    for (int r = 0; r < K; ++r) v[c * K + r] = load_lanes(cols + static_cast<std::ptrdiff_t>(r) * pw + x0 + c);
+            } else {
+                float tmp[kMedianLanes];
+                for (int c = 0; c < K; ++c)
+                    for (int r = 0; r < K; ++r) {
+                        for (int l = 0; l < kMedianLanes; ++l)
+                            tmp[l] = cols[static_cast<std::ptrdiff_t>(r) * pw + std::min(x0 + l, w - 1) + c];
+                        v[c * K + r] = load_lanes(tmp);
+                    }
             }
-            for (int l = 0; l < n; ++l) orow[x0 + l] = v[out_wire][l];
+            run_network<K>(v, std::make_index_sequence<MedianNet<K>::size>{});
+            const int n = std::min(kMedianLanes, w - x0);
+            for (int l = 0; l < n; ++l) orow[x0 + l] = v[MedianNet<K>::out][l];
         }
     }
     std::copy(out, out + static_cast<std::ptrdiff_t>(h) * w, img);
 }
 
-void median_filter(float* img, int h, int w, int k, float* scratch) {
+void median_filter_scratch(float* img, int h, int w, int k, float* scratch) {
     if (k == 5)
         median_filter_k<5>(img, h, w, scratch);
     else if (k == 3)
@@ -205,11 +265,35 @@ void interleave_with_gradient(const float* I, int h, int w, float* out4) {
 
 // Warp I1 (and its gradient) by the current flow and linearise the data term around it:
 // ix, iy = grad I1(x + u), grad = |grad I1(x + u)|^2 (+ gamma^2), rho_c = I1(x + u) - grad I1 . u - I0.
+// The three channels are interpolated together: each tap is one 4-float load of the interleaved image.
+#if defined(__GNUC__) || defined(__clang__)
+typedef float Quad __attribute__((vector_size(4 * sizeof(float))));
+MEFAST_INLINE Quad load_quad(const float* p) {
+    Quad q;
+    std::memcpy(&q, p, sizeof(Quad));
+    return q;
+}
+#else
+struct Quad {
+    float v[4] = {0, 0, 0, 0};
+    float& operator[](int i) { return v[i]; }
+    float operator[](int i) const { return v[i]; }
+    Quad operator*(float s) const { Quad r; for (int c = 0; c < 4; ++c) r.v[c] = v[c] * s; return r; }
+    Quad& operator+=(const Quad& o) { for (int c = 0; c < 4; ++c) v[c] += o.v[c]; return *this; }
+};
+MEFAST_INLINE Quad load_quad(const float* p) {
+    Quad q;
+    for (int c = 0; c < 4; ++c) q.v[c] = p[c];
+    return q;
+}
+#endif
+
 MEFAST_TARGET_CLONES void warp_and_linearise(const float* I0, const float* I1c, const float* u1, const float* u2,
                                              int h, int w, float gamma, float* MEFAST_RESTRICT ix,
                                              float* MEFAST_RESTRICT iy, float* MEFAST_RESTRICT grad,
                                              float* MEFAST_RESTRICT rho_c) {
     const float gamma2 = gamma * gamma;
+    const std::ptrdiff_t stride = static_cast<std::ptrdiff_t>(w) * 4;
     for (int y = 0; y < h; ++y) {
         for (int x = 0; x < w; ++x) {
             const std::ptrdiff_t p = static_cast<std::ptrdiff_t>(y) * w + x;
@@ -222,18 +306,23 @@ MEFAST_TARGET_CLONES void warp_and_linearise(const float* I0, const float* I1c, 
             float wx[4], wy[4];
             cubic_weights(fx - flx, wx);
             cubic_weights(fy - fly, wy);
-            float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-            const bool inside = xi >= 1 && yi >= 1 && xi + 2 < w && yi + 2 < h;
-            for (int j = 0; j < 4; ++j) {
-                const int yy = inside ? yi - 1 + j : clamp_index(yi - 1 + j, h);
-                const float* row = I1c + static_cast<std::ptrdiff_t>(yy) * w * 4;
-                float racc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-                for (int i = 0; i < 4; ++i) {
-                    const int xx = inside ? xi - 1 + i : clamp_index(xi - 1 + i, w);
-                    const float* px = row + 4 * xx;
-                    for (int c = 0; c < 4; ++c) racc[c] += wx[i] * px[c];
+            Quad acc = {0.0f, 0.0f, 0.0f, 0.0f};
+            if (xi >= 1 && yi >= 1 && xi + 2 < w && yi + 2 < h) {
+                const float* base = I1c + (yi - 1) * stride + 4 * (xi - 1);
+#pragma GCC unroll 4
+                for (int j = 0; j < 4; ++j) {
+                    const float* row = base + j * stride;
+                    const Quad r = load_quad(row) * wx[0] + load_quad(row + 4) * wx[1] + load_quad(row + 8) * wx[2] +
+                                   load_quad(row + 12) * wx[3];
+                    acc += r * wy[j];
                 }
-                for (int c = 0; c < 4; ++c) acc[c] += wy[j] * racc[c];
+            } else {
+                for (int j = 0; j < 4; ++j) {
+                    const float* row = I1c + clamp_index(yi - 1 + j, h) * stride;
+                    Quad r = {0.0f, 0.0f, 0.0f, 0.0f};
+                    for (int i = 0; i < 4; ++i) r += load_quad(row + 4 * clamp_index(xi - 1 + i, w)) * wx[i];
+                    acc += r * wy[j];
+                }
             }
             const float gx = acc[1], gy = acc[2];
             ix[p] = gx;
@@ -268,7 +357,7 @@ struct State {
 
 // New primal variable of row y; returns the sum of squared changes over the row.
 template <bool kGamma>
-inline float primal_row(const State& s, int y) {
+MEFAST_INLINE float primal_row(const State& s, int y) {
     const int w = s.w;
     const std::ptrdiff_t o = static_cast<std::ptrdiff_t>(y) * w;
     const std::ptrdiff_t ou = y > 0 ? o - w : -1;
@@ -315,7 +404,7 @@ inline float primal_row(const State& s, int y) {
 
 // Dual update of row y from the (already updated) primal rows y and y+1.
 template <bool kGamma>
-inline void dual_row(const State& s, int y) {
+MEFAST_INLINE void dual_row(const State& s, int y) {
     const int w = s.w;
     const std::ptrdiff_t o = static_cast<std::ptrdiff_t>(y) * w;
     const std::ptrdiff_t od = y + 1 < s.h ? o + w : o;  // last row: zero vertical difference
@@ -349,7 +438,7 @@ inline void dual_row(const State& s, int y) {
 }
 
 template <bool kGamma>
-inline double sweep_impl(const State& s) {
+MEFAST_INLINE double sweep_impl(const State& s) {
     double err = 0.0;
     for (int y = 0; y < s.h; ++y) {
         err += static_cast<double>(primal_row<kGamma>(s, y));
@@ -453,8 +542,8 @@ void run_pair(const float* I0in, const float* I1in, int h, int w, const Params& 
             double error = std::numeric_limits<double>::max();
             for (int outer = 0; error > scaled_eps && outer < p.outer_iterations; ++outer) {
                 if (k > 1) {
-                    median_filter(u1.data(), lh, lw, k, med_scratch.data());
-                    median_filter(u2.data(), lh, lw, k, med_scratch.data());
+                    median_filter_scratch(u1.data(), lh, lw, k, med_scratch.data());
+                    median_filter_scratch(u2.data(), lh, lw, k, med_scratch.data());
                 }
                 for (int inner = 0; error > scaled_eps && inner < p.inner_iterations; ++inner)
                     error = use_gamma ? sweep_gamma(st) : sweep(st);
@@ -513,6 +602,12 @@ int effective_scales(const Params& p, int h, int w) {
         ++levels;
     }
     return levels;
+}
+
+void median_filter(float* img, int h, int w, int k) {
+    if (k != 3 && k != 5) throw std::invalid_argument("median filter size must be 3 or 5, got " + str(k));
+    Plane scratch(static_cast<std::size_t>(k) * (w + k) + static_cast<std::size_t>(h) * w);
+    median_filter_scratch(img, h, w, k, scratch.data());
 }
 
 void compute(const float* I0, const float* I1, int h, int w, const Params& p, float* flow) {

@@ -17,17 +17,24 @@
 #endif
 
 // Per-pixel math is written once and compiled for the CPU loops and, under nvcc, for the CUDA kernels.
+// Always inlined on the CPU too: a helper that is not inlined into a MEFAST_TARGET_CLONES function is compiled
+// for the baseline ISA only, which would undo the AVX2 clone.
 #if defined(__CUDACC__)
 #define MEFAST_HD __host__ __device__ __forceinline__
+#define MEFAST_INLINE __forceinline__
+#elif defined(__GNUC__) || defined(__clang__)
+#define MEFAST_HD inline __attribute__((always_inline))
+#define MEFAST_INLINE inline __attribute__((always_inline))
 #else
 #define MEFAST_HD inline
+#define MEFAST_INLINE inline
 #endif
 
 // Hot CPU loops are compiled twice, for baseline x86-64 and for x86-64-v3 (AVX2 + FMA), and the right clone
 // is picked at load time, so a portable wheel still runs the AVX2 code where the CPU has it.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(MEFAST_NATIVE_BUILD) && \
     !defined(__CUDACC__) && defined(__linux__)
-#define MEFAST_TARGET_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define MEFAST_TARGET_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #define MEFAST_HAS_TARGET_CLONES 1
 #else
 #define MEFAST_TARGET_CLONES

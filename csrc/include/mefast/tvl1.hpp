@@ -33,6 +33,9 @@ int effective_scales(const Params& p, int h, int w);
 /// flow: h x w x 2 (u, v); I1(x + u, y + v) ~ I0(x, y). Single-threaded; thread-safe.
 void compute(const float* I0, const float* I1, int h, int w, const Params& p, float* flow);
 
+/// Median filter of an h x w image in place (k = 3 or 5, replicated border); exposed for tests.
+void median_filter(float* img, int h, int w, int k);
+
 /// Many pairs on a thread pool: pair k is (frames[i0[k]], frames[i1[k]]), each frame h x w.
 /// flows: n_pairs x h x w x 2. Runs on n_threads threads (<= 0: all cores).
 void compute_pairs(const float* frames, int h, int w, const int* i0, const int* i1, std::ptrdiff_t n_pairs,
