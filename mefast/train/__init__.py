@@ -1,4 +1,44 @@
-"""The torch layer: store-backed datasets, models, noisy-label methods and the trainer.
+"""The torch layer: store-backed datasets, transforms, models, noisy-label methods, trainer and baselines.
 
-Only this package imports torch; ``import mefast`` never does.
+Only this package imports torch; ``import mefast`` never does (install the ``train`` extra).
 """
+
+from __future__ import annotations
+
+from .baselines import constant_method, svm_method
+from .data import ArraySource, FlowDataset, StoreSource, make_loader, stack_inputs
+from .evaluate import METHODS, evaluate
+from .models import MODELS, OffApexNet, ResNet18, SSSNet, STSTNet, build_model
+from .noisy import IDC, ILC, LTM, NOISY_METHODS
+from .trainer import TrainConfig, Trainer, torch_method
+from .transforms import Compose, MinMaxNormalize, RandomHorizontalFlip, Resize, input_transforms
+
+__all__ = [
+    "IDC",
+    "ILC",
+    "LTM",
+    "METHODS",
+    "MODELS",
+    "NOISY_METHODS",
+    "ArraySource",
+    "Compose",
+    "FlowDataset",
+    "MinMaxNormalize",
+    "OffApexNet",
+    "RandomHorizontalFlip",
+    "ResNet18",
+    "Resize",
+    "SSSNet",
+    "STSTNet",
+    "StoreSource",
+    "TrainConfig",
+    "Trainer",
+    "build_model",
+    "constant_method",
+    "evaluate",
+    "input_transforms",
+    "make_loader",
+    "stack_inputs",
+    "svm_method",
+    "torch_method",
+]

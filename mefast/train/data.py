@@ -1,0 +1,187 @@
+"""Inputs for training: array sources (a store or in-memory arrays) and a batched torch Dataset over them.
+
+:class:`StoreSource` reads an :class:`~mefast.store.MEStore` lazily: the store is opened on first use in
+each process, so a :class:`FlowDataset` can be handed to DataLoader workers (it pickles as a path). The
+store keeps one chunk per sample along N, so reading a batch of rows reads exactly their chunks.
+:class:`FlowDataset` is indexed by *lists* of positions and returns whole batches (stack, transform once);
+:func:`make_loader` feeds it with a batch sampler. Labels are given explicitly for training rows only:
+the dataset of a test fold carries none.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from numpy.typing import ArrayLike, NDArray
+
+from ..store import MEStore
+
+__all__ = ["ArraySource", "FlowDataset", "Source", "StoreSource", "make_loader", "stack_inputs"]
+
+
+class Source(Protocol):
+    """Anything with per-sample arrays readable by row: :class:`StoreSource`, :class:`ArraySource`."""
+
+    @property
+    def features(self) -> tuple[str, ...]: ...
+
+    def read(self, name: str, rows: NDArray[np.int64]) -> np.ndarray: ...
+
+
+class ArraySource:
+    """In-memory per-sample arrays, ``name -> ndarray of shape (N, ...)`` (store layout)."""
+
+    def __init__(self, arrays: Mapping[str, ArrayLike]) -> None:
+        self.arrays = {k: np.asarray(v) for k, v in arrays.items()}
+        lengths = {k: len(v) for k, v in self.arrays.items()}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"arrays differ in length: {lengths}")
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        """Names of the arrays."""
+        return tuple(self.arrays)
+
+    def read(self, name: str, rows: NDArray[np.int64]) -> np.ndarray:
+        """Rows of one array."""
+        if name not in self.arrays:
+            raise KeyError(f"no array {name!r}; have {list(self.arrays)}")
+        return self.arrays[name][rows]
+
+
+class StoreSource:
+    """An :class:`~mefast.store.MEStore` opened read-only, lazily and once per process.
+
+    Parameters
+    ----------
+    store : str, Path or MEStore
+        The store or its path / URL.
+    """
+
+    def __init__(self, store: str | Path | MEStore) -> None:
+        self.path = store.path if isinstance(store, MEStore) else store
+        self._store: MEStore | None = store if isinstance(store, MEStore) else None
+        self._pid = os.getpid() if self._store is not None else None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path, "_store": None, "_pid": None}
+
+    @property
+    def store(self) -> MEStore:
+        """The store, opened in this process on first use."""
+        if self._store is None or self._pid != os.getpid():
+            self._store = MEStore.open(self.path, mode="r")
+            self._pid = os.getpid()
+        return self._store
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        """Per-sample arrays in the store."""
+        return self.store.features
+
+    def read(self, name: str, rows: NDArray[np.int64]) -> np.ndarray:
+        """Rows of one per-sample array (one chunk per row)."""
+        return self.store.read(name, np.asarray(rows, dtype=np.int64))
+
+
+def stack_inputs(source: Source, rows: ArrayLike, inputs: Sequence[str]) -> NDArray[np.float32]:
+    """Stack features into ``(n, C, H, W)`` float32 network inputs.
+
+    ``flow`` contributes its two channels (u, v), ``strain`` one. When the source has flow but no strain,
+    the strain is computed from the flow with :func:`mefast.optical_strain`.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    parts, flow = [], None
+    for name in inputs:
+        if name == "strain" and "strain" not in source.features and "flow" in source.features:
+            from ..flow import optical_strain
+
+            flow = source.read("flow", rows) if flow is None else flow
+            a = optical_strain(np.moveaxis(flow, 1, -1))[:, None]
+        elif name not in source.features:
+            raise ValueError(f"the input {name!r} is not in the store, which has {list(source.features)}")
+        else:
+            a = source.read(name, rows)
+            if name == "flow":
+                flow = a
+            elif a.ndim == 3:
+                a = a[:, None]
+        if a.ndim != 4:
+            raise ValueError(f"input {name!r} has per-sample shape {a.shape[1:]}; expected (C, H, W) or (H, W)")
+        parts.append(a.astype(np.float32, copy=False))
+    out = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+    if not np.isfinite(out).all():
+        bad = rows[~np.isfinite(out).reshape(len(rows), -1).all(axis=1)][:5].tolist()
+        raise ValueError(f"samples at store rows {bad} have non-finite inputs (not preprocessed?)")
+    return np.ascontiguousarray(out)
+
+
+class FlowDataset(torch.utils.data.Dataset):
+    """Batched dataset of stacked flow inputs (and targets) for a set of store rows.
+
+    Index it with a list of positions (``0 .. len - 1``) to get a batch ``x`` of shape ``(B, C, S, S)``
+    (transformed) or ``(x, y)`` when targets are given; an int gives one sample.
+
+    Parameters
+    ----------
+    source : Source
+        Where the arrays come from (:class:`StoreSource` for a store).
+    rows : array_like of int
+        Store rows of the samples.
+    inputs : sequence of str
+        Features stacked as channels (see :func:`stack_inputs`).
+    targets : array_like, optional
+        Class codes ``(n,)`` or 0/1 AU labels ``(n, n_aus)`` aligned with ``rows``; None for test data.
+    transform : callable, optional
+        Applied to each batch tensor (see :mod:`mefast.train.transforms`).
+    with_positions : bool
+        Also return the positions of the batch (int64 tensor), last: a trainer that keeps (and corrects)
+        the labels itself indexes them with these.
+    """
+
+    def __init__(self, source: Source, rows: ArrayLike, *, inputs: Sequence[str] = ("flow", "strain"),
+                 targets: ArrayLike | None = None, transform: Any = None,
+                 with_positions: bool = False) -> None:  # fmt: skip
+        self.source = source
+        self.rows = np.asarray(rows, dtype=np.int64)
+        self.inputs = tuple(inputs)
+        self.targets = None if targets is None else torch.as_tensor(np.asarray(targets))
+        if self.targets is not None and len(self.targets) != len(self.rows):
+            raise ValueError(f"{len(self.targets)} targets for {len(self.rows)} rows")
+        self.transform = transform
+        self.with_positions = with_positions
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int | Sequence[int]) -> Any:
+        single = isinstance(index, int | np.integer)
+        pos = np.atleast_1d(np.asarray(index, dtype=np.int64))
+        x = torch.from_numpy(stack_inputs(self.source, self.rows[pos], self.inputs))
+        if self.transform is not None:
+            x = self.transform(x)
+        out = [x]
+        if self.targets is not None:
+            out.append(self.targets[pos])
+        if self.with_positions:
+            out.append(torch.from_numpy(pos))
+        if single:
+            out = [o[0] for o in out]
+        return out[0] if len(out) == 1 else tuple(out)
+
+
+def make_loader(dataset: FlowDataset, *, batch_size: int, shuffle: bool, seed: int = 0,
+                num_workers: int = 0) -> torch.utils.data.DataLoader:  # fmt: skip
+    """A DataLoader that hands whole index batches to :class:`FlowDataset` (one read per batch)."""
+    gen = torch.Generator().manual_seed(seed)
+    base = torch.utils.data.RandomSampler(dataset, generator=gen) if shuffle else range(len(dataset))
+    sampler = torch.utils.data.BatchSampler(base, batch_size=batch_size, drop_last=False)
+    return torch.utils.data.DataLoader(
+        dataset, sampler=sampler, batch_size=None, num_workers=num_workers, generator=gen,
+        persistent_workers=num_workers > 0,
+    )  # fmt: skip

@@ -1,0 +1,86 @@
+"""One call from a store to a scored protocol: :func:`evaluate`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..protocols import Evaluation, cross_validate, make_protocol
+from ..store import MEStore
+from .baselines import SVM_FEATURES, constant_method, svm_method
+from .data import StoreSource
+from .models import MODELS
+from .trainer import TrainConfig, torch_method
+
+__all__ = ["METHODS", "evaluate", "method_title"]
+
+METHODS: tuple[str, ...] = (*MODELS, "svm", "constant")
+_TITLES = {"sssnet": "SSSNet", "offapexnet": "Off-ApexNet", "ststnet": "STSTNet", "resnet18": "ResNet-18",
+           "svm": "SVM", "constant": "Constant"}  # fmt: skip
+
+
+def method_title(model: str, *, feature: str = "flow", config: TrainConfig | None = None) -> str:
+    """Display name of a method, e.g. ``SSSNet + ILC`` or ``SVM (lbptop)``."""
+    title = _TITLES.get(model, model)
+    if model == "svm":
+        title += f" ({feature})"
+    if config is not None and config.noisy is not None and model in MODELS:
+        title += f" + {type(config.noisy).__name__}"
+    return title
+
+
+def evaluate(
+    store: str | Path | MEStore,
+    protocol: str = "loso",
+    model: str = "sssnet",
+    *,
+    label: str | None = None,
+    seeds: Sequence[int] = (0,),
+    config: TrainConfig | None = None,
+    feature: str = "flow",
+    classes: Sequence[str] | None = None,
+) -> Evaluation:
+    """Evaluate a method on a store under a protocol.
+
+    Parameters
+    ----------
+    store : str, Path or MEStore
+        A preprocessed store; only samples marked done take part.
+    protocol : str
+        One of :data:`mefast.protocols.PROTOCOLS`.
+    model : str
+        A network of :data:`~mefast.train.models.MODELS`, ``svm`` or ``constant``.
+    label : {"emotion", "au", "objective"}, optional
+        Kind of target (default: the protocol's).
+    seeds : sequence of int
+        One full run per seed, reported as mean and std.
+    config : TrainConfig, optional
+        Training settings of the networks.
+    feature : str
+        The SVM's input: ``flow`` or a descriptor array.
+    classes : sequence of str, optional
+        Restrict the class labels (or AUs) to these.
+
+    Returns
+    -------
+    mefast.protocols.Evaluation
+    """
+    if model not in METHODS:
+        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(METHODS)}")
+    if model == "svm" and feature not in SVM_FEATURES:
+        raise ValueError(f"unknown SVM feature {feature!r}; choose one of {', '.join(SVM_FEATURES)}")
+    st = store if isinstance(store, MEStore) else MEStore.open(store, mode="r")
+    done = st.done
+    meta = st.meta[done]
+    proto = make_protocol(protocol, meta, au=st.au[done], au_names=st.au_names, label=label, classes=classes)
+    source = StoreSource(st)
+    if model == "constant":
+        method = constant_method(multilabel=proto.multilabel)
+    elif model == "svm":
+        method = svm_method(source, feature=feature, multilabel=proto.multilabel)
+    else:
+        config = config or TrainConfig()
+        subjects = proto.meta["dataset"].astype(str) + "/" + proto.meta["subject"].astype(str)
+        method = torch_method(model, source, n_outputs=len(proto.classes), multilabel=proto.multilabel,
+                              config=config, groups=subjects)  # fmt: skip
+    return cross_validate(proto, method, seeds=seeds, method=method_title(model, feature=feature, config=config))

@@ -1,0 +1,258 @@
+"""Training and prediction of one network on one fold, leak-free.
+
+A :class:`Trainer` trains for a fixed number of epochs. Early stopping happens only when asked for, on a
+validation split carved from the training rows (grouped by subject when subjects are given, so the
+validation is subject-independent like the test); the best epoch's weights are restored. The test rows
+are predicted once, after training, without labels. Runs are seeded (weights, shuffling, augmentation).
+CPU by default (``device="auto"`` picks CUDA when torch sees a GPU).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from numpy.typing import ArrayLike, NDArray
+
+from ..errors import CudaUnavailableError
+from ..metrics import au_metrics, classification_metrics
+from ..protocols import Fold
+from .data import FlowDataset, Source, make_loader
+from .models import MODELS, build_model
+from .noisy import IDC, NoisyMethod, per_sample_loss, predict
+from .transforms import input_transforms
+
+__all__ = ["TrainConfig", "Trainer", "resolve_device", "torch_method"]
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Training settings (defaults: MEB's, Adam lr 1e-4, weight decay 1e-3, batch 32, 200 epochs).
+
+    Attributes
+    ----------
+    epochs : int
+        Number of epochs (the fixed budget; early stopping may end sooner).
+    batch_size : int
+    lr, weight_decay : float
+        Adam's learning rate and weight decay.
+    augment : bool
+        Random horizontal flips (negating u) of training batches.
+    early_stopping : bool
+        Stop when the validation score has not improved for ``patience`` epochs, restoring the best weights.
+    patience : int
+    val_fraction : float
+        Fraction of the training fold (of its subjects, when given) held out for early stopping.
+    noisy : LTM, ILC, IDC or None
+        Noisy-label method (:mod:`mefast.train.noisy`).
+    device : {"auto", "cpu", "cuda"}
+    num_workers : int
+        DataLoader worker processes (each opens the store itself).
+    """
+
+    epochs: int = 200
+    batch_size: int = 32
+    lr: float = 1e-4
+    weight_decay: float = 1e-3
+    augment: bool = True
+    early_stopping: bool = False
+    patience: int = 20
+    val_fraction: float = 0.2
+    noisy: NoisyMethod | None = None
+    device: str = "auto"
+    num_workers: int = 0
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be at least 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+        if not 0.0 < self.val_fraction < 1.0:
+            raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` -> CUDA when torch sees a GPU, else CPU; ``cuda`` without a GPU raises."""
+    if device == "cuda" and not torch.cuda.is_available():
+        raise CudaUnavailableError("device='cuda' was asked for, but torch sees no CUDA GPU")
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(device)
+
+
+def _validation_split(n: int, groups: NDArray | None, fraction: float, seed: int) -> NDArray[np.bool_]:
+    """Mask of the positions held out for validation (by group when there are at least two groups)."""
+    from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
+
+    if n < 2:
+        raise ValueError(f"early stopping needs at least 2 training samples to carve a validation split, got {n}")
+    if groups is not None and len(np.unique(groups)) >= 2:
+        _, val = next(GroupShuffleSplit(1, test_size=fraction, random_state=seed).split(np.zeros(n), groups=groups))
+    else:
+        _, val = next(ShuffleSplit(1, test_size=fraction, random_state=seed).split(np.zeros(n)))
+    mask = np.zeros(n, dtype=bool)
+    mask[val] = True
+    return mask
+
+
+class Trainer:
+    """Train one network on training rows and predict test rows.
+
+    Parameters
+    ----------
+    model : str
+        A key of :data:`mefast.train.models.MODELS`.
+    source : Source
+        Where inputs are read (:class:`~mefast.train.data.StoreSource` or ``ArraySource``).
+    n_outputs : int
+        Number of classes, or of AUs when ``multilabel``.
+    multilabel : bool
+        AU detection (binary cross-entropy per AU) instead of classes (cross-entropy).
+    config : TrainConfig
+
+    Attributes
+    ----------
+    model_ : torch.nn.Module
+        The trained network (after :meth:`fit`).
+    history_ : list of dict
+        Per epoch: ``epoch``, ``loss`` (mean training loss), ``n`` (samples seen), ``val`` (validation score,
+        with early stopping).
+    val_rows_ : ndarray
+        Store rows used for validation (empty without early stopping).
+    train_labels_ : ndarray
+        The training labels at the end (changed only by ILC's corrections).
+    """
+
+    def __init__(self, model: str, source: Source, *, n_outputs: int, multilabel: bool,
+                 config: TrainConfig | None = None) -> None:  # fmt: skip
+        if model not in MODELS:
+            raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+        self.model_name = model
+        self.spec = MODELS[model]
+        self.source = source
+        self.n_outputs = n_outputs
+        self.multilabel = multilabel
+        self.config = config or TrainConfig()
+        self.device = resolve_device(self.config.device)
+
+    def _dataset(self, rows: NDArray, *, train: bool, positions: bool) -> FlowDataset:
+        transform = input_transforms(self.spec.input_size, train=train, flip=self.config.augment)
+        return FlowDataset(self.source, rows, inputs=self.spec.inputs, transform=transform, with_positions=positions)
+
+    def _logits(self, rows: NDArray) -> torch.Tensor:
+        """Logits of the current model for ``rows`` (eval mode, no augmentation)."""
+        loader = make_loader(self._dataset(rows, train=False, positions=False), batch_size=max(self.config.batch_size, 64),
+                             shuffle=False, num_workers=self.config.num_workers)  # fmt: skip
+        self.model_.eval()
+        with torch.no_grad():
+            out = [self.model_(x.to(self.device)).cpu() for x in loader]
+        return torch.cat(out) if out else torch.empty(0, self.n_outputs)
+
+    def _score(self, rows: NDArray, labels: NDArray) -> float:
+        pred = predict(self._logits(rows), multilabel=self.multilabel).numpy()
+        if self.multilabel:
+            names = [str(i) for i in range(self.n_outputs)]
+            return au_metrics(labels, pred, names)["f1"]
+        return classification_metrics(labels, pred, [str(i) for i in range(self.n_outputs)])["uf1"]
+
+    def fit(self, rows: ArrayLike, targets: ArrayLike, *, seed: int = 0, groups: ArrayLike | None = None) -> Trainer:
+        """Train a fresh network on ``rows`` with ``targets`` (class codes or 0/1 AU matrix)."""
+        cfg = self.config
+        rows = np.asarray(rows, dtype=np.int64)
+        labels = np.array(targets, copy=True)
+        if len(labels) != len(rows):
+            raise ValueError(f"{len(labels)} targets for {len(rows)} training rows")
+        if len(rows) == 0:
+            raise ValueError("no training rows")
+        torch.manual_seed(seed)
+        self.model_ = build_model(self.model_name, self.n_outputs).to(self.device)
+        optimizer = torch.optim.Adam(self.model_.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+        val = np.zeros(len(rows), dtype=bool)
+        if cfg.early_stopping:
+            val = _validation_split(len(rows), None if groups is None else np.asarray(groups), cfg.val_fraction, seed)
+        fit_pos = np.flatnonzero(~val)
+        self.val_rows_ = rows[val]
+        label_t = torch.as_tensor(labels)
+        best = (-np.inf, None, -1)
+        self.history_: list[dict] = []
+        clean = None
+        since_best = 0
+        for epoch in range(cfg.epochs):
+            pos = fit_pos
+            if isinstance(cfg.noisy, IDC) and cfg.noisy.on_clean_subset(epoch):
+                if clean is None:
+                    with torch.no_grad():
+                        losses = per_sample_loss(self._logits(rows[fit_pos]), label_t[fit_pos], multilabel=self.multilabel)
+                    clean = fit_pos[cfg.noisy.clean_subset(losses).numpy()]
+                pos = clean
+            loss_sum, seen = self._epoch(pos, rows, label_t, optimizer, epoch, seed)
+            record = {"epoch": epoch, "loss": loss_sum / max(seen, 1), "n": len(pos)}
+            if cfg.early_stopping:
+                score = self._score(self.val_rows_, labels[val])
+                record["val"] = score
+                if score > best[0]:
+                    best, since_best = (score, copy.deepcopy(self.model_.state_dict()), epoch), 0
+                else:
+                    since_best += 1
+            self.history_.append(record)
+            if cfg.early_stopping and since_best >= cfg.patience:
+                break
+        if cfg.early_stopping and best[1] is not None:
+            self.model_.load_state_dict(best[1])
+        self.best_epoch_ = best[2] if cfg.early_stopping else len(self.history_) - 1
+        self.train_labels_ = label_t.numpy()
+        return self
+
+    def _epoch(self, pos: NDArray, rows: NDArray, labels: torch.Tensor, optimizer: torch.optim.Optimizer,
+               epoch: int, seed: int) -> tuple[float, int]:  # fmt: skip
+        cfg = self.config
+        loader = make_loader(self._dataset(rows[pos], train=True, positions=True), batch_size=cfg.batch_size,
+                             shuffle=True, seed=seed * 100003 + epoch, num_workers=cfg.num_workers)  # fmt: skip
+        self.model_.train()
+        loss_sum, seen = 0.0, 0
+        for x, local in loader:
+            if len(local) < 2:  # BatchNorm cannot train on a single sample
+                continue
+            where = torch.from_numpy(pos)[local]
+            y = labels[where]
+            logits = self.model_(x.to(self.device))
+            if cfg.noisy is None:
+                loss, corrected = per_sample_loss(logits, y.to(self.device), multilabel=self.multilabel).mean(), None
+            else:
+                loss, corrected = cfg.noisy.step(logits, y.to(self.device), epoch, multilabel=self.multilabel)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if corrected is not None:
+                labels[where] = corrected.cpu().to(labels.dtype)
+            loss_sum += loss.item() * len(local)
+            seen += len(local)
+        return loss_sum, seen
+
+    def predict(self, rows: ArrayLike) -> NDArray:
+        """Class codes ``(n,)`` or 0/1 AU predictions ``(n, n_aus)`` for ``rows``."""
+        if not hasattr(self, "model_"):
+            raise RuntimeError("call fit before predict")
+        return predict(self._logits(np.asarray(rows, dtype=np.int64)), multilabel=self.multilabel).numpy()
+
+
+def torch_method(model: str, source: Source, *, n_outputs: int, multilabel: bool, config: TrainConfig,
+                 groups: Sequence | None = None):  # fmt: skip
+    """A ``fit_predict(fold, y_train, seed)`` for :func:`mefast.protocols.cross_validate`.
+
+    ``groups`` maps store rows to subject keys (a pandas Series) for subject-grouped validation splits.
+    """
+
+    def fit_predict(fold: Fold, y_train: NDArray, seed: int) -> NDArray:
+        g = None if groups is None else np.asarray(groups.loc[fold.train])  # type: ignore[union-attr]
+        trainer = Trainer(model, source, n_outputs=n_outputs, multilabel=multilabel, config=config)
+        trainer.fit(fold.train, y_train, seed=seed, groups=g)
+        return trainer.predict(fold.test)
+
+    return fit_predict

@@ -1,0 +1,137 @@
+"""Load-time transforms of flow inputs, on torch tensors of shape ``(C, H, W)`` or ``(B, C, H, W)``.
+
+Channels follow the store: ``u`` (horizontal, +x right), ``v`` (vertical, +y down), then channels that
+are not vectors (strain). The geometry-changing transforms respect the vector meaning of u and v:
+resizing scales u by W'/W and v by H'/H (strain, a ratio of lengths, is unchanged), and a horizontal
+flip negates u. Apply them to physical values, before :class:`MinMaxNormalize`, which maps each channel
+of each sample to [0, 1] (a constant channel to 0). Everything fitted on data belongs to the training
+fold; these transforms fit nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["Compose", "MinMaxNormalize", "RandomHorizontalFlip", "Resize", "input_transforms"]
+
+Transform = Callable[[torch.Tensor], torch.Tensor]
+
+
+def _batched(x: torch.Tensor, name: str) -> tuple[torch.Tensor, bool]:
+    if x.ndim == 3:
+        return x.unsqueeze(0), True
+    if x.ndim == 4:
+        return x, False
+    raise ValueError(f"{name} expects a (C, H, W) or (B, C, H, W) tensor, got shape {tuple(x.shape)}")
+
+
+class Compose:
+    """Apply transforms in order."""
+
+    def __init__(self, transforms: Sequence[Transform]) -> None:
+        self.transforms = list(transforms)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        for t in self.transforms:
+            x = t(x)
+        return x
+
+    def __repr__(self) -> str:
+        return f"Compose({self.transforms!r})"
+
+
+class MinMaxNormalize:
+    """Per sample, per channel min-max normalisation to [0, 1]; a constant channel becomes 0."""
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        b, single = _batched(x, "MinMaxNormalize")
+        flat = b.flatten(2)
+        lo = flat.amin(dim=2, keepdim=True)
+        span = flat.amax(dim=2, keepdim=True) - lo
+        out = torch.where(span > 0, (flat - lo) / torch.where(span > 0, span, 1), 0).view_as(b)
+        return out[0] if single else out
+
+    def __repr__(self) -> str:
+        return "MinMaxNormalize()"
+
+
+class Resize:
+    """Resize to ``(H', W')``, scaling the flow vectors with the image.
+
+    Area averaging when shrinking and bilinear interpolation when enlarging, like
+    :func:`mefast.resize_flow`.
+
+    Parameters
+    ----------
+    size : int or (int, int)
+        Output height and width.
+    u_channel, v_channel : int or None
+        Channels holding u and v (None: no such channel).
+    """
+
+    def __init__(self, size: int | tuple[int, int], *, u_channel: int | None = 0, v_channel: int | None = 1):
+        self.size = (size, size) if isinstance(size, int) else tuple(int(s) for s in size)
+        if len(self.size) != 2 or min(self.size) < 1:
+            raise ValueError(f"size must be a positive int or two positive ints, got {size!r}")
+        self.u_channel, self.v_channel = u_channel, v_channel
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        b, single = _batched(x, "Resize")
+        h, w = b.shape[-2:]
+        nh, nw = self.size
+        if (nh, nw) != (h, w):
+            mode = "area" if nh * nw < h * w else "bilinear"
+            kw = {"align_corners": False} if mode == "bilinear" else {}
+            b = F.interpolate(b, size=(nh, nw), mode=mode, **kw)
+            scale = torch.ones(b.shape[1], dtype=b.dtype, device=b.device)
+            if self.u_channel is not None:
+                scale[self.u_channel] = nw / w
+            if self.v_channel is not None:
+                scale[self.v_channel] = nh / h
+            b = b * scale.view(1, -1, 1, 1)
+        return b[0] if single else b
+
+    def __repr__(self) -> str:
+        return f"Resize({self.size})"
+
+
+class RandomHorizontalFlip:
+    """Mirror each sample left-right with probability ``p``, negating its u channel.
+
+    Parameters
+    ----------
+    p : float
+        Probability of flipping each sample.
+    u_channel : int or None
+        Channel holding u.
+    generator : torch.Generator, optional
+        Source of randomness (default: torch's global generator, seeded per DataLoader worker).
+    """
+
+    def __init__(self, p: float = 0.5, *, u_channel: int | None = 0, generator: torch.Generator | None = None):
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"p must be in [0, 1], got {p}")
+        self.p, self.u_channel, self.generator = p, u_channel, generator
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        b, single = _batched(x, "RandomHorizontalFlip")
+        flip = torch.rand(b.shape[0], generator=self.generator) < self.p
+        if flip.any():
+            b = b.clone()
+            mirrored = b[flip].flip(-1)
+            if self.u_channel is not None:
+                mirrored[:, self.u_channel] = -mirrored[:, self.u_channel]
+            b[flip] = mirrored
+        return b[0] if single else b
+
+    def __repr__(self) -> str:
+        return f"RandomHorizontalFlip(p={self.p})"
+
+
+def input_transforms(size: int | tuple[int, int], *, train: bool, flip: bool = True) -> Compose:
+    """The standard chain: (random flip when training) -> resize -> per-sample min-max."""
+    steps: list[Transform] = [RandomHorizontalFlip()] if train and flip else []
+    return Compose([*steps, Resize(size), MinMaxNormalize()])
