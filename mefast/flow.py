@@ -133,16 +133,17 @@ class TVL1Params:
 #: micro-expression-sized motion (max 2.1 px), one core (see the README's table):
 #:
 #: ``opencv``    OpenCV's defaults, for reproducing published settings.
-#: ``accurate``  IPOL-style pre-smoothing and pyramid; about half OpenCV's endpoint error.
+#: ``accurate``  IPOL-style pre-smoothing (sigma 0.8) and anti-aliased pyramid (step 0.6), 3x3 median;
+#:               about half OpenCV's endpoint error at about a fiftieth of its time.
 #: ``fast``      few levels, warps and iterations; DIS-medium speed with lower error than DIS-medium.
 TVL1_PRESETS: dict[str, TVL1Params] = {
     "opencv": TVL1Params(),
     "accurate": TVL1Params(
         presmooth_sigma=0.8,
-        scale_step=0.5,
+        scale_step=0.6,
         pyramid_smoothing=True,
-        median_filtering=1,
-        nscales=4,
+        median_filtering=3,
+        nscales=5,
         warps=5,
         adapt_scales=True,
     ),

@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <utility>
@@ -28,7 +29,27 @@
 namespace mefast::tvl1 {
 namespace {
 
-using Plane = std::vector<float>;
+// A float buffer whose resize() leaves new elements uninitialised: every buffer is written before it is read
+// (or filled explicitly), and zero-filling ~20 planes per pair would cost more than a whole coarse level.
+template <class T>
+struct UninitAllocator : std::allocator<T> {
+    template <class U>
+    struct rebind {
+        using other = UninitAllocator<U>;
+    };
+    UninitAllocator() = default;
+    template <class U>
+    UninitAllocator(const UninitAllocator<U>&) noexcept {}
+    template <class U>
+    void construct(U* ptr) noexcept {
+        ::new (static_cast<void*>(ptr)) U;
+    }
+    template <class U, class... Args>
+    void construct(U* ptr, Args&&... args) {
+        ::new (static_cast<void*>(ptr)) U(std::forward<Args>(args)...);
+    }
+};
+using Plane = std::vector<float, UninitAllocator<float>>;
 
 template <class T>
 std::string str(const T& v) {
@@ -79,8 +100,8 @@ void resize_linear(const float* src, int sh, int sw, float* dst, int dh, int dw)
     }
 }
 
-// Separable Gaussian blur (radius ceil(3 sigma), replicated border), in place.
-void gaussian_blur(float* img, int h, int w, float sigma) {
+// Separable Gaussian blur (radius ceil(3 sigma), replicated border), in place; tmp holds h * w floats.
+void gaussian_blur(float* img, int h, int w, float sigma, float* tmp) {
     if (!(sigma > 0.0f)) return;
     const int r = std::max(1, static_cast<int>(std::ceil(3.0f * sigma)));
     std::vector<float> k(static_cast<std::size_t>(2 * r + 1));
@@ -91,12 +112,11 @@ void gaussian_blur(float* img, int h, int w, float sigma) {
     }
     for (auto& v : k) v /= sum;
     std::vector<float> line(static_cast<std::size_t>(std::max(h, w) + 2 * r));
-    Plane tmp(static_cast<std::size_t>(h) * w);
     // Horizontal pass.
     for (int y = 0; y < h; ++y) {
         float* row = img + static_cast<std::ptrdiff_t>(y) * w;
         for (int x = -r; x < w + r; ++x) line[x + r] = row[clamp_index(x, w)];
-        float* out = tmp.data() + static_cast<std::ptrdiff_t>(y) * w;
+        float* out = tmp + static_cast<std::ptrdiff_t>(y) * w;
         for (int x = 0; x < w; ++x) {
             float acc = 0.0f;
             for (int i = 0; i <= 2 * r; ++i) acc += k[i] * line[x + i];
@@ -108,7 +128,7 @@ void gaussian_blur(float* img, int h, int w, float sigma) {
         float* out = img + static_cast<std::ptrdiff_t>(y) * w;
         std::fill(out, out + w, 0.0f);
         for (int i = -r; i <= r; ++i) {
-            const float* src = tmp.data() + static_cast<std::ptrdiff_t>(clamp_index(y + i, h)) * w;
+            const float* src = tmp + static_cast<std::ptrdiff_t>(clamp_index(y + i, h)) * w;
             const float kv = k[i + r];
             for (int x = 0; x < w; ++x) out[x] += kv * src[x];
         }
@@ -455,18 +475,45 @@ MEFAST_TARGET_CLONES double sweep_gamma(const State& s) { return sweep_impl<true
 // One pair, all scales
 
 struct Level {
-    int h, w;
+    int h = 0, w = 0;
     Plane I0, I1;
 };
 
-void run_pair(const float* I0in, const float* I1in, int h, int w, const Params& p, float* flow) {
+// Every buffer one pair needs, sized for the finest level and reused by all levels and, in a batch, by all
+// the pairs one thread computes (so a batch allocates and faults in its memory once per thread).
+struct Workspace {
+    std::vector<Level> levels;
+    Plane I1c, ix, iy, grad, rho_c, u1, u2, u3, p11, p12, p21, p22, p31, p32, zeros, med_scratch, up, blur_a,
+        blur_b;
+
+    void reserve(std::size_t n, int w, int k, bool gamma) {
+        for (Plane* pl : {&ix, &iy, &grad, &rho_c, &u1, &u2, &p11, &p12, &p21, &p22, &up, &blur_a, &blur_b})
+            if (pl->size() < n) pl->resize(n);
+        if (I1c.size() < 4 * n) I1c.resize(4 * n);
+        if (gamma)
+            for (Plane* pl : {&u3, &p31, &p32})
+                if (pl->size() < n) pl->resize(n);
+        if (zeros.size() < static_cast<std::size_t>(w)) zeros.assign(static_cast<std::size_t>(w), 0.0f);
+        const std::size_t med = k > 1 ? static_cast<std::size_t>(k) * (w + k) + n : 0;
+        if (med_scratch.size() < med) med_scratch.resize(med);
+    }
+};
+
+void run_pair(Workspace& ws, const float* I0in, const float* I1in, int h, int w, const Params& p, float* flow) {
     const int nscales = effective_scales(p, h, w);
-    std::vector<Level> levels(static_cast<std::size_t>(nscales));
     const std::size_t n = static_cast<std::size_t>(h) * w;
-    levels[0] = {h, w, Plane(I0in, I0in + n), Plane(I1in, I1in + n)};
+    const bool use_gamma = p.gamma != 0.0f;
+    const int k = p.median_filtering;
+    ws.reserve(n, w, k, use_gamma);
+    if (ws.levels.size() < static_cast<std::size_t>(nscales)) ws.levels.resize(static_cast<std::size_t>(nscales));
+    auto& levels = ws.levels;
+    levels[0].h = h;
+    levels[0].w = w;
+    levels[0].I0.assign(I0in, I0in + n);
+    levels[0].I1.assign(I1in, I1in + n);
     if (p.presmooth_sigma > 0.0f) {
-        gaussian_blur(levels[0].I0.data(), h, w, p.presmooth_sigma);
-        gaussian_blur(levels[0].I1.data(), h, w, p.presmooth_sigma);
+        gaussian_blur(levels[0].I0.data(), h, w, p.presmooth_sigma, ws.blur_a.data());
+        gaussian_blur(levels[0].I1.data(), h, w, p.presmooth_sigma, ws.blur_a.data());
     }
     const float aa_sigma = p.pyramid_smoothing ? 0.6f * std::sqrt(1.0f / (p.scale_step * p.scale_step) - 1.0f) : 0.0f;
     for (int s = 1; s < nscales; ++s) {
@@ -478,26 +525,30 @@ void run_pair(const float* I0in, const float* I1in, int h, int w, const Params& 
         cur.w = lw;
         cur.I0.resize(static_cast<std::size_t>(lh) * lw);
         cur.I1.resize(static_cast<std::size_t>(lh) * lw);
+        const std::size_t pn = static_cast<std::size_t>(prev.h) * prev.w;
+        const float* a = prev.I0.data();
+        const float* b = prev.I1.data();
         if (aa_sigma > 0.0f) {
-            Plane a = prev.I0, b = prev.I1;
-            gaussian_blur(a.data(), prev.h, prev.w, aa_sigma);
-            gaussian_blur(b.data(), prev.h, prev.w, aa_sigma);
-            resize_linear(a.data(), prev.h, prev.w, cur.I0.data(), lh, lw);
-            resize_linear(b.data(), prev.h, prev.w, cur.I1.data(), lh, lw);
-        } else {
-            resize_linear(prev.I0.data(), prev.h, prev.w, cur.I0.data(), lh, lw);
-            resize_linear(prev.I1.data(), prev.h, prev.w, cur.I1.data(), lh, lw);
+            std::copy_n(prev.I0.data(), pn, ws.blur_a.data());
+            std::copy_n(prev.I1.data(), pn, ws.blur_b.data());
+            gaussian_blur(ws.blur_a.data(), prev.h, prev.w, aa_sigma, ws.up.data());
+            gaussian_blur(ws.blur_b.data(), prev.h, prev.w, aa_sigma, ws.up.data());
+            a = ws.blur_a.data();
+            b = ws.blur_b.data();
         }
+        resize_linear(a, prev.h, prev.w, cur.I0.data(), lh, lw);
+        resize_linear(b, prev.h, prev.w, cur.I1.data(), lh, lw);
     }
-
-    const bool use_gamma = p.gamma != 0.0f;
-    // Work buffers sized for the finest level, reused by every level.
-    Plane I1c(4 * n), ix(n), iy(n), grad(n), rho_c(n), u1(n, 0.0f), u2(n, 0.0f), u3(use_gamma ? n : 0, 0.0f);
-    Plane p11(n), p12(n), p21(n), p22(n), p31(use_gamma ? n : 0), p32(use_gamma ? n : 0);
-    Plane zeros(static_cast<std::size_t>(w), 0.0f);
-    const int k = p.median_filtering;
-    Plane med_scratch(k > 1 ? static_cast<std::size_t>(k) * (w + k) + n : 0);
-    Plane up(n);
+    // The flow starts at zero on the coarsest level.
+    {
+        const std::size_t cn = static_cast<std::size_t>(levels[nscales - 1].h) * levels[nscales - 1].w;
+        std::fill_n(ws.u1.begin(), cn, 0.0f);
+        std::fill_n(ws.u2.begin(), cn, 0.0f);
+        if (use_gamma) std::fill_n(ws.u3.begin(), cn, 0.0f);
+    }
+    Plane &I1c = ws.I1c, &ix = ws.ix, &iy = ws.iy, &grad = ws.grad, &rho_c = ws.rho_c, &u1 = ws.u1, &u2 = ws.u2,
+          &u3 = ws.u3, &p11 = ws.p11, &p12 = ws.p12, &p21 = ws.p21, &p22 = ws.p22, &p31 = ws.p31, &p32 = ws.p32,
+          &zeros = ws.zeros, &med_scratch = ws.med_scratch, &up = ws.up;
 
     State st;
     st.lt = p.lambda * p.theta;
@@ -611,14 +662,17 @@ void median_filter(float* img, int h, int w, int k) {
 }
 
 void compute(const float* I0, const float* I1, int h, int w, const Params& p, float* flow) {
-    run_pair(I0, I1, h, w, p, flow);
+    Workspace ws;
+    run_pair(ws, I0, I1, h, w, p, flow);
 }
 
 void compute_pairs(const float* frames, int h, int w, const int* i0, const int* i1, std::ptrdiff_t n_pairs,
                    const Params& p, int n_threads, float* flows) {
     const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(h) * w;
-    parallel_for(n_pairs, n_threads, [&](std::ptrdiff_t k) {
-        run_pair(frames + i0[k] * n, frames + i1[k] * n, h, w, p, flows + k * n * 2);
+    std::vector<Workspace> ws(static_cast<std::size_t>(resolve_threads(n_threads, n_pairs)));
+    parallel_for_workers(n_pairs, n_threads, [&](std::ptrdiff_t k, int worker) {
+        run_pair(ws[static_cast<std::size_t>(worker)], frames + i0[k] * n, frames + i1[k] * n, h, w, p,
+                 flows + k * n * 2);
     });
 }
 

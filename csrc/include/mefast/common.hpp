@@ -62,41 +62,26 @@ inline int resolve_threads(int n_threads, std::ptrdiff_t n_items) {
     return n;
 }
 
-/// Run fn(i) for i in [0, n) on n_threads threads, dynamically scheduled. The first exception thrown by any
-/// item is rethrown on the calling thread after all threads have stopped.
+/// Run fn(i, worker) for i in [0, n) on n_threads threads (<= 0: all cores), dynamically scheduled; worker is
+/// the calling thread's index in [0, resolve_threads(n_threads, n)), for per-thread scratch space. The first
+/// exception thrown by any item is rethrown on the calling thread after all threads have stopped.
 template <class Fn>
-void parallel_for(std::ptrdiff_t n, int n_threads, Fn&& fn) {
+void parallel_for_workers(std::ptrdiff_t n, int n_threads, Fn&& fn) {
     if (n <= 0) return;
     const int nt = resolve_threads(n_threads, n);
     if (nt == 1) {
-        for (std::ptrdiff_t i = 0; i < n; ++i) fn(i);
+        for (std::ptrdiff_t i = 0; i < n; ++i) fn(i, 0);
         return;
     }
     std::atomic<std::ptrdiff_t> next{0};
     std::exception_ptr error;
     std::mutex error_mutex;
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nt)
-    {
-        for (;;) {
-            const std::ptrdiff_t i = next.fetch_add(1);
-            if (i >= n) break;
-            try {
-                fn(i);
-            } catch (...) {
-                std::lock_guard<std::mutex> lock(error_mutex);
-                if (!error) error = std::current_exception();
-                next.store(n);
-            }
-        }
-    }
-#else
-    auto worker = [&]() {
+    auto worker = [&](int id) {
         for (;;) {
             const std::ptrdiff_t i = next.fetch_add(1);
             if (i >= n) return;
             try {
-                fn(i);
+                fn(i, id);
             } catch (...) {
                 std::lock_guard<std::mutex> lock(error_mutex);
                 if (!error) error = std::current_exception();
@@ -104,13 +89,23 @@ void parallel_for(std::ptrdiff_t n, int n_threads, Fn&& fn) {
             }
         }
     };
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt)
+    worker(omp_get_thread_num());
+#else
     std::vector<std::thread> pool;
     pool.reserve(static_cast<std::size_t>(nt - 1));
-    for (int t = 1; t < nt; ++t) pool.emplace_back(worker);
-    worker();
+    for (int t = 1; t < nt; ++t) pool.emplace_back(worker, t);
+    worker(0);
     for (auto& th : pool) th.join();
 #endif
     if (error) std::rethrow_exception(error);
+}
+
+/// Run fn(i) for i in [0, n) on n_threads threads; see parallel_for_workers.
+template <class Fn>
+void parallel_for(std::ptrdiff_t n, int n_threads, Fn&& fn) {
+    parallel_for_workers(n, n_threads, [&](std::ptrdiff_t i, int) { fn(i); });
 }
 
 }  // namespace mefast
