@@ -27,18 +27,26 @@ from .flow import (
 __all__ = [
     "AnnotationError",
     "CudaUnavailableError",
+    "Evaluation",
     "FaceNotFoundError",
     "FrameReadError",
+    "LabelLeakError",
     "MEStore",
     "MefastError",
+    "Protocol",
+    "ProtocolError",
     "ShapeError",
     "StoreError",
     "TVL1Params",
     "TVL1_PRESETS",
     "__version__",
+    "au_metrics",
+    "classification_metrics",
     "compute_flow",
+    "cross_validate",
     "flow_to_channels_first",
     "has_cuda",
+    "make_protocol",
     "optical_strain",
     "resize_flow",
     "show_config",
@@ -47,6 +55,12 @@ __all__ = [
 
 # Loaded on first use so that ``import mefast`` stays fast (zarr, joblib and dask are heavy imports).
 _LAZY = {"MEStore": "store"}
+# Evaluation protocols and metrics (pandas); the torch layer stays in ``mefast.train``, never imported here.
+_LAZY.update(
+    {name: "protocols" for name in ("Evaluation", "LabelLeakError", "Protocol", "ProtocolError", "cross_validate",
+                                    "make_protocol")}  # fmt: skip
+)
+_LAZY.update({name: "metrics" for name in ("au_metrics", "classification_metrics")})
 
 
 def __getattr__(name: str) -> object:
