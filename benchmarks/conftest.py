@@ -51,8 +51,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG0
         tr.write_line(f"[{group}]")
         for e in entries:
             ratio = f"{base.seconds / e.seconds:8.2f}x" if base else "        -"
-            extras = "  ".join(
-                f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in e.metrics.items()
-            )
+            extras = "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in e.metrics.items())
             mark = " (baseline)" if e.baseline else ""
             tr.write_line(f"  {e.name:<42} {e.seconds * 1e3:10.3f} ms {ratio}  {extras}{mark}")

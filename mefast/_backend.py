@@ -72,7 +72,7 @@ def _version(name: str) -> str:
 
 def config() -> dict[str, Any]:
     """Versions, build information and backend status as a dict."""
-    from . import _core, __version__
+    from . import __version__, _core
 
     numba_threading = "not loaded"
     if "numba" in sys.modules:

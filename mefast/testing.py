@@ -56,9 +56,7 @@ def warp_image(image: NDArray, field: NDArray) -> NDArray[np.float32]:
     return cv2.remap(image.astype(np.float32), mx, my, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
 
 
-def face_flow_pair(
-    size: tuple[int, int] = (340, 280), amplitude: float = 1.0, *, seed: int = 0
-) -> FlowPair:
+def face_flow_pair(size: tuple[int, int] = (340, 280), amplitude: float = 1.0, *, seed: int = 0) -> FlowPair:
     """The astronaut face resampled to ``size = (H, W)`` and a second frame warped by :func:`smooth_field`.
 
     ``frame0(x) = frame1(x + flow(x))`` exactly before rounding to uint8, which is the flow convention of

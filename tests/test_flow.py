@@ -67,9 +67,7 @@ def test_small_rotation_is_recovered():
     assert endpoint_error(flow, field, border=10) < 0.1
 
 
-@pytest.mark.parametrize(
-    ("preset", "max_epe"), [("opencv", 0.06), ("accurate", 0.035), ("fast", 0.06)], ids=str
-)
+@pytest.mark.parametrize(("preset", "max_epe"), [("opencv", 0.06), ("accurate", 0.035), ("fast", 0.06)], ids=str)
 def test_face_with_known_nonrigid_flow(face_pair, preset, max_epe):
     flow = mefast.tvl1(face_pair.frame0, face_pair.frame1, params=preset)
     assert endpoint_error(flow, face_pair.flow) < max_epe

@@ -36,7 +36,9 @@ def test_bad_frames(a, b, match):
 
 
 def test_too_small_for_pyramid_names_sizes_and_fix():
-    with pytest.raises(ValueError, match=r"24 x 24 px are too small for nscales=5 .* use nscales=2 or less, or adapt_scales=True"):
+    with pytest.raises(
+        ValueError, match=r"24 x 24 px are too small for nscales=5 .* use nscales=2 or less, or adapt_scales=True"
+    ):
         mefast.tvl1(img(24, 24), img(24, 24))
     with pytest.raises(ValueError, match=r"too small: TV-L1 needs at least 3 x 3"):
         mefast.tvl1(img(2, 8), img(2, 8), params=ONE.replace(min_size=4))

@@ -53,7 +53,9 @@ def test_meb_translation_border_artefact():
 def test_rotation_separates_correct_from_meb():
     rot = field(lambda x, y: -0.05 * y, lambda x, y: 0.05 * x)
     assert np.abs(mefast.optical_strain(rot)).max() < 1e-6
-    assert mefast.optical_strain(rot, deriv="sobel_meb")[1:-1, 1:-1].mean() == pytest.approx(8 * np.sqrt(2) * 0.05, abs=1e-4)
+    assert mefast.optical_strain(rot, deriv="sobel_meb")[1:-1, 1:-1].mean() == pytest.approx(
+        8 * np.sqrt(2) * 0.05, abs=1e-4
+    )
 
 
 def test_matches_numpy_gradient_reference(rng):

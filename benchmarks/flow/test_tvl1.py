@@ -106,4 +106,6 @@ def test_opencv_batch64(benchmark, report, batch):
     flows = run()
     epe = endpoint_error(flows, truth)
     benchmark.pedantic(run, rounds=1, iterations=1)
-    report("tvl1 batch of 64 pairs 340x280, all cores", "opencv DualTVL1, cv2 threads", benchmark, baseline=True, epe=epe)
+    report(
+        "tvl1 batch of 64 pairs 340x280, all cores", "opencv DualTVL1, cv2 threads", benchmark, baseline=True, epe=epe
+    )
