@@ -7,7 +7,8 @@ per-sample losses (samples with wrong labels are the hard ones the network canno
     drops the flagged samples from the batch's loss.
 :class:`ILC` (iterative label correction)
     replaces the labels of the flagged samples with the network's prediction, from ``start_epoch`` on;
-    corrections persist in the trainer's copy of the training labels (the store is never changed).
+    corrections persist in the trainer's copy of the training labels (the store is never changed), so
+    labels the network finds wrong stay corrected in later epochs.
 :class:`IDC` (iterative data cleaning)
     trains on all data for one epoch, keeps the samples whose loss over the whole training fold does not
     exceed ``mean + alpha * std`` as the clean subset, trains ``warmup_epochs`` epochs on it, then on
@@ -62,12 +63,27 @@ class LTM:
         return losses[keep].mean(), None
 
 
+def _confidence(logits: torch.Tensor, *, multilabel: bool) -> torch.Tensor:
+    """Probability of the predicted label (classes), or its minimum over the AUs."""
+    if multilabel:
+        p = torch.sigmoid(logits)
+        return torch.maximum(p, 1 - p).amin(dim=1)
+    return torch.softmax(logits, dim=1).amax(dim=1)
+
+
 @dataclasses.dataclass(frozen=True)
 class ILC:
-    """Label correction: flagged samples take the network's prediction as their label from ``start_epoch``."""
+    """Label correction: flagged samples take the network's prediction as their label from ``start_epoch``.
+
+    Corrections persist, so they need a network that already fits the clean majority: start late enough
+    (``start_epoch``). ``min_confidence`` > 0 corrects only samples predicted with at least that
+    probability, a guard (not in the paper) against a network that relabels towards its own mistakes on
+    hard data.
+    """
 
     alpha: float = 1.0
-    start_epoch: int = 1
+    start_epoch: int = 10
+    min_confidence: float = 0.0
 
     def step(
         self, logits: torch.Tensor, targets: torch.Tensor, epoch: int, *, multilabel: bool
@@ -77,6 +93,8 @@ class ILC:
         if epoch < self.start_epoch:
             return losses.mean(), None
         flagged = flag_high_loss(losses, self.alpha)
+        if self.min_confidence > 0:
+            flagged &= _confidence(logits.detach(), multilabel=multilabel) >= self.min_confidence
         if not flagged.any():
             return losses.mean(), None
         corrected = targets.clone()
