@@ -124,9 +124,7 @@ def _normalise_spec(
     spec: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
     for name, value in arrays.items():
         if not isinstance(name, str) or not _NAME.match(name) or name in _RESERVED:
-            raise ValueError(
-                f"array name {name!r} is invalid: use a Python identifier other than {sorted(_RESERVED)}"
-            )
+            raise ValueError(f"array name {name!r} is invalid: use a Python identifier other than {sorted(_RESERVED)}")
         try:
             shape_in, dtype_in = value
             shape = tuple(int(s) for s in shape_in)
@@ -257,9 +255,7 @@ class MEStore:
         au_arr = np.asarray(au)
         names = [str(a) for a in au_names]
         if au_arr.ndim != 2 or au_arr.shape != (n, len(names)):
-            raise ShapeError(
-                f"au must have shape (n_samples, len(au_names)) = ({n}, {len(names)}), got {au_arr.shape}"
-            )
+            raise ShapeError(f"au must have shape (n_samples, len(au_names)) = ({n}, {len(names)}), got {au_arr.shape}")
         if au_arr.size and not np.isin(au_arr, (0, 1)).all():
             raise ValueError("au must hold only 0 and 1")
         spec = _normalise_spec(arrays)
@@ -391,8 +387,9 @@ class MEStore:
 
     @property
     def attrs(self) -> dict[str, Any]:
-        """Provenance attributes (a copy; change them with :meth:`update_attrs`)."""
-        return json.loads(json.dumps(dict(self._group.attrs)))
+        """Provenance attributes, read from the store (a copy; change them with :meth:`update_attrs`)."""
+        fresh = zarr.open_group(store=self._group.store_path, mode="r")  # another process may have updated them
+        return json.loads(json.dumps(dict(fresh.attrs)))
 
     def update_attrs(self, **values: Any) -> None:
         """Set provenance attributes (JSON-serialisable values; reserved layout keys are refused)."""
