@@ -11,6 +11,19 @@ import pytest
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _run_outside_the_source_tree(tmp_path_factory):
+    """Run every test (and every subprocess it starts) from an empty folder.
+
+    ``python -c``/``python -m`` put the working directory first on sys.path, where the source tree's
+    ``mefast/`` (without the compiled core) would shadow the installed package.
+    """
+    old = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("cwd"))
+    yield
+    os.chdir(old)
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(12345)
