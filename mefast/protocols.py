@@ -67,8 +67,19 @@ __all__ = [
 CD6ME_DATASETS: tuple[str, ...] = ("casme", "casme2", "samm", "4dme", "mmew", "casme3a")
 #: The 12 action units CD6ME detects.
 CD6ME_AUS: tuple[str, ...] = (
-    "AU1", "AU2", "AU4", "AU5", "AU6", "AU7", "AU9", "AU10", "AU12", "AU14", "AU15", "AU17",
-)  # fmt: skip
+    "AU1",
+    "AU2",
+    "AU4",
+    "AU5",
+    "AU6",
+    "AU7",
+    "AU9",
+    "AU10",
+    "AU12",
+    "AU14",
+    "AU15",
+    "AU17",
+)
 #: The MEGC2019 composite's corpora and its three classes (the ``megc2019`` meta column).
 MEGC2019_DATASETS: tuple[str, ...] = ("smic", "casme2", "samm")
 MEGC2019_CLASSES: tuple[str, ...] = ("negative", "positive", "surprise")
@@ -232,9 +243,12 @@ class Protocol:
     def describe(self) -> pd.DataFrame:
         """One row per fold: held-out group, numbers of training and test samples."""
         return pd.DataFrame(
-            {"fold": [f.name for f in self.folds], "n_train": [len(f.train) for f in self.folds],
-             "n_test": [len(f.test) for f in self.folds]}
-        )  # fmt: skip
+            {
+                "fold": [f.name for f in self.folds],
+                "n_train": [len(f.train) for f in self.folds],
+                "n_test": [len(f.test) for f in self.folds],
+            }
+        )
 
 
 def _subject_keys(meta: pd.DataFrame) -> pd.Series:
@@ -281,9 +295,7 @@ def _require_columns(meta: pd.DataFrame, columns: Sequence[str]) -> None:
         raise ProtocolError(f"the store's meta table lacks the columns {missing}")
 
 
-def _class_targets(
-    values: pd.Series, kind: str, classes: Sequence[str] | None
-) -> tuple[pd.Series, tuple[str, ...]]:
+def _class_targets(values: pd.Series, kind: str, classes: Sequence[str] | None) -> tuple[pd.Series, tuple[str, ...]]:
     """Keep labelled rows (and only ``classes`` when given); return (codes, class names)."""
     present = values[values != ""]
     if present.empty:
@@ -345,9 +357,7 @@ def make_protocol(
     if label not in LABEL_KINDS:
         raise ProtocolError(f"unknown label kind {label!r}; choose one of {', '.join(LABEL_KINDS)}")
     if label not in _ALLOWED_LABELS[name]:
-        raise ProtocolError(
-            f"protocol {name!r} evaluates {' or '.join(_ALLOWED_LABELS[name])} labels, not {label!r}"
-        )
+        raise ProtocolError(f"protocol {name!r} evaluates {' or '.join(_ALLOWED_LABELS[name])} labels, not {label!r}")
     _require_columns(meta, ("dataset", "subject"))
     if not meta.index.is_unique or not pd.api.types.is_integer_dtype(meta.index):
         raise ProtocolError("meta must be indexed by unique integer store rows (MEStore.meta, or a subset of it)")
@@ -640,8 +650,10 @@ class Evaluation:
         return tables_to_markdown([self.table(by)], percent=percent)
 
     def to_csv(self, directory: str | Path) -> list[Path]:
-        """Write ``summary.csv``, ``by_dataset.csv`` (and ``by_au.csv``), ``runs.csv`` and
-        ``predictions.csv`` into ``directory``; return the paths."""
+        """Write the result tables as CSV files into ``directory``; return their paths.
+
+        ``summary.csv``, ``by_dataset.csv`` (and ``by_au.csv``), ``runs.csv`` and ``predictions.csv``.
+        """
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         frames = {"summary": self.summary(), "by_dataset": self.table("dataset")}

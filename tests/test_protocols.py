@@ -98,9 +98,7 @@ def test_megc2019_and_megc2018():
     p = make_protocol("megc2019", meta)
     assert p.classes == ("negative", "positive", "surprise")
     assert set(p.meta["dataset"]) == {"casme2", "samm", "smic"}
-    np.testing.assert_array_equal(
-        np.asarray(p.classes)[p.labels[p.index]], meta.loc[p.index, "megc2019"].to_numpy()
-    )
+    np.testing.assert_array_equal(np.asarray(p.classes)[p.labels[p.index]], meta.loc[p.index, "megc2019"].to_numpy())
     h = make_protocol("megc2018-holdout", meta)
     assert [(set(meta.dataset[f.train]), f.name) for f in h.folds] == [({"casme2"}, "samm"), ({"samm"}, "casme2")]
     assert set(meta.loc[h.index, "objective_class"]) <= {1, 2, 3, 4, 5}
@@ -195,10 +193,12 @@ def test_metrics_are_computed_once_over_concatenated_folds():
         want = f1_score(pr["true"], pr["pred"], labels=list(p.classes), average="macro", zero_division=np.nan)
         got = ev.runs.query("seed == @seed and scope == 'overall' and metric == 'uf1'")["value"].item()
         assert got == pytest.approx(want)
-        per_fold = np.mean([
-            f1_score(g["true"], g["pred"], labels=list(p.classes), average="macro", zero_division=0)
-            for _, g in pr.groupby("fold")
-        ])  # fmt: skip
+        per_fold = np.mean(
+            [
+                f1_score(g["true"], g["pred"], labels=list(p.classes), average="macro", zero_division=0)
+                for _, g in pr.groupby("fold")
+            ]
+        )
         assert abs(per_fold - want) > 1e-3  # the inflated per-fold average is not what we report
     s = ev.summary()
     per_seed = ev.runs.query("scope == 'overall' and metric == 'uf1'")["value"]

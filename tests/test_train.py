@@ -79,8 +79,13 @@ def test_store_source_is_worker_safe(store_path):
 
 def test_unfinished_samples_and_missing_inputs_are_refused(tmp_path):
     meta, au, flows = synthetic_flow_samples(datasets=("casme2",), n_subjects=2, clips_per_subject=2, size=16)
-    st = MEStore.create(tmp_path / "s.zarr", meta, au=au, au_names=[f"AU{i}" for i in range(au.shape[1])],
-                        arrays={"flow": ((2, 16, 16), "float32")})  # fmt: skip
+    st = MEStore.create(
+        tmp_path / "s.zarr",
+        meta,
+        au=au,
+        au_names=[f"AU{i}" for i in range(au.shape[1])],
+        arrays={"flow": ((2, 16, 16), "float32")},
+    )
     st.write_sample(0, {"flow": flows[0]})
     st.mark_done(0)
     src = StoreSource(st)
@@ -148,15 +153,18 @@ def test_seeded_runs_repeat_and_seeds_differ(store_path):
 
 
 def test_repeated_seeds_report_mean_and_std(store_path):
-    ev = evaluate(store_path, "megc2018-composite", "offapexnet", seeds=(0, 1), config=TrainConfig(epochs=2, device="cpu"))
+    ev = evaluate(
+        store_path, "megc2018-composite", "offapexnet", seeds=(0, 1), config=TrainConfig(epochs=2, device="cpu")
+    )
     s = ev.summary()
     runs = ev.runs.query("scope == 'overall' and metric == 'uf1'")["value"]
     assert len(runs) == 2 and s.loc["uf1", "std"] == pytest.approx(runs.std(ddof=0))
 
 
 def test_ilc_recovers_injected_label_noise():
-    meta, _, flows = synthetic_flow_samples(datasets=("casme2", "samm"), n_subjects=6, clips_per_subject=8,
-                                            size=28, noise=0.5, seed=1)  # fmt: skip
+    meta, _, flows = synthetic_flow_samples(
+        datasets=("casme2", "samm"), n_subjects=6, clips_per_subject=8, size=28, noise=0.5, seed=1
+    )
     y, _ = class_codes(meta)
     rng = np.random.default_rng(0)
     flip = rng.random(len(y)) < 0.3
@@ -213,8 +221,13 @@ def test_bad_requests(store_path):
 def test_store_without_a_label_kind(tmp_path):
     meta, au, flows = synthetic_flow_samples(datasets=("casme2",), n_subjects=2, clips_per_subject=3, size=16)
     meta["objective_class"] = 0
-    st = MEStore.create(tmp_path / "s.zarr", meta, au=np.zeros((len(meta), 0), np.uint8), au_names=[],
-                        arrays={"flow": ((2, 16, 16), "float32")})  # fmt: skip
+    st = MEStore.create(
+        tmp_path / "s.zarr",
+        meta,
+        au=np.zeros((len(meta), 0), np.uint8),
+        au_names=[],
+        arrays={"flow": ((2, 16, 16), "float32")},
+    )
     for i in range(len(meta)):
         st.write_sample(i, {"flow": flows[i]})
         st.mark_done(i)
@@ -226,8 +239,13 @@ def test_store_without_a_label_kind(tmp_path):
 
 def test_only_finished_samples_take_part(tmp_path):
     meta, au, flows = synthetic_flow_samples(datasets=("casme2",), n_subjects=3, clips_per_subject=4, size=16)
-    st = MEStore.create(tmp_path / "s.zarr", meta, au=au, au_names=[f"AU{i}" for i in range(7)],
-                        arrays={"flow": ((2, 16, 16), "float32")})  # fmt: skip
+    st = MEStore.create(
+        tmp_path / "s.zarr",
+        meta,
+        au=au,
+        au_names=[f"AU{i}" for i in range(7)],
+        arrays={"flow": ((2, 16, 16), "float32")},
+    )
     for i in range(len(meta) - 2):
         st.write_sample(i, {"flow": flows[i]})
         st.mark_done(i)
@@ -239,14 +257,42 @@ def test_cli_evaluate(store_path, tmp_path, capsys):
     from mefast.cli import main
 
     out = tmp_path / "out"
-    rc = main(["evaluate", "--store", str(store_path), "--protocol", "cd6me", "--model", "offapexnet",
-               "--epochs", "2", "--seeds", "2", "--noisy", "ltm", "--out", str(out)])  # fmt: skip
+    rc = main(
+        [
+            "evaluate",
+            "--store",
+            str(store_path),
+            "--protocol",
+            "cd6me",
+            "--model",
+            "offapexnet",
+            "--epochs",
+            "2",
+            "--seeds",
+            "2",
+            "--noisy",
+            "ltm",
+            "--out",
+            str(out),
+        ]
+    )
     text = capsys.readouterr().out
     assert rc == 0
     assert "Off-ApexNet + LTM under cd6me" in text and "| AU1" in text and "CAS(ME)^3-A" not in text
     assert (out / "by_au.csv").exists() and "± " in (out / "tables.md").read_text()
-    rc = main(["evaluate", "--store", str(store_path), "--protocol", "megc2019", "--model", "constant",
-               "--label", "objective"])  # fmt: skip
+    rc = main(
+        [
+            "evaluate",
+            "--store",
+            str(store_path),
+            "--protocol",
+            "megc2019",
+            "--model",
+            "constant",
+            "--label",
+            "objective",
+        ]
+    )
     assert rc == 2 and "evaluates emotion labels, not 'objective'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["evaluate", "--store", str(store_path), "--protocol", "kfold", "--model", "constant"])

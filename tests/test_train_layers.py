@@ -98,7 +98,9 @@ def n_params(m):
 def test_layer_tables_parameter_counts():
     k = 5
     # SSSNet: conv5x5 3->32, BN32, conv3x3 32->64, BN64, fc 9*9*64->256, fc 256->k
-    assert n_params(SSSNet(k)) == (3 * 32 * 25 + 32) + 64 + (32 * 64 * 9 + 64) + 128 + (81 * 64 * 256 + 256) + (256 * k + k)
+    assert n_params(SSSNet(k)) == (3 * 32 * 25 + 32) + 64 + (32 * 64 * 9 + 64) + 128 + (81 * 64 * 256 + 256) + (
+        256 * k + k
+    )
     # STSTNet: three conv3x3 streams with 3, 5, 8 filters (+BN), fc 5*5*16 -> k
     assert n_params(STSTNet(k)) == sum(3 * c * 9 + c + 2 * c for c in (3, 5, 8)) + (400 * k + k)
     # Off-ApexNet: conv3x3 2->6, conv3x3 6->16, fc 7*7*16->1024, fc 1024->k

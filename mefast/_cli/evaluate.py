@@ -53,18 +53,32 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         config = TrainConfig(
-            epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, early_stopping=args.early_stopping,
-            noisy=NOISY_METHODS[args.noisy]() if args.noisy else None, device=args.device,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            early_stopping=args.early_stopping,
+            noisy=NOISY_METHODS[args.noisy]() if args.noisy else None,
+            device=args.device,
             num_workers=args.workers,
-        )  # fmt: skip
+        )
         classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
-        ev = evaluate(args.store, args.protocol, args.model, label=args.label, seeds=range(args.seeds),
-                      config=config, feature=args.feature, classes=classes)  # fmt: skip
+        ev = evaluate(
+            args.store,
+            args.protocol,
+            args.model,
+            label=args.label,
+            seeds=range(args.seeds),
+            config=config,
+            feature=args.feature,
+            classes=classes,
+        )
     except (MefastError, ValueError) as exc:
         print(f"mefast evaluate: {exc}", file=sys.stderr)
         return 2
-    print(f"{ev.method} under {ev.protocol} ({ev.label} labels, {args.seeds} seed(s)); "
-          f"metrics over all folds concatenated")  # fmt: skip
+    print(
+        f"{ev.method} under {ev.protocol} ({ev.label} labels, {args.seeds} seed(s)); "
+        f"metrics over all folds concatenated"
+    )
     for note in ev.notes:
         print(f"note: {note}")
     print()

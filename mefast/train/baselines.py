@@ -64,8 +64,9 @@ def _fit_predict_column(x_train: NDArray, y: NDArray, x_test: NDArray, c: float,
     return model.fit(x_train, y).predict(x_test)
 
 
-def svm_method(source: Source, *, feature: str = "flow", multilabel: bool, c: float = 28.0,
-               flow_size: int = 32) -> FitPredict:  # fmt: skip
+def svm_method(
+    source: Source, *, feature: str = "flow", multilabel: bool, c: float = 28.0, flow_size: int = 32
+) -> FitPredict:
     """SVC on a stored feature (see the module docstring)."""
     if feature not in SVM_FEATURES:
         raise ValueError(f"unknown SVM feature {feature!r}; choose one of {', '.join(SVM_FEATURES)}")

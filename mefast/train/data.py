@@ -28,9 +28,11 @@ class Source(Protocol):
     """Anything with per-sample arrays readable by row: :class:`StoreSource`, :class:`ArraySource`."""
 
     @property
-    def features(self) -> tuple[str, ...]: ...
+    def features(self) -> tuple[str, ...]:
+        """Names of the per-sample arrays."""
 
-    def read(self, name: str, rows: NDArray[np.int64]) -> np.ndarray: ...
+    def read(self, name: str, rows: NDArray[np.int64]) -> np.ndarray:
+        """``(len(rows), ...)`` values of one array."""
 
 
 class ArraySource:
@@ -144,9 +146,16 @@ class FlowDataset(torch.utils.data.Dataset):
         the labels itself indexes them with these.
     """
 
-    def __init__(self, source: Source, rows: ArrayLike, *, inputs: Sequence[str] = ("flow", "strain"),
-                 targets: ArrayLike | None = None, transform: Any = None,
-                 with_positions: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        source: Source,
+        rows: ArrayLike,
+        *,
+        inputs: Sequence[str] = ("flow", "strain"),
+        targets: ArrayLike | None = None,
+        transform: Any = None,
+        with_positions: bool = False,
+    ) -> None:
         self.source = source
         self.rows = np.asarray(rows, dtype=np.int64)
         self.inputs = tuple(inputs)
@@ -175,13 +184,18 @@ class FlowDataset(torch.utils.data.Dataset):
         return out[0] if len(out) == 1 else tuple(out)
 
 
-def make_loader(dataset: FlowDataset, *, batch_size: int, shuffle: bool, seed: int = 0,
-                num_workers: int = 0) -> torch.utils.data.DataLoader:  # fmt: skip
+def make_loader(
+    dataset: FlowDataset, *, batch_size: int, shuffle: bool, seed: int = 0, num_workers: int = 0
+) -> torch.utils.data.DataLoader:
     """A DataLoader that hands whole index batches to :class:`FlowDataset` (one read per batch)."""
     gen = torch.Generator().manual_seed(seed)
     base = torch.utils.data.RandomSampler(dataset, generator=gen) if shuffle else range(len(dataset))
     sampler = torch.utils.data.BatchSampler(base, batch_size=batch_size, drop_last=False)
     return torch.utils.data.DataLoader(
-        dataset, sampler=sampler, batch_size=None, num_workers=num_workers, generator=gen,
+        dataset,
+        sampler=sampler,
+        batch_size=None,
+        num_workers=num_workers,
+        generator=gen,
         persistent_workers=num_workers > 0,
-    )  # fmt: skip
+    )

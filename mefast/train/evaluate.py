@@ -15,8 +15,14 @@ from .trainer import TrainConfig, torch_method
 __all__ = ["METHODS", "evaluate", "method_title"]
 
 METHODS: tuple[str, ...] = (*MODELS, "svm", "constant")
-_TITLES = {"sssnet": "SSSNet", "offapexnet": "Off-ApexNet", "ststnet": "STSTNet", "resnet18": "ResNet-18",
-           "svm": "SVM", "constant": "Constant"}  # fmt: skip
+_TITLES = {
+    "sssnet": "SSSNet",
+    "offapexnet": "Off-ApexNet",
+    "ststnet": "STSTNet",
+    "resnet18": "ResNet-18",
+    "svm": "SVM",
+    "constant": "Constant",
+}
 
 
 def method_title(model: str, *, feature: str = "flow", config: TrainConfig | None = None) -> str:
@@ -81,6 +87,7 @@ def evaluate(
     else:
         config = config or TrainConfig()
         subjects = proto.meta["dataset"].astype(str) + "/" + proto.meta["subject"].astype(str)
-        method = torch_method(model, source, n_outputs=len(proto.classes), multilabel=proto.multilabel,
-                              config=config, groups=subjects)  # fmt: skip
+        method = torch_method(
+            model, source, n_outputs=len(proto.classes), multilabel=proto.multilabel, config=config, groups=subjects
+        )
     return cross_validate(proto, method, seeds=seeds, method=method_title(model, feature=feature, config=config))

@@ -25,8 +25,14 @@ class SSSNet(nn.Module):
     fc 9*9*64 -> 256 - ReLU - dropout - fc 256 -> n_outputs.
     """
 
-    def __init__(self, n_outputs: int, *, in_channels: int = 3, hidden: tuple[int, int, int] = (32, 64, 256),
-                 dropout: float = 0.5) -> None:  # fmt: skip
+    def __init__(
+        self,
+        n_outputs: int,
+        *,
+        in_channels: int = 3,
+        hidden: tuple[int, int, int] = (32, 64, 256),
+        dropout: float = 0.5,
+    ) -> None:
         super().__init__()
         h1, h2, h3 = hidden
         self.conv1 = nn.Conv2d(in_channels, h1, kernel_size=5)
@@ -56,10 +62,15 @@ class STSTNet(nn.Module):
     def __init__(self, n_outputs: int, *, in_channels: int = 3, dropout: float = 0.5) -> None:
         super().__init__()
         self.streams = nn.ModuleList(
-            nn.Sequential(nn.Conv2d(in_channels, c, kernel_size=3, padding=2), nn.ReLU(), nn.BatchNorm2d(c),
-                          nn.MaxPool2d(3, 3, padding=1), nn.Dropout(dropout))
+            nn.Sequential(
+                nn.Conv2d(in_channels, c, kernel_size=3, padding=2),
+                nn.ReLU(),
+                nn.BatchNorm2d(c),
+                nn.MaxPool2d(3, 3, padding=1),
+                nn.Dropout(dropout),
+            )
             for c in (3, 5, 8)
-        )  # fmt: skip
+        )
         self.fc = nn.Linear(5 * 5 * 16, n_outputs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -76,17 +76,27 @@ def synthetic_flow_samples(
         for s in range(n_subjects):
             for c in range(clips_per_subject):
                 emo = emotions[rng.integers(len(emotions))]
-                flow = amplitude * noise * np.moveaxis(
-                    smooth_field(size, size, 1.0, seed=int(rng.integers(2**31))), -1, 0
+                flow = (
+                    amplitude * noise * np.moveaxis(smooth_field(size, size, 1.0, seed=int(rng.integers(2**31))), -1, 0)
                 )
                 for a in EMOTION_AUS[emo]:
                     flow = flow + amplitude * rng.uniform(0.6, 1.4) * basis[a]
-                rows.append({
-                    "sample_id": f"{d}/s{s:02d}/c{c:02d}", "dataset": d, "subject": f"s{s:02d}",
-                    "clip": f"c{c:02d}", "onset": 0, "apex": 5, "offset": 10, "n_frames": 11,
-                    "emotion": emo, "megc2019": _MEGC2019[emo], "objective_class": _OBJECTIVE[emo],
-                    "aus": "+".join(a[2:] for a in EMOTION_AUS[emo]),
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "sample_id": f"{d}/s{s:02d}/c{c:02d}",
+                        "dataset": d,
+                        "subject": f"s{s:02d}",
+                        "clip": f"c{c:02d}",
+                        "onset": 0,
+                        "apex": 5,
+                        "offset": 10,
+                        "n_frames": 11,
+                        "emotion": emo,
+                        "megc2019": _MEGC2019[emo],
+                        "objective_class": _OBJECTIVE[emo],
+                        "aus": "+".join(a[2:] for a in EMOTION_AUS[emo]),
+                    }
+                )
                 aus.append([a in EMOTION_AUS[emo] for a in AU_NAMES])
                 flows.append(flow.astype(np.float32))
     return pd.DataFrame(rows), np.asarray(aus, dtype=np.uint8), np.stack(flows)
@@ -98,10 +108,14 @@ def write_flow_store(path: str | Path, *, overwrite: bool = False, **kw) -> MESt
     size = flows.shape[-1]
     strain = optical_strain(np.moveaxis(flows, 1, -1))
     store = MEStore.create(
-        path, meta, au=au, au_names=AU_NAMES, overwrite=overwrite,
+        path,
+        meta,
+        au=au,
+        au_names=AU_NAMES,
+        overwrite=overwrite,
         arrays={"flow": ((2, size, size), "float32"), "strain": ((size, size), "float32")},
         attrs={"generator": "mefast.train.synthetic.write_flow_store", **{k: v for k, v in kw.items()}},
-    )  # fmt: skip
+    )
     for i in range(len(meta)):
         store.write_sample(i, {"flow": flows[i], "strain": strain[i]})
         store.mark_done(i)

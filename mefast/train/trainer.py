@@ -128,8 +128,9 @@ class Trainer:
         The training labels at the end (changed only by ILC's corrections).
     """
 
-    def __init__(self, model: str, source: Source, *, n_outputs: int, multilabel: bool,
-                 config: TrainConfig | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, model: str, source: Source, *, n_outputs: int, multilabel: bool, config: TrainConfig | None = None
+    ) -> None:
         if model not in MODELS:
             raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
         self.model_name = model
@@ -146,8 +147,12 @@ class Trainer:
 
     def _logits(self, rows: NDArray) -> torch.Tensor:
         """Logits of the current model for ``rows`` (eval mode, no augmentation)."""
-        loader = make_loader(self._dataset(rows, train=False, positions=False), batch_size=max(self.config.batch_size, 64),
-                             shuffle=False, num_workers=self.config.num_workers)  # fmt: skip
+        loader = make_loader(
+            self._dataset(rows, train=False, positions=False),
+            batch_size=max(self.config.batch_size, 64),
+            shuffle=False,
+            num_workers=self.config.num_workers,
+        )
         self.model_.eval()
         with torch.no_grad():
             out = [self.model_(x.to(self.device)).cpu() for x in loader]
@@ -188,7 +193,9 @@ class Trainer:
             if isinstance(cfg.noisy, IDC) and cfg.noisy.on_clean_subset(epoch):
                 if clean is None:
                     with torch.no_grad():
-                        losses = per_sample_loss(self._logits(rows[fit_pos]), label_t[fit_pos], multilabel=self.multilabel)
+                        losses = per_sample_loss(
+                            self._logits(rows[fit_pos]), label_t[fit_pos], multilabel=self.multilabel
+                        )
                     clean = fit_pos[cfg.noisy.clean_subset(losses).numpy()]
                 pos = clean
             loss_sum, seen = self._epoch(pos, rows, label_t, optimizer, epoch, seed)
@@ -209,11 +216,17 @@ class Trainer:
         self.train_labels_ = label_t.numpy()
         return self
 
-    def _epoch(self, pos: NDArray, rows: NDArray, labels: torch.Tensor, optimizer: torch.optim.Optimizer,
-               epoch: int, seed: int) -> tuple[float, int]:  # fmt: skip
+    def _epoch(
+        self, pos: NDArray, rows: NDArray, labels: torch.Tensor, optimizer: torch.optim.Optimizer, epoch: int, seed: int
+    ) -> tuple[float, int]:
         cfg = self.config
-        loader = make_loader(self._dataset(rows[pos], train=True, positions=True), batch_size=cfg.batch_size,
-                             shuffle=True, seed=seed * 100003 + epoch, num_workers=cfg.num_workers)  # fmt: skip
+        loader = make_loader(
+            self._dataset(rows[pos], train=True, positions=True),
+            batch_size=cfg.batch_size,
+            shuffle=True,
+            seed=seed * 100003 + epoch,
+            num_workers=cfg.num_workers,
+        )
         self.model_.train()
         loss_sum, seen = 0.0, 0
         for x, local in loader:
@@ -242,8 +255,9 @@ class Trainer:
         return predict(self._logits(np.asarray(rows, dtype=np.int64)), multilabel=self.multilabel).numpy()
 
 
-def torch_method(model: str, source: Source, *, n_outputs: int, multilabel: bool, config: TrainConfig,
-                 groups: Sequence | None = None):  # fmt: skip
+def torch_method(
+    model: str, source: Source, *, n_outputs: int, multilabel: bool, config: TrainConfig, groups: Sequence | None = None
+):
     """A ``fit_predict(fold, y_train, seed)`` for :func:`mefast.protocols.cross_validate`.
 
     ``groups`` maps store rows to subject keys (a pandas Series) for subject-grouped validation splits.

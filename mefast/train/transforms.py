@@ -35,6 +35,7 @@ class Compose:
         self.transforms = list(transforms)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply every transform to ``x``."""
         for t in self.transforms:
             x = t(x)
         return x
@@ -47,6 +48,7 @@ class MinMaxNormalize:
     """Per sample, per channel min-max normalisation to [0, 1]; a constant channel becomes 0."""
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalised copy of ``x``."""
         b, single = _batched(x, "MinMaxNormalize")
         flat = b.flatten(2)
         lo = flat.amin(dim=2, keepdim=True)
@@ -79,6 +81,7 @@ class Resize:
         self.u_channel, self.v_channel = u_channel, v_channel
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """Resized ``x`` with scaled flow vectors."""
         b, single = _batched(x, "Resize")
         h, w = b.shape[-2:]
         nh, nw = self.size
@@ -117,6 +120,7 @@ class RandomHorizontalFlip:
         self.p, self.u_channel, self.generator = p, u_channel, generator
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` with a random subset of its samples mirrored."""
         b, single = _batched(x, "RandomHorizontalFlip")
         flip = torch.rand(b.shape[0], generator=self.generator) < self.p
         if flip.any():
