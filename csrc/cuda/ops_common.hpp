@@ -14,10 +14,13 @@
 
 #include "mefast/common.hpp"
 
-#if defined(__CUDACC__)
+// Full unrolling of small fixed loops (values stay in registers on the device).
+#if defined(__CUDA_ARCH__)
 #define MEFAST_UNROLL _Pragma("unroll")
-#else
+#elif defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
 #define MEFAST_UNROLL _Pragma("GCC unroll 32")
+#else
+#define MEFAST_UNROLL
 #endif
 
 namespace mefast::gpu {
