@@ -41,12 +41,19 @@ __all__ = [
     "TVL1_PRESETS",
     "__version__",
     "au_metrics",
+    "biwoof",
     "classification_metrics",
     "compute_flow",
+    "crop_align",
     "cross_validate",
+    "detect_face",
     "flow_to_channels_first",
     "has_cuda",
+    "landmarks68",
     "make_protocol",
+    "mdmo",
+    "mdmo_batch",
+    "mdmo_rois",
     "optical_strain",
     "resize_flow",
     "show_config",
@@ -61,6 +68,10 @@ _LAZY.update(
                                     "make_protocol")}  # fmt: skip
 )
 _LAZY.update({name: "metrics" for name in ("au_metrics", "classification_metrics")})
+# Bi-WOOF and MDMO (Numba, slow to import) and the face tools.
+_LAZY.update({"biwoof": "descriptors.biwoof", "mdmo_rois": "descriptors.roi"})
+_LAZY.update({name: "descriptors.mdmo" for name in ("mdmo", "mdmo_batch")})
+_LAZY.update({name: "face" for name in ("crop_align", "detect_face", "landmarks68")})
 
 
 def __getattr__(name: str) -> object:
