@@ -296,3 +296,15 @@ def test_cli_evaluate(store_path, tmp_path, capsys):
     assert rc == 2 and "evaluates emotion labels, not 'objective'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["evaluate", "--store", str(store_path), "--protocol", "kfold", "--model", "constant"])
+
+
+def test_demo_evaluation_hook(store_path):
+    from mefast._cli.evaluate import demo_evaluation
+
+    text = demo_evaluation(str(store_path), n_jobs=1)
+    summary = text.split("UF1 (%) per test corpus")[0]
+    rows = {line.split("|")[1].strip(): line for line in summary.splitlines() if line.startswith("| ")}
+    assert {"Constant", "SVM (flow)", "STSTNet"} <= set(rows)
+    uf1 = {m: float(rows[m].split("|")[2]) for m in ("Constant", "STSTNet")}
+    assert uf1["STSTNet"] > uf1["Constant"]
+    assert "48 clips, 6 subjects" in text

@@ -95,3 +95,32 @@ def run(args: argparse.Namespace) -> int:
         md.write_text("\n\n".join(parts) + "\n")
         print(f"\nwrote {', '.join(str(p) for p in [*paths, md])}")
     return 0
+
+
+def demo_evaluation(store_path: str, *, n_jobs: int | None = None) -> str:
+    """The LOSO evaluation that ends ``mefast demo``: constant, SVM and STSTNet on the demo's store.
+
+    Emotion labels, one seed, STSTNet trained 30 epochs (Adam, lr 1e-3) on CPU; seconds on the demo's store.
+    Returns the text to print. ``n_jobs`` is part of the demo's hook signature; training uses torch's threads.
+    """
+    from ..protocols import tables_to_markdown
+    from ..train import TrainConfig, evaluate
+
+    config = TrainConfig(epochs=30, lr=1e-3, batch_size=16, device="cpu")
+    evals = [evaluate(store_path, "loso", m, config=config) for m in ("constant", "svm", "ststnet")]
+    head = evals[0]
+    rows = [
+        f"| {e.method} | {e.summary().loc['uf1', 'mean']:.3f} | {e.summary().loc['uar', 'mean']:.3f} |" for e in evals
+    ]
+    return "\n".join(
+        [
+            f"LOSO evaluation ({len(head.predictions)} clips, {head.predictions['fold'].nunique()} subjects, "
+            f"classes {', '.join(head.classes)}); metrics over all folds concatenated:",
+            "| Method | UF1 | UAR |",
+            "|:--|--:|--:|",
+            *rows,
+            "",
+            "UF1 (%) per test corpus:",
+            tables_to_markdown([e.table("dataset") for e in evals]),
+        ]
+    )
