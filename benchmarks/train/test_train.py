@@ -1,0 +1,93 @@
+"""Training benchmarks: CD6ME-style LODO with SSSNet on a 2000-clip synthetic composite store (CPU).
+
+* ``train-dataloader``: one epoch of training batches (flip, resize to 64, min-max) read lazily from the
+  store, against the same DataLoader over in-memory arrays (the way MEB feeds its networks). Goal: the
+  store within 10 % of in-memory.
+* ``train-cd6me-fold``: one LODO fold (train on five corpora, predict the sixth) of SSSNet, store-backed
+  against in-memory input; time per fold for the given epochs.
+
+Run: ``python -m pytest benchmarks/train --benchmark-enable --benchmark-only -q``. Benchmarks are disabled by
+default (CI's smoke run): then the store is small and each body runs once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from mefast.protocols import CD6ME_DATASETS, cross_validate, make_protocol
+from mefast.store import MEStore
+from mefast.train import ArraySource, FlowDataset, StoreSource, TrainConfig, make_loader, torch_method
+from mefast.train.synthetic import write_flow_store
+from mefast.train.transforms import input_transforms
+
+EPOCHS = 2
+
+
+@pytest.fixture(scope="module")
+def store(request, tmp_path_factory):
+    opt = request.config.getoption
+    small = opt("benchmark_disable", False) and not opt("benchmark_enable", False)
+    n_subjects, clips = (2, 5) if small else (20, 17)  # 6 corpora x 20 x 17 = 2040 clips (CD6ME: 2031)
+    path = tmp_path_factory.mktemp("train-bench") / "cd6me-synthetic.zarr"
+    write_flow_store(path, datasets=CD6ME_DATASETS, n_subjects=n_subjects, clips_per_subject=clips, size=64, seed=0)
+    return MEStore.open(path)
+
+
+@pytest.fixture(scope="module")
+def in_memory(store):
+    return ArraySource({"flow": store.read("flow", slice(None)), "strain": store.read("strain", slice(None))})
+
+
+def one_epoch(source, rows):
+    ds = FlowDataset(source, rows, inputs=("flow", "strain"), transform=input_transforms(64, train=True))
+    n = 0
+    for x in make_loader(ds, batch_size=64, shuffle=True, seed=0):
+        n += len(x)
+    return n
+
+
+@pytest.mark.parametrize("where", ["in-memory", "store"])
+def test_dataloader_throughput(benchmark, report, store, in_memory, where):
+    torch.set_num_threads(1)
+    rows = np.arange(len(store))
+    source = in_memory if where == "in-memory" else StoreSource(store.path)
+    # correctness first: the store-backed batches are the in-memory ones
+    a = FlowDataset(source, rows[:50])[list(range(50))]
+    b = FlowDataset(in_memory, rows[:50])[list(range(50))]
+    assert torch.equal(a, b)
+    n = benchmark.pedantic(one_epoch, args=(source, rows), rounds=3, iterations=1, warmup_rounds=1)
+    assert n == len(store)
+    stats = getattr(benchmark, "stats", None)
+    rate = n / stats.stats.median if stats is not None else float("nan")
+    report("train-dataloader", f"FlowDataset, {where}", benchmark, baseline=where == "in-memory", samples_per_s=rate)
+
+
+@pytest.mark.parametrize("where", ["in-memory", "store"])
+def test_cd6me_fold_sssnet(benchmark, report, store, in_memory, where):
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    proto = make_protocol("cd6me", store.meta, au=store.au, au_names=store.au_names)
+    fold = next(f for f in proto.folds if f.name == "samm")
+    assert set(store.meta.loc[fold.train, "dataset"]).isdisjoint(store.meta.loc[fold.test, "dataset"])
+    source = in_memory if where == "in-memory" else StoreSource(store.path)
+    config = TrainConfig(epochs=EPOCHS, lr=1e-3, batch_size=32, device="cpu")
+    fit_predict = torch_method("sssnet", source, n_outputs=len(proto.classes), multilabel=True, config=config)
+
+    def run():
+        return fit_predict(fold, proto.labels[fold.train], 0)
+
+    pred = benchmark.pedantic(run, rounds=1, iterations=1)
+    assert pred.shape == (len(fold.test), 12) and set(np.unique(pred)) <= {0, 1}
+    one = type(proto)(proto.name, proto.label, proto.index, proto.meta, proto.classes, (fold,), proto.labels)
+    f1 = cross_validate(one, lambda f, y, s: pred).summary().loc["f1", "mean"]
+    report(
+        "train-cd6me-fold",
+        f"SSSNet LODO fold (test samm), {where}",
+        benchmark,
+        baseline=where == "in-memory",
+        epochs=EPOCHS,
+        n_train=len(fold.train),
+        n_test=len(fold.test),
+        f1=f1,
+    )
