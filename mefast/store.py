@@ -327,7 +327,9 @@ class MEStore:
         clash = sorted(set(user) & set(base))
         if clash:
             raise ValueError(f"attrs may not set the reserved keys {clash}")
-        group.attrs.update({**base, **user})
+        # One metadata write, and the last one: a reader that sees the schema sees a complete layout.
+        # (``group.attrs.update`` would write zarr.json once per key.)
+        group.update_attributes({**base, **user})
         return cls(group, path, "r+")
 
     @classmethod
@@ -398,7 +400,8 @@ class MEStore:
         bad = sorted(set(values) & reserved)
         if bad:
             raise ValueError(f"attrs {bad} describe the layout and cannot be changed")
-        self._group.attrs.update(_jsonable(values))
+        fresh = zarr.open_group(store=self._group.store_path, mode="r+")
+        fresh.update_attributes(_jsonable(values))  # one atomic write of zarr.json, merged with what is there
 
     @property
     def meta(self) -> pd.DataFrame:
