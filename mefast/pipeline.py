@@ -193,7 +193,8 @@ def _run_dask(jobs: list[_Job], client: Any, n_jobs: int) -> Iterator[_Outcome]:
 
     owned: list[Any] = []
     if client is None:
-        cluster = LocalCluster(n_workers=n_jobs, threads_per_worker=1, processes=True, dashboard_address=None)
+        # A random dashboard port: never clashes with another cluster on the machine.
+        cluster = LocalCluster(n_workers=n_jobs, threads_per_worker=1, processes=True, dashboard_address=":0")
         owned.append(cluster)
         client = Client(cluster)
         owned.insert(0, client)
