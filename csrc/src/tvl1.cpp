@@ -61,12 +61,13 @@ std::string str(const T& v) {
 // ---------------------------------------------------------------------------------------------------------
 // Resampling
 
-// Bilinear resize with pixel-centre alignment (cv::resize INTER_LINEAR), replicated border.
-void resize_linear(const float* src, int sh, int sw, float* dst, int dh, int dw) {
+// Bilinear resize with pixel-centre alignment (cv::resize INTER_LINEAR), replicated border. Each output row is
+// first blended vertically over the whole source row (vectorised), then sampled horizontally.
+MEFAST_TARGET_CLONES void resize_linear(const float* src, int sh, int sw, float* dst, int dh, int dw) {
     const float sy_scale = static_cast<float>(sh) / static_cast<float>(dh);
     const float sx_scale = static_cast<float>(sw) / static_cast<float>(dw);
     std::vector<int> x0(static_cast<std::size_t>(dw)), x1(static_cast<std::size_t>(dw));
-    std::vector<float> ax(static_cast<std::size_t>(dw));
+    std::vector<float> ax(static_cast<std::size_t>(dw)), row(static_cast<std::size_t>(sw));
     for (int x = 0; x < dw; ++x) {
         float fx = (static_cast<float>(x) + 0.5f) * sx_scale - 0.5f;
         fx = std::max(fx, 0.0f);
@@ -80,6 +81,7 @@ void resize_linear(const float* src, int sh, int sw, float* dst, int dh, int dw)
         x1[x] = std::min(i + 1, sw - 1);
         ax[x] = a;
     }
+    float* MEFAST_RESTRICT rb = row.data();
     for (int y = 0; y < dh; ++y) {
         float fy = (static_cast<float>(y) + 0.5f) * sy_scale - 0.5f;
         fy = std::max(fy, 0.0f);
@@ -89,19 +91,17 @@ void resize_linear(const float* src, int sh, int sw, float* dst, int dh, int dw)
             j = sh - 1;
             b = 0.0f;
         }
-        const float* r0 = src + static_cast<std::ptrdiff_t>(j) * sw;
-        const float* r1 = src + static_cast<std::ptrdiff_t>(std::min(j + 1, sh - 1)) * sw;
+        const float* MEFAST_RESTRICT r0 = src + static_cast<std::ptrdiff_t>(j) * sw;
+        const float* MEFAST_RESTRICT r1 = src + static_cast<std::ptrdiff_t>(std::min(j + 1, sh - 1)) * sw;
+        for (int x = 0; x < sw; ++x) rb[x] = r0[x] + b * (r1[x] - r0[x]);
         float* out = dst + static_cast<std::ptrdiff_t>(y) * dw;
-        for (int x = 0; x < dw; ++x) {
-            const float top = r0[x0[x]] + ax[x] * (r0[x1[x]] - r0[x0[x]]);
-            const float bot = r1[x0[x]] + ax[x] * (r1[x1[x]] - r1[x0[x]]);
-            out[x] = top + b * (bot - top);
-        }
+        for (int x = 0; x < dw; ++x) out[x] = rb[x0[x]] + ax[x] * (rb[x1[x]] - rb[x0[x]]);
     }
 }
 
 // Separable Gaussian blur (radius ceil(3 sigma), replicated border), in place; tmp holds h * w floats.
-void gaussian_blur(float* img, int h, int w, float sigma, float* tmp) {
+// Both passes loop over taps outside and pixels inside, so the pixel loops vectorise.
+MEFAST_TARGET_CLONES void gaussian_blur(float* img, int h, int w, float sigma, float* tmp) {
     if (!(sigma > 0.0f)) return;
     const int r = std::max(1, static_cast<int>(std::ceil(3.0f * sigma)));
     std::vector<float> k(static_cast<std::size_t>(2 * r + 1));
@@ -111,25 +111,29 @@ void gaussian_blur(float* img, int h, int w, float sigma, float* tmp) {
         sum += k[i + r];
     }
     for (auto& v : k) v /= sum;
-    std::vector<float> line(static_cast<std::size_t>(std::max(h, w) + 2 * r));
-    // Horizontal pass.
+    std::vector<float> line(static_cast<std::size_t>(w + 2 * r));
+    float* MEFAST_RESTRICT ln = line.data();
     for (int y = 0; y < h; ++y) {
-        float* row = img + static_cast<std::ptrdiff_t>(y) * w;
-        for (int x = -r; x < w + r; ++x) line[x + r] = row[clamp_index(x, w)];
-        float* out = tmp + static_cast<std::ptrdiff_t>(y) * w;
-        for (int x = 0; x < w; ++x) {
-            float acc = 0.0f;
-            for (int i = 0; i <= 2 * r; ++i) acc += k[i] * line[x + i];
-            out[x] = acc;
+        const float* row = img + static_cast<std::ptrdiff_t>(y) * w;
+        for (int x = 0; x < r; ++x) {
+            ln[x] = row[0];
+            ln[w + r + x] = row[w - 1];
+        }
+        std::copy(row, row + w, ln + r);
+        float* MEFAST_RESTRICT out = tmp + static_cast<std::ptrdiff_t>(y) * w;
+        for (int x = 0; x < w; ++x) out[x] = k[0] * ln[x];
+        for (int i = 1; i <= 2 * r; ++i) {
+            const float kv = k[i];
+            for (int x = 0; x < w; ++x) out[x] += kv * ln[x + i];
         }
     }
-    // Vertical pass, row-wise for cache friendliness.
     for (int y = 0; y < h; ++y) {
-        float* out = img + static_cast<std::ptrdiff_t>(y) * w;
-        std::fill(out, out + w, 0.0f);
-        for (int i = -r; i <= r; ++i) {
-            const float* src = tmp + static_cast<std::ptrdiff_t>(clamp_index(y + i, h)) * w;
-            const float kv = k[i + r];
+        float* MEFAST_RESTRICT out = img + static_cast<std::ptrdiff_t>(y) * w;
+        const float* MEFAST_RESTRICT first = tmp + static_cast<std::ptrdiff_t>(clamp_index(y - r, h)) * w;
+        for (int x = 0; x < w; ++x) out[x] = k[0] * first[x];
+        for (int i = 1; i <= 2 * r; ++i) {
+            const float* MEFAST_RESTRICT src = tmp + static_cast<std::ptrdiff_t>(clamp_index(y - r + i, h)) * w;
+            const float kv = k[i];
             for (int x = 0; x < w; ++x) out[x] += kv * src[x];
         }
     }
