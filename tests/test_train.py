@@ -77,6 +77,21 @@ def test_store_source_is_worker_safe(store_path):
     assert serial == parallel and sorted(sum(serial, [])) == list(range(20))
 
 
+def test_store_source_caches_decoded_rows(store_path, monkeypatch):
+    st = MEStore.open(store_path)
+    calls = []
+    real = MEStore.read
+    monkeypatch.setattr(MEStore, "read", lambda self, name, idx: calls.append(np.asarray(idx)) or real(self, name, idx))
+    cached, uncached = StoreSource(st), StoreSource(st, cache_bytes=0)
+    for src in (cached, uncached):
+        np.testing.assert_array_equal(src.read("flow", np.array([4, 2, 4])), real(st, "flow", [4, 2, 4]))
+    calls.clear()
+    np.testing.assert_array_equal(cached.read("flow", np.array([2, 9])), real(st, "flow", [2, 9]))
+    assert [c.tolist() for c in calls] == [[9]]  # only the row not read before comes from the store
+    uncached.read("flow", np.array([2, 9]))
+    assert [c.tolist() for c in calls[1:]] == [[2, 9]]
+
+
 def test_unfinished_samples_and_missing_inputs_are_refused(tmp_path):
     meta, au, flows = synthetic_flow_samples(datasets=("casme2",), n_subjects=2, clips_per_subject=2, size=16)
     st = MEStore.create(

@@ -59,19 +59,28 @@ class ArraySource:
 class StoreSource:
     """An :class:`~mefast.store.MEStore` opened read-only, lazily and once per process.
 
+    Rows are read on demand, one chunk per sample. Rows once read are kept decoded in memory while the
+    whole array fits in ``cache_bytes`` (over all arrays), so every epoch after the first runs at in-memory
+    speed; a larger store is simply read from disk every time. The cache belongs to the process: a
+    DataLoader worker fills its own.
+
     Parameters
     ----------
     store : str, Path or MEStore
         The store or its path / URL.
+    cache_bytes : int
+        Memory budget of the decoded-row cache (0: no cache).
     """
 
-    def __init__(self, store: str | Path | MEStore) -> None:
+    def __init__(self, store: str | Path | MEStore, *, cache_bytes: int = 2 * 2**30) -> None:
         self.path = store.path if isinstance(store, MEStore) else store
+        self.cache_bytes = int(cache_bytes)
         self._store: MEStore | None = store if isinstance(store, MEStore) else None
         self._pid = os.getpid() if self._store is not None else None
+        self._cache: dict[str, tuple[np.ndarray, NDArray[np.bool_]]] = {}
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"path": self.path, "_store": None, "_pid": None}
+        return {"path": self.path, "cache_bytes": self.cache_bytes, "_store": None, "_pid": None, "_cache": {}}
 
     @property
     def store(self) -> MEStore:
@@ -79,6 +88,7 @@ class StoreSource:
         if self._store is None or self._pid != os.getpid():
             self._store = MEStore.open(self.path, mode="r")
             self._pid = os.getpid()
+            self._cache = {}
         return self._store
 
     @property
@@ -86,9 +96,29 @@ class StoreSource:
         """Per-sample arrays in the store."""
         return self.store.features
 
+    def _cache_for(self, name: str) -> tuple[np.ndarray, NDArray[np.bool_]] | None:
+        if name not in self._cache:
+            shape, dtype = self.store.shapes[name]
+            n = len(self.store)
+            need = n * int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+            used = sum(a.nbytes for a, _ in self._cache.values())
+            if used + need > self.cache_bytes:
+                return None
+            self._cache[name] = (np.empty((n, *shape), dtype=dtype), np.zeros(n, dtype=bool))
+        return self._cache[name]
+
     def read(self, name: str, rows: NDArray[np.int64]) -> np.ndarray:
-        """Rows of one per-sample array (one chunk per row)."""
-        return self.store.read(name, np.asarray(rows, dtype=np.int64))
+        """Rows of one per-sample array (one chunk per row read from the store, then cached)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        cache = self._cache_for(name)
+        if cache is None:
+            return self.store.read(name, rows)
+        values, have = cache
+        missing = np.unique(rows[~have[rows]])
+        if len(missing):
+            values[missing] = self.store.read(name, missing)
+            have[missing] = True
+        return values[rows]
 
 
 def stack_inputs(source: Source, rows: ArrayLike, inputs: Sequence[str]) -> NDArray[np.float32]:

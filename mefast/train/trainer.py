@@ -186,19 +186,23 @@ class Trainer:
         label_t = torch.as_tensor(labels)
         best = (-np.inf, None, -1)
         self.history_: list[dict] = []
-        clean = None
+        # One loader per set of training positions, kept across epochs (its workers and the source's cache
+        # persist; its seeded generator draws a new order every epoch).
+        loaders = {"all": (fit_pos, self._train_loader(rows[fit_pos], seed))}
         since_best = 0
         for epoch in range(cfg.epochs):
-            pos = fit_pos
+            key = "all"
             if isinstance(cfg.noisy, IDC) and cfg.noisy.on_clean_subset(epoch):
-                if clean is None:
+                if "clean" not in loaders:
                     with torch.no_grad():
                         losses = per_sample_loss(
                             self._logits(rows[fit_pos]), label_t[fit_pos], multilabel=self.multilabel
                         )
                     clean = fit_pos[cfg.noisy.clean_subset(losses).numpy()]
-                pos = clean
-            loss_sum, seen = self._epoch(pos, rows, label_t, optimizer, epoch, seed)
+                    loaders["clean"] = (clean, self._train_loader(rows[clean], seed))
+                key = "clean"
+            pos, loader = loaders[key]
+            loss_sum, seen = self._epoch(loader, pos, label_t, optimizer, epoch)
             record = {"epoch": epoch, "loss": loss_sum / max(seen, 1), "n": len(pos)}
             if cfg.early_stopping:
                 score = self._score(self.val_rows_, labels[val])
@@ -216,17 +220,21 @@ class Trainer:
         self.train_labels_ = label_t.numpy()
         return self
 
-    def _epoch(
-        self, pos: NDArray, rows: NDArray, labels: torch.Tensor, optimizer: torch.optim.Optimizer, epoch: int, seed: int
-    ) -> tuple[float, int]:
+    def _train_loader(self, rows: NDArray, seed: int) -> torch.utils.data.DataLoader:
         cfg = self.config
-        loader = make_loader(
-            self._dataset(rows[pos], train=True, positions=True),
-            batch_size=cfg.batch_size,
-            shuffle=True,
-            seed=seed * 100003 + epoch,
-            num_workers=cfg.num_workers,
-        )
+        dataset = self._dataset(rows, train=True, positions=True)
+        return make_loader(dataset, batch_size=cfg.batch_size, shuffle=True, seed=seed, num_workers=cfg.num_workers)
+
+    def _epoch(
+        self,
+        loader: torch.utils.data.DataLoader,
+        pos: NDArray,
+        labels: torch.Tensor,
+        optimizer: torch.optim.Optimizer,
+        epoch: int,
+    ) -> tuple[float, int]:
+        """One pass over ``loader`` (whose local positions index ``pos``); the loss sum and samples seen."""
+        cfg = self.config
         self.model_.train()
         loss_sum, seen = 0.0, 0
         for x, local in loader:
