@@ -193,7 +193,7 @@ class MEStore:
         if attrs.get("schema") != SCHEMA:
             raise StoreError(
                 f"{self._describe()} is not a mefast store of schema {SCHEMA!r} "
-                f"(attrs['schema'] = {attrs.get('schema')!r})"
+                f"(attrs['schema'] = {attrs.get('schema')!r}; a store being created gets its attributes last)"
             )
         self._arrays: dict[str, tuple[tuple[int, ...], np.dtype]] = {
             name: (tuple(shape), np.dtype(dtype)) for name, (shape, dtype) in attrs["arrays"].items()

@@ -53,9 +53,7 @@ def location(request, tmp_path):
 
 
 def _make(location, n=4, **kw):
-    return MEStore.create(
-        location, _samples(n), au=_au(n), au_names=["AU1", "AU2", "AU4"], arrays=ARRAYS, **kw
-    )
+    return MEStore.create(location, _samples(n), au=_au(n), au_names=["AU1", "AU2", "AU4"], arrays=ARRAYS, **kw)
 
 
 def _sample_arrays(i: int) -> dict[str, np.ndarray]:
@@ -242,9 +240,7 @@ _HOLDER = textwrap.dedent(
 def test_local_lock_is_exclusive_and_dies_with_its_holder(tmp_path):
     path = tmp_path / "s.zarr"
     st = _make(path)
-    with subprocess.Popen(
-        [sys.executable, "-c", _HOLDER, os.fspath(path)], stdout=subprocess.PIPE, text=True
-    ) as proc:
+    with subprocess.Popen([sys.executable, "-c", _HOLDER, os.fspath(path)], stdout=subprocess.PIPE, text=True) as proc:
         try:
             assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
             with pytest.raises(StoreError, match=rf"another preprocess run \(.*\"pid\": {proc.pid}"):

@@ -1,0 +1,144 @@
+"""``mefast preprocess``: a corpus as distributed -> one Zarr store with every feature of every clip."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any
+
+CORPORA = ("casme", "casme2", "samm", "smic", "mmew", "4dme", "casme3a", "casme3c")
+
+
+def _size(text: str) -> tuple[int, int]:
+    parts = text.lower().replace(",", "x").split("x")
+    try:
+        h, w = (int(p) for p in parts) if len(parts) == 2 else (int(parts[0]),) * 2
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected HxW or one number, got {text!r}") from None
+    return h, w
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the subcommand."""
+    p = sub.add_parser(
+        "preprocess",
+        help="compute flow, strain and descriptors of every clip of a corpus into a Zarr store (resumable)",
+        description=(
+            "Compute features for every clip of a corpus into one Zarr store. Re-running the same command "
+            "skips finished clips and completes the rest; failing clips are reported and retried next time."
+        ),
+    )
+    p.add_argument("corpus", help=f"one of {', '.join(CORPORA)}, or a composite (megc2019, cd6me, ...)")
+    p.add_argument(
+        "--root",
+        action="append",
+        required=True,
+        metavar="[NAME=]DIR",
+        help="the corpus folder as distributed; for a composite, one NAME=DIR per member",
+    )
+    p.add_argument(
+        "--annotations",
+        action="append",
+        metavar="[NAME=]FILE",
+        help="the annotation spreadsheet (default: found in the root); for a composite, NAME=FILE per member",
+    )
+    p.add_argument("--out", required=True, help="the store: a directory (store.zarr) or an fsspec URL")
+    p.add_argument("--features", default=None, help="comma-separated subset of flow,strain,lbptop,biwoof,mdmo,frames")
+    p.add_argument("--size", type=_size, default=None, metavar="HxW", help="stored flow/strain/frames size (128x128)")
+    p.add_argument(
+        "--crop-size", type=_size, default=None, metavar="HxW", help="aligned face size for computing (256x256)"
+    )
+    p.add_argument(
+        "--align",
+        choices=("face", "none"),
+        default="face",
+        help="'none' when the frames already are aligned face crops",
+    )
+    p.add_argument(
+        "--flow-preset",
+        default="accurate",
+        choices=("accurate", "opencv", "fast"),
+        help="TV-L1 parameters of the onset->apex flow (default accurate)",
+    )
+    p.add_argument("--jobs", type=int, default=None, metavar="N", help="worker processes (default: all cores)")
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run on this Dask distributed scheduler (tcp://host:8786) instead of local processes",
+    )
+    p.add_argument(
+        "--backend",
+        choices=("joblib", "dask"),
+        default=None,
+        help="joblib (default) or dask (a LocalCluster of --jobs workers unless --scheduler is given)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="recompute everything into a fresh store")
+    p.add_argument(
+        "--force-unlock", action="store_true", help="take over the lock a crashed run left on a remote store"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(run=run)
+
+
+def _named(values: list[str] | None, what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for v in values or []:
+        name, sep, path = v.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"mefast preprocess: a composite needs --{what} NAME=PATH for each member, got {v!r}")
+        out[name.strip().lower()] = path
+    return out
+
+
+def load_corpus(corpus: str, roots: list[str], annotations: list[str] | None) -> Any:
+    """Load a corpus, or the members of a composite given as NAME=DIR roots."""
+    from .. import datasets
+
+    corpus = corpus.lower()
+    single = len(roots) == 1 and "=" not in roots[0]
+    if single:
+        if annotations and len(annotations) > 1:
+            raise SystemExit("mefast preprocess: one corpus takes at most one --annotations FILE")
+        return datasets.load(corpus, roots[0], annotations[0] if annotations else None)
+    named_roots = _named(roots, "root")
+    named_ann = _named(annotations, "annotations")
+    members = [datasets.load(name, root, named_ann.get(name)) for name, root in named_roots.items()]
+    if len(members) == 1 and members[0].name == corpus:
+        return members[0]
+    return datasets.composite(members, corpus)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the preprocessing and print its summary; 0 when every clip is done, 1 when some failed."""
+    from ..errors import MefastError
+    from ..pipeline import PreprocessOptions, preprocess
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        dataset = load_corpus(args.corpus, args.root, args.annotations)
+    except (MefastError, OSError, ValueError, KeyError) as exc:
+        print(f"mefast preprocess: cannot load {args.corpus}: {exc}", file=sys.stderr)
+        return 2
+    opts: dict[str, Any] = {"align": args.align, "flow": args.flow_preset}
+    if args.crop_size:
+        opts["crop_size"] = args.crop_size
+    kwargs: dict[str, Any] = {}
+    if args.features:
+        kwargs["features"] = args.features
+    if args.size:
+        kwargs["size"] = args.size
+    backend = args.backend or ("dask" if args.scheduler else "joblib")
+    print(f"{dataset.name}: {len(dataset)} samples -> {args.out}", file=sys.stderr)
+    try:
+        report = preprocess(
+            dataset, args.out, backend=backend, n_jobs=args.jobs, client=args.scheduler,
+            options=PreprocessOptions(**opts), overwrite=args.overwrite,
+            progress=False if args.no_progress else None, force_unlock=args.force_unlock, **kwargs,
+        )  # fmt: skip
+    except (MefastError, ValueError) as exc:
+        print(f"mefast preprocess: {exc}", file=sys.stderr)
+        return 2
+    print(report.summary())
+    return 0 if report.complete else 1
