@@ -62,6 +62,14 @@ class FakeCuda:
         self.calls.append(("optical_strain", flows, scheme))
         return _core.optical_strain(flows, scheme, 1)
 
+    def lbp_top(self, videos, params):
+        self.calls.append(("lbp_top", videos, params))
+        return _core.lbp_top(videos, params, 1)
+
+    def tim(self, frames, n_out, output="float"):
+        self.calls.append(("tim", frames, n_out, output))
+        return _core.tim(frames, n_out, output, 1)
+
 
 def _use(monkeypatch, module) -> None:
     monkeypatch.setattr(_backend, "_cuda_module", lambda: module)
@@ -80,21 +88,27 @@ def _flow_calls():
     video = np.stack([f0, f1, f0])
     flow = np.zeros((2, 24, 20, 2), np.float32)
     flow[..., 0] = np.linspace(0, 1, 20, dtype=np.float32)
+    clip = np.stack([f0, f1] * 4)
     return {
         "tvl1": lambda dev: mefast.tvl1(f0, f1, params=FAST, device=dev),
         "compute_flow": lambda dev: mefast.compute_flow(video, params=FAST, device=dev),
         "optical_strain": lambda dev: mefast.optical_strain(flow, device=dev),
+        "lbp_top": lambda dev: mefast.lbp_top(clip, blocks=(2, 2), device=dev),
+        "tim": lambda dev: mefast.tim(clip, 5, device=dev),
     }
 
 
-@pytest.mark.parametrize("name", ["tvl1", "compute_flow", "optical_strain"])
+FUNCTIONS = ["tvl1", "compute_flow", "optical_strain", "lbp_top", "tim"]
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
 def test_cuda_without_module_raises(monkeypatch, name):
     _use(monkeypatch, None)
     with pytest.raises(CudaUnavailableError, match="built without its CUDA module"):
         _flow_calls()[name]("cuda")
 
 
-@pytest.mark.parametrize("name", ["tvl1", "compute_flow", "optical_strain"])
+@pytest.mark.parametrize("name", FUNCTIONS)
 @pytest.mark.parametrize("fake", [FakeCuda(n=0), FakeCuda(fail=True)], ids=["no-device", "driver-error"])
 def test_cuda_without_gpu_raises_and_auto_falls_back(monkeypatch, name, fake):
     _use(monkeypatch, fake)
@@ -127,6 +141,19 @@ def test_visible_gpu_routes_to_the_cuda_module(monkeypatch, device):
     assert params == FAST._core_dict()
     assert flows.shape == (1, *f0.shape, 2) and flows.dtype == np.float32 and scheme == 2
     assert flow.shape == (*f0.shape, 2) and strain.shape == f0.shape
+
+
+def test_visible_gpu_routes_descriptors_to_the_cuda_module(monkeypatch):
+    fake = FakeCuda(n=1)
+    _use(monkeypatch, fake)
+    calls = _flow_calls()
+    np.testing.assert_array_equal(calls["lbp_top"]("cuda"), calls["lbp_top"]("cpu"))
+    np.testing.assert_array_equal(calls["tim"]("auto"), calls["tim"]("cpu"))
+    (name, videos, params), (tname, frames, n_out, output) = fake.calls
+    assert name == "lbp_top" and tname == "tim"
+    assert isinstance(videos, list) and videos[0].dtype == np.uint8 and videos[0].flags.c_contiguous
+    assert params["blocks"] in ((2, 2), [2, 2]) and (n_out, output) == (5, "float")
+    assert frames.dtype == np.uint8 and frames.flags.c_contiguous
 
 
 def test_unknown_device_is_rejected():
@@ -193,6 +220,58 @@ def test_emulation_is_independent_of_element_order_and_batching(small_stack):
 def test_emulated_strain_matches_the_cpu_core(rng, scheme):
     flows = rng.normal(size=(3, 9, 7, 2)).astype(np.float32)
     np.testing.assert_array_equal(CUDA.optical_strain_emulated(flows, scheme), _core.optical_strain(flows, scheme, 1))
+
+
+def _clips(n=3, t=9, size=(40, 36)):
+    rng = np.random.default_rng(5)
+    out = []
+    for s in range(n):
+        p = face_flow_pair(size, amplitude=1.0, seed=s)
+        c = np.stack([p.frame1, p.frame0] * t)[:t].astype(np.float32) + rng.normal(0, 2, (t, *size))
+        out.append(np.clip(np.rint(c), 0, 255).astype(np.uint8))
+    return out
+
+
+LBP_CASES = [
+    {},
+    {"mode": "meb"},
+    {"sampling": "bilinear", "mapping": "riu2", "time_blocks": 2, "overlap": 0.2},
+    {"mapping": "none", "points": [4, 6, 8], "radius": [1, 2, 2], "blocks": [3, 2], "normalize": "per_plane"},
+    {"mode": "meb", "overlap": 0.3, "time_blocks": 2, "normalize": "global_l1", "blocks": [4, 4]},
+]
+
+
+@needs_module
+@pytest.mark.parametrize("params", LBP_CASES, ids=["defaults", "meb", "bilinear-riu2", "none-mixed", "meb-overlap"])
+def test_emulated_lbp_top_matches_the_cpu_core(params):
+    params = {"blocks": [2, 2], **params}
+    clips = _clips()
+    np.testing.assert_array_equal(CUDA.lbp_top_emulated(clips, params), _core.lbp_top(clips, params, 1))
+    floats = [c.astype(np.float32) for c in clips]
+    np.testing.assert_array_equal(CUDA.lbp_top_emulated(floats, params, order=1), _core.lbp_top(floats, params, 1))
+
+
+@needs_module
+def test_emulated_lbp_top_rejects_what_the_core_rejects():
+    cases = [([np.zeros((3, 20, 20), np.uint8)], "too small"), ([np.zeros((9, 20), np.uint8)], "3 dimensions")]
+    for bad, message in cases:
+        with pytest.raises(ValueError, match=message):
+            _core.lbp_top(bad, {}, 1)
+        with pytest.raises(ValueError, match=message):
+            CUDA.lbp_top_emulated(bad, {})
+    with pytest.raises(ValueError, match="mapping must be one of"):
+        CUDA.lbp_top_emulated(_clips(1), {"mapping": "u3"})
+
+
+@needs_module
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
+@pytest.mark.parametrize("output", ["float", "uint8"])
+def test_emulated_tim_matches_the_cpu_core(dtype, output):
+    clip = _clips(1, t=12)[0].astype(dtype)
+    for n_out in (1, 5, 12, 23):
+        np.testing.assert_array_equal(CUDA.tim_emulated(clip, n_out, output), _core.tim(clip, n_out, output, 1))
+    rgb = np.repeat(clip[..., None], 3, axis=-1)
+    np.testing.assert_array_equal(CUDA.tim_emulated(rgb, 7, output), _core.tim(rgb, 7, output, 1))
 
 
 @needs_module
@@ -300,3 +379,23 @@ def test_gpu_calls_from_threads_are_independent(small_stack):
         t.join()
     for o in out:
         assert np.abs(o - ref).max() < 1e-3
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("params", LBP_CASES, ids=["defaults", "meb", "bilinear-riu2", "none-mixed", "meb-overlap"])
+def test_gpu_lbp_top_matches_cpu(params):
+    clips = _clips(4, t=10, size=(120, 100))
+    params = {"blocks": [4, 4], **params}
+    np.testing.assert_array_equal(CUDA.lbp_top(clips, params), _core.lbp_top(clips, params, 0))
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("output", ["float", "uint8"])
+def test_gpu_tim_matches_cpu(output):
+    clip = _clips(1, t=30, size=(120, 100))[0]
+    gpu = mefast.tim(clip, 10, output=output, device="cuda")
+    cpu = mefast.tim(clip, 10, output=output)
+    assert gpu.dtype == cpu.dtype and gpu.shape == cpu.shape
+    # Double accumulation in the same order: equal but for the last bit of a sum, which can move a uint8
+    # rounding that sits exactly on .5 by one grey level.
+    assert np.abs(gpu.astype(np.float64) - cpu).max() <= (1 if output == "uint8" else 1e-4)

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <string>
 
+#include "mefast/lbp_top.hpp"
 #include "mefast/tvl1.hpp"
 
 namespace mefast::gpu {
@@ -43,5 +44,25 @@ void optical_strain_cuda(const float* flows, std::ptrdiff_t n, int h, int w, int
 void tvl1_pairs_emulated(const float* frames, int nf, int h, int w, const int* i0, const int* i1,
                          std::ptrdiff_t n_pairs, const tvl1::Params& p, int batch_size, int order, float* flows);
 void optical_strain_emulated(const float* flows, std::ptrdiff_t n, int h, int w, int scheme, int order, float* out);
+
+/// One clip of an LBP-TOP batch: its data (uint8 or float32, C-contiguous (T, H, W)) and its plan.
+struct LbpClip {
+    const void* data;
+    bool is_uint8;
+    const lbp::Plan* plan;
+};
+
+/// LBP-TOP features of n clips (plans from the same Params) into out (n x feature_length), on the device.
+void lbp_top_cuda(const LbpClip* clips, std::ptrdiff_t n, float* out);
+void lbp_top_emulated(const LbpClip* clips, std::ptrdiff_t n, int order, float* out);
+
+/// Element types of TIM's input.
+enum class TimInput : int { uint8 = 0, float32 = 1, float64 = 2 };
+
+/// TIM of one clip of n frames of d elements by the weight matrix K (n x n_out, row-major, host): out is
+/// n_out x d, float32 or (out_uint8) uint8 rounded as tim::to_uint8.
+void tim_cuda(const void* x, TimInput in, int n, std::ptrdiff_t d, const double* K, int n_out, bool out_uint8, void* out);
+void tim_emulated(const void* x, TimInput in, int n, std::ptrdiff_t d, const double* K, int n_out, bool out_uint8,
+                  int order, void* out);
 
 }  // namespace mefast::gpu

@@ -149,8 +149,8 @@ __global__ void __launch_bounds__(kBlock)
     }
 }
 
-// out = number of items with sums[3 k + slot] > eps (one block).
-__global__ void __launch_bounds__(kBlock) count_above(const double* sums, int slot, double eps, int n_items, int* out) {
+// out = number of items with sums[3 k + slot] > eps (one block). static: one copy per translation unit.
+static __global__ void __launch_bounds__(kBlock) count_above(const double* sums, int slot, double eps, int n_items, int* out) {
     __shared__ int partial[kBlock / 32];
     int c = 0;
     for (int k = threadIdx.x; k < n_items; k += blockDim.x) c += sums[3 * static_cast<index_t>(k) + slot] > eps ? 1 : 0;

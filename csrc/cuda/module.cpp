@@ -4,11 +4,19 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <pybind11/stl.h>
+
+#include <cstdint>
+#include <initializer_list>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "api.hpp"
 #include "array_checks.hpp"
+#include "mefast/lbp_top.hpp"
+#include "mefast/tim.hpp"
 #include "mefast/tvl1.hpp"
 
 namespace py = pybind11;
@@ -167,6 +175,157 @@ py::array_t<float> optical_strain_emulated(const carray<float>& flows, int schem
     return out;
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// LBP-TOP: the parameter dict and clip checks of register_lbp.cpp (same keys, defaults and messages).
+
+template <class E>
+E parse_enum(const py::dict& d, const char* key, std::initializer_list<std::pair<const char*, E>> options, E dflt) {
+    if (!d.contains(key)) return dflt;
+    const std::string v = d[key].cast<std::string>();
+    std::ostringstream names;
+    for (const auto& [name, value] : options) {
+        if (v == name) return value;
+        names << (names.tellp() > 0 ? ", " : "") << "'" << name << "'";
+    }
+    throw std::invalid_argument(std::string(key) + " must be one of " + names.str() + ", got '" + v + "'");
+}
+
+template <std::size_t N>
+void parse_ints(const py::dict& d, const char* key, int* out) {
+    if (!d.contains(key)) return;
+    const auto v = d[key].cast<std::vector<int>>();
+    if (v.size() != N)
+        throw std::invalid_argument(std::string(key) + " must have " + std::to_string(N) + " values, got " +
+                                    std::to_string(v.size()));
+    for (std::size_t i = 0; i < N; ++i) out[i] = v[i];
+}
+
+lbp::Params lbp_params_from_dict(const py::dict& d) {
+    using namespace lbp;
+    Params p;
+    parse_ints<3>(d, "radius", p.radius);
+    parse_ints<3>(d, "points", p.points);
+    int blocks[2] = {p.rows, p.cols};
+    parse_ints<2>(d, "blocks", blocks);
+    p.rows = blocks[0];
+    p.cols = blocks[1];
+    if (d.contains("time_blocks")) p.time_blocks = d["time_blocks"].cast<int>();
+    if (d.contains("overlap")) p.overlap = d["overlap"].cast<double>();
+    p.mapping = parse_enum<Mapping>(d, "mapping", {{"none", Mapping::none}, {"u2", Mapping::u2}, {"riu2", Mapping::riu2}},
+                                    Mapping::u2);
+    p.sampling = parse_enum<Sampling>(d, "sampling", {{"rounded", Sampling::rounded}, {"bilinear", Sampling::bilinear}},
+                                      Sampling::rounded);
+    p.ordering = parse_enum<Ordering>(d, "ordering", {{"orig", Ordering::orig}, {"block", Ordering::block}},
+                                      Ordering::orig);
+    p.mode = parse_enum<Mode>(d, "mode", {{"paper", Mode::paper}, {"meb", Mode::meb}}, Mode::paper);
+    p.normalize = parse_enum<Normalize>(d, "normalize",
+                                        {{"none", Normalize::none},
+                                         {"per_block_plane", Normalize::per_block_plane},
+                                         {"per_plane", Normalize::per_plane},
+                                         {"global_l1", Normalize::global_l1}},
+                                        Normalize::per_block_plane);
+    lbp::validate(p);
+    return p;
+}
+
+bool check_clip(const py::array& a, const std::string& what) {
+    if (a.ndim() != 3) throw std::invalid_argument(what + " must have 3 dimensions (T, H, W), got shape " + shape_str(a));
+    if (!(a.flags() & py::array::c_style)) throw std::invalid_argument(what + " must be C-contiguous");
+    if (a.dtype().is(py::dtype::of<std::uint8_t>())) return true;
+    if (a.dtype().is(py::dtype::of<float>())) return false;
+    throw std::invalid_argument(what + " must be uint8 or float32, got dtype " + std::string(py::str(a.dtype())));
+}
+
+template <class Run>
+py::array_t<float> lbp_top_impl(const std::vector<py::array>& videos, const py::dict& params, Run run) {
+    const lbp::Params p = lbp_params_from_dict(params);
+    const auto n = static_cast<py::ssize_t>(videos.size());
+    std::vector<lbp::Plan> plans;
+    plans.reserve(videos.size());
+    for (py::ssize_t i = 0; i < n; ++i) {
+        const py::array& a = videos[static_cast<std::size_t>(i)];
+        const std::string what = n == 1 ? "video" : "videos[" + std::to_string(i) + "]";
+        check_clip(a, what);
+        if (a.size() > 2147483647 / 4) throw std::invalid_argument(what + " is too large for the CUDA backend");
+        plans.push_back(lbp::make_plan(p, static_cast<int>(a.shape(0)), static_cast<int>(a.shape(1)),
+                                       static_cast<int>(a.shape(2)), what));
+    }
+    std::vector<gpu::LbpClip> clips;
+    for (py::ssize_t i = 0; i < n; ++i) {
+        const py::array& a = videos[static_cast<std::size_t>(i)];
+        clips.push_back({a.data(), a.dtype().is(py::dtype::of<std::uint8_t>()), &plans[static_cast<std::size_t>(i)]});
+    }
+    py::array_t<float> out({n, static_cast<py::ssize_t>(lbp::feature_length(p))});
+    float* o = out.mutable_data();
+    {
+        py::gil_scoped_release release;
+        run(clips.data(), static_cast<std::ptrdiff_t>(n), o);
+    }
+    return out;
+}
+
+py::array_t<float> lbp_top(const std::vector<py::array>& videos, const py::dict& params) {
+    return lbp_top_impl(videos, params, [](const gpu::LbpClip* c, std::ptrdiff_t n, float* o) { gpu::lbp_top_cuda(c, n, o); });
+}
+
+py::array_t<float> lbp_top_emulated(const std::vector<py::array>& videos, const py::dict& params, int order) {
+    if (order < 0 || order > 2) throw std::invalid_argument("order must be 0 (forward), 1 (reverse) or 2 (shuffled)");
+    return lbp_top_impl(videos, params,
+                        [order](const gpu::LbpClip* c, std::ptrdiff_t n, float* o) { gpu::lbp_top_emulated(c, n, order, o); });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// TIM: the checks of register_tim.cpp.
+
+template <class Run>
+py::array tim_impl(const py::array& frames, int n_out, const std::string& output, Run run) {
+    if (frames.ndim() < 2)
+        throw std::invalid_argument("frames must have shape (T, ...) with at least 2 dimensions, got " + shape_str(frames));
+    if (!(frames.flags() & py::array::c_style)) throw std::invalid_argument("frames must be C-contiguous");
+    if (frames.shape(0) < 1) throw std::invalid_argument("frames must hold at least one frame, got " + shape_str(frames));
+    if (n_out < 1) throw std::invalid_argument("n_frames must be >= 1, got " + std::to_string(n_out));
+    if (output != "float" && output != "uint8")
+        throw std::invalid_argument("output must be 'float' or 'uint8', got '" + output + "'");
+    gpu::TimInput in;
+    if (frames.dtype().is(py::dtype::of<std::uint8_t>()))
+        in = gpu::TimInput::uint8;
+    else if (frames.dtype().is(py::dtype::of<float>()))
+        in = gpu::TimInput::float32;
+    else if (frames.dtype().is(py::dtype::of<double>()))
+        in = gpu::TimInput::float64;
+    else
+        throw std::invalid_argument("frames must be uint8, float32 or float64, got dtype " + std::string(py::str(frames.dtype())));
+    const int n = static_cast<int>(frames.shape(0));
+    std::vector<py::ssize_t> shape(frames.shape(), frames.shape() + frames.ndim());
+    py::ssize_t d = 1;
+    for (std::size_t k = 1; k < shape.size(); ++k) d *= shape[k];
+    if (d > 2147483647 / 4) throw std::invalid_argument("frames " + shape_str(frames) + " are too large for the CUDA backend");
+    shape[0] = n_out;
+    std::vector<double> K(static_cast<std::size_t>(n) * n_out);
+    tim::weights(n, n_out, K.data());
+    const bool u8 = output == "uint8";
+    py::array out = u8 ? py::array(py::array_t<std::uint8_t>(shape)) : py::array(py::array_t<float>(shape));
+    const void* x = frames.data();
+    void* o = out.mutable_data();
+    {
+        py::gil_scoped_release release;
+        run(x, in, n, static_cast<std::ptrdiff_t>(d), K.data(), n_out, u8, o);
+    }
+    return out;
+}
+
+py::array tim(const py::array& frames, int n_out, const std::string& output) {
+    return tim_impl(frames, n_out, output, [](const void* x, gpu::TimInput in, int n, std::ptrdiff_t d, const double* K,
+                                              int n_out_, bool u8, void* o) { gpu::tim_cuda(x, in, n, d, K, n_out_, u8, o); });
+}
+
+py::array tim_emulated(const py::array& frames, int n_out, const std::string& output, int order) {
+    if (order < 0 || order > 2) throw std::invalid_argument("order must be 0 (forward), 1 (reverse) or 2 (shuffled)");
+    return tim_impl(frames, n_out, output,
+                    [order](const void* x, gpu::TimInput in, int n, std::ptrdiff_t d, const double* K, int n_out_,
+                            bool u8, void* o) { gpu::tim_emulated(x, in, n, d, K, n_out_, u8, order, o); });
+}
+
 py::dict device_info(int index) {
     const auto q = gpu::query_devices();
     if (index < 0 || index >= q.count) {
@@ -199,7 +358,7 @@ py::dict build_info() {
 
 PYBIND11_MODULE(_cuda, m, py::mod_gil_not_used()) {
     using namespace mefast::bindings;
-    m.doc() = "mefast CUDA kernels (batched TV-L1 flow, optical strain); cudart linked statically";
+    m.doc() = "mefast CUDA kernels (batched TV-L1 flow, optical strain, LBP-TOP, TIM); cudart linked statically";
     m.def("build_info", &build_info, "CUDA compiler, target architectures, runtime and driver versions.");
     m.def(
         "device_count", [] { return mefast::gpu::query_devices().count; },
@@ -221,4 +380,13 @@ PYBIND11_MODULE(_cuda, m, py::mod_gil_not_used()) {
           "forward, 1 reverse, 2 shuffled element order within each launch.");
     m.def("optical_strain_emulated", &optical_strain_emulated, py::arg("flows").noconvert(), py::arg("scheme") = 0,
           py::arg("order") = 2, "optical_strain's kernel run sequentially on the CPU (testing without a GPU).");
+    m.def("lbp_top", &lbp_top, py::arg("videos"), py::arg("params"),
+          "LBP-TOP features of a list of C-contiguous (T, H, W) uint8/float32 clips on the GPU, as _core.lbp_top:\n"
+          "float32 (N, D). Releases the GIL.");
+    m.def("lbp_top_emulated", &lbp_top_emulated, py::arg("videos"), py::arg("params"), py::arg("order") = 2,
+          "lbp_top's kernel run sequentially on the CPU (testing without a GPU).");
+    m.def("tim", &tim, py::arg("frames"), py::arg("n_out"), py::arg("output") = "float",
+          "TIM of a C-contiguous (T, ...) uint8/float32/float64 clip to n_out frames on the GPU, as _core.tim.");
+    m.def("tim_emulated", &tim_emulated, py::arg("frames"), py::arg("n_out"), py::arg("output") = "float",
+          py::arg("order") = 2, "tim's kernel run sequentially on the CPU (testing without a GPU).");
 }

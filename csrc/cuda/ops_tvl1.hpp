@@ -49,9 +49,10 @@ struct ResizeOp {
         const float* s = src + static_cast<index_t>(k) * src_stride;
         const float* r0 = s + static_cast<index_t>(yi) * sw;
         const float* r1 = s + static_cast<index_t>(mini(yi + 1, sh - 1)) * sw;
-        const float top = r0[xi] + a * (r0[xj] - r0[xi]);
-        const float bot = r1[xi] + a * (r1[xj] - r1[xi]);
-        const float v = top + b * (bot - top);
+        // Vertical then horizontal, as the CPU's row-buffered loop.
+        const float c0 = r0[xi] + b * (r1[xi] - r0[xi]);
+        const float c1 = r0[xj] + b * (r1[xj] - r0[xj]);
+        const float v = c0 + a * (c1 - c0);
         dst[static_cast<index_t>(k) * dst_stride + i] = scale ? v * mult : v;
     }
 };
