@@ -50,6 +50,8 @@ __all__ = [
     "flow_to_channels_first",
     "has_cuda",
     "landmarks68",
+    "lbp_top",
+    "lbp_top_batch",
     "make_protocol",
     "mdmo",
     "mdmo_batch",
@@ -57,7 +59,10 @@ __all__ = [
     "optical_strain",
     "resize_flow",
     "show_config",
+    "tim",
+    "tim_weights",
     "tvl1",
+    "uniform_mapping",
 ]
 
 # Loaded on first use so that ``import mefast`` stays fast (zarr, joblib and dask are heavy imports).
@@ -72,6 +77,9 @@ _LAZY.update({name: "metrics" for name in ("au_metrics", "classification_metrics
 _LAZY.update({"biwoof": "descriptors.biwoof", "mdmo_rois": "descriptors.roi"})
 _LAZY.update({name: "descriptors.mdmo" for name in ("mdmo", "mdmo_batch")})
 _LAZY.update({name: "face" for name in ("crop_align", "detect_face", "landmarks68")})
+# LBP-TOP and TIM (C++ core).
+_LAZY.update({name: "descriptors.lbptop" for name in ("lbp_top", "lbp_top_batch", "uniform_mapping")})
+_LAZY.update({name: "descriptors.tim" for name in ("tim", "tim_weights")})
 
 
 def __getattr__(name: str) -> object:

@@ -6,8 +6,11 @@ Nothing here knows about datasets or stores: arrays in, arrays out.
 from __future__ import annotations
 
 from .biwoof import biwoof
+from .lbptop import lbp_top, lbp_top_batch, uniform_mapping
 from .mdmo import mdmo, mdmo_batch, meb_farneback_flows
 from .roi import mdmo_roi_masks, mdmo_rois
+from .tim import tim, tim_weights
 
 __all__: list[str] = []
 __all__ += ["biwoof", "mdmo", "mdmo_batch", "mdmo_roi_masks", "mdmo_rois", "meb_farneback_flows"]
+__all__ += ["lbp_top", "lbp_top_batch", "tim", "tim_weights", "uniform_mapping"]

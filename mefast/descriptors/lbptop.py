@@ -1,0 +1,348 @@
+"""LBP-TOP: local binary patterns on three orthogonal planes (Zhao & Pietikäinen, TPAMI 2007), in the C++ core.
+
+Two modes share one kernel:
+
+``mode="paper"``
+    The clean definition. Sampling geometry of Zhao & Huang's original ``LBPTOP.m`` (``ordering="orig"``),
+    rectangular (possibly overlapping) blocks in which every pixel counts once per block that contains it,
+    equal time parts, each (block, plane) histogram normalised to sum 1.
+``mode="meb"``
+    Reproduces MEB's ``LBPTOP`` (tvaranka/meb, a port of Zhao's block code) bin for bin, quirks included: its
+    plane geometry (``ordering="block"``), its overlap arithmetic and two-block pixel membership (a pixel counts
+    in its "cur" block and, if different, its "new" block, never in all blocks of a 4-way overlap), the missing
+    clamp that makes ``overlap=0`` wrap new block -1 onto the last block, its time partition (from the whole clip
+    and the *spatial* border), the YT histogram indexed with the XT mapping table, raw counts.
+
+See the shared spec ``specs/descriptors.md`` section 2 for the formulas.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .. import _core
+from .._backend import resolve_device
+from .._validation import check_video, to_gray
+
+__all__ = ["lbp_top", "lbp_top_batch", "uniform_mapping"]
+
+Mapping = Literal["u2", "riu2"] | None
+_MAPPINGS = {"u2": "u2", "riu2": "riu2", None: "none"}
+_SAMPLINGS = ("rounded", "bilinear")
+_MODES = ("paper", "meb")
+_ORDERINGS = ("orig", "block")
+_NORMALIZE = ("none", "per_block_plane", "per_plane", "global_l1")
+_DEFAULT_NORMALIZE = {"paper": "per_block_plane", "meb": "none"}
+_DEFAULT_ORDERING = {"paper": "orig", "meb": "block"}
+
+
+def uniform_mapping(points: int, kind: Literal["u2", "riu2"] = "u2") -> tuple[NDArray[np.uint16], int]:
+    """Code-to-bin table of the uniform LBP mappings (Ojala et al., TPAMI 2002).
+
+    Parameters
+    ----------
+    points : int
+        Number of neighbours P, 3 to 16.
+    kind : {"u2", "riu2"}
+        ``"u2"``: uniform codes (at most two circular 0/1 transitions) get bins 0, 1, 2, ... in increasing code
+        order and every other code the last bin, P(P-1)+3 bins in all (59 for P=8); this is MATLAB's
+        ``getmapping(P, 'u2')`` and MEB's ``get_mapping``. ``"riu2"``: rotation-invariant uniform, the number of
+        ones for uniform codes and P+1 for the rest, P+2 bins (scikit-image's ``method="uniform"``).
+
+    Returns
+    -------
+    table : ndarray of shape (2**points,), uint16
+        ``table[code]`` is the bin of ``code``.
+    n_bins : int
+
+    Examples
+    --------
+    >>> import mefast
+    >>> table, n_bins = mefast.uniform_mapping(8)
+    >>> n_bins, int(table[0]), int(table[7]), int(table[255]), int(table[5])
+    (59, 0, 6, 57, 58)
+    """
+    p = _int(points, "points")
+    if kind not in ("u2", "riu2"):
+        raise ValueError(f"kind must be 'u2' or 'riu2', got {kind!r}")
+    if not 3 <= p <= 16:
+        raise ValueError(f"points must be in [3, 16], got {points!r}")
+    table, n_bins = _core.lbp_mapping(p, kind)
+    return table, int(n_bins)
+
+
+def lbp_top(
+    video: ArrayLike,
+    *,
+    radius: int | tuple[int, int, int] = (3, 3, 3),
+    points: int | tuple[int, int, int] = (8, 8, 8),
+    blocks: int | tuple[int, int] = (8, 8),
+    time_blocks: int = 1,
+    overlap: float = 0.0,
+    mapping: Mapping = "u2",
+    sampling: Literal["rounded", "bilinear"] = "rounded",
+    normalize: Literal["none", "per_block_plane", "per_plane", "global_l1"] | None = None,
+    mode: Literal["paper", "meb"] = "paper",
+    ordering: Literal["orig", "block"] | None = None,
+    n_threads: int | None = None,
+    device: str = "cpu",
+) -> NDArray[np.float32]:
+    """LBP-TOP block histograms of a clip.
+
+    Parameters
+    ----------
+    video : array_like of shape (T, H, W) or (T, H, W, 3)
+        The clip, grey or RGB (converted with BT.601 luma weights). uint8 clips are used as they are; any
+        other dtype is converted to float32 once (values closer than float32 resolution then tie).
+    radius : int or (R_X, R_Y, R_T)
+        Sampling radii in pixels and frames (integers >= 1). Centre voxels keep a border of
+        ``B = max(R_X, R_Y)`` pixels and ``R_T`` frames.
+    points : int or (P_XY, P_XT, P_YT)
+        Neighbours per plane, 3 to 16.
+    blocks : int or (rows, cols)
+        Spatial block grid over the centre pixels.
+    time_blocks : int
+        Number of time parts over the centre frames.
+    overlap : float
+        Overlap ratio in [0, 1) of Zhao's block code: with ``n`` centre positions and ``k`` blocks along an
+        axis, ``over = ceil((ceil(n/k) - 1) * overlap) - 1`` (clamped at 0 in ``paper`` mode), block size
+        ``floor((n + over (k-1)) / k)``, step ``size - over``; the last block extends to the end.
+    mapping : {"u2", "riu2", None}
+        Code-to-bin mapping (see :func:`uniform_mapping`); None keeps the 2**P raw codes.
+    sampling : {"rounded", "bilinear"}
+        ``"rounded"``: neighbour offsets rounded to the nearest integer (``floor(v + 0.5)``), as every
+        reference does by default; the features are then invariant to any strictly increasing grey-level
+        transform. ``"bilinear"`` (``paper`` mode only): neighbours interpolated bilinearly at their exact
+        positions (rounded to 5 decimals, as scikit-image does), in double; exact ties count as 1.
+    normalize : {"none", "per_block_plane", "per_plane", "global_l1"}, optional
+        ``"none"``: raw counts. ``"per_block_plane"``: each (block, plane) histogram sums to 1.
+        ``"per_plane"``: each plane's histograms, over all blocks, sum to 1. ``"global_l1"``: the whole vector
+        sums to 1. Default: ``"per_block_plane"`` in ``paper`` mode, ``"none"`` (MEB) in ``meb`` mode.
+    mode : {"paper", "meb"}
+        See the module docstring. ``"meb"`` reproduces MEB's ``LBPTOP(video, 0, T-1, R_X, R_Y, R_T, points,
+        R_T, B, rows, cols, overlap, time_blocks, "u2")`` with its frames on the first axis here. MEB's
+        ``calculate_lbptop`` uses only frames 0-9 of each clip (TIM-expanded to 10 frames when shorter): pass
+        ``video[:10]`` (or ``tim(video, 10)``) to reproduce its features.
+    ordering : {"orig", "block"}, optional
+        Sampling geometry of the XT and YT planes (spec 2.2). ``"orig"`` (Zhao & Huang's ``LBPTOP.m``): XT
+        samples ``(x + R_X cos a, t + R_T sin a)``, YT samples ``(y - R_Y sin a, t + R_T cos a)``.
+        ``"block"`` (Zhao's block code, MEB): XT ``(x + R_X cos a, t - R_T sin a)``, YT
+        ``(y - R_X cos a, t - R_T sin a)``. The two give the same histograms up to a fixed bin permutation.
+        Default: ``"orig"`` in ``paper`` mode, ``"block"`` in ``meb`` mode.
+    n_threads : int, optional
+        Threads over the frames, all cores if None. The kernel runs without the GIL.
+    device : {"cpu", "cuda", "auto"}
+        Where to compute.
+
+    Returns
+    -------
+    features : ndarray of shape (time_blocks * rows * cols * 3 * n_bins,), float32
+        Block-major: blocks in order (time block, row, col) with col fastest; per block the XY, XT and YT
+        histograms, each ``n_bins`` long, where ``n_bins`` is the largest bin count of the three planes'
+        mappings (planes with fewer bins are zero-padded). Bit ``p`` of a code is 1 when neighbour ``p`` (at
+        angle ``2 pi p / P``) is >= the centre.
+
+    Raises
+    ------
+    ValueError
+        A clip that is not (T, H, W) or (T, H, W, 3), holds NaN or infinity, or is too small for the radius
+        and the block grid; any invalid parameter (the message names it and its value).
+
+    Examples
+    --------
+    >>> import numpy as np, mefast
+    >>> clip = np.random.default_rng(0).integers(0, 256, (10, 64, 64), dtype=np.uint8)
+    >>> f = mefast.lbp_top(clip, blocks=(4, 4))
+    >>> f.shape, f.dtype
+    ((2832,), dtype('float32'))
+    >>> float(f[:59].sum())  # each (block, plane) histogram sums to 1
+    1.0
+    """
+    params = _params(radius, points, blocks, time_blocks, overlap, mapping, sampling, normalize, mode, ordering)
+    clip = _clip(video, "video")
+    return _run([clip], params, n_threads, device)[0]
+
+
+def lbp_top_batch(
+    videos: Sequence[ArrayLike] | ArrayLike,
+    *,
+    radius: int | tuple[int, int, int] = (3, 3, 3),
+    points: int | tuple[int, int, int] = (8, 8, 8),
+    blocks: int | tuple[int, int] = (8, 8),
+    time_blocks: int = 1,
+    overlap: float = 0.0,
+    mapping: Mapping = "u2",
+    sampling: Literal["rounded", "bilinear"] = "rounded",
+    normalize: Literal["none", "per_block_plane", "per_plane", "global_l1"] | None = None,
+    mode: Literal["paper", "meb"] = "paper",
+    ordering: Literal["orig", "block"] | None = None,
+    n_threads: int | None = None,
+    device: str = "cpu",
+) -> NDArray[np.float32]:
+    """LBP-TOP of many clips at once, one clip per thread of a pool that runs without the GIL.
+
+    Parameters
+    ----------
+    videos : sequence of array_like, or array_like of shape (N, T, H, W) or (N, T, H, W, 3)
+        The clips; in a sequence they may differ in length and size.
+    radius, points, blocks, time_blocks, overlap, mapping, sampling, normalize, mode, ordering
+        As for :func:`lbp_top`.
+    n_threads : int, optional
+        Threads, all cores if None: one clip per thread when there are enough clips, else the frames of each
+        clip are split among the threads.
+    device : {"cpu", "cuda", "auto"}
+        Where to compute.
+
+    Returns
+    -------
+    features : ndarray of shape (N, D), float32
+        Row ``i`` equals ``lbp_top(videos[i], ...)``.
+
+    Examples
+    --------
+    >>> import numpy as np, mefast
+    >>> rng = np.random.default_rng(0)
+    >>> clips = [rng.integers(0, 256, (t, 40, 48), dtype=np.uint8) for t in (8, 12, 20)]
+    >>> mefast.lbp_top_batch(clips, blocks=(2, 2)).shape
+    (3, 708)
+    """
+    params = _params(radius, points, blocks, time_blocks, overlap, mapping, sampling, normalize, mode, ordering)
+    if isinstance(videos, np.ndarray):
+        if videos.ndim not in (4, 5):
+            raise ValueError(
+                f"videos must be a sequence of clips or an array of shape (N, T, H, W) or (N, T, H, W, 3), "
+                f"got shape {videos.shape}"
+            )
+        items: Sequence[Any] = list(videos)
+    elif isinstance(videos, Sequence) and not isinstance(videos, str):
+        items = videos
+    else:
+        raise TypeError(f"videos must be a sequence of clips or an ndarray, got {type(videos).__name__}")
+    clips = [_clip(v, f"videos[{i}]") for i, v in enumerate(items)]
+    if not clips:
+        return np.zeros((0, int(_core.lbp_layout(params)["length"])), np.float32)
+    return _run(clips, params, n_threads, device)
+
+
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _int(value: Any, name: str) -> int:
+    if isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise ValueError(f"{name} must be an integer, got {value!r}") from None
+
+
+def _ints(value: Any, n: int, name: str) -> tuple[int, ...]:
+    if isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_):
+        return (int(value),) * n
+    try:
+        vals = tuple(value)
+    except TypeError:
+        raise ValueError(f"{name} must be an integer or a tuple of {n} integers, got {value!r}") from None
+    if len(vals) != n:
+        raise ValueError(f"{name} must be an integer or a tuple of {n} integers, got {value!r}")
+    try:
+        return tuple(_int(v, name) for v in vals)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer or a tuple of {n} integers, got {value!r}") from None
+
+
+def _params(
+    radius: Any,
+    points: Any,
+    blocks: Any,
+    time_blocks: Any,
+    overlap: Any,
+    mapping: Any,
+    sampling: Any,
+    normalize: Any,
+    mode: Any,
+    ordering: Any,
+) -> dict[str, Any]:
+    if mode not in _MODES:
+        raise ValueError(f"mode must be 'paper' or 'meb', got {mode!r}")
+    r = _ints(radius, 3, "radius")
+    if any(not 1 <= v <= 64 for v in r):
+        raise ValueError(f"radius must hold integers in [1, 64], got {radius!r}")
+    p = _ints(points, 3, "points")
+    if any(not 3 <= v <= 16 for v in p):
+        raise ValueError(f"points must hold integers in [3, 16], got {points!r}")
+    b = _ints(blocks, 2, "blocks")
+    if any(v < 1 for v in b):
+        raise ValueError(f"blocks must hold integers >= 1, got {blocks!r}")
+    nt = _int(time_blocks, "time_blocks")
+    if nt < 1:
+        raise ValueError(f"time_blocks must be >= 1, got {time_blocks!r}")
+    try:
+        ov = float(overlap)
+    except (TypeError, ValueError):
+        raise ValueError(f"overlap must be a number in [0, 1), got {overlap!r}") from None
+    if not 0.0 <= ov < 1.0:  # also rejects NaN
+        raise ValueError(f"overlap must be in [0, 1), got {overlap!r}")
+    if mapping not in _MAPPINGS:
+        raise ValueError(f"mapping must be 'u2', 'riu2' or None, got {mapping!r}")
+    if sampling not in _SAMPLINGS:
+        raise ValueError(f"sampling must be 'rounded' or 'bilinear', got {sampling!r}")
+    if sampling == "bilinear" and mode == "meb":
+        raise ValueError("sampling='bilinear' is not part of MEB's LBPTOP (it rounds every offset): use mode='paper'")
+    norm = _DEFAULT_NORMALIZE[mode] if normalize is None else normalize
+    if norm not in _NORMALIZE:
+        raise ValueError(f"normalize must be one of {list(_NORMALIZE)} or None, got {normalize!r}")
+    order = _DEFAULT_ORDERING[mode] if ordering is None else ordering
+    if order not in _ORDERINGS:
+        raise ValueError(f"ordering must be 'orig', 'block' or None, got {ordering!r}")
+    if mode == "meb" and p[2] > p[1]:
+        raise ValueError(
+            f"points={points!r} cannot run in mode='meb': MEB maps YT codes with the XT table, "
+            "so P_YT must not exceed P_XT"
+        )
+    return {
+        "radius": r,
+        "points": p,
+        "blocks": b,
+        "time_blocks": nt,
+        "overlap": ov,
+        "mapping": _MAPPINGS[mapping],
+        "sampling": sampling,
+        "ordering": order,
+        "mode": mode,
+        "normalize": norm,
+    }
+
+
+def _clip(video: ArrayLike, name: str) -> np.ndarray:
+    arr = check_video(video, name)
+    if arr.ndim == 4:
+        arr = to_gray(arr, name, channel_axis_ndim=3)
+    if arr.dtype == np.uint8:
+        return np.ascontiguousarray(arr)
+    return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def _threads(n_threads: int | None) -> int:
+    if n_threads is None:
+        return 0
+    n = _int(n_threads, "n_threads")
+    if n < 1:
+        raise ValueError(f"n_threads must be a positive integer or None (all cores), got {n_threads!r}")
+    return n
+
+
+def _run(clips: list[np.ndarray], params: dict[str, Any], n_threads: int | None, device: str) -> NDArray[np.float32]:
+    threads = _threads(n_threads)
+    if resolve_device(device) == "cuda":
+        from .._backend import _cuda_module
+
+        # CUDA contract: _cuda.lbp_top(videos: list of C-contiguous (T, H, W) uint8/float32 arrays,
+        # params: dict as for _core.lbp_top) -> float32 (N, D), the same numbers as _core.lbp_top.
+        return _cuda_module().lbp_top(clips, params)  # type: ignore[union-attr]
+    return _core.lbp_top(clips, params, threads)
