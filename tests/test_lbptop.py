@@ -1,0 +1,436 @@
+"""LBP-TOP: bin-for-bin against a brute-force reference written from the spec, against scikit-image on the XY
+plane, and the spec's oracles (section 7: L1-L5, plus 2.11's counts, normalisations and permutations)."""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from skimage.feature import local_binary_pattern
+
+import mefast
+from mefast import _core
+from mefast.errors import CudaUnavailableError
+
+_spec = importlib.util.spec_from_file_location("_reference_lbp", Path(__file__).with_name("_reference_lbp.py"))
+ref = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(ref)
+
+U2_P8 = [0, 1, 2, 3, 4, 6, 7, 8, 12, 14, 15, 16, 24, 28, 30, 31, 32, 48, 56, 60, 62, 63, 64, 96, 112, 120, 124, 126,
+         127, 128, 129, 131, 135, 143, 159, 191, 192, 193, 195, 199, 207, 223, 224, 225, 227, 231, 239, 240, 241,
+         243, 247, 248, 249, 251, 252, 253, 254, 255]  # fmt: skip
+
+
+def _clip(rng, shape=(11, 17, 19), flat=True):
+    """Random uint8 clip with a flat patch (ties between neighbours and centres)."""
+    v = rng.integers(0, 256, shape, dtype=np.uint8)
+    if flat:
+        v[:, 4:9, 5:10] = 77
+    return v
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Brute-force reference, bin for bin (raw counts: exact equality)
+
+CASES = {
+    "paper-default": dict(mode="paper", blocks=(2, 2)),
+    "paper-overlap-time": dict(mode="paper", blocks=(3, 4), overlap=0.7, time_blocks=2),
+    "paper-mixed-P-riu2": dict(mode="paper", radius=(1, 2, 1), points=(4, 8, 6), mapping="riu2", blocks=(2, 3)),
+    "paper-block-order-none": dict(mode="paper", radius=(2, 1, 2), points=(8, 4, 8), mapping=None, ordering="block"),
+    "paper-P16": dict(mode="paper", radius=(2, 2, 1), points=(16, 8, 12), blocks=(2, 2), overlap=0.5),
+    "paper-odd-P": dict(mode="paper", radius=(1, 1, 1), points=(5, 7, 3), blocks=(3, 3), time_blocks=3),
+    "meb-default": dict(mode="meb", blocks=(2, 2)),
+    "meb-overlap": dict(mode="meb", blocks=(3, 4), overlap=0.7),
+    "meb-overlap0-wraps": dict(mode="meb", blocks=(3, 4), overlap=0.0),
+    "meb-time-parts": dict(mode="meb", blocks=(2, 3), overlap=0.5, time_blocks=2, radius=(2, 1, 1)),
+    "meb-orig-order": dict(mode="meb", radius=(2, 2, 2), points=(8, 8, 4), ordering="orig", blocks=(2, 2)),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32], ids=["uint8", "float32"])
+@pytest.mark.parametrize("kw", list(CASES.values()), ids=list(CASES))
+def test_matches_bruteforce_reference_bin_for_bin(kw, dtype, rng):
+    video = _clip(rng).astype(dtype)
+    expected = ref.lbp_top_ref(video, normalize="none", **kw)
+    got = mefast.lbp_top(video, normalize="none", **kw)
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("radius", [(1, 1, 1), (2, 2, 1)])
+def test_bilinear_matches_exact_rational_reference(radius, rng):
+    # The reference evaluates each interpolated neighbour exactly (Fractions), so ties are exact ties.
+    video = _clip(rng, (3 + 2 * radius[2], 13, 14))
+    kw = dict(radius=radius, points=(8, 8, 8), sampling="bilinear", blocks=(2, 2), mapping=None)
+    np.testing.assert_array_equal(mefast.lbp_top(video, normalize="none", **kw),
+                                  ref.lbp_top_ref(video, normalize="none", **kw))  # fmt: skip
+
+
+def test_codes_match_reference_voxel_for_voxel(rng):
+    video = _clip(rng, (9, 15, 16))
+    params = dict(radius=(2, 3, 2), points=(8, 6, 8), mode="paper", ordering="block")
+    got = _core.lbp_top_codes(video, params)
+    np.testing.assert_array_equal(got, ref.lbp_codes_ref(video, (2, 3, 2), (8, 6, 8), "block"))
+
+
+@pytest.mark.parametrize("normalize", ["per_block_plane", "per_plane", "global_l1"])
+def test_normalisations_match_reference(normalize, rng):
+    video = _clip(rng)
+    kw = dict(blocks=(2, 3), overlap=0.6, time_blocks=2, normalize=normalize)
+    got = mefast.lbp_top(video, **kw)
+    np.testing.assert_allclose(got, ref.lbp_top_ref(video, **kw), rtol=1e-6, atol=1e-9)
+    h = got.reshape(2 * 2 * 3, 3, 59)
+    if normalize == "per_block_plane":
+        np.testing.assert_allclose(h.sum(axis=2), 1, rtol=1e-5)
+    elif normalize == "per_plane":
+        np.testing.assert_allclose(h.sum(axis=(0, 2)), 1, rtol=1e-5)
+    else:
+        assert got.sum() == pytest.approx(1, rel=1e-5)
+
+
+def test_vectorised_numpy_peer_agrees(rng):
+    video = _clip(rng, (12, 30, 34))
+    kw = dict(radius=(3, 3, 2), blocks=(3, 4), time_blocks=2, overlap=0.6)
+    np.testing.assert_allclose(mefast.lbp_top(video, **kw), ref.lbp_top_numpy(video, **kw), rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# scikit-image on the XY plane
+
+
+def _xy_histogram(codes_xy, bins):
+    return np.bincount(codes_xy.ravel(), minlength=bins)
+
+
+@pytest.mark.parametrize(("P", "R"), [(4, 1), (4, 2), (4, 3)])
+def test_xy_codes_equal_skimage_where_offsets_are_integral(P, R, rng):
+    # P = 4: every sample falls on a pixel, so rounded and bilinear sampling and scikit-image all coincide.
+    frame = rng.integers(0, 256, (20, 23), dtype=np.uint8)
+    frame[5:9, 6:12] = 9
+    video = np.stack([frame] * 3)  # one centre frame with R_T = 1
+    sk = local_binary_pattern(frame, P, R, method="default").astype(np.int64)[R:-R, R:-R]
+    for sampling in ("rounded", "bilinear"):
+        codes = _core.lbp_top_codes(video, dict(radius=(R, R, 1), points=(P, 8, 8), sampling=sampling))
+        np.testing.assert_array_equal(codes[0, :, :, 0], sk)
+
+
+@pytest.mark.parametrize(("P", "R"), [(8, 1), (8, 2), (16, 2), (12, 3)])
+def test_xy_bilinear_equals_skimage_except_at_exact_ties(P, R, rng):
+    frame = rng.integers(0, 256, (26, 28), dtype=np.uint8)
+    frame[4:12, 6:14] = 50
+    frame[14:20, 3:9] = rng.integers(49, 52, (6, 6))
+    video = np.stack([frame] * 3)
+    sk = local_binary_pattern(frame, P, R, method="default").astype(np.int64)[R:-R, R:-R]
+    codes = _core.lbp_top_codes(video, dict(radius=(R, R, 1), points=(P, 8, 8), sampling="bilinear"))[0, :, :, 0]
+    differ = np.argwhere(codes != sk)
+    # scikit-image decides exact ties with double rounding noise; mefast counts them as 1 (the definition),
+    # so any disagreement must be an exact tie in rational arithmetic, with mefast's bit set.
+    offs = ref.plane_offsets((R, R, 1), (P, 8, 8), "orig")[0]
+    for y, x in differ:
+        for p in range(P):
+            if (codes[y, x] >> p) & 1 != (sk[y, x] >> p) & 1:
+                exact = ref._bilinear_exact(video, 1, y + R, x + R, offs[p], 0)
+                assert exact == int(frame[y + R, x + R]), (y, x, p)
+                assert (codes[y, x] >> p) & 1 == 1
+    assert len(differ) <= 0.02 * codes.size
+
+
+@pytest.mark.parametrize(("sampling", "P", "R"), [("rounded", 4, 2), ("bilinear", 8, 1), ("bilinear", 16, 2)])
+def test_riu2_histogram_equals_skimage_uniform(sampling, P, R, rng):
+    # 16-bit grey levels: no exact bilinear ties, so scikit-image and mefast must agree on every pixel.
+    frame = rng.integers(0, 65536, (24, 25), dtype=np.uint16)
+    video = np.stack([frame] * 3)
+    sk = local_binary_pattern(frame, P, R, method="uniform").astype(np.int64)[R:-R, R:-R]
+    f = mefast.lbp_top(video, radius=(R, R, 1), points=(P, 4, 4), blocks=(1, 1), mapping="riu2",
+                       sampling=sampling, normalize="none")  # fmt: skip
+    np.testing.assert_array_equal(f.reshape(3, P + 2)[0], _xy_histogram(sk, P + 2))
+
+
+def test_u2_histogram_of_skimage_codes(rng):
+    frame = rng.integers(0, 256, (30, 31), dtype=np.uint8)
+    video = np.stack([frame] * 3)
+    sk = local_binary_pattern(frame, 4, 2, method="default").astype(np.int64)[2:-2, 2:-2]
+    table, n_bins = mefast.uniform_mapping(4)
+    f = mefast.lbp_top(video, radius=(2, 2, 1), points=(4, 4, 4), blocks=(1, 1), normalize="none")
+    np.testing.assert_array_equal(f.reshape(3, n_bins)[0], _xy_histogram(table[sk], n_bins))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Spec oracles
+
+
+@pytest.mark.parametrize("mode", ["paper", "meb"])
+@pytest.mark.parametrize("value", [0, 131, 255])
+def test_l1_constant_video_only_bin_57(mode, value):
+    video = np.full((9, 30, 32), value, np.uint8)
+    f = mefast.lbp_top(video, blocks=(3, 3), mode=mode, overlap=0.5).reshape(9, 3, 59)
+    assert (f[:, :, 57] > 0).all()
+    assert f[:, :, :57].sum() == 0 and f[:, :, 58].sum() == 0
+
+
+RAMPS = {  # spec 2.11: (video, plane) -> (block/MEB code, orig code)
+    ("x", 0): (199, 199), ("x", 1): (199, 199), ("x", 2): (255, 255),
+    ("y", 0): (241, 241), ("y", 1): (255, 255), ("y", 2): (124, 241),
+    ("t", 0): (255, 255), ("t", 1): (241, 31), ("t", 2): (241, 199),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("axis", ["x", "y", "t"])
+@pytest.mark.parametrize("ordering", ["block", "orig"])
+def test_l2_ramps(axis, ordering):
+    t, y, x = np.mgrid[0:10, 0:20, 0:20].astype(np.float32)
+    video = {"x": x, "y": y, "t": t}[axis]
+    f = mefast.lbp_top(video, blocks=(1, 1), mapping=None, ordering=ordering, normalize="none").reshape(3, 256)
+    table, _ = mefast.uniform_mapping(8)
+    u2 = mefast.lbp_top(video, blocks=(1, 1), ordering=ordering, normalize="none").reshape(3, 59)
+    for q in range(3):
+        code = RAMPS[(axis, q)][0 if ordering == "block" else 1]
+        assert f[q, code] == 4 * 14 * 14 and f[q].sum() == 4 * 14 * 14
+        assert u2[q, table[code]] == 4 * 14 * 14
+
+
+@pytest.mark.parametrize("transform", [lambda v: v + 7.5, lambda v: 3 * v, lambda v: np.sqrt(v), lambda v: v**3],
+                         ids=["shift", "scale", "sqrt", "cube"])  # fmt: skip
+@pytest.mark.parametrize("mode", ["paper", "meb"])
+def test_l3_monotone_invariance(transform, mode, rng):
+    video = _clip(rng, (10, 24, 26)).astype(np.float32)
+    kw = dict(blocks=(2, 3), mode=mode, overlap=0.4)
+    np.testing.assert_array_equal(mefast.lbp_top(transform(video), **kw), mefast.lbp_top(video, **kw))
+
+
+def test_l4_meb_counts_112(rng):
+    # 112 x 112, B = 3, 8 x 8 blocks, overlap 0.7, 10 frames (4 centre frames): MEB's legacy membership.
+    video = rng.integers(0, 256, (10, 112, 112), dtype=np.uint8)
+    f = mefast.lbp_top(video, mode="meb", overlap=0.7)
+    assert f.shape == (11328,)
+    counts = f.reshape(8, 8, 3, 59).sum(axis=3) / 4  # per centre frame
+    for q in range(3):
+        c = counts[:, :, q]
+        assert c[0, 0] == 441 and c[7, 7] == 484
+        assert (c[0, 1:7] == 360).all() and (c[1:7, 0] == 360).all()
+        assert (c[1:7, 1:7] == 279).all()
+        assert (c[7, :7][1:] == 381).all() and (c[:7, 7][1:] == 381).all()
+    assert f.reshape(64, 3, 59)[:, 0].sum() == 82492
+
+
+def test_l5_mapping_sizes_and_order():
+    for P, n in [(4, 15), (8, 59), (16, 243)]:
+        table, n_bins = mefast.uniform_mapping(P)
+        assert n_bins == n and table.shape == (2**P,) and table.max() == n - 1
+        np.testing.assert_array_equal(table, ref.mapping_ref(P, "u2")[0])
+        table, n_bins = mefast.uniform_mapping(P, "riu2")
+        assert n_bins == P + 2
+        np.testing.assert_array_equal(table, ref.mapping_ref(P, "riu2")[0])
+    table, _ = mefast.uniform_mapping(8)
+    np.testing.assert_array_equal(np.flatnonzero(table < 58), U2_P8)
+    assert [int(table[c]) for c in (0, 255, 7, 31, 124, 193, 199, 241)] == [0, 57, 6, 15, 26, 37, 39, 48]
+    assert (table[np.setdiff1d(np.arange(256), U2_P8)] == 58).all()
+
+
+@pytest.mark.parametrize(("blocks", "nt", "P", "length"),
+                         [((8, 8), 1, 8, 11328), ((5, 5), 1, 8, 4425), ((4, 4), 1, 8, 2832), ((5, 5), 1, 4, 1125),
+                          ((1, 1), 1, 8, 177), ((2, 3), 2, 8, 2124)])  # fmt: skip
+def test_feature_lengths(blocks, nt, P, length, rng):
+    video = rng.integers(0, 256, (12, 60, 60), dtype=np.uint8)
+    assert mefast.lbp_top(video, blocks=blocks, time_blocks=nt, points=P).shape == (length,)
+
+
+def test_padded_planes_are_zero(rng):
+    video = _clip(rng)
+    f = mefast.lbp_top(video, radius=1, points=(8, 4, 6), blocks=(1, 1), normalize="none").reshape(3, 59)
+    assert f[1, 15:].sum() == 0 and f[2, 33:].sum() == 0 and f[1].sum() == f[0].sum() == f[2].sum()
+
+
+def test_ordering_permutes_bins(rng):
+    # spec 2.11.6: XT is the reflection p -> -p, YT the rotation by P/4 (P % 4 == 0, R_X == R_Y).
+    video = _clip(rng, (10, 20, 22))
+    P = 8
+    kw = dict(radius=(2, 2, 3), points=P, mapping=None, blocks=(2, 2), normalize="none")
+    orig = mefast.lbp_top(video, ordering="orig", **kw).reshape(4, 3, 256)
+    block = mefast.lbp_top(video, ordering="block", **kw).reshape(4, 3, 256)
+    bits = (np.arange(256)[:, None] >> np.arange(P)) & 1
+
+    def permute(src_of_bit):  # code whose bit p is the orig code's bit src_of_bit[p]
+        return (bits[:, src_of_bit] << np.arange(P)).sum(axis=1)
+
+    reflect = permute([(-p) % P for p in range(P)])
+    rotate = permute([(p + P // 4) % P for p in range(P)])
+    np.testing.assert_array_equal(block[:, 0], orig[:, 0])
+    np.testing.assert_array_equal(block[:, 1][:, reflect], orig[:, 1])
+    np.testing.assert_array_equal(block[:, 2][:, rotate], orig[:, 2])
+
+
+def test_meb_overlap_zero_wraps_onto_last_block(rng):
+    # MEB: overlap 0 gives over = -1 (no clamp) and new block -1, which numpy wraps onto the last row.
+    video = _clip(rng, (9, 20, 20))
+    f = mefast.lbp_top(video, mode="meb", blocks=(2, 2), overlap=0.0).reshape(4, 3, 59).sum(axis=2)
+    n_centres = 3 * 14 * 14
+    assert f.sum() > 3 * n_centres  # pixels counted twice
+    np.testing.assert_array_equal(f, ref.lbp_top_ref(video, mode="meb", blocks=(2, 2)).reshape(4, 3, 59).sum(axis=2))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Batched form, threads, dtypes
+
+
+def test_batch_equals_single_and_mixes_shapes_and_dtypes(rng):
+    clips = [_clip(rng, (10, 20, 22)), _clip(rng, (14, 26, 24)).astype(np.float32), _clip(rng, (9, 18, 30))]
+    kw = dict(blocks=(2, 2), overlap=0.3)
+    batch = mefast.lbp_top_batch(clips, **kw, n_threads=2)
+    assert batch.shape == (3, 4 * 3 * 59)
+    for row, clip in zip(batch, clips, strict=True):
+        np.testing.assert_array_equal(row, mefast.lbp_top(clip, **kw, n_threads=1))
+    stacked = np.stack([clips[0], clips[0]])
+    np.testing.assert_array_equal(mefast.lbp_top_batch(stacked, **kw), batch[[0, 0]])
+    assert mefast.lbp_top_batch([], **kw).shape == (0, 708)
+
+
+@pytest.mark.parametrize("mode", ["paper", "meb"])
+def test_thread_count_does_not_change_result(mode, rng):
+    video = _clip(rng, (23, 30, 31))
+    kw = dict(blocks=(3, 3), time_blocks=2, overlap=0.5, mode=mode, normalize="none")
+    one = mefast.lbp_top(video, n_threads=1, **kw)
+    for n in (2, 3, 7):
+        np.testing.assert_array_equal(mefast.lbp_top(video, n_threads=n, **kw), one)
+
+
+def test_rgb_is_converted_to_grey(rng):
+    rgb = rng.integers(0, 256, (9, 16, 18, 3), dtype=np.uint8)
+    grey = np.tensordot(rgb.astype(np.float32), np.array([0.299, 0.587, 0.114], np.float32), axes=([-1], [0]))
+    np.testing.assert_array_equal(mefast.lbp_top(rgb, blocks=2), mefast.lbp_top(grey, blocks=2))
+
+
+def test_uint8_and_float_inputs_agree(rng):
+    video = _clip(rng)
+    for dt in (np.float32, np.float64, np.int16, np.uint16):
+        np.testing.assert_array_equal(mefast.lbp_top(video.astype(dt)), mefast.lbp_top(video))
+
+
+def _longest_python_pause(call):
+    """Run call() while a Python thread ticks; return the longest pause between ticks during the call and the
+    call's duration. A kernel that held the GIL would pause the ticking thread for (nearly) the whole call."""
+    ticks: list[float] = []
+    stop = threading.Event()
+
+    def tick():
+        while not stop.is_set():
+            ticks.append(time.perf_counter())
+            for _ in range(200):
+                pass
+
+    th = threading.Thread(target=tick)
+    th.start()
+    while not ticks:
+        time.sleep(0.001)
+    t0 = time.perf_counter()
+    call()
+    t1 = time.perf_counter()
+    stop.set()
+    th.join()
+    inside = [t0] + [t for t in ticks if t0 < t < t1] + [t1]
+    return max(np.diff(inside)), t1 - t0
+
+
+def test_gil_is_released(rng):
+    clips = [rng.integers(0, 256, (20, 100, 100), dtype=np.uint8) for _ in range(4)]
+    pause, duration = _longest_python_pause(
+        lambda: mefast.lbp_top_batch(clips, radius=1, sampling="bilinear", n_threads=1)
+    )
+    assert pause < 0.5 * duration, (pause, duration)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Bad input
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(radius=0), r"radius"),
+        (dict(radius=(1.5, 1, 1)), r"radius"),
+        (dict(radius=(1, 1)), r"radius"),
+        (dict(points=2), r"points"),
+        (dict(points=(8, 8, 17)), r"points"),
+        (dict(blocks=(0, 2)), r"blocks"),
+        (dict(time_blocks=0), r"time_blocks"),
+        (dict(overlap=1.0), r"overlap.*\[0, 1\)"),
+        (dict(overlap=-0.1), r"overlap"),
+        (dict(overlap=float("nan")), r"overlap"),
+        (dict(mapping="u3"), r"mapping.*'u3'"),
+        (dict(mapping="ri"), r"mapping"),
+        (dict(sampling="nearest"), r"sampling.*'nearest'"),
+        (dict(normalize="l2"), r"normalize.*'l2'"),
+        (dict(mode="matlab"), r"mode.*'matlab'"),
+        (dict(ordering="zhao"), r"ordering.*'zhao'"),
+        (dict(mode="meb", sampling="bilinear"), r"bilinear.*MEB"),
+        (dict(mode="meb", points=(8, 4, 8)), r"P_YT"),
+        (dict(n_threads=0), r"n_threads"),
+    ],
+)
+def test_bad_parameters_raise_value_error_naming_them(kwargs, match, rng):
+    with pytest.raises(ValueError, match=match):
+        mefast.lbp_top(_clip(rng), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("shape", "kwargs", "match"),
+    [
+        ((10, 20), {}, r"video must have shape \(T, H, W\)"),
+        ((2, 10, 20, 20), {}, r"video must have shape"),
+        ((10, 20, 20, 4), {}, r"video must have shape"),
+        ((6, 30, 30), {}, r"at least 7 frames"),
+        ((10, 30, 30), dict(time_blocks=5), r"at least 11 frames"),
+        ((10, 12, 30), dict(blocks=(8, 8)), r"too small.*at least 14 x 14 px"),
+        ((10, 30, 30), dict(blocks=(30, 2)), r"too small"),
+        ((10, 6, 30), dict(blocks=(1, 1)), r"too small"),
+        ((10, 30, 14), dict(blocks=(2, 8), mode="meb"), r"mode='meb'.*MEB's block geometry"),
+    ],
+)
+def test_bad_shapes_raise_value_error(shape, kwargs, match, rng):
+    video = rng.integers(0, 256, shape, dtype=np.uint8)
+    with pytest.raises(ValueError, match=match):
+        mefast.lbp_top(video, **kwargs)
+
+
+def test_nan_and_bad_dtypes_raise(rng):
+    video = rng.random((9, 20, 20)).astype(np.float32)
+    video[4, 3, 2] = np.nan
+    with pytest.raises(ValueError, match=r"video contains NaN.*\(4, 3, 2\)"):
+        mefast.lbp_top(video)
+    with pytest.raises(ValueError, match=r"videos\[1\] contains NaN"):
+        mefast.lbp_top_batch([np.zeros((9, 20, 20)), video])
+    with pytest.raises(ValueError, match=r"dtype"):
+        mefast.lbp_top(np.zeros((9, 20, 20), dtype=bool))
+    with pytest.raises(ValueError, match=r"videos\[0\].*too small"):
+        mefast.lbp_top_batch([np.zeros((9, 5, 20)), np.zeros((9, 20, 20))], blocks=1)
+
+
+def test_core_rejects_unconverted_arrays():
+    with pytest.raises(ValueError, match="uint8 or float32"):
+        _core.lbp_top([np.zeros((9, 20, 20))], {}, 1)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        _core.lbp_top([np.zeros((9, 20, 40), np.uint8)[:, :, ::2]], {}, 1)
+    with pytest.raises(ValueError, match="mapping must be one of"):
+        _core.lbp_top([np.zeros((9, 20, 20), np.uint8)], {"mapping": "u3"}, 1)
+
+
+def test_device_selection():
+    video = np.zeros((9, 20, 20), np.uint8)
+    np.testing.assert_array_equal(mefast.lbp_top(video, device="auto"), mefast.lbp_top(video))
+    if not mefast.has_cuda():
+        with pytest.raises(CudaUnavailableError):
+            mefast.lbp_top(video, device="cuda")
+    with pytest.raises(ValueError, match="device"):
+        mefast.lbp_top(video, device="tpu")
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("mode", ["paper", "meb"])
+def test_cuda_matches_cpu(mode, rng):
+    video = _clip(rng, (20, 60, 64))
+    kw = dict(blocks=(4, 4), overlap=0.7, mode=mode)
+    np.testing.assert_array_equal(mefast.lbp_top(video, device="cuda", **kw), mefast.lbp_top(video, **kw))
