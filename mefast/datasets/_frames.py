@@ -1,0 +1,151 @@
+"""Frame folders: list the images of a clip in numeric order, check and read single frames.
+
+A frame's number is the last run of digits in its file name (``img46.jpg``, ``reg_img46.jpg``,
+``006_05562.jpg``, ``image090823.bmp``, ``1568.jpg`` and ``EP03_2-14.jpg`` give 46, 46, 5562, 90823, 1568
+and 14), which is the number the corpora's spreadsheets use.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["IMAGE_SUFFIXES", "FrameListing", "expected_frame_path", "frame_number", "image_problem", "list_frames"]
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".bmp", ".png"})
+_LAST_DIGITS = re.compile(r"(\d+)(?!.*\d)")
+
+
+def frame_number(name: str) -> int | None:
+    """The frame number of an image file name (last run of digits of the stem), ``None`` if it has none."""
+    m = _LAST_DIGITS.search(Path(name).stem)
+    return int(m.group(1)) if m else None
+
+
+class FrameListing:
+    """The images of one clip folder, sorted by frame number.
+
+    Attributes
+    ----------
+    folder : Path
+    exists : bool
+        False when the folder is missing (numbers and paths are then empty).
+    numbers : list of int
+    paths : list of Path
+    unnumbered : list of Path
+        Image files whose names hold no number.
+    duplicates : dict of int to list of Path
+        Frame numbers given by more than one file (``img46.jpg`` next to ``reg_img46.jpg``).
+    """
+
+    __slots__ = ("duplicates", "exists", "folder", "numbers", "paths", "unnumbered")
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.exists = folder.is_dir()
+        self.numbers: list[int] = []
+        self.paths: list[Path] = []
+        self.unnumbered: list[Path] = []
+        self.duplicates: dict[int, list[Path]] = {}
+        if not self.exists:
+            return
+        found: dict[int, list[Path]] = {}
+        with os.scandir(folder) as it:
+            for entry in it:
+                if not entry.is_file() or Path(entry.name).suffix.lower() not in IMAGE_SUFFIXES:
+                    continue
+                n = frame_number(entry.name)
+                if n is None:
+                    self.unnumbered.append(folder / entry.name)
+                else:
+                    found.setdefault(n, []).append(folder / entry.name)
+        for n in sorted(found):
+            paths = sorted(found[n])
+            if len(paths) > 1:
+                self.duplicates[n] = paths
+            self.numbers.append(n)
+            self.paths.append(paths[0])
+
+
+def list_frames(folder: Path, cache: dict[Path, FrameListing] | None = None) -> FrameListing:
+    """List a clip folder once (clips that share a recording folder share one listing)."""
+    if cache is None:
+        return FrameListing(folder)
+    if folder not in cache:
+        cache[folder] = FrameListing(folder)
+    return cache[folder]
+
+
+def expected_frame_path(paths: list[Path], numbers: list[int], number: int, folder: Path) -> Path:
+    """The path frame ``number`` would have, following the naming of the folder's other frames."""
+    if not paths:
+        return folder / f"{number}.jpg"
+    ref = paths[min(range(len(numbers)), key=lambda i: abs(numbers[i] - number))]
+    m = _LAST_DIGITS.search(ref.stem)
+    assert m is not None  # listed frames always carry a number
+    digits = m.group(1)
+    width = len(digits) if digits.startswith("0") else 0
+    stem = ref.stem[: m.start()] + str(number).zfill(width) + ref.stem[m.end() :]
+    return ref.with_name(stem + ref.suffix)
+
+
+def image_problem(path: Path, *, decode: bool = True) -> str | None:
+    """Why an image file cannot be used, or ``None`` when it is fine.
+
+    Checks the format's end marker first (a truncated JPEG lacks its final ``FF D9``, a truncated PNG its
+    ``IEND`` chunk, a truncated BMP the size its header declares), then, when ``decode``, decodes it.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        return f"cannot be read ({e.strerror or e})"
+    return _bytes_problem(data, path, decode=decode)
+
+
+def _bytes_problem(data: bytes, path: Path, *, decode: bool) -> str | None:
+    if not data:
+        return "is empty (0 bytes)"
+    if data[:2] == b"\xff\xd8":
+        if b"\xff\xd9" not in data[-64:]:
+            return f"is a truncated JPEG ({len(data)} bytes, no end-of-image marker)"
+    elif data[:8] == b"\x89PNG\r\n\x1a\n":
+        if b"IEND" not in data[-16:]:
+            return f"is a truncated PNG ({len(data)} bytes, no IEND chunk)"
+    elif data[:2] == b"BM":
+        declared = int.from_bytes(data[2:6], "little") if len(data) >= 6 else 0
+        if len(data) < declared:
+            return f"is a truncated BMP ({len(data)} of {declared} bytes)"
+    else:
+        return f"is not a JPEG, PNG or BMP image (starts with {data[:4]!r})"
+    if decode and _decode(data) is None:
+        return "cannot be decoded"
+    return None
+
+
+def _decode(data: bytes) -> NDArray[np.uint8] | None:
+    import cv2
+
+    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+
+
+def read_rgb(path: Path) -> tuple[NDArray[np.uint8] | None, str | None]:
+    """Read one frame as RGB uint8 (grey images replicated to 3 channels); ``(None, why)`` on failure."""
+    import cv2
+
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None, "does not exist"
+    except OSError as e:
+        return None, f"cannot be read ({e.strerror or e})"
+    problem = _bytes_problem(data, path, decode=False)
+    if problem is not None:
+        return None, problem
+    bgr = _decode(data)
+    if bgr is None:
+        return None, "cannot be decoded"
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), None
