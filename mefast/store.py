@@ -52,8 +52,9 @@ SCHEMA = "mefast-store/1"
 
 _RESERVED = frozenset({"meta", "done"})
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_LOCK_FILE = ".mefast-run.lock"
-_LOCK_KEY = "mefast-run.lock.json"
+# The run lock lives in the ``done`` array's folder: zarr lists a group's members by their folder names and an
+# array's chunks under ``done/c/``, so it never sees (nor warns about) this key.
+_LOCK_KEY = "done/.mefast-run.lock"
 
 # Conventional dimension names (after "sample") of the arrays mefast writes, for xarray.
 _DIMS: dict[str, tuple[str, ...]] = {
@@ -552,11 +553,11 @@ class MEStore:
     def lock(self, *, force: bool = False) -> Iterator[None]:
         """Hold the store's run lock: one preprocess run at a time per store.
 
-        Local stores use an advisory ``flock`` on ``<store>/.mefast-run.lock``: the operating system drops it
-        when the holder dies, even by SIGKILL, so a crashed run never blocks the next one. Other stores
-        (fsspec URLs, in-memory) use a lock object ``mefast-run.lock.json`` created with put-if-absent
-        semantics where the store supports it; a run killed before it could remove the object leaves it
-        behind, and ``force=True`` (``mefast preprocess --force-unlock``) takes it over.
+        Local stores use an advisory ``flock`` on the file ``<store>/done/.mefast-run.lock`` (zarr never lists
+        it): the operating system drops the lock when its holder dies, even by SIGKILL, so a crashed run never
+        blocks the next one. Other stores (fsspec URLs, in-memory) use an object at the same key, created with
+        put-if-absent semantics where the store supports it; a run killed before it could delete the object
+        leaves it behind, and ``force=True`` (``mefast preprocess --force-unlock``) takes it over.
 
         Raises
         ------
@@ -567,7 +568,7 @@ class MEStore:
         owner = {"pid": os.getpid(), "host": socket.gethostname(), "since": _utcnow()}
         root = self._local_root()
         if root is not None:
-            path = root / _LOCK_FILE
+            path = root / _LOCK_KEY
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
                 try:
