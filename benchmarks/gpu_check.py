@@ -14,8 +14,15 @@ for this interpreter with CMake into ``build/gpu-check/`` (``-DMEFAST_CUDA=ON``,
 ``CMAKE_CUDA_ARCHITECTURES=native``) and imports the package from there; the equivalent install is
 ``MEFAST_CUDA=ON pip install --no-build-isolation -e .``. OpenCV's DualTVL1, the throughput peer, needs
 ``cv2.optflow`` (opencv-contrib-python-headless): without it that row says so and the TV-L1 ratio is given
-against mefast's own single-thread CPU core only. On a machine without network, carry the wheel (see
-/work/.library/device/README.md in this workplace) and install it with ``pip install --no-deps --target``.
+against mefast's own single-thread CPU core only. On a GPU machine without network, bring the wheel along::
+
+    pip download --no-deps --only-binary=:all: --python-version 3.12 --platform manylinux2014_x86_64 \
+        -d wheels opencv-contrib-python-headless            # where the network is
+    pip install --no-deps --target /tmp/site wheels/*.whl   # on the GPU machine
+    PYTHONPATH=/tmp/site python benchmarks/gpu_check.py
+
+``--emulate`` runs the whole script without a GPU on the kernels' host emulation (small inputs; the numbers
+mean nothing), to test the script itself where mefast._cuda is built.
 
 Checks (tolerances are printed with each row):
 
