@@ -33,6 +33,8 @@ __all__ = [
     "LabelLeakError",
     "MEStore",
     "MefastError",
+    "PreprocessOptions",
+    "PreprocessReport",
     "Protocol",
     "ProtocolError",
     "ShapeError",
@@ -57,6 +59,7 @@ __all__ = [
     "mdmo_batch",
     "mdmo_rois",
     "optical_strain",
+    "preprocess",
     "resize_flow",
     "show_config",
     "tim",
@@ -67,6 +70,7 @@ __all__ = [
 
 # Loaded on first use so that ``import mefast`` stays fast (zarr, joblib and dask are heavy imports).
 _LAZY = {"MEStore": "store"}
+_LAZY.update({name: "pipeline" for name in ("PreprocessOptions", "PreprocessReport", "preprocess")})
 # Evaluation protocols and metrics (pandas); the torch layer stays in ``mefast.train``, never imported here.
 _LAZY.update(
     {name: "protocols" for name in ("Evaluation", "LabelLeakError", "Protocol", "ProtocolError", "cross_validate",
