@@ -164,7 +164,7 @@ class Dataset:
         if not numbers:
             raise FrameReadError(f"sample {sid}: no frames in clip folder {folder} (missing or empty)")
         by_number = dict(zip(numbers, paths, strict=True))
-        frames = []
+        frames: list[NDArray[np.uint8]] = []
         for k in range(lo, hi + 1):
             path = by_number.get(k)
             if path is None:

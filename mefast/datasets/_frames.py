@@ -129,7 +129,8 @@ def _bytes_problem(data: bytes, path: Path, *, decode: bool) -> str | None:
 def _decode(data: bytes) -> NDArray[np.uint8] | None:
     import cv2
 
-    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    return None if image is None else np.asarray(image, np.uint8)
 
 
 def read_rgb(path: Path) -> tuple[NDArray[np.uint8] | None, str | None]:
@@ -148,4 +149,4 @@ def read_rgb(path: Path) -> tuple[NDArray[np.uint8] | None, str | None]:
     bgr = _decode(data)
     if bgr is None:
         return None, "cannot be decoded"
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), None
+    return np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), np.uint8), None

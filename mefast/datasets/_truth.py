@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -179,8 +180,9 @@ class SyntheticTruth:
         return self.recording(sample_id).render()
 
 
-def _style(d: dict) -> SubjectStyle:
-    return SubjectStyle(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+def _style(d: dict[str, Any]) -> SubjectStyle:
+    kw: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+    return SubjectStyle(**kw)
 
 
 def truth(root: str | Path) -> SyntheticTruth:

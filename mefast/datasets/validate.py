@@ -47,20 +47,13 @@ __all__ = ["validate"]
 
 def _ranges(numbers: Iterable[int]) -> str:
     """``[3, 4, 5, 9] -> "3-5, 9"``."""
-    out: list[str] = []
-    nums = sorted(numbers)
-    start = prev = None
-    for n in nums:
-        if start is None:
-            start = prev = n
-        elif n == prev + 1:
-            prev = n
+    runs: list[list[int]] = []
+    for n in sorted(numbers):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
         else:
-            out.append(f"{start}-{prev}" if prev != start else f"{start}")
-            start = prev = n
-    if start is not None:
-        out.append(f"{start}-{prev}" if prev != start else f"{start}")
-    return ", ".join(out)
+            runs.append([n, n])
+    return ", ".join(f"{a}-{b}" if b != a else f"{a}" for a, b in runs)
 
 
 def _image_check(path: Path, decode: bool) -> tuple[str | None, tuple[int, ...] | None]:
