@@ -48,6 +48,7 @@ __all__ = [
     "compute_flow",
     "crop_align",
     "cross_validate",
+    "datasets",
     "detect_face",
     "flow_to_channels_first",
     "has_cuda",
@@ -85,8 +86,15 @@ _LAZY.update({name: "face" for name in ("crop_align", "detect_face", "landmarks6
 _LAZY.update({name: "descriptors.lbptop" for name in ("lbp_top", "lbp_top_batch", "uniform_mapping")})
 _LAZY.update({name: "descriptors.tim" for name in ("tim", "tim_weights")})
 
+# Subpackages reached as attributes (``mefast.datasets.load``) without importing them with mefast.
+_SUBPACKAGES = ("datasets",)
+
 
 def __getattr__(name: str) -> object:
+    if name in _SUBPACKAGES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
     if name in _LAZY:
         import importlib
 
