@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from skimage.feature import local_binary_pattern
 
 import mefast
@@ -434,3 +436,29 @@ def test_cuda_matches_cpu(mode, rng):
     video = _clip(rng, (20, 60, 64))
     kw = dict(blocks=(4, 4), overlap=0.7, mode=mode)
     np.testing.assert_array_equal(mefast.lbp_top(video, device="cuda", **kw), mefast.lbp_top(video, **kw))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Property test: any parameters on any small clip either raise ValueError or equal the reference
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    mode=st.sampled_from(["paper", "meb"]),
+    shape=st.tuples(st.integers(3, 9), st.integers(3, 16), st.integers(3, 16)),
+    radius=st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3)),
+    points=st.tuples(st.sampled_from([4, 5, 8]), st.sampled_from([4, 8]), st.sampled_from([4, 6, 8])),
+    blocks=st.tuples(st.integers(1, 6), st.integers(1, 6)),
+    time_blocks=st.integers(1, 3),
+    overlap=st.sampled_from([0.0, 0.2, 0.5, 0.7, 0.95]),
+    seed=st.integers(0, 2**16),
+)
+def test_any_parameters_raise_or_match_reference(mode, shape, radius, points, blocks, time_blocks, overlap, seed):
+    video = np.random.default_rng(seed).integers(0, 4, shape, dtype=np.uint8)  # few levels: many ties
+    kw = dict(mode=mode, radius=radius, points=points, blocks=blocks, time_blocks=time_blocks, overlap=overlap,
+              normalize="none")  # fmt: skip
+    try:
+        got = mefast.lbp_top(video, **kw)
+    except ValueError:
+        return
+    np.testing.assert_array_equal(got, ref.lbp_top_ref(video, **kw))
