@@ -179,7 +179,7 @@ def test_motion_stays_smooth_and_amplitudes_in_range(written):
         for sid in truth.samples["sample_id"]:
             assert truth.recording(sid).peak_gradient() <= 0.45 + 1e-6
         amps = np.concatenate([np.asarray(a) for a in truth.samples["amplitudes"]])
-        assert (amps > 0).all() and (amps <= 2.5).all(), corpus
+        assert (amps > 0).all() and (amps <= 3.0).all(), corpus
 
 
 def test_label_noise_is_exact_and_recorded(written):
@@ -215,6 +215,8 @@ def test_parameters_are_checked(tmp_path):
         synthetic.write_synthetic(tmp_path, corpora=("ckplus",))
     with pytest.raises(ValueError, match="n_frames"):
         synthetic.write_synthetic(tmp_path, n_frames=(2, 5))
+    with pytest.raises(ValueError, match="amplitude"):
+        synthetic.write_synthetic(tmp_path, amplitude=(2.0, 1.0))
     with pytest.raises(ValueError, match="label_noise"):
         synthetic.write_synthetic(tmp_path, label_noise=1.5)
     with pytest.raises(ValueError, match="size"):

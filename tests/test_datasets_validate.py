@@ -84,6 +84,8 @@ def test_damaged_casme2_copy(clean, tmp_path):
 
     assert f"frame(s) {gone_n} of" in _one(report, ids[0], "missing_frame")
     assert "holds" in _one(report, ids[0], "frame_count")
+    counts = report[report["problem"] == "frame_count"].set_index("sample_id")["severity"]
+    assert counts[ids[0]] == "error" and counts[ids[2]] == "warning"  # fewer frames / more frames than the span
     detail = _one(report, ids[1], "unreadable_image")
     assert f"frame {trunc_n}: {trunc} is a truncated JPEG" in detail
     onset2, apex2 = table.loc[2, "OnsetFrame"], table.loc[2, "ApexFrame"]

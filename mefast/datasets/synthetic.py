@@ -106,7 +106,7 @@ def write_synthetic(
     size: tuple[int, int] = (128, 128),
     n_frames: tuple[int, int] = (12, 24),
     seed: int = 0,
-    amplitude: tuple[float, float] = (0.5, 2.5),
+    amplitude: tuple[float, float] = (0.3, 3.0),
     label_noise: float = 0.0,
     blink_prob: float = 0.3,
     drift: float = 0.6,
@@ -177,6 +177,8 @@ def write_synthetic(
         raise ValueError(f"n_subjects and clips_per_subject must be >= 1, got {n_subjects}, {clips_per_subject}")
     if not 3 <= n_frames[0] <= n_frames[1]:
         raise ValueError(f"n_frames must be a range (lo, hi) with 3 <= lo <= hi, got {n_frames}")
+    if not 0 < amplitude[0] <= amplitude[1]:
+        raise ValueError(f"amplitude must be a range (lo, hi) of pixels with 0 < lo <= hi, got {amplitude}")
     if not 0 <= label_noise <= 1:
         raise ValueError(f"label_noise must be in [0, 1], got {label_noise}")
     h, w = (int(v) for v in size)

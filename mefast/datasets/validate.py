@@ -16,7 +16,8 @@ Problem codes (severity ``"error"`` unless noted):
 ``apex_equals_onset``   apex == onset: the onset->apex motion is zero (warning)
 ``missing_folder``      the clip folder does not exist
 ``empty_folder``        the clip folder holds no images
-``frame_count``         the folder's frame count differs from offset - onset + 1 (clip-per-folder corpora)
+``frame_count``         the folder's frame count differs from offset - onset + 1 (clip-per-folder corpora;
+                        a warning when the folder holds more, as a whole-recording folder does)
 ``onset_outside_clip``  onset / apex / offset not among the folder's frame numbers range
 ``apex_outside_clip``
 ``offset_outside_clip``
@@ -133,10 +134,15 @@ def validate(dataset: Dataset, *, check_images: bool = True, decode: bool = True
         if spec is not None and spec.clip_per_folder and onset >= 0 and offset >= onset:
             span = offset - onset + 1
             if len(nums) != span:
+                # More frames than the span is also what a folder of the whole recording looks like
+                # (CASME2-RAW instead of CASME2_RAW_selected): a warning; fewer is an error.
+                more = len(nums) > span
                 add(
                     "frame_count",
                     f"the clip folder holds {len(nums)} frames ({first} to {last}), the annotation spans "
-                    f"{span} (onset {onset} to offset {offset})",
+                    f"{span} (onset {onset} to offset {offset})"
+                    + ("; fine if the folder holds the whole recording" if more else ""),
+                    "warning" if more else "error",
                 )
         for name, value in (("onset", onset), ("apex", apex), ("offset", offset)):
             if value >= 0 and not first <= value <= last:
