@@ -66,6 +66,13 @@ _DIMS: dict[str, tuple[str, ...]] = {
 StoreLike = str | os.PathLike[str] | Store
 
 
+def _zarr_location(path: StoreLike) -> StoreLike:
+    """``file://`` URLs become plain paths: zarr's LocalStore writes atomically and creates folders."""
+    if isinstance(path, str) and path.startswith("file://"):
+        return path[len("file://") :]
+    return path
+
+
 def _utcnow() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
@@ -266,7 +273,7 @@ class MEStore:
         meta = {c: _meta_column(c, samples[c]) for c in columns}
 
         try:
-            group = zarr.open_group(store=path, mode="w" if overwrite else "w-")
+            group = zarr.open_group(store=_zarr_location(path), mode="w" if overwrite else "w-")
         except (FileExistsError, zarr.errors.ContainsGroupError, zarr.errors.ContainsArrayError) as exc:
             raise StoreError(
                 f"a store already exists at {path!s}; open it with MEStore.open or pass overwrite=True"
@@ -347,7 +354,7 @@ class MEStore:
         if mode not in ("r", "r+"):
             raise ValueError(f"mode must be 'r' or 'r+', got {mode!r}")
         try:
-            group = zarr.open_group(store=path, mode=mode)
+            group = zarr.open_group(store=_zarr_location(path), mode=mode)
         except (FileNotFoundError, zarr.errors.BaseZarrError) as exc:
             raise StoreError(f"no mefast store at {path!s} ({exc})") from exc
         return cls(group, path, mode)
@@ -356,7 +363,7 @@ class MEStore:
     def exists(path: StoreLike) -> bool:
         """Whether a zarr group exists at ``path``."""
         try:
-            zarr.open_group(store=path, mode="r")
+            zarr.open_group(store=_zarr_location(path), mode="r")
         except (FileNotFoundError, zarr.errors.BaseZarrError):
             return False
         return True

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import uuid
 
 import numpy as np
 import pandas as pd
@@ -45,10 +46,12 @@ def _au(n: int = 4) -> np.ndarray:
     return rng.integers(0, 2, size=(n, 3), dtype=np.uint8)
 
 
-@pytest.fixture(params=["memory", "local"])
+@pytest.fixture(params=["memory", "local", "fsspec-url"])
 def location(request, tmp_path):
     if request.param == "memory":
         return zarr.storage.MemoryStore()
+    if request.param == "fsspec-url":  # any fsspec URL zarr accepts (s3://, gs://...); memory:// needs no server
+        return f"memory://{uuid.uuid4().hex}/s.zarr"
     return tmp_path / "s.zarr"
 
 
@@ -216,14 +219,26 @@ def test_any_layout_round_trips(shape, dtype, n):
     np.testing.assert_array_equal(st_.read("x", slice(None)), x)
 
 
-def test_memory_store_lock():
-    st = _make(zarr.storage.MemoryStore())
+@pytest.mark.parametrize("where", ["memory-store", "fsspec-url"])
+def test_object_store_lock(where):
+    st = _make(zarr.storage.MemoryStore() if where == "memory-store" else f"memory://{uuid.uuid4().hex}/s.zarr")
     with st.lock():
         with pytest.raises(StoreError, match="locked by another preprocess run"):
             with st.lock():
                 pass
     with st.lock():  # released on exit
         pass
+    with st.lock():
+        with st.lock(force=True):  # --force-unlock: take over a lock a crashed run left behind
+            pass
+
+
+def test_file_url_is_a_local_store(tmp_path):
+    st = _make(f"file://{tmp_path / 's.zarr'}")
+    st.write_sample(0, _sample_arrays(0))
+    with st.lock():
+        assert (tmp_path / "s.zarr" / "done" / ".mefast-run.lock").exists()  # the local flock, not an object
+    np.testing.assert_array_equal(MEStore.open(tmp_path / "s.zarr").read("mdmo", 0), _sample_arrays(0)["mdmo"])
 
 
 _HOLDER = textwrap.dedent(
