@@ -146,8 +146,8 @@ class _Log:
             {"sample_id": sid, "row": row, "field": fld, "old": _show(old), "new": _show(new), "reason": reason}
         )
 
-    def issue(self, sid: str, problem: str, detail: str, severity: str = "error", row: int | None = None) -> None:
-        self.issues.append({"sample_id": sid, "problem": problem, "detail": detail, "severity": severity, "_row": row})
+    def issue(self, sid: str, problem: str, detail: str, severity: str = "error") -> None:
+        self.issues.append({"sample_id": sid, "problem": problem, "detail": detail, "severity": severity})
 
 
 def _show(value: object) -> str:
@@ -198,6 +198,31 @@ def _apply_corrections(spec: CorpusSpec, table: pd.DataFrame, log: _Log, sheet_r
         log.fix(c.row, c.field, old, c.value, f"{c.reason} (sheet row {sheet_row(c.row)})")
 
 
+def _frame_numbers(
+    spec: CorpusSpec, rec: dict, listing: FrameListing, log: _Log, sid: str, where: str
+) -> dict[str, int | None]:
+    """Onset, apex and offset of a row; missing ones derived where the corpus allows it (each recorded)."""
+    r = int(rec["row"])
+    frames: dict[str, int | None] = {}
+    for f in ("onset", "apex", "offset"):
+        frames[f] = frame_cell(rec[f])
+        if frames[f] is None and not is_blank(rec[f]) and str(rec[f]).strip() not in ("/", "-"):
+            log.issue(sid, "invalid_annotation", f"{f} {rec[f]!r} ({where}) is not a frame number")
+    if spec.clip_per_folder and listing.numbers:
+        for f, value, end in (("onset", listing.numbers[0], "first"), ("offset", listing.numbers[-1], "last")):
+            if frames[f] is None:
+                frames[f] = value
+                log.fix(r, f, rec[f], value, f"{f} missing in the annotation; the {end} frame of the clip folder", sid)
+    onset, offset = frames["onset"], frames["offset"]
+    if frames["apex"] is None and onset is not None and offset is not None:
+        frames["apex"] = onset + (offset - onset) // 2
+        log.fix(r, "apex", rec["apex"], frames["apex"], spec.apex_fill_reason, sid)
+    for f in ("onset", "apex", "offset"):
+        if frames[f] is None:
+            log.issue(sid, "invalid_annotation", f"{f} is missing ({where}) and cannot be derived")
+    return frames
+
+
 def build(
     spec: CorpusSpec,
     root: str | Path,
@@ -232,11 +257,11 @@ def build(
     for r in range(len(table)):
         row = table.iloc[r]
         if all(is_blank(row[f]) for f in FIELDS):
-            log.issue("", "empty_row", f"data row {r} (sheet row {sheet_row(r)}) of {ann} is empty", row=r)
+            log.issue("", "empty_row", f"data row {r} (sheet row {sheet_row(r)}) of {ann} is empty")
             continue
         if is_blank(row["subject"]) or is_blank(row["clip"]):
             what = "subject" if is_blank(row["subject"]) else "clip"
-            log.issue("", "invalid_annotation", f"data row {r} (sheet row {sheet_row(r)}) has no {what}", row=r)
+            log.issue("", "invalid_annotation", f"data row {r} (sheet row {sheet_row(r)}) has no {what}")
             continue
         keep_rows.append(r)
     table = table.iloc[keep_rows].copy()
@@ -261,7 +286,7 @@ def build(
         if sid in seen:
             seen[sid] += 1
             new_sid = f"{sid}~{seen[sid]}"
-            log.issue(new_sid, "duplicate_sample", f"sheet row {sheet_row(r)} repeats sample {sid}", row=r)
+            log.issue(new_sid, "duplicate_sample", f"sheet row {sheet_row(r)} repeats sample {sid}")
             sid = new_sid
         else:
             seen[sid] = 1
@@ -269,33 +294,11 @@ def build(
         folder = next((c for c in candidates if c.is_dir()), candidates[0])
         listing = list_frames(folder, cache)
 
-        frames: dict[str, int | None] = {}
-        for f in ("onset", "apex", "offset"):
-            frames[f] = frame_cell(rec[f])
-            if frames[f] is None and not is_blank(rec[f]) and str(rec[f]).strip() not in ("/", "-"):
-                log.issue(
-                    sid, "invalid_annotation", f"{f} {rec[f]!r} (sheet row {sheet_row(r)}) is not a frame number", row=r
-                )
-        if spec.clip_per_folder and listing.numbers:
-            for f, value, where in (("onset", listing.numbers[0], "first"), ("offset", listing.numbers[-1], "last")):
-                if frames[f] is None:
-                    frames[f] = value
-                    log.fix(
-                        r, f, rec[f], value, f"{f} missing in the annotation; the {where} frame of the clip folder", sid
-                    )
-        if frames["apex"] is None and frames["onset"] is not None and frames["offset"] is not None:
-            mid = frames["onset"] + (frames["offset"] - frames["onset"]) // 2
-            frames["apex"] = mid
-            log.fix(r, "apex", rec["apex"], mid, spec.apex_fill_reason, sid)
-        for f in ("onset", "apex", "offset"):
-            if frames[f] is None:
-                log.issue(
-                    sid, "invalid_annotation", f"{f} is missing (sheet row {sheet_row(r)}) and cannot be derived", row=r
-                )
+        frames = _frame_numbers(spec, rec, listing, log, sid, f"sheet row {sheet_row(r)}")
 
         aus, dropped, problems = parse_aus_lenient(rec["aus"], drop_flags=spec.drop_au_flags)
         for p in problems:
-            log.issue(sid, "invalid_aus", f"{p} (sheet row {sheet_row(r)}); the other AUs are kept", row=r)
+            log.issue(sid, "invalid_aus", f"{p} (sheet row {sheet_row(r)}); the other AUs are kept")
         if dropped:
             log.fix(
                 r,
@@ -337,7 +340,7 @@ def build(
     for c in log.corrections:
         if not c["sample_id"]:
             c["sample_id"] = row_to_sid.get(c["row"], "")
-    issues = pd.DataFrame(log.issues, columns=[*ISSUE_COLUMNS, "_row"]).drop(columns="_row")
+    issues = pd.DataFrame(log.issues, columns=list(ISSUE_COLUMNS))
     return Dataset(
         name=spec.name,
         root=root,

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from ._base import ISSUE_COLUMNS, Dataset
-from ._frames import FrameListing, image_problem
+from ._frames import FrameListing, image_problem, list_frames
 from ._registry import SPECS
 
 __all__ = ["validate"]
@@ -92,6 +92,7 @@ def validate(dataset: Dataset, *, check_images: bool = True, decode: bool = True
     """
     rows: list[dict] = dataset.issues.to_dict("records")
     image_jobs: list[tuple[str, int, Path]] = []
+    listings: dict[Path, FrameListing] = {}
     for i, s in enumerate(dataset.samples.itertuples(index=False)):
         sid = s.sample_id
         spec = SPECS.get(s.dataset)
@@ -118,7 +119,7 @@ def validate(dataset: Dataset, *, check_images: bool = True, decode: bool = True
                 add("unknown_emotion", f"emotion {s.emotion!r} is not one of {sorted(spec.emotions)}")
 
         folder = dataset.clip_dirs[i] if dataset.clip_dirs else dataset.root
-        listing = FrameListing(folder)
+        listing = list_frames(folder, listings)  # MEs of one recording share a listing
         if not listing.exists:
             add("missing_folder", f"clip folder {folder} does not exist")
             continue
