@@ -521,3 +521,27 @@ def test_chain_biwoof_recovers_the_action_units(chain):
     # The brow blocks (rows 0-1) move up: bins 1 and 2 hold [-135, -45) degrees.
     brows = exact[:10].sum(axis=1) > 0.15
     assert np.isin(est[:10][brows].argmax(axis=1), [1, 2]).all()
+
+
+def test_vectors_near_bin_edges_are_binned_exactly():
+    """The kernel's fast angle must not move vectors across an edge: a 40/35/25 mix where the two largest
+    groups sit a hair either side of an edge, with very different magnitudes."""
+    from mefast.descriptors.mdmo import _identity, _paper_frame_vectors
+
+    for j in range(8):
+        edge = (2 * j + 1) * np.pi / 8
+        for eps in (1e-9, 3e-6, 2e-5):
+            parts = [(40, edge - eps, 1.0), (35, edge + eps, 10.0), (25, edge + 2.0, 1.0)]
+            vecs = np.concatenate([np.tile([m * np.cos(a), m * np.sin(a)], (n, 1)) for n, a, m in parts])
+            flow = vecs.reshape(1, 1, 100, 2).astype(np.float32)
+            box = np.array([0, 1, 0, 100], np.int64)
+            ptr = np.array([0, 100], np.int64)
+            idx = np.arange(100, dtype=np.uintp)
+            mean = _paper_frame_vectors(flow, _identity(1), box, ptr, idx)[0, 0]
+            # What arctan2 says about the float32 vectors (at 1e-9 the two groups may round to one angle).
+            v = flow[0, 0].astype(np.float64)
+            b = np.floor(np.mod(np.arctan2(v[:, 1], v[:, 0]), 2 * np.pi) / (np.pi / 4) + 0.5).astype(int) % 8
+            main = np.argmax(np.bincount(b, minlength=8))
+            np.testing.assert_allclose(mean, v[b == main].mean(axis=0), rtol=1e-12, err_msg=f"{j} {eps}")
+            if eps > 1e-6:
+                assert np.hypot(*mean) == pytest.approx(1.0, rel=1e-6)

@@ -30,8 +30,9 @@ import numpy as np
 from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
-from .._validation import check_finite, check_flow
+from .._validation import check_finite
 from ..errors import ShapeError
+from ._numba import EDGE_MARGIN, as_finite_float32, atan2_approx
 
 __all__ = ["biwoof", "biwoof_block_bounds"]
 
@@ -39,61 +40,96 @@ _MODES = ("paper", "reference")
 
 
 @njit(cache=True, nogil=True)
+def _exact_bin(u, v, n_bins, reference):  # pragma: no cover - compiled
+    """Bin of (u, v) from ``arctan2``; -1 when histc drops the angle.
+
+    Paper bins over [-pi, pi) (+pi wraps to bin 0), or biwoof.m's histc bins (edges -180 + k * 360 / n_bins,
+    the last bin only its edge).
+    """
+    theta = np.arctan2(v, u)
+    if reference == 0:
+        b = int(np.floor((theta + np.pi) * n_bins / (2.0 * np.pi)))
+        if b >= n_bins:
+            b = 0 if theta >= np.pi else n_bins - 1  # 180 degrees wraps to -180
+        return b
+    step = 360.0 / n_bins
+    deg = max(theta * (180.0 / np.pi), -180.0)  # atan2 = -pi is -180 exactly
+    last_edge = -180.0 + (n_bins - 1) * step
+    if deg > last_edge:
+        return -1
+    if deg == last_edge:
+        return n_bins - 1
+    b = min(max(int(np.floor((deg + 180.0) / step)), 0), n_bins - 2)
+    while b > 0 and deg < -180.0 + b * step:
+        b -= 1
+    while b < n_bins - 2 and deg >= -180.0 + (b + 1) * step:
+        b += 1
+    return b
+
+
+@njit(cache=True, nogil=True)
 def _biwoof_kernel(flows, strains, row_lo, row_hi, col_lo, col_hi, n_bins, reference, out):  # pragma: no cover
     """Bi-WOOF of each clip into ``out`` (N, n_rows * n_cols * n_bins) float64.
 
     flows (N, H, W, 2) float32, strains (N, H, W) float32, block bounds as half-open int64 ranges,
-    ``reference`` 0 (paper) or 1 (biwoof.m).
+    ``reference`` 0 (paper) or 1 (biwoof.m). Per clip, a vectorised pass gives every pixel its magnitude and
+    bin code (``n_bins``: dropped, ``n_bins + 1``: too close to an edge for the fast angle, resolved with
+    ``arctan2``), then each block sums its pixels into four interleaved histograms (short dependency chains).
     """
-    n = flows.shape[0]
+    n, h, w = flows.shape[0], flows.shape[1], flows.shape[2]
     n_rows = row_lo.shape[0]
     n_cols = col_lo.shape[0]
-    two_pi = 2.0 * np.pi
-    step = 360.0 / n_bins
-    last_edge = -180.0 + (n_bins - 1) * step
-    hist = np.zeros(n_bins)
+    npx = h * w
+    code = np.empty(npx, np.int64)
+    mag = np.empty(npx)
+    scale = n_bins / (2.0 * np.pi)
+    margin = EDGE_MARGIN * scale
+    dropped = n_bins
+    exact = n_bins + 1
+    hist = np.zeros((4, n_bins + 2))
+    strain4 = np.zeros(4)
     for i in range(n):
+        f = flows[i].reshape(-1)
+        near = 0
+        for p in range(npx):
+            u = np.float64(f[2 * p])
+            v = np.float64(f[2 * p + 1])
+            t = (atan2_approx(v, u) + np.pi) * scale  # in [0, n_bins]
+            b = int(t)
+            fr = t - b
+            is_near = (fr < margin) | (fr > 1.0 - margin)
+            c = dropped if (reference != 0) & (b == n_bins - 1) else b  # histc drops (last edge, 180)
+            code[p] = exact if is_near else c
+            near += is_near
+            mag[p] = np.sqrt(u * u + v * v)
+        if near > 0:
+            for p in range(npx):
+                if code[p] == exact:
+                    b = _exact_bin(np.float64(f[2 * p]), np.float64(f[2 * p + 1]), n_bins, reference)
+                    code[p] = b if b >= 0 else dropped
+        s = strains[i].reshape(-1)
         pos = 0
         for r in range(n_rows):
             for c in range(n_cols):
                 hist[:] = 0.0
-                strain_sum = 0.0
+                strain4[:] = 0.0
                 for y in range(row_lo[r], row_hi[r]):
+                    row = y * w
                     for x in range(col_lo[c], col_hi[c]):
-                        u = np.float64(flows[i, y, x, 0])
-                        v = np.float64(flows[i, y, x, 1])
-                        strain_sum += strains[i, y, x]
-                        mag = np.sqrt(u * u + v * v)
-                        theta = np.arctan2(v, u)
-                        if reference == 0:
-                            b = int(np.floor((theta + np.pi) * n_bins / two_pi))
-                            if b >= n_bins:
-                                b = 0 if theta >= np.pi else n_bins - 1  # 180 degrees wraps to -180
-                            hist[b] += mag
-                        else:
-                            deg = max(theta * (180.0 / np.pi), -180.0)  # atan2 = -pi is -180 exactly
-                            if deg > last_edge:
-                                continue  # outside the edges: histc drops it
-                            if deg == last_edge:
-                                hist[n_bins - 1] += mag  # histc's last bin: x == edges(end) only
-                                continue
-                            b = int(np.floor((deg + 180.0) / step))
-                            b = min(max(b, 0), n_bins - 2)
-                            while b > 0 and deg < -180.0 + b * step:
-                                b -= 1
-                            while b < n_bins - 2 and deg >= -180.0 + (b + 1) * step:
-                                b += 1
-                            hist[b] += mag
+                        lane = x & 3
+                        hist[lane, code[row + x]] += mag[row + x]
+                        strain4[lane] += s[row + x]
                 total = 0.0
                 for b in range(n_bins):
-                    total += hist[b]
+                    total += hist[0, b] + hist[1, b] + hist[2, b] + hist[3, b]
+                strain_sum = strain4[0] + strain4[1] + strain4[2] + strain4[3]
                 if reference == 0:
-                    area = (row_hi[r] - row_lo[r]) * (col_hi[c] - col_lo[c])
-                    weight = strain_sum / area
+                    weight = strain_sum / ((row_hi[r] - row_lo[r]) * (col_hi[c] - col_lo[c]))
                 else:
                     weight = strain_sum
                 for b in range(n_bins):
-                    out[i, pos + b] = hist[b] / total * weight if total > 0.0 else 0.0
+                    votes = hist[0, b] + hist[1, b] + hist[2, b] + hist[3, b]
+                    out[i, pos + b] = votes / total * weight if total > 0.0 else 0.0
                 pos += n_bins
         norm = 0.0
         for j in range(pos):
@@ -194,7 +230,10 @@ def biwoof(
         raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
     if int(bins) != bins or bins < 2:
         raise ValueError(f"bins must be an integer >= 2, got {bins!r}")
-    f = check_flow(flow, "flow")
+    shape = np.shape(flow)
+    if len(shape) < 3 or shape[-1] != 2:
+        raise ShapeError(f"flow must have shape (..., H, W, 2), got shape {shape}")
+    f = as_finite_float32(flow, "flow")
     lead, (h, w) = f.shape[:-3], f.shape[-3:-1]
     rows, cols = _check_blocks(blocks, h, w)
     stack = f.reshape(-1, h, w, 2)

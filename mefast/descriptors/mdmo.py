@@ -33,8 +33,8 @@ import numpy as np
 from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
-from .._validation import check_flow
 from ..errors import ShapeError
+from ._numba import EDGE_MARGIN, as_finite_float32, atan2_approx
 from .roi import N_ROIS, RIGID_LANDMARKS, check_landmarks, roi_pixel_lists
 
 __all__ = ["mdmo", "mdmo_batch", "meb_farneback_flows"]
@@ -52,45 +52,82 @@ MDMO_DIM = 2 * N_ROIS
 
 
 @njit(cache=True, nogil=True)
-def _paper_frame_vectors(flows, affine, ptr, pix):  # pragma: no cover - compiled
+def _exact_bin(u, v):  # pragma: no cover - compiled
+    """MDMO bin of (u, v) from ``arctan2``: bin j is centred on j * 45 degrees, bin 0 wraps around 0."""
+    theta = np.arctan2(v, u)
+    if theta < 0.0:
+        theta += 2.0 * np.pi
+    b = int(np.floor(theta / (np.pi / 4.0) + 0.5))
+    return b - 8 if b >= 8 else b
+
+
+@njit(cache=True, nogil=True)
+def _paper_frame_vectors(flows, affine, box, ptr, idx):  # pragma: no cover - compiled
     """Main-direction mean vector of every region in every frame, after the per-frame affine alignment.
 
     flows (F, H, W, 2) float32; affine (F, 2, 3) float64 mapping ``p + flow(p)`` back to the first frame;
-    ptr (37,) / pix (n,) int64 region pixel lists. Returns (F, 36, 2) float64 mean vectors (u, v).
+    box (4,) int64 ``y0, y1, x0, x1``, the bounding box of the regions; ptr (37,) int64 / idx (n,) uintp
+    region pixel lists as flat indices into the box. Returns (F, 36, 2) float64 mean vectors (u, v).
+
+    Per frame, a vectorised pass over the box aligns every vector and gives it a bin code (8: no motion, 9:
+    too close to a bin edge for the fast angle, resolved with ``arctan2``); then each region counts and sums
+    its pixels per code.
     """
-    n_frames, _, width, _ = flows.shape
+    n_frames = flows.shape[0]
+    y0, y1, x0, x1 = box[0], box[1], box[2], box[3]
+    bw = x1 - x0
+    npx = (y1 - y0) * bw
     n_rois = ptr.shape[0] - 1
     out = np.zeros((n_frames, n_rois, 2))
-    two_pi = 2.0 * np.pi
-    bin_width = np.pi / 4.0
+    ua = np.empty(npx)
+    va = np.empty(npx)
+    code = np.empty(npx, np.uint8)
+    scale = 4.0 / np.pi
+    margin = EDGE_MARGIN * scale
     min_motion2 = _MIN_MOTION * _MIN_MOTION
-    counts = np.zeros(8, np.int64)
-    sums = np.zeros((8, 2))
+    counts = np.zeros(10, np.int64)
+    sums = np.zeros((10, 2))
     for f in range(n_frames):
         a00, a01, a02 = affine[f, 0, 0], affine[f, 0, 1], affine[f, 0, 2]
         a10, a11, a12 = affine[f, 1, 0], affine[f, 1, 1], affine[f, 1, 2]
+        near = 0
+        for y in range(y0, y1):
+            # Row views indexed from 0 let LLVM prove the indices non-negative and vectorise the loop.
+            src = flows[f, y, x0:x1].reshape(-1)
+            lo = (y - y0) * bw
+            u_row, v_row, c_row = ua[lo : lo + bw], va[lo : lo + bw], code[lo : lo + bw]
+            yf = np.float64(y)
+            for c in range(bw):
+                x = np.float64(x0 + c)
+                xs = x + src[2 * c]
+                ys = yf + src[2 * c + 1]
+                u = a00 * xs + a01 * ys + a02 - x
+                v = a10 * xs + a11 * ys + a12 - yf
+                theta = atan2_approx(v, u)
+                theta = theta + 2.0 * np.pi if theta < 0.0 else theta
+                t = theta * scale + 0.5  # bin j is centred on j * 45 degrees
+                b = int(t)
+                fr = t - b
+                b = b - 8 if b >= 8 else b
+                still = u * u + v * v < min_motion2  # no motion, no direction: no vote
+                is_near = (fr < margin) | (fr > 1.0 - margin)
+                c_row[c] = 8 if still else (9 if is_near else b)
+                near += is_near
+                u_row[c] = u
+                v_row[c] = v
+        if near > 0:
+            for q in range(npx):
+                if code[q] == 9:
+                    code[q] = _exact_bin(ua[q], va[q])
         for k in range(n_rois):
             counts[:] = 0
             sums[:] = 0.0
             for q in range(ptr[k], ptr[k + 1]):
-                p = pix[q]
-                y = p // width
-                x = p - y * width
-                xs = x + np.float64(flows[f, y, x, 0])
-                ys = y + np.float64(flows[f, y, x, 1])
-                u = a00 * xs + a01 * ys + a02 - x
-                v = a10 * xs + a11 * ys + a12 - y
-                if u * u + v * v < min_motion2:
-                    continue  # no motion, no direction: no vote
-                theta = np.arctan2(v, u)
-                if theta < 0.0:
-                    theta += two_pi
-                b = int(np.floor(theta / bin_width + 0.5))  # bin j is centred on j * 45 degrees
-                if b >= 8:
-                    b -= 8
-                counts[b] += 1
-                sums[b, 0] += u
-                sums[b, 1] += v
+                i = idx[q]  # unsigned: no negative-index wraparound checks
+                cq = code[i]
+                counts[cq] += 1
+                sums[cq, 0] += ua[i]
+                sums[cq, 1] += va[i]
             best = 0
             for b in range(1, 8):
                 if counts[b] > counts[best]:
@@ -175,9 +212,12 @@ def _bilinear(flows: NDArray[np.float32], pts: NDArray[np.float64]) -> NDArray[n
     y1 = np.minimum(y0 + 1, h - 1)
     fx = (x - x0)[None, :, None]
     fy = (y - y0)[None, :, None]
-    f = flows.astype(np.float64, copy=False)
-    top = f[:, y0, x0] * (1 - fx) + f[:, y0, x1] * fx
-    bottom = f[:, y1, x0] * (1 - fx) + f[:, y1, x1] * fx
+
+    def at(yy: NDArray[np.intp], xx: NDArray[np.intp]) -> NDArray[np.float64]:
+        return flows[:, yy, xx].astype(np.float64)
+
+    top = at(y0, x0) * (1 - fx) + at(y0, x1) * fx
+    bottom = at(y1, x0) * (1 - fx) + at(y1, x1) * fx
     return top * (1 - fy) + bottom * fy
 
 
@@ -270,7 +310,7 @@ def _prepare(flows: ArrayLike, landmarks: ArrayLike, name: str) -> tuple[NDArray
     shape = np.shape(flows)
     if len(shape) != 4 or shape[-1] != 2:
         raise ShapeError(f"{name} must have shape (T-1, H, W, 2) (flow from the first frame), got shape {shape}")
-    f = check_flow(flows, name, min_ndim=4)
+    f = as_finite_float32(flows, name)
     if f.shape[0] < 1 or f.shape[1] < 2 or f.shape[2] < 2:
         raise ShapeError(f"{name} needs at least one frame of at least 2x2 pixels, got shape {f.shape}")
     lm_name = "landmarks" if name == "flows" else name.replace("flows", "landmarks")
@@ -286,7 +326,13 @@ def _mdmo_one(
     ptr, pix = roi_pixel_lists(pts, (h, w), delta if delta is not None or mode == "paper" else 20.0, rounding)
     affine = _alignment(f, pts) if align else _identity(f.shape[0])
     if mode == "paper":
-        return _paper_feature(_paper_frame_vectors(f, affine, ptr, pix))
+        ys, xs = np.divmod(pix, w)
+        if pix.size:
+            box = np.array([ys.min(), ys.max() + 1, xs.min(), xs.max() + 1], np.int64)
+        else:
+            box = np.zeros(4, np.int64)
+        local = (ys - box[0]) * (box[3] - box[2]) + (xs - box[2])
+        return _paper_feature(_paper_frame_vectors(f, affine, box, ptr, local.astype(np.uintp)))
     import cv2
 
     if align:

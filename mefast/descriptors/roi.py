@@ -176,12 +176,18 @@ def _rasterise(rois: NDArray, shape: tuple[int, int], rounding: Literal["round",
     h, w = shape
     verts = np.rint(rois) if rounding == "round" else np.trunc(rois)
     verts = verts.astype(np.int32)
-    mask = np.zeros((h, w), np.uint8)
     out = []
     for quad in verts:
-        mask[:] = 0
-        cv2.drawContours(mask, [quad.reshape(-1, 1, 2)], 0, 1, thickness=-1)
-        out.append(np.flatnonzero(mask))
+        # Fill in the quad's own bounding box (clipped to the image), then map back to image indices.
+        lo = np.maximum(quad.min(axis=0), 0)
+        hi = np.minimum(quad.max(axis=0), (w - 1, h - 1))
+        if (hi < lo).any():
+            out.append(np.zeros(0, np.intp))
+            continue
+        mask = np.zeros((hi[1] - lo[1] + 1, hi[0] - lo[0] + 1), np.uint8)
+        cv2.drawContours(mask, [(quad - lo).reshape(-1, 1, 2)], 0, 1, thickness=-1)
+        ys, xs = np.nonzero(mask)
+        out.append((ys + lo[1]) * w + (xs + lo[0]))
     return out
 
 

@@ -1,0 +1,72 @@
+"""Numba helpers shared by the Bi-WOOF and MDMO kernels: a fast angle and a fast finite check.
+
+Binning a flow vector by its angle needs the angle only to within its distance to the nearest bin edge. The
+kernels compute every angle with :func:`atan2_approx` (a polynomial with selects instead of branches, so that
+LLVM vectorises the loops that call it; max error 2.4e-6 rad) and recompute with ``numpy.arctan2`` the rare
+vectors within :data:`EDGE_MARGIN` of an edge, so every vector lands in exactly the bin ``arctan2`` gives it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from numpy.typing import ArrayLike, NDArray
+
+from .._validation import check_finite
+from ..errors import ShapeError
+
+__all__ = ["EDGE_MARGIN", "as_finite_float32", "atan2_approx"]
+
+#: Angles closer than this (radians) to a bin edge are recomputed with ``arctan2``: four times the
+#: approximation's worst error.
+EDGE_MARGIN = 1e-5
+
+# atan(a) ~ a + a s (C1 + C2 s + C3 s^2 + C4 s^3 + C5 s^4), s = a^2, 0 <= a <= 1: a least-squares fit,
+# reweighted towards equal ripple, on 20 001 Chebyshev points of [0, 1]; max |error| 2.36e-6 (tested).
+_C1, _C2, _C3, _C4, _C5 = -0.33296597, 0.19518285, -0.11981881, 0.05580609, -0.01280835
+
+
+@njit(cache=True, nogil=True, inline="always")
+def atan2_approx(v, u):  # pragma: no cover - compiled
+    """``atan2(v, u)`` within 2.4e-6 rad, in [-pi, pi], as float64.
+
+    0 for the zero vector; the sign of a zero ``v`` is ignored (+pi, never -pi, for ``u < 0``).
+    """
+    au = abs(np.float64(u))
+    av = abs(np.float64(v))
+    a = min(au, av) / max(max(au, av), 1e-300)
+    s = a * a
+    r = a + a * s * (_C1 + s * (_C2 + s * (_C3 + s * (_C4 + s * _C5))))
+    r = np.pi / 2 - r if av > au else r
+    r = np.pi - r if u < 0 else r
+    return -r if v < 0 else r
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc"})
+def _all_finite(a):  # pragma: no cover - compiled
+    """True when no element is NaN or infinite.
+
+    x - x is 0 for finite x and NaN otherwise; reassociation only lets the sum vectorise, NaN semantics stay.
+    """
+    flat = a.reshape(-1)
+    acc = np.float32(0.0)
+    for i in range(flat.shape[0]):
+        acc += flat[i] - flat[i]
+    return acc == 0.0
+
+
+def as_finite_float32(x: ArrayLike, name: str) -> NDArray[np.float32]:
+    """``x`` as C-contiguous float32, raising :class:`ShapeError` for a non-numeric dtype or non-finite values.
+
+    The finite check runs in Numba (a quarter of ``np.isfinite(x).all()``'s time on a clip of flows); only a
+    failing array pays for NumPy's search of the first bad index.
+    """
+    arr = np.asarray(x)
+    if arr.dtype == np.bool_ or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise ShapeError(f"{name} must be an integer or floating-point array, got dtype {arr.dtype}")
+    with np.errstate(over="ignore"):  # float64 beyond float32's range becomes inf, reported below
+        out = np.ascontiguousarray(arr, dtype=np.float32)
+    if out.size and not _all_finite(out):
+        check_finite(arr, name)
+        raise ShapeError(f"{name} holds values beyond the float32 range (largest magnitude {np.abs(arr).max():g})")
+    return out
