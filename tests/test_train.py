@@ -323,3 +323,37 @@ def test_demo_evaluation_hook(store_path):
     uf1 = {m: float(rows[m].split("|")[2]) for m in ("Constant", "STSTNet")}
     assert uf1["STSTNet"] > uf1["Constant"]
     assert "48 clips, 6 subjects" in text
+
+
+def test_threads_setting_is_scoped():
+    meta, _, flows = synthetic_flow_samples(datasets=("casme2",), n_subjects=1, clips_per_subject=6, size=28)
+    y, _ = class_codes(meta)
+    seen = []
+
+    class Probe(torch.nn.Module):  # records torch's thread count while the trainer runs it
+        def __init__(self, n_outputs, in_channels):
+            super().__init__()
+            self.fc = torch.nn.Linear(in_channels * 28 * 28, n_outputs)
+
+        def forward(self, x):
+            seen.append(torch.get_num_threads())
+            return self.fc(x.flatten(1))
+
+    from mefast.train import models
+
+    spec = models.ModelSpec(Probe, 28, ("flow",))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(models.MODELS, "probe", spec)
+        tr = Trainer(
+            "probe",
+            ArraySource({"flow": flows}),
+            n_outputs=4,
+            multilabel=False,
+            config=TrainConfig(epochs=1, threads=2, device="cpu"),
+        )
+        tr.fit(np.arange(6), y, seed=0)
+        tr.predict(np.arange(6))
+    assert seen and set(seen) == {2}
+    assert torch.get_num_threads() == 1
+    with pytest.raises(ValueError, match="threads must be at least 1"):
+        TrainConfig(threads=0)

@@ -9,9 +9,10 @@ CPU by default (``device="auto"`` picks CUDA when torch sees a GPU).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -51,6 +52,9 @@ class TrainConfig:
     device : {"auto", "cpu", "cuda"}
     num_workers : int
         DataLoader worker processes (each opens the store itself).
+    threads : int or None
+        torch's CPU threads while training and predicting (None: torch's default). The shallow networks
+        gain little from threads, and on a busy machine 1 thread avoids oversubscription (often 10x faster).
     """
 
     epochs: int = 200
@@ -64,6 +68,7 @@ class TrainConfig:
     noisy: NoisyMethod | None = None
     device: str = "auto"
     num_workers: int = 0
+    threads: int | None = None
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -72,6 +77,8 @@ class TrainConfig:
             raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
         if not 0.0 < self.val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads must be at least 1 (or None), got {self.threads}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
 
@@ -83,6 +90,20 @@ def resolve_device(device: str) -> torch.device:
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     return torch.device(device)
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int | None) -> Iterator[None]:
+    """Run the block with ``n`` torch CPU threads (unchanged for None), restoring the setting after."""
+    if n is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _validation_split(n: int, groups: NDArray | None, fraction: float, seed: int) -> NDArray[np.bool_]:
@@ -167,6 +188,10 @@ class Trainer:
 
     def fit(self, rows: ArrayLike, targets: ArrayLike, *, seed: int = 0, groups: ArrayLike | None = None) -> Trainer:
         """Train a fresh network on ``rows`` with ``targets`` (class codes or 0/1 AU matrix)."""
+        with _torch_threads(self.config.threads):
+            return self._fit(rows, targets, seed=seed, groups=groups)
+
+    def _fit(self, rows: ArrayLike, targets: ArrayLike, *, seed: int, groups: ArrayLike | None) -> Trainer:
         cfg = self.config
         rows = np.asarray(rows, dtype=np.int64)
         labels = np.array(targets, copy=True)
@@ -260,7 +285,9 @@ class Trainer:
         """Class codes ``(n,)`` or 0/1 AU predictions ``(n, n_aus)`` for ``rows``."""
         if not hasattr(self, "model_"):
             raise RuntimeError("call fit before predict")
-        return predict(self._logits(np.asarray(rows, dtype=np.int64)), multilabel=self.multilabel).numpy()
+        with _torch_threads(self.config.threads):
+            logits = self._logits(np.asarray(rows, dtype=np.int64))
+        return predict(logits, multilabel=self.multilabel).numpy()
 
 
 def torch_method(
