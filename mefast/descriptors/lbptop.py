@@ -105,9 +105,11 @@ def lbp_top(
     points : int or (P_XY, P_XT, P_YT)
         Neighbours per plane, 3 to 16.
     blocks : int or (rows, cols)
-        Spatial block grid over the centre pixels.
+        Spatial block grid over the centre pixels; each block needs at least one centre row and column.
     time_blocks : int
-        Number of time parts over the centre frames.
+        Number of time parts over the ``Tc = T - 2 R_T`` centre frames. ``paper``: consecutive parts of
+        ``Tc // time_blocks`` frames, the last one taking the remainder. ``meb``: MEB's partition, whose
+        part length comes from the whole clip and the spatial border and whose parts share a frame.
     overlap : float
         Overlap ratio in [0, 1) of Zhao's block code: with ``n`` centre positions and ``k`` blocks along an
         axis, ``over = ceil((ceil(n/k) - 1) * overlap) - 1`` (clamped at 0 in ``paper`` mode), block size
