@@ -10,8 +10,6 @@ that value.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 from numpy.typing import NDArray
 from sklearn.dummy import DummyClassifier
@@ -20,13 +18,12 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from ..flow import resize_flow
-from ..protocols import Fold
+from ..protocols import FitPredict, Fold
 from .data import Source
 
 __all__ = ["SVM_FEATURES", "constant_method", "svm_features", "svm_method"]
 
 SVM_FEATURES: tuple[str, ...] = ("flow", "lbptop", "biwoof", "mdmo")
-FitPredict = Callable[[Fold, NDArray, int], NDArray]
 
 
 def constant_method(*, multilabel: bool) -> FitPredict:

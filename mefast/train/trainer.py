@@ -12,15 +12,16 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 import numpy as np
+import pandas as pd
 import torch
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import CudaUnavailableError
 from ..metrics import au_metrics, classification_metrics
-from ..protocols import Fold
+from ..protocols import FitPredict, Fold
 from .data import FlowDataset, Source, make_loader
 from .models import MODELS, build_model
 from .noisy import IDC, NoisyMethod, per_sample_loss, predict
@@ -291,15 +292,21 @@ class Trainer:
 
 
 def torch_method(
-    model: str, source: Source, *, n_outputs: int, multilabel: bool, config: TrainConfig, groups: Sequence | None = None
-):
+    model: str,
+    source: Source,
+    *,
+    n_outputs: int,
+    multilabel: bool,
+    config: TrainConfig,
+    groups: pd.Series | None = None,
+) -> FitPredict:
     """A ``fit_predict(fold, y_train, seed)`` for :func:`mefast.protocols.cross_validate`.
 
     ``groups`` maps store rows to subject keys (a pandas Series) for subject-grouped validation splits.
     """
 
     def fit_predict(fold: Fold, y_train: NDArray, seed: int) -> NDArray:
-        g = None if groups is None else np.asarray(groups.loc[fold.train])  # type: ignore[union-attr]
+        g = None if groups is None else groups.loc[fold.train].to_numpy()
         trainer = Trainer(model, source, n_outputs=n_outputs, multilabel=multilabel, config=config)
         trainer.fit(fold.train, y_train, seed=seed, groups=g)
         return trainer.predict(fold.test)
