@@ -37,6 +37,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from .datasets import labels as _labels
+from .datasets.labels import au_name
 from .errors import MefastError
 from .metrics import au_metrics, classification_metrics
 
@@ -65,24 +67,11 @@ __all__ = [
 
 #: The six datasets of the CD6ME benchmark, in the order of the paper's tables.
 CD6ME_DATASETS: tuple[str, ...] = ("casme", "casme2", "samm", "4dme", "mmew", "casme3a")
-#: The 12 action units CD6ME detects.
-CD6ME_AUS: tuple[str, ...] = (
-    "AU1",
-    "AU2",
-    "AU4",
-    "AU5",
-    "AU6",
-    "AU7",
-    "AU9",
-    "AU10",
-    "AU12",
-    "AU14",
-    "AU15",
-    "AU17",
-)
+#: The 12 action units CD6ME detects, as AU column names (from :data:`mefast.datasets.labels.CD6ME_AUS`).
+CD6ME_AUS: tuple[str, ...] = tuple(au_name(n) for n in _labels.CD6ME_AUS)
 #: The MEGC2019 composite's corpora and its three classes (the ``megc2019`` meta column).
 MEGC2019_DATASETS: tuple[str, ...] = ("smic", "casme2", "samm")
-MEGC2019_CLASSES: tuple[str, ...] = ("negative", "positive", "surprise")
+MEGC2019_CLASSES: tuple[str, ...] = _labels.MEGC2019_CLASSES
 #: MEGC2018 uses CASME II and SAMM with objective classes I-V (VI and VII are left out).
 MEGC2018_DATASETS: tuple[str, ...] = ("casme2", "samm")
 MEGC2018_CLASSES: tuple[int, ...] = (1, 2, 3, 4, 5)
