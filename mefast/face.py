@@ -183,10 +183,14 @@ class AlignedClip(NamedTuple):
 def _gray_u8(image: ArrayLike, name: str) -> NDArray[np.uint8]:
     """Grey uint8 of an image: integers are grey levels, floats lie in [0, 1] (the project's convention)."""
     arr = np.asarray(image)
-    if arr.dtype == np.uint8 and arr.ndim == 2:
+    if arr.dtype == np.uint8 and (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[-1] == 3)):
         if arr.shape[0] < 8 or arr.shape[1] < 8:
             raise ShapeError(f"{name} is too small to hold a face: shape {arr.shape}")
-        return np.ascontiguousarray(arr)
+        if arr.ndim == 2:
+            return np.ascontiguousarray(arr)
+        import cv2
+
+        return np.asarray(cv2.cvtColor(np.ascontiguousarray(arr), cv2.COLOR_RGB2GRAY), np.uint8)  # BT.601
     g = as_gray_float(arr, name, ndim=2)
     if g.shape[0] < 8 or g.shape[1] < 8:
         raise ShapeError(f"{name} is too small to hold a face: shape {arr.shape}")
