@@ -512,44 +512,34 @@ def preprocess(
         overwrite=overwrite,
         force_unlock=force_unlock,
     )
-    started = time.time()
-    t0 = time.perf_counter()
     failures: list[tuple[str, str]] = []
     steps: dict[str, float] = {}
-    computed = skipped = 0
-    marker_dir = tempfile.mkdtemp(prefix="mefast-inflight-") if backend == "joblib" and n_jobs > 1 else None
-    interrupted = True
+    computed = 0
     with st.lock(force=force_unlock):
+        st = MEStore.open(location, "r+")  # re-read under the lock: the store we validate is the one we write
+        _check_compatible(st, dataset, params)
+        st.remove_partial_writes()
+        done = st.done
+        todo = [i for i in range(len(st)) if not done[i]]
+        skipped = len(st) - len(todo)
+        if backend == "dask":
+            n_threads, limit = 1, True
+        else:
+            n_threads, limit = max(1, cpus // n_jobs), n_jobs > 1
+        marker_dir = tempfile.mkdtemp(prefix="mefast-inflight-") if backend == "joblib" and n_jobs > 1 else None
+        ids = list(map(str, dataset.samples["sample_id"]))
+        jobs = []
+        for i in todo:
+            view, local = _one_sample_view(dataset, i)
+            jobs.append(
+                _Job(index=i, sample_id=ids[i], dataset=view, local=local, store=location if parallel else st,
+                     features=feats, size=size, options=options, n_threads=n_threads, limit_threads=limit,
+                     marker_dir=marker_dir)
+            )  # fmt: skip
+        started = time.time()
+        t0 = time.perf_counter()
+        interrupted = True
         try:
-            st = MEStore.open(location, "r+")  # re-read under the lock: the store we validate is the one we write
-            _check_compatible(st, dataset, params)
-            st.remove_partial_writes()
-            done = st.done
-            todo = [i for i in range(len(st)) if not done[i]]
-            skipped = len(st) - len(todo)
-            if backend == "dask":
-                n_threads, limit = 1, True
-            else:
-                n_threads, limit = max(1, cpus // n_jobs), n_jobs > 1
-            ids = list(map(str, dataset.samples["sample_id"]))
-            jobs = []
-            for i in todo:
-                view, local = _one_sample_view(dataset, i)
-                jobs.append(
-                    _Job(
-                        i,
-                        ids[i],
-                        view,
-                        local,
-                        location if parallel else st,
-                        feats,
-                        size,
-                        options,
-                        n_threads,
-                        limit,
-                        marker_dir,
-                    )
-                )
             if not jobs:
                 outcomes: Iterator[_Outcome] = iter(())
             elif backend == "dask":
