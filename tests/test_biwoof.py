@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import mefast
 from mefast.descriptors.biwoof import biwoof_block_bounds
@@ -303,3 +306,69 @@ def test_float64_beyond_float32_range_is_rejected():
     flow[3, 4, 0] = 1e300
     with pytest.raises(ShapeError, match="float32 range"):
         mefast.biwoof(flow)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Contracts: the GIL, and any finite flow
+
+
+def _main_thread_runs_during(call):
+    """Run ``call`` in a thread; count main-thread loop iterations in the middle half of the call.
+
+    With a 0.1 ms switch interval, a call that holds the GIL lets the main thread run only around its start and
+    end; a call that releases it lets the main thread run throughout.
+    """
+    import sys
+    import threading
+    import time
+
+    span = {}
+
+    def work():
+        span["start"] = time.perf_counter()
+        call()
+        span["end"] = time.perf_counter()
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-4)
+    try:
+        worker = threading.Thread(target=work)
+        stamps = []
+        worker.start()
+        while worker.is_alive():
+            stamps.append(time.perf_counter())
+        worker.join()
+    finally:
+        sys.setswitchinterval(old)
+    quarter = (span["end"] - span["start"]) / 4
+    inside = [t for t in stamps if span["start"] + quarter < t < span["end"] - quarter]
+    return len(inside), span["end"] - span["start"]
+
+
+def test_kernel_releases_the_gil():
+    import sys
+
+    kernel = sys.modules["mefast.descriptors.biwoof"]._biwoof_kernel
+    flows = np.repeat(smooth_field(128, 128, 1.0, seed=0)[None], 400, axis=0)
+    strains = np.ones(flows.shape[:3], np.float32)
+    bounds = biwoof_block_bounds(128, 128, (5, 5))
+    out = np.zeros((400, 200))
+    kernel(flows[:1], strains[:1], *bounds, 8, 0, out[:1])  # compiled before the test
+    n_inside, seconds = _main_thread_runs_during(lambda: kernel(flows, strains, *bounds, 8, 0, out))
+    assert seconds > 2e-3  # long enough for the switch interval
+    assert n_inside > 0  # with the GIL held, the main thread could not run while the kernel does
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    hnp.arrays(np.float32, hnp.array_shapes(min_dims=3, max_dims=3, min_side=2, max_side=24).map(lambda s: (*s[:2], 2)),
+               elements=st.floats(-50, 50, width=32)),
+    st.sampled_from(["paper", "reference"]),
+)  # fmt: skip
+def test_any_finite_flow_gives_a_unit_or_zero_vector(flow, mode):
+    blocks = (min(5, flow.shape[0]), min(5, flow.shape[1]))
+    feat = mefast.biwoof(flow, blocks=blocks, mode=mode)
+    assert feat.shape == (blocks[0] * blocks[1] * 8,) and feat.dtype == np.float32
+    assert np.isfinite(feat).all() and (feat >= 0).all()
+    norm = float(np.linalg.norm(feat))
+    assert norm == pytest.approx(1.0, abs=1e-5) or norm == 0.0

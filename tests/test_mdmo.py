@@ -7,6 +7,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.ndimage import map_coordinates
 
 import mefast
@@ -545,3 +547,52 @@ def test_vectors_near_bin_edges_are_binned_exactly():
             np.testing.assert_allclose(mean, v[b == main].mean(axis=0), rtol=1e-12, err_msg=f"{j} {eps}")
             if eps > 1e-6:
                 assert np.hypot(*mean) == pytest.approx(1.0, rel=1e-6)
+
+
+def test_kernel_releases_the_gil():
+    import sys
+    import threading
+    import time
+
+    from mefast.descriptors.mdmo import _identity, _paper_frame_vectors
+
+    flows = np.repeat(smooth_field(128, 128, 1.0, seed=0)[None], 400, axis=0)
+    box = np.array([0, 128, 0, 128], np.int64)
+    ptr = np.array([0, 128 * 128], np.int64)
+    idx = np.arange(128 * 128, dtype=np.uintp)
+    affine = _identity(400)
+    _paper_frame_vectors(flows[:1], affine[:1], box, ptr, idx)  # compiled before the test
+    span = {}
+
+    def work():
+        span["start"] = time.perf_counter()
+        _paper_frame_vectors(flows, affine, box, ptr, idx)
+        span["end"] = time.perf_counter()
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-4)  # a GIL-holding call then lets the main thread run only near its ends
+    try:
+        worker = threading.Thread(target=work)
+        stamps = []
+        worker.start()
+        while worker.is_alive():
+            stamps.append(time.perf_counter())
+        worker.join()
+    finally:
+        sys.setswitchinterval(old)
+    quarter = (span["end"] - span["start"]) / 4
+    assert quarter > 5e-4
+    assert any(span["start"] + quarter < t < span["end"] - quarter for t in stamps)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 4), st.floats(0.01, 20), st.integers(0, 2**31 - 1), st.sampled_from(["paper", "meb"]))
+def test_feature_ranges(frames, amplitude, seed, mode):
+    rng = np.random.default_rng(seed)
+    flows = (amplitude * rng.standard_normal((frames, 96, 80, 2))).astype(np.float32)
+    lm = face_landmarks().astype(np.float64) * 0.3 + 5  # a small face inside the 96x80 frame
+    feat = mefast.mdmo(flows, lm, mode=mode)
+    rho, theta = (feat[0::2], feat[1::2]) if mode == "paper" else (feat[:36], feat[36:] + np.pi)
+    assert np.isfinite(feat).all() and feat.dtype == np.float32
+    assert rho.min() >= 0 and rho.max() == pytest.approx(1.0, abs=1e-6)
+    assert theta.min() >= 0 and theta.max() < 2 * np.pi + 1e-6
