@@ -85,8 +85,8 @@ def _paper_frame_vectors(flows, affine, box, ptr, idx):  # pragma: no cover - co
     scale = 4.0 / np.pi
     margin = EDGE_MARGIN * scale
     min_motion2 = _MIN_MOTION * _MIN_MOTION
-    counts = np.zeros(10, np.int64)
-    sums = np.zeros((10, 2))
+    counts = np.zeros((4, 10), np.int64)  # four interleaved lanes: short dependency chains
+    sums = np.zeros((4, 10, 2))
     for f in range(n_frames):
         a00, a01, a02 = affine[f, 0, 0], affine[f, 0, 1], affine[f, 0, 2]
         a10, a11, a12 = affine[f, 1, 0], affine[f, 1, 1], affine[f, 1, 2]
@@ -122,19 +122,24 @@ def _paper_frame_vectors(flows, affine, box, ptr, idx):  # pragma: no cover - co
         for k in range(n_rois):
             counts[:] = 0
             sums[:] = 0.0
-            for q in range(ptr[k], ptr[k + 1]):
-                i = idx[q]  # unsigned: no negative-index wraparound checks
+            seg = idx[ptr[k] : ptr[k + 1]]
+            for q in range(seg.shape[0]):
+                i = seg[q]  # unsigned: no negative-index wraparound checks
                 cq = code[i]
-                counts[cq] += 1
-                sums[cq, 0] += ua[i]
-                sums[cq, 1] += va[i]
+                lane = q & 3
+                counts[lane, cq] += 1
+                sums[lane, cq, 0] += ua[i]
+                sums[lane, cq, 1] += va[i]
             best = 0
+            n_best = counts[0, 0] + counts[1, 0] + counts[2, 0] + counts[3, 0]
             for b in range(1, 8):
-                if counts[b] > counts[best]:
+                n_b = counts[0, b] + counts[1, b] + counts[2, b] + counts[3, b]
+                if n_b > n_best:
                     best = b  # ties go to the lowest bin
-            if counts[best] > 0:
-                out[f, k, 0] = sums[best, 0] / counts[best]
-                out[f, k, 1] = sums[best, 1] / counts[best]
+                    n_best = n_b
+            if n_best > 0:
+                out[f, k, 0] = (sums[0, best, 0] + sums[1, best, 0] + sums[2, best, 0] + sums[3, best, 0]) / n_best
+                out[f, k, 1] = (sums[0, best, 1] + sums[1, best, 1] + sums[2, best, 1] + sums[3, best, 1]) / n_best
     return out
 
 
