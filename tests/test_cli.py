@@ -95,6 +95,25 @@ def test_cli_errors(corpora, tmp_path, capsys):
     assert "other parameters (features: ['flow'] -> ['strain'])" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("torch", [True, False], ids=["with-torch", "without-torch"])
+def test_demo_evaluation_hook(tmp_path, monkeypatch, torch):
+    """The evaluation step (mefast._cli.evaluate.demo_evaluation) gets the finished store; without torch the
+    demo still succeeds and says what is missing."""
+    calls = []
+
+    def hook(store_path, *, n_jobs):
+        calls.append((store_path, n_jobs))
+        if not torch:
+            raise ModuleNotFoundError("No module named 'torch'", name="torch")
+        return "LOSO TABLE"
+
+    monkeypatch.setattr("mefast._cli.demo._evaluation_hook", lambda: hook)
+    result = run_demo(tmp_path, corpora=("samm",), n_subjects=2, clips_per_subject=1, n_jobs=1)
+    assert calls == [(str(result.store), 1)] and MEStore.open(calls[0][0]).done.all()
+    expected = "LOSO TABLE" if torch else "LOSO evaluation skipped: it needs torch (pip install 'mefast[train]')"
+    assert result.lines[-2] == expected
+
+
 def test_demo_writes_preprocesses_and_summarises(tmp_path):
     result = run_demo(tmp_path, corpora=("casme2",), n_subjects=2, clips_per_subject=2, n_jobs=1, evaluate=False)
     assert result.report.complete and result.report.computed == 4
