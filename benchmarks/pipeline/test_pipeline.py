@@ -1,0 +1,214 @@
+"""Batch preprocessing: a CASME II-sized synthetic corpus into a store, on 2 cores, joblib vs Dask, and a peer.
+
+* ``pipeline all features``: ``mefast.preprocess`` of 255 clips (15 subjects x 17 clips, 340x280 face frames,
+  30 to 80 frames from onset to offset) with every feature (flow, strain, LBP-TOP, Bi-WOOF, MDMO, TIM frames)
+  on 2 worker processes, with joblib and with a Dask LocalCluster started for the run. Reported: clips/s,
+  ms per clip of every step (summed over workers), and the peak resident memory of all processes of the run.
+  Goal: under 2 minutes for the 255 clips.
+* ``pipeline flow+strain``: the onset->apex flow and strain of 32 clips, mefast.preprocess against the loop
+  most ME code runs (OpenCV's DualTVL1 with its defaults, numpy strain) on the same aligned crops, 2 threads.
+
+Correctness is asserted before timing: stores complete and identical between backends, the stored arrays
+equal to the public API on a clip, and the peer's flow within 0.5 px of mefast's.
+
+Run: ``python -m pytest benchmarks/pipeline --benchmark-enable --benchmark-only -q -s``. The corpus (about 14 000
+JPEG frames) is written once to ``$MEFAST_BENCH_DIR`` (default: the temp dir) and reused. Benchmarks are
+disabled by default (CI's smoke run): then the corpus is 6 small clips and each body runs once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import psutil
+import pytest
+
+import mefast
+from mefast import MEStore, datasets
+from mefast.datasets.synthetic import write_synthetic
+from mefast.pipeline import ALL_FEATURES, PreprocessOptions, preprocess
+
+N_JOBS = 2
+SIZE = (128, 128)
+FULL = {"n_subjects": 15, "clips_per_subject": 17, "size": (340, 280), "n_frames": (30, 80)}  # 255 clips
+SMALL = {"n_subjects": 1, "clips_per_subject": 3, "size": (128, 128), "n_frames": (8, 10)}
+
+
+@pytest.fixture(scope="module")
+def corpus(request):
+    opt = request.config.getoption
+    small = opt("benchmark_disable", False) and not opt("benchmark_enable", False)
+    spec = SMALL if small else FULL
+    tag = "x".join(str(v) for v in (spec["n_subjects"], spec["clips_per_subject"], *spec["size"], *spec["n_frames"]))
+    out = Path(os.environ.get("MEFAST_BENCH_DIR", tempfile.gettempdir())) / f"mefast-bench-casme2-{tag}"
+    paths = out / "paths.json"  # written last: the corpus is complete
+    if not paths.exists():
+        root, ann = write_synthetic(out, corpora=("casme2",), seed=0, n_jobs=N_JOBS, overwrite=True, **spec)["casme2"]
+        paths.write_text(json.dumps([str(root), str(ann)]))
+    root, ann = json.loads(paths.read_text())
+    ds = datasets.load("casme2", root, ann)
+    expected = spec["n_subjects"] * spec["clips_per_subject"]
+    assert len(ds) == expected, (len(ds), expected)
+    return ds, small
+
+
+class PeakMemory:
+    """Peak resident memory of this process and all its descendants, sampled every 50 ms."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> int:
+        me = psutil.Process()
+        total = me.memory_info().rss
+        for child in me.children(recursive=True):
+            try:
+                total += child.memory_info().rss
+            except psutil.Error:
+                pass
+        return total
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._sample())
+            self._stop.wait(0.05)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _run(ds, path: Path, backend: str, features=ALL_FEATURES, n_jobs: int = N_JOBS):
+    with PeakMemory() as mem:
+        report = preprocess(ds, path, features=features, size=SIZE, backend=backend, n_jobs=n_jobs,
+                            overwrite=True, progress=False)  # fmt: skip
+    assert report.complete, report.summary()
+    return report, mem.peak
+
+
+def _metrics(report, peak: int) -> dict[str, float]:
+    per_clip = {f"{k}_ms": 1e3 * v / report.computed for k, v in report.step_seconds.items()}
+    return {"clips_per_s": report.computed / report.seconds, "peak_mem_mb": peak / 2**20, **per_clip}
+
+
+@pytest.fixture(scope="module")
+def reference(corpus, tmp_path_factory):
+    """A joblib store of the corpus, checked against the public API on one clip."""
+    ds, small = corpus
+    path = tmp_path_factory.mktemp("bench") / "ref.zarr"
+    report, _ = _run(ds, path, "joblib", n_jobs=1 if small else N_JOBS)  # the smoke run spawns no workers
+    st = MEStore.open(path)
+    i = len(ds) // 2
+    row = ds.samples.iloc[i]
+    gray = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in ds.read_frames(i)])
+    clip = mefast.crop_align(gray, size=PreprocessOptions().crop_size).video
+    apex = ds.frame_numbers[i].index(int(row["apex"])) - ds.frame_numbers[i].index(int(row["onset"]))
+    flow = mefast.resize_flow(mefast.tvl1(clip[0], clip[apex], params="accurate"), SIZE)
+    np.testing.assert_array_equal(st.read("flow", i), mefast.flow_to_channels_first(flow))
+    return st, report
+
+
+@pytest.mark.parametrize("backend", ["joblib", "dask"])
+def test_preprocess_all_features(benchmark, report, corpus, reference, tmp_path, backend):
+    ds, small = corpus
+    if small and backend == "dask":
+        pytest.skip("smoke run: the Dask path is exercised by tests/test_pipeline_reliability.py")
+    ref, _ = reference
+    path = tmp_path / f"{backend}.zarr"
+    result = {}
+
+    def run():
+        result["out"] = _run(ds, path, backend, n_jobs=1 if small else N_JOBS)
+
+    benchmark.pedantic(run, rounds=1, iterations=1)
+    rep, peak = result["out"]
+    got = MEStore.open(path)
+    for name in ref.features:  # identical stores, whichever backend wrote them
+        np.testing.assert_array_equal(got.read(name, slice(None)), ref.read(name, slice(None)), err_msg=name)
+    report(f"pipeline all features, {len(ds)} clips, {N_JOBS} workers", f"mefast preprocess ({backend})", benchmark,
+           baseline=backend == "joblib", **_metrics(rep, peak))  # fmt: skip
+    print(f"\n{backend}: {rep.summary()}\npeak memory of all processes: {peak / 2**20:.0f} MiB")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# flow + strain: mefast against the OpenCV DualTVL1 loop of typical ME code, on the same aligned crops.
+
+N_PEER = 32
+
+
+def _strain_numpy(flow: np.ndarray) -> np.ndarray:
+    uy, ux = np.gradient(flow[..., 0])
+    vy, vx = np.gradient(flow[..., 1])
+    return np.sqrt(ux**2 + vy**2 + 0.5 * (uy + vx) ** 2).astype(np.float32)
+
+
+def _peer(ds, rows) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per clip: read the onset and apex frames, align, OpenCV DualTVL1 (defaults), resize, numpy strain."""
+    cv2.setNumThreads(N_JOBS)
+    tvl1 = cv2.optflow.DualTVL1OpticalFlow_create()
+    crop = PreprocessOptions().crop_size
+    out = []
+    for i in rows:
+        row = ds.samples.iloc[i]
+        onset = ds.read_frames(i, int(row["onset"]), int(row["onset"]))[0]
+        apex = ds.read_frames(i, int(row["apex"]), int(row["apex"]))[0]
+        pair = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in (onset, apex)])
+        a, b = mefast.crop_align(pair, size=crop).video
+        flow = mefast.resize_flow(tvl1.calc(a, b, None), SIZE)
+        out.append((flow, _strain_numpy(flow)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def peer_rows(corpus):
+    ds, small = corpus
+    return list(range(1 if small else N_PEER))
+
+
+def test_flow_strain_peer_opencv_loop(benchmark, report, corpus, reference, peer_rows):
+    ds, _ = corpus
+    ref, _ = reference
+    got = _peer(ds, peer_rows[:2])
+    for i, (flow, _) in zip(peer_rows[:2], got, strict=True):
+        epe = np.linalg.norm(flow - np.moveaxis(ref.read("flow", i), 0, -1), axis=-1).mean()
+        assert epe < 0.5, (i, epe)
+    seconds = []
+
+    def run():
+        t0 = time.perf_counter()
+        _peer(ds, peer_rows)
+        seconds.append(time.perf_counter() - t0)
+
+    benchmark.pedantic(run, rounds=1, iterations=1)
+    report(f"pipeline flow+strain, {len(peer_rows)} clips, {N_JOBS} cores", "OpenCV DualTVL1 loop (defaults)",
+           benchmark, baseline=True, clips_per_s=len(peer_rows) / seconds[-1])  # fmt: skip
+
+
+def test_flow_strain_mefast(benchmark, report, corpus, peer_rows, tmp_path):
+    ds, small = corpus
+    sub = ds.subset(peer_rows)
+    path = tmp_path / "fs.zarr"
+    result = {}
+
+    def run():
+        result["out"] = _run(sub, path, "joblib", features=("flow", "strain"), n_jobs=1 if small else N_JOBS)
+
+    benchmark.pedantic(run, rounds=1, iterations=1)
+    rep, peak = result["out"]
+    st = MEStore.open(path)
+    np.testing.assert_array_equal(st.read("strain", 0), mefast.optical_strain(np.moveaxis(st.read("flow", 0), 0, -1)))
+    report(f"pipeline flow+strain, {len(peer_rows)} clips, {N_JOBS} cores", "mefast preprocess (joblib)", benchmark,
+           **_metrics(rep, peak))  # fmt: skip
