@@ -13,7 +13,8 @@ equal to the public API on a clip, and the peer's flow within 0.5 px of mefast's
 
 Run: ``python -m pytest benchmarks/pipeline --benchmark-enable --benchmark-only -q -s``. The corpus (about 14 000
 JPEG frames) is written once to ``$MEFAST_BENCH_DIR`` (default: the temp dir) and reused. Benchmarks are
-disabled by default (CI's smoke run): then the corpus is 6 small clips and each body runs once.
+disabled by default (CI's smoke run): then the corpus is 3 small clips in pytest's temp dir, the stores are
+written in-process, and each body runs once.
 """
 
 from __future__ import annotations
@@ -42,12 +43,15 @@ SMALL = {"n_subjects": 1, "clips_per_subject": 3, "size": (128, 128), "n_frames"
 
 
 @pytest.fixture(scope="module")
-def corpus(request):
+def corpus(request, tmp_path_factory):
     opt = request.config.getoption
     small = opt("benchmark_disable", False) and not opt("benchmark_enable", False)
     spec = SMALL if small else FULL
     tag = "x".join(str(v) for v in (spec["n_subjects"], spec["clips_per_subject"], *spec["size"], *spec["n_frames"]))
-    out = Path(os.environ.get("MEFAST_BENCH_DIR", tempfile.gettempdir())) / f"mefast-bench-casme2-{tag}"
+    cache = (
+        tmp_path_factory.mktemp("corpus") if small else Path(os.environ.get("MEFAST_BENCH_DIR", tempfile.gettempdir()))
+    )
+    out = cache / f"mefast-bench-casme2-{tag}"
     paths = out / "paths.json"  # written last: the corpus is complete
     if not paths.exists():
         root, ann = write_synthetic(out, corpora=("casme2",), seed=0, n_jobs=N_JOBS, overwrite=True, **spec)["casme2"]
