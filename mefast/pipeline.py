@@ -81,7 +81,7 @@ def _limit_threads(n: int) -> None:
     import numba
 
     cv2.setNumThreads(n)
-    numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
+    numba.set_num_threads(max(1, min(n, int(getattr(numba.config, "NUMBA_NUM_THREADS", n)))))
 
 
 def _apex_index(dataset: Any, i: int, n_read: int) -> int:

@@ -33,7 +33,7 @@ import re
 import socket
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -94,7 +94,7 @@ def _jsonable(value: Any) -> Any:
 
 def _codec(dtype: np.dtype) -> BloscCodec:
     # Byte shuffle groups the exponent bytes of floats; bit shuffle suits 8-bit images.
-    shuffle = "bitshuffle" if dtype.itemsize == 1 else "shuffle"
+    shuffle: Literal["bitshuffle", "shuffle"] = "bitshuffle" if dtype.itemsize == 1 else "shuffle"
     return BloscCodec(cname="zstd", clevel=5, shuffle=shuffle)
 
 
@@ -197,12 +197,13 @@ class MEStore:
         self._group = group
         self._source = source
         self._mode = mode
-        attrs = dict(group.attrs)
+        attrs: dict[str, Any] = dict(group.attrs)
         if attrs.get("schema") != SCHEMA:
             raise StoreError(
                 f"{self._describe()} is not a mefast store of schema {SCHEMA!r} "
                 f"(attrs['schema'] = {attrs.get('schema')!r}; a store being created gets its attributes last)"
             )
+        self._attrs_at_open = attrs
         self._arrays: dict[str, tuple[tuple[int, ...], np.dtype]] = {
             name: (tuple(shape), np.dtype(dtype)) for name, (shape, dtype) in attrs["arrays"].items()
         }
@@ -354,7 +355,7 @@ class MEStore:
         if mode not in ("r", "r+"):
             raise ValueError(f"mode must be 'r' or 'r+', got {mode!r}")
         try:
-            group = zarr.open_group(store=_zarr_location(path), mode=mode)
+            group = zarr.open_group(store=_zarr_location(path), mode="r" if mode == "r" else "r+")
         except (FileNotFoundError, zarr.errors.BaseZarrError) as exc:
             raise StoreError(f"no mefast store at {path!s} ({exc})") from exc
         return cls(group, path, mode)
@@ -415,10 +416,9 @@ class MEStore:
     def meta(self) -> pd.DataFrame:
         """The samples' metadata, one row per sample (a copy)."""
         if self._meta is None:
-            mg = self._group["meta"]
             cols = {}
             for c in self.attrs["meta_columns"]:
-                values = mg[c][:]
+                values = np.asarray(self._array(f"meta/{c}")[:])
                 cols[c] = values.astype(object) if values.dtype.kind in "UOT" else values
             self._meta = pd.DataFrame(cols)
         return self._meta.copy()
@@ -427,13 +427,14 @@ class MEStore:
     def au(self) -> NDArray[np.uint8]:
         """The ``(N, n_au)`` action-unit matrix."""
         if self._au is None:
-            self._au = np.asarray(self._group["meta/au"][:], dtype=np.uint8)
+            self._au = np.asarray(self._array("meta/au")[:], dtype=np.uint8)
         return self._au.copy()
 
     @property
     def au_names(self) -> list[str]:
         """Names of the columns of :attr:`au`."""
-        return list(self._group.attrs["au_names"])
+        names: list[str] = list(self._attrs_at_open["au_names"])
+        return names
 
     @property
     def done(self) -> NDArray[np.bool_]:
@@ -451,7 +452,10 @@ class MEStore:
     def _array(self, name: str) -> zarr.Array:
         a = self._handles.get(name)
         if a is None:
-            a = self._group[name]
+            node = self._group[name]
+            if not isinstance(node, zarr.Array):
+                raise StoreError(f"{name!r} in the {self._describe()} is not an array")
+            a = node
             self._handles[name] = a
         return a
 
@@ -488,9 +492,9 @@ class MEStore:
         self._check_name(name)
         arr = self._array(name)
         if isinstance(index, slice):
-            return arr[index]
+            return np.asarray(arr[index])
         if isinstance(index, int | np.integer) and not isinstance(index, bool | np.bool_):
-            return arr[self._check_index(index)]
+            return np.asarray(arr[self._check_index(index)])
         idx = np.asarray(index)
         if idx.dtype == np.bool_:
             if idx.shape != (self._n,):
@@ -507,7 +511,7 @@ class MEStore:
             return np.empty((0, *shape), dtype=dtype)
         # Zarr's orthogonal selection wants sorted, unique indices for speed; restore the order asked for.
         uniq, inverse = np.unique(idx, return_inverse=True)
-        return arr.get_orthogonal_selection((uniq,))[inverse]
+        return np.asarray(arr.get_orthogonal_selection((uniq,)))[inverse]
 
     # ------------------------------------------------------------------ writing
     def _writable(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Any
+from typing import Any, Literal
 
 CORPORA = ("casme", "casme2", "samm", "smic", "mmew", "4dme", "casme3a", "casme3c")
 
@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
         kwargs["features"] = args.features
     if args.size:
         kwargs["size"] = args.size
-    backend = args.backend or ("dask" if args.scheduler else "joblib")
+    backend: Literal["joblib", "dask"] = "dask" if args.backend == "dask" or args.scheduler else "joblib"
     print(f"{dataset.name}: {len(dataset)} samples -> {args.out}", file=sys.stderr)
     try:
         report = preprocess(
