@@ -141,16 +141,6 @@ def _landmarks(frame: NDArray[np.uint8], opts: PreprocessOptions) -> NDArray[np.
     return np.asarray(landmarks68(frame, **kw), dtype=np.float32)
 
 
-def _descriptor(name: str) -> Callable[..., Any]:
-    """The public descriptor function ``mefast.descriptors.<name>`` (imported on first use: Numba is slow to load)."""
-    import importlib
-
-    obj = getattr(importlib.import_module("mefast.descriptors"), name, None)
-    if obj is None:  # not re-exported (yet): the module of the same name
-        obj = importlib.import_module(f"mefast.descriptors.{name}")
-    return getattr(obj, name) if inspect.ismodule(obj) else obj
-
-
 def _with_threads(fn: Callable[..., Any], kwargs: Mapping[str, Any], n_threads: int) -> dict[str, Any]:
     """``kwargs`` plus ``n_threads`` when ``fn`` takes it and the caller did not set it."""
     kw = dict(kwargs)
@@ -213,12 +203,12 @@ def compute_features(
         if "strain" in wanted:
             out["strain"] = timed("strain", lambda: optical_strain(small, n_threads=1))
         if "biwoof" in wanted:
-            biwoof = _descriptor("biwoof")
+            from .descriptors import biwoof
 
             kw = _with_threads(biwoof, options.biwoof, n_threads)
             out["biwoof"] = timed("biwoof", lambda: biwoof(full, optical_strain(full, n_threads=1), **kw))
     if "mdmo" in wanted:
-        mdmo = _descriptor("mdmo")
+        from .descriptors import mdmo
 
         def _mdmo() -> np.ndarray:
             lm = landmarks if landmarks is not None else _landmarks(gray[0], options)
@@ -229,7 +219,7 @@ def compute_features(
     if wanted & {"frames", "lbptop"}:
         import cv2
 
-        lbp_top, tim = _descriptor("lbp_top"), _descriptor("tim")
+        from .descriptors import lbp_top, tim
 
         kw_tim = _with_threads(tim, {"output": "uint8"}, n_threads)
         clip = timed("frames", lambda: tim(gray, options.tim_frames, **kw_tim))
@@ -259,18 +249,17 @@ def feature_shapes(
     probe: dict[str, np.ndarray] = {}
     ch, cw = options.crop_size
     if "lbptop" in features:
-        lbp_top = _descriptor("lbp_top")
+        from .descriptors import lbp_top
 
         probe["lbptop"] = np.asarray(lbp_top(np.zeros((options.tim_frames, ch, cw), np.uint8), **options.lbptop))
     if "biwoof" in features:
-        biwoof = _descriptor("biwoof")
+        from .descriptors import biwoof
 
         flow = np.zeros((ch, cw, 2), np.float32)
         probe["biwoof"] = np.asarray(biwoof(flow, np.zeros((ch, cw), np.float32), **options.biwoof))
     if "mdmo" in features:
         from .data import face_landmarks
-
-        mdmo = _descriptor("mdmo")
+        from .descriptors import mdmo
 
         lm = face_landmarks().astype(np.float32)
         lm = (lm - lm.min(0)) / np.ptp(lm, axis=0) * np.array([cw * 0.8, ch * 0.8]) + np.array([cw, ch]) * 0.1

@@ -93,6 +93,9 @@ def test_cli_errors(corpora, tmp_path, capsys):
     capsys.readouterr()
     assert main(["preprocess", "casme2", "--root", str(root), "--out", str(out), "--features", "strain", *FAST]) == 2
     assert "other parameters (features: ['flow'] -> ['strain'])" in capsys.readouterr().err
+    with MEStore.open(out, "r+").lock():  # another run holds the store
+        assert main(["preprocess", "casme2", "--root", str(root), "--out", str(out), "--features", "flow", *FAST]) == 2
+    assert "is being written by another preprocess run" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("torch", [True, False], ids=["with-torch", "without-torch"])
