@@ -188,6 +188,14 @@ def _run_joblib(jobs: list[_Job], n_jobs: int, store: MEStore) -> Iterator[_Outc
         yield out
 
 
+def _run_pickled_job(payload: bytes) -> _Outcome:
+    """Unpickle a job inside the task, so a job a worker cannot load (say, a Dataset subclass that is not
+    importable there) fails as this task, with its reason, instead of breaking the worker's connection."""
+    import cloudpickle
+
+    return _run_job(cloudpickle.loads(payload))
+
+
 def _run_dask(jobs: list[_Job], client: Any, n_jobs: int) -> Iterator[_Outcome]:
     from distributed import Client, LocalCluster, as_completed
 
@@ -203,8 +211,13 @@ def _run_dask(jobs: list[_Job], client: Any, n_jobs: int) -> Iterator[_Outcome]:
         owned.append(client)
     try:
         token = uuid.uuid4().hex[:8]
+        import cloudpickle
+
         futures = {
-            client.submit(_run_job, job, key=f"mefast-preprocess-{token}-{job.index}", pure=False): job for job in jobs
+            client.submit(
+                _run_pickled_job, cloudpickle.dumps(job), key=f"mefast-preprocess-{token}-{job.index}", pure=False
+            ): job
+            for job in jobs
         }
         for fut in as_completed(futures):
             job = futures[fut]
