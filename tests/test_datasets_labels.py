@@ -77,6 +77,15 @@ def test_bad_tokens_are_named(text):
         parse_aus(text)
 
 
+@pytest.mark.parametrize("text", ["12 14", "1+2 4", "AU12 14"])
+def test_numbers_separated_only_by_a_space_are_not_merged(text):
+    # "12 14" once read as AU1214: a silent wrong label.
+    with pytest.raises(AnnotationError, match="separated by a space"):
+        parse_aus(text)
+    kept, _, problems = parse_aus_lenient(text)
+    assert all(a < 100 for a in kept) and len(problems) == 1
+
+
 def test_non_integer_number_cell_is_rejected():
     with pytest.raises(AnnotationError, match="non-integer"):
         parse_aus(4.5)

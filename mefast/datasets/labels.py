@@ -4,7 +4,7 @@ Every corpus writes its FACS codes differently. :func:`parse_au_codes` reads all
 seven corpora into :class:`AUCode` records; :func:`parse_aus` reduces them to sorted AU numbers and
 :func:`format_aus` writes the canonical string (``"1+2+4"``) that :class:`mefast.datasets.Dataset` keeps.
 
-Forms understood (case-insensitive, spaces anywhere)::
+Forms understood (case-insensitive, spaces anywhere except inside a number: ``"12 14"`` is an error)::
 
     "1+2"  "AU1+AU2"  "4, 7"  "4，7"   separators "+", ",", the full-width comma, "、" and ";"
     "R12 + R15"  "L14"  "B4"          side prefixes: L(eft), R(ight), B(ilateral), U(nilateral), T(op)
@@ -54,6 +54,7 @@ _TOKEN = re.compile(
     r"^(?:AU)?(?P<side>[LRBUT])?(?P<num>\d+)(?P<intensity>[A-E])?(?P<side2>[LR])?(?P<flag>\((?P<mark>[a-z]+)\))?$",
     re.IGNORECASE,
 )
+_SPACED_DIGITS = re.compile(r"\d\s+\d")
 _EMPTY_MARKERS = {"", "/", "-", "--", "none", "na", "n/a", "nan"}
 
 
@@ -132,6 +133,8 @@ def parse_au_codes(value: object) -> tuple[AUCode, ...]:
         raise AmbiguousAUError(f"AU string {text!r} offers alternatives ('or'); a correction must resolve it")
     codes = []
     for raw in _SEPARATORS.split(text):
+        if _SPACED_DIGITS.search(raw):  # "12 14" must not become AU1214
+            raise AnnotationError(f"AU string {text!r}: {raw.strip()!r} holds numbers separated by a space only")
         token = re.sub(r"\s+", "", raw)
         if not token:
             continue  # "1+2+" and "1++2" occur; an empty piece carries no code
