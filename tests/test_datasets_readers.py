@@ -238,6 +238,20 @@ def test_frames_are_ordered_by_number_not_by_name(tmp_path):
     assert d.read_frames(0).shape == (3, 8, 8, 3)
 
 
+def test_hidden_files_are_not_frames(tmp_path):
+    # A tree copied from macOS holds "._img9.jpg" metadata files; they once shadowed every real frame.
+    import cv2
+
+    from mefast.datasets._frames import FrameListing
+
+    for n in (9, 10):
+        cv2.imwrite(str(tmp_path / f"img{n}.jpg"), np.full((8, 8, 3), 100, np.uint8))
+        (tmp_path / f"._img{n}.jpg").write_bytes(b"\x00\x05\x16\x07" + bytes(60))
+    listing = FrameListing(tmp_path)
+    assert [p.name for p in listing.paths] == ["img9.jpg", "img10.jpg"]
+    assert listing.duplicates == {} and listing.unnumbered == []
+
+
 def test_load_finds_the_sheet_and_accepts_spellings(trees):
     root, sheet = trees["casme2"]
     a = load("CASME II", root)  # sheet found one folder up, under its distributed name

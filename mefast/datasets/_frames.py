@@ -27,7 +27,7 @@ def frame_number(name: str) -> int | None:
 
 
 class FrameListing:
-    """The images of one clip folder, sorted by frame number.
+    """The images of one clip folder, sorted by frame number (hidden files, names starting with ".", skipped).
 
     Attributes
     ----------
@@ -56,7 +56,9 @@ class FrameListing:
         found: dict[int, list[Path]] = {}
         with os.scandir(folder) as it:
             for entry in it:
-                if not entry.is_file() or Path(entry.name).suffix.lower() not in IMAGE_SUFFIXES:
+                if entry.name.startswith(".") or not entry.is_file():
+                    continue  # hidden files such as macOS's "._img46.jpg" copies of metadata are never frames
+                if Path(entry.name).suffix.lower() not in IMAGE_SUFFIXES:
                     continue
                 n = frame_number(entry.name)
                 if n is None:
