@@ -357,3 +357,21 @@ def test_threads_setting_is_scoped():
     assert torch.get_num_threads() == 1
     with pytest.raises(ValueError, match="threads must be at least 1"):
         TrainConfig(threads=0)
+
+
+def test_noisy_methods_refuse_a_negative_alpha():
+    # alpha < 0 can flag every sample: LTM's loss over no samples is NaN (it would poison the weights) and
+    # IDC's clean subset is empty.
+    logits = torch.tensor([[4.0, 0.0]] * 4 + [[0.0, 4.0]])
+    targets = torch.zeros(5, dtype=torch.long)
+    assert torch.isfinite(LTM(alpha=0.0).step(logits, targets, 0, multilabel=False)[0])
+    for method in (LTM, ILC, IDC):
+        with pytest.raises(ValueError, match="alpha must be >= 0"):
+            method(alpha=-2.0)
+
+
+def test_train_config_refuses_bad_patience_and_workers():
+    with pytest.raises(ValueError, match="patience must be at least 1"):
+        TrainConfig(early_stopping=True, patience=0)
+    with pytest.raises(ValueError, match="num_workers must be >= 0"):
+        TrainConfig(num_workers=-1)

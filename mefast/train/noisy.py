@@ -48,11 +48,21 @@ def flag_high_loss(losses: torch.Tensor, alpha: float) -> torch.Tensor:
     return losses > losses.mean() + alpha * losses.std(unbiased=False)
 
 
+def _check_alpha(alpha: float) -> None:
+    # A negative alpha can flag every sample of a batch (LTM: the mean of no losses is NaN, which poisons the
+    # weights) or of the training fold (IDC: an empty clean subset).
+    if not alpha >= 0:
+        raise ValueError(f"alpha must be >= 0 (threshold mean + alpha * std), got {alpha}")
+
+
 @dataclasses.dataclass(frozen=True)
 class LTM:
     """Loss thresholding: leave out samples whose loss exceeds mean + alpha * std of the batch."""
 
     alpha: float = 1.0
+
+    def __post_init__(self) -> None:
+        _check_alpha(self.alpha)
 
     def step(
         self, logits: torch.Tensor, targets: torch.Tensor, epoch: int, *, multilabel: bool
@@ -85,6 +95,9 @@ class ILC:
     start_epoch: int = 10
     min_confidence: float = 0.0
 
+    def __post_init__(self) -> None:
+        _check_alpha(self.alpha)
+
     def step(
         self, logits: torch.Tensor, targets: torch.Tensor, epoch: int, *, multilabel: bool
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -112,6 +125,7 @@ class IDC:
     def __post_init__(self) -> None:
         if self.warmup_epochs < 0:
             raise ValueError(f"warmup_epochs must be >= 0, got {self.warmup_epochs}")
+        _check_alpha(self.alpha)
 
     def step(
         self, logits: torch.Tensor, targets: torch.Tensor, epoch: int, *, multilabel: bool
