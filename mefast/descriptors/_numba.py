@@ -1,4 +1,4 @@
-"""Numba helpers shared by the Bi-WOOF and MDMO kernels: a fast angle and a fast finite check.
+"""Helpers shared by the Bi-WOOF and MDMO kernels: a fast angle, a fast finite check, the thread count.
 
 Binning a flow vector by its angle needs the angle only to within its distance to the nearest bin edge. The
 kernels compute every angle with :func:`atan2_approx` (a polynomial with selects instead of branches, so that
@@ -11,6 +11,8 @@ Numba's on-disk cache keys a kernel on its own source file only: after editing t
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from numba import njit
 from numpy.typing import ArrayLike, NDArray
@@ -18,7 +20,7 @@ from numpy.typing import ArrayLike, NDArray
 from .._validation import check_finite
 from ..errors import ShapeError
 
-__all__ = ["EDGE_MARGIN", "as_finite_float32", "atan2_approx"]
+__all__ = ["EDGE_MARGIN", "as_finite_float32", "atan2_approx", "n_threads_for"]
 
 #: Angles closer than this (radians) to a bin edge are recomputed with ``arctan2``: four times the
 #: approximation's worst error.
@@ -73,3 +75,12 @@ def as_finite_float32(x: ArrayLike, name: str) -> NDArray[np.float32]:
         check_finite(arr, name)
         raise ShapeError(f"{name} holds values beyond the float32 range (largest magnitude {np.abs(arr).max():g})")
     return out
+
+
+def n_threads_for(n_threads: int | None, n_jobs: int) -> int:
+    """Threads for ``n_jobs`` clips: ``n_threads`` (all cores if None), at most one per clip."""
+    if n_threads is None:
+        n_threads = os.cpu_count() or 1
+    elif int(n_threads) != n_threads or n_threads < 1:
+        raise ValueError(f"n_threads must be a positive integer or None (all cores), got {n_threads!r}")
+    return max(1, min(int(n_threads), n_jobs))

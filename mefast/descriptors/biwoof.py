@@ -22,7 +22,6 @@ Angles are ``atan2(v, u)`` in image coordinates (v points down), so upward motio
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
@@ -32,7 +31,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .._validation import check_finite
 from ..errors import ShapeError
-from ._numba import EDGE_MARGIN, as_finite_float32, atan2_approx
+from ._numba import EDGE_MARGIN, as_finite_float32, atan2_approx, n_threads_for
 
 __all__ = ["biwoof", "biwoof_block_bounds"]
 
@@ -256,7 +255,7 @@ def biwoof(
     n = stack.shape[0]
     out = np.zeros((n, rows * cols * int(bins)), np.float64)
     ref = 1 if mode == "reference" else 0
-    threads = _n_threads(n_threads, n)
+    threads = n_threads_for(n_threads, n)
     if threads == 1:
         _biwoof_kernel(stack, s, *bounds, int(bins), ref, out)
     else:
@@ -270,11 +269,3 @@ def biwoof(
             for j in jobs:
                 j.result()
     return out.astype(np.float32).reshape(*lead, -1)
-
-
-def _n_threads(n_threads: int | None, n_jobs: int) -> int:
-    if n_threads is None:
-        n_threads = os.cpu_count() or 1
-    elif int(n_threads) != n_threads or n_threads < 1:
-        raise ValueError(f"n_threads must be a positive integer or None (all cores), got {n_threads!r}")
-    return max(1, min(int(n_threads), n_jobs))

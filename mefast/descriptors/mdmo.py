@@ -24,7 +24,6 @@ Two modes:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
@@ -34,7 +33,7 @@ from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import ShapeError
-from ._numba import EDGE_MARGIN, as_finite_float32, atan2_approx
+from ._numba import EDGE_MARGIN, as_finite_float32, atan2_approx, n_threads_for
 from .roi import N_ROIS, RIGID_LANDMARKS, check_landmarks, roi_pixel_lists
 
 __all__ = ["mdmo", "mdmo_batch", "meb_farneback_flows"]
@@ -446,7 +445,7 @@ def mdmo_batch(
     out = np.zeros((len(prepared), MDMO_DIM), np.float32)
     if not prepared:
         return out
-    threads = _n_threads(n_threads, len(prepared))
+    threads = n_threads_for(n_threads, len(prepared))
     if threads == 1:
         for i, (f, pts) in enumerate(prepared):
             out[i] = _mdmo_one(f, pts, do_align, mode, delta)
@@ -461,14 +460,6 @@ def _as_list(items: Sequence[ArrayLike] | ArrayLike) -> list[ArrayLike]:
     if isinstance(items, np.ndarray):
         return [items[i] for i in range(items.shape[0])]
     return list(items)  # type: ignore[arg-type]
-
-
-def _n_threads(n_threads: int | None, n_jobs: int) -> int:
-    if n_threads is None:
-        n_threads = os.cpu_count() or 1
-    elif int(n_threads) != n_threads or n_threads < 1:
-        raise ValueError(f"n_threads must be a positive integer or None (all cores), got {n_threads!r}")
-    return max(1, min(int(n_threads), n_jobs))
 
 
 def meb_farneback_flows(video: ArrayLike) -> NDArray[np.float32]:
