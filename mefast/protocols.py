@@ -338,7 +338,8 @@ def make_protocol(
     ------
     ProtocolError
         Unknown protocol or label kind, a label kind the store lacks, a fold without training or test
-        samples, fewer than two groups to leave out.
+        samples, fewer than two groups to leave out, repeated ``classes``, ``datasets`` for a protocol
+        with fixed corpora.
     """
     if name not in PROTOCOLS:
         raise ProtocolError(f"unknown protocol {name!r}; choose one of {', '.join(PROTOCOLS)}")
@@ -347,6 +348,13 @@ def make_protocol(
         raise ProtocolError(f"unknown label kind {label!r}; choose one of {', '.join(LABEL_KINDS)}")
     if label not in _ALLOWED_LABELS[name]:
         raise ProtocolError(f"protocol {name!r} evaluates {' or '.join(_ALLOWED_LABELS[name])} labels, not {label!r}")
+    if datasets is not None and name not in ("loso", "lodo"):
+        raise ProtocolError(f"datasets restricts loso and lodo only; protocol {name!r} has fixed corpora")
+    if classes is not None:
+        given = [str(c) for c in classes]
+        repeated = sorted({c for c in given if given.count(c) > 1})
+        if repeated:
+            raise ProtocolError(f"classes {repeated} are given more than once")
     _require_columns(meta, ("dataset", "subject"))
     if not meta.index.is_unique or not pd.api.types.is_integer_dtype(meta.index):
         raise ProtocolError("meta must be indexed by unique integer store rows (MEStore.meta, or a subset of it)")
@@ -459,6 +467,10 @@ FitPredict = Callable[[Fold, NDArray, int], ArrayLike]
 
 def _check_predictions(protocol: Protocol, fold: Fold, pred: ArrayLike) -> NDArray:
     p = np.asarray(pred)
+    if p.size and not (np.issubdtype(p.dtype, np.number) or p.dtype == np.bool_):
+        raise ProtocolError(
+            f"fold {fold.name!r}: predictions must be numeric (class codes or 0/1 AUs), got dtype {p.dtype}"
+        )
     want = (len(fold.test), len(protocol.classes)) if protocol.multilabel else (len(fold.test),)
     if p.shape != want:
         raise ProtocolError(f"fold {fold.name!r}: predictions have shape {p.shape}, expected {want}")
@@ -616,6 +628,9 @@ class Evaluation:
         """
         if by == "dataset":
             metric = metric or self.headline
+            if metric not in set(self.runs["metric"]):
+                known = ", ".join(pd.unique(self.runs["metric"]))
+                raise ProtocolError(f"unknown metric {metric!r} for a table by dataset; this evaluation has {known}")
             keys = [d for d in CD6ME_DATASETS if d in set(self.runs["key"])]
             keys += sorted(set(self.runs[self.runs["scope"] == "dataset"]["key"]) - set(keys))
             t = self._wide("dataset", [(DATASET_TITLES.get(k, k), k, metric) for k in keys])
@@ -665,6 +680,9 @@ def combine_tables(evaluations: Sequence[Evaluation], by: Literal["dataset", "au
 def tables_to_markdown(tables: Sequence[pd.DataFrame], *, percent: bool = True) -> str:
     """Format stacked ``(method, stat)`` tables as markdown with ``mean ± std`` cells."""
     t = pd.concat(tables)
+    repeated = t.index.get_level_values("method")[t.index.duplicated()].unique().tolist()
+    if repeated:
+        raise ProtocolError(f"methods {repeated} appear in more than one table; give each evaluation its own name")
     scale = 100.0 if percent else 1.0
     rows = {}
     for method in pd.unique(t.index.get_level_values("method")):

@@ -19,6 +19,7 @@ from mefast.protocols import (
     combine_tables,
     cross_validate,
     make_protocol,
+    tables_to_markdown,
 )
 
 EMOTIONS = ("happiness", "disgust", "surprise", "repression")
@@ -233,3 +234,23 @@ def test_import_mefast_does_not_import_torch():
     code = "import sys, mefast; mefast.make_protocol; mefast.au_metrics; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_more_bad_requests_give_clear_errors():
+    meta, au, names = make_meta(9)
+    # a repeated class would get two codes, one of them with no samples: a silently wrong UF1
+    with pytest.raises(ProtocolError, match="classes \\['happiness'\\] are given more than once"):
+        make_protocol("loso", meta, classes=["happiness", "happiness", "disgust"])
+    with pytest.raises(ProtocolError, match="classes \\['AU1'\\] are given more than once"):
+        make_protocol("loso", meta, label="au", au=au, au_names=names, classes=["AU1", "AU1"])
+    # corpora of protocols with fixed corpora are not silently ignored
+    with pytest.raises(ProtocolError, match="protocol 'cd6me' has fixed corpora"):
+        make_protocol("cd6me", meta, au=au, au_names=names, datasets=["samm"])
+    p = make_protocol("loso", meta)
+    with pytest.raises(ProtocolError, match="predictions must be numeric"):
+        cross_validate(p, lambda f, y, s: np.array([p.classes[0]] * len(f.test)))
+    ev = cross_validate(p, lambda f, y, s: np.zeros(len(f.test), np.int64), method="zeros")
+    with pytest.raises(ProtocolError, match="unknown metric 'f1'"):
+        ev.table(metric="f1")
+    with pytest.raises(ProtocolError, match="methods \\['zeros'\\] appear in more than one table"):
+        tables_to_markdown([ev.table(), ev.table()])
