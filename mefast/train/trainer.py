@@ -214,7 +214,7 @@ class Trainer:
         fit_pos = np.flatnonzero(~val)
         self.val_rows_ = rows[val]
         label_t = torch.as_tensor(labels)
-        best = (-np.inf, None, -1)
+        best: tuple[float, dict | None, int] = (-np.inf, None, -1)
         self.history_: list[dict] = []
         # One loader per set of training positions, kept across epochs (its workers and the source's cache
         # persist; its seeded generator draws a new order every epoch).
