@@ -348,7 +348,7 @@ def _provenance(dataset: Any, annotations: Any) -> dict[str, Any]:
 
 def _location(store: Any) -> Any:
     if isinstance(store, MEStore):
-        return store.path
+        store = store.path  # a path-like when the store was opened from one: workers can open it too
     if isinstance(store, os.PathLike):
         return os.fspath(store)
     return store

@@ -133,3 +133,17 @@ def test_console_script_help():
                          text=True, check=True).stdout  # fmt: skip
     for flag in ("--root", "--annotations", "--out", "--features", "--jobs", "--scheduler"):
         assert flag in out
+
+
+def test_unwritable_store_or_unreachable_scheduler_is_an_error_message(corpora, tmp_path, capsys):
+    import dask
+
+    root, _ = corpora["casme2"]
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    args = ["preprocess", "casme2", "--root", str(root), "--features", "flow", *FAST]
+    assert main([*args, "--out", str(blocker / "s.zarr")]) == 2
+    assert "mefast preprocess: " in capsys.readouterr().err
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        assert main([*args, "--out", str(tmp_path / "s.zarr"), "--scheduler", "tcp://127.0.0.1:1"]) == 2
+    assert "mefast preprocess: Timed out trying to connect to tcp://127.0.0.1:1" in capsys.readouterr().err

@@ -248,6 +248,15 @@ def test_overwrite_and_foreign_directories(tiny, tmp_path):
     assert (foreign / "holiday.jpg").exists()
 
 
+def test_an_open_store_resumes_with_worker_processes(tiny, tmp_path):
+    """An MEStore opened from a Path is a location worker processes can open, like the Path itself."""
+    path = tmp_path / "s.zarr"
+    light = {"features": "flow", "size": SIZE, "options": PreprocessOptions(crop_size=FRAME, align="none")}
+    preprocess(tiny.subset([0, 1]), path, **light, n_jobs=1)
+    report = preprocess(tiny.subset([0, 1]), MEStore.open(path), **light, n_jobs=2)
+    assert report.complete and report.skipped == 2 and report.store == str(path)
+
+
 def test_in_memory_store(tiny):
     mem = zarr.storage.MemoryStore()
     report = preprocess(tiny.subset([0, 1]), mem, features=["strain", "flow"], size=SIZE, options=OPTS, n_jobs=1)

@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
             options=PreprocessOptions(**opts), overwrite=args.overwrite,
             progress=False if args.no_progress else None, force_unlock=args.force_unlock, **kwargs,
         )  # fmt: skip
-    except (MefastError, ValueError) as exc:
+    except (MefastError, ValueError, OSError) as exc:  # OSError: an unwritable --out, an unreachable --scheduler
         print(f"mefast preprocess: {exc}", file=sys.stderr)
         return 2
     print(report.summary())
