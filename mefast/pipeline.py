@@ -8,7 +8,8 @@ Guarantees
 ----------
 - **Resumable.** A sample's ``done`` marker is written after all of its chunks; a re-run skips done samples
   and computes the rest. A run killed at any moment (even SIGKILL of the whole process group) loses at most
-  the samples in flight, and the store completes to the same contents as a clean run.
+  the samples in flight, and the store completes to the same contents as a clean run. Samples whose
+  annotation changed (same sample ids, a corrected apex or label) get the new metadata and are recomputed.
 - **Failures stay local.** A sample whose frames are missing or corrupt, whose annotation is inconsistent,
   or whose computation raises, is reported with its ``sample_id`` and the reason, and the run goes on. A
   worker process that dies (segfault, out-of-memory kill) is attributed to the sample it was computing:
@@ -189,8 +190,11 @@ def _run_joblib(jobs: list[_Job], n_jobs: int, store: MEStore) -> Iterator[_Outc
 
 
 def _run_pickled_job(payload: bytes) -> _Outcome:
-    """Unpickle a job inside the task, so a job a worker cannot load (say, a Dataset subclass that is not
-    importable there) fails as this task, with its reason, instead of breaking the worker's connection."""
+    """Unpickle a job inside the task.
+
+    A job a worker cannot load (say, a Dataset subclass that is not importable there) then fails as this task,
+    with its reason, instead of breaking the worker's connection.
+    """
     import cloudpickle
 
     return _run_job(cloudpickle.loads(payload))
@@ -389,6 +393,42 @@ def _check_compatible(st: MEStore, dataset: Any, params: dict[str, Any]) -> None
         )
 
 
+def _au_matrix(dataset: Any) -> np.ndarray:
+    au_names = list(getattr(dataset, "au_names", ()))
+    return dataset.au_matrix(au_names) if au_names else np.zeros((len(dataset.samples), 0), np.uint8)
+
+
+def _update_annotations(st: MEStore, dataset: Any, annotations: Any) -> None:
+    """Give samples whose annotation changed since the store was made their new metadata, and recompute them.
+
+    A corrected apex or a relabelled emotion with the same sample ids: done data computed from the old
+    annotation, or old labels, would be silently stale.
+    """
+    if list(map(str, getattr(dataset, "au_names", ()))) != st.au_names:
+        raise StoreError(
+            f"the store at {st.path} has AUs {st.au_names}, this dataset {list(getattr(dataset, 'au_names', ()))}; "
+            "write to a new store or pass overwrite=True"
+        )
+    samples = dataset.samples.reset_index(drop=True)
+    au = _au_matrix(dataset)
+    changed = np.flatnonzero(st.changed_rows(samples, au))
+    if not len(changed):
+        return
+    ids = st.meta["sample_id"]
+    shown = ", ".join(map(str, ids[changed[:5]])) + (", ..." if len(changed) > 5 else "")
+    log.warning(
+        "the annotations of %d samples changed since the store was made (%s); their metadata is updated and "
+        "they are recomputed", len(changed), shown,
+    )  # fmt: skip
+    done = st.done
+    for i in changed:
+        if done[i]:
+            st.mark_undone(int(i))
+    st.rewrite_meta(samples, au)
+    prov = _provenance(dataset, annotations)
+    st.update_attrs(annotation_sha256=prov["annotation_sha256"], samples_sha256=prov["samples_sha256"])
+
+
 def _open_or_create(
     location: Any,
     dataset: Any,
@@ -413,14 +453,11 @@ def _open_or_create(
             ) from exc
         with old.lock(force=force_unlock):  # refuse to overwrite a store another run is writing
             pass
-    samples = dataset.samples.reset_index(drop=True)
-    au_names = list(getattr(dataset, "au_names", ()))
-    au = dataset.au_matrix(au_names) if au_names else np.zeros((len(samples), 0), np.uint8)
     return MEStore.create(
         location,
-        samples,
-        au=au,
-        au_names=au_names,
+        dataset.samples.reset_index(drop=True),
+        au=_au_matrix(dataset),
+        au_names=list(getattr(dataset, "au_names", ())),
         arrays=shapes_fn(),
         attrs={"parameters": params, **_provenance(dataset, annotations)},
         overwrite=exists,
@@ -531,6 +568,7 @@ def preprocess(
     with st.lock(force=force_unlock):
         st = MEStore.open(location, "r+")  # re-read under the lock: the store we validate is the one we write
         _check_compatible(st, dataset, params)
+        _update_annotations(st, dataset, annotations)
         st.remove_partial_writes()
         done = st.done
         todo = [i for i in range(len(st)) if not done[i]]

@@ -513,6 +513,55 @@ class MEStore:
         uniq, inverse = np.unique(idx, return_inverse=True)
         return np.asarray(arr.get_orthogonal_selection((uniq,)))[inverse]
 
+    def _new_meta(
+        self, samples: pd.DataFrame, au: NDArray[np.integer] | NDArray[np.bool_]
+    ) -> tuple[dict[str, np.ndarray], NDArray[np.uint8]]:
+        """``samples`` and ``au`` converted as :meth:`create` stores them; they must fit the store's layout."""
+        columns = list(self._attrs_at_open["meta_columns"])
+        if sorted(map(str, samples.columns)) != sorted(columns) or len(samples) != self._n:
+            raise StoreError(
+                f"the {self._describe()} has {self._n} samples with columns {columns}; "
+                f"got {len(samples)} with {[str(c) for c in samples.columns]}"
+            )
+        au_arr = np.asarray(au)
+        if au_arr.shape != (self._n, len(self.au_names)) or (au_arr.size and not np.isin(au_arr, (0, 1)).all()):
+            raise StoreError(f"au must be a 0/1 matrix of shape {(self._n, len(self.au_names))}, got {au_arr.shape}")
+        return {c: _meta_column(c, samples[c]) for c in columns}, au_arr.astype(np.uint8)
+
+    def changed_rows(self, samples: pd.DataFrame, au: NDArray[np.integer] | NDArray[np.bool_]) -> NDArray[np.bool_]:
+        """Rows whose metadata or AU labels differ from ``samples`` and ``au`` (say, after an annotation fix).
+
+        Raises
+        ------
+        StoreError
+            If ``samples`` has other columns or another length, or ``au`` another shape, than the store.
+        """
+        new, new_au = self._new_meta(samples, au)
+        old = self.meta
+        changed = (self.au != new_au).any(axis=1) if new_au.size else np.zeros(self._n, bool)
+        for c, values in new.items():
+            have = old[c].to_numpy()
+            same = np.asarray(have == values, dtype=bool)
+            if values.dtype.kind == "f" and have.dtype.kind == "f":
+                same |= np.isnan(have) & np.isnan(values)
+            changed |= ~same
+        return np.asarray(changed, dtype=bool)
+
+    def rewrite_meta(self, samples: pd.DataFrame, au: NDArray[np.integer] | NDArray[np.bool_]) -> None:
+        """Replace the samples' metadata and AU labels (same sample ids, columns and AU names).
+
+        For corrected annotations; the caller marks the samples whose data depended on them undone first.
+        """
+        self._writable()
+        new, new_au = self._new_meta(samples, au)
+        if not np.array_equal(new["sample_id"], self.meta["sample_id"].to_numpy().astype(str)):
+            raise StoreError(f"rewrite_meta keeps the sample ids of the {self._describe()}; they differ")
+        for c, values in new.items():
+            self._array(f"meta/{c}")[:] = values
+        if new_au.size:
+            self._array("meta/au")[:] = new_au
+        self._meta, self._au = None, None
+
     # ------------------------------------------------------------------ writing
     def _writable(self) -> None:
         if self._mode == "r":

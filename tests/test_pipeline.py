@@ -223,6 +223,26 @@ def test_existing_store_with_other_parameters_or_samples_is_refused(tiny, full_s
     assert len(MEStore.open(path).attrs["runs"]) == 1  # refused runs leave no trace
 
 
+def test_corrected_annotations_update_the_metadata_and_recompute_those_samples(tiny, tmp_path):
+    import dataclasses
+
+    light = {"features": "flow", "size": SIZE, "options": PreprocessOptions(crop_size=FRAME, align="none")}
+    path = tmp_path / "s.zarr"
+    assert preprocess(tiny, path, **light, n_jobs=1).complete
+    samples = tiny.samples.copy()
+    samples.loc[1, "emotion"] = "disgust"  # a relabelled clip
+    samples.loc[2, "apex"] = 3  # a corrected apex: its flow changes
+    fixed = dataclasses.replace(tiny, samples=samples)
+    report = preprocess(fixed, path, **light, n_jobs=1)
+    assert (report.computed, report.skipped, report.failures) == (2, len(tiny) - 2, [])
+    assert preprocess(fixed, tmp_path / "ref.zarr", **light, n_jobs=1).complete  # a clean run on the fixed data
+    st, ref = MEStore.open(path), MEStore.open(tmp_path / "ref.zarr")
+    pd.testing.assert_frame_equal(st.meta, ref.meta)
+    np.testing.assert_array_equal(st.read("flow", slice(None)), ref.read("flow", slice(None)))
+    assert st.attrs["samples_sha256"] == ref.attrs["samples_sha256"]
+    assert preprocess(fixed, path, **light, n_jobs=1).computed == 0
+
+
 def test_a_second_run_on_the_same_store_is_refused(tiny, full_store):
     path, _ = full_store
     st = MEStore.open(path, "r+")
