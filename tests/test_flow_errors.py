@@ -92,6 +92,30 @@ def test_core_rejects_unconverted_arrays():
         _core.tvl1_pairs(frames32, np.array([0], np.int32), np.array([2], np.int32), {"nscales": 1}, 1)
 
 
+def test_core_rejects_axes_beyond_int_instead_of_truncating():
+    """A width of 2**32 + 5 must not be taken as 5 (the extent was cast to int) and flowed as a smaller
+    image. The view claims memory it does not have, so only a refusal before any read is safe."""
+    from mefast import _core
+
+    base = np.zeros(2 * 3 * 5, np.float32)
+    W = 2**32 + 5
+    frames = np.lib.stride_tricks.as_strided(base, shape=(2, 3, W), strides=(3 * W * 4, W * 4, 4), writeable=False)
+    assert frames.flags.c_contiguous
+    with pytest.raises(ValueError, match=r"frames of shape \(2, 3, 4294967301\) is too large"):
+        _core.tvl1_pairs(frames, np.array([0], np.int32), np.array([1], np.int32), {"nscales": 1}, 1)
+    with pytest.raises(ValueError, match=r"img of shape \(3, 4294967301\) is too large"):
+        _core._median_filter(frames[0], 3)
+
+
+@pytest.mark.parametrize("shape", [(3, 0), (0, 4), (0, 0)], ids=str)
+def test_median_filter_of_an_empty_image_reads_nothing(shape):
+    """An empty row has no border pixel to replicate: the filter returns the empty image (it used to read
+    img[0] and img[-1] of the empty row, out of bounds; AddressSanitizer reports it)."""
+    from mefast import _core
+
+    assert _core._median_filter(np.zeros(shape, np.float32), 3).shape == shape
+
+
 def test_cuda_device_without_gpu_is_a_clear_error():
     if mefast.has_cuda():
         pytest.skip("a GPU is visible")

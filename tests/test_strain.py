@@ -113,3 +113,16 @@ def test_resize_flow_scales_vectors():
     np.testing.assert_allclose(r[..., 1], -1.0, atol=1e-6)
     cf = mefast.flow_to_channels_first(r)
     assert cf.shape == (2, 20, 30)
+
+
+def test_axis_beyond_int_is_rejected_not_truncated():
+    """A width of 2**32 + 2 must not be taken as 2 (the extent was cast to int). The view claims memory it
+    does not have, so only a refusal before any read is safe."""
+    from mefast import _core
+
+    base = np.zeros(2 * 2 * 2, np.float32)
+    W = 2**32 + 2
+    flows = np.lib.stride_tricks.as_strided(base, shape=(1, 2, W, 2), strides=(2 * W * 8, W * 8, 8, 4), writeable=False)
+    assert flows.flags.c_contiguous
+    with pytest.raises(ValueError, match=r"flows of shape \(1, 2, 4294967298, 2\) is too large"):
+        _core.optical_strain(flows, 0, 1)

@@ -4,6 +4,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -28,6 +29,19 @@ inline void require_ndim(const pybind11::array& a, pybind11::ssize_t ndim, const
         os << name << " must have " << ndim << " dimensions, got shape " << shape_str(a);
         throw std::invalid_argument(os.str());
     }
+}
+
+/// Extent of axis `axis` as the int the kernels index with; throws instead of silently truncating an axis
+/// longer than INT_MAX (the kernel would then read a different, smaller array than the one passed).
+inline int int_extent(const pybind11::array& a, pybind11::ssize_t axis, const char* name) {
+    const pybind11::ssize_t n = a.shape(axis);
+    if (n > static_cast<pybind11::ssize_t>(std::numeric_limits<int>::max())) {
+        std::ostringstream os;
+        os << name << " of shape " << shape_str(a) << " is too large: axis " << axis << " must have at most "
+           << std::numeric_limits<int>::max() << " elements";
+        throw std::invalid_argument(os.str());
+    }
+    return static_cast<int>(n);
 }
 
 }  // namespace mefast::bindings

@@ -47,7 +47,7 @@ py::array_t<float> tvl1_pairs(const carray<float>& frames, const carray<int>& i0
     require_ndim(i1, 1, "i1");
     if (i0.shape(0) != i1.shape(0)) throw std::invalid_argument("i0 and i1 must have the same length");
     const auto nf = frames.shape(0);
-    const int h = static_cast<int>(frames.shape(1)), w = static_cast<int>(frames.shape(2));
+    const int h = int_extent(frames, 1, "frames"), w = int_extent(frames, 2, "frames");
     const auto n_pairs = i0.shape(0);
     auto a = i0.unchecked<1>();
     auto b = i1.unchecked<1>();
@@ -98,10 +98,10 @@ void register_flow(py::module_& m) {
         "_median_filter",
         [](const carray<float>& img, int k) {
             require_ndim(img, 2, "img");
+            const int h = int_extent(img, 0, "img"), w = int_extent(img, 1, "img");
             py::array_t<float> out({img.shape(0), img.shape(1)});
             std::copy(img.data(), img.data() + img.size(), out.mutable_data());
             float* o = out.mutable_data();
-            const int h = static_cast<int>(img.shape(0)), w = static_cast<int>(img.shape(1));
             py::gil_scoped_release release;
             tvl1::median_filter(o, h, w, k);
             return out;

@@ -90,8 +90,8 @@ py::array_t<float> lbp_top(const std::vector<py::array>& videos, const py::dict&
         const py::array& a = videos[static_cast<std::size_t>(i)];
         const std::string what = n == 1 ? "video" : "videos[" + std::to_string(i) + "]";
         check_clip(a, what);
-        plans.push_back(lbp::make_plan(p, static_cast<int>(a.shape(0)), static_cast<int>(a.shape(1)),
-                                       static_cast<int>(a.shape(2)), what));
+        plans.push_back(lbp::make_plan(p, int_extent(a, 0, what.c_str()), int_extent(a, 1, what.c_str()),
+                                       int_extent(a, 2, what.c_str()), what));
     }
     for (py::ssize_t i = 0; i < n; ++i) {
         const py::array& a = videos[static_cast<std::size_t>(i)];
@@ -110,8 +110,8 @@ py::array_t<float> lbp_top(const std::vector<py::array>& videos, const py::dict&
 py::array_t<std::uint16_t> lbp_top_codes(const py::array& video, const py::dict& params) {
     const lbp::Params p = params_from_dict(params);
     const bool u8 = check_clip(video, "video");
-    const lbp::Plan pl = lbp::make_plan(p, static_cast<int>(video.shape(0)), static_cast<int>(video.shape(1)),
-                                        static_cast<int>(video.shape(2)), "video");
+    const lbp::Plan pl = lbp::make_plan(p, int_extent(video, 0, "video"), int_extent(video, 1, "video"),
+                                        int_extent(video, 2, "video"), "video");
     py::array_t<std::uint16_t> out({static_cast<py::ssize_t>(pl.Tc), static_cast<py::ssize_t>(pl.Hi),
                                     static_cast<py::ssize_t>(pl.Wi), static_cast<py::ssize_t>(3)});
     std::uint16_t* o = out.mutable_data();
@@ -143,7 +143,7 @@ py::dict lbp_layout(const py::dict& params) {
     const lbp::Params p = params_from_dict(params);
     py::dict d;
     d["bins"] = lbp::bins_per_plane(p);
-    d["n_blocks"] = p.time_blocks * p.rows * p.cols;
+    d["n_blocks"] = static_cast<py::ssize_t>(p.time_blocks) * p.rows * p.cols;
     d["length"] = static_cast<py::ssize_t>(lbp::feature_length(p));
     d["border"] = std::max(p.radius[0], p.radius[1]);
     d["time_border"] = p.radius[2];

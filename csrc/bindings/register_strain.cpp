@@ -16,7 +16,7 @@ namespace {
 py::array_t<float> optical_strain(const carray<float>& flows, int scheme, int n_threads) {
     require_ndim(flows, 4, "flows");
     if (flows.shape(3) != 2) throw std::invalid_argument("flows must have shape (N, H, W, 2), got " + shape_str(flows));
-    const int h = static_cast<int>(flows.shape(1)), w = static_cast<int>(flows.shape(2));
+    const int h = int_extent(flows, 1, "flows"), w = int_extent(flows, 2, "flows");
     if (h < 2 || w < 2) throw std::invalid_argument("optical strain needs flow fields of at least 2 x 2, got " + shape_str(flows));
     if (scheme < 0 || scheme > 2) throw std::invalid_argument("unknown strain scheme " + std::to_string(scheme));
     const auto n = flows.shape(0);

@@ -16,7 +16,7 @@ namespace {
 
 template <class In, class Out>
 py::array run(const py::array& frames, int n_out, int n_threads) {
-    const int n = static_cast<int>(frames.shape(0));
+    const int n = int_extent(frames, 0, "frames");
     std::vector<py::ssize_t> shape(frames.shape(), frames.shape() + frames.ndim());
     py::ssize_t d = 1;
     for (std::size_t k = 1; k < shape.size(); ++k) d *= shape[k];
@@ -49,15 +49,20 @@ py::array tim_frames(const py::array& frames, int n_out, const std::string& outp
     if (!(frames.flags() & py::array::c_style)) throw std::invalid_argument("frames must be C-contiguous");
     if (frames.shape(0) < 1) throw std::invalid_argument("frames must hold at least one frame, got " + shape_str(frames));
     if (n_out < 1) throw std::invalid_argument("n_frames must be >= 1, got " + std::to_string(n_out));
+    // Checked before run() allocates the (T x n_out) weight matrix and the output from these counts.
+    if (frames.shape(0) > tim::kMaxFrames || n_out > tim::kMaxFrames)
+        throw std::invalid_argument("TIM needs 1 to " + std::to_string(tim::kMaxFrames) +
+                                    " input and output frames, got frames of shape " + shape_str(frames) +
+                                    " and n_frames=" + std::to_string(n_out));
     if (output == "float") return dispatch<float>(frames, n_out, n_threads);
     if (output == "uint8") return dispatch<std::uint8_t>(frames, n_out, n_threads);
     throw std::invalid_argument("output must be 'float' or 'uint8', got '" + output + "'");
 }
 
 py::array_t<double> tim_weights(int n, int n_out) {
-    if (n < 1 || n_out < 1)
-        throw std::invalid_argument("tim_weights needs n >= 1 and n_out >= 1, got n=" + std::to_string(n) +
-                                    ", n_out=" + std::to_string(n_out));
+    if (n < 1 || n_out < 1 || n > tim::kMaxFrames || n_out > tim::kMaxFrames)  // before allocating n x n_out
+        throw std::invalid_argument("tim_weights needs 1 <= n, n_out <= " + std::to_string(tim::kMaxFrames) +
+                                    ", got n=" + std::to_string(n) + ", n_out=" + std::to_string(n_out));
     py::array_t<double> K({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(n_out)});
     tim::weights(n, n_out, K.mutable_data());
     return K;

@@ -68,9 +68,11 @@ MEFAST_INLINE void tile_full(const In* MEFAST_RESTRICT x, std::ptrdiff_t dx, int
                              std::ptrdiff_t dout) {
     static_assert(kJ == 4, "tile_full holds four accumulator rows");
     double a0[kE] = {}, a1[kE] = {}, a2[kE] = {}, a3[kE] = {};
-    const In* xi = x + e;
-    const double* k = Kp + j0;
-    for (int i = 0; i < n; ++i, xi += dx, k += nj) {
+    for (int i = 0; i < n; ++i) {
+        // Row pointers formed from i inside the loop: stepping them after the last frame would form pointers
+        // past the end of the clip (and of Kp), which is undefined behaviour even if never dereferenced.
+        const In* xi = x + static_cast<std::ptrdiff_t>(i) * dx + e;
+        const double* k = Kp + static_cast<std::ptrdiff_t>(i) * nj + j0;
         const double k0 = k[0], k1 = k[1], k2 = k[2], k3 = k[3];
 #pragma omp simd
         for (int u = 0; u < kE; ++u) {

@@ -323,8 +323,10 @@ MEFAST_TARGET_CLONES void warp_and_linearise(const float* I0, const float* I1c, 
             const std::ptrdiff_t p = static_cast<std::ptrdiff_t>(y) * w + x;
             float fx = static_cast<float>(x) + u1[p];
             float fy = static_cast<float>(y) + u2[p];
-            fx = std::min(std::max(fx, -2.0f), static_cast<float>(w + 1));
-            fy = std::min(std::max(fy, -2.0f), static_cast<float>(h + 1));
+            // Clamped with NaN mapped to -2 (std::max(-2, NaN) is -2): a NaN flow must not reach the float ->
+            // int conversion below, which is undefined for NaN.
+            fx = std::min(std::max(-2.0f, fx), static_cast<float>(w + 1));
+            fy = std::min(std::max(-2.0f, fy), static_cast<float>(h + 1));
             const float flx = std::floor(fx), fly = std::floor(fy);
             const int xi = static_cast<int>(flx), yi = static_cast<int>(fly);
             float wx[4], wy[4];
@@ -661,6 +663,7 @@ int effective_scales(const Params& p, int h, int w) {
 
 void median_filter(float* img, int h, int w, int k) {
     if (k != 3 && k != 5) throw std::invalid_argument("median filter size must be 3 or 5, got " + str(k));
+    if (h <= 0 || w <= 0) return;  // nothing to filter (the kernel would read the border of an empty row)
     Plane scratch(static_cast<std::size_t>(k) * (w + k) + static_cast<std::size_t>(h) * w);
     median_filter_scratch(img, h, w, k, scratch.data());
 }
