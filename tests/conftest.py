@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -27,6 +30,37 @@ def _run_outside_the_source_tree(tmp_path_factory):
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(12345)
+
+
+def _longest_python_pause(call: Callable[[], object]) -> tuple[float, float]:
+    """Run call() while a Python thread ticks; return the longest pause between ticks during the call and the
+    call's duration. A kernel that held the GIL would pause the ticking thread for (nearly) the whole call."""
+    ticks: list[float] = []
+    stop = threading.Event()
+
+    def tick():
+        while not stop.is_set():
+            ticks.append(time.perf_counter())
+            for _ in range(200):
+                pass
+
+    th = threading.Thread(target=tick)
+    th.start()
+    while not ticks:
+        time.sleep(0.001)
+    t0 = time.perf_counter()
+    call()
+    t1 = time.perf_counter()
+    stop.set()
+    th.join()
+    inside = [t0] + [t for t in ticks if t0 < t < t1] + [t1]
+    return float(max(np.diff(inside))), t1 - t0
+
+
+@pytest.fixture
+def longest_python_pause():
+    """The GIL probe shared by the kernels' tests: ``pause, duration = longest_python_pause(call)``."""
+    return _longest_python_pause
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,6 @@ plane, and the spec's oracles (section 7: L1-L5, plus 2.11's counts, normalisati
 from __future__ import annotations
 
 import importlib.util
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -312,34 +310,9 @@ def test_uint8_and_float_inputs_agree(rng):
         np.testing.assert_array_equal(mefast.lbp_top(video.astype(dt)), mefast.lbp_top(video))
 
 
-def _longest_python_pause(call):
-    """Run call() while a Python thread ticks; return the longest pause between ticks during the call and the
-    call's duration. A kernel that held the GIL would pause the ticking thread for (nearly) the whole call."""
-    ticks: list[float] = []
-    stop = threading.Event()
-
-    def tick():
-        while not stop.is_set():
-            ticks.append(time.perf_counter())
-            for _ in range(200):
-                pass
-
-    th = threading.Thread(target=tick)
-    th.start()
-    while not ticks:
-        time.sleep(0.001)
-    t0 = time.perf_counter()
-    call()
-    t1 = time.perf_counter()
-    stop.set()
-    th.join()
-    inside = [t0] + [t for t in ticks if t0 < t < t1] + [t1]
-    return max(np.diff(inside)), t1 - t0
-
-
-def test_gil_is_released(rng):
+def test_gil_is_released(rng, longest_python_pause):
     clips = [rng.integers(0, 256, (20, 100, 100), dtype=np.uint8) for _ in range(4)]
-    pause, duration = _longest_python_pause(
+    pause, duration = longest_python_pause(
         lambda: mefast.lbp_top_batch(clips, radius=1, sampling="bilinear", n_threads=1)
     )
     assert pause < 0.5 * duration, (pause, duration)
@@ -462,3 +435,21 @@ def test_any_parameters_raise_or_match_reference(mode, shape, radius, points, bl
     except ValueError:
         return
     np.testing.assert_array_equal(got, ref.lbp_top_ref(video, **kw))
+
+
+def test_axis_beyond_int_is_rejected_not_truncated():
+    """A width of 2**32 + 9 must not be taken as 9 (the extent was cast to int) and read as a smaller clip.
+    The view claims memory it does not have, so only a refusal before any read is safe."""
+    base = np.zeros(9 * 9 * 9, np.uint8)
+    W = 2**32 + 9
+    video = np.lib.stride_tricks.as_strided(base, shape=(9, 9, W), strides=(9 * W, W, 1), writeable=False)
+    assert video.flags.c_contiguous
+    params = {"radius": (1, 1, 1), "blocks": (1, 1)}
+    with pytest.raises(ValueError, match=r"video of shape \(9, 9, 4294967305\) is too large"):
+        _core.lbp_top([video], params, 1)
+    with pytest.raises(ValueError, match=r"too large"):
+        _core.lbp_top_codes(video, params)
+
+
+def test_layout_block_count_does_not_overflow():
+    assert _core.lbp_layout({"blocks": (50_000, 50_000), "time_blocks": 2})["n_blocks"] == 5_000_000_000

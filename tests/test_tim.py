@@ -4,8 +4,6 @@ clips, the spec's oracles T1-T5 and section 3.6, the degenerate clips of section
 from __future__ import annotations
 
 import importlib.util
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -160,34 +158,9 @@ def test_threads_do_not_change_the_result(rng):
         np.testing.assert_array_equal(mefast.tim(video, 21, n_threads=n), one)
 
 
-def _longest_python_pause(call):
-    """Run call() while a Python thread ticks; return the longest pause between ticks during the call and the
-    call's duration. A kernel that held the GIL would pause the ticking thread for (nearly) the whole call."""
-    ticks: list[float] = []
-    stop = threading.Event()
-
-    def tick():
-        while not stop.is_set():
-            ticks.append(time.perf_counter())
-            for _ in range(200):
-                pass
-
-    th = threading.Thread(target=tick)
-    th.start()
-    while not ticks:
-        time.sleep(0.001)
-    t0 = time.perf_counter()
-    call()
-    t1 = time.perf_counter()
-    stop.set()
-    th.join()
-    inside = [t0] + [t for t in ticks if t0 < t < t1] + [t1]
-    return max(np.diff(inside)), t1 - t0
-
-
-def test_gil_is_released(rng):
+def test_gil_is_released(rng, longest_python_pause):
     video = rng.integers(0, 256, (60, 200, 200), dtype=np.uint8)
-    pause, duration = _longest_python_pause(lambda: mefast.tim(video, 200, n_threads=1))
+    pause, duration = longest_python_pause(lambda: mefast.tim(video, 200, n_threads=1))
     assert pause < 0.5 * duration, (pause, duration)
 
 
@@ -218,6 +191,24 @@ def test_nan_raises():
         mefast.tim(video, 3)
     with pytest.raises(ValueError, match="n_frames"):
         mefast.tim_weights(3, 0)
+
+
+def test_frame_axis_beyond_int_is_rejected_not_truncated():
+    """A (2**32 + 3)-frame clip must not be read as its first 3 frames (the count was cast to int). The view
+    claims memory it does not have, so only a refusal before any read is safe."""
+    base = np.arange(3, dtype=np.uint8)
+    video = np.lib.stride_tricks.as_strided(base, shape=(2**32 + 3, 1, 1), strides=(1, 1, 1), writeable=False)
+    assert video.flags.c_contiguous
+    with pytest.raises(ValueError, match=r"1 to 65536 input and output frames"):
+        mefast.tim(video, 2)
+
+
+def test_frame_counts_are_checked_before_allocating():
+    """Counts over the supported maximum are refused before the weight matrix or output is allocated."""
+    with pytest.raises(ValueError, match=r"1 to 65536 input and output frames.*n_frames=100000"):
+        mefast.tim(np.zeros((2, 100, 100), np.float32), 100_000)  # the output alone would be 4 GB
+    with pytest.raises(ValueError, match=r"1 <= n, n_out <= 65536"):
+        mefast.tim_weights(70_000, 70_000)  # 39 GB of weights
 
 
 def test_device_selection(rng):
