@@ -55,9 +55,15 @@ def as_gray_float(x: ArrayLike, name: str, *, ndim: int, scale_float: bool = Tru
     check_finite(arr, name)
     is_float = np.issubdtype(arr.dtype, np.floating)
     gray = to_gray(arr, name, channel_axis_ndim=ndim)
-    out = np.ascontiguousarray(gray, dtype=np.float32)
-    if is_float and scale_float:
-        out = out * np.float32(255.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.ascontiguousarray(gray, dtype=np.float32)
+        if is_float and scale_float:
+            out = out * np.float32(255.0)
+    if not np.isfinite(out).all():  # finite input, but beyond float32 once converted (and scaled)
+        bad = np.argwhere(~np.isfinite(out))[0]
+        raise ShapeError(
+            f"{name} has values too large for float32 grey levels (first at index {tuple(int(i) for i in bad)})"
+        )
     return out
 
 

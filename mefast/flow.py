@@ -105,7 +105,7 @@ class TVL1Params:
             ("scale_step", 0 < self.scale_step < 1, "must be in (0, 1)"),
             ("gamma", self.gamma >= 0, "must be >= 0"),
             ("median_filtering", self.median_filtering in (1, 3, 5), "must be 1 (off), 3 or 5"),
-            ("presmooth_sigma", self.presmooth_sigma >= 0, "must be >= 0"),
+            ("presmooth_sigma", 0 <= self.presmooth_sigma <= 50, "must be in [0, 50]"),
             ("min_size", self.min_size >= 4, "must be >= 4"),
         ]
         for name, ok, rule in checks:

@@ -44,6 +44,12 @@ def test_too_small_for_pyramid_names_sizes_and_fix():
         mefast.tvl1(img(2, 8), img(2, 8), params=ONE.replace(min_size=4))
 
 
+def test_values_beyond_float32_are_refused():
+    huge = np.full((32, 32), 1e300)  # finite as float64, inf once converted to float32 grey levels
+    with pytest.raises(ShapeError, match=r"frame0 has values too large for float32 grey levels"):
+        mefast.tvl1(huge, img(), params=ONE)
+
+
 def test_video_errors():
     with pytest.raises(ShapeError, match=r"at least 2 frames .* shape \(1, 32, 32\)"):
         mefast.compute_flow(np.zeros((1, 32, 32), np.uint8))
@@ -66,6 +72,7 @@ def test_video_errors():
         ({"median_filtering": 4}, r"median_filtering=4 is invalid: must be 1 \(off\), 3 or 5"),
         ({"theta": float("nan")}, r"theta=nan is invalid"),
         ({"epsilon": -1}, r"epsilon=-1 is invalid"),
+        ({"presmooth_sigma": 1e9}, r"presmooth_sigma=1000000000.0 is invalid: must be in \[0, 50\]"),
     ],
     ids=str,
 )

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <sstream>
+#include <vector>
 
 #include "array_checks.hpp"
 #include "mefast/tvl1.hpp"
@@ -49,12 +50,13 @@ py::array_t<float> tvl1_pairs(const carray<float>& frames, const carray<int>& i0
     const auto nf = frames.shape(0);
     const int h = int_extent(frames, 1, "frames"), w = int_extent(frames, 2, "frames");
     const auto n_pairs = i0.shape(0);
-    auto a = i0.unchecked<1>();
-    auto b = i1.unchecked<1>();
+    // Copies, so the indices checked here are the ones used after the GIL is released.
+    const std::vector<int> a(i0.data(), i0.data() + i0.shape(0));
+    const std::vector<int> b(i1.data(), i1.data() + i1.shape(0));
     for (py::ssize_t k = 0; k < n_pairs; ++k) {
-        if (a(k) < 0 || a(k) >= nf || b(k) < 0 || b(k) >= nf) {
+        if (a[k] < 0 || a[k] >= nf || b[k] < 0 || b[k] >= nf) {
             std::ostringstream os;
-            os << "pair " << k << " indexes frames (" << a(k) << ", " << b(k) << ") outside [0, " << nf << ")";
+            os << "pair " << k << " indexes frames (" << a[k] << ", " << b[k] << ") outside [0, " << nf << ")";
             throw std::invalid_argument(os.str());
         }
     }
@@ -77,8 +79,8 @@ py::array_t<float> tvl1_pairs(const carray<float>& frames, const carray<int>& i0
     py::array_t<float> out({static_cast<py::ssize_t>(n_pairs), static_cast<py::ssize_t>(h),
                             static_cast<py::ssize_t>(w), static_cast<py::ssize_t>(2)});
     const float* f = frames.data();
-    const int* pa = i0.data();
-    const int* pb = i1.data();
+    const int* pa = a.data();
+    const int* pb = b.data();
     float* o = out.mutable_data();
     {
         py::gil_scoped_release release;

@@ -644,8 +644,8 @@ void validate(const Params& p) {
     if (!(p.scale_step > 0.0f && p.scale_step < 1.0f)) bad("scale_step", str(p.scale_step), "must be in (0, 1)");
     if (p.median_filtering != 1 && p.median_filtering != 3 && p.median_filtering != 5)
         bad("median_filtering", str(p.median_filtering), "must be 1 (off), 3 or 5");
-    if (!(p.presmooth_sigma >= 0.0f && std::isfinite(p.presmooth_sigma)))
-        bad("presmooth_sigma", str(p.presmooth_sigma), "must be >= 0");
+    if (!(p.presmooth_sigma >= 0.0f && p.presmooth_sigma <= 50.0f))
+        bad("presmooth_sigma", str(p.presmooth_sigma), "must be in [0, 50]");
     if (p.min_size < 4) bad("min_size", str(p.min_size), "must be >= 4");
 }
 
