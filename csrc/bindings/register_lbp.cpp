@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "array_checks.hpp"
+#include "params.hpp"
 #include "mefast/lbp_top.hpp"
 #include "registers.hpp"
 
@@ -21,67 +22,9 @@ namespace py = pybind11;
 namespace mefast::bindings {
 namespace {
 
-template <class E>
-E parse_enum(const py::dict& d, const char* key, std::initializer_list<std::pair<const char*, E>> options, E dflt) {
-    if (!d.contains(key)) return dflt;
-    const std::string v = d[key].cast<std::string>();
-    std::ostringstream names;
-    for (const auto& [name, value] : options) {
-        if (v == name) return value;
-        names << (names.tellp() > 0 ? ", " : "") << "'" << name << "'";
-    }
-    throw std::invalid_argument(std::string(key) + " must be one of " + names.str() + ", got '" + v + "'");
-}
-
-template <std::size_t N>
-void parse_ints(const py::dict& d, const char* key, int* out) {
-    if (!d.contains(key)) return;
-    const auto v = d[key].cast<std::vector<int>>();
-    if (v.size() != N)
-        throw std::invalid_argument(std::string(key) + " must have " + std::to_string(N) + " values, got " +
-                                    std::to_string(v.size()));
-    for (std::size_t i = 0; i < N; ++i) out[i] = v[i];
-}
-
-lbp::Params params_from_dict(const py::dict& d) {
-    using namespace lbp;
-    Params p;
-    parse_ints<3>(d, "radius", p.radius);
-    parse_ints<3>(d, "points", p.points);
-    int blocks[2] = {p.rows, p.cols};
-    parse_ints<2>(d, "blocks", blocks);
-    p.rows = blocks[0];
-    p.cols = blocks[1];
-    if (d.contains("time_blocks")) p.time_blocks = d["time_blocks"].cast<int>();
-    if (d.contains("overlap")) p.overlap = d["overlap"].cast<double>();
-    p.mapping = parse_enum<Mapping>(d, "mapping", {{"none", Mapping::none}, {"u2", Mapping::u2}, {"riu2", Mapping::riu2}},
-                                    Mapping::u2);
-    p.sampling = parse_enum<Sampling>(d, "sampling", {{"rounded", Sampling::rounded}, {"bilinear", Sampling::bilinear}},
-                                      Sampling::rounded);
-    p.ordering = parse_enum<Ordering>(d, "ordering", {{"orig", Ordering::orig}, {"block", Ordering::block}},
-                                      Ordering::orig);
-    p.mode = parse_enum<Mode>(d, "mode", {{"paper", Mode::paper}, {"meb", Mode::meb}}, Mode::paper);
-    p.normalize = parse_enum<Normalize>(d, "normalize",
-                                        {{"none", Normalize::none},
-                                         {"per_block_plane", Normalize::per_block_plane},
-                                         {"per_plane", Normalize::per_plane},
-                                         {"global_l1", Normalize::global_l1}},
-                                        Normalize::per_block_plane);
-    lbp::validate(p);
-    return p;
-}
-
-// A clip must be a C-contiguous (T, H, W) uint8 or float32 array: the core never copies or casts.
-bool check_clip(const py::array& a, const std::string& what) {
-    if (a.ndim() != 3) throw std::invalid_argument(what + " must have 3 dimensions (T, H, W), got shape " + shape_str(a));
-    if (!(a.flags() & py::array::c_style)) throw std::invalid_argument(what + " must be C-contiguous");
-    if (a.dtype().is(py::dtype::of<std::uint8_t>())) return true;
-    if (a.dtype().is(py::dtype::of<float>())) return false;
-    throw std::invalid_argument(what + " must be uint8 or float32, got dtype " + std::string(py::str(a.dtype())));
-}
 
 py::array_t<float> lbp_top(const std::vector<py::array>& videos, const py::dict& params, int n_threads) {
-    const lbp::Params p = params_from_dict(params);
+    const lbp::Params p = lbp_params_from_dict(params);
     const auto n = static_cast<py::ssize_t>(videos.size());
     std::vector<lbp::Plan> plans;
     plans.reserve(videos.size());
@@ -108,7 +51,7 @@ py::array_t<float> lbp_top(const std::vector<py::array>& videos, const py::dict&
 }
 
 py::array_t<std::uint16_t> lbp_top_codes(const py::array& video, const py::dict& params) {
-    const lbp::Params p = params_from_dict(params);
+    const lbp::Params p = lbp_params_from_dict(params);
     const bool u8 = check_clip(video, "video");
     const lbp::Plan pl = lbp::make_plan(p, int_extent(video, 0, "video"), int_extent(video, 1, "video"),
                                         int_extent(video, 2, "video"), "video");
@@ -140,7 +83,7 @@ py::tuple lbp_mapping(int P, const std::string& kind) {
 }
 
 py::dict lbp_layout(const py::dict& params) {
-    const lbp::Params p = params_from_dict(params);
+    const lbp::Params p = lbp_params_from_dict(params);
     py::dict d;
     d["bins"] = lbp::bins_per_plane(p);
     d["n_blocks"] = static_cast<py::ssize_t>(p.time_blocks) * p.rows * p.cols;

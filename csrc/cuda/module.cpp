@@ -15,6 +15,7 @@
 
 #include "api.hpp"
 #include "array_checks.hpp"
+#include "params.hpp"
 #include "mefast/lbp_top.hpp"
 #include "mefast/tim.hpp"
 #include "mefast/tvl1.hpp"
@@ -24,113 +25,44 @@ namespace py = pybind11;
 namespace mefast::bindings {
 namespace {
 
-// The dict of TVL1Params._core_dict(), read as register_flow.cpp reads it.
-tvl1::Params params_from_dict(const py::dict& d) {
-    tvl1::Params p;
-    auto get_f = [&](const char* k, float& v) {
-        if (d.contains(k)) v = d[k].cast<float>();
-    };
-    auto get_i = [&](const char* k, int& v) {
-        if (d.contains(k)) v = d[k].cast<int>();
-    };
-    get_f("tau", p.tau);
-    get_f("lambda_", p.lambda);
-    get_f("theta", p.theta);
-    get_f("gamma", p.gamma);
-    get_i("nscales", p.nscales);
-    get_i("warps", p.warps);
-    get_f("epsilon", p.epsilon);
-    get_i("inner_iterations", p.inner_iterations);
-    get_i("outer_iterations", p.outer_iterations);
-    get_f("scale_step", p.scale_step);
-    get_i("median_filtering", p.median_filtering);
-    get_f("presmooth_sigma", p.presmooth_sigma);
-    if (d.contains("pyramid_smoothing")) p.pyramid_smoothing = d["pyramid_smoothing"].cast<bool>();
-    get_i("min_size", p.min_size);
-    return p;
-}
 
-struct PairsInput {
-    int nf = 0, h = 0, w = 0;
-    py::ssize_t n_pairs = 0;
-    tvl1::Params p;
-};
-
-// The checks of register_flow.cpp's tvl1_pairs, in the same order and with the same messages.
-PairsInput check_pairs(const carray<float>& frames, const carray<int>& i0, const carray<int>& i1,
-                       const py::dict& params) {
-    require_ndim(frames, 3, "frames");
-    require_ndim(i0, 1, "i0");
-    require_ndim(i1, 1, "i1");
-    if (i0.shape(0) != i1.shape(0)) throw std::invalid_argument("i0 and i1 must have the same length");
-    PairsInput in;
-    const auto nf = frames.shape(0);
-    in.h = static_cast<int>(frames.shape(1));
-    in.w = static_cast<int>(frames.shape(2));
-    in.n_pairs = i0.shape(0);
-    auto a = i0.unchecked<1>();
-    auto b = i1.unchecked<1>();
-    for (py::ssize_t k = 0; k < in.n_pairs; ++k) {
-        if (a(k) < 0 || a(k) >= nf || b(k) < 0 || b(k) >= nf) {
-            std::ostringstream os;
-            os << "pair " << k << " indexes frames (" << a(k) << ", " << b(k) << ") outside [0, " << nf << ")";
-            throw std::invalid_argument(os.str());
-        }
-    }
-    in.p = params_from_dict(params);
-    tvl1::validate(in.p);
-    if (in.h < 3 || in.w < 3) {
-        std::ostringstream os;
-        os << "frames of shape (" << in.h << ", " << in.w << ") are too small: TV-L1 needs at least 3 x 3 pixels";
-        throw std::invalid_argument(os.str());
-    }
-    const int levels = tvl1::effective_scales(in.p, in.h, in.w);
-    const bool adapt = params.contains("adapt_scales") && params["adapt_scales"].cast<bool>();
-    if (levels < in.p.nscales && !adapt) {
-        std::ostringstream os;
-        os << "frames of " << in.h << " x " << in.w << " px are too small for nscales=" << in.p.nscales
-           << " with scale_step=" << in.p.scale_step << " (each level must keep both sides >= " << in.p.min_size
-           << " px): use nscales=" << levels << " or less, or adapt_scales=True";
-        throw std::invalid_argument(os.str());
-    }
-    if (nf > 2147483647 || static_cast<long long>(in.h) * in.w > 2147483647LL / 4)
+// The checks of the CPU binding (params.hpp), plus the CUDA backend's 32-bit index limits.
+Tvl1Pairs check_pairs(const carray<float>& frames, const carray<int>& i0, const carray<int>& i1,
+                      const py::dict& params) {
+    Tvl1Pairs in = check_tvl1_pairs(frames, i0, i1, params);
+    if (in.nf > 2147483647 || static_cast<long long>(in.h) * in.w > 2147483647LL / 4)
         throw std::invalid_argument("frames " + shape_str(frames) + " are too large for the CUDA backend");
-    in.nf = static_cast<int>(nf);
     return in;
 }
 
-py::array_t<float> flows_array(const PairsInput& in) {
-    return py::array_t<float>({static_cast<py::ssize_t>(in.n_pairs), static_cast<py::ssize_t>(in.h),
-                               static_cast<py::ssize_t>(in.w), static_cast<py::ssize_t>(2)});
-}
 
 py::array_t<float> tvl1_pairs(const carray<float>& frames, const carray<int>& i0, const carray<int>& i1,
                               const py::dict& params, int batch_size) {
-    const PairsInput in = check_pairs(frames, i0, i1, params);
+    const Tvl1Pairs in = check_pairs(frames, i0, i1, params);
     auto out = flows_array(in);
     const float* f = frames.data();
-    const int* a = i0.data();
-    const int* b = i1.data();
+    const int* a = in.i0.data();
+    const int* b = in.i1.data();
     float* o = out.mutable_data();
     {
         py::gil_scoped_release release;
-        gpu::tvl1_pairs_cuda(f, in.nf, in.h, in.w, a, b, in.n_pairs, in.p, batch_size, o);
+        gpu::tvl1_pairs_cuda(f, static_cast<int>(in.nf), in.h, in.w, a, b, in.n_pairs, in.p, batch_size, o);
     }
     return out;
 }
 
 py::array_t<float> tvl1_pairs_emulated(const carray<float>& frames, const carray<int>& i0, const carray<int>& i1,
                                        const py::dict& params, int batch_size, int order) {
-    const PairsInput in = check_pairs(frames, i0, i1, params);
+    const Tvl1Pairs in = check_pairs(frames, i0, i1, params);
     if (order < 0 || order > 2) throw std::invalid_argument("order must be 0 (forward), 1 (reverse) or 2 (shuffled)");
     auto out = flows_array(in);
     const float* f = frames.data();
-    const int* a = i0.data();
-    const int* b = i1.data();
+    const int* a = in.i0.data();
+    const int* b = in.i1.data();
     float* o = out.mutable_data();
     {
         py::gil_scoped_release release;
-        gpu::tvl1_pairs_emulated(f, in.nf, in.h, in.w, a, b, in.n_pairs, in.p, batch_size, order, o);
+        gpu::tvl1_pairs_emulated(f, static_cast<int>(in.nf), in.h, in.w, a, b, in.n_pairs, in.p, batch_size, order, o);
     }
     return out;
 }
@@ -178,63 +110,6 @@ py::array_t<float> optical_strain_emulated(const carray<float>& flows, int schem
 // ---------------------------------------------------------------------------------------------------------
 // LBP-TOP: the parameter dict and clip checks of register_lbp.cpp (same keys, defaults and messages).
 
-template <class E>
-E parse_enum(const py::dict& d, const char* key, std::initializer_list<std::pair<const char*, E>> options, E dflt) {
-    if (!d.contains(key)) return dflt;
-    const std::string v = d[key].cast<std::string>();
-    std::ostringstream names;
-    for (const auto& [name, value] : options) {
-        if (v == name) return value;
-        names << (names.tellp() > 0 ? ", " : "") << "'" << name << "'";
-    }
-    throw std::invalid_argument(std::string(key) + " must be one of " + names.str() + ", got '" + v + "'");
-}
-
-template <std::size_t N>
-void parse_ints(const py::dict& d, const char* key, int* out) {
-    if (!d.contains(key)) return;
-    const auto v = d[key].cast<std::vector<int>>();
-    if (v.size() != N)
-        throw std::invalid_argument(std::string(key) + " must have " + std::to_string(N) + " values, got " +
-                                    std::to_string(v.size()));
-    for (std::size_t i = 0; i < N; ++i) out[i] = v[i];
-}
-
-lbp::Params lbp_params_from_dict(const py::dict& d) {
-    using namespace lbp;
-    Params p;
-    parse_ints<3>(d, "radius", p.radius);
-    parse_ints<3>(d, "points", p.points);
-    int blocks[2] = {p.rows, p.cols};
-    parse_ints<2>(d, "blocks", blocks);
-    p.rows = blocks[0];
-    p.cols = blocks[1];
-    if (d.contains("time_blocks")) p.time_blocks = d["time_blocks"].cast<int>();
-    if (d.contains("overlap")) p.overlap = d["overlap"].cast<double>();
-    p.mapping = parse_enum<Mapping>(d, "mapping", {{"none", Mapping::none}, {"u2", Mapping::u2}, {"riu2", Mapping::riu2}},
-                                    Mapping::u2);
-    p.sampling = parse_enum<Sampling>(d, "sampling", {{"rounded", Sampling::rounded}, {"bilinear", Sampling::bilinear}},
-                                      Sampling::rounded);
-    p.ordering = parse_enum<Ordering>(d, "ordering", {{"orig", Ordering::orig}, {"block", Ordering::block}},
-                                      Ordering::orig);
-    p.mode = parse_enum<Mode>(d, "mode", {{"paper", Mode::paper}, {"meb", Mode::meb}}, Mode::paper);
-    p.normalize = parse_enum<Normalize>(d, "normalize",
-                                        {{"none", Normalize::none},
-                                         {"per_block_plane", Normalize::per_block_plane},
-                                         {"per_plane", Normalize::per_plane},
-                                         {"global_l1", Normalize::global_l1}},
-                                        Normalize::per_block_plane);
-    lbp::validate(p);
-    return p;
-}
-
-bool check_clip(const py::array& a, const std::string& what) {
-    if (a.ndim() != 3) throw std::invalid_argument(what + " must have 3 dimensions (T, H, W), got shape " + shape_str(a));
-    if (!(a.flags() & py::array::c_style)) throw std::invalid_argument(what + " must be C-contiguous");
-    if (a.dtype().is(py::dtype::of<std::uint8_t>())) return true;
-    if (a.dtype().is(py::dtype::of<float>())) return false;
-    throw std::invalid_argument(what + " must be uint8 or float32, got dtype " + std::string(py::str(a.dtype())));
-}
 
 template <class Run>
 py::array_t<float> lbp_top_impl(const std::vector<py::array>& videos, const py::dict& params, Run run) {
