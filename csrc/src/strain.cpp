@@ -5,24 +5,6 @@
 namespace mefast::strain {
 namespace {
 
-// Derivative of component c (0 = u, 1 = v) along x and y at (y, x) for the finite-difference schemes.
-inline float ddx(const float* f, int h, int w, int y, int x, int c, Scheme s) {
-    (void)h;
-    const float* r = f + static_cast<std::ptrdiff_t>(y) * w * 2;
-    if (s == Scheme::backward) return x == 0 ? 0.0f : r[2 * x + c] - r[2 * (x - 1) + c];
-    if (x == 0) return r[2 + c] - r[c];
-    if (x == w - 1) return r[2 * x + c] - r[2 * (x - 1) + c];
-    return 0.5f * (r[2 * (x + 1) + c] - r[2 * (x - 1) + c]);
-}
-
-inline float ddy(const float* f, int h, int w, int y, int x, int c, Scheme s) {
-    auto at = [&](int yy) { return f[(static_cast<std::ptrdiff_t>(yy) * w + x) * 2 + c]; };
-    if (s == Scheme::backward) return y == 0 ? 0.0f : at(y) - at(y - 1);
-    if (y == 0) return at(1) - at(0);
-    if (y == h - 1) return at(y) - at(y - 1);
-    return 0.5f * (at(y + 1) - at(y - 1));
-}
-
 // Unnormalised Sobel with zero padding, as scipy.ndimage.sobel(mode="constant").
 // axis 0: difference down the rows, [1, 2, 1] smoothing along the row; axis 1: the transpose.
 inline float sobel(const float* f, int h, int w, int y, int x, int c, int axis) {
@@ -37,20 +19,61 @@ inline float sobel(const float* f, int h, int w, int y, int x, int c, int axis) 
            (at(y - 1, x - 1) + 2.0f * at(y, x - 1) + at(y + 1, x - 1));
 }
 
-void one(const float* f, int h, int w, Scheme s, float* out) {
+// Finite-difference schemes, one row at a time. Rows: the vertical difference is fy * (dn - up), with
+// (up, dn, fy) = (y-1, y+1, 1/2) inside and one-sided at the borders (central), or (y-1, y, 1) and 0 on the
+// first row (backward). Columns likewise; the inner columns run branch-free so the loop vectorises. Compiled for
+// the baseline ISA (no FMA contraction), so it rounds exactly as the CUDA twin and its CPU emulation do.
+void finite_differences(const float* f, int h, int w, Scheme s, float* out) {
+    const bool central = s == Scheme::central;
     for (int y = 0; y < h; ++y) {
-        for (int x = 0; x < w; ++x) {
-            float m;
-            if (s == Scheme::sobel_meb) {
-                m = magnitude_meb(sobel(f, h, w, y, x, 0, 0), sobel(f, h, w, y, x, 0, 1), sobel(f, h, w, y, x, 1, 0),
-                                  sobel(f, h, w, y, x, 1, 1));
-            } else {
-                m = magnitude(ddx(f, h, w, y, x, 0, s), ddy(f, h, w, y, x, 0, s), ddx(f, h, w, y, x, 1, s),
-                              ddy(f, h, w, y, x, 1, s));
-            }
-            out[static_cast<std::ptrdiff_t>(y) * w + x] = m;
+        int up, dn;
+        float fy;
+        if (central) {
+            up = y > 0 ? y - 1 : 0;
+            dn = y + 1 < h ? y + 1 : h - 1;
+            fy = (y > 0 && y + 1 < h) ? 0.5f : 1.0f;
+        } else {
+            up = y > 0 ? y - 1 : 0;
+            dn = y;
+            fy = y > 0 ? 1.0f : 0.0f;
+        }
+        const float* MEFAST_RESTRICT r = f + static_cast<std::ptrdiff_t>(y) * w * 2;
+        const float* MEFAST_RESTRICT ru = f + static_cast<std::ptrdiff_t>(up) * w * 2;
+        const float* MEFAST_RESTRICT rd = f + static_cast<std::ptrdiff_t>(dn) * w * 2;
+        float* MEFAST_RESTRICT o = out + static_cast<std::ptrdiff_t>(y) * w;
+        auto at = [&](int x, int xl, int xr, float fx) {
+            const float ux = fx * (r[2 * xr] - r[2 * xl]);
+            const float vx = fx * (r[2 * xr + 1] - r[2 * xl + 1]);
+            const float uy = fy * (rd[2 * x] - ru[2 * x]);
+            const float vy = fy * (rd[2 * x + 1] - ru[2 * x + 1]);
+            return magnitude(ux, uy, vx, vy);
+        };
+        if (central) {
+#pragma omp simd
+            for (int x = 1; x < w - 1; ++x) o[x] = at(x, x - 1, x + 1, 0.5f);
+            o[0] = at(0, 0, 1, 1.0f);
+            o[w - 1] = at(w - 1, w - 2, w - 1, 1.0f);
+        } else {
+#pragma omp simd
+            for (int x = 1; x < w; ++x) o[x] = at(x, x - 1, x, 1.0f);
+            o[0] = at(0, 0, 0, 0.0f);
         }
     }
+}
+
+void sobel_meb(const float* f, int h, int w, float* out) {
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x)
+            out[static_cast<std::ptrdiff_t>(y) * w + x] =
+                magnitude_meb(sobel(f, h, w, y, x, 0, 0), sobel(f, h, w, y, x, 0, 1), sobel(f, h, w, y, x, 1, 0),
+                              sobel(f, h, w, y, x, 1, 1));
+}
+
+void one(const float* f, int h, int w, Scheme s, float* out) {
+    if (s == Scheme::sobel_meb)
+        sobel_meb(f, h, w, out);
+    else
+        finite_differences(f, h, w, s, out);
 }
 
 }  // namespace
