@@ -74,8 +74,10 @@ _LAZY = {"MEStore": "store"}
 _LAZY.update({name: "pipeline" for name in ("PreprocessOptions", "PreprocessReport", "preprocess")})
 # Evaluation protocols and metrics (pandas); the torch layer stays in ``mefast.train``, never imported here.
 _LAZY.update(
-    {name: "protocols" for name in ("Evaluation", "LabelLeakError", "Protocol", "ProtocolError", "cross_validate",
-                                    "make_protocol")}  # fmt: skip
+    {
+        name: "protocols"
+        for name in ("Evaluation", "LabelLeakError", "Protocol", "ProtocolError", "cross_validate", "make_protocol")
+    }  # fmt: skip
 )
 _LAZY.update({name: "metrics" for name in ("au_metrics", "classification_metrics")})
 # Bi-WOOF and MDMO (Numba, slow to import) and the face tools.

@@ -53,7 +53,8 @@ def warp_image(image: NDArray, field: NDArray) -> NDArray[np.float32]:
     gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)
     mx = gx + field[..., 0].astype(np.float32)
     my = gy + field[..., 1].astype(np.float32)
-    return cv2.remap(image.astype(np.float32), mx, my, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    out = cv2.remap(image.astype(np.float32), mx, my, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    return np.asarray(out, dtype=np.float32)
 
 
 def face_flow_pair(size: tuple[int, int] = (340, 280), amplitude: float = 1.0, *, seed: int = 0) -> FlowPair:

@@ -32,9 +32,10 @@ def face_image(*, gray: bool = False) -> NDArray[np.uint8]:
 
     raw = resources.files(__name__).joinpath("astronaut_face.png").read_bytes()
     bgr = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
-    if gray:
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    if bgr is None:  # only a damaged installation gets here
+        raise OSError("mefast's bundled astronaut_face.png could not be decoded")
+    out = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY if gray else cv2.COLOR_BGR2RGB)
+    return np.asarray(out, dtype=np.uint8)
 
 
 def face_landmarks() -> NDArray[np.float32]:
