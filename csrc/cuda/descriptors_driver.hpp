@@ -14,42 +14,6 @@
 
 namespace mefast::gpu {
 
-/// Histogram normalisation of lbp_top.cpp's finalize(), on the host.
-inline void lbp_finalize(const std::uint32_t* hist, const lbp::Plan& pl, float* out) {
-    const int bins = pl.bins, nb = pl.n_blocks;
-    const std::ptrdiff_t D = static_cast<std::ptrdiff_t>(nb) * 3 * bins;
-    auto sum = [&](std::ptrdiff_t from, std::ptrdiff_t count, std::ptrdiff_t stride, int n_seg) {
-        double s = 0;
-        for (int j = 0; j < n_seg; ++j)
-            for (std::ptrdiff_t i = 0; i < count; ++i) s += hist[from + j * stride + i];
-        return s;
-    };
-    auto scale = [&](std::ptrdiff_t from, std::ptrdiff_t count, std::ptrdiff_t stride, int n_seg, double s) {
-        const double inv = s > 0 ? 1.0 / s : 0.0;
-        for (int j = 0; j < n_seg; ++j)
-            for (std::ptrdiff_t i = 0; i < count; ++i) {
-                const std::ptrdiff_t k = from + j * stride + i;
-                out[k] = static_cast<float>(hist[k] * inv);
-            }
-    };
-    switch (pl.p.normalize) {
-        case lbp::Normalize::none:
-            for (std::ptrdiff_t k = 0; k < D; ++k) out[k] = static_cast<float>(hist[k]);
-            break;
-        case lbp::Normalize::per_block_plane:
-            for (std::ptrdiff_t hq = 0; hq < static_cast<std::ptrdiff_t>(nb) * 3; ++hq)
-                scale(hq * bins, bins, 0, 1, sum(hq * bins, bins, 0, 1));
-            break;
-        case lbp::Normalize::per_plane:
-            for (int q = 0; q < 3; ++q)
-                scale(static_cast<std::ptrdiff_t>(q) * bins, bins, 3 * static_cast<std::ptrdiff_t>(bins), nb,
-                      sum(static_cast<std::ptrdiff_t>(q) * bins, bins, 3 * static_cast<std::ptrdiff_t>(bins), nb));
-            break;
-        case lbp::Normalize::global_l1:
-            scale(0, D, 0, 1, sum(0, D, 0, 1));
-            break;
-    }
-}
 
 inline LbpGeometry lbp_geometry(const lbp::Plan& pl) {
     LbpGeometry g{};
@@ -134,7 +98,7 @@ void lbp_top_batch(Exec& ex, const LbpClip* clips, std::ptrdiff_t n, float* out)
             ex.for_each(pl.Tc, n_elems, AllItems{}, op);
         }
         ex.download(hist.data(), h, static_cast<std::size_t>(D));
-        lbp_finalize(hist.data(), pl, out + c * D);
+        lbp::finalize(hist.data(), pl, out + c * D);
     }
     ex.finish();
 }

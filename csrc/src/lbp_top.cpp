@@ -524,41 +524,6 @@ void accumulate(const V* clip, const Plan& pl, int t0, int t1, std::uint32_t* hi
     }
 }
 
-void finalize(const std::uint32_t* hist, const Plan& pl, float* out) {
-    const int bins = pl.bins, nb = pl.n_blocks;
-    const std::ptrdiff_t D = static_cast<std::ptrdiff_t>(nb) * 3 * bins;
-    auto sum = [&](std::ptrdiff_t from, std::ptrdiff_t count, std::ptrdiff_t stride, int n_seg) {
-        double s = 0;
-        for (int j = 0; j < n_seg; ++j)
-            for (std::ptrdiff_t i = 0; i < count; ++i) s += hist[from + j * stride + i];
-        return s;
-    };
-    auto scale = [&](std::ptrdiff_t from, std::ptrdiff_t count, std::ptrdiff_t stride, int n_seg, double s) {
-        const double inv = s > 0 ? 1.0 / s : 0.0;
-        for (int j = 0; j < n_seg; ++j)
-            for (std::ptrdiff_t i = 0; i < count; ++i) {
-                const std::ptrdiff_t k = from + j * stride + i;
-                out[k] = static_cast<float>(hist[k] * inv);
-            }
-    };
-    switch (pl.p.normalize) {
-        case Normalize::none:
-            for (std::ptrdiff_t k = 0; k < D; ++k) out[k] = static_cast<float>(hist[k]);
-            break;
-        case Normalize::per_block_plane:
-            for (std::ptrdiff_t hq = 0; hq < static_cast<std::ptrdiff_t>(nb) * 3; ++hq)
-                scale(hq * bins, bins, 0, 1, sum(hq * bins, bins, 0, 1));
-            break;
-        case Normalize::per_plane:
-            for (int q = 0; q < 3; ++q)
-                scale(static_cast<std::ptrdiff_t>(q) * bins, bins, 3 * static_cast<std::ptrdiff_t>(bins), nb,
-                      sum(static_cast<std::ptrdiff_t>(q) * bins, bins, 3 * static_cast<std::ptrdiff_t>(bins), nb));
-            break;
-        case Normalize::global_l1:
-            scale(0, D, 0, 1, sum(0, D, 0, 1));
-            break;
-    }
-}
 
 template <class V, class C>
 void compute_impl(const V* clip, const Plan& pl, int n_threads, float* out) {
@@ -628,5 +593,41 @@ void codes(const V* clip, const Plan& pl, std::uint16_t* out) {
 
 template void codes<std::uint8_t>(const std::uint8_t*, const Plan&, std::uint16_t*);
 template void codes<float>(const float*, const Plan&, std::uint16_t*);
+
+void finalize(const std::uint32_t* hist, const Plan& pl, float* out) {
+    const int bins = pl.bins, nb = pl.n_blocks;
+    const std::ptrdiff_t D = static_cast<std::ptrdiff_t>(nb) * 3 * bins;
+    auto sum = [&](std::ptrdiff_t from, std::ptrdiff_t count, std::ptrdiff_t stride, int n_seg) {
+        double s = 0;
+        for (int j = 0; j < n_seg; ++j)
+            for (std::ptrdiff_t i = 0; i < count; ++i) s += hist[from + j * stride + i];
+        return s;
+    };
+    auto scale = [&](std::ptrdiff_t from, std::ptrdiff_t count, std::ptrdiff_t stride, int n_seg, double s) {
+        const double inv = s > 0 ? 1.0 / s : 0.0;
+        for (int j = 0; j < n_seg; ++j)
+            for (std::ptrdiff_t i = 0; i < count; ++i) {
+                const std::ptrdiff_t k = from + j * stride + i;
+                out[k] = static_cast<float>(hist[k] * inv);
+            }
+    };
+    switch (pl.p.normalize) {
+        case Normalize::none:
+            for (std::ptrdiff_t k = 0; k < D; ++k) out[k] = static_cast<float>(hist[k]);
+            break;
+        case Normalize::per_block_plane:
+            for (std::ptrdiff_t hq = 0; hq < static_cast<std::ptrdiff_t>(nb) * 3; ++hq)
+                scale(hq * bins, bins, 0, 1, sum(hq * bins, bins, 0, 1));
+            break;
+        case Normalize::per_plane:
+            for (int q = 0; q < 3; ++q)
+                scale(static_cast<std::ptrdiff_t>(q) * bins, bins, 3 * static_cast<std::ptrdiff_t>(bins), nb,
+                      sum(static_cast<std::ptrdiff_t>(q) * bins, bins, 3 * static_cast<std::ptrdiff_t>(bins), nb));
+            break;
+        case Normalize::global_l1:
+            scale(0, D, 0, 1, sum(0, D, 0, 1));
+            break;
+    }
+}
 
 }  // namespace mefast::lbp

@@ -69,6 +69,10 @@ struct Plan {
 
 Plan make_plan(const Params& p, int T, int H, int W, const std::string& what);
 
+/// Normalise a clip's raw block histograms (plan.n_blocks * 3 * plan.bins counts) into the feature vector, as
+/// params.normalize says. Shared by the CPU path and the CUDA module (which counts on the device).
+void finalize(const std::uint32_t* hist, const Plan& plan, float* out);
+
 /// One clip of Plan's shape -> out[feature_length]. V is std::uint8_t or float. Frames are split among
 /// n_threads threads (<= 0: all cores).
 template <class V>
