@@ -137,6 +137,8 @@ def test_console_script_help():
 
 def test_unwritable_store_or_unreachable_scheduler_is_an_error_message(corpora, tmp_path, capsys):
     import dask
+    import distributed  # noqa: F401  - load its config defaults first: leaving dask.config.set would drop
+    #                   them (the key did not exist before) and break every later LocalCluster in the session
 
     root, _ = corpora["casme2"]
     blocker = tmp_path / "a-file"
