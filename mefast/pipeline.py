@@ -214,6 +214,8 @@ def _run_dask(jobs: list[_Job], client: Any, n_jobs: int) -> Iterator[_Outcome]:
         client = Client(client)
         owned.append(client)
     try:
+        if not client.nthreads():  # an adaptive cluster may scale up later: say so rather than fail
+            log.warning("the Dask cluster has no workers yet; the %d samples wait until workers join", len(jobs))
         token = uuid.uuid4().hex[:8]
         import cloudpickle
 
@@ -354,7 +356,10 @@ def _location(store: Any) -> Any:
     if isinstance(store, MEStore):
         store = store.path  # a path-like when the store was opened from one: workers can open it too
     if isinstance(store, os.PathLike):
-        return os.fspath(store)
+        store = os.fspath(store)
+    if isinstance(store, str) and "://" not in store:
+        # Absolute, so workers started elsewhere (a Dask cluster's nodes) resolve it to the same folder.
+        store = os.path.abspath(store)
     return store
 
 

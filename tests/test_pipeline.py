@@ -324,3 +324,12 @@ def test_progress_bar_and_summary(tiny, tmp_path, capsys):
     assert lines[1].endswith("clips/s") and lines[2].startswith("ms per clip: read ")
     preprocess(tiny, tmp_path / "t.zarr", **light, n_jobs=1, progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_relative_store_paths_are_made_absolute(tiny, tmp_path, monkeypatch):
+    """Workers elsewhere (a Dask cluster's nodes) must open the same folder the caller meant."""
+    monkeypatch.chdir(tmp_path)
+    report = preprocess(tiny.subset([0]), "rel.zarr", features=("flow",), options=OPTS, n_jobs=1)
+    assert report.complete
+    assert report.store == str(tmp_path / "rel.zarr")
+    assert MEStore.open(tmp_path / "rel.zarr").done.all()
