@@ -6,12 +6,14 @@ offending shape, dtype or value, then returns the array converted once to the dt
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .errors import ShapeError
 
-__all__ = ["as_gray_float", "check_finite", "check_flow", "check_video", "to_gray"]
+__all__ = ["as_gray_float", "check_finite", "check_flow", "check_video", "core_threads", "to_gray"]
 
 # ITU-R BT.601 luma weights, as cv2.cvtColor(RGB2GRAY).
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -85,3 +87,22 @@ def check_flow(x: ArrayLike, name: str = "flow", *, min_ndim: int = 3) -> NDArra
         raise ShapeError(f"{name} must have shape (..., H, W, 2), got shape {arr.shape}")
     check_finite(arr, name)
     return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def core_threads(n_threads: object) -> int:
+    """Validate a user thread count and return it, or 0 (the core's "all cores") for None.
+
+    Integers >= 1 are accepted; bools, floats and anything else raise ``ValueError``.
+    """
+    msg = f"n_threads must be a positive integer or None (all cores), got {n_threads!r}"
+    if n_threads is None:
+        return 0
+    if isinstance(n_threads, bool | np.bool_):
+        raise ValueError(msg)
+    try:
+        n = operator.index(n_threads)  # type: ignore[arg-type]
+    except TypeError:
+        raise ValueError(msg) from None
+    if n < 1:
+        raise ValueError(msg)
+    return n

@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _core
 from ._backend import resolve_device
-from ._validation import as_gray_float, check_flow
+from ._validation import as_gray_float, check_flow, core_threads
 from .errors import ShapeError
 
 __all__ = [
@@ -172,14 +172,6 @@ def _resolve_params(params: TVL1Params | str | None) -> TVL1Params:
     return params
 
 
-def _threads(n_threads: int | None) -> int:
-    if n_threads is None:
-        return 0
-    if int(n_threads) != n_threads or n_threads < 1:
-        raise ValueError(f"n_threads must be a positive integer or None (all cores), got {n_threads!r}")
-    return int(n_threads)
-
-
 def tvl1(
     frame0: ArrayLike,
     frame1: ArrayLike,
@@ -271,7 +263,7 @@ def compute_flow(
     else:
         raise ValueError(f"reference must be 'first' or 'previous', got {reference!r}")
     i1 = np.arange(1, t, dtype=np.int32)
-    return _pairs(frames, i0, i1, _resolve_params(params), _threads(n_threads), device)
+    return _pairs(frames, i0, i1, _resolve_params(params), core_threads(n_threads), device)
 
 
 _STRAIN_SCHEMES = {"central": 0, "backward": 1, "sobel_meb": 2}
@@ -321,7 +313,7 @@ def optical_strain(
 
         out = _cuda_module().optical_strain(stack, _STRAIN_SCHEMES[deriv])  # type: ignore[union-attr]
     else:
-        out = _core.optical_strain(stack, _STRAIN_SCHEMES[deriv], _threads(n_threads))
+        out = _core.optical_strain(stack, _STRAIN_SCHEMES[deriv], core_threads(n_threads))
     return out.reshape(*lead, h, w)
 
 

@@ -150,3 +150,20 @@ def test_shape_and_dtype_contract(h, w, dtype, rgb, seed):
     assert flow.shape == (h, w, 2)
     assert flow.dtype == np.float32 and flow.flags.c_contiguous
     assert np.isfinite(flow).all()
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.0, True, "2", float("inf")], ids=repr)
+def test_every_kernel_validates_n_threads_alike(bad):
+    """One rule for the C++ and Numba kernels: None (all cores) or an integer >= 1."""
+    video = np.zeros((3, 24, 24), np.uint8)
+    flow = np.zeros((24, 24, 2), np.float32)
+    calls = [
+        lambda: mefast.compute_flow(video, params=ONE, n_threads=bad),
+        lambda: mefast.optical_strain(flow, n_threads=bad),
+        lambda: mefast.tim(video, 4, n_threads=bad),
+        lambda: mefast.lbp_top(video, radius=1, blocks=1, n_threads=bad),
+        lambda: mefast.biwoof(flow, n_threads=bad),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError, match=r"n_threads must be a positive integer or None \(all cores\)"):
+            call()

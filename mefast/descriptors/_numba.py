@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
-from .._validation import check_finite
+from .._validation import check_finite, core_threads
 from ..errors import ShapeError
 
 __all__ = ["EDGE_MARGIN", "as_finite_float32", "atan2_approx", "n_threads_for"]
@@ -79,8 +79,5 @@ def as_finite_float32(x: ArrayLike, name: str) -> NDArray[np.float32]:
 
 def n_threads_for(n_threads: int | None, n_jobs: int) -> int:
     """Threads for ``n_jobs`` clips: ``n_threads`` (all cores if None), at most one per clip."""
-    if n_threads is None:
-        n_threads = os.cpu_count() or 1
-    elif int(n_threads) != n_threads or n_threads < 1:
-        raise ValueError(f"n_threads must be a positive integer or None (all cores), got {n_threads!r}")
-    return max(1, min(int(n_threads), n_jobs))
+    n = core_threads(n_threads) or os.cpu_count() or 1
+    return max(1, min(n, n_jobs))

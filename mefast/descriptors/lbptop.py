@@ -27,7 +27,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .. import _core
 from .._backend import resolve_device
-from .._validation import check_video, to_gray
+from .._validation import check_video, core_threads, to_gray
 
 __all__ = ["lbp_top", "lbp_top_batch", "uniform_mapping"]
 
@@ -330,17 +330,8 @@ def _clip(video: ArrayLike, name: str) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.float32)
 
 
-def _threads(n_threads: int | None) -> int:
-    if n_threads is None:
-        return 0
-    n = _int(n_threads, "n_threads")
-    if n < 1:
-        raise ValueError(f"n_threads must be a positive integer or None (all cores), got {n_threads!r}")
-    return n
-
-
 def _run(clips: list[np.ndarray], params: dict[str, Any], n_threads: int | None, device: str) -> NDArray[np.float32]:
-    threads = _threads(n_threads)
+    threads = core_threads(n_threads)
     if resolve_device(device) == "cuda":
         from .._backend import _cuda_module
 

@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .. import _core
 from .._backend import resolve_device
-from .._validation import check_video
+from .._validation import check_video, core_threads
 
 __all__ = ["tim", "tim_weights"]
 
@@ -117,7 +117,7 @@ def tim(
     if arr.dtype not in (np.uint8, np.float32, np.float64):
         arr = arr.astype(np.float64)
     arr = np.ascontiguousarray(arr)
-    threads = _threads(n_threads)
+    threads = core_threads(n_threads)
     if resolve_device(device) == "cuda":
         from .._backend import _cuda_module
 
@@ -137,11 +137,3 @@ def _count(value: object, name: str) -> int:
     if v < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
     return v
-
-
-def _threads(n_threads: int | None) -> int:
-    if n_threads is None:
-        return 0
-    if isinstance(n_threads, bool) or int(n_threads) != n_threads or n_threads < 1:
-        raise ValueError(f"n_threads must be a positive integer or None (all cores), got {n_threads!r}")
-    return int(n_threads)
