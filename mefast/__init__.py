@@ -15,6 +15,7 @@ from .errors import (
     StoreError,
 )
 from .flow import (
+    TVL1,
     TVL1_PRESETS,
     TVL1Params,
     compute_flow,
@@ -39,6 +40,7 @@ __all__ = [
     "ProtocolError",
     "ShapeError",
     "StoreError",
+    "TVL1",
     "TVL1Params",
     "TVL1_PRESETS",
     "__version__",

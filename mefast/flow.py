@@ -19,6 +19,7 @@ from ._validation import as_gray_float, check_flow, core_threads
 from .errors import ShapeError
 
 __all__ = [
+    "TVL1",
     "TVL1Params",
     "TVL1_PRESETS",
     "compute_flow",
@@ -204,14 +205,54 @@ def tvl1(
     >>> mefast.tvl1(img, img).shape
     (64, 64, 2)
     """
+    return _pairs(_pair_stack(frame0, frame1), _FIRST, _SECOND, _resolve_params(params), 1, device)[0]
+
+
+_FIRST = np.array([0], dtype=np.int32)
+_SECOND = np.array([1], dtype=np.int32)
+
+
+def _pair_stack(frame0: ArrayLike, frame1: ArrayLike) -> NDArray[np.float32]:
     a = as_gray_float(frame0, "frame0", ndim=2)
     b = as_gray_float(frame1, "frame1", ndim=2)
     if a.shape != b.shape:
         raise ShapeError(f"frame0 and frame1 must have the same shape, got {a.shape} and {b.shape}")
-    frames = np.stack([a, b])
-    idx0 = np.array([0], dtype=np.int32)
-    idx1 = np.array([1], dtype=np.int32)
-    return _pairs(frames, idx0, idx1, _resolve_params(params), 1, device)[0]
+    return np.stack([a, b])
+
+
+class TVL1:
+    """TV-L1 optical flow that keeps its working memory between calls, for many pairs in a row.
+
+    ``TVL1(params)(frame0, frame1)`` equals ``tvl1(frame0, frame1, params=params)`` bit for bit, but the
+    ~8 MB of buffers a 340x280 pair needs are allocated once, as OpenCV's ``DualTVL1OpticalFlow`` object does:
+    on one thread that saves about 2-3 ms per pair, a third of the ``fast`` preset's time. CPU only; one
+    call at a time per object (concurrent calls on one object wait for each other: use one object per thread).
+
+    Parameters
+    ----------
+    params : TVL1Params or str, optional
+        Parameters or a preset name; OpenCV's defaults if None.
+
+    Examples
+    --------
+    >>> import numpy as np, mefast
+    >>> flow = mefast.TVL1("fast")
+    >>> img = (np.random.default_rng(0).random((64, 64)) * 255).astype(np.uint8)
+    >>> flow(img, img).shape
+    (64, 64, 2)
+    """
+
+    def __init__(self, params: TVL1Params | str | None = None) -> None:
+        self.params = _resolve_params(params)
+        self._dict = self.params._core_dict()
+        self._engine = _core.TVL1Engine(self._dict)
+
+    def __call__(self, frame0: ArrayLike, frame1: ArrayLike) -> NDArray[np.float32]:
+        """Flow from ``frame0`` to ``frame1``, as :func:`tvl1`: ndarray of shape (H, W, 2), float32."""
+        return self._engine.pairs(_pair_stack(frame0, frame1), _FIRST, _SECOND, self._dict)[0]
+
+    def __repr__(self) -> str:
+        return f"TVL1({self.params!r})"
 
 
 def _pairs(

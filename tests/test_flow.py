@@ -202,3 +202,37 @@ def test_median_filter_matches_scipy(k, shape, rng):
     img = rng.normal(size=shape).astype(np.float32)
     img[:, ::3] = img[:, :1]  # ties
     np.testing.assert_array_equal(_core._median_filter(img, k), ndimage.median_filter(img, size=k, mode="nearest"))
+
+
+@pytest.mark.parametrize("preset", ["opencv", "fast"])
+def test_reusable_tvl1_object_equals_the_function(preset):
+    """mefast.TVL1 keeps its buffers between calls; the results are those of mefast.tvl1, bit for bit,
+    also when the frame size changes between calls."""
+    engine = mefast.TVL1(preset)
+    for size, seed in [((128, 112), 0), ((96, 80), 1), ((128, 112), 2)]:
+        pair = face_flow_pair(size, amplitude=1.0, seed=seed)
+        np.testing.assert_array_equal(
+            engine(pair.frame0, pair.frame1), mefast.tvl1(pair.frame0, pair.frame1, params=preset)
+        )
+    assert repr(engine).startswith("TVL1(TVL1Params(")
+    with pytest.raises(ValueError, match=r"too small for nscales=5"):
+        mefast.TVL1()(np.zeros((24, 24), np.uint8), np.zeros((24, 24), np.uint8))
+
+
+def test_one_tvl1_object_shared_by_threads_serialises_calls(face_pair):
+    engine = mefast.TVL1("fast")
+    expected = mefast.tvl1(face_pair.frame0, face_pair.frame1, params="fast")
+    results: list[np.ndarray] = []
+
+    def work():
+        for _ in range(3):
+            results.append(engine(face_pair.frame0, face_pair.frame1))
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert len(results) == 6
+    for r in results:
+        np.testing.assert_array_equal(r, expected)

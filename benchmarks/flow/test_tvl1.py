@@ -1,7 +1,8 @@
 """TV-L1 speed and accuracy: mefast against OpenCV DualTVL1 and DIS (PRESET_MEDIUM), side by side.
 
 Face-sized pairs (340x280 and 128x128) of the astronaut face warped by a known smooth field with
-micro-expression-sized motion (max ~2 px), one thread each; then a batch of 64 pairs on all cores.
+micro-expression-sized motion (max ~2 px), one thread each, every engine created once and reused; then 16
+pairs in a row on one thread and a batch of 64 pairs on all cores.
 The endpoint error (EPE) to the known flow is asserted before timing and reported next to each time.
 
 Run: python -m pytest benchmarks/flow --benchmark-only -q
@@ -25,39 +26,53 @@ def pair(request):
     return request.param, face_flow_pair(SIZES[request.param], amplitude=1.0, seed=0)
 
 
-def _opencv_tvl1(p):
-    return cv2.optflow.DualTVL1OpticalFlow_create().calc(p.frame0, p.frame1, None)
+# Every engine is created once and reused, as a program computing many pairs would (OpenCV's objects and
+# mefast.TVL1 keep their buffers between calls).
+@pytest.fixture(scope="module")
+def engines():
+    return {
+        "cv2 DualTVL1": cv2.optflow.DualTVL1OpticalFlow_create(),
+        "cv2 DIS": cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM),
+        **{preset: mefast.TVL1(preset) for preset in ("opencv", "accurate", "fast")},
+    }
 
 
-def _dis(p):
-    return cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM).calc(p.frame0, p.frame1, None)
-
-
-def test_opencv_dualtvl1(benchmark, report, pair):
+def test_opencv_dualtvl1(benchmark, report, pair, engines):
     size, p = pair
-    flow = _opencv_tvl1(p)
-    epe = endpoint_error(flow, p.flow)
+    run = lambda: engines["cv2 DualTVL1"].calc(p.frame0, p.frame1, None)  # noqa: E731
+    epe = endpoint_error(run(), p.flow)
     assert epe < 0.1
-    benchmark.pedantic(_opencv_tvl1, args=(p,), rounds=3, iterations=1)
+    benchmark.pedantic(run, rounds=3, iterations=1)
     report(f"tvl1 {size}, 1 thread", "opencv DualTVL1 (defaults)", benchmark, baseline=True, epe=epe)
 
 
-def test_opencv_dis_medium(benchmark, report, pair):
+def test_opencv_dis_medium(benchmark, report, pair, engines):
     size, p = pair
-    epe = endpoint_error(_dis(p), p.flow)
+    run = lambda: engines["cv2 DIS"].calc(p.frame0, p.frame1, None)  # noqa: E731
+    epe = endpoint_error(run(), p.flow)
     assert epe < 0.2
-    benchmark(_dis, p)
+    benchmark(run)
     report(f"tvl1 {size}, 1 thread", "opencv DIS medium", benchmark, epe=epe)
 
 
 @pytest.mark.parametrize("preset", ["opencv", "accurate", "fast"])
-def test_mefast_tvl1(benchmark, report, pair, preset):
+def test_mefast_tvl1(benchmark, report, pair, engines, preset):
     size, p = pair
-    run = lambda: mefast.tvl1(p.frame0, p.frame1, params=preset)  # noqa: E731
+    run = lambda: engines[preset](p.frame0, p.frame1)  # noqa: E731
     epe = endpoint_error(run(), p.flow)
     assert epe < 0.1
     benchmark(run)
-    report(f"tvl1 {size}, 1 thread", f"mefast tvl1 preset={preset}", benchmark, epe=epe)
+    report(f"tvl1 {size}, 1 thread", f"mefast.TVL1 preset={preset}", benchmark, epe=epe)
+
+
+@pytest.mark.parametrize("preset", ["fast"])
+def test_mefast_tvl1_function(benchmark, report, pair, preset):
+    """The one-shot function allocates its buffers on every call: the cost of not reusing them."""
+    size, p = pair
+    run = lambda: mefast.tvl1(p.frame0, p.frame1, params=preset)  # noqa: E731
+    epe = endpoint_error(run(), p.flow)
+    benchmark(run)
+    report(f"tvl1 {size}, 1 thread", f"mefast.tvl1() preset={preset} (fresh buffers)", benchmark, epe=epe)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -109,3 +124,55 @@ def test_opencv_batch64(benchmark, report, batch):
     report(
         "tvl1 batch of 64 pairs 340x280, all cores", "opencv DualTVL1, cv2 threads", benchmark, baseline=True, epe=epe
     )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Steady state on one thread: 16 pairs in a row with every engine's buffers reused (OpenCV's and DIS's
+# objects created once; mefast's batch call keeps one workspace per thread), as when a clip is processed.
+
+
+@pytest.fixture(scope="module")
+def sixteen():
+    cv2.setNumThreads(1)
+    pairs = [face_flow_pair((340, 280), amplitude=1.0, seed=s) for s in range(16)]
+    frames = np.stack([p.frame0 for p in pairs] + [p.frame1 for p in pairs])
+    truth = np.stack([p.flow for p in pairs])
+    return frames, truth
+
+
+def _steady_peer(frames, engine):
+    n = len(frames) // 2
+    return np.stack([engine.calc(frames[k], frames[n + k], None) for k in range(n)])
+
+
+@pytest.mark.parametrize("peer", ["DualTVL1", "DIS medium"])
+def test_steady_state_opencv(benchmark, report, sixteen, peer):
+    frames, truth = sixteen
+    if peer == "DualTVL1":
+        if benchmark.disabled:  # smoke run: 16 OpenCV TV-L1 pairs take ~10 s
+            return
+        engine = cv2.optflow.DualTVL1OpticalFlow_create()
+    else:
+        engine = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    epe = endpoint_error(_steady_peer(frames, engine), truth)
+    benchmark.pedantic(_steady_peer, args=(frames, engine), rounds=1 if peer == "DualTVL1" else 5, iterations=1)
+    report(
+        "tvl1 340x280, 16 pairs in a row, 1 thread", f"opencv {peer}", benchmark, baseline=peer == "DIS medium", epe=epe
+    )
+
+
+@pytest.mark.parametrize("preset", ["opencv", "accurate", "fast"])
+def test_steady_state_mefast(benchmark, report, sixteen, preset):
+    from mefast import _core
+
+    frames, truth = sixteen
+    n = len(frames) // 2
+    f32 = frames.astype(np.float32)
+    i0 = np.arange(n, dtype=np.int32)
+    i1 = np.arange(n, 2 * n, dtype=np.int32)
+    params = mefast.TVL1Params.preset(preset)._core_dict()
+    run = lambda: _core.tvl1_pairs(f32, i0, i1, params, 1)  # noqa: E731
+    epe = endpoint_error(run(), truth)
+    assert epe < 0.1
+    benchmark.pedantic(run, rounds=5, iterations=1)
+    report("tvl1 340x280, 16 pairs in a row, 1 thread", f"mefast preset={preset}", benchmark, epe=epe)

@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <memory>
 #include <sstream>
 #include <vector>
 
@@ -34,6 +35,29 @@ py::array_t<float> tvl1_pairs(const carray<float>& frames, const carray<int>& i0
 }  // namespace
 
 void register_flow(py::module_& m) {
+    py::class_<tvl1::Engine>(m, "TVL1Engine",
+                             "TV-L1 with buffers kept between calls; pairs(frames, i0, i1) like tvl1_pairs, one "
+                             "thread, calls on one object serialised.")
+        .def(py::init([](const py::dict& params) {
+                 return std::make_unique<tvl1::Engine>(tvl1_params_from_dict(params));
+             }),
+             py::arg("params"))
+        .def(
+            "pairs",
+            [](tvl1::Engine& e, const carray<float>& frames, const carray<int>& i0, const carray<int>& i1,
+               const py::dict& params) {
+                const Tvl1Pairs in = check_tvl1_pairs(frames, i0, i1, params);
+                auto out = flows_array(in);
+                const float* f = frames.data();
+                float* o = out.mutable_data();
+                {
+                    py::gil_scoped_release release;
+                    e.compute_pairs(f, in.h, in.w, in.i0.data(), in.i1.data(), in.n_pairs, o);
+                }
+                return out;
+            },
+            py::arg("frames").noconvert(), py::arg("i0").noconvert(), py::arg("i1").noconvert(), py::arg("params"),
+            "Flows of the pairs; params (the dict the engine was made with) supplies the size checks.");
     m.def("tvl1_pairs", &tvl1_pairs, py::arg("frames").noconvert(), py::arg("i0").noconvert(),
           py::arg("i1").noconvert(), py::arg("params"), py::arg("n_threads") = 0,
           "TV-L1 flow for pairs (frames[i0[k]] -> frames[i1[k]]) of a float32 (N, H, W) stack in [0, 255].\n"

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <utility>
@@ -681,6 +682,29 @@ void compute_pairs(const float* frames, int h, int w, const int* i0, const int* 
         run_pair(ws[static_cast<std::size_t>(worker)], frames + i0[k] * n, frames + i1[k] * n, h, w, p,
                  flows + k * n * 2);
     });
+}
+
+struct Engine::Impl {
+    Params p;
+    Workspace ws;
+    std::mutex m;
+};
+
+Engine::Engine(const Params& p) : impl_(std::make_unique<Impl>()) {
+    validate(p);
+    impl_->p = p;
+}
+
+Engine::~Engine() = default;
+
+const Params& Engine::params() const { return impl_->p; }
+
+void Engine::compute_pairs(const float* frames, int h, int w, const int* i0, const int* i1, std::ptrdiff_t n_pairs,
+                           float* flows) {
+    std::lock_guard<std::mutex> lock(impl_->m);
+    const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(h) * w;
+    for (std::ptrdiff_t k = 0; k < n_pairs; ++k)
+        run_pair(impl_->ws, frames + i0[k] * n, frames + i1[k] * n, h, w, impl_->p, flows + k * n * 2);
 }
 
 }  // namespace mefast::tvl1

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 
 namespace mefast::tvl1 {
 
@@ -32,6 +33,24 @@ int effective_scales(const Params& p, int h, int w);
 /// Flow from I0 to I1 (both h x w, row-major float32, grey levels in [0, 255]).
 /// flow: h x w x 2 (u, v); I1(x + u, y + v) ~ I0(x, y). Single-threaded; thread-safe.
 void compute(const float* I0, const float* I1, int h, int w, const Params& p, float* flow);
+
+/// A reusable TV-L1 computer that keeps its buffers between calls (as OpenCV's DualTVL1OpticalFlow object does),
+/// so a sequence of pairs allocates and faults in its memory once. Calls on one object are serialised.
+class Engine {
+public:
+    explicit Engine(const Params& p);
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+    /// Flow of each pair (frames[i0[k]] -> frames[i1[k]]) of an n x h x w stack, one pair after the other.
+    void compute_pairs(const float* frames, int h, int w, const int* i0, const int* i1, std::ptrdiff_t n_pairs,
+                       float* flows);
+    const Params& params() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
 
 /// Median filter of an h x w image in place (k = 3 or 5, replicated border); exposed for tests.
 void median_filter(float* img, int h, int w, int k);
