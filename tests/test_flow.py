@@ -138,23 +138,12 @@ def test_rgb_and_float_inputs_follow_the_grey_uint8_result(face_pair):
         assert np.abs(other - ref).mean() < 1e-5
 
 
-def test_tvl1_releases_the_gil(face_pair):
+def test_tvl1_releases_the_gil(face_pair, longest_python_pause):
     """While one thread is inside tvl1, another thread keeps running Python code."""
     slow = mefast.TVL1Params(epsilon=0.0, inner_iterations=40, outer_iterations=3)
-    done = threading.Event()
-
-    def work():
-        mefast.tvl1(face_pair.frame0, face_pair.frame1, params=slow)
-        done.set()
-
-    t = threading.Thread(target=work)
-    t.start()
-    time.sleep(0.05)  # let the worker enter the core
-    ticks = 0
-    while not done.is_set():
-        ticks += 1
-    t.join()
-    assert ticks > 10_000  # with the GIL held, this loop could not have run at all
+    pause, seconds = longest_python_pause(lambda: mefast.tvl1(face_pair.frame0, face_pair.frame1, params=slow))
+    assert seconds > 0.05  # long enough to tell
+    assert pause < 0.5 * seconds  # with the GIL held, the Python thread would stall for the whole call
 
 
 def test_two_threads_run_tvl1_concurrently(face_pair):
