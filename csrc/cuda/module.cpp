@@ -36,35 +36,39 @@ Tvl1Pairs check_pairs(const carray<float>& frames, const carray<int>& i0, const 
 }
 
 
-py::array_t<float> tvl1_pairs(const carray<float>& frames, const carray<int>& i0, const carray<int>& i1,
-                              const py::dict& params, int batch_size) {
+// The checks, then run(frames, nf, h, w, i0, i1, n_pairs, params, out) without the GIL: the CUDA path and its
+// sequential CPU emulation share everything but the runner.
+template <class Run>
+py::array_t<float> tvl1_pairs_impl(const carray<float>& frames, const carray<int>& i0, const carray<int>& i1,
+                                   const py::dict& params, Run run) {
     const Tvl1Pairs in = check_pairs(frames, i0, i1, params);
     auto out = flows_array(in);
     const float* f = frames.data();
-    const int* a = in.i0.data();
-    const int* b = in.i1.data();
     float* o = out.mutable_data();
     {
         py::gil_scoped_release release;
-        gpu::tvl1_pairs_cuda(f, static_cast<int>(in.nf), in.h, in.w, a, b, in.n_pairs, in.p, batch_size, o);
+        run(f, static_cast<int>(in.nf), in.h, in.w, in.i0.data(), in.i1.data(), in.n_pairs, in.p, o);
     }
     return out;
 }
 
+py::array_t<float> tvl1_pairs(const carray<float>& frames, const carray<int>& i0, const carray<int>& i1,
+                              const py::dict& params, int batch_size) {
+    return tvl1_pairs_impl(frames, i0, i1, params,
+                           [&](const float* f, int nf, int h, int w, const int* a, const int* b, std::ptrdiff_t n,
+                               const tvl1::Params& p, float* o) {
+                               gpu::tvl1_pairs_cuda(f, nf, h, w, a, b, n, p, batch_size, o);
+                           });
+}
+
 py::array_t<float> tvl1_pairs_emulated(const carray<float>& frames, const carray<int>& i0, const carray<int>& i1,
                                        const py::dict& params, int batch_size, int order) {
-    const Tvl1Pairs in = check_pairs(frames, i0, i1, params);
     if (order < 0 || order > 2) throw std::invalid_argument("order must be 0 (forward), 1 (reverse) or 2 (shuffled)");
-    auto out = flows_array(in);
-    const float* f = frames.data();
-    const int* a = in.i0.data();
-    const int* b = in.i1.data();
-    float* o = out.mutable_data();
-    {
-        py::gil_scoped_release release;
-        gpu::tvl1_pairs_emulated(f, static_cast<int>(in.nf), in.h, in.w, a, b, in.n_pairs, in.p, batch_size, order, o);
-    }
-    return out;
+    return tvl1_pairs_impl(frames, i0, i1, params,
+                           [&](const float* f, int nf, int h, int w, const int* a, const int* b, std::ptrdiff_t n,
+                               const tvl1::Params& p, float* o) {
+                               gpu::tvl1_pairs_emulated(f, nf, h, w, a, b, n, p, batch_size, order, o);
+                           });
 }
 
 // The checks of register_strain.cpp.
