@@ -8,8 +8,9 @@ from __future__ import annotations
 from .baselines import constant_method, svm_method
 from .data import ArraySource, FlowDataset, StoreSource, make_loader, stack_inputs
 from .evaluate import METHODS, evaluate
-from .models import MODELS, OffApexNet, ResNet18, SSSNet, STSTNet, build_model
+from .models import MODELS, OffApexNet, OffApexNetMEB, ResNet, ResNet18, SSSNet, STSTNet, build_model, load_weights
 from .noisy import IDC, ILC, LTM, NOISY_METHODS
+from .registry import ModelEntry, ModelInput, UnknownModelError, available_models, get_model, register_model
 from .trainer import TrainConfig, Trainer, torch_method
 from .transforms import Compose, MinMaxNormalize, RandomHorizontalFlip, Resize, input_transforms
 
@@ -24,8 +25,12 @@ __all__ = [
     "Compose",
     "FlowDataset",
     "MinMaxNormalize",
+    "ModelEntry",
+    "ModelInput",
     "OffApexNet",
+    "OffApexNetMEB",
     "RandomHorizontalFlip",
+    "ResNet",
     "ResNet18",
     "Resize",
     "SSSNet",
@@ -33,11 +38,16 @@ __all__ = [
     "StoreSource",
     "TrainConfig",
     "Trainer",
+    "UnknownModelError",
+    "available_models",
     "build_model",
     "constant_method",
     "evaluate",
+    "get_model",
     "input_transforms",
+    "load_weights",
     "make_loader",
+    "register_model",
     "stack_inputs",
     "svm_method",
     "torch_method",

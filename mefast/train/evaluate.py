@@ -10,6 +10,7 @@ from ..store import MEStore
 from .baselines import SVM_FEATURES, constant_method, svm_method
 from .data import StoreSource
 from .models import MODELS
+from .registry import get_model
 from .trainer import TrainConfig, torch_method
 
 __all__ = ["METHODS", "evaluate", "method_title"]
@@ -27,7 +28,7 @@ _TITLES = {
 
 def method_title(model: str, *, feature: str = "flow", config: TrainConfig | None = None) -> str:
     """Display name of a method, e.g. ``SSSNet + ILC`` or ``SVM (lbptop)``."""
-    title = _TITLES.get(model, model)
+    title = _TITLES.get(model) or (get_model(model).title if model in MODELS else model)
     if model == "svm":
         title += f" ({feature})"
     if config is not None and config.noisy is not None and model in MODELS:
@@ -55,7 +56,8 @@ def evaluate(
     protocol : str
         One of :data:`mefast.protocols.PROTOCOLS`.
     model : str
-        A network of :data:`~mefast.train.models.MODELS`, ``svm`` or ``constant``.
+        A registered network (:func:`~mefast.train.available_models`, including models other packages
+        add through the ``mefast.models`` entry points), ``svm`` or ``constant``.
     label : {"emotion", "au", "objective"}, optional
         Kind of target (default: the protocol's).
     seeds : sequence of int
@@ -71,8 +73,8 @@ def evaluate(
     -------
     mefast.protocols.Evaluation
     """
-    if model not in METHODS:
-        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(METHODS)}")
+    if model not in ("svm", "constant") and model not in MODELS:
+        get_model(model)  # raises UnknownModelError naming the registered models
     if model == "svm" and feature not in SVM_FEATURES:
         raise ValueError(f"unknown SVM feature {feature!r}; choose one of {', '.join(SVM_FEATURES)}")
     st = store if isinstance(store, MEStore) else MEStore.open(store, mode="r")
@@ -88,6 +90,12 @@ def evaluate(
         config = config or TrainConfig()
         subjects = proto.meta["dataset"].astype(str) + "/" + proto.meta["subject"].astype(str)
         method = torch_method(
-            model, source, n_outputs=len(proto.classes), multilabel=proto.multilabel, config=config, groups=subjects
+            model,
+            source,
+            n_outputs=len(proto.classes),
+            multilabel=proto.multilabel,
+            config=config,
+            groups=subjects,
+            sample_ids=proto.meta["sample_id"].astype(str) if "sample_id" in proto.meta else None,
         )
     return cross_validate(proto, method, seeds=seeds, method=method_title(model, feature=feature, config=config))

@@ -1,28 +1,58 @@
-"""Networks for flow inputs: SSSNet, Off-ApexNet, STSTNet (published layer tables) and a plain ResNet-18.
+"""Networks on flow inputs, each registered in :mod:`mefast.train.registry` with its input and source.
 
-Every model maps ``(B, C, S, S)`` inputs to ``(B, n_outputs)`` logits. :data:`MODELS` records each one's
-input size and channels: SSSNet 64 x 64 (u, v, strain); STSTNet and Off-ApexNet 28 x 28 ((u, v, strain)
-and (u, v)); ResNet-18 112 x 112 (u, v, strain), the sizes the fully connected layers require and that
-MEB uses (see the descriptors spec, section 6).
+Every model maps ``(B, C, S, S)`` inputs to ``(B, n_outputs)`` logits; ``C`` and ``S`` are what its
+:class:`~mefast.train.registry.ModelInput` declares. All are plain torch, initialised from scratch (pass
+``weights=`` to :func:`build_model`, ``--weights`` on the command line, to load your own). Each class states
+the paper (and table or section) its layer table comes from; ``tests/train/test_model_params.py`` checks each
+one's parameter count against arithmetic written from that table.
+
+=================  ==========================================  ==============  ===========================
+name               source                                      input           channels
+=================  ==========================================  ==============  ===========================
+sssnet             Varanka et al. 2021, Fig. 4 (MEB sizes)     64 x 64         u, v, strain
+sssnet24           same, second conv with 24 filters           64 x 64         u, v, strain
+offapexnet         Gan et al. 2019, two streams (u | v)        28 x 28         u, v
+offapexnet-meb     MEB's single-stream simplification          28 x 28         u, v
+ststnet            Liong et al. 2019 (three conv streams)      28 x 28         u, v, strain
+resnet10/18/34/50  He et al. 2016, Table 1                     112 x 112       u, v, strain
+=================  ==========================================  ==============  ===========================
+
+The video networks on TIM frames (``r2plus1d18``, ``r3d18``) live in :mod:`mefast.train.video`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["MODELS", "ModelSpec", "OffApexNet", "ResNet18", "SSSNet", "STSTNet", "build_model"]
+from .registry import MODELS, ModelEntry, ModelInput, get_model, register_model
+
+__all__ = [
+    "MODELS",
+    "ModelSpec",
+    "OffApexNet",
+    "OffApexNetMEB",
+    "ResNet",
+    "ResNet18",
+    "SSSNet",
+    "STSTNet",
+    "build_model",
+    "load_weights",
+]
 
 
 class SSSNet(nn.Module):
-    """Shallow single-stream network (Varanka, Peng and Zhao, 2021), for 64 x 64 inputs.
+    """Shallow single-stream network (Varanka, Peng and Zhao, 2021, Figure 4), for 64 x 64 inputs.
 
-    conv 5x5 (32) - ReLU - maxpool 3/3 - BN - dropout; conv 3x3 (64) - ReLU - maxpool 2/2 - BN - dropout;
-    fc 9*9*64 -> 256 - ReLU - dropout - fc 256 -> n_outputs.
+    conv 5x5 (h1) - ReLU - maxpool 3/3 - BN - dropout; conv 3x3 (h2) - ReLU - maxpool 2/2 - BN - dropout;
+    fc 9*9*h2 -> h3 - ReLU - dropout - fc h3 -> n_outputs. ``hidden=(32, 64, 256)`` is the size MEB uses
+    (1.3M parameters, data-leakage paper Table 5); SSSNet24 (the noisy-label paper's backbone, Tables 2-3)
+    has 24 filters in the second convolution: ``hidden=(32, 24, 256)``.
     """
 
     def __init__(
@@ -52,8 +82,13 @@ class SSSNet(nn.Module):
         return self.fc(self.drop(x))
 
 
+def sssnet24(n_outputs: int, *, in_channels: int = 3, dropout: float = 0.5) -> SSSNet:
+    """SSSNet24 (Varanka et al. 2021, Section "Shallow Single Stream Network"): 24 filters in the second conv."""
+    return SSSNet(n_outputs, in_channels=in_channels, hidden=(32, 24, 256), dropout=dropout)
+
+
 class STSTNet(nn.Module):
-    """Shallow triple-stream network (Liong et al., FG 2019), for 28 x 28 inputs.
+    """Shallow triple-stream network (Liong et al., FG 2019, Figure 2 / Table 1), for 28 x 28 inputs.
 
     Three parallel conv 3x3 streams (3, 5 and 8 filters, padding 2) - ReLU - BN - maxpool 3/3 (pad 1) -
     dropout; concatenated (16 channels) - avgpool 2/2 - fc 5*5*16 -> n_outputs.
@@ -80,10 +115,48 @@ class STSTNet(nn.Module):
 
 
 class OffApexNet(nn.Module):
-    """Off-ApexNet (Gan, Liong et al., SP:IC 2019) on the onset-apex flow (u, v), 28 x 28.
+    """Off-ApexNet (Gan, Liong, Yau, Huang and Tan, Signal Processing: Image Communication 74, 2019), 28 x 28.
 
-    conv 3x3 (6) - ReLU - maxpool 2/2; conv 3x3 (16) - ReLU - maxpool 2/2; dropout - fc 7*7*16 -> 1024 -
-    ReLU - dropout - fc 1024 -> n_outputs (the layer table MEB implements).
+    The published two-stream network (Section 3.3, Figure 5): one stream on the horizontal flow u, one on the
+    vertical flow v, each conv 5x5 (6 filters, same padding) - ReLU - maxpool 2/2 - conv 5x5 (16) - ReLU -
+    maxpool 2/2, giving 7*7*16 = 784 features per stream; the two are concatenated (1568) and classified by
+    fc 1568 -> 1024 - ReLU - dropout - fc 1024 -> 1024 - ReLU - dropout - fc 1024 -> n_outputs.
+    """
+
+    def __init__(self, n_outputs: int, *, in_channels: int = 2, dropout: float = 0.5) -> None:
+        super().__init__()
+        if in_channels != 2:
+            raise ValueError(f"Off-ApexNet has one stream per flow component: in_channels must be 2, got {in_channels}")
+        self.streams = nn.ModuleList(
+            nn.Sequential(
+                nn.Conv2d(1, 6, kernel_size=5, padding=2),
+                nn.ReLU(),
+                nn.MaxPool2d(2, 2),
+                nn.Conv2d(6, 16, kernel_size=5, padding=2),
+                nn.ReLU(),
+                nn.MaxPool2d(2, 2),
+            )
+            for _ in range(2)
+        )
+        self.fc1 = nn.Linear(2 * 7 * 7 * 16, 1024)
+        self.fc2 = nn.Linear(1024, 1024)
+        self.fc = nn.Linear(1024, n_outputs)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of shape (B, n_outputs); channel 0 (u) feeds one stream, channel 1 (v) the other."""
+        feats = [s(x[:, i : i + 1]).flatten(1) for i, s in enumerate(self.streams)]
+        x = self.drop(F.relu(self.fc1(torch.cat(feats, dim=1))))
+        x = self.drop(F.relu(self.fc2(x)))
+        return self.fc(x)
+
+
+class OffApexNetMEB(nn.Module):
+    """MEB's single-stream simplification of Off-ApexNet (0.8M parameters, data-leakage paper Table 5), 28 x 28.
+
+    conv 3x3 (6, on u and v together) - ReLU - maxpool 2/2; conv 3x3 (16) - ReLU - maxpool 2/2; dropout -
+    fc 7*7*16 -> 1024 - ReLU - dropout - fc 1024 -> n_outputs. Not the published network (that is
+    :class:`OffApexNet`); kept because the data-leakage paper's numbers were produced with it.
     """
 
     def __init__(self, n_outputs: int, *, in_channels: int = 2, dropout: float = 0.5) -> None:
@@ -103,15 +176,17 @@ class OffApexNet(nn.Module):
 
 
 class _BasicBlock(nn.Module):
-    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+    expansion = 1
+
+    def __init__(self, c_in: int, planes: int, stride: int) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(c_out)
-        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(c_out)
+        self.conv1 = nn.Conv2d(c_in, planes, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
         self.down = None
-        if stride != 1 or c_in != c_out:
-            self.down = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+        if stride != 1 or c_in != planes:
+            self.down = nn.Sequential(nn.Conv2d(c_in, planes, 1, stride, bias=False), nn.BatchNorm2d(planes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = F.relu(self.bn1(self.conv1(x)))
@@ -119,24 +194,64 @@ class _BasicBlock(nn.Module):
         return F.relu(out + (x if self.down is None else self.down(x)))
 
 
-class ResNet18(nn.Module):
-    """ResNet-18 (He et al., 2016) in plain torch, trained from scratch on flow inputs.
+class _Bottleneck(nn.Module):
+    expansion = 4
 
-    conv 7x7/2 (64) - BN - ReLU - maxpool 3/2; four stages of two basic blocks (64, 128, 256, 512 channels,
-    stride 1, 2, 2, 2); global average pool; fc 512 -> n_outputs.
+    def __init__(self, c_in: int, planes: int, stride: int) -> None:
+        super().__init__()
+        c_out = planes * 4
+        self.conv1 = nn.Conv2d(c_in, planes, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = nn.Conv2d(planes, c_out, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(c_out)
+        self.down = None
+        if stride != 1 or c_in != c_out:
+            self.down = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = F.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return F.relu(out + (x if self.down is None else self.down(x)))
+
+
+#: Blocks per stage and block type of each depth (He et al. 2016, Table 1; ResNet-10 is one block per stage).
+RESNET_LAYERS: dict[int, tuple[tuple[int, int, int, int], str]] = {
+    10: ((1, 1, 1, 1), "basic"),
+    18: ((2, 2, 2, 2), "basic"),
+    34: ((3, 4, 6, 3), "basic"),
+    50: ((3, 4, 6, 3), "bottleneck"),
+}
+
+
+class ResNet(nn.Module):
+    """ResNet (He, Zhang, Ren and Sun, CVPR 2016, Table 1) in plain torch, trained from scratch on flow inputs.
+
+    conv 7x7/2 (64) - BN - ReLU - maxpool 3/2; four stages (64, 128, 256, 512 planes, stride 1, 2, 2, 2) of
+    basic blocks (two 3x3 convs; depths 10, 18, 34) or bottleneck blocks (1x1, 3x3, 1x1 with 4x expansion;
+    depth 50), projection shortcuts (1x1 conv + BN) where the shape changes; global average pool; fc ->
+    n_outputs. The data-leakage paper (Section 5.2) feeds them 112 x 112 optical flow with strain.
     """
 
-    def __init__(self, n_outputs: int, *, in_channels: int = 3) -> None:
+    def __init__(self, n_outputs: int, *, depth: int = 18, in_channels: int = 3) -> None:
         super().__init__()
+        if depth not in RESNET_LAYERS:
+            raise ValueError(f"ResNet depth must be one of {sorted(RESNET_LAYERS)}, got {depth}")
+        blocks, kind = RESNET_LAYERS[depth]
+        block: Any = _BasicBlock if kind == "basic" else _Bottleneck
+        self.depth = depth
         self.stem = nn.Sequential(
             nn.Conv2d(in_channels, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(3, 2, 1)
         )
         layers, c = [], 64
-        for c_out, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
-            layers += [_BasicBlock(c, c_out, stride), _BasicBlock(c_out, c_out, 1)]
-            c = c_out
+        for planes, n, stride in zip((64, 128, 256, 512), blocks, (1, 2, 2, 2), strict=True):
+            for i in range(n):
+                layers.append(block(c, planes, stride if i == 0 else 1))
+                c = planes * block.expansion
         self.layers = nn.Sequential(*layers)
-        self.fc = nn.Linear(512, n_outputs)
+        self.fc = nn.Linear(c, n_outputs)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -147,43 +262,87 @@ class ResNet18(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
-@dataclasses.dataclass(frozen=True)
-class ModelSpec:
-    """How to build a model and what input it takes.
+class ResNet18(ResNet):
+    """ResNet-18 (He et al. 2016, Table 1): :class:`ResNet` with ``depth=18``."""
 
-    Attributes
-    ----------
-    factory : callable
-        ``factory(n_outputs, in_channels=...) -> nn.Module``.
-    input_size : int
-        Side of the square input.
-    inputs : tuple of str
-        Store features stacked as channels, in order (``flow`` gives u and v).
+    def __init__(self, n_outputs: int, *, in_channels: int = 3) -> None:
+        super().__init__(n_outputs, depth=18, in_channels=in_channels)
+
+
+def ModelSpec(factory: Callable[..., nn.Module], input_size: int, inputs: tuple[str, ...]) -> ModelEntry:  # noqa: N802
+    """A registry entry from the former ``ModelSpec(factory, input_size, inputs)`` (for ``MODELS[name] = ...``)."""
+    return ModelEntry("", factory, ModelInput(tuple(inputs), input_size), getattr(factory, "__name__", "model"))
+
+
+def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
+    """Load a user-supplied state dict (a ``torch.save``'d ``state_dict`` or a checkpoint holding one).
+
+    Nothing is ever downloaded. A state dict whose keys or shapes do not match the network raises
+    ``ValueError`` naming the file and the mismatch.
     """
-
-    factory: Callable[..., nn.Module]
-    input_size: int
-    inputs: tuple[str, ...]
-
-    @property
-    def in_channels(self) -> int:
-        """Number of input channels."""
-        return sum(2 if f == "flow" else 1 for f in self.inputs)
-
-
-MODELS: dict[str, ModelSpec] = {
-    "sssnet": ModelSpec(SSSNet, 64, ("flow", "strain")),
-    "offapexnet": ModelSpec(OffApexNet, 28, ("flow",)),
-    "ststnet": ModelSpec(STSTNet, 28, ("flow", "strain")),
-    "resnet18": ModelSpec(ResNet18, 112, ("flow", "strain")),
-}
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"weights file {path} does not exist")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+        state = state["state_dict"]
+    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
+        state = state["model"]
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise ValueError(f"weights in {path} do not fit the network: {exc}") from None
+    return model
 
 
-def build_model(name: str, n_outputs: int) -> nn.Module:
-    """A freshly initialised model from :data:`MODELS` with ``n_outputs`` logits."""
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
-    if n_outputs < 1:
-        raise ValueError(f"n_outputs must be at least 1, got {n_outputs}")
-    spec = MODELS[name]
-    return spec.factory(n_outputs, in_channels=spec.in_channels)
+def build_model(name: str, n_outputs: int, *, weights: str | Path | None = None, **options: Any) -> nn.Module:
+    """A freshly initialised registered model with ``n_outputs`` logits, optionally loading ``weights``."""
+    model = get_model(name).build(n_outputs, **options)
+    return model if weights is None else load_weights(model, weights)
+
+
+_FLOW_STRAIN = ("flow", "strain")
+register_model(
+    "sssnet",
+    SSSNet,
+    input=ModelInput(_FLOW_STRAIN, 64),
+    title="SSSNet",
+    source="Varanka et al. 2021, Figure 4 (MEB sizes 32/64/256)",
+)
+register_model(
+    "sssnet24",
+    sssnet24,
+    input=ModelInput(_FLOW_STRAIN, 64),
+    title="SSSNet24",
+    source="Varanka et al. 2021, Tables 2-3 backbone (24 filters in conv 2)",
+)
+register_model(
+    "offapexnet",
+    OffApexNet,
+    input=ModelInput(("flow",), 28),
+    title="Off-ApexNet",
+    source="Gan et al. 2019, two-stream network (u | v)",
+)
+register_model(
+    "offapexnet-meb",
+    OffApexNetMEB,
+    input=ModelInput(("flow",), 28),
+    title="Off-ApexNet (MEB)",
+    source="MEB's single-stream Off-ApexNet (data-leakage paper Table 5)",
+)
+register_model(
+    "ststnet",
+    STSTNet,
+    input=ModelInput(_FLOW_STRAIN, 28),
+    title="STSTNet",
+    source="Liong et al. 2019, three conv streams",
+)
+for _depth in RESNET_LAYERS:
+    register_model(
+        f"resnet{_depth}",
+        ResNet,
+        input=ModelInput(_FLOW_STRAIN, 112),
+        title=f"ResNet-{_depth}",
+        source=f"He et al. 2016, Table 1 ({_depth}-layer)",
+        options={"depth": _depth},
+    )

@@ -22,9 +22,11 @@ from numpy.typing import ArrayLike, NDArray
 from ..errors import CudaUnavailableError
 from ..metrics import au_metrics, classification_metrics
 from ..protocols import FitPredict, Fold
+from .clips import ClipDataset
 from .data import FlowDataset, Source, make_loader
-from .models import MODELS, build_model
-from .noisy import IDC, NoisyMethod, per_sample_loss, predict
+from .models import build_model
+from .noisy import IDC, NoisyMethod, clean_mask, per_sample_loss, predict
+from .registry import get_model
 from .transforms import input_transforms
 
 __all__ = ["TrainConfig", "Trainer", "resolve_device", "torch_method"]
@@ -56,6 +58,9 @@ class TrainConfig:
     threads : int or None
         torch's CPU threads while training and predicting (None: torch's default). The shallow networks
         gain little from threads, and on a busy machine 1 thread avoids oversubscription (often 10x faster).
+    weights : str or None
+        A state dict to start from instead of a random initialisation (user-supplied; nothing is downloaded).
+        Its classifier must have as many outputs as the task.
     """
 
     epochs: int = 200
@@ -70,6 +75,7 @@ class TrainConfig:
     device: str = "auto"
     num_workers: int = 0
     threads: int | None = None
+    weights: str | None = None
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -132,7 +138,7 @@ class Trainer:
     Parameters
     ----------
     model : str
-        A key of :data:`mefast.train.models.MODELS`.
+        A registered model name (:func:`mefast.train.available_models`).
     source : Source
         Where inputs are read (:class:`~mefast.train.data.StoreSource` or ``ArraySource``).
     n_outputs : int
@@ -157,17 +163,19 @@ class Trainer:
     def __init__(
         self, model: str, source: Source, *, n_outputs: int, multilabel: bool, config: TrainConfig | None = None
     ) -> None:
-        if model not in MODELS:
-            raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
-        self.model_name = model
-        self.spec = MODELS[model]
+        self.spec = get_model(model)
+        self.model_name = self.spec.name
         self.source = source
         self.n_outputs = n_outputs
         self.multilabel = multilabel
         self.config = config or TrainConfig()
         self.device = resolve_device(self.config.device)
 
-    def _dataset(self, rows: NDArray, *, train: bool, positions: bool) -> FlowDataset:
+    def _dataset(self, rows: NDArray, *, train: bool, positions: bool) -> FlowDataset | ClipDataset:
+        if self.spec.input.video:
+            return ClipDataset(
+                self.source, rows, self.spec.input, train=train, flip=self.config.augment, with_positions=positions
+            )
         transform = input_transforms(self.spec.input_size, train=train, flip=self.config.augment)
         return FlowDataset(self.source, rows, inputs=self.spec.inputs, transform=transform, with_positions=positions)
 
@@ -191,12 +199,26 @@ class Trainer:
             return au_metrics(labels, pred, names)["f1"]
         return classification_metrics(labels, pred, [str(i) for i in range(self.n_outputs)])["uf1"]
 
-    def fit(self, rows: ArrayLike, targets: ArrayLike, *, seed: int = 0, groups: ArrayLike | None = None) -> Trainer:
-        """Train a fresh network on ``rows`` with ``targets`` (class codes or 0/1 AU matrix)."""
-        with _torch_threads(self.config.threads):
-            return self._fit(rows, targets, seed=seed, groups=groups)
+    def fit(
+        self,
+        rows: ArrayLike,
+        targets: ArrayLike,
+        *,
+        seed: int = 0,
+        groups: ArrayLike | None = None,
+        sample_ids: ArrayLike | None = None,
+    ) -> Trainer:
+        """Train a fresh network on ``rows`` with ``targets`` (class codes or 0/1 AU matrix).
 
-    def _fit(self, rows: ArrayLike, targets: ArrayLike, *, seed: int, groups: ArrayLike | None) -> Trainer:
+        ``groups`` (subject keys) group the early-stopping validation split; ``sample_ids`` (aligned with
+        ``rows``) are needed by IDC with a list of clean sample ids.
+        """
+        with _torch_threads(self.config.threads):
+            return self._fit(rows, targets, seed=seed, groups=groups, sample_ids=sample_ids)
+
+    def _fit(
+        self, rows: ArrayLike, targets: ArrayLike, *, seed: int, groups: ArrayLike | None, sample_ids: ArrayLike | None
+    ) -> Trainer:
         cfg = self.config
         rows = np.asarray(rows, dtype=np.int64)
         labels = np.array(targets, copy=True)
@@ -205,7 +227,7 @@ class Trainer:
         if len(rows) == 0:
             raise ValueError("no training rows")
         torch.manual_seed(seed)
-        self.model_ = build_model(self.model_name, self.n_outputs).to(self.device)
+        self.model_ = build_model(self.model_name, self.n_outputs, weights=self.config.weights).to(self.device)
         optimizer = torch.optim.Adam(self.model_.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
         val = np.zeros(len(rows), dtype=bool)
@@ -213,6 +235,7 @@ class Trainer:
             val = _validation_split(len(rows), None if groups is None else np.asarray(groups), cfg.val_fraction, seed)
         fit_pos = np.flatnonzero(~val)
         self.val_rows_ = rows[val]
+        self.clean_rows_ = rows[:0]
         label_t = torch.as_tensor(labels)
         best: tuple[float, dict | None, int] = (-np.inf, None, -1)
         self.history_: list[dict] = []
@@ -224,18 +247,23 @@ class Trainer:
             key = "all"
             if isinstance(cfg.noisy, IDC) and cfg.noisy.on_clean_subset(epoch):
                 if "clean" not in loaders:
-                    with torch.no_grad():
-                        losses = per_sample_loss(
-                            self._logits(rows[fit_pos]), label_t[fit_pos], multilabel=self.multilabel
-                        )
-                    clean = fit_pos[cfg.noisy.clean_subset(losses).numpy()]
+                    if cfg.noisy.selection == "ids":
+                        ids = None if sample_ids is None else np.asarray(sample_ids)[fit_pos]
+                        clean = fit_pos[clean_mask(cfg.noisy, ids, len(fit_pos))]
+                    else:
+                        with torch.no_grad():
+                            losses = per_sample_loss(
+                                self._logits(rows[fit_pos]), label_t[fit_pos], multilabel=self.multilabel
+                            )
+                        clean = fit_pos[cfg.noisy.clean_subset(losses).numpy()]
+                    self.clean_rows_ = rows[clean]
                     loaders["clean"] = (clean, self._train_loader(rows[clean], seed))
                 key = "clean"
             pos, loader = loaders[key]
             loss_sum, seen = self._epoch(loader, pos, label_t, optimizer, epoch)
             record = {"epoch": epoch, "loss": loss_sum / max(seen, 1), "n": len(pos)}
             if cfg.early_stopping:
-                score = self._score(self.val_rows_, labels[val])
+                score = self._score(*self._selection_set(labels[val]))
                 record["val"] = score
                 if score > best[0]:
                     best, since_best = (score, copy.deepcopy(self.model_.state_dict()), epoch), 0
@@ -249,6 +277,10 @@ class Trainer:
         self.best_epoch_ = best[2] if cfg.early_stopping else len(self.history_) - 1
         self.train_labels_ = label_t.numpy()
         return self
+
+    def _selection_set(self, val_labels: NDArray) -> tuple[NDArray, NDArray]:
+        """Rows and labels early stopping scores each epoch on: the validation split carved from training."""
+        return self.val_rows_, val_labels
 
     def _train_loader(self, rows: NDArray, seed: int) -> torch.utils.data.DataLoader:
         cfg = self.config
@@ -280,7 +312,7 @@ class Trainer:
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            if corrected is not None:
+            if corrected is not None and getattr(cfg.noisy, "persist", False):
                 labels[where] = corrected.cpu().to(labels.dtype)
             loss_sum += loss.item() * len(local)
             seen += len(local)
@@ -303,16 +335,19 @@ def torch_method(
     multilabel: bool,
     config: TrainConfig,
     groups: pd.Series | None = None,
+    sample_ids: pd.Series | None = None,
 ) -> FitPredict:
     """A ``fit_predict(fold, y_train, seed)`` for :func:`mefast.protocols.cross_validate`.
 
-    ``groups`` maps store rows to subject keys (a pandas Series) for subject-grouped validation splits.
+    ``groups`` maps store rows to subject keys (a pandas Series) for subject-grouped validation splits;
+    ``sample_ids`` maps store rows to sample ids (for IDC's clean list).
     """
 
     def fit_predict(fold: Fold, y_train: NDArray, seed: int) -> NDArray:
         g = None if groups is None else groups.loc[fold.train].to_numpy()
+        ids = None if sample_ids is None else sample_ids.loc[fold.train].to_numpy()
         trainer = Trainer(model, source, n_outputs=n_outputs, multilabel=multilabel, config=config)
-        trainer.fit(fold.train, y_train, seed=seed, groups=g)
+        trainer.fit(fold.train, y_train, seed=seed, groups=g, sample_ids=ids)
         return trainer.predict(fold.test)
 
     return fit_predict
