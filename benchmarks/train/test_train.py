@@ -1,9 +1,9 @@
 """Training benchmarks: CD6ME-style LODO with SSSNet on a 2000-clip synthetic composite store (CPU).
 
 * ``train-dataloader``: one epoch of training batches (flip, resize to 64, min-max) read lazily from the
-  store, against the same DataLoader over in-memory arrays (the way MEB feeds its networks): the first
-  epoch (every chunk read and decoded) and later epochs (rows served from the source's decoded-row
-  cache). Goal: the store within 10 % of in-memory.
+  store, against the same DataLoader over in-memory arrays (the way MEB feeds its networks), three rows side
+  by side: the cold first epoch (a fresh source: every chunk read from disk and decoded), warm epochs (rows
+  served from the source's decoded-row cache) and in-memory arrays (the baseline).
 * ``train-cd6me-fold``: one LODO fold (train on five corpora, predict the sixth) of SSSNet, store-backed
   against in-memory input; time per fold for the given epochs, on one CPU thread (stable on a shared
   machine; the shallow network gains little from more).
@@ -52,7 +52,7 @@ def one_epoch(source, rows):
 
 # The cold case runs last: its fresh 100 MB caches, allocated and freed every round, would otherwise slow the
 # allocator for the cases measured after it.
-@pytest.mark.parametrize("where", ["in-memory", "store, later epochs", "store, first epoch"])
+@pytest.mark.parametrize("where", ["in-memory", "store, warm epochs", "store, cold first epoch"])
 def test_dataloader_throughput(benchmark, report, store, in_memory, where):
     torch.set_num_threads(1)
     rows = np.arange(len(store))
@@ -61,11 +61,11 @@ def test_dataloader_throughput(benchmark, report, store, in_memory, where):
     assert torch.equal(a, FlowDataset(in_memory, rows[:50])[list(range(50))])
     if where == "in-memory":
         n = benchmark.pedantic(one_epoch, args=(in_memory, rows), rounds=3, iterations=1, warmup_rounds=1)
-    elif where == "store, first epoch":  # a fresh source each round: every chunk read and decoded
+    elif where == "store, cold first epoch":  # a fresh source each round: every chunk read and decoded
         n = benchmark.pedantic(
             lambda: one_epoch(StoreSource(store.path), rows), rounds=3, iterations=1, warmup_rounds=1
         )
-    else:  # the same source: rows decoded in the first epoch come from its cache
+    else:  # warm: the same source, rows decoded in its first epoch (the warm-up round) come from its cache
         source = StoreSource(store.path)
         n = benchmark.pedantic(one_epoch, args=(source, rows), rounds=3, iterations=1, warmup_rounds=1)
     assert n == len(store)

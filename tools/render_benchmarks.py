@@ -1,0 +1,409 @@
+#!/usr/bin/env python3
+"""Render the README's benchmark tables from the committed results file, the one source of its numbers.
+
+The benchmarks write ``benchmarks/results.json`` (``pytest benchmarks/<area> --benchmark-enable
+--benchmark-only --mefast-results=benchmarks/results.json``); this script turns it into the Markdown between
+the README's ``<!-- BEGIN name -->`` / ``<!-- END name -->`` markers:
+
+* ``benchmarks``: the table of the "Benchmarks" section (mefast next to its peer, ratio = peer / mefast) and
+  the notes under it;
+* ``presets``: the TV-L1 preset table, each preset with its figures on the held-out battery.
+
+Usage::
+
+    python tools/render_benchmarks.py            # rewrite the README's rendered blocks
+    python tools/render_benchmarks.py --check    # exit 1 if the README differs from what would be rendered
+
+A group or entry missing from the results file is an error naming it (run that benchmark).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results.json"
+README = ROOT / "README.md"
+
+BATTERY = "flow battery 340x280, 64 held-out pairs, 1 thread"
+PRESET_TEXT = {
+    "opencv": "OpenCV's defaults (tau 0.25, lambda 0.15, theta 0.3, 5 scales x 0.8, 5 warps, epsilon 0.01, "
+    "30 x 10 iterations, median 5)",
+    "accurate": "IPOL-style Gaussian pre-smoothing (sigma 0.8), anti-aliased 0.6 pyramid, 3x3 median",
+    "fast": "pre-smoothing, 3 levels x 0.5, 2 warps, at most 15 iterations",
+}
+
+
+class Results:
+    """Lookup of median times and metrics in the results file, with errors that name what is missing."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        if data.get("schema") != "mefast-benchmarks/1":
+            raise ValueError(f"unknown results schema {data.get('schema')!r}")
+        self.groups: dict[str, Any] = data["groups"]
+        self.used: set[str] = set()
+
+    def entry(self, group: str, name: str) -> dict[str, Any]:
+        """The entry ``name`` of ``group``."""
+        if group not in self.groups:
+            raise KeyError(f"benchmark group {group!r} is not in the results file: run its benchmark")
+        self.used.add(group)
+        for e in self.groups[group]["entries"]:
+            if e["name"] == name:
+                return e
+        known = [e["name"] for e in self.groups[group]["entries"]]
+        raise KeyError(f"entry {name!r} is not in group {group!r} of the results file (it has {known})")
+
+    def s(self, group: str, name: str) -> float:
+        """Median time of an entry in seconds."""
+        return float(self.entry(group, name)["median_s"])
+
+    def m(self, group: str, name: str, metric: str) -> Any:
+        """A metric of an entry."""
+        metrics = self.entry(group, name)["metrics"]
+        if metric not in metrics:
+            raise KeyError(f"metric {metric!r} of {name!r} in {group!r} is not in the results file")
+        return metrics[metric]
+
+
+def sig(x: float, digits: int = 3) -> str:
+    """``x`` with ``digits`` significant digits, no exponent."""
+    if x == 0:
+        return "0"
+    from math import floor, log10
+
+    decimals = max(digits - 1 - floor(log10(abs(x))), 0)
+    return f"{x:.{decimals}f}"
+
+
+def t(seconds: float) -> str:
+    """A time in ms below one second, else in s, 3 significant digits."""
+    return f"{sig(seconds)} s" if seconds >= 1 else f"{sig(seconds * 1e3)} ms"
+
+
+def ratio(peer: float, mine: float) -> str:
+    """Peer time over mefast time, ``"12.3x"``."""
+    return f"{sig(peer / mine)}x"
+
+
+def epe(x: float) -> str:
+    """An endpoint error in px, 3 decimals."""
+    return f"{x:.3f}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The Benchmarks table
+
+
+def _flow_rows(r: Results) -> list[list[str]]:
+    rows = []
+    g = "tvl1 340x280, 1 thread"
+    dual, dis = "opencv DualTVL1 (defaults)", "opencv DIS medium"
+    for preset, peer, label in (
+        ("opencv", dual, "TV-L1 340x280 face pair, 1 thread, OpenCV's parameters"),
+        ("accurate", dual, "same pair, preset `accurate`"),
+        ("fast", dis, "same pair, preset `fast`"),
+    ):
+        me = f"mefast.TVL1 preset={preset}"
+        peer_label = "OpenCV DualTVL1" if peer == dual else "OpenCV DIS medium"
+        rows.append(
+            [
+                label,
+                f"{t(r.s(g, me))}, EPE {epe(r.m(g, me, 'epe'))}",
+                f"{peer_label} {t(r.s(g, peer))}, EPE {epe(r.m(g, peer, 'epe'))}",
+                ratio(r.s(g, peer), r.s(g, me)),
+            ]
+        )
+    g = "tvl1 128x128, 1 thread"
+    o, f = "mefast.TVL1 preset=opencv", "mefast.TVL1 preset=fast"
+    rows.append(
+        [
+            "TV-L1 128x128 face pair, 1 thread, OpenCV's parameters / `fast`",
+            f"{t(r.s(g, o))} / {t(r.s(g, f))}",
+            f"OpenCV DualTVL1 {t(r.s(g, dual))} / DIS medium {t(r.s(g, dis))}",
+            f"{ratio(r.s(g, dual), r.s(g, o))} / {ratio(r.s(g, dis), r.s(g, f))}",
+        ]
+    )
+    g = "tvl1 340x280, 16 pairs in a row, 1 thread"
+    me, peer = "mefast preset=opencv", "opencv DualTVL1"
+    rows.append(
+        [
+            "TV-L1 16 pairs 340x280 in a row, 1 thread, OpenCV's parameters",
+            f"{t(r.s(g, me))}, EPE {epe(r.m(g, me, 'epe'))}",
+            f"OpenCV DualTVL1 {t(r.s(g, peer))}, EPE {epe(r.m(g, peer, 'epe'))}",
+            ratio(r.s(g, peer), r.s(g, me)),
+        ]
+    )
+    g = "tvl1 batch of 64 pairs 340x280, all cores"
+    me, peer = "mefast preset=opencv", "opencv DualTVL1, cv2 threads"
+    rows.append(
+        [
+            "TV-L1 batch of 64 pairs 340x280, 2 cores, OpenCV's parameters",
+            f"{t(r.s(g, me))}, EPE {epe(r.m(g, me, 'epe'))}",
+            f"OpenCV DualTVL1 with its threads {t(r.s(g, peer))}, EPE {epe(r.m(g, peer, 'epe'))}",
+            ratio(r.s(g, peer), r.s(g, me)),
+        ]
+    )
+    g = BATTERY
+    for preset, peer in (("opencv", dual), ("accurate", dual), ("fast", dis)):
+        me = f"mefast.TVL1 preset={preset}"
+        peer_label = "OpenCV DualTVL1" if peer == dual else "OpenCV DIS medium"
+        rows.append(
+            [
+                f"held-out battery, 64 pairs 340x280, 1 thread, preset `{preset}`: per pair, mean / worst EPE",
+                f"{t(r.m(g, me, 'ms_per_pair') / 1e3)}, EPE {epe(r.m(g, me, 'epe_mean'))} / "
+                f"{epe(r.m(g, me, 'epe_worst'))}",
+                f"{peer_label} {t(r.m(g, peer, 'ms_per_pair') / 1e3)}, EPE {epe(r.m(g, peer, 'epe_mean'))} / "
+                f"{epe(r.m(g, peer, 'epe_worst'))}",
+                ratio(r.s(g, peer), r.s(g, me)),
+            ]
+        )
+    return rows
+
+
+def _descriptor_rows(r: Results) -> list[list[str]]:
+    rows = []
+    g = "lbptop 50x340x280 P=8 R=3 u2 8x8"
+    me, peer = "mefast paper, 1 thread", "numpy vectorised (paper, 1 thread)"
+    rows.append(
+        [
+            "LBP-TOP 50x340x280 clip, 8x8 blocks, P=8, R=3, 1 thread",
+            f"{t(r.s(g, me))} ({sig(r.m(g, me, 'ns_per_voxel'), 2)} ns/voxel)",
+            f"vectorised NumPy {t(r.s(g, peer))}",
+            ratio(r.s(g, peer), r.s(g, me)),
+        ]
+    )
+    g = "tim 60->10 340x280"
+    me, peer = "mefast closed form, 1 thread", "SVD graph-embedding model (numpy, 1 thread)"
+    rows.append(
+        [
+            "TIM 60 -> 10 frames, 340x280, 1 thread",
+            t(r.s(g, me)),
+            f"SVD/graph-embedding model {t(r.s(g, peer))}",
+            ratio(r.s(g, peer), r.s(g, me)),
+        ]
+    )
+    for what, unit, me, peer, label, peer_label in (
+        ("biwoof", "flow, one clip", "mefast.biwoof (Numba, 1 thread)", "NumPy (arctan2 + np.histogram per block)",
+         "Bi-WOOF, 128x128 / 256x256 flow", "NumPy of the same definition"),
+        ("mdmo 30 flows", "one clip", "mefast.mdmo (Numba, 1 thread)", "NumPy (masks, lstsq, bincount)",
+         "MDMO, 30 flows 128x128 / 256x256", "NumPy of the same definition"),
+    ):  # fmt: skip
+        g1, g2 = (f"{what} {s} {unit}" if what == "biwoof" else f"{what} {s}, {unit}" for s in ("128x128", "256x256"))
+        rows.append(
+            [
+                label,
+                f"{t(r.s(g1, me))} / {t(r.s(g2, me))}",
+                f"{peer_label} {t(r.s(g1, peer))} / {t(r.s(g2, peer))}",
+                f"{ratio(r.s(g1, peer), r.s(g1, me))} / {ratio(r.s(g2, peer), r.s(g2, me))}",
+            ]
+        )
+    g = "face per 512x512 frame"
+    det, lm = "mefast.detect_face detector='dlib', upsample 0", "mefast.landmarks68 method='dlib' (given box)"
+    peer0, peer2 = "dlib HOG called directly, upsample 0", "dlib HOG called directly, upsample 2 (MEB's setting)"
+    rows.append(
+        [
+            "face detection, 512x512 grey frame, dlib HOG with the same upsampling (0)",
+            t(r.s(g, det)),
+            f"dlib's detector called directly {t(r.s(g, peer0))}",
+            ratio(r.s(g, peer0), r.s(g, det)),
+        ]
+    )
+    rows.append(
+        [
+            "MEB's setting: dlib HOG with upsampling 2 (4x the pixels: other work, no ratio)",
+            "",
+            t(r.s(g, peer2)),
+            "",
+        ]
+    )
+    rows.append(["68 landmarks given the box (dlib's shape predictor)", t(r.s(g, lm)), "", ""])
+    return rows
+
+
+def _pipeline_rows(r: Results) -> list[list[str]]:
+    rows = []
+    g = next((k for k in r.groups if k.startswith("pipeline all features")), None)
+    if g is None:
+        raise KeyError("no 'pipeline all features' group in the results file: run benchmarks/pipeline")
+    n_clips = g.split(",")[1].split()[0]
+
+    def cell(name: str) -> str:
+        clips, mem = r.m(g, name, "clips_per_s"), r.m(g, name, "peak_mem_mb") / 1024
+        return f"{t(r.s(g, name))} ({sig(clips, 2)} clips/s, {sig(mem, 2)} GiB peak)"
+
+    joblib, dask = "mefast preprocess (joblib)", "mefast preprocess (dask)"
+    steps = {k[:-3]: v for k, v in r.entry(g, joblib)["metrics"].items() if k.endswith("_ms")}
+    mdmo_share = 100 * steps.get("mdmo", 0.0) / sum(steps.values())
+    rows.append(
+        [
+            f"preprocess {n_clips} synthetic CASME II-sized clips (340x280, 30-80 frames), all features, 2 workers",
+            f"joblib {cell(joblib)}; Dask LocalCluster {cell(dask)}; MDMO {mdmo_share:.0f} % of the compute",
+            "",
+            "",
+        ]
+    )
+    g = next((k for k in r.groups if k.startswith("pipeline flow+strain")), None)
+    if g is None:
+        raise KeyError("no 'pipeline flow+strain' group in the results file: run benchmarks/pipeline")
+    n = g.split(",")[1].split()[0]
+    peer = "OpenCV DualTVL1 loop (defaults)"
+    for preset, tail in (("opencv", "the peer's TV-L1 parameters"), ("accurate", "mefast's default")):
+        me = f"mefast preprocess, preset {preset} ({tail})"
+        label = (
+            f"flow + strain of {n} clips, 2 cores, same TV-L1 parameters (OpenCV's)"
+            if preset == "opencv"
+            else "same clips, mefast's default preset `accurate`"
+        )
+        rows.append(
+            [
+                label,
+                f"{t(r.s(g, me))} (flow within {sig(r.m(g, me, 'max_flow_diff_to_peer_px'), 2)} px of the peer's)",
+                f"OpenCV DualTVL1 loop {t(r.s(g, peer))}",
+                ratio(r.s(g, peer), r.s(g, me)),
+            ]
+        )
+    g = "train-dataloader"
+    mem = "FlowDataset, in-memory"
+    n_samples = round(r.m(g, mem, "samples_per_s") * r.s(g, mem))
+    for where in ("cold first epoch", "warm epochs"):
+        me = f"FlowDataset, store, {where}"
+        rows.append(
+            [
+                f"torch DataLoader epoch from the store ({n_samples} clips), {where}",
+                t(r.s(g, me)),
+                f"in-memory arrays {t(r.s(g, mem))}",
+                ratio(r.s(g, mem), r.s(g, me)),
+            ]
+        )
+    return rows
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _machine_line(r: Results) -> str:
+    measured = [r.groups[g]["measured"] for g in sorted(r.used)]
+    dates = sorted({m["date"] for m in measured})
+    cpus = sorted({f"{m['machine']['cpus']} vCPU {m['machine']['cpu']}" for m in measured})
+    loads = [v for m in measured for v in m["load_average_1min"].values() if v is not None]
+    when = dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}"
+    load = f", 1-minute load average {min(loads):.1f}-{max(loads):.1f} during the runs" if loads else ""
+    return (
+        f"Measured {when} on {' and '.join(cpus)}, a development machine shared with other jobs{load}: absolute "
+        "times are noisy, compare the ratios (each group is measured side by side in one run)."
+    )
+
+
+def render_benchmarks(r: Results) -> str:
+    """The Benchmarks section's table and notes."""
+    rows = _flow_rows(r) + _descriptor_rows(r) + _pipeline_rows(r)
+    g = "tvl1 340x280, 1 thread"
+    fresh = r.s(g, "mefast.tvl1() preset=fast (fresh buffers)") - r.s(g, "mefast.TVL1 preset=fast")
+    notes = [
+        _machine_line(r),
+        "",
+        _table(["what", "mefast", "peer", "ratio"], rows),
+        "",
+        "Single pairs are timed with every engine created once and reused (`mefast.TVL1(preset)`, OpenCV's "
+        f"objects): the one-shot `mefast.tvl1()` allocates its buffers per call, which cost {t(fresh)} more per "
+        "340x280 pair in this run. EPE = mean endpoint error to the known flow of the pair "
+        "(`mefast.testing.face_flow_pair`: the astronaut face warped by a smooth field of at most 2.1 px); the "
+        "held-out battery is described under [TV-L1 optical flow](#tv-l1-optical-flow). The numbers come from "
+        "`benchmarks/results.json` (each group with its date, commit, command, machine and load), rendered "
+        "into this README by `python tools/render_benchmarks.py`.",
+    ]
+    return "\n".join(notes)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The presets table
+
+
+def render_presets(r: Results) -> str:
+    """The TV-L1 preset table with each preset's figures on the held-out battery."""
+    g = BATTERY
+    methods = [(f"`{p}`", PRESET_TEXT[p], f"mefast.TVL1 preset={p}") for p in PRESET_TEXT] + [
+        ("peer", "OpenCV DualTVL1, defaults", "opencv DualTVL1 (defaults)"),
+        ("peer", "OpenCV DIS, `PRESET_MEDIUM`", "opencv DIS medium"),
+    ]
+    amps = list(r.m(g, methods[0][2], "epe_mean_by_amplitude"))
+    header = ["preset", "what it is", "mean / worst EPE", *[f"mean EPE, {a} px" for a in amps], "Motorcycle EPE",
+              "ms per pair"]  # fmt: skip
+    rows = []
+    for label, text, name in methods:
+        by_amp = r.m(g, name, "epe_mean_by_amplitude")
+        rows.append(
+            [
+                label,
+                text,
+                f"{epe(r.m(g, name, 'epe_mean'))} / {epe(r.m(g, name, 'epe_worst'))}",
+                *[epe(by_amp[a]) for a in amps],
+                sig(r.m(g, name, "epe_middlebury_motorcycle"), 3),
+                sig(r.m(g, name, "ms_per_pair"), 3),
+            ]
+        )
+    n = r.m(g, methods[0][2], "n_pairs")
+    measured = r.groups[g]["measured"]
+    lead = (
+        f"Figures on the held-out battery (`mefast.testing.flow_battery`, {n} pairs at 340x280: the astronaut face, "
+        "scikit-image's cameraman and Chelsea the cat, scikit-learn's china.jpg, each warped by 4 random smooth "
+        f"fields at each maximum displacement of {', '.join(amps)} px, with sensor noise; report seeds, never used "
+        "to choose parameters), plus the Middlebury 2014 Motorcycle stereo pair with its measured disparity "
+        "(shipped by scikit-image; 125x185, 1.9-15 px), one thread, measured "
+        f"{measured['date']} (`benchmarks/flow/test_battery.py`):"
+    )
+    return lead + "\n\n" + _table(header, rows)
+
+
+# ---------------------------------------------------------------------------------------------------------
+
+BLOCKS: dict[str, Callable[[Results], str]] = {"benchmarks": render_benchmarks, "presets": render_presets}
+
+
+def _pattern(name: str) -> re.Pattern[str]:
+    return re.compile(rf"(<!-- BEGIN {name}[^>]*-->\n)(.*?)(\n<!-- END {name} -->)", re.S)
+
+
+def render_readme(readme: str, results: dict[str, Any]) -> str:
+    """``readme`` with every rendered block replaced by what ``results`` gives."""
+    for name, fn in BLOCKS.items():
+        pat = _pattern(name)
+        if not pat.search(readme):
+            raise ValueError(f"the README has no '<!-- BEGIN {name} -->' ... '<!-- END {name} -->' block")
+        body = fn(Results(results))
+        readme = pat.sub(lambda m, body=body: m.group(1) + body + m.group(3), readme)
+    return readme
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: render the README's blocks, or check them with ``--check``."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true", help="exit 1 if the README is not what would be rendered")
+    ap.add_argument("--results", type=Path, default=RESULTS)
+    ap.add_argument("--readme", type=Path, default=README)
+    args = ap.parse_args(argv)
+    text = args.readme.read_text()
+    new = render_readme(text, json.loads(args.results.read_text()))
+    if args.check:
+        if new != text:
+            print(f"{args.readme} is out of date: run python tools/render_benchmarks.py", file=sys.stderr)
+            return 1
+        return 0
+    if new != text:
+        args.readme.write_text(new)
+        print(f"rewrote the rendered blocks of {args.readme}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
