@@ -1,8 +1,12 @@
 """Pictures: flow and strain colour coding, store views, evaluation plots, CAM overlays, an HTML report.
 
-The colour coding (:func:`flow_to_rgb`, :func:`strain_to_rgb`, :func:`overlay_heatmap`, ...) is numpy only:
-numpy in, ``uint8`` RGB out. The figures need the ``viz`` extra (matplotlib and Pillow,
+The colour coding (:func:`flow_to_rgb`, :func:`strain_to_rgb`, :func:`overlay_heatmap`, ...) and the class
+means are numpy only: numpy in, ``uint8`` RGB out. The figures need the ``viz`` extra (matplotlib and Pillow,
 ``pip install 'mefast[viz]'``); they are loaded on first use, so ``import mefast.viz`` never imports matplotlib.
+
+Every figure function returns a matplotlib ``Figure`` drawn by Agg (no display needed), except
+:func:`gallery`, a Pillow image (large mosaics encode much faster that way); :func:`save_figure` writes
+either as PNG, :func:`figure_png` gives the bytes.
 """
 
 from __future__ import annotations
@@ -17,14 +21,70 @@ from ._colour import (
     strain_to_rgb,
     to_rgb_image,
 )
+from ._means import ClassMeans, class_means
 
 __all__ = [
     "MIDDLEBURY_HUES",
+    "ClassMeans",
+    "EvalResults",
+    "Report",
+    "au_f1",
+    "au_f1_figure",
+    "cam_figure",
+    "class_means",
+    "class_means_figure",
     "colour_wheel",
+    "confusion",
+    "confusion_figure",
+    "constant_au_f1",
+    "corpus_figure",
+    "corpus_scores",
+    "figure_png",
+    "flow_figure",
     "flow_legend",
     "flow_to_rgb",
+    "gallery",
+    "gallery_image",
     "heat_to_rgb",
+    "load_results",
     "overlay_heatmap",
+    "quiver",
+    "save_figure",
+    "store_report",
     "strain_to_rgb",
     "to_rgb_image",
+    "tsne_embedding",
+    "tsne_figure",
 ]
+
+# Loaded on first use: matplotlib, Pillow, pandas and scikit-learn stay out of ``import mefast.viz``.
+_LAZY = {name: "_results" for name in ("EvalResults", "au_f1", "confusion", "constant_au_f1", "corpus_scores")}
+_LAZY["load_results"] = "_results"
+_LAZY.update({name: "_mpl" for name in ("figure_png", "save_figure")})
+_LAZY.update(
+    {
+        name: "_store_figures"
+        for name in ("cam_figure", "class_means_figure", "flow_figure", "gallery", "gallery_image", "quiver")
+    }  # fmt: skip
+)
+_LAZY.update(
+    {
+        name: "_eval_figures"
+        for name in ("au_f1_figure", "confusion_figure", "corpus_figure", "tsne_embedding", "tsne_figure")
+    }  # fmt: skip
+)
+_LAZY.update({"Report": "_report", "store_report": "_report"})
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from PIL import Image
 
-__all__ = ["class_means_figure", "flow_figure", "gallery", "gallery_image", "quiver", "sample_row"]
+__all__ = ["cam_figure", "class_means_figure", "flow_figure", "gallery", "gallery_image", "quiver", "sample_row"]
 
 _LABEL_PX = 14  # height of the caption band above each gallery cell
 _GAP_PX = 4
@@ -191,26 +191,27 @@ def class_means_figure(
     by: str = "emotion",
     *,
     tile: int = 128,
-    dpi: int = 100,
-) -> Figure:
+) -> Image.Image:
     """The class means of :func:`~mefast.viz.class_means` as a grid (the noisy-label paper's Figure 1).
 
-    One row per class: mean onset face, mean flow (Middlebury coding, one maximum for all classes), mean
-    strain (one maximum for all classes) and the strain over the face. ``means`` may be a store (path or
-    :class:`mefast.MEStore`), averaged ``by`` the given label.
+    One row per class: mean onset face, mean flow (Middlebury coding, one maximum for all classes, key on
+    the right), mean strain (hot colour map, one maximum for all classes) and that strain over the face.
+    ``means`` may also be a store (path or :class:`mefast.MEStore`), averaged ``by`` the given label. Drawn
+    with Pillow (a many-panel matplotlib figure takes seconds to draw).
+
+    Returns
+    -------
+    PIL.Image.Image
+        RGB.
     """
+    from PIL import Image, ImageDraw
+
     cm = means if isinstance(means, ClassMeans) else class_means(means, by)
     cols: list[str] = [c for c in ("face", "flow", "strain") if c in cm.means]
     if "face" in cm.means and "strain" in cm.means:
         cols.append("strain on face")
     if not cols:
         raise ValueError("the class means hold neither flow, strain nor faces")
-    k = len(cm.labels)
-    title_px, label_px = 40, 18
-    width = len(cols) * (tile + 8) + 8 + tile  # one column for the colour key
-    height = k * (tile + label_px) + title_px
-    fig = new_figure(width, height, dpi=dpi)
-    fig.suptitle(f"class means by {cm.by} (mean over the samples of each class)", fontsize=9)
     flow_max = strain_max = None
     if "flow" in cm.means:
         peak = float(np.sqrt((cm.means["flow"] ** 2).sum(axis=1)).max())
@@ -218,31 +219,42 @@ def class_means_figure(
     if "strain" in cm.means:
         top = float(cm.means["strain"].max())
         strain_max = top if top > 0 else None
+    gap, label_px, title_px = 6, 16, 22
+    key = "flow" in cm.means
+    width = gap + len(cols) * (tile + gap) + (tile + gap if key else 0)
+    height = title_px + len(cm.labels) * (tile + label_px + gap) + gap
+    mosaic = np.full((height, width, 3), 255, np.uint8)
+    texts: list[tuple[int, int, str]] = [(gap, 4, f"class means by {cm.by} (mean over the samples of each class)")]
     for i, label in enumerate(cm.labels):
+        y = title_px + i * (tile + label_px + gap)
+        texts.append((gap, y + 2, f"{label} (n={cm.counts[i]})"))
+        face = np.clip(cm.means["face"][i], 0, 255).astype(np.uint8) if "face" in cm.means else None
         for j, col in enumerate(cols):
-            left = (8 + j * (tile + 8)) / width
-            bottom = 1 - (title_px + (i + 1) * (tile + label_px) - 0) / height
-            ax = fig.add_axes((left, bottom, tile / width, tile / height))
+            x = gap + j * (tile + gap)
             if col == "face":
-                img = to_rgb_image(np.clip(cm.means["face"][i], 0, 255).astype(np.uint8))
+                assert face is not None
+                img = to_rgb_image(face)
             elif col == "flow":
                 img = flow_to_rgb(cm.means["flow"][i], flow_max)
             elif col == "strain":
                 img = strain_to_rgb(cm.means["strain"][i], strain_max)
             else:
+                assert face is not None
                 heat = cm.means["strain"][i] / strain_max if strain_max else np.zeros_like(cm.means["strain"][i])
-                img = overlay_heatmap(
-                    np.clip(cm.means["face"][i], 0, 255).astype(np.uint8), heat, cmap="hot", alpha=0.85
-                )
-            head = f"{label} (n={cm.counts[i]}): {col}" if j == 0 else col
-            show_image(ax, img, head, fontsize=7)
-    if "flow" in cm.means:
-        ax = fig.add_axes(
-            (1 - (tile + 4) / width, 1 - (title_px + tile + label_px) / height, tile / width, tile / height)
-        )
-        scale = f"max {flow_max:.2f} px" if flow_max else "no motion"
-        show_image(ax, flow_legend(tile), f"flow key ({scale})", fontsize=7)
-    return fig
+                img = overlay_heatmap(face, heat, cmap="hot", alpha=0.85)
+            mosaic[y + label_px : y + label_px + tile, x : x + tile] = _resize(img, tile)
+            if j > 0:
+                texts.append((x, y + 2, col))
+    if key:
+        x = gap + len(cols) * (tile + gap)
+        mosaic[title_px + label_px : title_px + label_px + tile, x : x + tile] = flow_legend(tile)
+        texts.append((x, title_px + 2, f"flow key, max {flow_max:.2f} px" if flow_max else "flow key (no motion)"))
+    image = Image.fromarray(mosaic, mode="RGB")
+    draw = ImageDraw.Draw(image)
+    font = _font(11)
+    for x, y, text in texts:
+        draw.text((x, y), text, fill=(0, 0, 0), font=font)
+    return image
 
 
 def quiver(
@@ -317,4 +329,31 @@ def flow_figure(store: Any, sample: int | str, *, step: int = 8, tile: int = 200
     show_image(axes[3], flow_to_rgb(flow, coding="hsv"), "HSV (hue direction, value magnitude)")
     if "strain" in st.features:
         show_image(axes[4], strain_to_rgb(st.read("strain", row)), "optical strain")
+    return fig
+
+
+def cam_figure(
+    face: ArrayLike,
+    heat: ArrayLike,
+    *,
+    title: str = "",
+    flow: ArrayLike | None = None,
+    tile: int = 240,
+    alpha: float = 0.5,
+    dpi: int = 100,
+) -> Figure:
+    """A CAM / Grad-CAM map over the face: face, overlay (jet colour map) and, when given, the flow.
+
+    ``heat`` in [0, 1] at any size (resized to the face); see :func:`mefast.viz.overlay_heatmap`.
+    """
+    panels = [("face", to_rgb_image(face, "face")), ("map on face", overlay_heatmap(face, heat, alpha=alpha))]
+    if flow is not None:
+        panels.append(("flow (Middlebury)", flow_to_rgb(flow)))
+    width = len(panels) * tile + 20
+    fig = new_figure(width, tile + 60, dpi=dpi)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    for i, (name, img) in enumerate(panels):
+        ax = fig.add_axes(((10 + i * tile) / width, 0.02, (tile - 8) / width, 0.8))
+        show_image(ax, img, name)
     return fig

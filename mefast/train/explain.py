@@ -1,0 +1,292 @@
+"""Where a network looks: Grad-CAM (Selvaraju et al., ICCV 2017) and CAM (Zhou et al., CVPR 2016).
+
+:func:`grad_cam` hooks convolution layers, back-propagates one logit per sample to their outputs, weighs
+each channel by its spatially averaged gradient, keeps the positive part of the weighted sum, upsamples it
+bilinearly to the input size and scales each sample's map to [0, 1] (min-max; a constant map is 0).
+:func:`class_activation_map` is the original CAM of networks that end in global average pooling and one
+linear layer (the ResNets): the classifier's weights times the last feature maps. On such networks the two
+agree after normalisation, which the tests use as a check.
+
+:func:`explain_sample` trains a registered model on every other subject of a store (or loads a model
+directory written by :func:`mefast.train.fit`) and returns the map of one sample at the store's resolution,
+for :func:`mefast.viz.overlay_heatmap`. Grad-CAM needs image inputs ``(B, C, H, W)``; video models are refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from numpy.typing import NDArray
+from torch import nn
+
+from ..store import MEStore
+from .data import StoreSource
+from .trainer import TrainConfig, Trainer, _torch_threads
+
+__all__ = ["Explanation", "class_activation_map", "default_cam_layers", "explain_sample", "grad_cam"]
+
+
+def default_cam_layers(model: nn.Module) -> list[nn.Module]:
+    """The layers Grad-CAM hooks by default: the last ``Conv2d`` of each parallel stream, else the last one.
+
+    Networks with parallel streams (an ``nn.ModuleList`` attribute ``streams``, as STSTNet and Off-ApexNet)
+    concatenate the streams' maps, so each stream's last convolution contributes; otherwise the last
+    ``Conv2d`` in registration order (the deepest one in the built-in networks).
+    """
+    streams = getattr(model, "streams", None)
+    if isinstance(streams, nn.ModuleList):
+        lasts = [[m for m in s.modules() if isinstance(m, nn.Conv2d)] for s in streams]
+        if all(lasts):
+            return [convs[-1] for convs in lasts]
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    if not convs:
+        raise ValueError(f"{type(model).__name__} has no Conv2d layer for Grad-CAM; pass layers=...")
+    return [convs[-1]]
+
+
+def _normalise(cam: torch.Tensor) -> torch.Tensor:
+    """Min-max per sample of ``(B, H, W)``; samples whose map is constant become 0."""
+    flat = cam.flatten(1)
+    lo, hi = flat.min(dim=1).values, flat.max(dim=1).values
+    span = (hi - lo).clamp_min(0)
+    out = (cam - lo[:, None, None]) / torch.where(span > 0, span, torch.ones_like(span))[:, None, None]
+    return torch.where((span > 0)[:, None, None], out, torch.zeros_like(out))
+
+
+def _targets(logits: torch.Tensor, target: int | Sequence[int] | None) -> torch.Tensor:
+    b, k = logits.shape
+    if target is None:
+        t = logits.argmax(dim=1)
+    else:
+        t = torch.as_tensor(np.broadcast_to(np.asarray(target, dtype=np.int64), (b,)).copy())
+    if (t < 0).any() or (t >= k).any():
+        raise ValueError(f"target {target!r} out of range for {k} outputs")
+    return t
+
+
+def grad_cam(
+    model: nn.Module,
+    x: torch.Tensor | NDArray[np.floating],
+    *,
+    target: int | Sequence[int] | None = None,
+    layers: Sequence[nn.Module] | None = None,
+) -> NDArray[np.float32]:
+    """Grad-CAM maps of a batch.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps ``(B, C, H, W)`` to ``(B, K)`` logits; evaluated in eval mode (its mode is restored after).
+    x : tensor or ndarray of shape (B, C, H, W)
+        Network inputs (already transformed as the model expects).
+    target : int or sequence of int, optional
+        Output whose score is explained, per sample or for all (default: each sample's highest logit).
+    layers : sequence of nn.Module, optional
+        Layers whose outputs are weighted (default :func:`default_cam_layers`); maps of several layers are
+        upsampled to the input size and summed before normalising.
+
+    Returns
+    -------
+    ndarray of shape (B, H, W), float32
+        In [0, 1]; a sample whose positive evidence is nowhere (all zero) gives all zeros.
+    """
+    xt = torch.as_tensor(np.asarray(x, dtype=np.float32)) if isinstance(x, np.ndarray) else x
+    if xt.ndim != 4:
+        raise ValueError(f"Grad-CAM needs image inputs of shape (B, C, H, W), got {tuple(xt.shape)}")
+    hooked = list(layers) if layers is not None else default_cam_layers(model)
+    acts: list[torch.Tensor] = []
+    handles = [m.register_forward_hook(lambda _m, _i, out: acts.append(out)) for m in hooked]
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.enable_grad():
+            inp = xt.detach().float().requires_grad_(True)  # a graph even when the weights are frozen
+            logits = model(inp)
+            if logits.ndim != 2:
+                raise ValueError(f"the model returned logits of shape {tuple(logits.shape)}; expected (B, K)")
+            t = _targets(logits, target)
+            score = logits.gather(1, t[:, None].to(logits.device)).sum()
+            if len(acts) != len(hooked):
+                raise ValueError("a hooked layer ran more or less than once per forward pass; pass layers=...")
+            grads = torch.autograd.grad(score, acts)
+    finally:
+        for h in handles:
+            h.remove()
+        model.train(was_training)
+    size = tuple(xt.shape[-2:])
+    total = torch.zeros((xt.shape[0], *size), dtype=torch.float32)
+    for a, g in zip(acts, grads, strict=True):
+        if a.ndim != 4:
+            raise ValueError(f"hooked layer output has shape {tuple(a.shape)}; Grad-CAM needs (B, K, h, w) maps")
+        weights = g.mean(dim=(2, 3), keepdim=True)
+        cam = F.relu((weights * a).sum(dim=1, keepdim=True)).detach().float().cpu()
+        total += F.interpolate(cam, size=size, mode="bilinear", align_corners=False)[:, 0]
+    return _normalise(total).numpy()
+
+
+def class_activation_map(
+    model: nn.Module,
+    x: torch.Tensor | NDArray[np.floating],
+    *,
+    features: nn.Module,
+    classifier: nn.Linear,
+    target: int | Sequence[int] | None = None,
+) -> NDArray[np.float32]:
+    """CAM of a network ending in global average pooling and one linear layer.
+
+    ``features`` is the module whose output ``(B, K, h, w)`` is pooled, ``classifier`` the linear layer on
+    the pooled vector. Map = ReLU(sum_k w[target, k] A_k), bilinearly upsampled, min-max per sample.
+    """
+    xt = torch.as_tensor(np.asarray(x, dtype=np.float32)) if isinstance(x, np.ndarray) else x
+    acts: list[torch.Tensor] = []
+    handle = features.register_forward_hook(lambda _m, _i, out: acts.append(out.detach()))
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            logits = model(xt.float())
+    finally:
+        handle.remove()
+        model.train(was_training)
+    t = _targets(logits, target)
+    w = classifier.weight.detach()[t]  # (B, K)
+    cam = F.relu(torch.einsum("bk,bkhw->bhw", w, acts[0]))[:, None].float().cpu()
+    up = F.interpolate(cam, size=tuple(xt.shape[-2:]), mode="bilinear", align_corners=False)[:, 0]
+    return _normalise(up).numpy()
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Grad-CAM of one store sample.
+
+    Attributes
+    ----------
+    sample_id : str
+    row : int
+        Store row.
+    heat : ndarray of shape (H, W), float32
+        The map in [0, 1] at the store's image size (the model's input size upsampled bilinearly).
+    classes : tuple of str
+    probabilities : ndarray of shape (K,)
+        Softmax of the model's logits for the sample.
+    predicted, explained, true : str
+        Predicted class, the class the map explains, and the sample's label.
+    model : str
+        Registered model name.
+    trained_on : int
+        Training samples (0 for a loaded model directory).
+    """
+
+    sample_id: str
+    row: int
+    heat: NDArray[np.float32]
+    classes: tuple[str, ...]
+    probabilities: NDArray[np.float32]
+    predicted: str
+    explained: str
+    true: str
+    model: str
+    trained_on: int
+
+
+def _row_of(st: MEStore, sample: int | str) -> int:
+    if isinstance(sample, str) and not sample.lstrip("-").isdigit():
+        try:
+            return st.index_of(sample)
+        except KeyError as exc:
+            raise ValueError(str(exc.args[0])) from None
+    row = int(sample)
+    if not -len(st) <= row < len(st):
+        raise ValueError(f"sample row {row} is out of range for a store of {len(st)} samples")
+    return row % len(st)
+
+
+def explain_sample(
+    store: str | Path | MEStore,
+    sample: int | str,
+    *,
+    model: str = "sssnet",
+    model_dir: str | Path | None = None,
+    target: str | None = None,
+    config: TrainConfig | None = None,
+    seed: int = 0,
+) -> Explanation:
+    """Grad-CAM of one sample under a model trained without the sample's subject, or a saved model.
+
+    Parameters
+    ----------
+    store : str, Path or MEStore
+    sample : int or str
+        Store row or sample id.
+    model : str
+        Registered model to train on the store's other subjects (emotion labels), when no ``model_dir``.
+    model_dir : str or Path, optional
+        A model directory of :func:`mefast.train.fit` to load instead of training.
+    target : str, optional
+        Class to explain (default: the predicted one).
+    config : TrainConfig, optional
+        Training settings (default: 30 epochs, Adam lr 1e-3, CPU, one thread).
+    seed : int
+    """
+    from ..protocols import make_protocol
+
+    st = store if isinstance(store, MEStore) else MEStore.open(store, mode="r")
+    row = _row_of(st, sample)
+    done = st.done
+    if not done[row]:
+        raise ValueError(f"sample {st.meta['sample_id'].iloc[row]!r} (row {row}) is not preprocessed (not done)")
+    meta = st.meta
+    source = StoreSource(st)
+    trained_on = 0
+    if model_dir is not None:
+        from .embed import load_model
+
+        net, entry, info = load_model(model_dir)
+        if info.get("multilabel"):
+            raise ValueError(f"{model_dir} holds an AU detector; Grad-CAM here explains class predictions")
+        classes = tuple(str(c) for c in info.get("classes") or range(int(info["n_outputs"])))
+        name, threads = entry.name, None
+    else:
+        proto = make_protocol("loso", meta[done], au=st.au[done], au_names=st.au_names, label="emotion")
+        subject = (meta["dataset"].astype(str) + "/" + meta["subject"].astype(str)).to_numpy()
+        rows = np.asarray([r for r in proto.index if subject[r] != subject[row]], dtype=np.int64)
+        if not len(rows):
+            raise ValueError(f"no other subject than {subject[row]!r} to train on")
+        cfg = config or TrainConfig(epochs=30, lr=1e-3, batch_size=16, device="cpu", threads=1)
+        trainer = Trainer(model, source, n_outputs=len(proto.classes), multilabel=False, config=cfg)
+        trainer.fit(rows, proto.labels[rows], seed=seed, groups=subject[rows])
+        net, name, classes, threads = trainer.model_.cpu(), model, tuple(proto.classes), cfg.threads
+        trained_on = len(rows)
+    probe = Trainer(name, source, n_outputs=len(classes), multilabel=False)
+    if probe.spec.input.video:
+        raise ValueError(f"model {name!r} reads video clips; Grad-CAM here explains image (flow) models")
+    x = probe._dataset(np.asarray([row]), train=False, positions=False)[[0]]
+    t = None if target is None else classes.index(target) if target in classes else -1
+    if t == -1:
+        raise ValueError(f"target {target!r} is not one of the model's classes {list(classes)}")
+    with _torch_threads(threads):
+        net.eval()
+        with torch.no_grad():
+            prob = torch.softmax(net(x.float()), dim=1)[0].numpy()
+        cam = grad_cam(net, x, target=t)[0]
+    size = st.shapes["flow"][0][-2:] if "flow" in st.shapes else cam.shape
+    heat = F.interpolate(torch.from_numpy(cam)[None, None], size=tuple(size), mode="bilinear", align_corners=False)
+    pred = classes[int(prob.argmax())]
+    true = str(meta["emotion"].iloc[row]) if "emotion" in meta.columns else ""
+    return Explanation(
+        sample_id=str(meta["sample_id"].iloc[row]),
+        row=row,
+        heat=heat[0, 0].clamp(0, 1).numpy().astype(np.float32),
+        classes=classes,
+        probabilities=prob.astype(np.float32),
+        predicted=pred,
+        explained=pred if t is None else classes[t],
+        true=true,
+        model=name,
+        trained_on=trained_on,
+    )
