@@ -10,8 +10,11 @@ __all__ = [
     "AnnotationError",
     "CudaUnavailableError",
     "FaceNotFoundError",
+    "FrameRangeError",
     "FrameReadError",
+    "LabelLeakError",
     "MefastError",
+    "ProtocolError",
     "ShapeError",
     "StoreError",
 ]
@@ -33,6 +36,10 @@ class FrameReadError(MefastError, OSError):
     """A frame image is missing, unreadable or truncated."""
 
 
+class FrameRangeError(AnnotationError):
+    """A clip's frames do not cover its annotated onset..offset and the frame-range policy cannot reconcile them."""
+
+
 class FaceNotFoundError(MefastError, ValueError):
     """No face was found in an image."""
 
@@ -43,3 +50,15 @@ class StoreError(MefastError, RuntimeError):
 
 class CudaUnavailableError(MefastError, RuntimeError):
     """``device="cuda"`` was requested but no CUDA build or GPU is available."""
+
+
+class ProtocolError(MefastError, ValueError):
+    """A protocol cannot be built or run as asked: unknown name, missing labels, an empty fold..."""
+
+
+class LabelLeakError(MefastError, RuntimeError):
+    """A label that a method may not see was read.
+
+    A test fold's labels before its predictions were returned, or a label column of a table or store handed
+    to a method (those hold features and non-label columns only).
+    """

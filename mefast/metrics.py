@@ -11,7 +11,8 @@ positive prediction) is undefined: it is NaN and left out of the means, as sciki
 ``zero_division=np.nan``.
 
 Never average these over folds: evaluate the predictions of all folds concatenated (see
-:mod:`mefast.protocols`).
+:mod:`mefast.protocols`). :func:`f1_variants` computes the other ways of the literature (per fold, micro,
+weighted) on the same predictions, as diagnostics beside the headline.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ __all__ = [
     "class_report",
     "classification_metrics",
     "confusion_matrix",
+    "f1_variants",
 ]
 
 
@@ -201,3 +203,81 @@ def au_metrics(y_true: ArrayLike, y_pred: ArrayLike, au_names: Sequence[str]) ->
     }
     out.update({f"f1_{name}": float(v) for name, v in zip(au_names, f1, strict=True)})
     return out
+
+
+def _tp_fp_fn(
+    y_true: ArrayLike, y_pred: ArrayLike, n_labels: int, multilabel: bool
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Per class (or AU) counts of true positives, false positives and false negatives."""
+    if multilabel:
+        t, p = _as_binary(y_true, "y_true"), _as_binary(y_pred, "y_pred")
+        if t.shape != p.shape or t.shape[1] != n_labels:
+            raise ValueError(f"y_true {t.shape} and y_pred {p.shape} must both be (n, {n_labels})")
+        tp = np.sum(t & p, axis=0).astype(np.float64)
+        return tp, p.sum(axis=0, dtype=np.float64) - tp, t.sum(axis=0, dtype=np.float64) - tp
+    cm = confusion_matrix(y_true, y_pred, n_labels).astype(np.float64)
+    tp = np.diag(cm)
+    return tp, cm.sum(axis=0) - tp, cm.sum(axis=1) - tp
+
+
+def _macro(tp: NDArray[np.float64], fp: NDArray[np.float64], fn: NDArray[np.float64]) -> float:
+    return _nanmean(_ratio(2 * tp, 2 * tp + fp + fn))
+
+
+def f1_variants(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    folds: ArrayLike,
+    labels: Sequence[str],
+    *,
+    multilabel: bool,
+) -> dict[str, float]:
+    """The F1 computations compared in Figure 2 of Varanka et al. (data leakage in ME analysis), side by side.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like
+        Class codes ``(n,)`` indexing ``labels``, or 0/1 AU matrices ``(n, n_aus)`` (``multilabel``): the
+        predictions of all folds concatenated.
+    folds : array_like of shape (n,)
+        The fold of each prediction.
+    labels : sequence of str
+        Class names (in code order) or AU names.
+    multilabel : bool
+        AU detection (binary F1 per AU) rather than classes.
+
+    Returns
+    -------
+    dict
+        ``pooled``: macro F1 over the concatenated predictions (UF1; the mean AU F1 for AUs) -- the
+        headline. ``per_fold``: the same computed on each fold, averaged over the folds. ``micro``: F1 of
+        the true/false positives summed over the classes or AUs (accuracy, for single-label classes).
+        ``weighted``: per-class (per-AU) F1 averaged with weights equal to the number of true samples.
+        Undefined per-class scores (a class neither present nor predicted) are left out, as scikit-learn
+        does with ``zero_division=np.nan``; a fold whose scores are all undefined is left out of
+        ``per_fold``.
+
+    Examples
+    --------
+    >>> v = f1_variants([0, 0, 1, 2], [0, 1, 1, 2], [0, 0, 1, 1], ["a", "b", "c"], multilabel=False)
+    >>> {k: round(x, 4) for k, x in v.items()}
+    {'pooled': 0.7778, 'per_fold': 0.6667, 'micro': 0.75, 'weighted': 0.75}
+    """
+    n_labels = len(labels)
+    folds = np.asarray(folds)
+    t, p = np.asarray(y_true), np.asarray(y_pred)
+    if folds.shape != (len(t),):
+        raise ValueError(f"folds must have one entry per prediction ({len(t)}), got shape {folds.shape}")
+    tp, fp, fn = _tp_fp_fn(t, p, n_labels, multilabel)
+    support = tp + fn
+    per_class = _ratio(2 * tp, 2 * tp + fp + fn)
+    defined = ~np.isnan(per_class)
+    weight = support[defined].sum()
+    per_fold = [_macro(*_tp_fp_fn(t[folds == f], p[folds == f], n_labels, multilabel)) for f in pd.unique(folds)]
+    per_fold_arr = np.asarray(per_fold, dtype=np.float64)
+    return {
+        "pooled": _nanmean(per_class),
+        "per_fold": _nanmean(per_fold_arr),
+        "micro": float(_ratio(np.array([2 * tp.sum()]), np.array([2 * tp.sum() + fp.sum() + fn.sum()]))[0]),
+        "weighted": float(np.sum(per_class[defined] * support[defined]) / weight) if weight > 0 else float("nan"),
+    }
