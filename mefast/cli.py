@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 __all__ = ["main"]
 
-_COMMANDS = ("preprocess", "info", "demo", "evaluate", "config")
+_COMMANDS = ("preprocess", "info", "demo", "evaluate", "config", "show")
 
 
 def build_parser() -> argparse.ArgumentParser:

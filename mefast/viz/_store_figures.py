@@ -296,7 +296,7 @@ def quiver(
     k = scale if scale is not None else (1.5 * step / longest if longest > 0 else 1.0)
     ax.quiver(
         x, y, blocks[..., 0] * k, blocks[..., 1] * k,
-        color=colour, angles="xy", scale_units="xy", scale=1.0, width=0.004, headwidth=4,
+        color=colour, angles="xy", scale_units="xy", scale=1.0, width=0.006, headwidth=3.5,
     )  # fmt: skip
     ax.set_xlim(-0.5, w - 0.5)
     ax.set_ylim(h - 0.5, -0.5)
