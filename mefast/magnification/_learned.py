@@ -1,0 +1,66 @@
+"""The bridge from :func:`mefast.magnify` to the learned model in :mod:`mefast.train.magnification` (torch)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ..errors import ShapeError
+
+__all__ = ["learned_pair", "learned_pairs"]
+
+_NEEDS = (
+    "method='learned' needs weights=: a local file of the learning-based magnification network (Oh et al. 2018) "
+    "- an .npz/.safetensors converted from the authors' TensorFlow checkpoint with "
+    "mefast.train.magnification.convert_tf_checkpoint (needs tensorflow, once), a torch state dict of "
+    "mefast.train.magnification.LBMM, or an LBMM module (e.g. from train_lbmm); nothing is downloaded"
+)
+
+
+def _model(weights: Any, device: str) -> Any:
+    if weights is None:
+        raise ValueError(_NEEDS)
+    try:
+        import torch
+
+        from ..train.magnification import LBMM
+    except ImportError as e:
+        raise ImportError(f"method='learned' needs torch: pip install 'mefast[train]' ({e})") from e
+    model = weights if isinstance(weights, LBMM) else LBMM.load(Path(weights))
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    return model, device
+
+
+def learned_pairs(onset: ArrayLike, frames: ArrayLike, *, alpha: float, weights: Any = None, device: str = "cpu",
+                  batch: int = 4) -> np.ndarray:  # fmt: skip
+    """Magnify every frame of ``frames`` (N, H, W[, 3]) against ``onset`` with amplification ``1 + alpha``."""
+    on, fr = np.asarray(onset), np.asarray(frames)
+    if on.dtype != np.uint8 and on.dtype not in (np.float32, np.float64):
+        raise ShapeError(f"frames must be uint8 or float in [0, 1], got dtype {on.dtype}")
+    grey = on.ndim == 2
+    if fr.shape[1:] != on.shape:
+        raise ShapeError(f"frames of shape {fr.shape[1:]} do not match the onset's {on.shape}")
+    model, dev = _model(weights, device)
+    from ..train.magnification import magnify_pairs
+
+    scale = 255.0 if on.dtype == np.uint8 else 1.0
+    on3, fr3 = on.astype(np.float32) / scale, fr.astype(np.float32) / scale
+    if grey:
+        on3, fr3 = np.repeat(on3[..., None], 3, -1), np.repeat(fr3[..., None], 3, -1)
+    elif on.ndim != 3 or on.shape[-1] != 3:
+        raise ShapeError(f"frames must be (H, W) grey or (H, W, 3) RGB, got onset shape {on.shape}")
+    out = magnify_pairs(model, on3, fr3, 1.0 + float(alpha), device=dev, batch=batch)
+    if grey:  # BT.601 luma of the RGB output
+        out = out @ np.array([0.299, 0.587, 0.114], np.float32)
+    if fr.dtype == np.uint8:
+        return np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8)
+    return out.astype(fr.dtype)
+
+
+def learned_pair(onset: ArrayLike, apex: ArrayLike, *, alpha: float, weights: Any = None, device: str = "cpu") -> np.ndarray:
+    """Magnify one (onset, apex) pair with amplification ``1 + alpha``; apex's shape and dtype."""
+    return learned_pairs(onset, np.asarray(apex)[None], alpha=alpha, weights=weights, device=device)[0]

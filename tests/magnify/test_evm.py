@@ -1,0 +1,242 @@
+"""Eulerian video magnification: exact pyramids, the reference alpha schedule, temporal filters, identities."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import mefast
+from mefast import magnification as mg
+from mefast.errors import ShapeError
+
+
+def test_pyramid_reconstructs_exactly(rng):
+    """E1: collapse(build(x)) == x for sizes that are not multiples of 2^levels."""
+    for shape, levels in (((37, 53), 4), ((64, 48), "auto"), ((5, 3), 3), ((1, 7), 2)):
+        x = rng.random(shape).astype(np.float32)
+        pyr = mg.laplacian_pyramid(x, levels)
+        assert pyr[0].shape == shape
+        assert pyr[1].shape == ((shape[0] + 1) // 2, (shape[1] + 1) // 2)
+        np.testing.assert_allclose(mg.reconstruct_pyramid(pyr), x, atol=1e-6)
+
+
+def test_pyramid_matches_opencv_pyrdown_and_pyrup():
+    """Inside the border, the reduce step is cv2.pyrDown and each band is G_l - pyrUp(G_{l+1}) (same binomial kernel)."""
+    import cv2
+
+    x = np.random.default_rng(3).random((64, 80)).astype(np.float32)
+    pyr = mg.laplacian_pyramid(x, 3)
+    g1 = cv2.pyrDown(x)
+    band0 = x - cv2.pyrUp(g1, dstsize=(80, 64))
+    np.testing.assert_allclose(pyr[0][4:-4, 4:-4], band0[4:-4, 4:-4], atol=1e-6)
+    band1 = g1 - cv2.pyrUp(cv2.pyrDown(g1), dstsize=(40, 32))
+    np.testing.assert_allclose(pyr[1][4:-4, 4:-4], band1[4:-4, 4:-4], atol=1e-6)
+
+
+def test_auto_levels_and_reference_alpha_schedule():
+    """E2: matlabPyrTools' 'auto' height and the reference code's attenuated alphas, finest -> residual."""
+    assert mefast._core.evm_auto_levels(280, 340) == 7
+    assert mefast._core.evm_auto_levels(384, 384) == 8
+    assert mefast._core.evm_auto_levels(37, 53) == 4
+    np.testing.assert_allclose(mg.evm_level_alphas((280, 340), 10, 16), [0, 4.3086, 10, 10, 10, 10, 0], atol=1e-4)
+    np.testing.assert_allclose(
+        mg.evm_level_alphas((280, 340), 20, 80), [0, 0.4087, 2.8175, 7.6349, 17.2699, 20, 0], atol=1e-4
+    )
+    np.testing.assert_array_equal(mg.evm_level_alphas((64, 64), 3, schedule="flat", levels=4), [3, 3, 3, 0])
+
+
+@pytest.mark.parametrize("temporal", ["iir", "butter", "ideal", "diff"])
+@pytest.mark.parametrize("colour", [False, True])
+def test_alpha_zero_returns_the_input(rng, temporal, colour):
+    shape = (9, 37, 53, 3) if colour else (9, 37, 53)
+    v8 = (rng.random(shape) * 255).astype(np.uint8)
+    kw = {"fl": 1.0, "fh": 5.0} if temporal in ("butter", "ideal") else {}
+    np.testing.assert_array_equal(mg.evm(v8, 30, alpha=0, temporal=temporal, **kw), v8)
+    vf = rng.random(shape).astype(np.float32)
+    out = mg.evm(vf, 30, alpha=0, temporal=temporal, **kw)
+    assert out.dtype == np.float32 and out.shape == vf.shape
+    np.testing.assert_array_equal(out, vf)
+
+
+def test_still_video_is_returned_bit_exact(rng):
+    """E3: a still video has no band at all."""
+    frame = (rng.random((40, 30, 3)) * 255).astype(np.uint8)
+    video = np.repeat(frame[None], 12, axis=0)
+    np.testing.assert_array_equal(mg.evm(video, alpha=50, chroma_attenuation=1.0), video)
+
+
+def test_iir_impulse_response():
+    """E3: the IIR pair's zero-state impulse response r1(1-r1)^n - r2(1-r2)^n, pixel by pixel."""
+    t = 30
+    video = np.full((t, 6, 5), 0.2, np.float32)
+    video[1] += 0.1
+    out = mg.evm(video, alpha=1.0, pyramid=None, temporal="iir", r1=0.4, r2=0.05, clip=False)
+    n = np.arange(t - 1)
+    expect = 0.1 * (0.4 * 0.6**n - 0.05 * 0.95**n)
+    np.testing.assert_allclose((out - video)[1:, 3, 2], expect, atol=1e-6)
+    np.testing.assert_array_equal(out[0], video[0])
+
+
+def _cosine_clip(t, fs, f, amp, h=8, w=8):
+    time_axis = np.arange(t) / fs
+    return (0.5 + amp * np.cos(2 * np.pi * f * time_axis))[:, None, None] * np.ones((1, h, w), np.float32)
+
+
+def test_ideal_filter_gain_in_and_out_of_band():
+    """E4: a cosine on an in-band DFT bin is amplified by alpha (paper) or alpha/2 (reference); out of band, 0."""
+    fs, t = 30.0, 60
+    inband = _cosine_clip(t, fs, 3.0, 0.1).astype(np.float32)  # bin 6 of 60
+    outband = _cosine_clip(t, fs, 9.0, 0.1).astype(np.float32)
+    kw = {"alpha": 1.0, "pyramid": None, "temporal": "ideal", "fl": 2.0, "fh": 4.0, "clip": False}
+    ac = inband - 0.5
+    np.testing.assert_allclose(mg.evm(inband, fs, **kw) - inband, ac, atol=1e-6)
+    np.testing.assert_allclose(mg.evm(inband, fs, compat="reference", **kw) - inband, 0.5 * ac, atol=1e-6)
+    np.testing.assert_allclose(mg.evm(outband, fs, **kw), outband, atol=1e-6)
+
+
+def test_butterworth_reference_cutoffs():
+    """E5: compat='reference' calls butter(1, f / fs), so a steady cosine at f / 2 passes the low-pass at f with
+    gain 1/sqrt(2); the paper mode puts the cutoff at f itself."""
+    b0, b1, a1 = mg._evm._butter_coefficients(0.4, 30.0, "reference")
+    z = np.exp(-2j * np.pi * 0.2 / 30.0)
+    assert abs((b0 + b1 * z) / (1 + a1 * z)) == pytest.approx(1 / np.sqrt(2), abs=1e-6)
+    b0, b1, a1 = mg._evm._butter_coefficients(0.4, 30.0, "paper")
+    z = np.exp(-2j * np.pi * 0.4 / 30.0)
+    assert abs((b0 + b1 * z) / (1 + a1 * z)) == pytest.approx(1 / np.sqrt(2), abs=1e-6)
+
+
+def test_butterworth_band_passes_in_band_tones_only():
+    """Steady-state gain of the Butterworth band-pass on tones = alpha |H_fh(f) - H_fl(f)| (the analytic response of
+    the two bilinear-transform low-passes); tones far outside [fl, fh] are not amplified."""
+    fs, t, alpha = 30.0, 600, 10.0
+    k = np.arange(t) / fs
+
+    def gain(f):
+        video = (0.5 + 0.01 * np.cos(2 * np.pi * f * k))[:, None, None] * np.ones((1, 4, 4))
+        video = video.astype(np.float32)
+        out = mg.evm(video, fs, alpha=alpha, pyramid=None, temporal="butter", fl=2.0, fh=6.0, clip=False)
+        d = (out - video)[300:, 0, 0].astype(np.float64)
+        ph = 2 * np.pi * f * k[300:]
+        return np.hypot((d * np.cos(ph)).mean(), (d * np.sin(ph)).mean()) * 2 / 0.01
+
+    def analytic(f):
+        z = np.exp(-2j * np.pi * f / fs)
+        h = [(b0 + b1 * z) / (1 + a1 * z) for b0, b1, a1 in
+             (mg._evm._butter_coefficients(fc, fs, "paper") for fc in (6.0, 2.0))]
+        return alpha * abs(h[0] - h[1])
+
+    for f in (0.05, 3.5, 14.5):
+        assert gain(f) == pytest.approx(analytic(f), rel=0.02, abs=0.02)
+    assert gain(3.5) > 4.0  # in band: amplified
+    assert gain(0.05) < 0.05 * alpha and gain(14.5) < 0.05 * alpha  # far outside: < 5 % of alpha (first order)
+
+
+def test_ramp_moved_by_diff_on_pixels():
+    """E7: pyramid=None, a ramp moved 0.1 px, diff, alpha = 4: moved 0.5 px (linear in x: exact)."""
+    x = np.arange(40, dtype=np.float32)
+    onset = np.tile(0.2 + 0.01 * x, (10, 1))
+    apex = np.tile(0.2 + 0.01 * (x - 0.1), (10, 1))
+    out = mg.evm(np.stack([onset, apex]), alpha=4, pyramid=None, temporal="diff", clip=False)[1]
+    np.testing.assert_allclose(out, np.tile(0.2 + 0.01 * (x - 0.5), (10, 1)), atol=1e-6)
+
+
+def test_pair_equals_sequence_modes(rng):
+    """The two-frame mode is the last frame of the sequence mode on [onset, apex] with diff, and with iir(1, 0)."""
+    onset = rng.random((45, 61, 3)).astype(np.float32)
+    apex = np.clip(onset + 0.05 * rng.standard_normal(onset.shape).astype(np.float32), 0, 1)
+    pair = mg.evm_pair(onset, apex, alpha=8, lambda_c=10, clip=False)
+    seq = np.stack([onset, apex])
+    np.testing.assert_allclose(pair, mg.evm(seq, alpha=8, lambda_c=10, temporal="diff", clip=False)[1], atol=1e-6)
+    np.testing.assert_allclose(
+        pair, mg.evm(seq, alpha=8, lambda_c=10, temporal="iir", r1=1.0, r2=0.0, clip=False)[1], atol=1e-6
+    )
+    np.testing.assert_array_equal(mg.evm(seq, alpha=8, temporal="diff")[0], onset)
+
+
+def test_pair_with_every_level_amplified_is_linear_extrapolation(rng):
+    """E8: alpha on every level including the residual: apex + alpha (apex - onset), grey and colour."""
+    for shape in ((33, 47), (33, 47, 3)):
+        onset = rng.random(shape).astype(np.float32)
+        apex = rng.random(shape).astype(np.float32)
+        levels = mefast._core.evm_auto_levels(33, 47)
+        out = mg.evm_pair(onset, apex, alpha=3, schedule=[3.0] * levels, chroma_attenuation=1.0, clip=False)
+        np.testing.assert_allclose(out, apex + 3 * (apex - onset), atol=2e-5)
+
+
+def test_cosine_shift_regression():
+    """E9: a 256 x 256 cosine of wavelength 64 px moved 0.05 px, alpha 4, lambda_c 16 -> 0.921 (1 + alpha) delta."""
+    n, lam, d, alpha = 256, 64.0, 0.05, 4.0
+    x = np.arange(n, dtype=np.float64)
+    onset = np.tile(0.5 + 0.25 * np.cos(2 * np.pi * x / lam), (n, 1)).astype(np.float32)
+    apex = np.tile(0.5 + 0.25 * np.cos(2 * np.pi * (x - d) / lam), (n, 1)).astype(np.float32)
+    out = mg.evm_pair(onset, apex, alpha=alpha, lambda_c=16, clip=False).astype(np.float64)
+    row = out[n // 2, 64:192] - 0.5
+    xs = x[64:192]
+    c, s = (row * np.cos(2 * np.pi * xs / lam)).sum(), (row * np.sin(2 * np.pi * xs / lam)).sum()
+    shift = np.arctan2(s, c) * lam / (2 * np.pi)
+    assert shift / ((1 + alpha) * d) == pytest.approx(0.921, abs=0.03)
+
+
+def test_any_frame_size_and_dtype_kept(rng):
+    for shape in ((5, 37, 53), (4, 17, 9, 3), (3, 1, 1)):
+        v = (rng.random(shape) * 255).astype(np.uint8)
+        out = mg.evm(v, alpha=5)
+        assert out.shape == v.shape and out.dtype == np.uint8
+    v64 = rng.random((4, 20, 24))
+    out = mefast.magnify(v64, 3)
+    assert out.dtype == np.float64 and out.shape == v64.shape
+
+
+def test_presets_run_and_unknown_preset_is_refused(rng):
+    v = rng.random((16, 40, 48, 3)).astype(np.float32)
+    for name in mg.EVM_PRESETS:
+        fs = mg.EVM_PRESETS[name].get("fs", 30.0)
+        assert mefast.magnify(v, mg.EVM_PRESETS[name]["alpha"], preset=name, fs=fs).shape == v.shape
+    with pytest.raises(ValueError, match="unknown EVM preset"):
+        mefast.magnify(v, 10, preset="nope")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"temporal": "butter"}, "needs the cutoffs"),
+        ({"temporal": "ideal", "fl": 5.0, "fh": 1.0}, "fl < fh"),
+        ({"temporal": "butter", "fl": 1.0, "fh": 20.0}, "outside"),
+        ({"r1": 0.05, "r2": 0.4}, "r2 < r1"),
+        ({"temporal": "fir"}, "temporal must be"),
+        ({"pyramid": "steerable"}, "pyramid must be"),
+        ({"levels": 0}, "levels must be"),
+        ({"compat": "matlab"}, "compat must be"),
+        ({"alpha": float("nan")}, "alpha must be finite"),
+    ],
+)
+def test_bad_parameters_are_refused(rng, kwargs, match):
+    v = rng.random((4, 16, 16)).astype(np.float32)
+    with pytest.raises(ValueError, match=match):
+        mg.evm(v, 30, **kwargs)
+
+
+def test_bad_video_is_refused():
+    with pytest.raises(ShapeError, match="dtype int16"):
+        mg.evm(np.zeros((3, 8, 8), np.int16))
+    with pytest.raises(ShapeError, match=r"\(T, H, W\)"):
+        mg.evm(np.zeros((8, 8), np.float32))
+    with pytest.raises(ShapeError, match=r"\(T, H, W\)"):
+        mg.evm(np.zeros((3, 8, 8, 4), np.float32))
+    bad = np.zeros((3, 8, 8), np.float32)
+    bad[1, 2, 3] = np.nan
+    with pytest.raises(ShapeError, match="NaN"):
+        mg.evm(bad)
+    with pytest.raises(ShapeError, match="same shape"):
+        mg.evm_pair(np.zeros((8, 8), np.float32), np.zeros((8, 9), np.float32))
+    with pytest.raises(ValueError, match="must have shape"):
+        mefast._core.evm_magnify(np.zeros((2, 8, 8, 2), np.float32), {"alphas": [1.0], "levels": 1})
+    with pytest.raises(ValueError, match="one alpha per pyramid level"):
+        mefast._core.evm_magnify(np.zeros((2, 8, 8), np.float32), {"alphas": [1.0], "levels": 3})
+
+
+def test_evm_releases_the_gil(longest_python_pause):
+    video = np.random.default_rng(0).random((60, 128, 160, 3)).astype(np.float32)
+    pause, seconds = longest_python_pause(lambda: mg.evm(video, alpha=10, n_threads=1))
+    assert seconds > 0.05
+    assert pause < 0.5 * seconds
