@@ -1,0 +1,125 @@
+"""``mefast.spot``: spotted intervals of a video, from its frames or from precomputed features."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ..errors import ShapeError
+from ._features import FeatureOptions, default_lags, long_video_features
+from ._intervals import INTERVAL_METHODS, peaks_to_intervals, score
+
+__all__ = ["DEFAULT_P", "SPOT_METHODS", "spot", "spot_features"]
+
+SPOT_METHODS = (*INTERVAL_METHODS, "softnet")
+
+#: Default threshold position p per method (chosen on synthetic recordings of seeds 100-109, not the tests').
+DEFAULT_P: dict[str, float] = {"fd": 0.6, "mdmd": 0.35, "strain": 0.5, "softnet": 0.55}
+
+Kind = Literal["micro", "macro"]
+
+
+def _feature_options(method: str, k: int, **kw: Any) -> FeatureOptions:
+    feats = {"fd": ("lbp",), "mdmd": ("mdmd",), "strain": ("strain",), "softnet": ("softnet",)}[method]
+    return FeatureOptions(lags=(k,), features=feats, **kw)
+
+
+def spot_features(
+    features: Mapping[str, NDArray],
+    *,
+    method: str = "mdmd",
+    k: int,
+    p: float | None = None,
+    model: Any = None,
+    m: int = 12,
+) -> NDArray[np.float64]:
+    """Spotted ``(onset, offset, score)`` rows from the arrays of the long-video pass (see :func:`spot`)."""
+    if method not in SPOT_METHODS:
+        raise ValueError(f"method must be one of {SPOT_METHODS}, got {method!r}")
+    p = DEFAULT_P[method] if p is None else float(p)
+    if method == "softnet":
+        if model is None:
+            raise ValueError("method='softnet' needs a trained model= (mefast.train.softnet.train_softnet)")
+        from ..train.softnet import predict_scores, softnet_intervals
+
+        name = f"softnet{k}"
+        if name not in features:
+            raise KeyError(f"the features hold no {name!r} (computed: {sorted(features)})")
+        return softnet_intervals(predict_scores(model, features[name]), k, p)
+    c = score(features, method, k, m=m)
+    return peaks_to_intervals(c, k, p=p)
+
+
+def spot(
+    video: ArrayLike | Iterable[ArrayLike],
+    *,
+    method: str = "mdmd",
+    fps: float = 30.0,
+    kind: Kind = "micro",
+    k: int | None = None,
+    p: float | None = None,
+    landmarks: ArrayLike | str | None = "auto",
+    model: Any = None,
+    **options: Any,
+) -> NDArray[np.float64]:
+    """Spot expression intervals in a long video.
+
+    Parameters
+    ----------
+    video : array_like of shape (T, H, W) or (T, H, W, 3), or an iterable of frames
+        uint8 grey levels or floats in [0, 1]; an iterable (a generator reading frames from disk) is read once,
+        lazily, in bounded memory.
+    method : {"mdmd", "fd", "strain", "softnet"}
+        See :mod:`mefast.spotting._intervals`; ``"softnet"`` needs ``model=`` (a trained
+        :class:`mefast.train.softnet.SOFTNet`).
+    fps : float
+        Frame rate; sets the default window ``k`` (half a typical expression: 0.3 s micro, 1 s macro).
+    kind : {"micro", "macro"}
+        Which expressions the window is sized for.
+    k : int, optional
+        Half window in frames (overrides ``fps``/``kind``).
+    p : float, optional
+        Threshold position between the score's mean and maximum (default :data:`DEFAULT_P`).
+    landmarks : array_like of shape (68, 2), "auto" or None
+        Landmarks of the first frame (eye regions are left out); "auto" finds them.
+    model : SOFTNet, optional
+    **options
+        Passed to :class:`~mefast.spotting._features.FeatureOptions` (``size``, ``blocks``, ``crop``, ``flow``,
+        ``n_threads``, ``chunk``).
+
+    Returns
+    -------
+    intervals : ndarray of shape (n, 3), float64
+        Rows ``(onset, offset, score)``, 0-based inclusive frames, in time order.
+
+    Examples
+    --------
+    >>> import numpy as np, mefast
+    >>> from mefast.spotting._synthetic import make_long_recording, iter_frames
+    >>> rec = make_long_recording(1, n_frames=240, n_micro=2, n_macro=0, n_blinks=1)
+    >>> rows = mefast.spot(iter_frames(rec), fps=rec.fps, landmarks=rec.landmarks)
+    >>> mefast.spotting.match_intervals(rows, rec.intervals("micro")).f1
+    1.0
+    """
+    if method not in SPOT_METHODS:
+        raise ValueError(f"method must be one of {SPOT_METHODS}, got {method!r}")
+    if kind not in ("micro", "macro"):
+        raise ValueError(f"kind must be 'micro' or 'macro', got {kind!r}")
+    if k is None:
+        k = default_lags(fps, (kind,))[kind]
+    elif int(k) < 1:
+        raise ValueError(f"k must be a positive number of frames, got {k}")
+    k = int(k)
+    frames: Any = video
+    if isinstance(video, np.ndarray) or (not hasattr(video, "__next__") and not isinstance(video, Iterable)):
+        arr = np.asarray(video)
+        if arr.ndim not in (3, 4) or (arr.ndim == 4 and arr.shape[-1] != 3):
+            raise ShapeError(f"video must be (T, H, W) or (T, H, W, 3), got shape {arr.shape}")
+        if len(arr) < 2 * k + 1:
+            raise ShapeError(f"video has {len(arr)} frames; spotting with k={k} needs at least {2 * k + 1}")
+        frames = arr
+    feats = long_video_features(frames, _feature_options(method, k, **options), landmarks=landmarks)
+    return spot_features(feats, method=method, k=k, p=p, model=model)

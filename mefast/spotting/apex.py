@@ -1,0 +1,162 @@
+"""Apex spotting inside a clip (spec 5a): the frame of strongest facial change between onset and offset.
+
+``"flow"`` (default) and ``"strain"``
+    TV-L1 flow from the first frame to every frame (head motion removed by the nose bridge's flow), mean
+    magnitude (or optical strain) per block, mean of the ``m`` largest blocks; the apex is the argmax.
+``"fd"``
+    Feature difference: per block the chi-squared distance of the frame's LBP histogram to the mean of the
+    first and last frames' histograms (an apex differs most from both ends), mean of the ``m`` largest blocks,
+    smoothed over 3 frames; the apex is the argmax.
+
+Eye regions are left out (blinks) when landmarks are known.
+:func:`spot_apexes` fills the apex column of a corpus without apex annotation (SMIC) and records the choice.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ..errors import ShapeError
+from ._features import FeatureOptions, FrameGeometry, _Prepare, _u2_table, block_lbp, block_mean, find_landmarks
+
+__all__ = ["APEX_METHODS", "apex_curve", "apex_frame", "spot_apexes"]
+
+APEX_METHODS = ("flow", "strain", "fd")
+
+
+def _top_mean(x: NDArray, m: int) -> NDArray[np.float64]:
+    m = max(1, min(int(m), x.shape[-1]))
+    return -np.sort(-np.asarray(x, np.float64), axis=-1)[..., :m].mean(-1)
+
+
+def apex_curve(
+    clip: ArrayLike,
+    method: Literal["flow", "strain", "fd"] = "flow",
+    *,
+    landmarks: ArrayLike | str | None = "auto",
+    size: tuple[int, int] = (128, 128),
+    blocks: tuple[int, int] = (6, 6),
+    m: int = 12,
+    flow: str = "fast",
+) -> NDArray[np.float64]:
+    """The per-frame apex score of a clip (its argmax is :func:`apex_frame`).
+
+    Parameters
+    ----------
+    clip : array_like of shape (T, H, W) or (T, H, W, 3)
+        Onset to offset, T >= 2; uint8 or floats in [0, 1].
+    method : {"flow", "strain", "fd"}
+    landmarks : array_like of shape (68, 2), "auto" or None
+        Landmarks of the first frame (eyes left out); "auto" finds them; None uses no landmarks.
+    size, blocks : (int, int)
+        Working size and block grid.
+    m : int
+        Number of largest blocks averaged.
+    flow : str
+        TV-L1 preset.
+
+    Returns
+    -------
+    score : ndarray of shape (T,), float64
+    """
+    from .._validation import core_threads
+    from ..flow import TVL1Params, _pairs, optical_strain
+
+    if method not in APEX_METHODS:
+        raise ValueError(f"method must be one of {APEX_METHODS}, got {method!r}")
+    video = np.asarray(clip)
+    if video.ndim not in (3, 4) or (video.ndim == 4 and video.shape[-1] != 3):
+        raise ShapeError(f"clip must be (T, H, W) or (T, H, W, 3), got shape {video.shape}")
+    if len(video) < 2:
+        raise ShapeError(f"clip needs at least 2 frames, got {len(video)}")
+    opts = FeatureOptions(lags=(1,), size=size, blocks=blocks, features=("lbp",), flow=flow)
+    prep = _Prepare(opts)
+    frames = np.stack([prep(f, t) for t, f in enumerate(video)])
+    if isinstance(landmarks, str):
+        if landmarks != "auto":
+            raise ValueError(f"landmarks must be (68, 2) points, 'auto' or None, got {landmarks!r}")
+        lm = find_landmarks(video[0])
+    else:
+        lm = None if landmarks is None else np.asarray(landmarks, np.float64)
+    if lm is not None:
+        if lm.shape != (68, 2):
+            raise ShapeError(f"landmarks must have shape (68, 2), got {lm.shape}")
+        lm = prep.landmark_transform(lm, video.shape[1:3])
+    geo = FrameGeometry(opts.size, opts.blocks, lm, True)
+    t = len(frames)
+    if method == "fd":
+        h = block_lbp(frames, geo, _u2_table()).astype(np.float64)
+        aff = 0.5 * (h[0] + h[-1])
+        den = h + aff
+        chi = np.where(den > 0, (h - aff) ** 2 / np.where(den > 0, den, 1.0), 0.0).sum(-1)
+        f = _top_mean(chi, m)
+        return np.convolve(np.pad(f, 1, mode="edge"), np.ones(3) / 3, mode="valid")
+    i1 = np.arange(1, t, dtype=np.int32)
+    fl = _pairs(frames, np.zeros(t - 1, np.int32), i1, TVL1Params.preset(flow), core_threads(None), "cpu")
+    ys, xs = geo.nose
+    fl -= fl[:, ys, xs].mean(axis=(1, 2), keepdims=True)
+    maps = np.hypot(fl[..., 0], fl[..., 1]) if method == "flow" else optical_strain(fl)
+    return np.concatenate([[0.0], _top_mean(block_mean(maps, geo), m)])
+
+
+def apex_frame(clip: ArrayLike, method: Literal["flow", "strain", "fd"] = "flow", **kw: Any) -> int:
+    """Index (0-based, within the clip) of the spotted apex; see :func:`apex_curve` for the parameters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mefast.spotting import apex_frame
+    >>> from mefast.spotting._synthetic import make_long_recording, iter_frames
+    >>> rec = make_long_recording(3, n_frames=60, n_micro=1, n_macro=0, n_blinks=0, drift=0)
+    >>> e = rec.expressions[0]
+    >>> clip = np.stack(list(iter_frames(rec, e.onset, e.offset + 1)))
+    >>> abs(e.onset + apex_frame(clip, landmarks=rec.landmarks) - e.apex) <= 2
+    True
+    """
+    return int(np.argmax(apex_curve(clip, method, **kw)))
+
+
+def spot_apexes(
+    dataset: Any, method: Literal["flow", "strain", "fd"] = "flow", *, only_missing: bool = False, **kw: Any
+) -> Any:
+    """A copy of a :class:`~mefast.datasets.Dataset` whose apexes are spotted from the frames.
+
+    Every row (or, with ``only_missing``, every row whose apex is -1 or the middle frame a reader filled in)
+    gets the argmax of :func:`apex_curve` over onset..offset. Each change is recorded in
+    ``dataset.corrections`` (field ``apex``, reason ``"apex spotted (method=...)"``), so the store's provenance
+    says which apexes are annotated and which are spotted.
+    """
+    import pandas as pd
+
+    samples = dataset.samples.copy()
+    rows = []
+    for i in range(len(samples)):
+        r = samples.iloc[i]
+        onset, offset, apex = int(r["onset"]), int(r["offset"]), int(r["apex"])
+        if only_missing and apex >= 0 and apex != onset + (offset - onset) // 2:
+            continue
+        clip = dataset.read_frames(i, onset, offset)
+        new = onset + apex_frame(clip, method, **kw)
+        if new != apex:
+            samples.iat[i, samples.columns.get_loc("apex")] = new
+            rows.append(
+                {
+                    "sample_id": r["sample_id"],
+                    "row": -1,
+                    "field": "apex",
+                    "old": apex,
+                    "new": new,
+                    "reason": f"apex spotted (method={method!r})",
+                }
+            )
+    import dataclasses
+
+    corrections = (
+        pd.concat([dataset.corrections, pd.DataFrame(rows, columns=dataset.corrections.columns)], ignore_index=True)
+        if rows
+        else dataset.corrections
+    )
+    return dataclasses.replace(dataset, samples=samples, corrections=corrections)

@@ -1,0 +1,175 @@
+"""SOFTNet (Liong et al., ICIP 2021): score regression from optical-flow inputs, then peak detection.
+
+Each frame ``i`` of a long video gives a ``(3, 42, 42)`` input: the brow (top half) and mouth (bottom half)
+regions of ``|u|``, ``|v|`` and the optical strain of the TV-L1 flow ``i -> i+k`` (``softnet{k}`` of the
+long-video pass, :mod:`mefast.spotting._features`). Training targets are pseudo-labels: 1 when the window
+``[i, i+k-1]`` overlaps an annotated interval of the type, else 0; the network regresses them with MSE.
+
+Network (314,817 weights, as the paper): one 5x5 "same" convolution per channel with 3, 5 and 8 filters and ReLU,
+3x3 max pooling (stride 3), concatenation (16 x 14 x 14), 2x2 max pooling, dense 784 -> 400 ReLU -> 1.
+Training: SGD lr 5e-4, batch 12, 10 epochs (the paper's), leave-one-subject-out.
+Spotting: scores smoothed as ``s_j = mean(s_{j-k} .. s_{j+k-1})``, threshold ``T = mean + p (max - mean)`` with
+``p = 0.55``, ``find_peaks(height=T, distance=k)``, intervals ``[j - k, j + k]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch import nn
+
+from ..spotting._intervals import peaks_to_intervals
+
+__all__ = [
+    "SOFTNet",
+    "SoftnetConfig",
+    "pseudo_labels",
+    "smooth_scores",
+    "softnet_intervals",
+    "softnet_loso",
+    "train_softnet",
+    "predict_scores",
+]
+
+
+class SOFTNet(nn.Module):
+    """The SOFTNet regressor: ``(n, 3, 42, 42)`` -> ``(n,)`` scores."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv_u = nn.Conv2d(1, 3, 5, padding=2)
+        self.conv_v = nn.Conv2d(1, 5, 5, padding=2)
+        self.conv_e = nn.Conv2d(1, 8, 5, padding=2)
+        self.pool3 = nn.MaxPool2d(3, 3)
+        self.pool2 = nn.MaxPool2d(2, 2)
+        self.fc1 = nn.Linear(16 * 7 * 7, 400)
+        self.fc2 = nn.Linear(400, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Scores of a batch ``(n, 3, 42, 42)``: tensor of shape (n,)."""
+        branches = [
+            self.pool3(torch.relu(conv(x[:, c : c + 1])))
+            for c, conv in enumerate((self.conv_u, self.conv_v, self.conv_e))
+        ]
+        h = self.pool2(torch.cat(branches, 1))
+        h = torch.relu(self.fc1(h.flatten(1)))
+        return self.fc2(h)[:, 0]
+
+
+@dataclass(frozen=True)
+class SoftnetConfig:
+    """Training and spotting settings (defaults: the paper's)."""
+
+    epochs: int = 10
+    batch_size: int = 12
+    lr: float = 5e-4
+    momentum: float = 0.0
+    p: float = 0.55
+    seed: int = 0
+
+
+def pseudo_labels(n_frames: int, intervals: NDArray, k: int) -> NDArray[np.float32]:
+    """1 for frames ``i`` whose window ``[i, i+k-1]`` overlaps an interval ``[onset, offset]``, else 0."""
+    y = np.zeros(int(n_frames), np.float32)
+    for on, off in np.asarray(intervals, np.int64).reshape(-1, 2)[:, :2]:
+        y[max(0, on - k + 1) : min(n_frames, off + 1)] = 1.0
+    return y
+
+
+def train_softnet(x: NDArray, y: NDArray, config: SoftnetConfig | None = None) -> SOFTNet:
+    """Train a SOFTNet on inputs ``(n, 3, 42, 42)`` and targets ``(n,)``; frames with NaN inputs are skipped."""
+    cfg = config or SoftnetConfig()
+    x = np.asarray(x, np.float32)
+    y = np.asarray(y, np.float32)
+    ok = np.isfinite(x).all(axis=(1, 2, 3))
+    x, y = x[ok], y[ok]
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    model = SOFTNet()
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    model.train()
+    for _ in range(cfg.epochs):
+        order = torch.from_numpy(rng.permutation(len(x)))
+        for s in range(0, len(x), cfg.batch_size):
+            idx = order[s : s + cfg.batch_size]
+            opt.zero_grad()
+            loss = nn.functional.mse_loss(model(xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+    model.eval()
+    return model
+
+
+@torch.no_grad()
+def predict_scores(model: SOFTNet, x: NDArray) -> NDArray[np.float64]:
+    """Scores of every frame (0 where the input is NaN: the last k frames)."""
+    x = np.asarray(x, np.float32)
+    ok = np.isfinite(x).all(axis=(1, 2, 3))
+    out = np.zeros(len(x))
+    if ok.any():
+        xs = torch.from_numpy(np.ascontiguousarray(x[ok]))
+        out[ok] = torch.cat([model(xs[i : i + 512]) for i in range(0, len(xs), 512)]).numpy()
+    return out
+
+
+def smooth_scores(s: NDArray, k: int) -> NDArray[np.float64]:
+    """``s_j = mean(s_{j-k} .. s_{j+k-1})`` (windows cut at the ends)."""
+    s = np.asarray(s, np.float64)
+    c = np.concatenate([[0.0], np.cumsum(s)])
+    j = np.arange(len(s))
+    lo, hi = np.clip(j - k, 0, len(s)), np.clip(j + k, 0, len(s))
+    return (c[hi] - c[lo]) / np.maximum(hi - lo, 1)
+
+
+def softnet_intervals(scores: NDArray, k: int, p: float = 0.55) -> NDArray[np.float64]:
+    """Spotted ``(onset, offset, score)`` rows from raw per-frame scores."""
+    return peaks_to_intervals(smooth_scores(scores, k), k, p=p)
+
+
+def softnet_loso(
+    subjects: Sequence[str],
+    inputs: Sequence[NDArray],
+    truths: Sequence[NDArray],
+    k: int,
+    config: SoftnetConfig | None = None,
+) -> list[NDArray[np.float64]]:
+    """Leave-one-subject-out SOFTNet: per subject, train on the other subjects' recordings, spot its own.
+
+    Parameters
+    ----------
+    subjects : sequence of str
+        Subject of each recording.
+    inputs : sequence of ndarray of shape (T_r, 3, 42, 42)
+        SOFTNet inputs of each recording (``softnet{k}``).
+    truths : sequence of ndarray of shape (n_r, 2)
+        Annotated intervals of each recording (of one expression type); only the training subjects' are read
+        for each fold.
+    k : int
+    config : SoftnetConfig, optional
+
+    Returns
+    -------
+    intervals : list of ndarray of shape (m_r, 3)
+        Spotted intervals of every recording, predicted by the model of its subject's fold.
+    """
+    cfg = config or SoftnetConfig()
+    if not len(subjects) == len(inputs) == len(truths):
+        raise ValueError(f"subjects, inputs and truths differ in length: {len(subjects)}, {len(inputs)}, {len(truths)}")
+    subj = np.asarray([str(s) for s in subjects])
+    out: list[NDArray[np.float64]] = [np.zeros((0, 3))] * len(inputs)
+    for s in sorted(set(subj)):
+        train = np.flatnonzero(subj != s)
+        test = np.flatnonzero(subj == s)
+        if train.size == 0:
+            raise ValueError(f"LOSO needs at least two subjects; all recordings belong to {s!r}")
+        x = np.concatenate([inputs[i] for i in train])
+        y = np.concatenate([pseudo_labels(len(inputs[i]), truths[i], k) for i in train])
+        model = train_softnet(x, y, cfg)
+        for i in test:
+            out[i] = softnet_intervals(predict_scores(model, inputs[i]), k, cfg.p)
+    return out

@@ -1,0 +1,135 @@
+"""The chunked long-video feature pass: kernels against brute force, chunking invariance, bounded memory."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from mefast.errors import ShapeError
+from mefast.spotting import FeatureOptions, iter_features, long_video_features
+from mefast.spotting._features import FrameGeometry, _u2_table, block_lbp, block_mdmd, block_mean, lbp_codes
+
+
+def _texture(h: int, w: int, seed: int = 0) -> np.ndarray:
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    return cv2.GaussianBlur(rng.random((h, w)).astype(np.float32) * 255, (0, 0), 2.0)
+
+
+def _moving_frames(n: int, h: int = 40, w: int = 40, seed: int = 0):
+    """A lazily generated video: a smooth texture translating by a fraction of a pixel per frame, plus noise."""
+    import cv2
+
+    base = _texture(h + 8, w + 8, seed)
+    rng = np.random.default_rng(seed + 1)
+    for t in range(n):
+        dx = 2.0 * np.sin(t / 25.0)
+        m = np.float32([[1, 0, dx], [0, 1, 0]])
+        f = cv2.warpAffine(base, m, (w + 8, h + 8), flags=cv2.INTER_LINEAR)[4:-4, 4:-4]
+        yield np.clip(f + rng.normal(0, 1.0, f.shape), 0, 255).astype(np.uint8)
+
+
+def test_lbp_codes_match_the_definition() -> None:
+    img = np.random.default_rng(3).integers(0, 256, (9, 11)).astype(np.float32)
+    codes = lbp_codes(img[None])[0]
+    offsets = [(0, 1), (-1, 1), (-1, 0), (-1, -1), (0, -1), (1, -1), (1, 0), (1, 1)]  # (dy, dx), angle 2 pi p / 8
+    for y in range(1, 8):
+        for x in range(1, 10):
+            want = sum(1 << p for p, (dy, dx) in enumerate(offsets) if img[y + dy, x + dx] >= img[y, x])
+            assert codes[y - 1, x - 1] == want
+
+
+def test_block_pooling_against_numpy() -> None:
+    rng = np.random.default_rng(1)
+    h, w = 34, 38
+    geo = FrameGeometry((h, w), (2, 3), None, False)
+    maps = rng.random((3, h, w)).astype(np.float32)
+    bh, bw = (h - 2) // 2, (w - 2) // 3
+    want = np.array(
+        [
+            [
+                maps[i, 1 + r * bh : 1 + (r + 1) * bh, 1 + c * bw : 1 + (c + 1) * bw].mean()
+                for r in range(2)
+                for c in range(3)
+            ]
+            for i in range(3)
+        ]
+    )
+    np.testing.assert_allclose(block_mean(maps, geo), want, rtol=1e-5)
+    frames = rng.integers(0, 256, (2, h, w)).astype(np.float32)
+    hist = block_lbp(frames, geo, _u2_table(), sigma=0)
+    np.testing.assert_allclose(hist.sum(-1), 1.0, rtol=1e-6)
+    table = _u2_table()
+    codes = lbp_codes(frames)
+    blk = codes[1, bh : 2 * bh, 2 * bw : 3 * bw]
+    np.testing.assert_allclose(hist[1, 5], np.bincount(table[blk].ravel(), minlength=59) / blk.size, rtol=1e-6)
+
+
+def test_mdmd_block_value_against_brute_force() -> None:
+    rng = np.random.default_rng(2)
+    h, w = 20, 20
+    geo = FrameGeometry((h, w), (2, 2), None, False)
+    f1 = rng.normal(0, 1, (2, h, w, 2)).astype(np.float32)
+    f1[0, ..., 0] += 0.7  # a dominant direction
+    f2 = rng.normal(0, 1, (2, h, w, 2)).astype(np.float32)
+    got = block_mdmd(f1, f2, geo)
+    for i in range(2):
+        for b in range(4):
+            r, c = divmod(b, 2)
+            sl = (i, slice(1 + 9 * r, 1 + 9 * (r + 1)), slice(1 + 9 * c, 1 + 9 * (c + 1)))
+            u, v = f1[sl][..., 0].ravel(), f1[sl][..., 1].ravel()
+            q = np.where(v < 0, np.where(u >= 0, 1, 0), np.where(u >= 0, 2, 3))
+            best = int(np.bincount(q, minlength=4).argmax())
+            d = np.hypot(u, v) - np.hypot(f2[sl][..., 0].ravel(), f2[sl][..., 1].ravel())
+            sel = np.sort(d[q == best])[::-1]
+            top = -(-len(sel) // 3)
+            assert got[i, b] == pytest.approx(sel[:top].mean(), rel=1e-5)
+
+
+def test_chunking_does_not_change_the_features() -> None:
+    frames = list(_moving_frames(45))
+    opts = dict(lags=(2, 3), size=(40, 40), blocks=(3, 3), features=("lbp", "mag", "strain", "mdmd", "softnet"))
+    a = long_video_features(frames, FeatureOptions(chunk=7, **opts), landmarks=None)
+    b = long_video_features(iter(frames), FeatureOptions(chunk=100, **opts), landmarks=None)
+    assert set(a) == {"lbp", "mag2", "mag3", "strain2", "strain3", "mdmd2", "mdmd3", "softnet2", "softnet3"}
+    for name in a:
+        assert a[name].shape[0] == 45
+        np.testing.assert_allclose(a[name], b[name], rtol=1e-5, atol=1e-6, equal_nan=True, err_msg=name)
+    assert np.isnan(a["mag3"][-3:]).all() and np.isfinite(a["mag3"][:-3]).all()  # no partner frame t + k
+    assert np.isnan(a["mdmd2"][-4:]).all() and np.isfinite(a["mdmd2"][:-4]).all()
+
+
+def test_bounded_memory_on_10000_frames() -> None:
+    opts = FeatureOptions(lags=(1,), size=(32, 32), blocks=(2, 2), features=("lbp", "mag"), chunk=128)
+
+    def peak(n: int) -> tuple[int, int]:
+        tracemalloc.start()
+        try:
+            count = 0
+            for chunk in iter_features(_moving_frames(n, 32, 32), opts, landmarks=None):
+                count += len(chunk)  # a consumer that writes each chunk away (the store) keeps nothing
+            return count, tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    n_small, p_small = peak(1000)
+    n_big, p_big = peak(10_000)
+    assert (n_small, n_big) == (1000, 10_000)
+    # The whole 10 000-frame video at 32x32 float32 would take 41 MB: the pass holds one chunk of it.
+    assert p_big < 8 * 2**20, p_big
+    assert p_big < 1.3 * p_small + 2**20, (p_small, p_big)
+
+
+def test_bad_frames_are_refused() -> None:
+    frames = [np.zeros((40, 40), np.uint8)] * 5 + [np.zeros((40, 41), np.uint8)]
+    with pytest.raises(ShapeError, match="frame 5 has shape"):
+        long_video_features(frames, FeatureOptions(lags=(1,), size=(40, 40), blocks=(2, 2)), landmarks=None)
+    with pytest.raises(ShapeError, match="NaN"):
+        long_video_features([np.full((40, 40), np.nan)] * 3, FeatureOptions(lags=(1,), size=(40, 40)), landmarks=None)
+    with pytest.raises(ValueError, match="lags"):
+        FeatureOptions(lags=(0,))
+    with pytest.raises(ValueError, match="features"):
+        FeatureOptions(features=("hog",))
