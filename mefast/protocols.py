@@ -1,7 +1,9 @@
 """Leak-free evaluation protocols of micro-expression recognition.
 
 A :class:`Protocol` is the samples a protocol uses, their targets and its folds, built from a store's
-``meta`` table (and AU matrix) by :func:`make_protocol`:
+``meta`` table (and AU matrix) by :func:`make_protocol`. Protocols are data: each is one
+:class:`ProtocolSpec` row of :data:`PROTOCOL_SPECS` (grouping, corpora, label kinds and columns, default
+classes), and :func:`register_protocol` adds one. The built-in rows:
 
 ``loso``
     leave one subject out, within a corpus or a composite (subjects are keyed ``dataset/subject``).
@@ -18,10 +20,20 @@ A :class:`Protocol` is the samples a protocol uses, their targets and its folds,
 ``megc2018-composite``
     MEGC2018 composite: CASME II + SAMM, objective classes I-V, LOSO.
 
-:func:`cross_validate` runs a method over the folds. The targets live in :class:`SealedLabels`: while a
-fold trains and predicts, reading the labels of its test samples raises :class:`LabelLeakError`. The
-metrics are computed once over the predictions of all folds concatenated (never averaged per fold), per
-seed, and repeated seeds are reported as mean and standard deviation in an :class:`Evaluation`.
+Training and test corpora can be chosen apart (``train_datasets`` / ``test_datasets``: the "more training
+data" experiments of the data-leakage paper, Tables 5, 8, 10 and 11), and classes filtered per corpus
+(``class_filters``). The folds hold out the protocol's groups (subjects or corpora) of the test corpora;
+each fold trains on the training corpora minus the held-out group, so a corpus named only in
+``test_datasets`` is never trained on, and a held-out subject or corpus never is.
+
+:func:`cross_validate` runs a method over the folds, leak-free by construction: ``Protocol.meta`` holds no
+labels (its label columns are :class:`~mefast._sealed.Withheld` stand-ins that raise
+:class:`LabelLeakError` when used), and while a fold trains and predicts, the protocol's
+:class:`SealedLabels` holds the labels of that fold's training rows only: the others are taken out of it
+(the evaluator keeps them) and reading them raises :class:`LabelLeakError`. The metrics are computed once
+over the predictions of all folds concatenated (never averaged per fold), per seed, and repeated seeds are
+reported as mean and standard deviation in an :class:`Evaluation`; the other F1 computations of the
+paper's Figure 2 are reported beside it as diagnostics (:meth:`Evaluation.f1_variants`).
 This module returns data; it never prints.
 """
 
@@ -29,7 +41,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Callable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -37,16 +50,18 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from .datasets import labels as _labels
-from .datasets.labels import au_name
-from .errors import MefastError
-from .metrics import au_metrics, classification_metrics
+from . import labels as _labels
+from ._sealed import holds_withheld, strip_labels
+from .errors import LabelLeakError, ProtocolError
+from .labels import au_name
+from .metrics import au_metrics, classification_metrics, f1_variants
 
 __all__ = [
     "CD6ME_AUS",
     "CD6ME_DATASETS",
     "DATASET_TITLES",
     "Evaluation",
+    "F1_VARIANTS",
     "Fold",
     "LABEL_KINDS",
     "LabelLeakError",
@@ -55,19 +70,22 @@ __all__ = [
     "MEGC2019_CLASSES",
     "MEGC2019_DATASETS",
     "PROTOCOLS",
+    "PROTOCOL_SPECS",
     "Protocol",
     "ProtocolError",
+    "ProtocolSpec",
     "SealedLabels",
     "combine_tables",
     "cross_validate",
     "lodo_folds",
     "loso_folds",
     "make_protocol",
+    "register_protocol",
 ]
 
 #: The six datasets of the CD6ME benchmark, in the order of the paper's tables.
 CD6ME_DATASETS: tuple[str, ...] = ("casme", "casme2", "samm", "4dme", "mmew", "casme3a")
-#: The 12 action units CD6ME detects, as AU column names (from :data:`mefast.datasets.labels.CD6ME_AUS`).
+#: The 12 action units CD6ME detects, as AU column names (from :data:`mefast.labels.CD6ME_AUS`).
 CD6ME_AUS: tuple[str, ...] = tuple(au_name(n) for n in _labels.CD6ME_AUS)
 #: The MEGC2019 composite's corpora and its three classes (the ``megc2019`` meta column).
 MEGC2019_DATASETS: tuple[str, ...] = ("smic", "casme2", "samm")
@@ -86,33 +104,139 @@ DATASET_TITLES: dict[str, str] = {
     "casme3a": "CAS(ME)^3-A",
     "casme3c": "CAS(ME)^3-C",
 }
-
-PROTOCOLS: tuple[str, ...] = ("loso", "lodo", "cd6me", "megc2019", "megc2018-holdout", "megc2018-composite")
 LABEL_KINDS: tuple[str, ...] = ("emotion", "au", "objective")
-_DEFAULT_LABEL = {
-    "loso": "emotion",
-    "lodo": "emotion",
-    "cd6me": "au",
-    "megc2019": "emotion",
-    "megc2018-holdout": "objective",
-    "megc2018-composite": "objective",
+#: The F1 computations of the data-leakage paper's Figure 2, reported side by side (the first is the headline).
+F1_VARIANTS: tuple[str, ...] = ("pooled", "per_fold", "micro", "weighted")
+
+# --------------------------------------------------------------------------------------------------
+# the protocol table
+
+
+@dataclasses.dataclass(frozen=True)
+class ProtocolSpec:
+    """One evaluation protocol, as data.
+
+    Attributes
+    ----------
+    name : str
+        The protocol's name (lower case).
+    grouping : {"subject", "dataset"}
+        What a fold holds out: one subject (keyed ``dataset/subject``) or one corpus.
+    description : str
+        One line, for listings.
+    datasets : tuple of str or None
+        The corpora the protocol evaluates, in fold order for ``grouping="dataset"``; None: the corpora of
+        the store (or those given as ``datasets=`` to :func:`make_protocol`).
+    labels : tuple of str
+        The label kinds it evaluates (of :data:`LABEL_KINDS`); the first is the default.
+    label_columns : mapping
+        Meta column of each class label kind (``emotion`` and ``objective``).
+    classes : mapping
+        Default classes per label kind (``au``: AU names; ``objective``: class numbers as text). Samples of
+        other classes are left out and listed classes without samples are dropped (AUs: kept, all negative).
+    every_test_corpus : bool
+        Each test corpus must hold samples (a hold-out between named corpora); otherwise missing corpora are
+        noted and the protocol runs without them.
+    """
+
+    name: str
+    grouping: Literal["subject", "dataset"]
+    description: str = ""
+    datasets: tuple[str, ...] | None = None
+    labels: tuple[str, ...] = LABEL_KINDS
+    label_columns: Mapping[str, str] = dataclasses.field(
+        default_factory=lambda: {"emotion": "emotion", "objective": "objective_class"}
+    )
+    classes: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    every_test_corpus: bool = False
+
+    def __post_init__(self) -> None:
+        if self.grouping not in ("subject", "dataset"):
+            raise ProtocolError(
+                f"protocol {self.name!r}: grouping must be 'subject' or 'dataset', not {self.grouping!r}"
+            )
+        bad = [k for k in self.labels if k not in LABEL_KINDS]
+        if not self.labels or bad:
+            raise ProtocolError(f"protocol {self.name!r}: label kinds must be among {LABEL_KINDS}, got {self.labels}")
+
+    @property
+    def default_label(self) -> str:
+        """The label kind used when none is asked for."""
+        return self.labels[0]
+
+
+_MEGC2018_OBJECTIVE = tuple(str(c) for c in MEGC2018_CLASSES)
+
+#: The protocols mefast knows, by name (extend with :func:`register_protocol`).
+PROTOCOL_SPECS: dict[str, ProtocolSpec] = {
+    s.name: s
+    for s in (
+        ProtocolSpec("loso", "subject", "leave one subject out, within a corpus or a composite"),
+        ProtocolSpec("lodo", "dataset", "leave one dataset out"),
+        ProtocolSpec(
+            "cd6me",
+            "dataset",
+            "CD6ME: leave one dataset out over six corpora, 12 AUs (Varanka et al.)",
+            datasets=CD6ME_DATASETS,
+            labels=("au",),
+            classes={"au": CD6ME_AUS},
+        ),
+        ProtocolSpec(
+            "megc2019",
+            "subject",
+            "MEGC2019 composite: SMIC + CASME II + SAMM, negative/positive/surprise, LOSO",
+            datasets=MEGC2019_DATASETS,
+            labels=("emotion",),
+            label_columns={"emotion": "megc2019"},
+        ),
+        ProtocolSpec(
+            "megc2018-holdout",
+            "dataset",
+            "MEGC2018 hold-out: train on CASME II, test on SAMM and the reverse, objective classes I-V",
+            datasets=("samm", "casme2"),
+            labels=("objective",),
+            classes={"objective": _MEGC2018_OBJECTIVE},
+            every_test_corpus=True,
+        ),
+        ProtocolSpec(
+            "megc2018-composite",
+            "subject",
+            "MEGC2018 composite: CASME II + SAMM, objective classes I-V, LOSO",
+            datasets=MEGC2018_DATASETS,
+            labels=("objective",),
+            classes={"objective": _MEGC2018_OBJECTIVE},
+        ),
+    )
 }
-_ALLOWED_LABELS = {
-    "loso": LABEL_KINDS,
-    "lodo": LABEL_KINDS,
-    "cd6me": ("au",),
-    "megc2019": ("emotion",),
-    "megc2018-holdout": ("objective",),
-    "megc2018-composite": ("objective",),
-}
+#: Names of the known protocols (the keys of :data:`PROTOCOL_SPECS` when this module was imported).
+PROTOCOLS: tuple[str, ...] = tuple(PROTOCOL_SPECS)
+_SPECS_LOCK = threading.Lock()
 
 
-class ProtocolError(MefastError, ValueError):
-    """A protocol cannot be built or run as asked: unknown name, missing labels, an empty fold..."""
+def register_protocol(spec: ProtocolSpec, *, replace: bool = False) -> None:
+    """Add a protocol to :data:`PROTOCOL_SPECS`, so :func:`make_protocol` and ``evaluate`` accept its name.
+
+    Parameters
+    ----------
+    spec : ProtocolSpec
+    replace : bool
+        Allow replacing a protocol of the same name.
+
+    Raises
+    ------
+    ProtocolError
+        The name is taken (and ``replace`` is false), or the spec is not a :class:`ProtocolSpec`.
+    """
+    if not isinstance(spec, ProtocolSpec):
+        raise ProtocolError(f"register_protocol needs a ProtocolSpec, got {type(spec).__name__}")
+    with _SPECS_LOCK:
+        if spec.name in PROTOCOL_SPECS and not replace:
+            raise ProtocolError(f"a protocol named {spec.name!r} exists; pass replace=True to replace it")
+        PROTOCOL_SPECS[spec.name] = spec
 
 
-class LabelLeakError(MefastError, RuntimeError):
-    """The labels of a test fold were read before its training and prediction had ended."""
+# --------------------------------------------------------------------------------------------------
+# folds and sealed labels
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,11 +257,12 @@ class Fold:
 
 
 class SealedLabels:
-    """Targets of a protocol's samples, with the labels of the fold under test sealed.
+    """Targets of a protocol's samples; during a fold it holds that fold's training labels only.
 
-    Index it with store row indices. While :meth:`sealed` is active for a set of rows, any read that
-    touches one of them raises :class:`LabelLeakError`, so a method cannot look at its test labels
-    (for early stopping, normalisation or anything else) before it has predicted them.
+    Index it with store row indices. :func:`cross_validate` takes the labels of every row that is not in
+    the running fold's training set out of this object (it keeps them itself) until the fold's predictions
+    are returned: while they are out they are not stored here at all, and reading them raises
+    :class:`LabelLeakError`. :meth:`sealed` does the same for chosen rows.
 
     Parameters
     ----------
@@ -149,10 +274,11 @@ class SealedLabels:
 
     def __init__(self, index: NDArray[np.int64], targets: NDArray) -> None:
         self._index = np.asarray(index, dtype=np.int64)
-        self._targets = np.asarray(targets)
-        self._targets.setflags(write=False)
+        self._values = np.array(targets, copy=True)
+        if len(self._values) != len(self._index):
+            raise ProtocolError(f"{len(self._values)} targets for {len(self._index)} rows")
         self._pos = pd.Series(np.arange(len(self._index)), index=self._index)
-        self._sealed = np.zeros(len(self._index), dtype=bool)
+        self._out = np.zeros(len(self._index), dtype=bool)
 
     def __len__(self) -> int:
         return len(self._index)
@@ -160,7 +286,7 @@ class SealedLabels:
     @property
     def shape(self) -> tuple[int, ...]:
         """Shape of the whole target array."""
-        return self._targets.shape
+        return self._values.shape
 
     def _positions(self, rows: ArrayLike) -> NDArray[np.int64]:
         rows = np.atleast_1d(np.asarray(rows, dtype=np.int64))
@@ -172,24 +298,46 @@ class SealedLabels:
 
     def __getitem__(self, rows: ArrayLike) -> NDArray:
         pos = self._positions(rows)
-        if self._sealed[pos].any():
-            leaked = self._index[pos[self._sealed[pos]]][:5].tolist()
+        if self._out[pos].any():
+            leaked = self._index[pos[self._out[pos]]][:5].tolist()
             raise LabelLeakError(
-                f"labels of test samples (store rows {leaked}) were read before the fold finished "
-                "training and predicting"
+                f"labels of store rows {leaked} were read before the fold finished training and predicting "
+                "(while a fold runs, only its training labels are available)"
             )
-        return self._targets[pos]
+        return self._values[pos]
+
+    def _take_out(self, pos: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray]:
+        """Remove the labels at ``pos`` (those not already out); return (positions, values) to put back."""
+        pos = pos[~self._out[pos]]
+        values = self._values[pos].copy()
+        self._values[pos] = 0
+        self._out[pos] = True
+        return pos, values
+
+    def _put_back(self, taken: tuple[NDArray[np.int64], NDArray]) -> None:
+        pos, values = taken
+        self._values[pos] = values
+        self._out[pos] = False
 
     @contextlib.contextmanager
     def sealed(self, rows: ArrayLike) -> Iterator[None]:
-        """Seal the labels of ``rows`` for the duration of the ``with`` block."""
-        pos = self._positions(rows)
-        was = self._sealed[pos].copy()
-        self._sealed[pos] = True
+        """Take the labels of ``rows`` out of this object for the duration of the ``with`` block."""
+        taken = self._take_out(self._positions(rows))
         try:
             yield
         finally:
-            self._sealed[pos] = was
+            self._put_back(taken)
+
+    @contextlib.contextmanager
+    def _training_only(self, train: NDArray[np.int64]) -> Iterator[None]:
+        """Keep only the labels of ``train`` in this object for the duration of the ``with`` block."""
+        others = np.ones(len(self._index), dtype=bool)
+        others[self._positions(train)] = False
+        taken = self._take_out(np.flatnonzero(others))
+        try:
+            yield
+        finally:
+            self._put_back(taken)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -199,13 +347,15 @@ class Protocol:
     Attributes
     ----------
     name : str
-        One of :data:`PROTOCOLS`.
+        A key of :data:`PROTOCOL_SPECS`.
     label : {"emotion", "au", "objective"}
         The kind of target.
     index : ndarray of int64
         Store rows of the samples the protocol uses, ascending.
     meta : pandas.DataFrame
         The ``meta`` rows of those samples (index: store row), with a ``group`` column (the held-out key).
+        It holds no labels: its label columns (emotion, megc2019, objective_class, aus...) are withheld
+        stand-ins that raise :class:`LabelLeakError` when used; the targets are in ``labels``.
     classes : tuple of str
         Class names in code order (class labels), or the AU names (``label == "au"``).
     folds : tuple of Fold
@@ -213,6 +363,8 @@ class Protocol:
         Class codes ``(n,)`` or 0/1 AU labels ``(n, n_aus)``, indexed by store row.
     notes : tuple of str
         What was left out and why (missing corpora, AUs absent from the store...).
+    train_datasets, test_datasets : tuple of str
+        The corpora trained on and tested (empty for a protocol built by hand).
     """
 
     name: str
@@ -223,6 +375,8 @@ class Protocol:
     folds: tuple[Fold, ...]
     labels: SealedLabels
     notes: tuple[str, ...] = ()
+    train_datasets: tuple[str, ...] = ()
+    test_datasets: tuple[str, ...] = ()
 
     @property
     def multilabel(self) -> bool:
@@ -278,24 +432,95 @@ def lodo_folds(meta: pd.DataFrame, order: Sequence[str] | None = None) -> tuple[
     return tuple(folds[d] for d in names)
 
 
+# --------------------------------------------------------------------------------------------------
+# building a protocol
+
+
 def _require_columns(meta: pd.DataFrame, columns: Sequence[str]) -> None:
     missing = [c for c in columns if c not in meta.columns]
     if missing:
         raise ProtocolError(f"the store's meta table lacks the columns {missing}")
 
 
-def _class_targets(values: pd.Series, kind: str, classes: Sequence[str] | None) -> tuple[pd.Series, tuple[str, ...]]:
+def _class_targets(
+    values: pd.Series, kind: str, classes: Sequence[str] | None, *, drop_absent: bool = False
+) -> tuple[pd.Series, tuple[str, ...]]:
     """Keep labelled rows (and only ``classes`` when given); return (codes, class names)."""
     present = values[values != ""]
     if present.empty:
         raise ProtocolError(f"the store has no {kind} labels: every sample's {kind} is empty")
     names = tuple(sorted(pd.unique(present))) if classes is None else tuple(str(c) for c in classes)
-    unknown = [c for c in names if c not in set(present)]
+    have = set(present)
+    if drop_absent:
+        names = tuple(c for c in names if c in have)
+    unknown = [c for c in names if c not in have]
     if unknown:
         raise ProtocolError(f"classes {unknown} have no samples among the store's {kind} labels")
+    if not names:
+        raise ProtocolError(f"none of the classes {list(classes or ())} has samples among the store's {kind} labels")
     kept = present[present.isin(names)]
     codes = kept.map({c: i for i, c in enumerate(names)}).astype(np.int64)
     return codes, names
+
+
+def _names(value: Sequence[str] | str | None, what: str) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    items = (value,) if isinstance(value, str) else tuple(value)
+    if not items or not all(isinstance(v, str) and v for v in items):
+        raise ProtocolError(f"{what} must be a non-empty sequence of corpus names, got {value!r}")
+    repeated = sorted({v for v in items if items.count(v) > 1})
+    if repeated:
+        raise ProtocolError(f"{what} names {repeated} more than once")
+    return items
+
+
+def _corpora(
+    spec: ProtocolSpec,
+    meta: pd.DataFrame,
+    datasets: tuple[str, ...] | None,
+    train_datasets: tuple[str, ...] | None,
+    test_datasets: tuple[str, ...] | None,
+    notes: list[str],
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The training and test corpora of a protocol on a store (test corpora in fold order)."""
+    have = list(pd.unique(meta["dataset"].astype(str)))
+    base = spec.datasets if spec.datasets is not None else (datasets if datasets is not None else tuple(have))
+    test = test_datasets if test_datasets is not None else base
+    train = train_datasets if train_datasets is not None else base
+    for what, names in (("train", train), ("test", test)):
+        missing = [d for d in names if d not in have]
+        if missing and not (what == "test" and spec.every_test_corpus):  # a hold-out fold is refused below
+            notes.append(f"{spec.name}: the store has no samples of {', '.join(missing)}; evaluated without them")
+    if not any(d in have for d in (*test, *train)):
+        wanted = list(dict.fromkeys((*test, *train)))
+        raise ProtocolError(
+            f"protocol {spec.name!r} needs samples of {', '.join(wanted)}; the store has "
+            f"{', '.join(sorted(have)) or 'no samples'}"
+        )
+    return tuple(dict.fromkeys(train)), tuple(dict.fromkeys(test))
+
+
+def _filter_classes(
+    values: pd.Series, rows: pd.DataFrame, class_filters: Mapping[str, Sequence[str]] | None, notes: list[str]
+) -> pd.Series:
+    """Blank the labels of samples whose class is not in their corpus's filter (they are left out)."""
+    if not class_filters:
+        return values
+    ds = rows["dataset"].astype(str)
+    keep = pd.Series(True, index=values.index)
+    for corpus, allowed in class_filters.items():
+        if isinstance(allowed, str) or not len(allowed):
+            raise ProtocolError(f"class_filters[{corpus!r}] must be a non-empty sequence of classes, got {allowed!r}")
+        in_corpus = ds == corpus
+        if not in_corpus.any():
+            notes.append(f"class_filters: no samples of {corpus} in the protocol; its filter selects nothing")
+            continue
+        drop = in_corpus & (values != "") & ~values.isin([str(c) for c in allowed])
+        if drop.any():
+            notes.append(f"class_filters: left out {int(drop.sum())} {corpus} samples of other classes")
+        keep &= ~drop
+    return values.where(keep, "")
 
 
 def make_protocol(
@@ -307,13 +532,16 @@ def make_protocol(
     label: str | None = None,
     classes: Sequence[str] | None = None,
     datasets: Sequence[str] | None = None,
+    train_datasets: Sequence[str] | None = None,
+    test_datasets: Sequence[str] | None = None,
+    class_filters: Mapping[str, Sequence[str]] | None = None,
 ) -> Protocol:
     """Build a protocol's samples, targets and folds from a store's tables.
 
     Parameters
     ----------
     name : str
-        One of :data:`PROTOCOLS`.
+        A key of :data:`PROTOCOL_SPECS` (:data:`PROTOCOLS`).
     meta : pandas.DataFrame
         The store's ``meta`` table (``MEStore.meta``) or a subset of its rows (e.g. the samples marked
         done), indexed by store row.
@@ -328,7 +556,16 @@ def make_protocol(
         Restrict class labels to these (e.g. the five CASME II classes), in this code order; AU names
         for ``label="au"`` (default: every AU in the store, CD6ME's 12 for ``cd6me``).
     datasets : sequence of str, optional
-        Restrict ``loso``/``lodo`` to these corpora.
+        Restrict a protocol without fixed corpora (``loso``, ``lodo``) to these corpora.
+    train_datasets, test_datasets : sequence of str, optional
+        Train on these corpora and test on those (default: the protocol's corpora for both). The folds hold
+        out the protocol's groups (subjects or corpora) of the test corpora; each fold trains on the samples
+        of the training corpora outside its held-out group. A corpus named only in ``test_datasets`` is
+        never trained on; one named in both is split by the protocol's grouping (e.g. LOSO with extra
+        training corpora).
+    class_filters : mapping, optional
+        ``corpus -> classes``: keep only the samples of that corpus whose class is listed (class labels
+        only), e.g. to train on the other corpora's samples of the test corpus's emotions.
 
     Returns
     -------
@@ -338,123 +575,149 @@ def make_protocol(
     ------
     ProtocolError
         Unknown protocol or label kind, a label kind the store lacks, a fold without training or test
-        samples, fewer than two groups to leave out, repeated ``classes``, ``datasets`` for a protocol
-        with fixed corpora.
+        samples, fewer than two groups to leave out, repeated ``classes`` or corpora, ``datasets`` for a
+        protocol with fixed corpora, class filters of AU labels.
     """
-    if name not in PROTOCOLS:
-        raise ProtocolError(f"unknown protocol {name!r}; choose one of {', '.join(PROTOCOLS)}")
-    label = _DEFAULT_LABEL[name] if label is None else label
+    spec = PROTOCOL_SPECS.get(name)
+    if spec is None:
+        raise ProtocolError(f"unknown protocol {name!r}; choose one of {', '.join(PROTOCOL_SPECS)}")
+    label = spec.default_label if label is None else label
     if label not in LABEL_KINDS:
         raise ProtocolError(f"unknown label kind {label!r}; choose one of {', '.join(LABEL_KINDS)}")
-    if label not in _ALLOWED_LABELS[name]:
-        raise ProtocolError(f"protocol {name!r} evaluates {' or '.join(_ALLOWED_LABELS[name])} labels, not {label!r}")
-    if datasets is not None and name not in ("loso", "lodo"):
-        raise ProtocolError(f"datasets restricts loso and lodo only; protocol {name!r} has fixed corpora")
+    if label not in spec.labels:
+        raise ProtocolError(f"protocol {name!r} evaluates {' or '.join(spec.labels)} labels, not {label!r}")
+    if datasets is not None and spec.datasets is not None:
+        raise ProtocolError(
+            f"datasets restricts protocols without fixed corpora; protocol {name!r} has fixed corpora "
+            "(choose them with train_datasets / test_datasets)"
+        )
     if classes is not None:
         given = [str(c) for c in classes]
         repeated = sorted({c for c in given if given.count(c) > 1})
         if repeated:
             raise ProtocolError(f"classes {repeated} are given more than once")
+    if class_filters and label == "au":
+        raise ProtocolError("class_filters select classes of class labels; AU labels have none")
     _require_columns(meta, ("dataset", "subject"))
     if not meta.index.is_unique or not pd.api.types.is_integer_dtype(meta.index):
         raise ProtocolError("meta must be indexed by unique integer store rows (MEStore.meta, or a subset of it)")
     notes: list[str] = []
-
-    wanted = {
-        "cd6me": CD6ME_DATASETS,
-        "megc2019": MEGC2019_DATASETS,
-        "megc2018-holdout": MEGC2018_DATASETS,
-        "megc2018-composite": MEGC2018_DATASETS,
-    }.get(name, tuple(datasets) if datasets is not None else None)
-    rows = meta
-    if wanted is not None:
-        have = set(meta["dataset"].astype(str))
-        missing = [d for d in wanted if d not in have]
-        if missing and name != "megc2018-holdout":  # the hold-out's folds need both: refused below
-            notes.append(f"{name}: the store has no samples of {', '.join(missing)}; evaluated without them")
-        rows = meta[meta["dataset"].astype(str).isin(wanted)]
-        if rows.empty:
-            raise ProtocolError(
-                f"protocol {name!r} needs samples of {', '.join(wanted)}; the store has "
-                f"{', '.join(sorted(have)) or 'no samples'}"
-            )
+    train_sets, test_sets = _corpora(
+        spec,
+        meta,
+        _names(datasets, "datasets"),
+        _names(train_datasets, "train_datasets"),
+        _names(test_datasets, "test_datasets"),
+        notes,
+    )
+    rows = meta[meta["dataset"].astype(str).isin((*train_sets, *test_sets))]
 
     if label == "au":
-        if au is None or au_names is None:
-            raise ProtocolError("label 'au' needs the store's AU matrix and AU names")
-        au = np.asarray(au)
-        if au.ndim != 2 or au.shape[0] != len(meta) or au.shape[1] != len(au_names):
-            raise ProtocolError(
-                f"AU matrix of shape {au.shape} does not match {len(meta)} samples x {len(au_names)} AU names"
-            )
-        if au.shape[1] == 0 or not au.any():
-            raise ProtocolError("the store has no AU labels: its AU matrix is empty or all zero")
-        want_aus = tuple(classes) if classes is not None else (CD6ME_AUS if name == "cd6me" else tuple(au_names))
-        col = {a: i for i, a in enumerate(au_names)}
-        absent = [a for a in want_aus if a not in col]
-        if len(absent) == len(want_aus):
-            raise ProtocolError(f"the store has none of the AUs {list(want_aus)}; it has {list(au_names)}")
-        if absent:
-            notes.append(f"AUs {', '.join(absent)} never occur in the store: all-negative targets")
-        full = np.zeros((len(meta), len(want_aus)), dtype=np.uint8)
-        for j, a in enumerate(want_aus):
-            if a in col:
-                full[:, j] = au[:, col[a]] != 0
-        index = rows.index.to_numpy(np.int64)
-        targets: NDArray = full[meta.index.get_indexer(index)]
-        names = want_aus
+        index, targets, names = _au_targets(spec, meta, rows, au, au_names, classes, notes)
     else:
+        column = spec.label_columns.get(label)
+        if column is None:
+            raise ProtocolError(f"protocol {name!r} has no meta column for {label} labels")
+        _require_columns(meta, (column,))
         if label == "objective":
-            _require_columns(meta, ("objective_class",))
-            obj = rows["objective_class"].astype(np.int64)
-            if name.startswith("megc2018"):
-                obj = obj[obj.isin(MEGC2018_CLASSES)]
+            obj = rows[column].astype(np.int64)
             values = obj[obj > 0].astype(str).reindex(rows.index, fill_value="")
-            if classes is None and name.startswith("megc2018"):
-                classes = [str(c) for c in MEGC2018_CLASSES if str(c) in set(values)]
-            kind = "objective_class"
         else:
-            column = "megc2019" if name == "megc2019" else "emotion"
-            _require_columns(meta, (column,))
             values = rows[column].fillna("").astype(str)
-            kind = column
-        codes, names = _class_targets(values, kind, classes)
+        values = _filter_classes(values, rows, class_filters, notes)
+        default = spec.classes.get(label)
+        if classes is None and default is not None:
+            values = values.where(values.isin(default), "")
+        wanted = classes if classes is not None else default
+        codes, names = _class_targets(values, column, wanted, drop_absent=classes is None and default is not None)
         index = codes.index.to_numpy(np.int64)
         targets = codes.to_numpy()
 
-    selected = meta.loc[index].copy()
-    if name in ("lodo", "cd6me"):
-        order = CD6ME_DATASETS if name == "cd6me" else None
-        folds = lodo_folds(selected, order)
-        selected["group"] = selected["dataset"].astype(str)
-    elif name == "megc2018-holdout":
-        folds = _holdout_folds(selected)
-        selected["group"] = selected["dataset"].astype(str)
+    selected = meta.loc[index]
+    folds, groups = _make_folds(spec, selected, train_sets, test_sets)
+    public = strip_labels(selected)
+    public["group"] = groups
+    order = np.argsort(index, kind="stable")
+    index, targets = index[order], targets[order]
+    return Protocol(
+        name,
+        label,
+        index,
+        public.loc[index],
+        tuple(names),
+        folds,
+        SealedLabels(index, targets),
+        tuple(notes),
+        train_sets,
+        test_sets,
+    )
+
+
+def _au_targets(
+    spec: ProtocolSpec,
+    meta: pd.DataFrame,
+    rows: pd.DataFrame,
+    au: ArrayLike | None,
+    au_names: Sequence[str] | None,
+    classes: Sequence[str] | None,
+    notes: list[str],
+) -> tuple[NDArray[np.int64], NDArray, tuple[str, ...]]:
+    if au is None or au_names is None:
+        raise ProtocolError("label 'au' needs the store's AU matrix and AU names")
+    au = np.asarray(au)
+    if au.ndim != 2 or au.shape[0] != len(meta) or au.shape[1] != len(au_names):
+        raise ProtocolError(
+            f"AU matrix of shape {au.shape} does not match {len(meta)} samples x {len(au_names)} AU names"
+        )
+    if au.shape[1] == 0 or not au.any():
+        raise ProtocolError("the store has no AU labels: its AU matrix is empty or all zero")
+    want = tuple(classes) if classes is not None else spec.classes.get("au", tuple(au_names))
+    col = {a: i for i, a in enumerate(au_names)}
+    absent = [a for a in want if a not in col]
+    if len(absent) == len(want):
+        raise ProtocolError(f"the store has none of the AUs {list(want)}; it has {list(au_names)}")
+    if absent:
+        notes.append(f"AUs {', '.join(absent)} never occur in the store: all-negative targets")
+    full = np.zeros((len(meta), len(want)), dtype=np.uint8)
+    for j, a in enumerate(want):
+        if a in col:
+            full[:, j] = au[:, col[a]] != 0
+    index = rows.index.to_numpy(np.int64)
+    return index, full[meta.index.get_indexer(index)], want
+
+
+def _make_folds(
+    spec: ProtocolSpec, selected: pd.DataFrame, train_sets: tuple[str, ...], test_sets: tuple[str, ...]
+) -> tuple[tuple[Fold, ...], pd.Series]:
+    """Folds over the test corpora's groups, training on the training corpora outside the held-out group."""
+    ds = selected["dataset"].astype(str)
+    key = ds if spec.grouping == "dataset" else _subject_keys(selected)
+    rows = selected.index.to_numpy(np.int64)
+    in_train = ds.isin(train_sets).to_numpy()
+    in_test = ds.isin(test_sets).to_numpy()
+    keys = key.to_numpy()
+    if spec.grouping == "dataset":
+        order = [d for d in test_sets if d in set(keys[in_test])]
     else:
-        folds = loso_folds(selected)
-        selected["group"] = _subject_keys(selected)
-    if len(folds) < 2 and name != "megc2018-holdout":
-        what = "datasets" if name in ("lodo", "cd6me") else "subjects"
-        raise ProtocolError(f"protocol {name!r} needs at least two {what} to leave out, found {len(folds)}")
+        order = list(pd.unique(keys[in_test]))
+    if spec.every_test_corpus:
+        for d in test_sets:
+            if d not in order:
+                others = ", ".join(t for t in train_sets if t != d)
+                raise ProtocolError(
+                    f"fold 'train {others}, test {d}' of {spec.name} has no test samples: the store has no {d} "
+                    "samples with the protocol's labels and classes"
+                )
+    folds = tuple(Fold(str(g), rows[in_train & (keys != g)], rows[in_test & (keys == g)]) for g in order)
+    if len(folds) < 2 and set(train_sets) <= set(test_sets) and not spec.every_test_corpus:
+        what = "datasets" if spec.grouping == "dataset" else "subjects"
+        raise ProtocolError(f"protocol {spec.name!r} needs at least two {what} to leave out, found {len(folds)}")
+    if not folds:
+        raise ProtocolError(f"protocol {spec.name!r} has no test samples in {', '.join(test_sets)}")
     for f in folds:
         if len(f.train) == 0:
-            raise ProtocolError(f"fold {f.name!r} of protocol {name!r} has no training samples")
-    return Protocol(name, label, index, selected, tuple(names), folds, SealedLabels(index, targets), tuple(notes))
-
-
-def _holdout_folds(meta: pd.DataFrame) -> tuple[Fold, ...]:
-    ds = meta["dataset"].astype(str).to_numpy()
-    rows = meta.index.to_numpy(np.int64)
-    folds = []
-    for train, test in (("casme2", "samm"), ("samm", "casme2")):
-        f = Fold(test, rows[ds == train], rows[ds == test])
-        if len(f.test) == 0:
-            raise ProtocolError(
-                f"fold 'train {train}, test {test}' of megc2018-holdout has no test samples: the store has "
-                f"no {test} samples with objective classes {MEGC2018_CLASSES[0]}-{MEGC2018_CLASSES[-1]}"
-            )
-        folds.append(f)
-    return tuple(folds)
+            raise ProtocolError(f"fold {f.name!r} of protocol {spec.name!r} has no training samples")
+    return folds, key
 
 
 # --------------------------------------------------------------------------------------------------
@@ -467,6 +730,11 @@ FitPredict = Callable[[Fold, NDArray, int], ArrayLike]
 
 def _check_predictions(protocol: Protocol, fold: Fold, pred: ArrayLike) -> NDArray:
     p = np.asarray(pred)
+    if p.dtype == object and holds_withheld(p):
+        raise LabelLeakError(
+            f"fold {fold.name!r}: the predictions are withheld label values (read from a table handed to the "
+            "method); labels of test samples cannot be returned as predictions"
+        )
     if p.size and not (np.issubdtype(p.dtype, np.number) or p.dtype == np.bool_):
         raise ProtocolError(
             f"fold {fold.name!r}: predictions must be numeric (class codes or 0/1 AUs), got dtype {p.dtype}"
@@ -504,8 +772,9 @@ def cross_validate(
     fit_predict : callable
         ``fit_predict(fold, y_train, seed)`` trains on ``fold.train`` with labels ``y_train`` (aligned
         with ``fold.train``) and returns predictions for ``fold.test``, in its order: class codes
-        ``(n_test,)`` or a 0/1 AU matrix ``(n_test, n_aus)``. The labels of ``fold.test`` are sealed
-        while it runs.
+        ``(n_test,)`` or a 0/1 AU matrix ``(n_test, n_aus)``. While it runs, ``protocol.labels`` holds the
+        training labels of the fold only (reading any other raises :class:`LabelLeakError`), and
+        ``protocol.meta`` never holds labels.
     seeds : sequence of int
         One full run per seed; metrics are computed per run and summarised as mean and std.
     method : str
@@ -525,8 +794,10 @@ def cross_validate(
             if len(fold.test) == 0:
                 raise ProtocolError(f"fold {fold.name!r} of protocol {protocol.name!r} has no test samples")
             y_train = protocol.labels[fold.train]
-            with protocol.labels.sealed(fold.test):
-                p = _check_predictions(protocol, fold, fit_predict(fold, y_train, int(seed)))
+            # Every label but the fold's training labels leaves the protocol until the predictions are back.
+            with protocol.labels._training_only(fold.train):
+                out = fit_predict(fold, y_train, int(seed))
+            p = _check_predictions(protocol, fold, out)
             trues.append(protocol.labels[fold.test])
             outs.append(p)
             rows.append(fold.test)
@@ -535,6 +806,9 @@ def cross_validate(
         datasets = protocol.meta.loc[row, "dataset"].astype(str).to_numpy()
         for key, value in _score(protocol, y_true, y_pred).items():
             runs.append({"seed": seed, "scope": "overall", "key": "all", "metric": key, "value": value})
+        variants = f1_variants(y_true, y_pred, np.asarray(fold_names), protocol.classes, multilabel=protocol.multilabel)
+        for key, value in variants.items():
+            runs.append({"seed": seed, "scope": "f1_variant", "key": "all", "metric": key, "value": value})
         for d in pd.unique(datasets):
             sel = datasets == d
             for key, value in _score(protocol, y_true[sel], y_pred[sel]).items():
@@ -571,7 +845,8 @@ class Evaluation:
     runs : pandas.DataFrame
         Long table, one row per (seed, scope, key, metric): ``scope`` is ``overall`` (key ``all``) or
         ``dataset`` (key: the dataset). Metrics: ``uf1``, ``uar``, ``accuracy``, ``n`` for classes;
-        ``f1``, ``f1_<AU>``, ``accuracy``, ``n`` for AUs.
+        ``f1``, ``f1_<AU>``, ``accuracy``, ``n`` for AUs; scope ``f1_variant`` (key ``all``) holds the F1
+        computations of :data:`F1_VARIANTS` (see :meth:`f1_variants`).
     predictions : pandas.DataFrame
         Every test prediction of every seed: ``seed``, ``row`` (store row), ``fold``, ``dataset`` and the
         true/predicted labels.
@@ -598,6 +873,28 @@ class Evaluation:
         g = overall.groupby("metric")["value"]
         out = pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=0)}).reindex(metrics)
         out["n_seeds"] = overall["seed"].nunique()
+        return out
+
+    def f1_variants(self) -> pd.DataFrame:
+        """The F1 computations of the data-leakage paper's Figure 2 on this evaluation's predictions.
+
+        Diagnostics beside the headline, never instead of it: ``pooled`` is the headline (macro F1, or mean AU
+        F1, over the predictions of all folds concatenated); ``per_fold`` computes the same on each fold and
+        averages over folds (biased low: Forman & Scholz 2010); ``micro`` pools true/false positives over
+        the classes (AUs), and ``weighted`` averages per-class F1 weighted by support (both biased high on
+        imbalanced classes). See :func:`mefast.metrics.f1_variants`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index :data:`F1_VARIANTS`; columns ``mean`` and ``std`` over seeds, ``n_seeds``, ``headline``.
+        """
+        r = self.runs[self.runs["scope"] == "f1_variant"]
+        g = r.groupby("metric")["value"]
+        out = pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=0)}).reindex(list(F1_VARIANTS))
+        out["n_seeds"] = r["seed"].nunique()
+        out["headline"] = [v == "pooled" for v in F1_VARIANTS]
+        out.index.name = "f1"
         return out
 
     def _wide(self, scope: str, cells: Sequence[tuple[str, str, str]]) -> pd.DataFrame:
@@ -628,8 +925,9 @@ class Evaluation:
         """
         if by == "dataset":
             metric = metric or self.headline
-            if metric not in set(self.runs["metric"]):
-                known = ", ".join(pd.unique(self.runs["metric"]))
+            scoped = self.runs[self.runs["scope"] == "dataset"]["metric"]
+            if metric not in set(scoped):
+                known = ", ".join(pd.unique(scoped))
                 raise ProtocolError(f"unknown metric {metric!r} for a table by dataset; this evaluation has {known}")
             keys = [d for d in CD6ME_DATASETS if d in set(self.runs["key"])]
             keys += sorted(set(self.runs[self.runs["scope"] == "dataset"]["key"]) - set(keys))
@@ -655,11 +953,12 @@ class Evaluation:
     def to_csv(self, directory: str | Path) -> list[Path]:
         """Write the result tables as CSV files into ``directory``; return their paths.
 
-        ``summary.csv``, ``by_dataset.csv`` (and ``by_au.csv``), ``runs.csv`` and ``predictions.csv``.
+        ``summary.csv``, ``f1_variants.csv``, ``by_dataset.csv`` (and ``by_au.csv``), ``runs.csv`` and
+        ``predictions.csv``.
         """
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
-        frames = {"summary": self.summary(), "by_dataset": self.table("dataset")}
+        frames = {"summary": self.summary(), "f1_variants": self.f1_variants(), "by_dataset": self.table("dataset")}
         if self.label == "au":
             frames["by_au"] = self.table("au")
         frames["runs"] = self.runs

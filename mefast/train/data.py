@@ -2,7 +2,10 @@
 
 :class:`StoreSource` reads an :class:`~mefast.store.MEStore` lazily: the store is opened on first use in
 each process, so a :class:`FlowDataset` can be handed to DataLoader workers (it pickles as a path). The
-store keeps one chunk per sample along N, so reading a batch of rows reads exactly their chunks.
+store keeps one chunk per sample along N, so reading a batch of rows reads exactly their chunks. A source is
+what training code receives, so it is built without labels: its ``store`` is a
+:class:`~mefast._sealed.LabelFreeStore` (per-sample arrays and non-label metadata; label columns and the AU
+matrix raise :class:`~mefast.errors.LabelLeakError`).
 :class:`FlowDataset` is indexed by *lists* of positions and returns whole batches (stack, transform once);
 :func:`make_loader` feeds it with a batch sampler. Labels are given explicitly for training rows only:
 the dataset of a test fold carries none.
@@ -19,6 +22,7 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike, NDArray
 
+from .._sealed import LabelFreeStore
 from ..store import MEStore
 
 __all__ = ["ArraySource", "FlowDataset", "Source", "StoreSource", "make_loader", "stack_inputs"]
@@ -57,8 +61,10 @@ class ArraySource:
 
 
 class StoreSource:
-    """An :class:`~mefast.store.MEStore` opened read-only, lazily and once per process.
+    """An :class:`~mefast.store.MEStore` opened read-only, lazily and once per process, without its labels.
 
+    :attr:`store` is a label-free view (:class:`~mefast._sealed.LabelFreeStore`): the per-sample arrays and
+    the non-label metadata; its label columns and AU matrix raise :class:`~mefast.errors.LabelLeakError`.
     Rows are read on demand, one chunk per sample. Rows once read are kept decoded in memory while the
     whole array fits in ``cache_bytes`` (over all arrays), so every epoch after the first runs at in-memory
     speed; a larger store is simply read from disk every time. The cache belongs to the process: a
@@ -75,7 +81,7 @@ class StoreSource:
     def __init__(self, store: str | Path | MEStore, *, cache_bytes: int = 2 * 2**30) -> None:
         self.path = store.path if isinstance(store, MEStore) else store
         self.cache_bytes = int(cache_bytes)
-        self._store: MEStore | None = store if isinstance(store, MEStore) else None
+        self._store: LabelFreeStore | None = LabelFreeStore(store) if isinstance(store, MEStore) else None
         self._pid = os.getpid() if self._store is not None else None
         self._cache: dict[str, tuple[np.ndarray, NDArray[np.bool_]]] = {}
 
@@ -83,10 +89,10 @@ class StoreSource:
         return {"path": self.path, "cache_bytes": self.cache_bytes, "_store": None, "_pid": None, "_cache": {}}
 
     @property
-    def store(self) -> MEStore:
-        """The store, opened in this process on first use."""
+    def store(self) -> LabelFreeStore:
+        """The store's label-free view, opened in this process on first use."""
         if self._store is None or self._pid != os.getpid():
-            self._store = MEStore.open(self.path, mode="r")
+            self._store = LabelFreeStore(MEStore.open(self.path, mode="r"))
             self._pid = os.getpid()
             self._cache = {}
         return self._store

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..protocols import Evaluation, cross_validate, make_protocol
@@ -46,6 +46,9 @@ def evaluate(
     config: TrainConfig | None = None,
     feature: str = "flow",
     classes: Sequence[str] | None = None,
+    train_datasets: Sequence[str] | None = None,
+    test_datasets: Sequence[str] | None = None,
+    class_filters: Mapping[str, Sequence[str]] | None = None,
 ) -> Evaluation:
     """Evaluate a method on a store under a protocol.
 
@@ -68,10 +71,20 @@ def evaluate(
         The SVM's input: ``flow`` or a descriptor array.
     classes : sequence of str, optional
         Restrict the class labels (or AUs) to these.
+    train_datasets, test_datasets : sequence of str, optional
+        Train on these corpora and test on those (see :func:`mefast.protocols.make_protocol`); a corpus named
+        only in ``test_datasets`` is never trained on.
+    class_filters : mapping, optional
+        ``corpus -> classes`` kept of that corpus (class labels only).
 
     Returns
     -------
     mefast.protocols.Evaluation
+
+    Notes
+    -----
+    The methods receive the store as a :class:`~mefast.train.data.StoreSource`, whose view of the store holds
+    no labels, and the training labels of each fold; the test labels stay with the evaluator.
     """
     if model not in ("svm", "constant") and model not in MODELS:
         get_model(model)  # raises UnknownModelError naming the registered models
@@ -80,7 +93,17 @@ def evaluate(
     st = store if isinstance(store, MEStore) else MEStore.open(store, mode="r")
     done = st.done
     meta = st.meta[done]
-    proto = make_protocol(protocol, meta, au=st.au[done], au_names=st.au_names, label=label, classes=classes)
+    proto = make_protocol(
+        protocol,
+        meta,
+        au=st.au[done],
+        au_names=st.au_names,
+        label=label,
+        classes=classes,
+        train_datasets=train_datasets,
+        test_datasets=test_datasets,
+        class_filters=class_filters,
+    )
     source = StoreSource(st)
     if model == "constant":
         method = constant_method(multilabel=proto.multilabel)

@@ -1,0 +1,218 @@
+"""Sealed labels on every path a method could take (issue 11.1).
+
+Each test is one path: the protocol's meta table, the labels object, a store source, the store handle that
+``evaluate()`` hands to its methods, and a torch dataset. Each proves that reading a test label through it
+raises ``LabelLeakError`` (on the starting code every one of these reads returned the labels).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mefast.errors import MefastError
+from mefast.protocols import LabelLeakError, cross_validate, make_protocol
+
+# Only the public API above at module level, so this file also runs (and fails) on the code before the fix.
+NON_LABEL = {"sample_id", "dataset", "subject", "clip", "onset", "apex", "offset", "n_frames", "group"}
+
+EMOTIONS = ("happiness", "disgust", "surprise")
+
+
+def _meta(seed: int = 0, n: int = 60) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    emo = rng.choice(EMOTIONS, n)
+    meta = pd.DataFrame(
+        {
+            "sample_id": [f"x{i}" for i in range(n)],
+            "dataset": rng.choice(["casme2", "samm"], n),
+            "subject": rng.choice(["01", "02", "03"], n),
+            "emotion": emo,
+            "megc2019": np.where(emo == "happiness", "positive", np.where(emo == "surprise", "surprise", "negative")),
+            "objective_class": rng.integers(1, 6, n),
+            "aus": ["AU4+AU12"] * n,
+        }
+    )
+    return meta, (rng.random((n, 3)) < 0.4).astype(np.uint8)
+
+
+def test_leak_error_is_a_mefast_error():
+    assert issubclass(LabelLeakError, MefastError) and issubclass(LabelLeakError, RuntimeError)
+
+
+def test_the_issue_attack_raises_instead_of_scoring_uf1_one():
+    """``fit_predict`` returning ``p.meta.loc[fold.test, "emotion"]`` scored UF1 1.0 under LOSO."""
+    meta, _ = _meta()
+    p = make_protocol("loso", meta)
+    codes = {c: i for i, c in enumerate(p.classes)}
+    with pytest.raises(LabelLeakError):
+        cross_validate(p, lambda f, y, s: p.meta.loc[f.test, "emotion"].map(codes).to_numpy())
+    # returned as they are, without mapping them to codes: refused as a leak, not scored
+    with pytest.raises(LabelLeakError, match="withheld label values"):
+        cross_validate(p, lambda f, y, s: p.meta.loc[f.test, "emotion"])
+
+
+@pytest.mark.parametrize("column", ["emotion", "megc2019", "objective_class", "aus"])
+def test_protocol_meta_path(column):
+    meta, au = _meta(1)
+    p = make_protocol("loso", meta)
+    reads = []
+
+    def peek(fold, y_train, seed):
+        values = p.meta.loc[fold.test, column]
+        assert set(values.astype(str)) == {"<withheld>"}  # no value is there to read
+        for use in (lambda: values == "happiness", lambda: values.map({}), lambda: values.unique(),
+                    lambda: float(values.iloc[0]), lambda: bool(values.iloc[0])):  # fmt: skip
+            with pytest.raises(LabelLeakError, match=f"{column!r} column is a label"):
+                use()
+        reads.append(fold.name)
+        return np.zeros(len(fold.test), np.int64)
+
+    cross_validate(p, peek)
+    assert len(reads) == len(p.folds)
+    # the table holds no labels outside a fold either (training labels come as y_train), and prints fine
+    assert "<withheld>" in repr(p.meta) and set(p.meta.columns) >= {"emotion", "dataset", "group"}
+    q = make_protocol("cd6me", meta, au=au, au_names=["AU1", "AU4", "AU12"])
+    with pytest.raises(LabelLeakError):
+        q.meta["aus"].unique()
+
+
+def test_labels_object_path():
+    meta, _ = _meta(2)
+    p = make_protocol("loso", meta)
+    truth = meta.loc[p.index, "emotion"].map({c: i for i, c in enumerate(p.classes)}).to_numpy()
+    state = {}
+
+    def peek(fold, y_train, seed):
+        np.testing.assert_array_equal(p.labels[fold.train], y_train)  # training labels stay readable
+        with pytest.raises(LabelLeakError, match="before the fold finished"):
+            p.labels[fold.test]
+        with pytest.raises(LabelLeakError):
+            p.labels[fold.test[:1]]
+        # by construction: a copy of the labels object taken now holds no test label at all
+        clone = pickle.loads(pickle.dumps(p.labels))
+        pos = np.searchsorted(p.index, fold.test)
+        state[fold.name] = (np.asarray(vars(clone)["_values"])[pos], truth[pos])
+        with pytest.raises(LabelLeakError):
+            clone[fold.test]
+        return np.zeros(len(fold.test), np.int64)
+
+    cross_validate(p, peek)
+    held = np.concatenate([v for v, _ in state.values()])
+    real = np.concatenate([t for _, t in state.values()])
+    assert np.all(held == 0) and np.any(real != 0)  # the values were not in the object while the fold ran
+    assert len(p.labels[p.index]) == len(p.index)  # and are back once the folds are over
+    np.testing.assert_array_equal(p.labels[p.index], truth)
+
+
+def test_labels_of_rows_outside_the_training_set_are_out_too():
+    """While a fold runs, the labels object holds that fold's training labels and nothing else."""
+    meta, _ = _meta(3)
+    meta.loc[meta.index[::3], "dataset"] = "smic"
+    p = make_protocol("lodo", meta, train_datasets=["casme2"], test_datasets=["samm", "smic"])
+    seen = []
+
+    def peek(fold, y_train, seed):
+        other = np.setdiff1d(p.index, np.r_[fold.train, fold.test])
+        assert len(other) and len(fold.test)
+        for rows in (fold.test, other):
+            with pytest.raises(LabelLeakError):
+                p.labels[rows]
+        seen.append(fold.name)
+        return np.zeros(len(fold.test), np.int64)
+
+    cross_validate(p, peek)
+    assert seen == ["samm", "smic"]
+
+
+@pytest.fixture(scope="module")
+def flow_store(tmp_path_factory):
+    pytest.importorskip("torch")
+    from mefast.train.synthetic import write_flow_store
+
+    path = tmp_path_factory.mktemp("sealed") / "s.zarr"
+    write_flow_store(path, datasets=("casme2", "samm"), n_subjects=2, clips_per_subject=4, size=16, seed=1)
+    return path
+
+
+def _assert_store_view_is_label_free(view, rows):
+    with pytest.raises(LabelLeakError, match="AU matrix holds labels"):
+        _ = view.au
+    m = view.meta
+    labels = [c for c in m.columns if c not in NON_LABEL]
+    assert {"emotion", "aus"} <= set(labels)
+    for c in labels:
+        with pytest.raises(LabelLeakError):
+            m.loc[rows, c].unique()
+    for name in ("emotion", "meta/emotion", "au", "meta/au", "objective_class"):
+        with pytest.raises(LabelLeakError, match="is a label"):
+            view.read(name, rows)
+    assert view.read("flow", rows).shape[0] == len(rows)  # the features are there
+    from mefast.store import MEStore
+
+    full = MEStore.open(view.path).meta  # the evaluator's side: the same rows, non-label columns equal
+    pd.testing.assert_frame_equal(m.loc[rows, sorted(NON_LABEL & set(m.columns))],
+                                  full.loc[rows, sorted(NON_LABEL & set(m.columns))])  # fmt: skip
+
+
+def test_store_source_path(flow_store):
+    from mefast.train import StoreSource
+
+    src = StoreSource(flow_store)
+    _assert_store_view_is_label_free(src.store, np.array([0, 3]))
+    clone = pickle.loads(pickle.dumps(src))  # in a DataLoader worker: reopened, still label-free
+    _assert_store_view_is_label_free(clone.store, np.array([1]))
+
+
+def test_store_handle_that_evaluate_hands_to_methods(flow_store, monkeypatch):
+    """``evaluate()`` builds its methods on a source; reading labels through its store raises in the fold."""
+    ev_mod = importlib.import_module("mefast.train.evaluate")  # the module (mefast.train.evaluate is the function)
+
+    attempts = []
+
+    def spy_svm(source, *, feature, multilabel):
+        def fit_predict(fold, y_train, seed):
+            _assert_store_view_is_label_free(source.store, fold.test)
+            with pytest.raises(LabelLeakError):
+                source.store.meta.loc[fold.test, "emotion"].map({"happiness": 0})
+            attempts.append(fold.name)
+            return np.zeros(len(fold.test), np.int64)
+
+        return fit_predict
+
+    monkeypatch.setattr(ev_mod, "svm_method", spy_svm)
+    ev = ev_mod.evaluate(flow_store, "loso", "svm")
+    assert len(attempts) == 4 and len(ev.predictions) == 16
+
+
+def test_torch_dataset_path(flow_store):
+    pytest.importorskip("torch")
+    from mefast.store import MEStore
+    from mefast.train import FlowDataset, StoreSource
+
+    st = MEStore.open(flow_store)
+    p = make_protocol("loso", st.meta)
+    fold = p.folds[0]
+    test_ds = FlowDataset(StoreSource(st), fold.test, inputs=("flow",))
+    assert test_ds.targets is None and len(test_ds[[0, 1]]) == 2  # a test dataset carries inputs only
+    _assert_store_view_is_label_free(test_ds.source.store, fold.test)
+    # the pickled dataset a DataLoader worker receives holds no labels either
+    clone = pickle.loads(pickle.dumps(test_ds))
+    assert clone.targets is None
+    _assert_store_view_is_label_free(clone.source.store, fold.test)
+
+
+def test_strip_labels_keeps_non_label_columns_and_seals_unknown_ones():
+    from mefast._sealed import strip_labels
+
+    meta, _ = _meta(4, 5)
+    meta["valence"] = [0.1, 0.2, 0.3, 0.4, 0.5]  # a label column nobody listed: sealed by default
+    out = strip_labels(meta)
+    pd.testing.assert_frame_equal(out[["sample_id", "dataset", "subject"]], meta[["sample_id", "dataset", "subject"]])
+    with pytest.raises(LabelLeakError, match="'valence' column"):
+        out["valence"].astype(float)
+    assert pickle.loads(pickle.dumps(out))["valence"].iloc[0].column == "valence"
