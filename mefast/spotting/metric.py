@@ -328,4 +328,5 @@ def megc_table(
             "recall": r,
             "f1": f,
         }
-    return pd.DataFrame.from_dict(rows, orient="index")
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    return table.astype({c: "int64" for c in ("n_gt", "n_pred", "tp", "fp", "fn")})
