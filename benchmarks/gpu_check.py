@@ -531,14 +531,15 @@ def throughput_descriptors(rep: Report, quick: bool) -> None:
 
 
 def gpu_tests(rep: Report) -> None:
-    """The gpu-marked tests of tests/test_cuda.py (and the rest of that file), in a subprocess."""
+    """The gpu-marked tests of tests/backend/test_cuda.py (and the rest of that file), in a subprocess."""
     import tempfile
 
     env = dict(os.environ)
     if PKG_ROOT is not None:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PKG_ROOT), env.get("PYTHONPATH", "")) if p)
     cmd = [
-        sys.executable, "-m", "pytest", str(ROOT / "tests" / "test_cuda.py"), "-q", "-p", "no:cacheprovider",
+        sys.executable, "-m", "pytest", str(ROOT / "tests" / "backend" / "test_cuda.py"), "-q",
+        "-p", "no:cacheprovider",
         "--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml"),
         "-o", "addopts=-ra --strict-markers --import-mode=importlib",
     ]  # fmt: skip
@@ -548,7 +549,7 @@ def gpu_tests(rep: Report) -> None:
     log(r.stdout[-3000:] + r.stderr[-2000:])
     skipped_gpu = "no CUDA GPU visible" in r.stdout
     ok = r.returncode == 0 and not skipped_gpu
-    rep.checks.append(Check("pytest", f"tests/test_cuda.py: {tail[0][:60]}", float("nan"), float("nan"),
+    rep.checks.append(Check("pytest", f"tests/backend/test_cuda.py: {tail[0][:60]}", float("nan"), float("nan"),
                             "all pass, none skipped for lack of a GPU", ok))  # fmt: skip
 
 
@@ -594,7 +595,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rebuild", action="store_true", help="build even if mefast._cuda imports")
     ap.add_argument("--quick", action="store_true", help="fewer repetitions and smaller batches")
     ap.add_argument("--json", type=Path, help="write all results to this JSON file")
-    ap.add_argument("--no-tests", action="store_true", help="skip running tests/test_cuda.py with pytest")
+    ap.add_argument("--no-tests", action="store_true", help="skip running tests/backend/test_cuda.py with pytest")
     ap.add_argument(
         "--emulate", action="store_true", help="no GPU: run the kernels' host emulation on small inputs to test "
         "this script itself (needs mefast._cuda importable; the numbers mean nothing)"
@@ -618,7 +619,7 @@ def main(argv: list[str] | None = None) -> int:
         rep.guard("tvl1 throughput", lambda: throughput_tvl1(rep, args.quick))
         rep.guard("lbp_top/tim throughput", lambda: throughput_descriptors(rep, args.quick))
         if not args.emulate and not args.no_tests:
-            rep.guard("pytest tests/test_cuda.py", lambda: gpu_tests(rep))
+            rep.guard("pytest tests/backend/test_cuda.py", lambda: gpu_tests(rep))
     ok = summary(rep)
     log(f"total {time.perf_counter() - t0:.0f} s")
     if args.json:

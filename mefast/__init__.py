@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from ._backend import has_cuda, show_config
 from .errors import (
     AnnotationError,
@@ -14,6 +12,7 @@ from .errors import (
     ShapeError,
     StoreError,
 )
+from ._version import __version__
 from .flow import (
     TVL1,
     TVL1_PRESETS,
@@ -57,6 +56,8 @@ __all__ = [
     "landmarks68",
     "lbp_top",
     "lbp_top_batch",
+    "magnification",
+    "magnify",
     "make_protocol",
     "mdmo",
     "mdmo_batch",
@@ -65,6 +66,8 @@ __all__ = [
     "preprocess",
     "resize_flow",
     "show_config",
+    "spot",
+    "spotting",
     "tim",
     "tim_weights",
     "tvl1",
@@ -83,15 +86,19 @@ _LAZY.update(
 )
 _LAZY.update({name: "metrics" for name in ("au_metrics", "classification_metrics")})
 # Bi-WOOF and MDMO (Numba, slow to import) and the face tools.
-_LAZY.update({"biwoof": "descriptors.biwoof", "mdmo_rois": "descriptors.roi"})
-_LAZY.update({name: "descriptors.mdmo" for name in ("mdmo", "mdmo_batch")})
+_LAZY.update({"biwoof": "descriptors._biwoof", "mdmo_rois": "descriptors.roi"})
+_LAZY.update({name: "descriptors._mdmo" for name in ("mdmo", "mdmo_batch")})
 _LAZY.update({name: "face" for name in ("crop_align", "detect_face", "landmarks68")})
 # LBP-TOP and TIM (C++ core).
-_LAZY.update({name: "descriptors.lbptop" for name in ("lbp_top", "lbp_top_batch", "uniform_mapping")})
-_LAZY.update({name: "descriptors.tim" for name in ("tim", "tim_weights")})
+_LAZY.update({name: "descriptors._lbptop" for name in ("lbp_top", "lbp_top_batch", "uniform_mapping")})
+_LAZY.update({name: "descriptors._tim" for name in ("tim", "tim_weights")})
 
 # Subpackages reached as attributes (``mefast.datasets.load``) without importing them with mefast.
-_SUBPACKAGES = ("datasets",)
+# Spotting: mefast.spot (long-video features, baselines and MEGC scoring live in mefast.spotting).
+_LAZY.update({"spot": "spotting._spot"})
+# Motion magnification: mefast.magnify (EVM in the C++ core; Lagrangian, learned) lives in mefast.magnification.
+_LAZY.update({"magnify": "magnification"})
+_SUBPACKAGES = ("datasets", "spotting", "magnification")
 
 
 def __getattr__(name: str) -> object:

@@ -1,4 +1,5 @@
-"""What was built and what is visible: CUDA availability, device selection and ``show_config``."""
+"""What was built and what is visible: CUDA availability, the one place a kernel backend is chosen
+(:func:`kernels`), and ``show_config``."""
 
 from __future__ import annotations
 
@@ -7,13 +8,43 @@ import importlib
 import os
 import platform
 import sys
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
+
+import numpy as np
+from numpy.typing import NDArray
 
 from .errors import CudaUnavailableError
 
-__all__ = ["Device", "has_cuda", "resolve_device", "show_config"]
+if TYPE_CHECKING:
+    from . import _core
+
+__all__ = ["Device", "Kernels", "has_cuda", "kernels", "resolve_device", "show_config"]
 
 Device = Literal["cpu", "cuda", "auto"]
+Backend = Literal["cpu", "cuda", "emulated-cuda"]
+
+
+class Kernels(Protocol):
+    """The kernels every backend module has, with one signature (``mefast/_core.pyi``, ``mefast/_cuda.pyi``).
+
+    Arrays are validated and converted by the public wrappers; parameters arrive as the C++ core's bound
+    structs, checked by their C++ ``validate``. ``n_threads`` (0: all cores) is used by the CPU backend.
+    """
+
+    def tvl1_pairs(
+        self,
+        frames: NDArray[np.float32],
+        i0: NDArray[np.int32],
+        i1: NDArray[np.int32],
+        params: _core.TVL1Params,
+        n_threads: int = 0,
+    ) -> NDArray[np.float32]: ...
+    def optical_strain(self, flows: NDArray[np.float32], scheme: int = 0, n_threads: int = 0) -> NDArray[np.float32]: ...
+    def lbp_top(
+        self, videos: Sequence[np.ndarray], params: _core.LBPTOPParams, n_threads: int = 0
+    ) -> NDArray[np.float32]: ...
+    def tim(self, frames: np.ndarray, params: _core.TIMParams, n_threads: int = 0) -> np.ndarray: ...
 
 
 @functools.cache
@@ -35,13 +66,16 @@ def has_cuda() -> bool:
         return False
 
 
-def resolve_device(device: str) -> Literal["cpu", "cuda"]:
+def resolve_device(device: str) -> Backend:
     """Map ``"cpu" | "cuda" | "auto"`` to the backend that will run.
+
+    ``"emulated-cuda"`` (for tests) runs the CUDA kernels and launch schedule sequentially on the CPU; it
+    needs the CUDA module but no GPU.
 
     Raises
     ------
     CudaUnavailableError
-        ``device="cuda"`` without a CUDA build or a visible GPU.
+        ``device="cuda"`` without a CUDA build or a visible GPU; ``"emulated-cuda"`` without a CUDA build.
     ValueError
         Unknown device name.
     """
@@ -49,16 +83,41 @@ def resolve_device(device: str) -> Literal["cpu", "cuda"]:
         return "cpu"
     if device == "auto":
         return "cuda" if has_cuda() else "cpu"
-    if device == "cuda":
+    if device in ("cuda", "emulated-cuda"):
         if _cuda_module() is None:
             raise CudaUnavailableError(
-                "device='cuda' was requested but mefast was built without its CUDA module "
-                "(rebuild with MEFAST_CUDA=ON and a CUDA toolkit)"
+                f"device={device!r} was requested but mefast was built without its CUDA module "
+                "(build it where a CUDA toolkit is found: MEFAST_CUDA=AUTO, the default, or ON)"
             )
+        if device == "emulated-cuda":
+            return "emulated-cuda"
         if not has_cuda():
             raise CudaUnavailableError("device='cuda' was requested but no CUDA GPU is visible")
         return "cuda"
     raise ValueError(f"device must be 'cpu', 'cuda' or 'auto', got {device!r}")
+
+
+def kernels(device: str = "cpu") -> Kernels:
+    """The kernel module that runs on ``device``: the one place where Python picks a backend.
+
+    Parameters
+    ----------
+    device : {"cpu", "cuda", "auto", "emulated-cuda"}
+        See :func:`resolve_device`.
+
+    Returns
+    -------
+    Kernels
+        ``mefast._core``, ``mefast._cuda`` or ``mefast._cuda.emulated``: modules with the same kernel
+        functions and signatures (registered from one C++ template per area).
+    """
+    backend = resolve_device(device)
+    if backend == "cpu":
+        from . import _core
+
+        return cast(Kernels, _core)
+    mod = _cuda_module()
+    return cast(Kernels, mod if backend == "cuda" else mod.emulated)
 
 
 def _version(name: str) -> str:
@@ -72,7 +131,8 @@ def _version(name: str) -> str:
 
 def config() -> dict[str, Any]:
     """Versions, build information and backend status as a dict."""
-    from . import __version__, _core
+    from . import _core
+    from ._version import __version__
 
     numba_threading = "not loaded"
     if "numba" in sys.modules:

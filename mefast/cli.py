@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 __all__ = ["main"]
 
-_COMMANDS = ("preprocess", "info", "demo", "evaluate", "config", "show")
+_COMMANDS = ("preprocess", "info", "demo", "evaluate", "config", "show", "spot")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mefast", description="Fast micro-expression preprocessing and leak-free evaluation."
     )
-    from . import __version__
+    from ._version import __version__
 
     parser.add_argument("--version", action="version", version=f"mefast {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -33,8 +33,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._validation import as_gray_float, check_video
-from .descriptors.roi import DELTA_PER_IOD, check_landmarks
+from ._validation import DELTA_PER_IOD, as_gray_float, check_landmarks, check_video
 from .errors import FaceNotFoundError, ShapeError
 
 __all__ = [

@@ -320,7 +320,7 @@ class MEStore:
             compressors=None,
             dimension_names=("sample",),
         )
-        from . import __version__
+        from ._version import __version__
 
         base: dict[str, Any] = {
             "schema": SCHEMA,
@@ -686,3 +686,194 @@ class MEStore:
             p.unlink(missing_ok=True)
             n += 1
         return n
+
+
+# ====================================================================================================== recordings
+#: Identifier of the long-recording layout (``attrs["schema"]`` of a :class:`RecordingStore`).
+RECORDING_SCHEMA = "mefast-recordings/1"
+
+
+class RecordingStore:
+    """Per-frame features of long recordings (spotting): one array per recording and feature.
+
+    Layout (Zarr v3)::
+
+        <name>.zarr/
+          zarr.json              attrs: schema "mefast-recordings/1", mefast version, created, options of the
+                                 feature pass, the recordings table and the annotated intervals (JSON records)
+          rec/<i>/<feature>      (T_i, *shape) float32, chunks of ``chunk_frames`` frames along T
+          done                   (R,) bool, set after all of recording i's arrays are written
+
+    Recording ``i`` is row ``i`` of :attr:`recordings`; its ``T_i`` is the ``n_frames`` column. A run writes a
+    recording's chunks as the feature pass produces them (bounded memory) and marks it done last, so a killed run
+    loses only the recordings in flight and a rerun computes just those (as :class:`MEStore` does for clips).
+    """
+
+    def __init__(self, group: zarr.Group, source: StoreLike, mode: str) -> None:
+        attrs = dict(group.attrs)
+        if attrs.get("schema") != RECORDING_SCHEMA:
+            raise StoreError(f"{source!s} is not a mefast recording store (schema {attrs.get('schema')!r})")
+        self._group = group
+        self._source = source
+        self._mode = mode
+        self._attrs = attrs
+
+    @classmethod
+    def create(
+        cls,
+        path: StoreLike,
+        recordings: pd.DataFrame,
+        intervals: pd.DataFrame,
+        *,
+        arrays: Mapping[str, Sequence[int]],
+        attrs: Mapping[str, Any] | None = None,
+        chunk_frames: int = 256,
+        overwrite: bool = False,
+    ) -> RecordingStore:
+        """Create the store: empty per-recording arrays of ``(n_frames, *shape)`` float32.
+
+        Parameters
+        ----------
+        path : str, path-like or zarr Store
+        recordings : DataFrame
+            One row per recording with ``recording_id`` (unique) and ``n_frames`` columns.
+        intervals : DataFrame
+            Annotated intervals (``recording``: row of ``recordings``, ``onset``, ``offset``, ...).
+        arrays : dict
+            ``feature name -> per-frame shape``.
+        attrs : dict, optional
+            Provenance (options of the feature pass, corpora, fps...).
+        chunk_frames : int
+        overwrite : bool
+        """
+        if "recording_id" not in recordings.columns or "n_frames" not in recordings.columns:
+            raise ValueError(f"recordings needs recording_id and n_frames columns; it has {list(recordings.columns)}")
+        if recordings["recording_id"].duplicated().any():
+            dup = recordings["recording_id"][recordings["recording_id"].duplicated()].iloc[0]
+            raise ValueError(f"recording_id {dup!r} appears twice")
+        if len(recordings) < 1:
+            raise ValueError("recordings is empty: a store needs at least one recording")
+        if not overwrite and cls._exists(path):
+            raise StoreError(f"a store exists at {path!s}; pass overwrite=True to replace it")
+        group = zarr.open_group(store=_zarr_location(path), mode="w" if overwrite else "w-", zarr_format=3)
+        spec = {name: tuple(int(s) for s in shape) for name, shape in arrays.items()}
+        for name in spec:
+            if not _NAME.match(name):
+                raise ValueError(f"array name {name!r} is invalid: use a Python identifier")
+        for i, n in enumerate(recordings["n_frames"].astype(int).tolist()):
+            if n < 1:
+                raise ValueError(f"recording {recordings['recording_id'].iloc[i]!r} has no frames")
+            for name, shape in spec.items():
+                group.create_array(
+                    f"rec/{i}/{name}",
+                    shape=(n, *shape),
+                    chunks=(min(int(chunk_frames), n), *shape),
+                    dtype="float32",
+                    fill_value=np.nan,
+                    compressors=_codec(np.dtype("float32")),
+                    dimension_names=("frame", *(f"{name}_{d}" for d in range(len(shape)))),
+                )
+        done = group.create_array("done", shape=(len(recordings),), chunks=(1,), dtype="bool", fill_value=False,
+                                  dimension_names=("recording",))
+        done[:] = False
+        from ._version import __version__
+
+        group.attrs.update(
+            _jsonable(
+                {
+                    **(dict(attrs) if attrs else {}),
+                    "mefast_version": __version__,
+                    "created": _utcnow(),
+                    "arrays": {k: list(v) for k, v in spec.items()},
+                    "recordings": json.loads(recordings.to_json(orient="records")),
+                    "intervals": json.loads(intervals.to_json(orient="records")),
+                    "schema": RECORDING_SCHEMA,  # written last: a store being created is not yet a store
+                }
+            )
+        )
+        return cls(group, path, "r+")
+
+    @staticmethod
+    def _exists(path: StoreLike) -> bool:
+        try:
+            zarr.open_group(store=_zarr_location(path), mode="r")
+        except (FileNotFoundError, zarr.errors.BaseZarrError):
+            return False
+        return True
+
+    @classmethod
+    def open(cls, path: StoreLike, mode: str = "r") -> RecordingStore:
+        """Open an existing recording store (``mode`` ``"r"`` or ``"r+"``)."""
+        if mode not in ("r", "r+"):
+            raise ValueError(f"mode must be 'r' or 'r+', got {mode!r}")
+        try:
+            group = zarr.open_group(store=_zarr_location(path), mode=mode)
+        except (FileNotFoundError, zarr.errors.BaseZarrError) as exc:
+            raise StoreError(f"no mefast recording store at {path!s} ({exc})") from exc
+        return cls(group, path, mode)
+
+    def __len__(self) -> int:
+        return len(self._attrs["recordings"])
+
+    def __repr__(self) -> str:
+        return f"<RecordingStore {self._source!s}: {len(self)} recordings, {int(self.done.sum())} done>"
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        """Provenance attributes (a copy)."""
+        return json.loads(json.dumps(self._attrs))
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        return tuple(self._attrs["arrays"])
+
+    @property
+    def recordings(self) -> pd.DataFrame:
+        """One row per recording (``recording_id``, ``n_frames``, ...)."""
+        return pd.DataFrame.from_records(self._attrs["recordings"])
+
+    @property
+    def intervals(self) -> pd.DataFrame:
+        """The annotated intervals (``recording`` is the row in :attr:`recordings`)."""
+        cols = ["recording", "onset", "apex", "offset", "kind"]
+        df = pd.DataFrame.from_records(self._attrs["intervals"])
+        return df if len(df.columns) else pd.DataFrame({c: [] for c in cols})
+
+    @property
+    def done(self) -> NDArray[np.bool_]:
+        return np.asarray(self._group["done"][:], dtype=bool)
+
+    def _check(self, i: int, name: str | None = None) -> None:
+        if not 0 <= int(i) < len(self):
+            raise IndexError(f"recording index {i} is out of range for {len(self)} recordings")
+        if name is not None and name not in self._attrs["arrays"]:
+            raise KeyError(f"the recording store has no feature {name!r}; it has {list(self._attrs['arrays'])}")
+
+    def write(self, i: int, start: int, arrays: Mapping[str, NDArray]) -> None:
+        """Write frames ``start .. start + len - 1`` of recording ``i`` for each feature given."""
+        if self._mode == "r":
+            raise StoreError("the recording store is open read-only")
+        for name, a in arrays.items():
+            self._check(i, name)
+            node = self._group[f"rec/{int(i)}/{name}"]
+            a = np.asarray(a, np.float32)
+            if a.shape[1:] != tuple(node.shape[1:]) or start + len(a) > node.shape[0]:
+                raise ShapeError(
+                    f"recording {i} feature {name!r}: frames {start}..{start + len(a) - 1} of shape {a.shape[1:]} "
+                    f"do not fit its array {node.shape}"
+                )
+            node[start : start + len(a)] = a
+
+    def mark_done(self, i: int, done: bool = True) -> None:
+        """Mark recording ``i`` complete (after all of its frames were written)."""
+        self._check(i)
+        self._group["done"][int(i)] = bool(done)
+
+    def read(self, i: int, name: str) -> NDArray[np.float32]:
+        """The ``(T_i, *shape)`` array of one feature of recording ``i``."""
+        self._check(i, name)
+        return np.asarray(self._group[f"rec/{int(i)}/{name}"][:], np.float32)
+
+    def read_all(self, i: int) -> dict[str, NDArray[np.float32]]:
+        """Every feature of recording ``i``."""
+        return {name: self.read(i, name) for name in self.features}

@@ -29,7 +29,7 @@ from mefast.data import face_image
 from mefast.testing import smooth_field, warp_image
 
 _spec = importlib.util.spec_from_file_location(
-    "_reference_lbp", Path(__file__).resolve().parents[2] / "tests" / "_reference_lbp.py"
+    "_reference_lbp", Path(__file__).resolve().parents[2] / "tests" / "descriptors" / "_reference_lbp.py"
 )
 ref = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(ref)

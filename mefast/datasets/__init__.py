@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import labels
-from ._base import CORRECTION_COLUMNS, ISSUE_COLUMNS, SAMPLE_COLUMNS, Dataset
-from ._reader import CorpusSpec, Correction
-from ._registry import ALIASES, READERS, SPECS
+from .. import labels
+from ._engine.base import CORRECTION_COLUMNS, ISSUE_COLUMNS, SAMPLE_COLUMNS, Dataset
+from ._engine.reader import CorpusSpec, Correction
 from .composite import COMPOSITES, composite
+from .corpora import ALIASES, READERS, SPECS
 from .validate import validate
 
 __all__ = [

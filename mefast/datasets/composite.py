@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._base import Dataset, au_names_of
-from .labels import CD6ME_AUS, au_name
+from ..labels import CD6ME_AUS, au_name
+from ._engine.base import Dataset, au_names_of
 
 __all__ = ["COMPOSITES", "CompositeDefinition", "composite"]
 

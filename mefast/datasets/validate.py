@@ -39,9 +39,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._base import ISSUE_COLUMNS, Dataset
-from ._frames import FrameListing, image_problem, list_frames
-from ._registry import SPECS
+from ._engine.base import ISSUE_COLUMNS, Dataset
+from ._engine.frames import FrameListing, image_problem, list_frames
+from .corpora import SPECS
 
 __all__ = ["validate"]
 

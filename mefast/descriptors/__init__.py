@@ -5,11 +5,11 @@ Nothing here knows about datasets or stores: arrays in, arrays out.
 
 from __future__ import annotations
 
-from .biwoof import biwoof
-from .lbptop import lbp_top, lbp_top_batch, uniform_mapping
-from .mdmo import mdmo, mdmo_batch, meb_farneback_flows
+from ._biwoof import biwoof
+from ._lbptop import lbp_top, lbp_top_batch, uniform_mapping
+from ._mdmo import mdmo, mdmo_batch, meb_farneback_flows
+from ._tim import tim, tim_weights
 from .roi import mdmo_roi_masks, mdmo_rois
-from .tim import tim, tim_weights
 
 __all__: list[str] = []
 __all__ += ["biwoof", "mdmo", "mdmo_batch", "mdmo_roi_masks", "mdmo_rois", "meb_farneback_flows"]

@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ..errors import ShapeError
+from .._validation import DELTA_PER_IOD, check_landmarks
 
 __all__ = ["N_ROIS", "RIGID_LANDMARKS", "check_landmarks", "mdmo_roi_masks", "mdmo_rois", "roi_delta"]
 
@@ -62,53 +62,6 @@ _ROI_VERTICES = np.array(
     ],
     dtype=np.intp,
 )  # fmt: skip
-
-#: Fraction of the inter-ocular distance (between the eye centres) used as the default height ``delta`` of
-#: the forehead regions. MEB's fixed 20 px corresponds to about 0.45 of the inter-ocular distance of its
-#: 112x112 face crops, so this keeps MEB's geometry at any resolution.
-DELTA_PER_IOD = 0.45
-
-
-def check_landmarks(
-    landmarks: ArrayLike, name: str = "landmarks", *, image_shape: tuple[int, int] | None = None
-) -> NDArray[np.float64]:
-    """Validate 68 ``(x, y)`` landmarks and return them as a float64 ``(68, 2)`` array.
-
-    Parameters
-    ----------
-    landmarks : array_like of shape (68, 2)
-        iBUG 68-point landmarks, ``(x, y)`` in pixels.
-    name : str
-        Name used in error messages.
-    image_shape : tuple of int, optional
-        ``(H, W)``; when given, every landmark must lie inside the image, ``0 <= x <= W-1`` and
-        ``0 <= y <= H-1``.
-
-    Raises
-    ------
-    ShapeError
-        Wrong shape or dtype, NaN or infinite values, or a landmark outside the image.
-    """
-    arr = np.asarray(landmarks)
-    if arr.dtype == np.bool_ or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-        raise ShapeError(f"{name} must be a numeric array of shape (68, 2), got dtype {arr.dtype}")
-    if arr.shape != (68, 2):
-        raise ShapeError(f"{name} must have shape (68, 2) (iBUG 68 points, (x, y) in pixels), got {arr.shape}")
-    pts = arr.astype(np.float64)
-    if not np.isfinite(pts).all():
-        bad = int(np.argwhere(~np.isfinite(pts))[0, 0])
-        raise ShapeError(f"{name} contains NaN or infinity (first at landmark {bad}: {tuple(pts[bad])})")
-    if image_shape is not None:
-        h, w = image_shape
-        outside = (pts[:, 0] < 0) | (pts[:, 0] > w - 1) | (pts[:, 1] < 0) | (pts[:, 1] > h - 1)
-        if outside.any():
-            i = int(np.flatnonzero(outside)[0])
-            raise ShapeError(
-                f"{name}: {int(outside.sum())} landmark(s) lie outside the {h}x{w} image, first landmark {i} "
-                f"at (x, y) = ({pts[i, 0]:.2f}, {pts[i, 1]:.2f})"
-            )
-    return pts
-
 
 def roi_delta(landmarks: ArrayLike) -> float:
     """Default height of the forehead regions: 0.45 times the distance between the eye centres.

@@ -1,0 +1,355 @@
+"""The reading pipeline shared by every corpus: sheet -> corrections -> frames -> sample table.
+
+A corpus module describes itself with a :class:`CorpusSpec` (its columns, folder layout, known corrections
+and vocabulary) and :func:`build` does the rest the same way for all of them. Each change to an annotation
+is recorded in :attr:`Dataset.corrections`, each problem in :attr:`Dataset.issues`; no row disappears
+without a record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ...errors import AnnotationError
+from ...labels import format_aus, megc2019_class, normalise_emotion, objective_class, parse_aus_lenient
+from .base import CORRECTION_COLUMNS, ISSUE_COLUMNS, SAMPLE_COLUMNS, Dataset, au_names_of
+from .frames import FrameListing, list_frames
+from .table import frame_cell, is_blank, read_sheet, text_cell
+
+__all__ = ["Correction", "CorpusSpec", "build", "find_annotation_file"]
+
+#: Fields a corpus table may carry. ``folder`` (optional) is the clip's folder name when it differs from
+#: the clip name (CAS(ME)^3 part A numbers duplicate names, but the ME clips share one recording folder).
+FIELDS = ("subject", "clip", "onset", "apex", "offset", "aus", "emotion", "objective")
+
+
+@dataclass(frozen=True)
+class Correction:
+    """One known annotation mistake and its fix, addressed by spreadsheet row.
+
+    Attributes
+    ----------
+    row : int
+        0-based data row of the spreadsheet as the corpus distributes it (the row index the MEB library
+        uses for the same fix).
+    field : str
+        ``"onset"``, ``"apex"``, ``"offset"``, ``"aus"`` or ``"labels"`` (swap the AU and emotion labels
+        of ``row`` with those of row ``value``).
+    value : int or str
+        The corrected value (for ``"labels"``: the other row).
+    reason : str
+        What is wrong and where the fix comes from.
+    when : str
+        ``"always"``; ``"missing"``: only when the cell holds no frame number; ``"or"``: only when the AU
+        cell offers ``or`` alternatives. Guards keep a fix from touching a sheet that is already right.
+    """
+
+    row: int
+    field: str
+    value: int | str
+    reason: str
+    when: str = "always"
+
+
+def _default_text(value: object) -> str:
+    return text_cell(value)
+
+
+@dataclass(frozen=True)
+class CorpusSpec:
+    """Everything mefast knows about one corpus's distribution.
+
+    Attributes
+    ----------
+    name, title : str
+        Dataset key (``"casme2"``) and display name (``"CASME II"``).
+    annotation_files : tuple of str
+        File names of the annotation sheet as distributed (searched for when none is given).
+    columns : mapping of str to tuple of str
+        mefast field -> accepted column names.
+    required : tuple of str
+        Fields the sheet must have.
+    clip_dirs : callable
+        ``(root, record) -> list[Path]``: candidate folders of a clip, most likely first; ``record`` holds
+        the row's ``subject``, ``clip``, ``folder`` and raw ``emotion_raw``.
+    clip_per_folder : bool
+        True when a clip folder holds exactly the frames onset..offset (CASME II), False when it holds a
+        longer recording (CAS(ME)^3).
+    emotions : frozenset of str
+        The corpus's emotion labels in mefast's spelling; others are reported by ``validate``.
+    release_rows : int or None
+        Data rows of the sheet release the corrections address; position-keyed corrections apply only to
+        a sheet of that length.
+    corrections : tuple of Correction
+    subject, clip : callable
+        Cell -> normalised subject / clip text.
+    read : callable or None
+        ``(annotations, root) -> (table, header_row)`` replacing the spreadsheet reader (SMIC, which ships
+        no sheet).
+    transform : callable or None
+        ``table -> (table, [(row, field, old, new, reason)])``: corpus rules applied to every row after the
+        corrections (CAS(ME)^3's duplicate names).
+    drop_au_flags : tuple of str
+        AU codes carrying these marks are left out (4DME ``"(k)"``), each recorded as a correction.
+    apex_fill_reason : str
+        Why a missing apex becomes the middle frame.
+    multi_label : bool
+        Emotion cells may combine labels with ``"+"`` (4DME).
+    """
+
+    name: str
+    title: str
+    annotation_files: tuple[str, ...]
+    columns: Mapping[str, tuple[str, ...]]
+    required: tuple[str, ...]
+    clip_dirs: Callable[[Path, Mapping[str, str]], list[Path]]
+    clip_per_folder: bool
+    emotions: frozenset[str]
+    release_rows: int | None = None
+    corrections: tuple[Correction, ...] = ()
+    subject: Callable[[object], str] = _default_text
+    clip: Callable[[object], str] = _default_text
+    read: Callable[[Path | None, Path], tuple[pd.DataFrame, int]] | None = None
+    transform: Callable[[pd.DataFrame], tuple[pd.DataFrame, list[tuple]]] | None = None
+    drop_au_flags: tuple[str, ...] = ()
+    apex_fill_reason: str = "apex missing in the annotation; the middle frame of onset..offset is used"
+    multi_label: bool = False
+    grey: bool = field(default=False)
+
+
+def find_annotation_file(spec: CorpusSpec, root: Path) -> Path:
+    """Find the corpus's annotation sheet in ``root`` or up to two folders above it (or their ``annotation/``)."""
+    for folder in (root, root.parent, root.parent.parent):
+        for where in (folder, folder / "annotation"):
+            for name in spec.annotation_files:
+                if (where / name).is_file():
+                    return where / name
+    raise AnnotationError(
+        f"{spec.title}: no annotation file given and none of {list(spec.annotation_files)} is in {root} "
+        "or the two folders above it (or their annotation/ folders); pass annotations=<path to the sheet>"
+    )
+
+
+class _Log:
+    """Collects corrections and issues; sample ids are filled in once rows have them."""
+
+    def __init__(self) -> None:
+        self.corrections: list[dict] = []
+        self.issues: list[dict] = []
+
+    def fix(self, row: int, fld: str, old: object, new: object, reason: str, sid: str = "") -> None:
+        self.corrections.append(
+            {"sample_id": sid, "row": row, "field": fld, "old": _show(old), "new": _show(new), "reason": reason}
+        )
+
+    def issue(self, sid: str, problem: str, detail: str, severity: str = "error") -> None:
+        self.issues.append({"sample_id": sid, "problem": problem, "detail": detail, "severity": severity})
+
+
+def _show(value: object) -> str:
+    return "" if is_blank(value) else text_cell(value)
+
+
+def _guard(c: Correction, old: object) -> bool:
+    if c.when == "missing":
+        return frame_cell(old) is None
+    if c.when == "or":
+        return " or " in f" {text_cell(old).lower()} "
+    if c.when != "always":
+        raise ValueError(f"correction guard {c.when!r} unknown")
+    return True
+
+
+def _apply_corrections(spec: CorpusSpec, table: pd.DataFrame, log: _Log, sheet_row: Callable[[int], int]) -> None:
+    if not spec.corrections:
+        return
+    if spec.release_rows is not None and len(table) != spec.release_rows:
+        log.issue(
+            "",
+            "corrections_skipped",
+            f"{spec.title}: the annotation sheet has {len(table)} data rows, the release mefast's "
+            f"{len(spec.corrections)} position-keyed corrections refer to has {spec.release_rows}; none was "
+            "applied (validate() reports what remains wrong)",
+            severity="warning",
+        )
+        return
+    for c in spec.corrections:
+        if c.row >= len(table):
+            continue
+        if c.field == "labels":
+            other = int(c.value)
+            for fld in ("aus", "emotion", "objective"):
+                a, b = table.at[c.row, fld], table.at[other, fld]
+                if _show(a) != _show(b):
+                    table.at[c.row, fld], table.at[other, fld] = b, a
+                    log.fix(c.row, fld, a, b, f"{c.reason} (sheet rows {sheet_row(c.row)}, {sheet_row(other)})")
+                    log.fix(other, fld, b, a, f"{c.reason} (sheet rows {sheet_row(c.row)}, {sheet_row(other)})")
+            continue
+        if c.field not in table.columns:
+            table[c.field] = None
+        old = table.at[c.row, c.field]
+        if not _guard(c, old) or _show(old) == _show(c.value):
+            continue
+        table.at[c.row, c.field] = c.value
+        log.fix(c.row, c.field, old, c.value, f"{c.reason} (sheet row {sheet_row(c.row)})")
+
+
+def _frame_numbers(
+    spec: CorpusSpec, rec: dict, listing: FrameListing, log: _Log, sid: str, where: str
+) -> dict[str, int | None]:
+    """Onset, apex and offset of a row; missing ones derived where the corpus allows it (each recorded)."""
+    r = int(rec["row"])
+    frames: dict[str, int | None] = {}
+    for f in ("onset", "apex", "offset"):
+        frames[f] = frame_cell(rec[f])
+        if frames[f] is None and not is_blank(rec[f]) and str(rec[f]).strip() not in ("/", "-"):
+            log.issue(sid, "invalid_annotation", f"{f} {rec[f]!r} ({where}) is not a frame number")
+    if spec.clip_per_folder and listing.numbers:
+        for f, value, end in (("onset", listing.numbers[0], "first"), ("offset", listing.numbers[-1], "last")):
+            if frames[f] is None:
+                frames[f] = value
+                log.fix(r, f, rec[f], value, f"{f} missing in the annotation; the {end} frame of the clip folder", sid)
+    onset, offset = frames["onset"], frames["offset"]
+    if frames["apex"] is None and onset is not None and offset is not None:
+        frames["apex"] = onset + (offset - onset) // 2
+        log.fix(r, "apex", rec["apex"], frames["apex"], spec.apex_fill_reason, sid)
+    for f in ("onset", "apex", "offset"):
+        if frames[f] is None:
+            log.issue(sid, "invalid_annotation", f"{f} is missing ({where}) and cannot be derived")
+    return frames
+
+
+def build(
+    spec: CorpusSpec,
+    root: str | Path,
+    annotations: str | Path | None = None,
+    *,
+    corrections: bool = True,
+) -> Dataset:
+    """Read a corpus into a :class:`Dataset` (the body of every reader)."""
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise FileNotFoundError(f"{spec.title}: dataset root {root} is not a folder")
+    if spec.read is not None:
+        ann = Path(annotations).expanduser() if annotations is not None else None
+        table, header = spec.read(ann, root)
+    else:
+        ann = Path(annotations).expanduser() if annotations is not None else find_annotation_file(spec, root)
+        table, header = read_sheet(ann, spec.columns, spec.required)
+    table = table.copy()
+    for f in FIELDS:
+        if f not in table.columns:
+            table[f] = None
+    log = _Log()
+
+    def sheet_row(r: int) -> int:
+        return header + 2 + r  # 1-based, as a spreadsheet program numbers rows
+
+    if corrections:
+        _apply_corrections(spec, table, log, sheet_row)
+
+    # Rows that cannot be samples: blank, or without subject/clip. Reported, then left out.
+    keep_rows = []
+    for r in range(len(table)):
+        row = table.iloc[r]
+        if all(is_blank(row[f]) for f in FIELDS):
+            log.issue("", "empty_row", f"data row {r} (sheet row {sheet_row(r)}) of {ann} is empty")
+            continue
+        if is_blank(row["subject"]) or is_blank(row["clip"]):
+            what = "subject" if is_blank(row["subject"]) else "clip"
+            log.issue("", "invalid_annotation", f"data row {r} (sheet row {sheet_row(r)}) has no {what}")
+            continue
+        keep_rows.append(r)
+    table = table.iloc[keep_rows].copy()
+    table["row"] = keep_rows
+    table["emotion_raw"] = [text_cell(v) for v in table["emotion"]]
+    table["subject"] = [spec.subject(v) for v in table["subject"]]
+    table["clip"] = [spec.clip(v) for v in table["clip"]]
+    if "folder" not in table.columns or table["folder"].isna().all():
+        table["folder"] = table["clip"]
+    table = table.reset_index(drop=True)
+    if spec.transform is not None:
+        table, changes = spec.transform(table)
+        for r, fld, old, new, reason in changes:
+            log.fix(r, fld, old, new, reason)
+
+    cache: dict[Path, FrameListing] = {}
+    rows, numbers, paths, dirs = [], [], [], []
+    seen: dict[str, int] = {}
+    for rec in table.to_dict("records"):
+        r = int(rec["row"])
+        sid = f"{spec.name}/{rec['subject']}/{rec['clip']}"
+        if sid in seen:
+            seen[sid] += 1
+            new_sid = f"{sid}~{seen[sid]}"
+            log.issue(new_sid, "duplicate_sample", f"sheet row {sheet_row(r)} repeats sample {sid}")
+            sid = new_sid
+        else:
+            seen[sid] = 1
+        candidates = spec.clip_dirs(root, {k: str(rec[k]) for k in ("subject", "clip", "folder", "emotion_raw")})
+        folder = next((c for c in candidates if c.is_dir()), candidates[0])
+        listing = list_frames(folder, cache)
+
+        frames = _frame_numbers(spec, rec, listing, log, sid, f"sheet row {sheet_row(r)}")
+
+        aus, dropped, problems = parse_aus_lenient(rec["aus"], drop_flags=spec.drop_au_flags)
+        for p in problems:
+            log.issue(sid, "invalid_aus", f"{p} (sheet row {sheet_row(r)}); the other AUs are kept")
+        if dropped:
+            log.fix(
+                r,
+                "aus",
+                rec["aus"],
+                format_aus(aus),
+                f"AUs marked {'/'.join(f'({m})' for m in spec.drop_au_flags)} are left out: {format_aus(dropped)}",
+                sid,
+            )
+        emotion = normalise_emotion(rec["emotion"])
+        given = frame_cell(rec["objective"])
+        obj = given if given is not None and 1 <= given <= 7 else objective_class(aus)
+        rows.append(
+            {
+                "sample_id": sid,
+                "dataset": spec.name,
+                "subject": rec["subject"],
+                "clip": rec["clip"],
+                "onset": -1 if frames["onset"] is None else frames["onset"],
+                "apex": -1 if frames["apex"] is None else frames["apex"],
+                "offset": -1 if frames["offset"] is None else frames["offset"],
+                "n_frames": len(listing.numbers),
+                "emotion": emotion,
+                "megc2019": megc2019_class(spec.name, emotion, rec["subject"], rec["clip"]),
+                "objective_class": obj,
+                "aus": format_aus(aus),
+                "_row": r,
+            }
+        )
+        numbers.append(list(listing.numbers))
+        paths.append(list(listing.paths))
+        dirs.append(folder)
+
+    samples = pd.DataFrame(rows, columns=[*SAMPLE_COLUMNS, "_row"])
+    row_to_sid = dict(zip(samples["_row"], samples["sample_id"], strict=True))
+    samples = samples.drop(columns="_row")
+    for col in ("onset", "apex", "offset", "n_frames", "objective_class"):
+        samples[col] = samples[col].astype("int64")
+    for c in log.corrections:
+        if not c["sample_id"]:
+            c["sample_id"] = row_to_sid.get(c["row"], "")
+    issues = pd.DataFrame(log.issues, columns=list(ISSUE_COLUMNS))
+    return Dataset(
+        name=spec.name,
+        root=root,
+        samples=samples,
+        frame_numbers=numbers,
+        frame_paths=paths,
+        au_names=au_names_of(samples["aus"]),
+        annotations=ann,
+        clip_dirs=dirs,
+        corrections=pd.DataFrame(log.corrections, columns=list(CORRECTION_COLUMNS)),
+        issues=issues.astype(object),
+    )

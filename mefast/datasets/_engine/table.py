@@ -1,0 +1,143 @@
+"""Reading annotation spreadsheets: find the header row, map each corpus's column names, parse cells.
+
+Corpora put their header on the first row (CASME II), below a block of notes (SAMM), or use their own
+spellings of the same field; :func:`read_sheet` finds the row that holds every required column and returns
+the data rows below it with mefast's field names. Row ``i`` of the result is data row ``i`` of the sheet
+(blank rows included), which is how the known corrections address rows.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from ...errors import AnnotationError
+
+__all__ = ["frame_cell", "is_blank", "is_blank_row", "norm_name", "read_sheet", "text_cell"]
+
+_HEADER_SEARCH_ROWS = 40
+
+
+def norm_name(name: object) -> str:
+    """Column-name key: lower-case letters and digits only (``"Onset Frame" -> "onsetframe"``)."""
+    return re.sub(r"[^0-9a-z]", "", str(name).lower())
+
+
+def _read_raw(path: Path) -> pd.DataFrame:
+    suffix = path.suffix.lower()
+    try:
+        # Cells are kept as written ("n/a", "None", "/" included); mefast's parsers decide what they mean.
+        if suffix in (".xlsx", ".xlsm", ".xls", ".ods"):
+            return pd.read_excel(path, header=None, dtype=object, keep_default_na=False, na_values=[""])
+        if suffix in (".csv", ".txt"):
+            return pd.read_csv(
+                path, header=None, dtype=object, skip_blank_lines=False, keep_default_na=False, na_values=[""]
+            )
+    except ImportError as e:  # .xls needs xlrd, .ods needs odfpy
+        raise AnnotationError(f"cannot read annotation file {path}: {e}; save it as .xlsx") from e
+    except Exception as e:  # a damaged or non-spreadsheet file: name the file, keep the cause
+        raise AnnotationError(f"cannot read annotation file {path}: {type(e).__name__}: {e}") from e
+    raise AnnotationError(f"annotation file {path} is not a spreadsheet (.xlsx, .xls or .csv expected)")
+
+
+def read_sheet(
+    path: str | Path,
+    columns: Mapping[str, Sequence[str]],
+    required: Sequence[str],
+) -> tuple[pd.DataFrame, int]:
+    """Read an annotation sheet into mefast's field names.
+
+    Parameters
+    ----------
+    path : path-like
+        The spreadsheet as the corpus distributes it.
+    columns : mapping
+        mefast field -> accepted column names (any spelling; compared by :func:`norm_name`).
+    required : sequence of str
+        Fields that must be present.
+
+    Returns
+    -------
+    table : DataFrame
+        One row per data row of the sheet (RangeIndex), the fields found as columns, cells as read
+        (objects). Trailing blank rows are dropped, blank rows between data rows are kept.
+    header_row : int
+        0-based sheet row of the header; data row ``i`` is sheet row ``header_row + 1 + i``.
+
+    Raises
+    ------
+    AnnotationError
+        Unreadable file, or no row within the first 40 holds all required columns (the message lists the
+        columns that were found closest to a header).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AnnotationError(f"annotation file {path} does not exist")
+    raw = _read_raw(path)
+    if raw.empty:
+        raise AnnotationError(f"annotation file {path} is empty")
+    wanted = {f: {norm_name(n) for n in names} for f, names in columns.items()}
+    best: tuple[int, list[str]] = (-1, [])
+    for r in range(min(_HEADER_SEARCH_ROWS, len(raw))):
+        keys = [norm_name(v) if not is_blank(v) else "" for v in raw.iloc[r].tolist()]
+        found = {f: keys.index(k) for f, names in wanted.items() for k in keys if k and k in names}
+        if all(f in found for f in required):
+            data = raw.iloc[r + 1 :]
+            table = pd.DataFrame({f: data.iloc[:, c].tolist() for f, c in found.items()})
+            # Drop trailing rows that are entirely blank (Excel often keeps formatted empty rows).
+            nonblank = [i for i in range(len(table)) if not all(is_blank(v) for v in table.iloc[i])]
+            table = table.iloc[: (nonblank[-1] + 1) if nonblank else 0].reset_index(drop=True)
+            return table, r
+        if len(found) > len(best[1]):
+            best = (r, sorted(found))
+    missing = sorted(set(required) - set(best[1]))
+    names = {f: list(columns[f]) for f in missing}
+    raise AnnotationError(
+        f"annotation file {path}: no header row with the required columns; missing {names}"
+        + (f" (closest header: sheet row {best[0] + 1})" if best[0] >= 0 else "")
+    )
+
+
+def is_blank(value: object) -> bool:
+    """Whether a sheet cell is empty: None, NaN or blank text."""
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def text_cell(value: object) -> str:
+    """A cell as trimmed text; integral floats lose their ``.0`` (Excel stores ``1`` as ``1.0``)."""
+    if is_blank(value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def frame_cell(value: object) -> int | None:
+    """A frame number from a cell, ``None`` when the cell holds none (blank, ``"/"``, text).
+
+    >>> frame_cell(46.0), frame_cell(" 59 "), frame_cell("/")
+    (46, 59, None)
+    """
+    if is_blank(value) or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    text = str(value).strip()
+    if re.fullmatch(r"\d+(\.0+)?", text):
+        return int(float(text))
+    return None
+
+
+def is_blank_row(row: pd.Series) -> bool:
+    """True when every cell of a sheet row is blank."""
+    return all(is_blank(v) for v in row.tolist())

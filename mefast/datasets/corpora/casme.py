@@ -1,0 +1,113 @@
+"""CASME (Yan et al. 2013, IEEE FG): 195 spontaneous MEs of 19 subjects at 60 fps (189 with frames).
+
+Layout as read by the MEB library::
+
+    CASME/
+      casme.xlsx                  Subject, Filename, OnsetF, ApexF1, ApexF2, OffsetF, Duration, AU, Emotion
+                                  (the corpus's label sheet with its header on the first row)
+      CASME_raw_selected/sub01/EP03_2/<frames>      or   Cropped/sub01/EP03_2/<frames>
+
+Frame numbers are the last digits of the file names. Subjects are numbers in the sheet, folders
+``sub01``; mefast's subject id is ``"01"``. A clip folder holds exactly onset..offset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from .._engine.layout import Layout, plain_aus
+from .._engine.reader import CorpusSpec, Correction, build
+from .casme2 import _subject
+
+__all__ = ["LAYOUT", "SPEC", "read"]
+
+_WHY = "onset/offset disagree with the clip's frame folder; fix from the MEB library"
+_MID = "apex unknown after the onset/offset fix; the middle frame (MEB library)"
+CORRECTIONS: tuple[Correction, ...] = (
+    Correction(40, "onset", 100, _WHY),
+    Correction(42, "onset", 101, _WHY),
+    Correction(43, "onset", 57, _WHY),
+    Correction(40, "offset", 149, _WHY),
+    Correction(42, "offset", 119, _WHY),
+    Correction(43, "offset", 74, _WHY),
+    Correction(54, "offset", 40, _WHY),
+    Correction(140, "offset", 142, _WHY),
+    Correction(40, "apex", 120, _MID),
+    Correction(42, "apex", 110, _MID),
+    Correction(43, "apex", 65, _MID),
+)
+
+
+def _clip_dirs(root: Path, rec: Mapping[str, str]) -> list[Path]:
+    return [root / f"sub{rec['subject']}" / rec["folder"], root / rec["subject"] / rec["folder"]]
+
+
+SPEC = CorpusSpec(
+    name="casme",
+    title="CASME",
+    annotation_files=("casme.xlsx", "CASME-coding.xlsx"),
+    columns={
+        "subject": ("Subject",),
+        "clip": ("Filename",),
+        "onset": ("OnsetF", "OnsetFrame", "Onset Frame"),
+        "apex": ("ApexF1", "ApexFrame", "Apex Frame"),
+        "offset": ("OffsetF", "OffsetFrame", "Offset Frame"),
+        "aus": ("AU", "Action Units"),
+        "emotion": ("Emotion", "Estimated Emotion"),
+    },
+    required=("subject", "clip", "onset", "apex", "offset", "aus", "emotion"),
+    clip_dirs=_clip_dirs,
+    clip_per_folder=True,
+    emotions=frozenset(
+        {"amusement", "happiness", "sadness", "disgust", "surprise", "contempt", "fear", "repression", "tense"}
+    ),
+    release_rows=189,
+    corrections=CORRECTIONS,
+    subject=_subject,
+)
+
+
+def read(root: str | Path, annotations: str | Path | None = None, *, corrections: bool = True):
+    """Read CASME (``root`` holds ``sub01/EP03_2/``; see the module docstring for the sheet)."""
+    return build(SPEC, root, annotations, corrections=corrections)
+
+
+def _layout_clip(subject_id: str, j: int, rng: np.random.Generator, emotion: str) -> str:
+    return f"EP{j + 1:02d}_{int(rng.integers(1, 20)):02d}" + ("f" if rng.random() < 0.3 else "")
+
+
+#: The on-disk layout, for the synthetic writer.
+LAYOUT = Layout(
+    corpus="casme",
+    frames="CASME/CASME_raw_selected",
+    frames_cropped="CASME/Cropped",
+    sheet="CASME/casme.xlsx",
+    labels={
+        "happiness": "happiness",
+        "surprise": "surprise",
+        "anger": "tense",
+        "disgust": "disgust",
+        "sadness": "sadness",
+        "fear": "fear",
+        "contempt": "repression",
+    },
+    subject=lambda k: (k, f"{k:02d}"),
+    clip_dir=lambda s, c, e: f"sub{s}/{c}",
+    frame_name=lambda s, c, n, crop: f"{'reg_' if crop else ''}{c}-{n}.jpg",
+    aus=plain_aus,
+    clip_name=_layout_clip,
+    columns={
+        "Subject": "subject",
+        "Filename": "clip",
+        "OnsetF": "onset",
+        "ApexF1": "apex",
+        "ApexF2": "apex2",
+        "OffsetF": "offset",
+        "Duration": "duration",
+        "AU": "aus",
+        "Emotion": "emotion",
+    },
+)

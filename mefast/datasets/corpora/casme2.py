@@ -1,0 +1,133 @@
+"""CASME II (Yan et al. 2014, PLOS ONE 9(1): e86041): 255/256 spontaneous MEs of 26 subjects at 200 fps.
+
+Layout as distributed::
+
+    CASME2/
+      CASME2-coding-20140508.xlsx          Subject, Filename, OnsetFrame, ApexFrame, OffsetFrame,
+                                           Action Units, Estimated Emotion (one row per clip)
+      CASME2_RAW_selected/sub01/EP02_01f/img46.jpg ... img86.jpg      raw frames (640x480)
+      Cropped/sub01/EP02_01f/reg_img46.jpg ...                        cropped faces (same numbers)
+
+Either frame folder can be the root. Subjects are numbers in the sheet (``1``), folders ``sub01``; mefast's
+subject id is ``"01"``. A clip folder holds exactly the frames onset..offset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .._engine.layout import Layout
+from .._engine.reader import CorpusSpec, Correction, build
+from .._engine.table import text_cell
+
+__all__ = ["LAYOUT", "SPEC", "read"]
+
+_MEB = "fix from the MEB library"
+_APEX_ROWS = (29, 35, 43, 45, 51, 53, 60, 117, 118, 126, 136, 147, 155, 168, 170, 177, 202, 203, 234, 237, 238)
+_APEX_VALUES = (279, 68, 77, 81, 166, 100, 78, 187, 89, 80, 88, 134, 231, 53, 329, 111, 91, 103, 98, 153, 98)
+
+CORRECTIONS: tuple[Correction, ...] = (
+    Correction(60, "offset", 91, f"offset mistyped in the sheet; {_MEB}"),
+    *(
+        Correction(
+            r, "apex", v, f"apex missing ('/') in the sheet; apex estimated from optical flow, {_MEB}", "missing"
+        )
+        for r, v in zip(_APEX_ROWS, _APEX_VALUES, strict=True)
+    ),
+)
+
+
+def _subject(value: object) -> str:
+    text = text_cell(value)
+    text = text[3:] if text.lower().startswith("sub") else text
+    return text.zfill(2) if text.isdigit() else text
+
+
+def _clip_dirs(root: Path, rec: Mapping[str, str]) -> list[Path]:
+    return [root / f"sub{rec['subject']}" / rec["folder"], root / rec["subject"] / rec["folder"]]
+
+
+SPEC = CorpusSpec(
+    name="casme2",
+    title="CASME II",
+    annotation_files=("CASME2-coding-20140508.xlsx", "CASME2-coding-updated.xlsx", "CASME2-coding-20140508.csv"),
+    columns={
+        "subject": ("Subject",),
+        "clip": ("Filename",),
+        "onset": ("OnsetFrame", "Onset Frame"),
+        "apex": ("ApexFrame", "Apex Frame"),
+        "offset": ("OffsetFrame", "Offset Frame"),
+        "aus": ("Action Units", "AU"),
+        "emotion": ("Estimated Emotion", "Emotion"),
+        "objective": ("Objective Class", "Objective Classes"),
+    },
+    required=("subject", "clip", "onset", "apex", "offset", "aus", "emotion"),
+    clip_dirs=_clip_dirs,
+    clip_per_folder=True,
+    emotions=frozenset({"happiness", "surprise", "disgust", "repression", "others", "fear", "sadness"}),
+    release_rows=256,
+    corrections=CORRECTIONS,
+    subject=_subject,
+)
+
+
+def read(root: str | Path, annotations: str | Path | None = None, *, corrections: bool = True):
+    """Read CASME II.
+
+    Parameters
+    ----------
+    root : path-like
+        ``CASME2_RAW_selected`` or ``Cropped`` (folders ``sub01/EP02_01f/``).
+    annotations : path-like, optional
+        The coding sheet; searched for in ``root`` and the two folders above when omitted.
+    corrections : bool
+        Apply the known corrections (on by default).
+
+    Returns
+    -------
+    Dataset
+    """
+    return build(SPEC, root, annotations, corrections=corrections)
+
+
+def _layout_aus(aus: Sequence[int], rng: np.random.Generator) -> str:
+    return "+".join(("L" if rng.random() < 0.5 else "R") + str(a) if rng.random() < 0.15 else str(a) for a in aus)
+
+
+def _layout_clip(subject_id: str, j: int, rng: np.random.Generator, emotion: str) -> str:
+    return f"EP{j + 1:02d}_{int(rng.integers(1, 20)):02d}" + ("f" if rng.random() < 0.3 else "")
+
+
+#: The on-disk layout, for the synthetic writer.
+LAYOUT = Layout(
+    corpus="casme2",
+    frames="CASME2/CASME2_RAW_selected",
+    frames_cropped="CASME2/Cropped",
+    sheet="CASME2/CASME2-coding-20140508.xlsx",
+    labels={
+        "happiness": "happiness",
+        "surprise": "surprise",
+        "anger": "others",
+        "disgust": "disgust",
+        "sadness": "sadness",
+        "fear": "fear",
+        "contempt": "repression",
+    },
+    subject=lambda k: (k, f"{k:02d}"),
+    clip_dir=lambda s, c, e: f"sub{s}/{c}",
+    frame_name=lambda s, c, n, crop: f"{'reg_' if crop else ''}img{n}.jpg",
+    aus=_layout_aus,
+    clip_name=_layout_clip,
+    columns={
+        "Subject": "subject",
+        "Filename": "clip",
+        "OnsetFrame": "onset",
+        "ApexFrame": "apex",
+        "OffsetFrame": "offset",
+        "Action Units": "aus",
+        "Estimated Emotion": "emotion",
+    },
+)

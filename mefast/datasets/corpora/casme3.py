@@ -1,0 +1,217 @@
+"""CAS(ME)^3 (Li et al. 2022, IEEE TPAMI): part A (860 MEs of 100 subjects) and part C, RGB-D at 30 fps.
+
+Layout as distributed::
+
+    CASME3/
+      part_A/annotation/cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx
+                       Subject, Filename, Onset, Apex, Offset, AU, Objective class, emotion
+      part_A/data/part_A/spNO.1/a/color/0.jpg ...     one folder per recording task (a..m);
+                                                       depth/ beside color/ is not read
+      part_C/CAS(ME)3_part_C_ME.xlsx                   sub, count, onset, offset, au, emotion
+      part_C/data/01/1/color/...                        one folder per ME
+
+A part-A recording folder holds a whole task, so several MEs share it: the sheet then repeats the file
+name. mefast numbers the repeats of a subject's file name in sheet order (``f``, ``f2``, ``f3`` as the
+MEB library does) to make sample ids unique, and keeps reading the frames from ``f/color``. Frame numbers
+are the jpg indices. Part C has no apex column: the middle frame is used (as MEB does); its AU cells
+use commas, once a full-width one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from .._engine.layout import Layout, plain_aus
+from .._engine.reader import CorpusSpec, Correction, build
+from .._engine.table import text_cell
+
+__all__ = ["LAYOUT_A", "LAYOUT_C", "SPEC_A", "SPEC_C", "read_a", "read_c"]
+
+_MEB = "fix from the MEB library"
+CORRECTIONS_A: tuple[Correction, ...] = (
+    Correction(128, "apex", 123, f"apex outside the ME's frames; {_MEB}"),
+    Correction(749, "onset", 2647, f"onset after the apex; {_MEB}"),
+    Correction(708, "offset", 34, f"offset outside the ME's frames; {_MEB}"),
+    Correction(796, "offset", 1845, f"offset outside the ME's frames; {_MEB}"),
+    Correction(798, "offset", 2403, f"offset outside the ME's frames; {_MEB}"),
+    Correction(
+        750, "onset", 1, f"onset and apex inconsistent with the offset; the ME starts at frame 1 with its apex; {_MEB}"
+    ),
+    Correction(
+        750, "apex", 1, f"onset and apex inconsistent with the offset; the ME starts at frame 1 with its apex; {_MEB}"
+    ),
+)
+
+_EMOTIONS = frozenset({"happiness", "sadness", "anger", "disgust", "fear", "surprise", "others"})
+
+
+def _number_duplicates(table: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple]]:
+    """Number repeated (subject, file name) pairs in sheet order: ``f``, ``f2``, ``f3``."""
+    count: dict[tuple[str, str], int] = {}
+    changes = []
+    clips = []
+    for r, subject, clip in zip(table["row"], table["subject"], table["clip"], strict=True):
+        k = count.get((subject, clip), 0) + 1
+        count[(subject, clip)] = k
+        new = clip if k == 1 else f"{clip}{k}"
+        if new != clip:
+            changes.append(
+                (
+                    r,
+                    "clip",
+                    clip,
+                    new,
+                    "file name repeated for this subject (several MEs of one "
+                    "recording); numbered in sheet order as in the MEB library",
+                )
+            )
+        clips.append(new)
+    table = table.copy()
+    table["clip"] = clips
+    return table, changes
+
+
+def _dirs_a(root: Path, rec: Mapping[str, str]) -> list[Path]:
+    s, folder, clip = rec["subject"], rec["folder"], rec["clip"]
+    return [root / s / folder / "color", root / s / folder, root / s / clip / "color", root / s / clip]
+
+
+def _subject_c(value: object) -> str:
+    text = text_cell(value)
+    return text.zfill(2) if text.isdigit() else text
+
+
+def _dirs_c(root: Path, rec: Mapping[str, str]) -> list[Path]:
+    s, clip = rec["subject"], rec["folder"]
+    return [root / s / clip / "color", root / s / clip]
+
+
+SPEC_A = CorpusSpec(
+    name="casme3a",
+    title="CAS(ME)^3 part A",
+    annotation_files=("cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx", "cas(me)3_part_A_ME_label_JpgIndex_v2_emotion.xlsx"),
+    columns={
+        "subject": ("Subject",),
+        "clip": ("Filename",),
+        "onset": ("Onset",),
+        "apex": ("Apex",),
+        "offset": ("Offset",),
+        "aus": ("AU", "Action Units"),
+        "emotion": ("emotion", "Emotion", "Estimated Emotion"),
+        "objective": ("Objective class", "Objective Classes"),
+    },
+    required=("subject", "clip", "onset", "apex", "offset", "aus", "emotion"),
+    clip_dirs=_dirs_a,
+    clip_per_folder=False,
+    emotions=_EMOTIONS,
+    release_rows=860,
+    corrections=CORRECTIONS_A,
+    transform=_number_duplicates,
+)
+
+SPEC_C = CorpusSpec(
+    name="casme3c",
+    title="CAS(ME)^3 part C",
+    annotation_files=("CAS(ME)3_part_C_ME.xlsx",),
+    columns={
+        "subject": ("sub", "Subject"),
+        "clip": ("count", "Filename"),
+        "onset": ("onset",),
+        "apex": ("apex",),
+        "offset": ("offset",),
+        "aus": ("au", "AU"),
+        "emotion": ("emotion", "Emotion"),
+    },
+    required=("subject", "clip", "onset", "offset", "aus"),
+    clip_dirs=_dirs_c,
+    clip_per_folder=False,
+    emotions=_EMOTIONS,
+    subject=_subject_c,
+    apex_fill_reason="part C has no apex annotation; the middle frame of onset..offset is used (as MEB does)",
+)
+
+
+def read_a(root: str | Path, annotations: str | Path | None = None, *, corrections: bool = True):
+    """Read CAS(ME)^3 part A.
+
+    Parameters
+    ----------
+    root : path-like
+        The folder holding ``spNO.1/a/color/`` (``part_A/data/part_A``), or a cropped copy with
+        ``spNO.1/f2/`` per ME.
+    annotations : path-like, optional
+        ``cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx``; searched for when omitted.
+    corrections : bool
+        Apply the known position-keyed corrections (duplicate names are always numbered).
+    """
+    return build(SPEC_A, root, annotations, corrections=corrections)
+
+
+def read_c(root: str | Path, annotations: str | Path | None = None, *, corrections: bool = True):
+    """Read CAS(ME)^3 part C (``root`` holds ``01/1/color/``)."""
+    return build(SPEC_C, root, annotations, corrections=corrections)
+
+
+_LAYOUT_LABELS = {
+    "happiness": "happy",
+    "surprise": "surprise",
+    "anger": "anger",
+    "disgust": "disgust",
+    "sadness": "sad",
+    "fear": "fear",
+    "contempt": "others",
+}
+
+#: The on-disk layout of part A, for the synthetic writer.
+LAYOUT_A = Layout(
+    corpus="casme3a",
+    frames="CASME3/part_A/data/part_A",
+    frames_cropped="CASME3/part_A/data/part_A",
+    sheet="CASME3/part_A/annotation/cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx",
+    labels=_LAYOUT_LABELS,
+    subject=lambda k: (f"spNO.{k}", f"spNO.{k}"),
+    clip_dir=lambda s, c, e: f"{s}/{c}/color",
+    frame_name=lambda s, c, n, crop: f"{n}.jpg",
+    aus=plain_aus,
+    clip_name=lambda s, j, rng, e: f"{s}_{j + 1:02d}",
+    columns={
+        "Subject": "subject",
+        "Filename": "clip",
+        "Onset": "onset",
+        "Apex": "apex",
+        "Offset": "offset",
+        "AU": "aus",
+        "Objective class": "objective",
+        "emotion": "emotion",
+    },
+    long_recordings=True,
+    first_frame=(0, 1),
+)
+
+#: The on-disk layout of part C, for the synthetic writer.
+LAYOUT_C = Layout(
+    corpus="casme3c",
+    frames="CASME3/part_C/data",
+    frames_cropped="CASME3/part_C/data",
+    sheet="CASME3/part_C/CAS(ME)3_part_C_ME.xlsx",
+    labels=_LAYOUT_LABELS,
+    subject=lambda k: (k, f"{k:02d}"),
+    clip_dir=lambda s, c, e: f"{s}/{c}/color",
+    frame_name=lambda s, c, n, crop: f"{n}.jpg",
+    aus=lambda aus, rng: ",".join(str(a) for a in aus),
+    clip_name=lambda s, j, rng, e: str(j + 1),
+    columns={
+        "sub": "subject",
+        "count": "clip",
+        "onset": "onset",
+        "offset": "offset",
+        "au": "aus",
+        "emotion": "emotion",
+    },
+    long_recordings=True,
+    first_frame=(0, 1),
+    apex_annotated=False,
+)

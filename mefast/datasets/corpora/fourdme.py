@@ -1,0 +1,122 @@
+"""4DME (Li et al. 2022, IEEE TAFFC): 267 micro-expressions of 41 subjects, grey 2D frames at 60 fps.
+
+Layout as distributed::
+
+    4DME/
+      4DME_Labelling_Micro_release v1.xlsx     sub_ID, fold_name, Onset, Apex, Offset, AUs, Emotion, ...
+      gray_micro_crop/S01/S01_..._01/<frames>      (or gray_micro/ for uncropped frames)
+
+AU cells mark some AUs with ``"(k)"`` (``"AU1+AU2+AU4(k)"``); like the MEB library, mefast leaves them out
+unless ``keep_k=True``, and lists each one left out in :attr:`Dataset.corrections`. Emotions may combine
+labels (``"Negative+Surprise"``). A clip folder holds exactly onset..offset.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .._engine.layout import Layout
+from .._engine.reader import CorpusSpec, Correction, build
+
+__all__ = ["LAYOUT", "SPEC", "read"]
+
+CORRECTIONS: tuple[Correction, ...] = (
+    Correction(
+        144,
+        "labels",
+        145,
+        "the AU and emotion labels of these two rows are swapped in the sheet; fix from the MEB library",
+    ),
+)
+
+
+def _clip_dirs(root: Path, rec: Mapping[str, str]) -> list[Path]:
+    return [root / rec["subject"] / rec["folder"], root / rec["folder"]]
+
+
+SPEC = CorpusSpec(
+    name="4dme",
+    title="4DME",
+    annotation_files=("4DME_Labelling_Micro_release v1.xlsx", "4DME_Labelling_Micro_release_v1.xlsx"),
+    columns={
+        "subject": ("sub_ID", "Subject"),
+        "clip": ("fold_name", "Filename"),
+        "onset": ("Onset",),
+        "apex": ("Apex",),
+        "offset": ("Offset",),
+        "aus": ("AUs", "AU", "Action Units"),
+        "emotion": ("Emotion", "Estimated Emotion"),
+    },
+    required=("subject", "clip", "onset", "apex", "offset", "aus", "emotion"),
+    clip_dirs=_clip_dirs,
+    clip_per_folder=True,
+    emotions=frozenset({"positive", "negative", "surprise", "repression", "others"}),
+    release_rows=267,
+    corrections=CORRECTIONS,
+    drop_au_flags=("k",),
+    multi_label=True,
+    grey=True,
+)
+
+
+def read(root: str | Path, annotations: str | Path | None = None, *, corrections: bool = True, keep_k: bool = False):
+    """Read 4DME.
+
+    Parameters
+    ----------
+    root : path-like
+        ``gray_micro_crop`` or ``gray_micro`` (folders ``<sub_ID>/<fold_name>/``).
+    annotations : path-like, optional
+        The labelling sheet; searched for when omitted.
+    corrections : bool
+        Apply the known corrections.
+    keep_k : bool
+        Keep the AUs marked ``"(k)"``.
+    """
+    spec = dataclasses.replace(SPEC, drop_au_flags=()) if keep_k else SPEC
+    return build(spec, root, annotations, corrections=corrections)
+
+
+def _layout_aus(aus: Sequence[int], rng: np.random.Generator) -> str:
+    parts = [f"AU{a}" for a in aus]
+    if rng.random() < 0.4:  # a "(k)" AU the reader leaves out
+        extra = int(rng.choice([a for a in (25, 26, 43, 45) if a not in aus]))
+        parts.append(f"AU{extra}(k)")
+    return "+".join(parts)
+
+
+#: The on-disk layout, for the synthetic writer.
+LAYOUT = Layout(
+    corpus="4dme",
+    frames="4DME/gray_micro",
+    frames_cropped="4DME/gray_micro_crop",
+    sheet="4DME/4DME_Labelling_Micro_release v1.xlsx",
+    labels={
+        "happiness": "Positive",
+        "surprise": "Surprise",
+        "anger": "Negative",
+        "disgust": "Negative",
+        "sadness": "Negative",
+        "fear": "Negative",
+        "contempt": "Repression",
+    },
+    subject=lambda k: (f"S{k:02d}", f"S{k:02d}"),
+    clip_dir=lambda s, c, e: f"{s}/{c}",
+    frame_name=lambda s, c, n, crop: f"img{n:04d}.jpg",
+    aus=_layout_aus,
+    clip_name=lambda s, j, rng, e: f"{s}_{j + 1:02d}",
+    columns={
+        "sub_ID": "subject",
+        "fold_name": "clip",
+        "Onset": "onset",
+        "Apex": "apex",
+        "Offset": "offset",
+        "AUs": "aus",
+        "Emotion": "emotion",
+    },
+    grey=True,
+)

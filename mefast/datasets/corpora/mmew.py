@@ -1,0 +1,102 @@
+"""MMEW (Ben et al. 2021, IEEE TPAMI): 300 micro-expressions of 36 subjects at 90 fps.
+
+Layout as distributed::
+
+    MMEW/
+      MMEW_Micro_Exp.xlsx          Subject, Filename, OnsetFrame, ApexFrame, OffsetFrame,
+                                   Action Units, Estimated Emotion, remarks
+      Micro_Expression/happiness/S01_happiness_01/1.jpg ...    one folder per emotion, then per clip
+
+Clip folders sit under an emotion folder. Clip names are unique, so mefast finds a clip under whichever
+emotion folder holds it (the MEB library renames "others" to "repression" to reach its folder; mefast
+keeps the label "others"). A clip folder holds exactly onset..offset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from .._engine.layout import Layout, plain_aus
+from .._engine.reader import CorpusSpec, Correction, build
+
+__all__ = ["LAYOUT", "SPEC", "read"]
+
+_ROWS = (33, 35, 36, 37, 38, 39, 40, 41, 42, 142, 143, 145, 146, 148, 154, 156)
+_APEX = (40, 15, 46, 20, 25, 20, 23, 28, 32, 56, 32, 27, 22, 29, 31, 38)
+_OFFSET = (75, 54, 59, 98, 80, 93, 58, 61, 68, 88, 80, 85, 61, 108, 72, 106)
+_WHY = "apex and offset in the sheet are outside the clip's frames; estimates from the MEB library"
+CORRECTIONS: tuple[Correction, ...] = tuple(
+    c
+    for r, a, o in zip(_ROWS, _APEX, _OFFSET, strict=True)
+    for c in (Correction(r, "apex", a, _WHY), Correction(r, "offset", o, _WHY))
+)
+
+
+def _clip_dirs(root: Path, rec: Mapping[str, str]) -> list[Path]:
+    emotion, clip = rec["emotion_raw"], rec["folder"]
+    first = [root / emotion / clip, root / emotion.lower() / clip]
+    if any(p.is_dir() for p in first):
+        return first
+    others = sorted(d / clip for d in root.iterdir() if d.is_dir() and (d / clip).is_dir())
+    return [*first, *others, root / clip]
+
+
+SPEC = CorpusSpec(
+    name="mmew",
+    title="MMEW",
+    annotation_files=("MMEW_Micro_Exp.xlsx",),
+    columns={
+        "subject": ("Subject",),
+        "clip": ("Filename",),
+        "onset": ("OnsetFrame", "Onset Frame"),
+        "apex": ("ApexFrame", "Apex Frame"),
+        "offset": ("OffsetFrame", "Offset Frame"),
+        "aus": ("Action Units", "AU"),
+        "emotion": ("Estimated Emotion", "Emotion"),
+    },
+    required=("subject", "clip", "onset", "apex", "offset", "aus", "emotion"),
+    clip_dirs=_clip_dirs,
+    clip_per_folder=True,
+    emotions=frozenset({"happiness", "surprise", "anger", "disgust", "fear", "sadness", "others"}),
+    release_rows=300,
+    corrections=CORRECTIONS,
+)
+
+
+def read(root: str | Path, annotations: str | Path | None = None, *, corrections: bool = True):
+    """Read MMEW (``root`` is ``Micro_Expression`` with ``<emotion>/<clip>/`` folders)."""
+    return build(SPEC, root, annotations, corrections=corrections)
+
+
+#: The on-disk layout, for the synthetic writer.
+LAYOUT = Layout(
+    corpus="mmew",
+    frames="MMEW/Micro_Expression",
+    frames_cropped="MMEW/Micro_Expression",
+    sheet="MMEW/MMEW_Micro_Exp.xlsx",
+    labels={
+        "happiness": "happiness",
+        "surprise": "surprise",
+        "anger": "anger",
+        "disgust": "disgust",
+        "sadness": "sadness",
+        "fear": "fear",
+        "contempt": "others",
+    },
+    subject=lambda k: (f"S{k:02d}", f"S{k:02d}"),
+    clip_dir=lambda s, c, e: f"{e}/{c}",
+    frame_name=lambda s, c, n, crop: f"{n}.jpg",
+    aus=plain_aus,
+    clip_name=lambda s, j, rng, e: f"{s}_{j + 1:02d}",
+    columns={
+        "Subject": "subject",
+        "Filename": "clip",
+        "OnsetFrame": "onset",
+        "ApexFrame": "apex",
+        "OffsetFrame": "offset",
+        "Action Units": "aus",
+        "Estimated Emotion": "emotion",
+        "remarks": "notes",
+    },
+)

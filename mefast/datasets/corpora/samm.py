@@ -1,0 +1,141 @@
+"""SAMM (Davison et al. 2018, IEEE TAFFC 9(1)): 159 micro-movements of 32 subjects at 200 fps, grey frames.
+
+Layout as distributed::
+
+    SAMM/
+      SAMM_Micro_FACS_Codes_v2.xlsx        notes on the first rows, then the header row: Subject, Filename,
+                                           Inducement Code, Onset Frame, Apex Frame, Offset Frame, Duration,
+                                           Type, Action Units, Notes, Estimated Emotion, Objective Classes
+      SAMM/006/006_1_2/006_05562.jpg ...   frames (grey, 960x650); the folder holds onset..offset
+
+Subjects are ``"006"`` (zero-padded to three digits). The sheet's "Objective Classes" are kept as the
+MEGC2018 class. AU cells use side prefixes and intensity letters (``"R12B + R15"``); five cells offer
+``or`` alternatives, resolved by the MEB library's choices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .._engine.layout import Layout
+from .._engine.reader import CorpusSpec, Correction, build
+from .._engine.table import text_cell
+
+__all__ = ["LAYOUT", "SPEC", "read"]
+
+_MEB = "fix from the MEB library"
+CORRECTIONS: tuple[Correction, ...] = (
+    Correction(56, "offset", 5739, f"offset mistyped in the sheet; {_MEB}"),
+    Correction(125, "apex", 1105, f"apex missing in the sheet; estimated from optical flow, {_MEB}", "missing"),
+    Correction(132, "apex", 4945, f"apex missing in the sheet; estimated from optical flow, {_MEB}", "missing"),
+    Correction(133, "apex", 5130, f"apex missing in the sheet; estimated from optical flow, {_MEB}", "missing"),
+    Correction(15, "aus", "R12+R15", f"AU cell offers 'or' alternatives; resolved from optical flow, {_MEB}", "or"),
+    Correction(18, "aus", "R12+R15", f"AU cell offers 'or' alternatives; resolved from optical flow, {_MEB}", "or"),
+    Correction(41, "aus", "L14", f"AU cell offers 'or' alternatives; resolved from optical flow, {_MEB}", "or"),
+    Correction(64, "aus", "R14", f"AU cell offers 'or' alternatives; resolved from optical flow, {_MEB}", "or"),
+    Correction(154, "aus", "R14A", f"AU cell offers 'or' alternatives; resolved from optical flow, {_MEB}", "or"),
+)
+
+
+def _subject(value: object) -> str:
+    text = text_cell(value)
+    return text.zfill(3) if text.isdigit() else text
+
+
+def _clip_dirs(root: Path, rec: Mapping[str, str]) -> list[Path]:
+    return [root / rec["subject"] / rec["folder"], root / rec["folder"]]
+
+
+SPEC = CorpusSpec(
+    name="samm",
+    title="SAMM",
+    annotation_files=("SAMM_Micro_FACS_Codes_v2.xlsx", "SAMM_Micro_FACS_Codes_v2.csv"),
+    columns={
+        "subject": ("Subject",),
+        "clip": ("Filename",),
+        "onset": ("Onset Frame", "OnsetFrame"),
+        "apex": ("Apex Frame", "ApexFrame"),
+        "offset": ("Offset Frame", "OffsetFrame"),
+        "aus": ("Action Units",),
+        "emotion": ("Estimated Emotion", "Emotion"),
+        "objective": ("Objective Classes", "Objective Class"),
+    },
+    required=("subject", "clip", "onset", "apex", "offset", "aus", "emotion"),
+    clip_dirs=_clip_dirs,
+    clip_per_folder=True,
+    emotions=frozenset({"anger", "contempt", "disgust", "fear", "happiness", "sadness", "surprise", "others"}),
+    release_rows=159,
+    corrections=CORRECTIONS,
+    subject=_subject,
+    grey=True,
+)
+
+
+def read(root: str | Path, annotations: str | Path | None = None, *, corrections: bool = True):
+    """Read SAMM.
+
+    Parameters
+    ----------
+    root : path-like
+        The frame folder holding ``006/006_1_2/`` (``SAMM`` or a cropped copy with the same layout).
+    annotations : path-like, optional
+        ``SAMM_Micro_FACS_Codes_v2.xlsx``; searched for in ``root`` and the two folders above when omitted.
+    corrections : bool
+        Apply the known corrections (on by default).
+    """
+    return build(SPEC, root, annotations, corrections=corrections)
+
+
+def _layout_aus(aus: Sequence[int], rng: np.random.Generator) -> str:
+    parts = []
+    for a in aus:
+        side = str(rng.choice(["L", "R"])) if rng.random() < 0.3 else ""
+        level = str(rng.choice(list("ABCDE"))) if rng.random() < 0.3 else ""
+        parts.append(f"{side}{a}{level}")
+    return " + ".join(parts)
+
+
+#: The on-disk layout, for the synthetic writer.
+LAYOUT = Layout(
+    corpus="samm",
+    frames="SAMM/SAMM",
+    frames_cropped="SAMM/SAMM_CROP",
+    sheet="SAMM/SAMM_Micro_FACS_Codes_v2.xlsx",
+    labels={
+        "happiness": "Happiness",
+        "surprise": "Surprise",
+        "anger": "Anger",
+        "disgust": "Disgust",
+        "sadness": "Sadness",
+        "fear": "Fear",
+        "contempt": "Contempt",
+    },
+    subject=lambda k: (f"{5 + k:03d}", f"{5 + k:03d}"),
+    clip_dir=lambda s, c, e: f"{s}/{c}",
+    frame_name=lambda s, c, n, crop: f"{s}_{n:05d}.jpg",
+    aus=_layout_aus,
+    clip_name=lambda s, j, rng, e: f"{s}_{j // 3 + 1}_{j % 3 + 1}",
+    columns={
+        "Subject": "subject",
+        "Filename": "clip",
+        "Inducement Code": "inducement",
+        "Onset Frame": "onset",
+        "Apex Frame": "apex",
+        "Offset Frame": "offset",
+        "Duration": "duration",
+        "Micro": "micro",
+        "Objective Classes": "objective",
+        "Notes": "notes",
+        "Action Units": "aus",
+        "Estimated Emotion": "emotion",
+    },
+    sheet_notes=(
+        "SAMM - Spontaneous Micro-Facial Movement Dataset (synthetic rendering by mefast)",
+        *(f"Note {i}: FACS coding notes, as in the distributed sheet." for i in range(1, 13)),
+    ),
+    grey=True,
+    first_frame=(1000, 6000),
+)

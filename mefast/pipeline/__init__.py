@@ -1,0 +1,303 @@
+"""Batch preprocessing: every feature of every clip of a dataset into one resumable Zarr store.
+
+One job per sample (read frames, crop and align, compute, write the sample's chunks, mark it done), run by
+joblib worker processes on one machine or by a Dask ``distributed`` cluster. This is the only module that
+joins the dataset readers, the kernels and the store.
+
+Guarantees
+----------
+- **Resumable.** A sample's ``done`` marker is written after all of its chunks; a re-run skips done samples
+  and computes the rest. A run killed at any moment (even SIGKILL of the whole process group) loses at most
+  the samples in flight, and the store completes to the same contents as a clean run. Samples whose
+  annotation changed (same sample ids, a corrected apex or label) get the new metadata and are recomputed.
+- **Failures stay local.** A sample whose frames are missing or corrupt, whose annotation is inconsistent,
+  or whose computation raises, is reported with its ``sample_id`` and the reason, and the run goes on. A
+  worker process that dies (segfault, out-of-memory kill) is attributed to the sample it was computing:
+  the samples in flight are retried one at a time in a fresh process, and the one that kills its process
+  again is reported as failed. Failed samples are not marked done, so the next run retries them.
+- **One run per store.** ``preprocess`` holds the store's run lock (:meth:`MEStore.lock`) for the whole run;
+  a second run on the same store is refused with a clear message. On local stores the lock is released by
+  the operating system when its holder dies.
+- **No oversubscription.** Each of the ``n_jobs`` worker processes runs the C++ core, OpenCV and Numba with
+  ``cpu_count // n_jobs`` threads (at least one); Dask workers run one task per worker thread, each
+  single-threaded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..store import MEStore
+from ._executors import _cpu_count, _run_dask, _run_joblib
+from ._features import ALL_FEATURES, PreprocessOptions, _size, feature_shapes
+from ._jobs import _Job, _one_sample_view, _Outcome, _run_serial
+from ._provenance import _check_compatible, _location, _open_or_create, _update_annotations
+
+__all__ = ["ALL_FEATURES", "PreprocessOptions", "PreprocessReport", "preprocess"]
+
+log = logging.getLogger(__name__)
+
+_DEFAULT_SIZE = (128, 128)
+
+
+# ---------------------------------------------------------------------------------------------- report
+@dataclass
+class PreprocessReport:
+    """What a :func:`preprocess` run did.
+
+    Attributes
+    ----------
+    store : str
+        Where the store is.
+    n_samples : int
+        Samples in the store.
+    skipped : int
+        Samples already done before this run.
+    computed : int
+        Samples this run completed.
+    failures : list of (sample_id, reason)
+        Samples this run could not complete (not marked done; the next run retries them).
+    seconds : float
+        Wall time of the run.
+    step_seconds : dict
+        Time per step (read, align, each feature, write) summed over the samples this run computed.
+    backend : str
+    n_jobs : int
+    """
+
+    store: str
+    n_samples: int
+    skipped: int
+    computed: int
+    failures: list[tuple[str, str]]
+    seconds: float
+    step_seconds: dict[str, float]
+    backend: str
+    n_jobs: int
+
+    @property
+    def n_done(self) -> int:
+        """Samples done in the store after the run."""
+        return self.skipped + self.computed
+
+    @property
+    def complete(self) -> bool:
+        """Whether every sample of the store is done."""
+        return self.n_done == self.n_samples
+
+    def summary(self) -> str:
+        """A few lines for people: counts, rate, time per step, failures."""
+        rate = self.computed / self.seconds if self.seconds > 0 else 0.0
+        lines = [
+            f"store {self.store}: {self.n_done}/{self.n_samples} samples done "
+            f"({self.computed} computed, {self.skipped} already done, {len(self.failures)} failed)",
+            f"{self.seconds:.1f} s with {self.backend} x{self.n_jobs}, {rate:.2f} clips/s",
+        ]
+        if self.computed:
+            steps = ", ".join(f"{k} {v / self.computed * 1000:.0f}" for k, v in self.step_seconds.items())
+            lines.append(f"ms per clip: {steps}")
+        for sid, reason in self.failures:
+            lines.append(f"FAILED {sid}: {reason}")
+        return "\n".join(lines)
+
+
+def _feature_names(features: Sequence[str] | str) -> tuple[str, ...]:
+    if isinstance(features, str):
+        features = [f.strip() for f in features.split(",") if f.strip()]
+    unknown = sorted(set(features) - set(ALL_FEATURES))
+    if unknown or not features:
+        raise ValueError(f"features must be a non-empty subset of {ALL_FEATURES}, got {tuple(features)}")
+    return tuple(f for f in ALL_FEATURES if f in features)
+
+
+def preprocess(
+    dataset: Any,
+    store: Any,
+    *,
+    features: Sequence[str] | str = ALL_FEATURES,
+    size: tuple[int, int] = _DEFAULT_SIZE,
+    backend: Literal["joblib", "dask"] = "joblib",
+    n_jobs: int | None = None,
+    client: Any = None,
+    options: PreprocessOptions | None = None,
+    overwrite: bool = False,
+    progress: bool | None = None,
+    force_unlock: bool = False,
+    annotations: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+) -> PreprocessReport:
+    """Compute features for every sample of a dataset into a Zarr store; resumes an existing store.
+
+    Parameters
+    ----------
+    dataset : mefast.datasets.Dataset
+        The corpus (``mefast.datasets.load(...)``).
+    store : str, path-like, zarr Store or MEStore
+        Local directory or any fsspec URL zarr accepts (``s3://bucket/casme2.zarr``). An existing store made
+        with the same parameters and samples is resumed: done samples are skipped.
+    features : sequence of str or str
+        Subset of ``("flow", "strain", "lbptop", "biwoof", "mdmo", "frames")`` (or a comma-separated string).
+    size : (int, int)
+        ``(H, W)`` of the stored flow, strain and frames. Default (128, 128).
+    backend : {"joblib", "dask"}
+        ``"joblib"``: worker processes on this machine. ``"dask"``: a ``distributed`` cluster, ``client`` or a
+        ``LocalCluster`` of ``n_jobs`` single-threaded worker processes started for the run. With a remote
+        cluster, the frames and the store must be reachable from the workers (shared file system or URLs).
+    n_jobs : int, optional
+        Worker processes (joblib, or the LocalCluster); all cores if None. ``n_jobs=1`` with joblib runs in
+        this process.
+    client : distributed.Client or str, optional
+        A Dask client, or a scheduler address to connect to (implies ``backend="dask"``).
+    options : PreprocessOptions, optional
+        Crop size, alignment, TV-L1 parameters (default preset ``"accurate"`` for the onset -> apex flow,
+        ``"fast"`` for MDMO's per-frame flows), TIM length and descriptor options.
+    overwrite : bool
+        Recreate the store from scratch instead of resuming it.
+    progress : bool, optional
+        Show a progress bar (clips done, rate, ETA) on stderr; by default only when stderr is a terminal.
+    force_unlock : bool
+        Take over the lock of a non-local store left behind by a crashed run.
+    annotations : path or list of paths, optional
+        Annotation files whose SHA-256 is recorded in the store's provenance.
+
+    Returns
+    -------
+    PreprocessReport
+        Counts, failures (sample id and reason), time per step; also recorded in the store's attrs
+        (``failures`` and ``runs``).
+
+    Raises
+    ------
+    StoreError
+        If another run holds the store, or the existing store was made with other parameters or samples.
+    """
+    feats = _feature_names(features)
+    size = _size(size, "size")
+    options = options if options is not None else PreprocessOptions()
+    if not isinstance(options, PreprocessOptions):
+        raise TypeError(f"options must be a PreprocessOptions, got {type(options).__name__}")
+    if client is not None:
+        backend = "dask"
+    if backend not in ("joblib", "dask"):
+        raise ValueError(f"backend must be 'joblib' or 'dask', got {backend!r}")
+    cpus = _cpu_count()
+    if n_jobs is None:
+        n_jobs = cpus
+    if int(n_jobs) != n_jobs or n_jobs < 1:
+        raise ValueError(f"n_jobs must be a positive integer or None (all cores), got {n_jobs!r}")
+    n_jobs = int(n_jobs)
+    location = _location(store)
+    parallel = backend == "dask" or n_jobs > 1
+    if parallel and not isinstance(location, str):
+        raise ValueError(
+            "worker processes need a store they can open: pass a path or URL, not an in-memory store object "
+            "(or use backend='joblib', n_jobs=1)"
+        )
+    params = {"features": list(feats), "size": list(size), "options": options.to_dict()}
+    st = _open_or_create(
+        location,
+        dataset,
+        params,
+        lambda: feature_shapes(feats, size, options),
+        annotations,
+        overwrite=overwrite,
+        force_unlock=force_unlock,
+    )
+    failures: list[tuple[str, str]] = []
+    steps: dict[str, float] = {}
+    computed = 0
+    with st.lock(force=force_unlock):
+        st = MEStore.open(location, "r+")  # re-read under the lock: the store we validate is the one we write
+        _check_compatible(st, dataset, params)
+        _update_annotations(st, dataset, annotations)
+        st.remove_partial_writes()
+        done = st.done
+        todo = [i for i in range(len(st)) if not done[i]]
+        skipped = len(st) - len(todo)
+        if backend == "dask":
+            n_threads, limit = 1, True
+        else:
+            n_threads, limit = max(1, cpus // n_jobs), n_jobs > 1
+        marker_dir = tempfile.mkdtemp(prefix="mefast-inflight-") if backend == "joblib" and n_jobs > 1 else None
+        ids = list(map(str, dataset.samples["sample_id"]))
+        jobs = []
+        for i in todo:
+            view, local = _one_sample_view(dataset, i)
+            jobs.append(
+                _Job(index=i, sample_id=ids[i], dataset=view, local=local, store=location if parallel else st,
+                     features=feats, size=size, options=options, n_threads=n_threads, limit_threads=limit,
+                     marker_dir=marker_dir)
+            )  # fmt: skip
+        started = time.time()
+        t0 = time.perf_counter()
+        interrupted = True
+        try:
+            if not jobs:
+                outcomes: Iterator[_Outcome] = iter(())
+            elif backend == "dask":
+                outcomes = _run_dask(jobs, client, n_jobs)
+            elif n_jobs == 1:
+                outcomes = _run_serial(jobs)
+            else:
+                outcomes = _run_joblib(jobs, n_jobs, st)
+            show = sys.stderr.isatty() if progress is None else bool(progress)
+            from tqdm.auto import tqdm
+
+            name = getattr(dataset, "name", "dataset")
+            with tqdm(
+                total=len(jobs),
+                desc=f"preprocess {name}",
+                unit="clip",
+                disable=not show,
+                file=sys.stderr,
+                dynamic_ncols=True,
+            ) as bar:
+                for out in outcomes:
+                    if out.reason is None:
+                        computed += 1
+                        for k, v in out.seconds.items():
+                            steps[k] = steps.get(k, 0.0) + v
+                    else:
+                        failures.append((out.sample_id, out.reason))
+                        log.warning("sample %s failed: %s", out.sample_id, out.reason)
+                        bar.set_postfix(failed=len(failures))
+                    bar.update(1)
+            interrupted = False
+        finally:
+            seconds = time.perf_counter() - t0
+            runs = list(st.attrs.get("runs", []))
+            runs.append(
+                {
+                    "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+                    "seconds": round(seconds, 3),
+                    "backend": backend,
+                    "n_jobs": n_jobs,
+                    "computed": computed,
+                    "skipped": skipped,
+                    "failed": len(failures),
+                    "interrupted": interrupted,
+                }
+            )
+            st.update_attrs(failures=[{"sample_id": s, "reason": r} for s, r in failures], runs=runs)
+            if marker_dir is not None:
+                shutil.rmtree(marker_dir, ignore_errors=True)
+    report = PreprocessReport(
+        store=str(location if isinstance(location, str) else type(location).__name__),
+        n_samples=len(st),
+        skipped=skipped,
+        computed=computed,
+        failures=failures,
+        seconds=seconds,
+        step_seconds=steps,
+        backend=backend,
+        n_jobs=n_jobs,
+    )
+    log.info("%s", report.summary())
+    return report

@@ -1,0 +1,277 @@
+"""Every stored feature of one clip, from its frames: the per-sample computation of ``mefast.preprocess``.
+
+Arrays in, arrays out; nothing here knows about datasets, stores or parallelism. The steps are the public
+API's, in this order (``n_threads`` is the number of threads the C++ core may use):
+
+1. Convert the RGB frames to BT.601 grey uint8 (``cv2.cvtColor``), then :func:`mefast.face.crop_align` them
+   to ``crop_size`` (``align="face"``), or resize them (area) when they already are face crops
+   (``align="none"``).
+2. ``flow``: :func:`mefast.tvl1` onset -> apex at ``crop_size`` with ``PreprocessOptions.flow``, then
+   :func:`mefast.resize_flow` to the store's ``size``, stored channels first ``(2, H, W)``.
+3. ``strain``: :func:`mefast.optical_strain` of the stored flow.
+4. ``biwoof``: :func:`mefast.descriptors.biwoof` of the crop-resolution flow and its strain.
+5. ``mdmo``: :func:`mefast.compute_flow` from the onset to every frame with ``PreprocessOptions.mdmo_flow``,
+   then :func:`mefast.descriptors.mdmo` with the onset frame's 68 landmarks.
+6. ``frames``: :func:`mefast.descriptors.tim` to ``tim_frames`` frames (``output="uint8"``), resized to
+   ``size`` (area interpolation).
+7. ``lbptop``: :func:`mefast.descriptors.lbp_top` of the TIM clip at ``crop_size``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..flow import TVL1_PRESETS, TVL1Params, compute_flow, optical_strain, resize_flow, tvl1
+
+__all__ = ["ALL_FEATURES", "PreprocessOptions", "compute_features", "feature_shapes"]
+
+#: Every feature ``preprocess`` can store, in the order they are computed.
+ALL_FEATURES: tuple[str, ...] = ("flow", "strain", "lbptop", "biwoof", "mdmo", "frames")
+
+
+@dataclass(frozen=True)
+class PreprocessOptions:
+    """How ``preprocess`` computes each feature (everything but the feature list and the store size).
+
+    Parameters
+    ----------
+    crop_size : (int, int)
+        ``(H, W)`` of the aligned face crop on which flow and descriptors are computed.
+    align : {"face", "none"}
+        ``"face"``: detect the face and landmarks and align with :func:`mefast.face.crop_align`;
+        ``"none"``: the frames already are aligned face crops (e.g. CASME II's cropped release) and are only
+        resized to ``crop_size``.
+    flow : TVL1Params or str
+        TV-L1 parameters of the onset -> apex flow. Default: the ``"accurate"`` preset (IPOL-style
+        pre-smoothing; about half OpenCV's endpoint error on face motion). ``"opencv"`` reproduces the
+        settings most published ME work used.
+    mdmo_flow : TVL1Params or str
+        TV-L1 parameters of MDMO's onset -> every-frame flows (one flow per frame, so the cost that matters);
+        default the ``"fast"`` preset.
+    tim_frames : int
+        Frames of the TIM-normalised clip (the ``frames`` feature and the input of LBP-TOP).
+    lbptop, biwoof, mdmo : dict
+        Keyword arguments passed to the descriptor functions.
+    face : dict
+        Keyword arguments of :func:`mefast.face.crop_align` (``detector``, ``method``, ``margin``, ``model``);
+        with ``align="none"``, the landmark ones go to :func:`mefast.face.landmarks68` for MDMO.
+    """
+
+    crop_size: tuple[int, int] = (256, 256)
+    align: Literal["face", "none"] = "face"
+    flow: TVL1Params | str = "accurate"
+    mdmo_flow: TVL1Params | str = "fast"
+    tim_frames: int = 10
+    lbptop: Mapping[str, Any] = field(default_factory=dict)
+    biwoof: Mapping[str, Any] = field(default_factory=dict)
+    mdmo: Mapping[str, Any] = field(default_factory=dict)
+    face: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "crop_size", _size(self.crop_size, "crop_size"))
+        if self.align not in ("face", "none"):
+            raise ValueError(f"align must be 'face' or 'none', got {self.align!r}")
+        for name in ("flow", "mdmo_flow"):
+            p = getattr(self, name)
+            if isinstance(p, str):
+                object.__setattr__(self, name, TVL1Params.preset(p))
+            elif not isinstance(p, TVL1Params):
+                raise TypeError(f"{name} must be a TVL1Params or a preset name, got {type(p).__name__}")
+        if int(self.tim_frames) != self.tim_frames or self.tim_frames < 2:
+            raise ValueError(f"tim_frames must be an integer >= 2, got {self.tim_frames!r}")
+        for name in ("lbptop", "biwoof", "mdmo", "face"):
+            object.__setattr__(self, name, dict(getattr(self, name)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready record of every option (recorded in the store's attrs)."""
+        d = dataclasses.asdict(self)
+        d["crop_size"] = list(self.crop_size)
+        for name in ("flow", "mdmo_flow"):
+            params = getattr(self, name)
+            preset = next((k for k, v in TVL1_PRESETS.items() if v == params), None)
+            d[name] = {"preset": preset, **dataclasses.asdict(params)}
+        return d
+
+
+def _size(size: Sequence[int], name: str) -> tuple[int, int]:
+    try:
+        h, w = (int(s) for s in size)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be (height, width), got {size!r}") from None
+    if h < 16 or w < 16:
+        raise ValueError(f"{name} must be at least (16, 16), got {(h, w)}")
+    return h, w
+
+
+def _gray_crop(
+    video: NDArray[np.uint8], opts: PreprocessOptions
+) -> tuple[NDArray[np.uint8], NDArray[np.float32] | None]:
+    """Aligned grey uint8 clip ``(T, h, w)`` and the onset frame's 68 landmarks in crop coordinates.
+
+    The landmarks come with the alignment (``align="face"``), else None (found later, only if MDMO needs them).
+    """
+    import cv2
+
+    h, w = opts.crop_size
+    video = np.asarray(video)
+    if video.ndim == 4:
+        gray = np.stack([cv2.cvtColor(np.ascontiguousarray(f, np.uint8), cv2.COLOR_RGB2GRAY) for f in video])
+    else:
+        gray = np.ascontiguousarray(video, np.uint8)
+    if opts.align == "face":
+        from ..face import crop_align
+
+        aligned = crop_align(gray, size=(h, w), **opts.face)
+        return np.ascontiguousarray(aligned.video, np.uint8), np.asarray(aligned.landmarks, np.float32)
+    return np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in gray]), None
+
+
+def _landmarks(frame: NDArray[np.uint8], opts: PreprocessOptions) -> NDArray[np.float32]:
+    from ..face import landmarks68
+
+    kw = {k: v for k, v in opts.face.items() if k in ("method", "model", "detector")}
+    return np.asarray(landmarks68(frame, **kw), dtype=np.float32)
+
+
+def _with_threads(fn: Callable[..., Any], kwargs: Mapping[str, Any], n_threads: int) -> dict[str, Any]:
+    """``kwargs`` plus ``n_threads`` when ``fn`` takes it and the caller did not set it."""
+    kw = dict(kwargs)
+    if "n_threads" in inspect.signature(fn).parameters:
+        kw.setdefault("n_threads", n_threads)
+    return kw
+
+
+def compute_features(
+    video: NDArray[np.uint8],
+    apex: int,
+    *,
+    features: Sequence[str],
+    size: tuple[int, int],
+    options: PreprocessOptions,
+    n_threads: int = 1,
+) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """Compute the requested features of one clip.
+
+    Parameters
+    ----------
+    video : ndarray of shape (T, H, W, 3), uint8
+        RGB frames from the onset to the offset.
+    apex : int
+        Index of the apex frame in ``video`` (0 <= apex < T).
+    features : sequence of str
+        Subset of :data:`ALL_FEATURES`.
+    size : (int, int)
+        ``(H, W)`` of the stored flow, strain and frames.
+    options : PreprocessOptions
+    n_threads : int
+        Threads for the C++ core.
+
+    Returns
+    -------
+    arrays : dict
+        Feature name -> array in the store's per-sample layout.
+    seconds : dict
+        Wall time per step (``"align"`` and each feature).
+    """
+    wanted = set(features)
+    seconds: dict[str, float] = {}
+    out: dict[str, np.ndarray] = {}
+
+    def timed(name: str, fn: Callable[[], Any]) -> Any:
+        t0 = time.perf_counter()
+        value = fn()
+        seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - t0
+        return value
+
+    gray, landmarks = timed("align", lambda: _gray_crop(video, options))
+    if not 0 <= apex < len(gray):
+        raise ValueError(f"apex index {apex} is outside the clip of {len(gray)} frames")
+    h, w = size
+    if wanted & {"flow", "strain", "biwoof"}:
+        full = timed("flow", lambda: tvl1(gray[0], gray[apex], params=options.flow))
+        small = timed("flow", lambda: resize_flow(full, (h, w)))
+        if "flow" in wanted:
+            out["flow"] = np.ascontiguousarray(np.moveaxis(small, -1, 0))
+        if "strain" in wanted:
+            out["strain"] = timed("strain", lambda: optical_strain(small, n_threads=1))
+        if "biwoof" in wanted:
+            from ..descriptors import biwoof
+
+            kw = _with_threads(biwoof, options.biwoof, n_threads)
+            out["biwoof"] = timed("biwoof", lambda: biwoof(full, optical_strain(full, n_threads=1), **kw))
+    if "mdmo" in wanted:
+        from ..descriptors import mdmo
+
+        def _mdmo() -> np.ndarray:
+            lm = landmarks if landmarks is not None else _landmarks(gray[0], options)
+            flows = compute_flow(gray, reference="first", params=options.mdmo_flow, n_threads=n_threads)
+            return mdmo(flows, lm, **options.mdmo)
+
+        out["mdmo"] = timed("mdmo", _mdmo)
+    if wanted & {"frames", "lbptop"}:
+        import cv2
+
+        from ..descriptors import lbp_top, tim
+
+        kw_tim = _with_threads(tim, {"output": "uint8"}, n_threads)
+        clip = timed("frames", lambda: tim(gray, options.tim_frames, **kw_tim))
+        if "frames" in wanted:
+            out["frames"] = timed(
+                "frames",
+                lambda: np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in clip]),
+            )
+        if "lbptop" in wanted:
+            kw = _with_threads(lbp_top, options.lbptop, n_threads)
+            out["lbptop"] = timed("lbptop", lambda: lbp_top(clip, **kw))
+    for name, value in out.items():
+        out[name] = np.asarray(value, dtype=np.uint8 if name == "frames" else np.float32)
+    return out, seconds
+
+
+def feature_shapes(
+    features: Sequence[str], size: tuple[int, int], options: PreprocessOptions
+) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Per-sample shape and dtype of each feature, as ``MEStore.create`` wants them.
+
+    Descriptor lengths depend on their options, so the descriptors are run once on a blank clip of the
+    crop size to measure them.
+    """
+    h, w = size
+    shapes: dict[str, tuple[tuple[int, ...], str]] = {}
+    probe: dict[str, np.ndarray] = {}
+    ch, cw = options.crop_size
+    if "lbptop" in features:
+        from ..descriptors import lbp_top
+
+        probe["lbptop"] = np.asarray(lbp_top(np.zeros((options.tim_frames, ch, cw), np.uint8), **options.lbptop))
+    if "biwoof" in features:
+        from ..descriptors import biwoof
+
+        flow = np.zeros((ch, cw, 2), np.float32)
+        probe["biwoof"] = np.asarray(biwoof(flow, np.zeros((ch, cw), np.float32), **options.biwoof))
+    if "mdmo" in features:
+        from ..data import face_landmarks
+        from ..descriptors import mdmo
+
+        lm = face_landmarks().astype(np.float32)
+        lm = (lm - lm.min(0)) / np.ptp(lm, axis=0) * np.array([cw * 0.8, ch * 0.8]) + np.array([cw, ch]) * 0.1
+        flows = np.full((2, ch, cw, 2), 0.5, np.float32)
+        probe["mdmo"] = np.asarray(mdmo(flows, lm, **options.mdmo))
+    for name in features:
+        if name == "flow":
+            shapes[name] = ((2, h, w), "float32")
+        elif name == "strain":
+            shapes[name] = ((h, w), "float32")
+        elif name == "frames":
+            shapes[name] = ((options.tim_frames, h, w), "uint8")
+        else:
+            shapes[name] = (tuple(probe[name].shape), "float32")
+    return shapes

@@ -1,0 +1,105 @@
+"""The job model: one job per sample (read frames, compute its features, write them, mark it done)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import AnnotationError
+from ..store import MEStore
+from ._features import PreprocessOptions, compute_features
+
+
+@dataclass(frozen=True)
+class _Job:
+    index: int  # row in the store
+    sample_id: str
+    dataset: Any  # a one-sample view of the dataset (cheap to send to a worker)
+    local: int  # row of the sample in ``dataset``
+    store: Any  # path, URL or zarr store object
+    features: tuple[str, ...]
+    size: tuple[int, int]
+    options: PreprocessOptions
+    n_threads: int
+    limit_threads: bool  # set process-wide thread counts (only in worker processes we own)
+    marker_dir: str | None  # joblib: where in-flight markers go, to attribute a dead worker
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    index: int
+    sample_id: str
+    reason: str | None  # None: done
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _limit_threads(n: int) -> None:
+    import cv2
+    import numba
+
+    cv2.setNumThreads(n)
+    numba.set_num_threads(max(1, min(n, int(getattr(numba.config, "NUMBA_NUM_THREADS", n)))))
+
+
+def _apex_index(dataset: Any, i: int, n_read: int) -> int:
+    row = dataset.samples.iloc[i]
+    onset, apex, offset = int(row["onset"]), int(row["apex"]), int(row["offset"])
+    numbers = [int(n) for n in dataset.frame_numbers[i] if onset <= int(n) <= offset]
+    sid = row["sample_id"]
+    if apex < 0:
+        raise AnnotationError(f"{sid}: the apex frame is unknown (apex = {apex}); onset->apex features need it")
+    if apex not in numbers:
+        raise AnnotationError(
+            f"{sid}: apex frame {apex} is not among the clip's frames {onset}..{offset} ({len(numbers)} frames found)"
+        )
+    if n_read != len(numbers):
+        raise AnnotationError(f"{sid}: read {n_read} frames but the clip has {len(numbers)} in {onset}..{offset}")
+    return numbers.index(apex)
+
+
+def _run_job(job: _Job) -> _Outcome:
+    """Compute and write one sample; every exception becomes a reported failure."""
+    marker = Path(job.marker_dir, str(job.index)) if job.marker_dir else None
+    if marker is not None:
+        marker.touch()
+    try:
+        if job.limit_threads:
+            _limit_threads(job.n_threads)
+        t0 = time.perf_counter()
+        video = job.dataset.read_frames(job.local)
+        seconds = {"read": time.perf_counter() - t0}
+        apex = _apex_index(job.dataset, job.local, len(video))
+        arrays, steps = compute_features(
+            video, apex, features=job.features, size=job.size, options=job.options, n_threads=job.n_threads
+        )
+        seconds.update(steps)
+        t0 = time.perf_counter()
+        store = MEStore.open(job.store, "r+") if isinstance(job.store, str) else job.store
+        store.write_sample(job.index, arrays)
+        store.mark_done(job.index)
+        seconds["write"] = time.perf_counter() - t0
+        return _Outcome(job.index, job.sample_id, None, seconds)
+    except Exception as exc:  # reported per sample, never fatal to the run
+        reason = f"{type(exc).__name__}: {exc}"
+        if job.sample_id not in reason:
+            reason = f"{reason} (sample {job.sample_id})"
+        return _Outcome(job.index, job.sample_id, reason)
+    finally:
+        if marker is not None:
+            marker.unlink(missing_ok=True)
+
+
+def _one_sample_view(dataset: Any, i: int) -> tuple[Any, int]:
+    """``dataset.subset([i])`` when the dataset has it, so a job does not ship the whole corpus."""
+    subset = getattr(dataset, "subset", None)
+    if callable(subset):
+        return subset([i]), 0
+    return dataset, i
+
+
+def _run_serial(jobs: list[_Job]) -> Iterator[_Outcome]:
+    for job in jobs:
+        yield _run_job(job)

@@ -1,0 +1,178 @@
+"""What a run records in its store (parameters, versions, input hashes) and how a resume checks it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import StoreError
+from ..store import MEStore
+
+log = logging.getLogger(__package__)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    import cv2
+    import numba
+    import zarr
+
+    from .._version import __version__
+
+    return {
+        "mefast": __version__,
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+        "opencv": cv2.__version__,
+        "numba": numba.__version__,
+        "zarr": zarr.__version__,
+    }
+
+
+def _provenance(dataset: Any, annotations: Any) -> dict[str, Any]:
+    samples = dataset.samples
+    files = annotations if annotations is not None else getattr(dataset, "annotations", None)
+    if isinstance(files, str | os.PathLike):
+        files = [files]
+    hashes = {os.fspath(p): _sha256(Path(p)) for p in files or [] if Path(p).is_file()}
+    table = samples.to_csv(index=False).encode()
+    datasets = sorted(set(map(str, samples["dataset"]))) if "dataset" in samples else [str(dataset.name)]
+    return {
+        "corpus": str(getattr(dataset, "name", "")),
+        "datasets": datasets,
+        "dataset_root": os.fspath(getattr(dataset, "root", "")),
+        "annotation_sha256": hashes,
+        "samples_sha256": hashlib.sha256(table).hexdigest(),
+        "versions": _versions(),
+    }
+
+
+def _location(store: Any) -> Any:
+    if isinstance(store, MEStore):
+        store = store.path  # a path-like when the store was opened from one: workers can open it too
+    if isinstance(store, os.PathLike):
+        store = os.fspath(store)
+    if isinstance(store, str) and "://" not in store:
+        # Absolute, so workers started elsewhere (a Dask cluster's nodes) resolve it to the same folder.
+        store = os.path.abspath(store)
+    return store
+
+
+def _is_nonempty_foreign(location: Any) -> bool:
+    """A local directory that holds something other than a zarr store (never overwrite it)."""
+    if not isinstance(location, str) or "://" in location:
+        return False
+    p = Path(location)
+    return p.is_dir() and any(p.iterdir()) and not (p / "zarr.json").exists()
+
+
+def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(d, dict):
+        return {k: v for key, val in d.items() for k, v in _flatten(val, f"{prefix}{key}.").items()}
+    return {prefix[:-1]: d}
+
+
+def _check_compatible(st: MEStore, dataset: Any, params: dict[str, Any]) -> None:
+    stored = _flatten(st.attrs.get("parameters") or {})
+    wanted = _flatten(json.loads(json.dumps(params)))
+    if stored != wanted:
+        diffs = [f"{k}: {stored.get(k)!r} -> {wanted.get(k)!r}" for k in sorted(set(stored) | set(wanted))
+                 if stored.get(k) != wanted.get(k)]  # fmt: skip
+        raise StoreError(
+            f"the store at {st.path} was made with other parameters ({'; '.join(diffs)}); "
+            "write to a new store or pass overwrite=True to recompute everything"
+        )
+    ids = list(map(str, dataset.samples["sample_id"]))
+    have = list(map(str, st.meta["sample_id"]))
+    if ids != have:
+        extra = sorted(set(ids) - set(have))[:3]
+        missing = sorted(set(have) - set(ids))[:3]
+        raise StoreError(
+            f"the store at {st.path} holds other samples than this dataset ({len(have)} vs {len(ids)}; "
+            f"new: {extra}, gone: {missing}); write to a new store or pass overwrite=True"
+        )
+
+
+def _au_matrix(dataset: Any) -> np.ndarray:
+    au_names = list(getattr(dataset, "au_names", ()))
+    return dataset.au_matrix(au_names) if au_names else np.zeros((len(dataset.samples), 0), np.uint8)
+
+
+def _update_annotations(st: MEStore, dataset: Any, annotations: Any) -> None:
+    """Give samples whose annotation changed since the store was made their new metadata, and recompute them.
+
+    A corrected apex or a relabelled emotion with the same sample ids: done data computed from the old
+    annotation, or old labels, would be silently stale.
+    """
+    if list(map(str, getattr(dataset, "au_names", ()))) != st.au_names:
+        raise StoreError(
+            f"the store at {st.path} has AUs {st.au_names}, this dataset {list(getattr(dataset, 'au_names', ()))}; "
+            "write to a new store or pass overwrite=True"
+        )
+    samples = dataset.samples.reset_index(drop=True)
+    au = _au_matrix(dataset)
+    changed = np.flatnonzero(st.changed_rows(samples, au))
+    if not len(changed):
+        return
+    ids = st.meta["sample_id"]
+    shown = ", ".join(map(str, ids[changed[:5]])) + (", ..." if len(changed) > 5 else "")
+    log.warning(
+        "the annotations of %d samples changed since the store was made (%s); their metadata is updated and "
+        "they are recomputed", len(changed), shown,
+    )  # fmt: skip
+    done = st.done
+    for i in changed:
+        if done[i]:
+            st.mark_undone(int(i))
+    st.rewrite_meta(samples, au)
+    prov = _provenance(dataset, annotations)
+    st.update_attrs(annotation_sha256=prov["annotation_sha256"], samples_sha256=prov["samples_sha256"])
+
+
+def _open_or_create(
+    location: Any,
+    dataset: Any,
+    params: dict[str, Any],
+    shapes_fn: Any,
+    annotations: Any,
+    *,
+    overwrite: bool,
+    force_unlock: bool,
+) -> MEStore:
+    exists = MEStore.exists(location)
+    if exists and not overwrite:
+        return MEStore.open(location, "r+")
+    if not exists and _is_nonempty_foreign(location):
+        raise StoreError(f"{location} is a non-empty directory that is not a zarr store; refusing to write there")
+    if exists:
+        try:
+            old = MEStore.open(location, "r+")
+        except StoreError as exc:
+            raise StoreError(
+                f"{location} holds a zarr group that is not a mefast store; refusing to overwrite it"
+            ) from exc
+        with old.lock(force=force_unlock):  # refuse to overwrite a store another run is writing
+            pass
+    return MEStore.create(
+        location,
+        dataset.samples.reset_index(drop=True),
+        au=_au_matrix(dataset),
+        au_names=list(getattr(dataset, "au_names", ())),
+        arrays=shapes_fn(),
+        attrs={"parameters": params, **_provenance(dataset, annotations)},
+        overwrite=exists,
+    )

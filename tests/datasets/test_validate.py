@@ -1,0 +1,189 @@
+"""validate() on damaged copies of synthetic corpora: every problem named precisely, no sample dropped."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+from mefast.datasets import ISSUE_COLUMNS, load, synthetic, validate
+from mefast.datasets._engine.frames import image_problem
+from mefast.errors import AnnotationError
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
+    out = tmp_path_factory.mktemp("validate_clean")
+    return synthetic.write_synthetic(
+        out, corpora=("casme2", "casme3a"), n_subjects=2, clips_per_subject=6, size=(40, 40), n_frames=(6, 8), seed=5
+    )
+
+
+def _copy(clean, corpus, tmp_path) -> tuple[Path, Path, pd.DataFrame]:
+    root, sheet = clean[corpus]
+    new_root = tmp_path / "frames"
+    shutil.copytree(root, new_root)
+    return new_root, tmp_path / sheet.name, pd.read_excel(sheet, dtype=object)
+
+
+def _one(report: pd.DataFrame, sid: str, problem: str) -> str:
+    hit = report[(report["sample_id"] == sid) & (report["problem"] == problem)]
+    assert len(hit) == 1, f"{problem} for {sid}:\n{report.to_string()}"
+    return hit["detail"].iloc[0]
+
+
+def test_clean_synthetic_data_has_no_errors(clean):
+    for corpus, (root, sheet) in clean.items():
+        report = validate(load(corpus, root, sheet))
+        assert list(report.columns) == list(ISSUE_COLUMNS)
+        assert (report["severity"] != "error").all(), report.to_string()
+
+
+def test_damaged_casme2_copy(clean, tmp_path):
+    root, sheet, table = _copy(clean, "casme2", tmp_path)
+    d0 = load("casme2", root, clean["casme2"][1])
+    ids = d0.samples["sample_id"].tolist()
+
+    # 0: a missing frame in the middle of the clip.
+    gone_n = d0.frame_numbers[0][3]
+    d0.frame_paths[0][3].unlink()
+    # 1: a truncated JPEG.
+    trunc_n, trunc = d0.frame_numbers[1][2], d0.frame_paths[1][2]
+    trunc.write_bytes(trunc.read_bytes()[: trunc.stat().st_size // 2])
+    # 2: onset after apex.
+    table.loc[2, "OnsetFrame"] = int(table.loc[2, "ApexFrame"]) + 1
+    # 3: an emotion outside CASME II's labels.
+    table.loc[3, "Estimated Emotion"] = "joy"
+    # 4: the clip folder is missing.
+    shutil.rmtree(d0.clip_dirs[4])
+    # 5: apex beyond the clip's last frame.
+    table.loc[5, "ApexFrame"] = d0.frame_numbers[5][-1] + 3
+    # 6: apex equal to onset (a warning: the onset->apex motion is zero).
+    table.loc[6, "ApexFrame"] = table.loc[6, "OnsetFrame"]
+    # 7: a frame that is not an image at all, and a stray unnumbered image.
+    d0.frame_paths[7][0].write_bytes(b"not an image")
+    cv2.imwrite(str(d0.clip_dirs[7] / "cover.jpg"), np.zeros((4, 4, 3), np.uint8))
+    # 8: onset that is not a number.
+    table.loc[8, "OnsetFrame"] = "n/a"
+    # 9: a frame of another size.
+    p9 = d0.frame_paths[9][1]
+    cv2.imwrite(str(p9), np.zeros((20, 30, 3), np.uint8))
+    # An empty row between rows 10 and 11, and row 11 listed twice.
+    n = len(table)
+    blank = pd.DataFrame([[None] * table.shape[1]], columns=table.columns)
+    damaged = pd.concat([table.iloc[:11], blank, table.iloc[11:], table.iloc[[11]]], ignore_index=True)
+    synthetic.write_sheet("casme2", damaged, sheet)
+
+    d = load("casme2", root, sheet)
+    assert len(d) == n + 1  # every sample kept (the repeat gets its own id); only the blank row is no sample
+    report = validate(d)
+
+    assert f"frame(s) {gone_n} of" in _one(report, ids[0], "missing_frame")
+    assert "holds" in _one(report, ids[0], "frame_count")
+    counts = report[report["problem"] == "frame_count"].set_index("sample_id")["severity"]
+    assert counts[ids[0]] == "error" and counts[ids[2]] == "warning"  # fewer frames / more frames than the span
+    detail = _one(report, ids[1], "unreadable_image")
+    assert f"frame {trunc_n}: {trunc} is a truncated JPEG" in detail
+    onset2, apex2 = table.loc[2, "OnsetFrame"], table.loc[2, "ApexFrame"]
+    assert _one(report, ids[2], "onset_after_apex") == f"onset {onset2} is after apex {apex2}"
+    assert "'joy'" in _one(report, ids[3], "unknown_emotion")
+    assert str(d0.clip_dirs[4]) in _one(report, ids[4], "missing_folder")
+    assert f"apex {table.loc[5, 'ApexFrame']} is outside" in _one(report, ids[5], "apex_outside_clip")
+    warn = report[(report["sample_id"] == ids[6]) & (report["problem"] == "apex_equals_onset")]
+    assert warn["severity"].tolist() == ["warning"]
+    assert "is not a JPEG, PNG or BMP" in _one(report, ids[7], "unreadable_image")
+    assert "cover.jpg has no frame number" in _one(report, ids[7], "unnumbered_image")
+    assert "'n/a'" in _one(report, ids[8], "invalid_annotation")
+    assert "30x20" in _one(report, ids[9], "frame_size")
+    empty = report[report["problem"] == "empty_row"]
+    assert len(empty) == 1 and "data row 11 (sheet row 13)" in empty["detail"].iloc[0]
+    assert f"repeats sample {ids[11]}" in _one(report, ids[11] + "~2", "duplicate_sample")
+
+    # Samples without damage report nothing but the expected warnings.
+    quiet = report[report["sample_id"] == ids[10]]
+    assert quiet.empty, quiet
+    # The report lists dataset-level issues first, then samples in order.
+    order = [ids.index(s.split("~")[0]) if s else -1 for s in report["sample_id"]]
+    assert order == sorted(order)
+
+
+def test_fast_mode_still_catches_truncation(clean, tmp_path):
+    root, _, _ = _copy(clean, "casme2", tmp_path)
+    d = load("casme2", root, clean["casme2"][1])
+    p = d.frame_paths[0][0]
+    p.write_bytes(p.read_bytes()[:100])
+    report = validate(d, decode=False, n_jobs=2)
+    assert f"{p} is a truncated JPEG" in _one(report, d.samples.at[0, "sample_id"], "unreadable_image")
+    assert "unreadable_image" not in set(validate(d, check_images=False)["problem"])
+
+
+def test_long_recordings_check_the_me_frames_only(clean, tmp_path):
+    root, _, _ = _copy(clean, "casme3a", tmp_path)
+    d0 = load("casme3a", root, clean["casme3a"][1])
+    sid = d0.samples.at[0, "sample_id"]
+    nums = d0.frame_numbers[0]
+    onset, offset = int(d0.samples.at[0, "onset"]), int(d0.samples.at[0, "offset"])
+    # A frame outside the ME is gone: no problem for this sample (the folder is a longer recording) ...
+    outside = nums.index(onset - 1)
+    d0.frame_paths[0][outside].unlink()
+    # ... a frame inside the ME is: reported.
+    inside = nums.index(onset + 1)
+    d0.frame_paths[0][inside].unlink()
+    d = load("casme3a", root, clean["casme3a"][1])
+    report = validate(d)
+    assert _one(report, sid, "missing_frame").startswith(f"frame(s) {onset + 1} of {onset}..{offset}")
+    assert "frame_count" not in set(report["problem"])
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "why"),
+    [
+        ("a.jpg", b"", "is empty"),
+        ("b.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "truncated PNG"),
+        ("c.bmp", b"BM" + (1000).to_bytes(4, "little") + b"\0" * 50, "truncated BMP (56 of 1000 bytes)"),
+        ("d.jpg", b"GIF89a....", "not a JPEG, PNG or BMP"),
+    ],
+)
+def test_image_problems(tmp_path, name, data, why):
+    p = tmp_path / name
+    p.write_bytes(data)
+    assert why in image_problem(p)
+
+
+def test_intact_images_pass(tmp_path):
+    img = np.arange(48, dtype=np.uint8).reshape(4, 4, 3)
+    for ext in (".jpg", ".png", ".bmp"):
+        p = tmp_path / f"f{ext}"
+        cv2.imwrite(str(p), img)
+        assert image_problem(p) is None, ext
+
+
+def test_bad_sheets_raise_annotation_errors(clean, tmp_path):
+    root, sheet = clean["casme2"]
+    table = pd.read_excel(sheet)
+    table.drop(columns=["ApexFrame"]).to_excel(tmp_path / "no_apex.xlsx", index=False)
+    with pytest.raises(AnnotationError, match=r"missing \{'apex': \['ApexFrame', 'Apex Frame'\]\}"):
+        load("casme2", root, tmp_path / "no_apex.xlsx")
+    (tmp_path / "text.xlsx").write_text("this is not a workbook")
+    with pytest.raises(AnnotationError, match=r"cannot read annotation file .*text\.xlsx"):
+        load("casme2", root, tmp_path / "text.xlsx")
+    with pytest.raises(AnnotationError, match="does not exist"):
+        load("casme2", root, tmp_path / "absent.xlsx")
+    (tmp_path / "notes.pdf").write_bytes(b"%PDF")
+    with pytest.raises(AnnotationError, match="not a spreadsheet"):
+        load("casme2", root, tmp_path / "notes.pdf")
+    pd.DataFrame().to_excel(tmp_path / "empty.xlsx")
+    with pytest.raises(AnnotationError, match="empty"):
+        load("casme2", root, tmp_path / "empty.xlsx")
+
+
+def test_csv_sheets_are_read_too(clean, tmp_path):
+    root, sheet = clean["casme2"]
+    pd.read_excel(sheet).to_csv(tmp_path / "coding.csv", index=False)
+    a = load("casme2", root, sheet).samples
+    b = load("casme2", root, tmp_path / "coding.csv").samples
+    pd.testing.assert_frame_equal(a, b)
