@@ -8,8 +8,10 @@ from pathlib import Path
 
 from ..protocols import LABEL_KINDS, PROTOCOLS
 
-_MODELS = ("sssnet", "offapexnet", "ststnet", "resnet18", "svm", "constant")
-_NOISY = ("ltm", "ilc", "idc")
+_BASELINES = ("svm", "constant")
+# Names of the noisy-label methods (mefast.train.noisy.NOISY_METHODS), listed here so that building the parser
+# does not import torch.
+_NOISY = ("ltm", "ilc", "idc", "ltm-mefast", "ilc-mefast", "idc-lowloss")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -21,13 +23,38 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--store", required=True, help="path or URL of a preprocessed store")
     p.add_argument("--protocol", required=True, choices=PROTOCOLS)
-    p.add_argument("--model", required=True, choices=_MODELS)
+    p.add_argument(
+        "--model",
+        required=True,
+        help="a registered network (built-ins: sssnet, sssnet24, offapexnet, offapexnet-meb, ststnet, resnet10/18/"
+        "34/50, r2plus1d18, r3d18; plus any a package adds through the mefast.models entry points), svm or constant",
+    )
+    p.add_argument("--weights", help="state dict to start the network from (your own file; nothing is downloaded)")
     p.add_argument("--label", choices=LABEL_KINDS, help="kind of target (default: the protocol's)")
     p.add_argument("--seeds", type=int, default=1, help="number of seeded runs (seeds 0..N-1; default 1)")
     p.add_argument("--epochs", type=int, default=200, help="training epochs of the networks (default 200)")
-    p.add_argument("--noisy", choices=_NOISY, help="noisy-label method for the networks")
+    p.add_argument(
+        "--noisy",
+        choices=_NOISY,
+        help="noisy-label method: ltm, ilc, idc (the authors' settings) or the variants ltm-mefast, ilc-mefast, "
+        "idc-lowloss",
+    )
+    p.add_argument("--clean-ids", help="for --noisy idc: text file of the clean sample ids (one a line)")
     p.add_argument("--feature", default="flow", help="SVM input: flow, lbptop, biwoof or mdmo (default flow)")
     p.add_argument("--classes", help="comma-separated class names (or AUs) to keep, e.g. 'happiness,disgust'")
+    p.add_argument("--train-datasets", help="comma-separated corpora to train on (default: the protocol's)")
+    p.add_argument(
+        "--test-datasets",
+        help="comma-separated corpora to test on (default: the protocol's); never trained on unless also given "
+        "in --train-datasets",
+    )
+    p.add_argument(
+        "--class-filter",
+        action="append",
+        default=[],
+        metavar="CORPUS=C1,C2",
+        help="keep only these classes of a corpus (repeatable), e.g. samm=happiness,surprise",
+    )
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--early-stopping", action="store_true", help="stop on a validation split of the training fold")
@@ -44,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         print("mefast evaluate: --seeds must be at least 1", file=sys.stderr)
         return 2
     try:
-        from ..train import NOISY_METHODS, TrainConfig, evaluate
+        from ..train import IDC, NOISY_METHODS, TrainConfig, evaluate
     except ModuleNotFoundError as exc:
         if exc.name != "torch":
             raise
@@ -53,17 +80,32 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import MefastError
 
     try:
+        if args.clean_ids and args.noisy != "idc":
+            raise ValueError("--clean-ids goes with --noisy idc")
+        if args.noisy == "idc":
+            if not args.clean_ids:
+                raise ValueError("--noisy idc (the paper's) needs --clean-ids FILE; or use --noisy idc-lowloss")
+            noisy = IDC.from_file(args.clean_ids)
+        else:
+            noisy = NOISY_METHODS[args.noisy]() if args.noisy else None
         config = TrainConfig(
             epochs=args.epochs,
             batch_size=args.batch_size,
             lr=args.lr,
             early_stopping=args.early_stopping,
-            noisy=NOISY_METHODS[args.noisy]() if args.noisy else None,
+            noisy=noisy,
             device=args.device,
             num_workers=args.workers,
             threads=args.threads,
+            weights=args.weights,
         )
-        classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
+        classes = _split(args.classes)
+        class_filters = {}
+        for item in args.class_filter:
+            corpus, sep, names = item.partition("=")
+            if not sep or not corpus.strip() or not _split(names):
+                raise ValueError(f"--class-filter wants CORPUS=CLASS1,CLASS2, got {item!r}")
+            class_filters[corpus.strip()] = _split(names)
         ev = evaluate(
             args.store,
             args.protocol,
@@ -73,8 +115,11 @@ def run(args: argparse.Namespace) -> int:
             config=config,
             feature=args.feature,
             classes=classes,
+            train_datasets=_split(args.train_datasets),
+            test_datasets=_split(args.test_datasets),
+            class_filters=class_filters or None,
         )
-    except (MefastError, ValueError) as exc:
+    except (MefastError, ValueError, OSError) as exc:
         print(f"mefast evaluate: {exc}", file=sys.stderr)
         return 2
     print(
@@ -85,6 +130,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     print()
     print(ev.summary().to_markdown(floatfmt=".4f"))
+    print()
+    print("F1 computed other ways (diagnostics; the headline is 'pooled', over all folds concatenated):")
+    print(ev.f1_variants().to_markdown(floatfmt=".4f"))
     print()
     print(ev.to_markdown("dataset"))
     if ev.label == "au":
@@ -99,18 +147,29 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def demo_evaluation(store_path: str, *, n_jobs: int | None = None) -> str:
+def _split(text: str | None) -> list[str] | None:
+    """A comma-separated list (None when not given)."""
+    if text is None:
+        return None
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def demo_evaluation(store_path: str, *, n_jobs: int | None = None, results_dir: str | None = None) -> str:
     """The LOSO evaluation that ends ``mefast demo``: constant, SVM and STSTNet on the demo's store.
 
     Emotion labels, one seed, STSTNet trained 30 epochs (Adam, lr 1e-3) on one CPU thread (the tiny network
     gains nothing from more); seconds on the demo's store. Returns the text to print. ``n_jobs`` is part of
-    the demo's hook signature and unused.
+    the demo's hook signature and unused. ``results_dir``: also write each method's tables there
+    (``constant/``, ``svm/``, ``ststnet/``, as ``evaluate --out``), for the demo's HTML report.
     """
     from ..protocols import tables_to_markdown
     from ..train import TrainConfig, evaluate
 
     config = TrainConfig(epochs=30, lr=1e-3, batch_size=16, device="cpu", threads=1)
     evals = [evaluate(store_path, "loso", m, config=config) for m in ("constant", "svm", "ststnet")]
+    if results_dir is not None:
+        for e in evals:
+            e.to_csv(Path(results_dir) / e.method.split(" ")[0].lower())
     head = evals[0]
     rows = [
         f"| {e.method} | {e.summary().loc['uf1', 'mean']:.3f} | {e.summary().loc['uar', 'mean']:.3f} |" for e in evals

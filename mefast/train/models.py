@@ -14,7 +14,7 @@ sssnet24           same, second conv with 24 filters           64 x 64         u
 offapexnet         Gan et al. 2019, two streams (u | v)        28 x 28         u, v
 offapexnet-meb     MEB's single-stream simplification          28 x 28         u, v
 ststnet            Liong et al. 2019 (three conv streams)      28 x 28         u, v, strain
-resnet10/18/34/50  He et al. 2016, Table 1                     112 x 112       u, v, strain
+resnet10...101     He et al. 2016, Table 1                     112 x 112       u, v, strain
 =================  ==========================================  ==============  ===========================
 
 The video networks on TIM frames (``r2plus1d18``, ``r3d18``) live in :mod:`mefast.train.video`.
@@ -223,6 +223,7 @@ RESNET_LAYERS: dict[int, tuple[tuple[int, int, int, int], str]] = {
     18: ((2, 2, 2, 2), "basic"),
     34: ((3, 4, 6, 3), "basic"),
     50: ((3, 4, 6, 3), "bottleneck"),
+    101: ((3, 4, 23, 3), "bottleneck"),
 }
 
 
@@ -231,7 +232,7 @@ class ResNet(nn.Module):
 
     conv 7x7/2 (64) - BN - ReLU - maxpool 3/2; four stages (64, 128, 256, 512 planes, stride 1, 2, 2, 2) of
     basic blocks (two 3x3 convs; depths 10, 18, 34) or bottleneck blocks (1x1, 3x3, 1x1 with 4x expansion;
-    depth 50), projection shortcuts (1x1 conv + BN) where the shape changes; global average pool; fc ->
+    depths 50, 101), projection shortcuts (1x1 conv + BN) where the shape changes; global average pool; fc ->
     n_outputs. The data-leakage paper (Section 5.2) feeds them 112 x 112 optical flow with strain.
     """
 
@@ -341,7 +342,7 @@ for _depth in RESNET_LAYERS:
     register_model(
         f"resnet{_depth}",
         ResNet,
-        input=ModelInput(_FLOW_STRAIN, 112),
+        input=ModelInput(_FLOW_STRAIN, 112, resizable=True),
         title=f"ResNet-{_depth}",
         source=f"He et al. 2016, Table 1 ({_depth}-layer)",
         options={"depth": _depth},

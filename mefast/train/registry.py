@@ -70,11 +70,15 @@ class ModelInput:
         Side of the square input the arrays are resized to.
     frames : int or None
         Number of frames of a video input (``arrays == ("frames",)``); the stored clip is resampled to it.
+    resizable : bool
+        The network accepts other input sizes (global pooling before its classifier), so
+        ``TrainConfig.input_size`` may override ``size`` (quick runs, small GPUs).
     """
 
     arrays: tuple[str, ...] = ("flow", "strain")
     size: int = 64
     frames: int | None = None
+    resizable: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "arrays", tuple(self.arrays))

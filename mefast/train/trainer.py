@@ -61,6 +61,9 @@ class TrainConfig:
     weights : str or None
         A state dict to start from instead of a random initialisation (user-supplied; nothing is downloaded).
         Its classifier must have as many outputs as the task.
+    input_size : int or None
+        Input side instead of the model's own, for networks registered as ``resizable`` (the ResNets and
+        video networks; quick runs use it); ignored by networks whose layers fix their input size.
     """
 
     epochs: int = 200
@@ -76,6 +79,7 @@ class TrainConfig:
     num_workers: int = 0
     threads: int | None = None
     weights: str | None = None
+    input_size: int | None = None
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -90,6 +94,8 @@ class TrainConfig:
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads must be at least 1 (or None), got {self.threads}")
+        if self.input_size is not None and self.input_size < 16:
+            raise ValueError(f"input_size must be at least 16 (or None), got {self.input_size}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
 
@@ -165,10 +171,13 @@ class Trainer:
     ) -> None:
         self.spec = get_model(model)
         self.model_name = self.spec.name
+        self.config = config or TrainConfig()
+        if self.config.input_size is not None and self.spec.input.resizable:
+            size = self.config.input_size
+            self.spec = dataclasses.replace(self.spec, input=dataclasses.replace(self.spec.input, size=size))
         self.source = source
         self.n_outputs = n_outputs
         self.multilabel = multilabel
-        self.config = config or TrainConfig()
         self.device = resolve_device(self.config.device)
 
     def _dataset(self, rows: NDArray, *, train: bool, positions: bool) -> FlowDataset | ClipDataset:
@@ -230,9 +239,7 @@ class Trainer:
         self.model_ = build_model(self.model_name, self.n_outputs, weights=self.config.weights).to(self.device)
         optimizer = torch.optim.Adam(self.model_.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
-        val = np.zeros(len(rows), dtype=bool)
-        if cfg.early_stopping:
-            val = _validation_split(len(rows), None if groups is None else np.asarray(groups), cfg.val_fraction, seed)
+        val = self._validation_mask(len(rows), groups, seed)
         fit_pos = np.flatnonzero(~val)
         self.val_rows_ = rows[val]
         self.clean_rows_ = rows[:0]
@@ -277,6 +284,12 @@ class Trainer:
         self.best_epoch_ = best[2] if cfg.early_stopping else len(self.history_) - 1
         self.train_labels_ = label_t.numpy()
         return self
+
+    def _validation_mask(self, n: int, groups: ArrayLike | None, seed: int) -> NDArray[np.bool_]:
+        """Training positions held out for early stopping (none without it)."""
+        if not self.config.early_stopping:
+            return np.zeros(n, dtype=bool)
+        return _validation_split(n, None if groups is None else np.asarray(groups), self.config.val_fraction, seed)
 
     def _selection_set(self, val_labels: NDArray) -> tuple[NDArray, NDArray]:
         """Rows and labels early stopping scores each epoch on: the validation split carved from training."""

@@ -112,7 +112,7 @@ class R3D18(VideoResNet):
         super().__init__(n_outputs, in_channels=in_channels, factorised=False)
 
 
-_CLIP = ModelInput(("frames",), 112, frames=8)
+_CLIP = ModelInput(("frames",), 112, frames=8, resizable=True)
 register_model(
     "r2plus1d18",
     R2Plus1D18,

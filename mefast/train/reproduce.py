@@ -1,0 +1,547 @@
+"""Published tables as data: experiment files and the runner behind ``mefast reproduce``.
+
+An experiment is a TOML file in ``mefast/train/experiments/`` (or anywhere, given by path). It names the
+corpora, protocol, models, seeds and epochs of one published table and holds the published figures; running
+it writes the table with mefast's numbers beside the published ones and their differences. The format::
+
+    [experiment]
+    name = "leakage-table5"            # what `mefast reproduce NAME` takes (defaults to the file name)
+    title = "..."                       # one line
+    source = "Varanka et al., data leakage ..., Table 5"
+    notes = ["...", ...]               # shown under the table (what differs from the paper, and why)
+
+    [data]
+    store = "cd6me.zarr"                # store under --root holding the corpora (or --store PATH)
+    corpora = ["casme", "casme2", ...]  # corpora the store must hold
+    protocol = "lodo"                   # any of mefast.protocols.PROTOCOLS
+    label = "au"                        # optional: emotion | au | objective
+    metric = "f1"                       # metric of the published figures: uf1, uar, f1, accuracy
+    scale = 100                         # published figures in percent (100) or as fractions (1)
+    # optional defaults of every run: classes, train_datasets, test_datasets, class_filters, feature
+
+    [training]                          # mefast.train.TrainConfig fields, plus seeds
+    epochs = 200
+    seeds = [0, 1, 2, 3, 4]
+
+    [quick]                             # overrides for --quick (synthetic corpora, seconds)
+    epochs = 1
+    seeds = [0]
+
+    [[columns]]                         # the table's columns, in order
+    key = "C1"                          # key of the published figures
+    read = "overall"                    # what to read: overall | datasets-mean | <dataset> | <AU>
+    run = { train_datasets = ["casme"], test_datasets = ["casme2"] }   # optional per-column run settings
+
+    [[rows]]
+    name = "SSSNet"                     # the paper's row label
+    model = "sssnet"                    # registered network, svm or constant
+    feature = "lbptop"                  # (svm) input feature
+    noisy = "ltm"                       # optional noisy-label method (mefast.train.NOISY_METHODS)
+    strategy = "fixed"                  # fixed | esv | leaky  (the data-leakage experiment only)
+    run = { ... }                       # optional per-row run settings
+    published = { C1 = 34.3, "+SA" = 43.0 }
+
+    [[rows]]
+    name = "GA-ME"
+    missing = "why mefast cannot run it"  # listed with its published figures, not run
+    published = { ... }
+
+Each cell's run is the ``[data]`` defaults, updated by the row's ``run`` and then the column's ``run``;
+cells sharing the same run settings share one evaluation. Rows with ``strategy = "leaky"`` run the leaky
+protocol of :mod:`mefast.train.leakage` and are labelled ``LEAKY`` in every output. New tables (for example a
+new method's paper) are added by dropping a file of this format into ``mefast/train/experiments/``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import MefastError
+from ..protocols import PROTOCOLS, Evaluation
+from ..store import MEStore
+from .noisy import IDC, NOISY_METHODS
+
+__all__ = [
+    "EXPERIMENT_DIR",
+    "Experiment",
+    "ExperimentError",
+    "Reproduction",
+    "experiment_files",
+    "load_experiment",
+    "quick_store",
+    "run_experiment",
+]
+
+#: Folder of the shipped experiment files.
+EXPERIMENT_DIR = Path(__file__).parent / "experiments"
+
+_RUN_KEYS = frozenset(
+    {"protocol", "label", "classes", "train_datasets", "test_datasets", "class_filters", "feature", "clean_ids"}
+)
+_TRAINING_KEYS = frozenset(
+    {
+        "epochs",
+        "batch_size",
+        "lr",
+        "weight_decay",
+        "augment",
+        "patience",
+        "val_fraction",
+        "threads",
+        "device",
+        "input_size",
+    }
+)
+_STRATEGIES = ("fixed", "esv", "leaky")
+_QUICK_CORPORA = ("casme2", "samm", "smic", "casme", "mmew", "4dme", "casme3a")
+
+
+class ExperimentError(MefastError, ValueError):
+    """An experiment file that cannot be read or run as written."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    """A parsed experiment file (see the module docstring for the format)."""
+
+    name: str
+    title: str
+    source: str
+    path: Path
+    data: Mapping[str, Any]
+    training: Mapping[str, Any]
+    quick: Mapping[str, Any]
+    columns: tuple[Mapping[str, Any], ...]
+    rows: tuple[Mapping[str, Any], ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def runnable_rows(self) -> tuple[Mapping[str, Any], ...]:
+        """Rows mefast can run (those without ``missing``)."""
+        return tuple(r for r in self.rows if "missing" not in r)
+
+    @property
+    def missing_rows(self) -> tuple[Mapping[str, Any], ...]:
+        """Rows listed with their published figures but not run, with the reason."""
+        return tuple(r for r in self.rows if "missing" in r)
+
+
+def experiment_files() -> dict[str, Path]:
+    """Shipped experiments: name -> file."""
+    out = {}
+    for path in sorted(EXPERIMENT_DIR.glob("*.toml")):
+        with path.open("rb") as fh:
+            name = tomllib.load(fh).get("experiment", {}).get("name", path.stem)
+        out[str(name)] = path
+    return out
+
+
+def _fail(path: Path, msg: str) -> ExperimentError:
+    return ExperimentError(f"{path.name}: {msg}")
+
+
+def _check_row(path: Path, i: int, row: Mapping[str, Any], column_keys: set[str]) -> None:
+    from .registry import MODELS
+
+    where = f"row {i + 1} ({row.get('name', '?')!r})"
+    if "name" not in row:
+        raise _fail(path, f"row {i + 1} has no name")
+    published = row.get("published", {})
+    if not isinstance(published, Mapping):
+        raise _fail(path, f"{where}: published must be a table of column key -> number")
+    unknown = set(published) - column_keys
+    if unknown:
+        raise _fail(path, f"{where}: published figures for unknown columns {sorted(unknown)}")
+    for k, v in published.items():
+        if not isinstance(v, int | float):
+            raise _fail(path, f"{where}: published[{k!r}] = {v!r} is not a number")
+    if "missing" in row:
+        return
+    model = row.get("model")
+    if model is None:
+        raise _fail(path, f"{where} needs model = ... (or missing = 'reason')")
+    if model not in ("svm", "constant") and model not in MODELS:
+        raise _fail(path, f"{where}: model {model!r} is not registered ({', '.join(MODELS)})")
+    noisy = row.get("noisy")
+    if noisy is not None and noisy not in NOISY_METHODS:
+        raise _fail(path, f"{where}: noisy {noisy!r} is not one of {', '.join(NOISY_METHODS)}")
+    if row.get("strategy", "fixed") not in _STRATEGIES:
+        raise _fail(path, f"{where}: strategy must be one of {_STRATEGIES}")
+    bad = set(row.get("run", {})) - _RUN_KEYS
+    if bad:
+        raise _fail(path, f"{where}: unknown run settings {sorted(bad)}; known: {sorted(_RUN_KEYS)}")
+
+
+def load_experiment(name: str | Path) -> Experiment:
+    """Parse and check an experiment by name (a shipped one) or path."""
+    files = experiment_files()
+    path = files.get(str(name)) or Path(name)
+    if not path.is_file():
+        raise ExperimentError(f"no experiment {str(name)!r}; shipped: {', '.join(files)} (or give a .toml path)")
+    try:
+        with path.open("rb") as fh:
+            doc = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise _fail(path, f"not valid TOML: {exc}") from None
+    head = doc.get("experiment", {})
+    data = dict(doc.get("data", {}))
+    if data.get("protocol") not in PROTOCOLS:
+        raise _fail(path, f"[data] protocol must be one of {PROTOCOLS}, got {data.get('protocol')!r}")
+    if float(data.get("scale", 100)) not in (1.0, 100.0):
+        raise _fail(path, "[data] scale must be 1 (fractions) or 100 (percent)")
+    training = dict(doc.get("training", {}))
+    quick = dict(doc.get("quick", {}))
+    for section, values in (("training", training), ("quick", quick)):
+        bad = set(values) - _TRAINING_KEYS - {"seeds"}
+        if bad:
+            raise _fail(path, f"[{section}] unknown settings {sorted(bad)}")
+    columns = tuple(doc.get("columns", []))
+    if not columns:
+        raise _fail(path, "no [[columns]]")
+    keys = [c.get("key") for c in columns]
+    if None in keys or len(set(keys)) != len(keys):
+        raise _fail(path, "every column needs a unique key")
+    for c in columns:
+        bad = set(c.get("run", {})) - _RUN_KEYS
+        if bad:
+            raise _fail(path, f"column {c['key']!r}: unknown run settings {sorted(bad)}")
+        unknown = set(c.get("average_of", [])) - set(keys)
+        if unknown:
+            raise _fail(path, f"column {c['key']!r}: average_of names unknown columns {sorted(unknown)}")
+    rows = tuple(doc.get("rows", []))
+    if not rows:
+        raise _fail(path, "no [[rows]]")
+    for i, row in enumerate(rows):
+        _check_row(path, i, row, set(keys))
+    for row in rows:
+        tokens = [row.get("run", {}).get("train_datasets")] + [c.get("run", {}).get("train_datasets") for c in columns]
+        for t in tokens:
+            if isinstance(t, str) and t not in ("same", "all", "all-but-test"):
+                raise _fail(path, f"train_datasets {t!r}: give a list of corpora or 'same', 'all', 'all-but-test'")
+    notes = head.get("notes", [])
+    return Experiment(
+        name=str(head.get("name", path.stem)),
+        title=str(head.get("title", path.stem)),
+        source=str(head.get("source", "")),
+        path=path,
+        data=data,
+        training=training,
+        quick=quick,
+        columns=columns,
+        rows=rows,
+        notes=tuple(notes if isinstance(notes, list) else [notes]),
+    )
+
+
+def quick_store(path: str | Path, *, n_subjects: int = 3, clips_per_subject: int = 2, seed: int = 0) -> Path:
+    """A small store of every synthetic corpus (:mod:`mefast.datasets.synthetic`), made with the real pipeline.
+
+    48 x 48 face crops (already aligned), TV-L1 ``fast``, stored at 32 x 32 with ``flow``, ``strain``,
+    ``lbptop``, ``biwoof`` and ``frames`` (no ``mdmo``: its per-frame flows take most of the time). Seconds.
+    Reused when it already exists.
+    """
+    from ..datasets import composite, load, synthetic
+    from ..pipeline import PreprocessOptions, preprocess
+
+    path = Path(path)
+    store = path / "quick.zarr"
+    if (store / "zarr.json").is_file():
+        return store
+    raw = synthetic.write_synthetic(
+        path / "raw",
+        corpora=_QUICK_CORPORA,
+        n_subjects=n_subjects,
+        clips_per_subject=clips_per_subject,
+        size=(48, 48),
+        n_frames=(8, 10),
+        seed=seed,
+        cropped=True,
+        overwrite=True,
+    )
+    dataset = composite([load(c, *raw[c]) for c in _QUICK_CORPORA], "quick")
+    preprocess(
+        dataset,
+        store,
+        size=(32, 32),
+        n_jobs=1,
+        features=("flow", "strain", "lbptop", "biwoof", "frames"),
+        options=PreprocessOptions(crop_size=(48, 48), align="none", flow="fast"),
+    )
+    return store
+
+
+@dataclasses.dataclass(frozen=True)
+class Reproduction:
+    """Published against measured, one line per cell.
+
+    Attributes
+    ----------
+    experiment : Experiment
+    cells : pandas.DataFrame
+        ``row``, ``column``, ``published``, ``measured`` (mean over seeds, on the published scale), ``std``,
+        ``difference`` (measured - published), ``leaky``, ``note``.
+    quick : bool
+        Whether it ran on the synthetic corpora (its numbers say nothing about the paper's).
+    """
+
+    experiment: Experiment
+    cells: pd.DataFrame
+    quick: bool = False
+
+    def wide(self) -> pd.DataFrame:
+        """Rows x columns, each cell ``published / measured (difference)``."""
+        exp = self.experiment
+        decimals = 1 if float(exp.data.get("scale", 100)) == 100 else 3
+
+        def fmt(v: float) -> str:
+            return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{decimals}f}"
+
+        table: dict[str, dict[str, str]] = {}
+        for _, c in self.cells.iterrows():
+            if c["note"] and math.isnan(c["measured"]):
+                cell = f"{fmt(c['published'])} / n/a"
+            else:
+                diff = "" if math.isnan(c["difference"]) else f" ({c['difference']:+.{decimals}f})"
+                cell = f"{fmt(c['published'])} / {fmt(c['measured'])}{diff}"
+            table.setdefault(c["row"], {})[c["column"]] = cell
+        titles = [c.get("title", c["key"]) for c in exp.columns]
+        out = pd.DataFrame.from_dict(table, orient="index").reindex(columns=[c["key"] for c in exp.columns])
+        out.columns = titles
+        out.index.name = "published / mefast (difference)"
+        return out.fillna("")
+
+    def to_markdown(self) -> str:
+        """The table with a heading, the run's settings and notes."""
+        exp = self.experiment
+        lines = [f"## {exp.title}", "", f"Source: {exp.source}", ""]
+        if self.quick:
+            lines += ["**Quick run on synthetic corpora: the measured numbers say nothing about the paper's.**", ""]
+        if self.cells["leaky"].any():
+            lines += ["Rows marked LEAKY stop early on the test fold: optimistic by construction.", ""]
+        lines += [self.wide().to_markdown(), ""]
+        notes = [f"- {n}" for n in exp.notes]
+        for _, c in self.cells[self.cells["note"] != ""].drop_duplicates(["row", "note"]).iterrows():
+            notes.append(f"- {c['row']}: {c['note']}")
+        if notes:
+            lines += ["Notes:", "", *notes, ""]
+        return "\n".join(lines)
+
+    def write(self, out: str | Path) -> list[Path]:
+        """Write ``<name>.md`` and ``<name>.csv`` into ``out``."""
+        d = Path(out)
+        d.mkdir(parents=True, exist_ok=True)
+        md = d / f"{self.experiment.name}.md"
+        csv = d / f"{self.experiment.name}.csv"
+        md.write_text(self.to_markdown())
+        self.cells.to_csv(csv, index=False)
+        return [md, csv]
+
+
+def _row_title(row: Mapping[str, Any]) -> str:
+    from .leakage import LEAKY_LABEL
+
+    name = str(row["name"])
+    if row.get("strategy") == "leaky" and "LEAKY" not in name:
+        name = f"{name} [{LEAKY_LABEL}]"
+    return name
+
+
+def _read(ev: Evaluation, read: str, metric: str) -> tuple[float, float]:
+    """Mean and std over seeds of one figure of an evaluation."""
+    r = ev.runs
+    if read == "overall":
+        sel = r[(r["scope"] == "overall") & (r["metric"] == metric)]
+    elif read == "datasets-mean":
+        d = r[(r["scope"] == "dataset") & (r["metric"] == metric)]
+        per_seed = d.groupby("seed")["value"].mean()
+        return float(per_seed.mean()), float(per_seed.std(ddof=0))
+    elif read in ev.classes and ev.label == "au":
+        sel = r[(r["scope"] == "overall") & (r["metric"] == f"f1_{read}")]
+    else:
+        sel = r[(r["scope"] == "dataset") & (r["key"] == read) & (r["metric"] == metric)]
+    if sel.empty:
+        return float("nan"), float("nan")
+    return float(sel["value"].mean()), float(sel["value"].std(ddof=0))
+
+
+def _config(exp: Experiment, quick: bool, overrides: Mapping[str, Any]) -> tuple[dict[str, Any], list[int]]:
+    settings = {**exp.training, **(exp.quick if quick else {}), **{k: v for k, v in overrides.items() if v is not None}}
+    seeds = [int(s) for s in settings.pop("seeds", [0])]
+    return settings, seeds
+
+
+def run_experiment(
+    experiment: str | Path | Experiment,
+    *,
+    root: str | Path | None = None,
+    store: str | Path | MEStore | None = None,
+    quick: bool = False,
+    epochs: int | None = None,
+    seeds: Sequence[int] | None = None,
+    threads: int | None = None,
+    device: str | None = None,
+    rows: Sequence[str] | None = None,
+) -> Reproduction:
+    """Run an experiment and return published against measured figures.
+
+    Parameters
+    ----------
+    experiment : str, Path or Experiment
+        A shipped experiment's name, a TOML path, or a parsed experiment.
+    root : str or Path, optional
+        Folder holding the store the experiment names (``[data] store``) and any files it refers to (IDC's
+        clean-id lists). With ``quick``: where the synthetic store is built (a temporary folder if None).
+    store : str, Path or MEStore, optional
+        The store to use instead of ``root / [data] store``.
+    quick : bool
+        Run on the synthetic corpora with the ``[quick]`` settings (for tests and trying the pipeline).
+    epochs, seeds, threads, device : optional
+        Override the file's training settings.
+    rows : sequence of str, optional
+        Run only these rows (by name); the others are listed with their published figures.
+
+    Returns
+    -------
+    Reproduction
+    """
+    import tempfile
+
+    from . import TrainConfig, evaluate
+    from .leakage import _leaky_evaluation
+
+    exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
+    if store is None:
+        if quick:
+            base = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="mefast-quick-"))
+            store = quick_store(base)
+        else:
+            if root is None:
+                raise ExperimentError(
+                    f"{exp.name}: give --root (folder holding {exp.data.get('store', 'the store')}) or --store"
+                )
+            store = Path(root) / str(exp.data.get("store", ""))
+    st = store if isinstance(store, MEStore) else MEStore.open(store, mode="r")
+    have = set(st.meta["dataset"].astype(str))
+    if not quick:
+        lacking = [c for c in exp.data.get("corpora", []) if c not in have]
+        if lacking:
+            raise ExperimentError(f"{exp.name}: the store {st.path} lacks the corpora {lacking}")
+    settings, run_seeds = _config(exp, quick, {"epochs": epochs, "threads": threads, "device": device})
+    if seeds is not None:
+        run_seeds = [int(s) for s in seeds]
+    settings.setdefault("device", "cpu" if quick else "auto")
+    scale = float(exp.data.get("scale", 100))
+    defaults = {k: v for k, v in exp.data.items() if k in _RUN_KEYS}
+    cache: dict[str, Evaluation | str] = {}
+    records = []
+    for row in exp.rows:
+        title = _row_title(row)
+        published = row.get("published", {})
+        skip = row.get("missing") or (
+            "not selected (--rows)" if rows is not None and row["name"] not in rows else None
+        )
+        row_measured: dict[str, float] = {}
+        for col in exp.columns:
+            pub = float(published.get(col["key"], float("nan")))
+            rec = {
+                "row": title,
+                "column": col["key"],
+                "published": pub,
+                "measured": float("nan"),
+                "std": float("nan"),
+                "difference": float("nan"),
+                "leaky": row.get("strategy") == "leaky",
+                "note": "",
+            }
+            if skip:
+                rec["note"] = f"not run: {skip}"
+                records.append(rec)
+                continue
+            if "average_of" in col:
+                parts = [row_measured.get(k, float("nan")) for k in col["average_of"]]
+                mean = float(np.mean(parts))
+                rec.update(measured=mean, difference=mean - pub)
+                records.append(rec)
+                continue
+            params = {**defaults, **row.get("run", {}), **col.get("run", {})}
+            params.update({k: row[k] for k in ("model", "feature", "noisy", "strategy") if k in row})
+            key = json.dumps(params, sort_keys=True, default=str)
+            if key not in cache:
+                cache[key] = _run_cell(
+                    st, params, settings, run_seeds, root, quick, evaluate, TrainConfig, _leaky_evaluation
+                )
+            ev = cache[key]
+            if isinstance(ev, str):
+                rec["note"] = ev
+            else:
+                metric = str(col.get("metric", exp.data.get("metric", ev.headline)))
+                mean, std = _read(ev, str(col.get("read", col["key"])), metric)
+                rec.update(measured=scale * mean, std=scale * std, difference=scale * mean - pub)
+                row_measured[col["key"]] = scale * mean
+                if math.isnan(mean):
+                    rec["note"] = f"the run has no {col.get('read', col['key'])!r} result"
+            records.append(rec)
+    return Reproduction(exp, pd.DataFrame.from_records(records), quick=quick)
+
+
+def _run_cell(
+    st: MEStore,
+    params: dict[str, Any],
+    settings: dict[str, Any],
+    seeds: list[int],
+    root: str | Path | None,
+    quick: bool,
+    evaluate: Any,
+    config_type: Any,
+    leaky: Any,
+) -> Evaluation | str:
+    """One evaluation, or the reason it could not run (a string)."""
+    from ..protocols import make_protocol
+    from .data import StoreSource
+
+    params = dict(params)
+    have = list(pd.unique(st.meta["dataset"].astype(str)))
+    test = params.get("test_datasets")
+    if params.get("train_datasets") == "same":  # train on the test corpora only
+        params["train_datasets"] = test
+    elif params.get("train_datasets") == "all-but-test":  # every other corpus of the store ("extra data")
+        params["train_datasets"] = [d for d in have if d not in (test or [])]
+    elif params.get("train_datasets") == "all":  # every corpus of the store
+        params["train_datasets"] = have
+    model = params.pop("model")
+    strategy = params.pop("strategy", "fixed")
+    noisy_name = params.pop("noisy", None)
+    clean_ids = params.pop("clean_ids", None)
+    feature = params.pop("feature", "flow")
+    protocol = params.pop("protocol")
+    noisy = None
+    if noisy_name == "idc":
+        path = Path(root or ".") / str(clean_ids or "")
+        if not clean_ids or not path.is_file():
+            return f"not run: IDC needs the clean sample ids file {clean_ids!r} under --root"
+        noisy = IDC.from_file(str(path))
+    elif noisy_name is not None:
+        noisy = NOISY_METHODS[noisy_name]()
+    if model == "svm" and feature not in st.features:
+        return f"not run: the store has no {feature!r} array"
+    config = config_type(**settings, noisy=noisy, early_stopping=strategy == "esv")
+    try:
+        if strategy == "leaky":
+            done = st.done
+            proto = make_protocol(protocol, st.meta[done], au=st.au[done], au_names=st.au_names, **params)
+            groups = proto.meta["dataset"].astype(str) + "/" + proto.meta["subject"].astype(str)
+            return leaky(proto, model, StoreSource(st), config, seeds, groups)
+        return evaluate(st, protocol, model, seeds=seeds, config=config, feature=feature, **params)
+    except (MefastError, ValueError) as exc:
+        if not quick:
+            raise
+        return f"not run on the synthetic corpora: {exc}"
