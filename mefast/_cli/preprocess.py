@@ -44,6 +44,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="the annotation spreadsheet (default: found in the root); for a composite, NAME=FILE per member",
     )
     p.add_argument("--out", required=True, help="the store: a directory (store.zarr) or an fsspec URL")
+    p.add_argument(
+        "--frame-range",
+        choices=("strict", "clip"),
+        default="strict",
+        help="clips whose folder frames do not cover onset..offset: strict (default) reports them as failures; "
+        "clip uses the overlap when the apex lies inside it, recording the change",
+    )
     p.add_argument("--features", default=None, help="comma-separated subset of flow,strain,lbptop,biwoof,mdmo,frames")
     p.add_argument("--size", type=_size, default=None, metavar="HxW", help="stored flow/strain/frames size (128x128)")
     p.add_argument(
@@ -92,8 +99,8 @@ def _named(values: list[str] | None, what: str) -> dict[str, str]:
     return out
 
 
-def load_corpus(corpus: str, roots: list[str], annotations: list[str] | None) -> Any:
-    """Load a corpus, or the members of a composite given as NAME=DIR roots."""
+def load_corpus(corpus: str, roots: list[str], annotations: list[str] | None, *, frame_range: str = "strict") -> Any:
+    """Load a corpus, or the members of a composite given as NAME=DIR roots (``frame_range``: see datasets.load)."""
     from .. import datasets
 
     corpus = corpus.lower()
@@ -101,10 +108,12 @@ def load_corpus(corpus: str, roots: list[str], annotations: list[str] | None) ->
     if single:
         if annotations and len(annotations) > 1:
             raise SystemExit("mefast preprocess: one corpus takes at most one --annotations FILE")
-        return datasets.load(corpus, roots[0], annotations[0] if annotations else None)
+        return datasets.load(corpus, roots[0], annotations[0] if annotations else None, frame_range=frame_range)
     named_roots = _named(roots, "root")
     named_ann = _named(annotations, "annotations")
-    members = [datasets.load(name, root, named_ann.get(name)) for name, root in named_roots.items()]
+    members = [
+        datasets.load(name, root, named_ann.get(name), frame_range=frame_range) for name, root in named_roots.items()
+    ]
     if len(members) == 1 and members[0].name == corpus:
         return members[0]
     return datasets.composite(members, corpus)
@@ -117,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        dataset = load_corpus(args.corpus, args.root, args.annotations)
+        dataset = load_corpus(args.corpus, args.root, args.annotations, frame_range=args.frame_range)
     except (MefastError, OSError, ValueError, KeyError) as exc:
         print(f"mefast preprocess: cannot load {args.corpus}: {exc}", file=sys.stderr)
         return 2

@@ -15,7 +15,10 @@ from pathlib import Path
 
 from .. import labels
 from ._engine.base import CORRECTION_COLUMNS, ISSUE_COLUMNS, SAMPLE_COLUMNS, Dataset
+from ._engine.corrections import bind_identities
+from ._engine.frame_range import FRAME_RANGE_POLICIES, apply_frame_range, check_frame_range
 from ._engine.reader import CorpusSpec, Correction
+from ._engine.table import read_sheet
 from .composite import COMPOSITES, composite
 from .corpora import ALIASES, READERS, SPECS
 from .validate import validate
@@ -24,12 +27,15 @@ __all__ = [
     "COMPOSITES",
     "CORPORA",
     "CORRECTION_COLUMNS",
+    "FRAME_RANGE_POLICIES",
     "ISSUE_COLUMNS",
     "SAMPLE_COLUMNS",
     "SPECS",
     "CorpusSpec",
     "Correction",
     "Dataset",
+    "apply_frame_range",
+    "bind_corrections",
     "composite",
     "labels",
     "load",
@@ -40,7 +46,22 @@ __all__ = [
 CORPORA: tuple[str, ...] = tuple(READERS)
 
 
-def load(corpus: str, root: str | Path, annotations: str | Path | None = None, **kw: object) -> Dataset:
+def _reader_key(corpus: str) -> str:
+    key = str(corpus).lower().replace(" ", "").replace("-", "")
+    key = ALIASES.get(key, key)
+    if key not in READERS:
+        raise ValueError(f"unknown corpus {corpus!r}; expected one of {list(READERS)}")
+    return key
+
+
+def load(
+    corpus: str,
+    root: str | Path,
+    annotations: str | Path | None = None,
+    *,
+    frame_range: str = "strict",
+    **kw: object,
+) -> Dataset:
     """Read a corpus from its folders and annotation sheet as distributed.
 
     Parameters
@@ -53,8 +74,13 @@ def load(corpus: str, root: str | Path, annotations: str | Path | None = None, *
     annotations : path-like, optional
         The annotation sheet; when omitted it is searched for in ``root`` and the two folders above it
         under the corpus's distributed file names (SMIC needs none).
+    frame_range : {"strict", "clip"}
+        What to do with a clip whose folder frames do not cover its annotated onset..offset (see
+        :func:`apply_frame_range`): ``strict`` keeps the annotation (an error in :func:`validate`),
+        ``clip`` uses the overlap when the apex lies inside it and records the change.
     **kw
-        Reader options: ``corrections=False`` skips the known corrections; 4DME takes ``keep_k=True``.
+        Reader options: ``corrections=False`` skips the known corrections (a list of :class:`Correction`,
+        e.g. from :func:`bind_corrections`, replaces them); 4DME takes ``keep_k=True``.
 
     Returns
     -------
@@ -69,14 +95,44 @@ def load(corpus: str, root: str | Path, annotations: str | Path | None = None, *
     FileNotFoundError
         ``root`` is not a folder.
     """
-    key = str(corpus).lower().replace(" ", "").replace("-", "")
-    key = ALIASES.get(key, key)
-    reader = READERS.get(key)
-    if reader is None:
-        raise ValueError(f"unknown corpus {corpus!r}; expected one of {list(READERS)}")
+    check_frame_range(frame_range)
+    reader = READERS[_reader_key(corpus)]
     try:
-        return reader(root, annotations, **kw)
+        dataset = reader(root, annotations, **kw)
     except TypeError as e:
         if "unexpected keyword argument" in str(e):
             raise ValueError(f"load({corpus!r}): {e}") from e
         raise
+    return apply_frame_range(dataset, frame_range)
+
+
+def bind_corrections(corpus: str, annotations: str | Path) -> list[Correction]:
+    """The corpus's known corrections keyed by identity, read once from a sheet of the release.
+
+    The built-in correction tables locate each sample by its row in the released sheet (as the MEB library
+    does). Bound to ``(subject, clip)`` from that sheet, they work on any later copy: re-sorted, with rows
+    added or removed, re-saved: ``load(corpus, root, copy, corrections=bind_corrections(corpus, release))``.
+
+    Parameters
+    ----------
+    corpus : str
+        One of :data:`CORPORA`.
+    annotations : path-like
+        The annotation sheet as the corpus distributes it (the release's number of data rows).
+
+    Returns
+    -------
+    list of Correction
+
+    Raises
+    ------
+    ValueError
+        Unknown corpus, or a sheet that is not the release's length.
+    AnnotationError
+        The sheet cannot be read.
+    """
+    spec = SPECS[_reader_key(corpus)]
+    if spec.read is not None or not spec.corrections:
+        return list(spec.corrections)
+    table, _ = read_sheet(Path(annotations).expanduser(), spec.columns, spec.required)
+    return bind_identities(spec, table, spec.corrections)

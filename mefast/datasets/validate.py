@@ -10,7 +10,13 @@ Problem codes (severity ``"error"`` unless noted):
 ``invalid_annotation``  a row without subject/clip, or an onset/apex/offset that is not a frame number
 ``invalid_aus``         an AU code that cannot be read (the readable AUs are kept)
 ``duplicate_sample``    the sheet lists the same clip twice
-``corrections_skipped`` the sheet is not the release the known corrections address (warning)
+``corrections_skipped`` the sheet is not the release the row-addressed corrections refer to (warning)
+``correction_conflict`` the sheet holds neither the mistake a known correction expects nor its fix: left as
+                        it is (warning)
+``correction_not_found`` the sample of an identity-keyed correction is not in the sheet (warning)
+``frame_range``         the clip folder's frames do not cover onset..offset and ``frame_range="clip"`` cannot
+                        reconcile them (no overlap, or the apex outside it)
+``frame_range_clipped`` onset..offset clipped to the folder's frames by ``frame_range="clip"`` (warning)
 ``onset_after_apex``    onset > apex
 ``apex_after_offset``   apex > offset
 ``apex_equals_onset``   apex == onset: the onset->apex motion is zero (warning)

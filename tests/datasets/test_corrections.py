@@ -147,8 +147,11 @@ def test_guards_leave_a_correct_sheet_alone(tmp_path):
     # A CASME II sheet whose apexes are all present: the 'missing apex' estimates must not replace them.
     rows = _rows("casme2", 256)
     d = load("casme2", *_write(tmp_path, "casme2", rows))
-    apex_fixes = d.corrections[d.corrections["field"] == "apex"]
+    apex_fixes = d.corrections[(d.corrections["field"] == "apex") & (d.corrections["status"] == "applied")]
     assert apex_fixes.empty
+    # ... and each one is reported: the sheet holds neither the missing apex they expect nor their value
+    conflicts = d.corrections[(d.corrections["field"] == "apex") & (d.corrections["status"] == "conflict")]
+    assert len(conflicts) == 21
     assert d.samples.at[29, "apex"] == rows[29]["apex"]
     # The unconditional offset fix of row 60 still applies (the sheet's offset differs from 91).
     assert d.samples.at[60, "offset"] == 91

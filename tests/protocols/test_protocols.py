@@ -224,7 +224,14 @@ def test_cd6me_tables_layout(tmp_path):
     md = const.to_markdown("au")
     assert md.splitlines()[0].startswith("| Method") and "± 0.0" in md
     paths = const.to_csv(tmp_path)
-    assert {q.name for q in paths} == {"summary.csv", "by_dataset.csv", "by_au.csv", "runs.csv", "predictions.csv"}
+    assert {q.name for q in paths} == {
+        "summary.csv",
+        "f1_variants.csv",
+        "by_dataset.csv",
+        "by_au.csv",
+        "runs.csv",
+        "predictions.csv",
+    }
     assert pd.read_csv(tmp_path / "predictions.csv").shape[0] == len(p.index)
     with pytest.raises(ProtocolError, match="table by AU needs AU detection"):
         cross_validate(make_protocol("loso", meta), lambda f, y, s: np.zeros(len(f.test), int)).table("au")

@@ -32,7 +32,7 @@ SAMPLE_COLUMNS: tuple[str, ...] = (
     "aus",
 )
 #: Columns of :attr:`Dataset.corrections`.
-CORRECTION_COLUMNS: tuple[str, ...] = ("sample_id", "row", "field", "old", "new", "reason")
+CORRECTION_COLUMNS: tuple[str, ...] = ("sample_id", "row", "field", "old", "new", "reason", "status")
 #: Columns of :attr:`Dataset.issues` and of :func:`mefast.datasets.validate`'s report.
 ISSUE_COLUMNS: tuple[str, ...] = ("sample_id", "problem", "detail", "severity")
 
@@ -77,8 +77,11 @@ class Dataset:
     clip_dirs : list of Path
         Per sample, the clip folder (where it was looked for, when missing).
     corrections : DataFrame
-        Every change made to the annotation: ``sample_id, row, field, old, new, reason`` (``row`` is the
-        0-based data row of the spreadsheet).
+        Every change made to the annotation, and every known correction checked: ``sample_id, row, field,
+        old, new, reason, status`` (``row`` is the 0-based data row of the spreadsheet, -1 for a change not
+        made on a sheet row such as ``frame_range="clip"``; ``status`` is ``applied``, ``already_fixed``
+        (the sheet holds the right value) or ``conflict`` (the sheet holds neither the expected mistake nor
+        the fix: left as it is)).
     issues : DataFrame
         Problems found while reading (``sample_id, problem, detail, severity``); :func:`validate` returns
         these together with the checks of frames and annotations.
@@ -163,6 +166,11 @@ class Dataset:
         folder = self.clip_dirs[i] if self.clip_dirs else self.root
         if not numbers:
             raise FrameReadError(f"sample {sid}: no frames in clip folder {folder} (missing or empty)")
+        if lo < numbers[0] or hi > numbers[-1]:
+            raise FrameReadError(
+                f"sample {sid}: frames {lo}..{hi} are not all in clip folder {folder}, which holds frames "
+                f"{numbers[0]}..{numbers[-1]}; see validate(), or load(..., frame_range='clip') to use the overlap"
+            )
         by_number = dict(zip(numbers, paths, strict=True))
         frames: list[NDArray[np.uint8]] = []
         for k in range(lo, hi + 1):

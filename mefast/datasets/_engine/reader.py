@@ -8,7 +8,7 @@ without a record.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import pandas as pd
 from ...errors import AnnotationError
 from ...labels import format_aus, megc2019_class, normalise_emotion, objective_class, parse_aus_lenient
 from .base import CORRECTION_COLUMNS, ISSUE_COLUMNS, SAMPLE_COLUMNS, Dataset, au_names_of
+from .corrections import Correction, CorrectionLog, apply_corrections
 from .frames import FrameListing, list_frames
 from .table import frame_cell, is_blank, read_sheet, text_cell
 
@@ -25,34 +26,6 @@ __all__ = ["Correction", "CorpusSpec", "build", "find_annotation_file"]
 #: Fields a corpus table may carry. ``folder`` (optional) is the clip's folder name when it differs from
 #: the clip name (CAS(ME)^3 part A numbers duplicate names, but the ME clips share one recording folder).
 FIELDS = ("subject", "clip", "onset", "apex", "offset", "aus", "emotion", "objective")
-
-
-@dataclass(frozen=True)
-class Correction:
-    """One known annotation mistake and its fix, addressed by spreadsheet row.
-
-    Attributes
-    ----------
-    row : int
-        0-based data row of the spreadsheet as the corpus distributes it (the row index the MEB library
-        uses for the same fix).
-    field : str
-        ``"onset"``, ``"apex"``, ``"offset"``, ``"aus"`` or ``"labels"`` (swap the AU and emotion labels
-        of ``row`` with those of row ``value``).
-    value : int or str
-        The corrected value (for ``"labels"``: the other row).
-    reason : str
-        What is wrong and where the fix comes from.
-    when : str
-        ``"always"``; ``"missing"``: only when the cell holds no frame number; ``"or"``: only when the AU
-        cell offers ``or`` alternatives. Guards keep a fix from touching a sheet that is already right.
-    """
-
-    row: int
-    field: str
-    value: int | str
-    reason: str
-    when: str = "always"
 
 
 def _default_text(value: object) -> str:
@@ -82,8 +55,8 @@ class CorpusSpec:
     emotions : frozenset of str
         The corpus's emotion labels in mefast's spelling; others are reported by ``validate``.
     release_rows : int or None
-        Data rows of the sheet release the corrections address; position-keyed corrections apply only to
-        a sheet of that length.
+        Data rows of the sheet release the corrections address; corrections known only by their release row
+        are looked for at that row only on a sheet of that length (identity-keyed ones work on any sheet).
     corrections : tuple of Correction
     subject, clip : callable
         Cell -> normalised subject / clip text.
@@ -134,72 +107,8 @@ def find_annotation_file(spec: CorpusSpec, root: Path) -> Path:
     )
 
 
-class _Log:
-    """Collects corrections and issues; sample ids are filled in once rows have them."""
-
-    def __init__(self) -> None:
-        self.corrections: list[dict] = []
-        self.issues: list[dict] = []
-
-    def fix(self, row: int, fld: str, old: object, new: object, reason: str, sid: str = "") -> None:
-        self.corrections.append(
-            {"sample_id": sid, "row": row, "field": fld, "old": _show(old), "new": _show(new), "reason": reason}
-        )
-
-    def issue(self, sid: str, problem: str, detail: str, severity: str = "error") -> None:
-        self.issues.append({"sample_id": sid, "problem": problem, "detail": detail, "severity": severity})
-
-
-def _show(value: object) -> str:
-    return "" if is_blank(value) else text_cell(value)
-
-
-def _guard(c: Correction, old: object) -> bool:
-    if c.when == "missing":
-        return frame_cell(old) is None
-    if c.when == "or":
-        return " or " in f" {text_cell(old).lower()} "
-    if c.when != "always":
-        raise ValueError(f"correction guard {c.when!r} unknown")
-    return True
-
-
-def _apply_corrections(spec: CorpusSpec, table: pd.DataFrame, log: _Log, sheet_row: Callable[[int], int]) -> None:
-    if not spec.corrections:
-        return
-    if spec.release_rows is not None and len(table) != spec.release_rows:
-        log.issue(
-            "",
-            "corrections_skipped",
-            f"{spec.title}: the annotation sheet has {len(table)} data rows, the release mefast's "
-            f"{len(spec.corrections)} position-keyed corrections refer to has {spec.release_rows}; none was "
-            "applied (validate() reports what remains wrong)",
-            severity="warning",
-        )
-        return
-    for c in spec.corrections:
-        if c.row >= len(table):
-            continue
-        if c.field == "labels":
-            other = int(c.value)
-            for fld in ("aus", "emotion", "objective"):
-                a, b = table.at[c.row, fld], table.at[other, fld]
-                if _show(a) != _show(b):
-                    table.at[c.row, fld], table.at[other, fld] = b, a
-                    log.fix(c.row, fld, a, b, f"{c.reason} (sheet rows {sheet_row(c.row)}, {sheet_row(other)})")
-                    log.fix(other, fld, b, a, f"{c.reason} (sheet rows {sheet_row(c.row)}, {sheet_row(other)})")
-            continue
-        if c.field not in table.columns:
-            table[c.field] = None
-        old = table.at[c.row, c.field]
-        if not _guard(c, old) or _show(old) == _show(c.value):
-            continue
-        table.at[c.row, c.field] = c.value
-        log.fix(c.row, c.field, old, c.value, f"{c.reason} (sheet row {sheet_row(c.row)})")
-
-
 def _frame_numbers(
-    spec: CorpusSpec, rec: dict, listing: FrameListing, log: _Log, sid: str, where: str
+    spec: CorpusSpec, rec: dict, listing: FrameListing, log: CorrectionLog, sid: str, where: str
 ) -> dict[str, int | None]:
     """Onset, apex and offset of a row; missing ones derived where the corpus allows it (each recorded)."""
     r = int(rec["row"])
@@ -228,9 +137,13 @@ def build(
     root: str | Path,
     annotations: str | Path | None = None,
     *,
-    corrections: bool = True,
+    corrections: bool | Sequence[Correction] = True,
 ) -> Dataset:
-    """Read a corpus into a :class:`Dataset` (the body of every reader)."""
+    """Read a corpus into a :class:`Dataset` (the body of every reader).
+
+    ``corrections``: True applies the corpus's known corrections, False none, a sequence of
+    :class:`Correction` those instead (e.g. identity-keyed ones from :func:`mefast.datasets.bind_corrections`).
+    """
     root = Path(root).expanduser()
     if not root.is_dir():
         raise FileNotFoundError(f"{spec.title}: dataset root {root} is not a folder")
@@ -244,13 +157,13 @@ def build(
     for f in FIELDS:
         if f not in table.columns:
             table[f] = None
-    log = _Log()
+    log = CorrectionLog()
 
     def sheet_row(r: int) -> int:
         return header + 2 + r  # 1-based, as a spreadsheet program numbers rows
 
-    if corrections:
-        _apply_corrections(spec, table, log, sheet_row)
+    known = spec.corrections if corrections is True else () if corrections is False else tuple(corrections)
+    apply_corrections(spec, known, table, log, sheet_row)
 
     # Rows that cannot be samples: blank, or without subject/clip. Reported, then left out.
     keep_rows = []

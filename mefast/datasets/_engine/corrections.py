@@ -1,0 +1,294 @@
+"""Known annotation mistakes, found by the sample they belong to and the value they expect to find.
+
+A :class:`Correction` names its sample by identity (``subject``, ``clip``, as the sheet writes them) and
+says what it expects the sheet to hold: an exact wrong value (``expect``) or a kind of mistake (``when``:
+a missing frame number, an AU cell offering ``or`` alternatives). :func:`apply_corrections` compares what
+the sheet holds with both:
+
+``applied``
+    the sheet holds the expected mistake: the cell is replaced by the right value.
+``already_fixed``
+    the sheet already holds the right value: nothing to do.
+``conflict``
+    the sheet holds something else: nothing is changed, and the conflict is reported.
+
+Found by identity, a correction works on a re-sorted sheet, on one with rows added or removed, on a re-saved
+copy. Corrections whose sample is known only by its row in the release (the tables taken from the MEB
+library, which address rows by position) are found at that row when the sheet has the release's length,
+and checked the same way before anything changes; on a sheet of another length they are reported as
+``unlocated``. :func:`bind_identities` turns them into identity-keyed corrections once, from a sheet of the
+release, so a re-sorted or extended copy can be corrected afterwards.
+
+Every outcome is recorded: applied, already fixed and conflicting corrections in :attr:`Dataset.corrections`
+(column ``status``), conflicts and unlocated corrections also as issues of the validation report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from .table import frame_cell, is_blank, text_cell
+
+if TYPE_CHECKING:
+    from .reader import CorpusSpec
+
+__all__ = ["Correction", "CorrectionLog", "apply_corrections", "bind_identities", "show"]
+
+
+@dataclass(frozen=True)
+class Correction:
+    """One known annotation mistake and its fix.
+
+    Attributes
+    ----------
+    row : int or None
+        0-based data row of the spreadsheet as the corpus distributes it (where the MEB library fixes it).
+        Used to find the sample only when ``subject``/``clip`` are not given, and only on a sheet of the
+        release's length.
+    field : str
+        ``"onset"``, ``"apex"``, ``"offset"``, ``"aus"`` or ``"labels"`` (swap the AU and emotion labels
+        of this sample with those of the sample ``value``: a release row, or a ``(subject, clip)`` pair).
+    value : int, str or tuple
+        The corrected value (for ``"labels"``: the other sample).
+    reason : str
+        What is wrong and where the fix comes from.
+    when : str
+        The kind of mistake expected when ``expect`` is not given: ``"missing"`` (no frame number in the
+        cell), ``"or"`` (the AU cell offers ``or`` alternatives) or ``"always"`` (any value but the right one).
+    subject, clip : str or None
+        The sample's identity as the sheet writes it (compared after the corpus's normalisation).
+    expect : int, str or None
+        The exact wrong value the sheet is expected to hold.
+    """
+
+    row: int | None
+    field: str
+    value: int | str | tuple[str, str]
+    reason: str
+    when: str = "always"
+    subject: str | None = None
+    clip: str | None = None
+    expect: int | str | None = None
+
+    def __post_init__(self) -> None:
+        if self.when not in ("always", "missing", "or"):
+            raise ValueError(f"correction guard {self.when!r} unknown (always, missing or or)")
+        if (self.subject is None) != (self.clip is None):
+            raise ValueError("a correction's identity needs both subject and clip")
+        if self.subject is None and self.row is None:
+            raise ValueError("a correction needs an identity (subject, clip) or a release row")
+
+    @property
+    def keyed(self) -> bool:
+        """Whether the sample is known by identity (rather than by its release row)."""
+        return self.subject is not None
+
+
+def show(value: object) -> str:
+    """A cell as text for comparisons and records (blank -> ``""``)."""
+    return "" if is_blank(value) else text_cell(value)
+
+
+class CorrectionLog:
+    """Collects corrections (with their status) and issues; sample ids are filled in once rows have them."""
+
+    def __init__(self) -> None:
+        self.corrections: list[dict] = []
+        self.issues: list[dict] = []
+
+    def fix(
+        self, row: int, fld: str, old: object, new: object, reason: str, sid: str = "", status: str = "applied"
+    ) -> None:
+        self.corrections.append(
+            {
+                "sample_id": sid,
+                "row": row,
+                "field": fld,
+                "old": show(old),
+                "new": show(new),
+                "reason": reason,
+                "status": status,
+            }
+        )
+
+    def issue(self, sid: str, problem: str, detail: str, severity: str = "error") -> None:
+        self.issues.append({"sample_id": sid, "problem": problem, "detail": detail, "severity": severity})
+
+
+def _is_expected(c: Correction, old: object) -> bool:
+    """Whether a cell holds the mistake ``c`` expects."""
+    if c.expect is not None:
+        return show(old) == show(c.expect)
+    if c.when == "missing":
+        return frame_cell(old) is None
+    if c.when == "or":
+        return " or " in f" {text_cell(old).lower()} "
+    return True
+
+
+def _identity_index(spec: CorpusSpec, table: pd.DataFrame) -> dict[tuple[str, str], list[int]]:
+    index: dict[tuple[str, str], list[int]] = {}
+    for r in range(len(table)):
+        s, c = table.at[r, "subject"], table.at[r, "clip"]
+        if is_blank(s) or is_blank(c):
+            continue
+        index.setdefault((spec.subject(s), spec.clip(c)), []).append(r)
+    return index
+
+
+def _locate(
+    spec: CorpusSpec,
+    c: Correction,
+    ident: tuple[str, str] | None,
+    table: pd.DataFrame,
+    index: dict[tuple[str, str], list[int]],
+    positional: bool,
+) -> tuple[int | None, str]:
+    """The table row of a correction's sample, or None and why not."""
+    if ident is not None:
+        key = (spec.subject(ident[0]), spec.clip(ident[1]))
+        rows = index.get(key, [])
+        if len(rows) == 1:
+            return rows[0], ""
+        what = f"sample {key[0]}/{key[1]}"
+        return None, f"{what} is not in the sheet" if not rows else f"{what} is in the sheet {len(rows)} times"
+    if not positional or c.row is None or c.row >= len(table):
+        return None, f"release row {c.row}: the sheet is not the release layout"
+    return c.row, ""
+
+
+def apply_corrections(
+    spec: CorpusSpec,
+    corrections: Sequence[Correction],
+    table: pd.DataFrame,
+    log: CorrectionLog,
+    sheet_row: Callable[[int], int],
+) -> None:
+    """Apply ``corrections`` to a sheet's table in place, recording every outcome (see the module docstring)."""
+    if not corrections:
+        return
+    index = _identity_index(spec, table)
+    positional = spec.release_rows is None or len(table) == spec.release_rows
+    unlocated: list[str] = []
+    for c in corrections:
+        ident = (str(c.subject), str(c.clip)) if c.keyed else None
+        r, why = _locate(spec, c, ident, table, index, positional)
+        if r is None:
+            if c.keyed:
+                detail = f"{spec.title}: {c.field} correction ({c.reason}): {why}"
+                log.issue("", "correction_not_found", detail, "warning")
+            else:
+                unlocated.append(f"{c.field} of release row {c.row}")
+            continue
+        where = f"sheet row {sheet_row(r)}"
+        if c.field == "labels":
+            _swap_labels(spec, c, r, table, index, positional, log, sheet_row)
+            continue
+        if c.field not in table.columns:
+            table[c.field] = None
+        old = table.at[r, c.field]
+        if show(old) == show(c.value):
+            log.fix(r, c.field, old, c.value, f"{c.reason} ({where})", status="already_fixed")
+        elif _is_expected(c, old):
+            table.at[r, c.field] = c.value
+            log.fix(r, c.field, old, c.value, f"{c.reason} ({where})")
+        else:
+            expected = show(c.expect) if c.expect is not None else {"missing": "no frame number", "or": "'or'"}[c.when]
+            detail = (
+                f"{spec.title} {where}: the known {c.field} correction expects {expected!r} or the fix "
+                f"{show(c.value)!r}, the sheet holds {show(old)!r}; left as it is ({c.reason})"
+            )
+            log.fix(r, c.field, old, old, detail, status="conflict")
+            log.issue("", "correction_conflict", detail, "warning")
+    if unlocated:
+        log.issue(
+            "",
+            "corrections_skipped",
+            f"{spec.title}: the annotation sheet has {len(table)} data rows, the release mefast's "
+            f"{len(unlocated)} position-keyed corrections refer to has {spec.release_rows}; none of them was "
+            f"applied ({', '.join(unlocated[:6])}{'...' if len(unlocated) > 6 else ''}); identity-keyed "
+            "corrections (bind_identities) work on any sheet; validate() reports what remains wrong",
+            severity="warning",
+        )
+
+
+def _swap_labels(
+    spec: CorpusSpec,
+    c: Correction,
+    r: int,
+    table: pd.DataFrame,
+    index: dict[tuple[str, str], list[int]],
+    positional: bool,
+    log: CorrectionLog,
+    sheet_row: Callable[[int], int],
+) -> None:
+    other_id = c.value if isinstance(c.value, tuple) else None
+    probe = Correction(
+        None if other_id else int(c.value),
+        "labels",
+        0,
+        c.reason,  # type: ignore[arg-type]
+        subject=other_id[0] if other_id else None,
+        clip=other_id[1] if other_id else None,
+    )
+    other, why = _locate(spec, probe, other_id, table, index, positional)
+    if other is None:
+        log.issue("", "correction_not_found", f"{spec.title}: labels correction ({c.reason}): {why}", "warning")
+        return
+    where = f"sheet rows {sheet_row(r)}, {sheet_row(other)}"
+    fields = [f for f in ("aus", "emotion", "objective") if show(table.at[r, f]) != show(table.at[other, f])]
+    if not fields:
+        log.fix(r, "labels", "", "", f"{c.reason} ({where}): both rows hold the same labels", status="already_fixed")
+        return
+    for fld in fields:
+        a, b = table.at[r, fld], table.at[other, fld]
+        table.at[r, fld], table.at[other, fld] = b, a
+        log.fix(r, fld, a, b, f"{c.reason} ({where})")
+        log.fix(other, fld, b, a, f"{c.reason} ({where})")
+
+
+def bind_identities(spec: CorpusSpec, table: pd.DataFrame, corrections: Sequence[Correction]) -> list[Correction]:
+    """Identity-keyed copies of position-keyed corrections, read from a sheet of the release.
+
+    Parameters
+    ----------
+    spec : CorpusSpec
+    table : pandas.DataFrame
+        The release sheet as :func:`~mefast.datasets._engine.table.read_sheet` returns it (release length).
+    corrections : sequence of Correction
+
+    Returns
+    -------
+    list of Correction
+        Each correction with the ``subject`` and ``clip`` of its release row (the other sample of a labels
+        swap as a ``(subject, clip)`` value); corrections already keyed are returned as they are.
+
+    Raises
+    ------
+    ValueError
+        The sheet does not have the release's length, or a release row has no subject or clip.
+    """
+    if spec.release_rows is not None and len(table) != spec.release_rows:
+        raise ValueError(
+            f"{spec.title}: binding needs the release sheet ({spec.release_rows} data rows), this one has {len(table)}"
+        )
+
+    def ident(r: int) -> tuple[str, str]:
+        s, c = table.at[r, "subject"], table.at[r, "clip"]
+        if is_blank(s) or is_blank(c):
+            raise ValueError(f"{spec.title}: release row {r} has no subject or clip")
+        return spec.subject(s), spec.clip(c)
+
+    out = []
+    for c in corrections:
+        if c.keyed or c.row is None:
+            out.append(c)
+            continue
+        s, k = ident(c.row)
+        value = ident(int(c.value)) if c.field == "labels" and not isinstance(c.value, tuple) else c.value
+        out.append(replace(c, subject=s, clip=k, value=value))
+    return out
