@@ -177,13 +177,25 @@ def gallery(
     """
     from PIL import Image, ImageDraw
 
-    mosaic, captions, _ = gallery_image(store, rows, n=n, tile=tile, columns=columns, max_magnitude=max_magnitude)
+    mosaic, captions, panels = gallery_image(store, rows, n=n, tile=tile, columns=columns, max_magnitude=max_magnitude)
     img = Image.fromarray(mosaic, mode="RGB")
     draw = ImageDraw.Draw(img)
     font = _font(max(8, min(12, tile // 8)))
+    room = len(panels) * tile + (len(panels) - 1) * 2 - 2
     for x, y, text in captions:
-        draw.text((x + 1, y + 1), text, fill=(0, 0, 0), font=font)
+        draw.text((x + 1, y + 1), _fit(draw, text, font, room), fill=(0, 0, 0), font=font)
     return img
+
+
+def _fit(draw: Any, text: str, font: Any, room: int) -> str:
+    """``text`` shortened from the left (``…`` + the end of the sample id) to fit ``room`` pixels."""
+    if draw.textlength(text, font=font) <= room:
+        return text
+    for start in range(1, len(text)):
+        short = "…" + text[start:]
+        if draw.textlength(short, font=font) <= room:
+            return short
+    return text[-1:]
 
 
 def class_means_figure(
@@ -219,12 +231,13 @@ def class_means_figure(
     if "strain" in cm.means:
         top = float(cm.means["strain"].max())
         strain_max = top if top > 0 else None
-    gap, label_px, title_px = 6, 16, 22
+    gap, label_px, title_px = 6, 16, 22 + 16  # title line, then the column names once
     key = "flow" in cm.means
     width = gap + len(cols) * (tile + gap) + (tile + gap if key else 0)
     height = title_px + len(cm.labels) * (tile + label_px + gap) + gap
     mosaic = np.full((height, width, 3), 255, np.uint8)
     texts: list[tuple[int, int, str]] = [(gap, 4, f"class means by {cm.by} (mean over the samples of each class)")]
+    texts += [(gap + j * (tile + gap), 22, col) for j, col in enumerate(cols)]
     for i, label in enumerate(cm.labels):
         y = title_px + i * (tile + label_px + gap)
         texts.append((gap, y + 2, f"{label} (n={cm.counts[i]})"))
@@ -243,12 +256,11 @@ def class_means_figure(
                 heat = cm.means["strain"][i] / strain_max if strain_max else np.zeros_like(cm.means["strain"][i])
                 img = overlay_heatmap(face, heat, cmap="hot", alpha=0.85)
             mosaic[y + label_px : y + label_px + tile, x : x + tile] = _resize(img, tile)
-            if j > 0:
-                texts.append((x, y + 2, col))
     if key:
         x = gap + len(cols) * (tile + gap)
         mosaic[title_px + label_px : title_px + label_px + tile, x : x + tile] = flow_legend(tile)
-        texts.append((x, title_px + 2, f"flow key, max {flow_max:.2f} px" if flow_max else "flow key (no motion)"))
+        texts.append((x, 22, "flow key"))
+        texts.append((x, title_px + 2, f"max {flow_max:.2f} px" if flow_max else "no motion"))
     image = Image.fromarray(mosaic, mode="RGB")
     draw = ImageDraw.Draw(image)
     font = _font(11)

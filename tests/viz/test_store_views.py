@@ -117,11 +117,11 @@ def test_class_means_figure_draws_the_means(store, const):
     arr = np.asarray(img)
     peak = float(np.sqrt((cm.means["flow"] ** 2).sum(axis=1)).max())
     want = flow_to_rgb(cm.means["flow"][0], peak)
-    # the first class's flow tile: second column (6 px gaps), below the 22 px title and the 16 px row label
-    x, y = 6 + SIZE + 6, 22 + 16
+    # the first class's flow tile: second column (6 px gaps), below the title, column names and row label
+    x, y = 6 + SIZE + 6, 22 + 16 + 16
     np.testing.assert_array_equal(arr[y : y + SIZE, x : x + SIZE], want)
     last = flow_to_rgb(cm.means["flow"][2], peak)
-    y2 = 22 + 2 * (SIZE + 16 + 6) + 16
+    y2 = 22 + 16 + 2 * (SIZE + 16 + 6) + 16
     np.testing.assert_array_equal(arr[y2 : y2 + SIZE, x : x + SIZE], last)
     assert _png_size(figure_png(img)) == img.size
     assert class_means_figure(store, "au", tile=SIZE).size == img.size  # three AUs, three emotions
