@@ -36,8 +36,8 @@ class FrameReadError(MefastError, OSError):
     """A frame image is missing, unreadable or truncated."""
 
 
-class FrameRangeError(AnnotationError):
-    """A clip's frames do not cover its annotated onset..offset and the frame-range policy cannot reconcile them."""
+class FrameRangeError(FrameReadError, AnnotationError):
+    """A clip folder's frames do not cover the annotated onset..offset (a frame read and an annotation problem)."""
 
 
 class FaceNotFoundError(MefastError, ValueError):

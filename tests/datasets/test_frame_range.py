@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from mefast.datasets import load, synthetic, validate
-from mefast.errors import FrameReadError
+from mefast.errors import FrameRangeError, FrameReadError
 
 # (case, folder frame numbers, onset, apex, offset, clipped onset..offset or None when even 'clip' refuses)
 CASES = [
@@ -48,8 +48,10 @@ def test_strict_keeps_the_annotation_and_reports_an_error(tmp_path, case, frames
     report = validate(d, check_images=False)
     errors = report[(report["sample_id"] == d.samples.at[0, "sample_id"]) & (report["severity"] == "error")]
     assert not errors.empty
-    with pytest.raises(FrameReadError, match=d.samples.at[0, "sample_id"]):
+    with pytest.raises(FrameRangeError, match=d.samples.at[0, "sample_id"]) as err:
         d.read_frames(0)
+    assert isinstance(err.value, FrameReadError) and isinstance(err.value, ValueError)  # both ways of catching it
+    assert "frame_range='clip'" in str(err.value)
     assert d.read_frames(1).shape[0] == 11  # the consistent clip reads as before
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from ...errors import FrameReadError
+from ...errors import FrameRangeError, FrameReadError
 from ...labels import au_name, parse_aus
 from .frames import expected_frame_path, read_rgb
 
@@ -146,7 +146,8 @@ class Dataset:
         ------
         FrameReadError
             A frame of the range is missing, truncated or undecodable, or the frames differ in size; the
-            message names the sample and the path.
+            message names the sample and the path. :class:`~mefast.errors.FrameRangeError` (a subclass, also
+            a ``ValueError``) when the folder's frames do not reach ``first`` or ``last`` (see ``frame_range``).
         IndexError
             ``i`` is not a sample index.
         """
@@ -167,7 +168,7 @@ class Dataset:
         if not numbers:
             raise FrameReadError(f"sample {sid}: no frames in clip folder {folder} (missing or empty)")
         if lo < numbers[0] or hi > numbers[-1]:
-            raise FrameReadError(
+            raise FrameRangeError(
                 f"sample {sid}: frames {lo}..{hi} are not all in clip folder {folder}, which holds frames "
                 f"{numbers[0]}..{numbers[-1]}; see validate(), or load(..., frame_range='clip') to use the overlap"
             )
