@@ -26,6 +26,7 @@ it writes the table with mefast's numbers beside the published ones and their di
     [quick]                             # overrides for --quick (synthetic corpora, seconds)
     epochs = 1
     seeds = [0]
+    rows = ["SSSNet", "ResNet10"]       # optional: the rows --quick runs (default: all)
 
     [[columns]]                         # the table's columns, in order
     key = "C1"                          # key of the published figures
@@ -201,7 +202,7 @@ def load_experiment(name: str | Path) -> Experiment:
     training = dict(doc.get("training", {}))
     quick = dict(doc.get("quick", {}))
     for section, values in (("training", training), ("quick", quick)):
-        bad = set(values) - _TRAINING_KEYS - {"seeds"}
+        bad = set(values) - _TRAINING_KEYS - {"seeds"} - ({"rows"} if section == "quick" else set())
         if bad:
             raise _fail(path, f"[{section}] unknown settings {sorted(bad)}")
     columns = tuple(doc.get("columns", []))
@@ -222,6 +223,9 @@ def load_experiment(name: str | Path) -> Experiment:
         raise _fail(path, "no [[rows]]")
     for i, row in enumerate(rows):
         _check_row(path, i, row, set(keys))
+    unknown_quick = set(quick.get("rows", [])) - {str(r["name"]) for r in rows}
+    if unknown_quick:
+        raise _fail(path, f"[quick] rows names unknown rows {sorted(unknown_quick)}")
     for row in rows:
         tokens = [row.get("run", {}).get("train_datasets")] + [c.get("run", {}).get("train_datasets") for c in columns]
         for t in tokens:
@@ -374,7 +378,8 @@ def _read(ev: Evaluation, read: str, metric: str) -> tuple[float, float]:
 
 
 def _config(exp: Experiment, quick: bool, overrides: Mapping[str, Any]) -> tuple[dict[str, Any], list[int]]:
-    settings = {**exp.training, **(exp.quick if quick else {}), **{k: v for k, v in overrides.items() if v is not None}}
+    quick_settings = {k: v for k, v in exp.quick.items() if k != "rows"} if quick else {}
+    settings = {**exp.training, **quick_settings, **{k: v for k, v in overrides.items() if v is not None}}
     seeds = [int(s) for s in settings.pop("seeds", [0])]
     return settings, seeds
 
@@ -438,6 +443,8 @@ def run_experiment(
     settings, run_seeds = _config(exp, quick, {"epochs": epochs, "threads": threads, "device": device})
     if seeds is not None:
         run_seeds = [int(s) for s in seeds]
+    if quick and rows is None and "rows" in exp.quick:
+        rows = list(exp.quick["rows"])  # the file's quick subset: one of each kind of method, seconds
     settings.setdefault("device", "cpu" if quick else "auto")
     scale = float(exp.data.get("scale", 100))
     defaults = {k: v for k, v in exp.data.items() if k in _RUN_KEYS}
@@ -447,7 +454,7 @@ def run_experiment(
         title = _row_title(row)
         published = row.get("published", {})
         skip = row.get("missing") or (
-            "not selected (--rows)" if rows is not None and row["name"] not in rows else None
+            "not selected (--rows / [quick] rows)" if rows is not None and row["name"] not in rows else None
         )
         row_measured: dict[str, float] = {}
         for col in exp.columns:

@@ -1,0 +1,87 @@
+"""``mefast reproduce``: rerun a published table from its experiment file, published beside measured."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tomllib
+from pathlib import Path
+
+
+def _experiment_dir() -> Path:
+    # The files ship inside mefast/train/; found by path so that --list needs no torch.
+    return Path(__file__).resolve().parent.parent / "train" / "experiments"
+
+
+def _shipped() -> dict[str, tuple[Path, str, str]]:
+    out = {}
+    for path in sorted(_experiment_dir().glob("*.toml")):
+        with path.open("rb") as fh:
+            head = tomllib.load(fh).get("experiment", {})
+        out[str(head.get("name", path.stem))] = (path, str(head.get("title", "")), str(head.get("source", "")))
+    return out
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the subcommand."""
+    p = sub.add_parser(
+        "reproduce",
+        help="rerun a published table from an experiment file (published figures beside mefast's)",
+        description="Run a named experiment (a TOML file listing corpora, protocol, models, seeds, epochs and the "
+        "published figures) and write a markdown and CSV table: published, measured, difference.",
+    )
+    p.add_argument("name", nargs="?", help="a shipped experiment (see --list) or the path of a .toml file")
+    p.add_argument("--list", action="store_true", help="list the shipped experiments and exit")
+    p.add_argument("--root", type=Path, help="folder holding the experiment's store (and files it names)")
+    p.add_argument("--store", help="store to use instead of the one under --root")
+    p.add_argument("--quick", action="store_true", help="run on synthetic corpora with few epochs (seconds)")
+    p.add_argument("--out", type=Path, help="folder for <name>.md and <name>.csv (default: print only)")
+    p.add_argument("--epochs", type=int, help="override the file's epochs")
+    p.add_argument("--seeds", type=int, help="run seeds 0..N-1 instead of the file's")
+    p.add_argument("--rows", help="comma-separated row names to run (the others are listed, not run)")
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"))
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """List or run experiments."""
+    if args.list:
+        for name, (_, title, source) in _shipped().items():
+            print(f"{name:20s} {title}\n{'':20s} ({source})")
+        return 0
+    if not args.name:
+        print("mefast reproduce: give an experiment name (see --list) or a .toml path", file=sys.stderr)
+        return 2
+    if args.seeds is not None and args.seeds < 1:
+        print("mefast reproduce: --seeds must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        from ..train.reproduce import run_experiment
+    except ModuleNotFoundError as exc:
+        if exc.name != "torch":
+            raise
+        print("mefast reproduce needs torch: pip install 'mefast[train]'", file=sys.stderr)
+        return 2
+    from ..errors import MefastError
+
+    try:
+        result = run_experiment(
+            args.name,
+            root=args.root,
+            store=args.store,
+            quick=args.quick,
+            epochs=args.epochs,
+            seeds=None if args.seeds is None else range(args.seeds),
+            threads=args.threads,
+            device=args.device,
+            rows=None if not args.rows else [r.strip() for r in args.rows.split(",")],
+        )
+    except (MefastError, ValueError, OSError) as exc:
+        print(f"mefast reproduce: {exc}", file=sys.stderr)
+        return 2
+    print(result.to_markdown())
+    if args.out is not None:
+        paths = result.write(args.out)
+        print(f"wrote {', '.join(str(p) for p in paths)}")
+    return 0
