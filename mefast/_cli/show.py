@@ -136,16 +136,18 @@ def _magnified(args: argparse.Namespace, st: Any) -> Any:
 def draw(args: argparse.Namespace) -> Any:
     """The figure that ``args`` asks for (a matplotlib Figure or a Pillow image)."""
     from .. import viz
+    from ..viz._means import open_store
 
     paths = [str(p) for p in args.paths]
     store_like = _is_store(paths[0])
     if args.what in ("gallery", "class-means", "flow", "cam", "magnified") or (args.what == "tsne" and store_like):
         if len(paths) != 1 or not store_like:
             raise ValueError(f"--what {args.what} draws one store; got {', '.join(paths)}")
-        st = viz._means.open_store(paths[0])
+        st = open_store(paths[0])
         if args.what == "gallery":
-            mm = args.max_magnitude if args.max_magnitude is not None else "shared"
-            return viz.gallery(st, n=args.n, tile=args.tile, max_magnitude=mm)
+            if args.max_magnitude is not None:
+                return viz.gallery(st, n=args.n, tile=args.tile, max_magnitude=float(args.max_magnitude))
+            return viz.gallery(st, n=args.n, tile=args.tile)
         if args.what == "class-means":
             return viz.class_means_figure(viz.class_means(st, args.by))
         if args.what == "flow":

@@ -11,6 +11,8 @@ either as PNG, :func:`figure_png` gives the bytes.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._colour import (
     MIDDLEBURY_HUES,
     colour_wheel,
@@ -22,6 +24,13 @@ from ._colour import (
     to_rgb_image,
 )
 from ._means import ClassMeans, class_means
+
+if TYPE_CHECKING:  # the lazily loaded names, for type checkers
+    from ._eval_figures import au_f1_figure, confusion_figure, corpus_figure, tsne_embedding, tsne_figure
+    from ._mpl import figure_png, save_figure
+    from ._report import Report, store_report
+    from ._results import EvalResults, au_f1, confusion, constant_au_f1, corpus_scores, load_results
+    from ._store_figures import cam_figure, class_means_figure, flow_figure, gallery, gallery_image, quiver
 
 __all__ = [
     "MIDDLEBURY_HUES",

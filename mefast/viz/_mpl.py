@@ -52,7 +52,7 @@ def figure_png(fig: Figure | Any) -> bytes:
 
         fig = Image.fromarray(to_rgb_image(fig), mode="RGB")
     if hasattr(fig, "savefig"):
-        fig.savefig(buf, format="png", dpi=fig.dpi)  # bbox_inches left alone: the size stays exact
+        fig.savefig(buf, format="png", dpi=getattr(fig, "dpi", 100))  # bbox_inches left alone: the size stays exact
     elif hasattr(fig, "save"):
         fig.save(buf, format="PNG", compress_level=1)  # zlib level 1: a third of level 3's time, 10 % larger
     else:

@@ -152,7 +152,7 @@ def store_report(
         rep.figure(class_means_figure(class_means(st, "emotion")), "Mean flow and strain per emotion.")
         if st.au_names and st.au.any():
             rep.figure(class_means_figure(class_means(st, "au")), "Mean flow and strain per action unit.")
-    loaded = [load_results(r) for r in results]
+    loaded = [load_results(Path(r)) for r in results]
     if loaded:
         rep.heading("Evaluation")
         for r in loaded:
