@@ -1,38 +1,78 @@
-# Type stubs of the compiled CPU core (csrc/bindings/*.cpp); keep in step with the bindings.
+# Type stubs of the compiled CPU core (csrc/bindings/*); keep in step with the bindings. The kernels section is
+# shared with mefast/_cuda.pyi (one C++ template per area registers them in both modules).
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
 def build_info() -> dict[str, Any]: ...
 
-# register_flow.cpp
+# ---- parameter structs (bind_struct.hpp): keyword constructor, validate(), _fields -------------------------
+class TVL1Params:  # register_flow.cpp, tvl1::Params
+    _fields: tuple[str, ...]
+    tau: float
+    lambda_: float
+    theta: float
+    nscales: int
+    warps: int
+    epsilon: float
+    inner_iterations: int
+    outer_iterations: int
+    scale_step: float
+    gamma: float
+    median_filtering: int
+    presmooth_sigma: float
+    pyramid_smoothing: bool
+    min_size: int
+    adapt_scales: bool
+    def __init__(self, **fields: Any) -> None: ...
+    def validate(self) -> None: ...
+
+class LBPTOPParams:  # register_lbp.cpp, lbp::Params
+    _fields: tuple[str, ...]
+    radius: tuple[int, int, int]
+    points: tuple[int, int, int]
+    blocks: tuple[int, int]
+    time_blocks: int
+    overlap: float
+    mapping: Literal["none", "u2", "riu2"]
+    sampling: Literal["rounded", "bilinear"]
+    ordering: Literal["orig", "block"]
+    mode: Literal["paper", "meb"]
+    normalize: Literal["none", "per_block_plane", "per_plane", "global_l1"]
+    def __init__(self, **fields: Any) -> None: ...
+    def validate(self) -> None: ...
+
+class TIMParams:  # register_tim.cpp, tim::Params
+    _fields: tuple[str, ...]
+    n_frames: int
+    output: Literal["float", "uint8"]
+    def __init__(self, **fields: Any) -> None: ...
+    def validate(self) -> None: ...
+
+# ---- kernels of every backend (kernels.hpp): identical in _cuda.pyi ----------------------------------------
 def tvl1_pairs(
     frames: NDArray[np.float32],
     i0: NDArray[np.int32],
     i1: NDArray[np.int32],
-    params: dict[str, Any],
+    params: TVL1Params,
     n_threads: int = 0,
 ) -> NDArray[np.float32]: ...
-class TVL1Engine:
-    def __init__(self, params: dict[str, Any]) -> None: ...
-    def pairs(
-        self, frames: NDArray[np.float32], i0: NDArray[np.int32], i1: NDArray[np.int32], params: dict[str, Any]
-    ) -> NDArray[np.float32]: ...
-
-def tvl1_effective_scales(params: dict[str, Any], h: int, w: int) -> int: ...
-def _median_filter(img: NDArray[np.float32], k: int) -> NDArray[np.float32]: ...
-
-# register_strain.cpp
 def optical_strain(flows: NDArray[np.float32], scheme: int = 0, n_threads: int = 0) -> NDArray[np.float32]: ...
+def lbp_top(videos: Sequence[np.ndarray], params: LBPTOPParams, n_threads: int = 0) -> NDArray[np.float32]: ...
+def tim(frames: np.ndarray, params: TIMParams, n_threads: int = 0) -> np.ndarray: ...
 
-# register_lbp.cpp
-def lbp_top(videos: Sequence[np.ndarray], params: dict[str, Any], n_threads: int = 0) -> NDArray[np.float32]: ...
-def lbp_top_codes(video: np.ndarray, params: dict[str, Any]) -> NDArray[np.uint16]: ...
-def lbp_layout(params: dict[str, Any]) -> dict[str, Any]: ...
+# ---- CPU-only helpers ------------------------------------------------------------------------------------
+class TVL1Engine:  # register_flow.cpp
+    def __init__(self, params: TVL1Params) -> None: ...
+    def pairs(self, frames: NDArray[np.float32], i0: NDArray[np.int32], i1: NDArray[np.int32]) -> NDArray[np.float32]: ...
+    @property
+    def params(self) -> TVL1Params: ...
+
+def tvl1_effective_scales(params: TVL1Params, h: int, w: int) -> int: ...
+def _median_filter(img: NDArray[np.float32], k: int) -> NDArray[np.float32]: ...
+def lbp_top_codes(video: np.ndarray, params: LBPTOPParams) -> NDArray[np.uint16]: ...
+def lbp_layout(params: LBPTOPParams) -> dict[str, Any]: ...
 def lbp_mapping(points: int, mapping: str) -> tuple[Any, ...]: ...
-
-# register_tim.cpp
-def tim(frames: np.ndarray, n_out: int, output: str = "float", n_threads: int = 0) -> np.ndarray: ...
 def tim_weights(n: int, n_out: int) -> NDArray[np.float64]: ...

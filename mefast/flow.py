@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _core
-from ._backend import resolve_device
+from ._backend import kernels
 from ._validation import as_gray_float, check_flow, core_threads
 from .errors import ShapeError
 
@@ -69,8 +69,17 @@ class TVL1Params:
         silently), instead of raising. The ``accurate`` and ``fast`` presets set it, so they work on any
         frame size; the defaults keep OpenCV's parameters and say so when they cannot be honoured.
 
+    Raises
+    ------
+    ValueError
+        A value the C++ core refuses; the message is its ``validate``'s (the only rule set), naming the
+        field and its value.
+
     Notes
     -----
+    The fields are those of the C++ core's struct ``tvl1::Params`` (bound as ``mefast._core.TVL1Params``),
+    which the dataclass builds and validates once; a field the struct lacks fails on import.
+
     Differences from OpenCV, all at the borders or in rounding: warping uses Catmull-Rom bicubic
     interpolation (OpenCV's kernel, a = -0.75, in floating point rather than OpenCV's 1/32-pixel fixed
     point) with replicated borders (OpenCV: zero outside the image);
@@ -94,25 +103,21 @@ class TVL1Params:
     adapt_scales: bool = False
 
     def __post_init__(self) -> None:
-        checks = [
-            ("tau", 0 < self.tau <= 0.25, "must be in (0, 0.25]"),
-            ("lambda_", self.lambda_ > 0, "must be > 0"),
-            ("theta", self.theta > 0, "must be > 0"),
-            ("nscales", int(self.nscales) == self.nscales and self.nscales >= 1, "must be an integer >= 1"),
-            ("warps", int(self.warps) == self.warps and self.warps >= 1, "must be an integer >= 1"),
-            ("epsilon", self.epsilon >= 0, "must be >= 0"),
-            ("inner_iterations", self.inner_iterations >= 1, "must be >= 1"),
-            ("outer_iterations", self.outer_iterations >= 1, "must be >= 1"),
-            ("scale_step", 0 < self.scale_step < 1, "must be in (0, 1)"),
-            ("gamma", self.gamma >= 0, "must be >= 0"),
-            ("median_filtering", self.median_filtering in (1, 3, 5), "must be 1 (off), 3 or 5"),
-            ("presmooth_sigma", 0 <= self.presmooth_sigma <= 50, "must be in [0, 50]"),
-            ("min_size", self.min_size >= 4, "must be >= 4"),
-        ]
-        for name, ok, rule in checks:
-            value = getattr(self, name)
-            if not ok or (isinstance(value, float) and not np.isfinite(value)):
-                raise ValueError(f"TVL1Params.{name}={value!r} is invalid: {rule}")
+        # Each field sets the bound struct's attribute of the same name (an unknown name raises AttributeError,
+        # a value of the wrong type ValueError); the C++ validate() then applies the rules.
+        struct = _core.TVL1Params(**{f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+        struct.validate()
+        object.__setattr__(self, "_struct", struct)
+
+    @property
+    def _core_params(self) -> _core.TVL1Params:
+        """The validated C++ struct the kernels take, built once with this object."""
+        struct: _core.TVL1Params = self.__dict__["_struct"]
+        return struct
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The bound struct is rebuilt from the fields, not pickled.
+        return (type(self), tuple(getattr(self, f.name) for f in dataclasses.fields(self)))
 
     @classmethod
     def preset(cls, name: str) -> TVL1Params:
@@ -125,9 +130,6 @@ class TVL1Params:
     def replace(self, **changes: object) -> TVL1Params:
         """Return a copy with some fields changed."""
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
-
-    def _core_dict(self) -> dict[str, object]:
-        return dataclasses.asdict(self)
 
 
 #: Named parameter sets. Accuracy and speed measured by ``benchmarks/flow`` on a 340x280 face pair with
@@ -178,9 +180,13 @@ def tvl1(
     frame1: ArrayLike,
     *,
     params: TVL1Params | str | None = None,
+    n_threads: int | None = None,
     device: str = "cpu",
 ) -> NDArray[np.float32]:
     """TV-L1 optical flow from ``frame0`` to ``frame1``.
+
+    One pair; its batch twin is :func:`compute_flow` (every frame of a clip against a reference, the pairs
+    in parallel).
 
     Parameters
     ----------
@@ -189,6 +195,8 @@ def tvl1(
         (OpenCV's convention). RGB is converted with BT.601 luma weights.
     params : TVL1Params or str, optional
         Parameters or a preset name (``"opencv"``, ``"accurate"``, ``"fast"``); OpenCV's defaults if None.
+    n_threads : int, optional
+        Accepted for the common kernel signature; a single pair runs on one thread.
     device : {"cpu", "cuda", "auto"}
         Where to compute.
 
@@ -205,6 +213,7 @@ def tvl1(
     >>> mefast.tvl1(img, img).shape
     (64, 64, 2)
     """
+    core_threads(n_threads)
     return _pairs(_pair_stack(frame0, frame1), _FIRST, _SECOND, _resolve_params(params), 1, device)[0]
 
 
@@ -244,12 +253,11 @@ class TVL1:
 
     def __init__(self, params: TVL1Params | str | None = None) -> None:
         self.params = _resolve_params(params)
-        self._dict = self.params._core_dict()
-        self._engine = _core.TVL1Engine(self._dict)
+        self._engine = _core.TVL1Engine(self.params._core_params)
 
     def __call__(self, frame0: ArrayLike, frame1: ArrayLike) -> NDArray[np.float32]:
         """Flow from ``frame0`` to ``frame1``, as :func:`tvl1`: ndarray of shape (H, W, 2), float32."""
-        return self._engine.pairs(_pair_stack(frame0, frame1), _FIRST, _SECOND, self._dict)[0]
+        return self._engine.pairs(_pair_stack(frame0, frame1), _FIRST, _SECOND)[0]
 
     def __repr__(self) -> str:
         return f"TVL1({self.params!r})"
@@ -258,11 +266,7 @@ class TVL1:
 def _pairs(
     frames: np.ndarray, i0: np.ndarray, i1: np.ndarray, p: TVL1Params, n_threads: int, device: str
 ) -> NDArray[np.float32]:
-    if resolve_device(device) == "cuda":
-        from ._backend import _cuda_module
-
-        return _cuda_module().tvl1_pairs(frames, i0, i1, p._core_dict())  # type: ignore[union-attr]
-    return _core.tvl1_pairs(frames, i0, i1, p._core_dict(), n_threads)
+    return kernels(device).tvl1_pairs(frames, i0, i1, p._core_params, n_threads)
 
 
 def compute_flow(
@@ -349,12 +353,7 @@ def optical_strain(
     lead = f.shape[:-3]
     h, w = f.shape[-3], f.shape[-2]
     stack = f.reshape(-1, h, w, 2)
-    if resolve_device(device) == "cuda":
-        from ._backend import _cuda_module
-
-        out = _cuda_module().optical_strain(stack, _STRAIN_SCHEMES[deriv])  # type: ignore[union-attr]
-    else:
-        out = _core.optical_strain(stack, _STRAIN_SCHEMES[deriv], core_threads(n_threads))
+    out = kernels(device).optical_strain(stack, _STRAIN_SCHEMES[deriv], core_threads(n_threads))
     return out.reshape(*lead, h, w)
 
 

@@ -44,4 +44,16 @@ inline int int_extent(const pybind11::array& a, pybind11::ssize_t axis, const ch
     return static_cast<int>(n);
 }
 
+/// Backends whose kernels index with 32-bit integers (Backend::index32, the CUDA ones) refuse an array of `count`
+/// items of `per_item` elements (or bytes) when either does not fit an int.
+template <class Backend>
+void require_index32(const pybind11::array& a, const char* name, pybind11::ssize_t count, pybind11::ssize_t per_item) {
+    if constexpr (Backend::index32) {
+        constexpr auto lim = static_cast<pybind11::ssize_t>(std::numeric_limits<int>::max());
+        if (count > lim || per_item > lim)
+            throw std::invalid_argument(std::string(name) + " " + shape_str(a) + " are too large for the " +
+                                        Backend::name + " backend");
+    }
+}
+
 }  // namespace mefast::bindings

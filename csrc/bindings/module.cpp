@@ -1,6 +1,14 @@
-// mefast._core: the compiled CPU kernels. One register_<area>() per binding area.
+// mefast._core: the compiled CPU kernels.
+//
+// Registration: register_<area>(m) (register_<area>.cpp) binds an area's parameter structs and CPU-only helpers;
+// register_kernels(m, CpuBackend{}) then binds every kernel that all backends share (tvl1_pairs, optical_strain,
+// lbp_top, tim), the same template that csrc/cuda/module.cpp instantiates for the CUDA backend and its CPU
+// emulation. To add an area for all backends, follow the steps at the top of kernels.hpp; a CPU-only area
+// adds its register_<area>(m) below.
 #include <pybind11/pybind11.h>
 
+#include "cpu_backend.hpp"
+#include "kernels.hpp"
 #include "mefast/common.hpp"
 #include "registers.hpp"
 
@@ -35,7 +43,8 @@ PYBIND11_MODULE(_core, m, py::mod_gil_not_used()) {
     m.doc() = "mefast compiled CPU kernels (TV-L1 flow, optical strain, LBP-TOP, TIM)";
     m.def("build_info", &build_info, "Compiler, flags, OpenMP and SIMD of this build.");
     mefast::bindings::register_flow(m);
-    mefast::bindings::register_strain(m);
     mefast::bindings::register_lbp(m);
     mefast::bindings::register_tim(m);
+    mefast::bindings::register_kernels(m, mefast::bindings::CpuBackend{});
+    mefast::bindings::register_magnify(m);
 }

@@ -1,15 +1,14 @@
-// Bindings of TV-L1: tvl1_pairs(frames, i0, i1, params..., n_threads) over a stack of frames.
+// TV-L1's parameter struct (mefast._core.TVL1Params) and its CPU-only helpers: the reusable TVL1Engine, the
+// median filter and the pyramid depth. The tvl1_pairs kernel of every backend is in flow_kernels.hpp.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
-#include <pybind11/stl.h>
 
 #include <algorithm>
 #include <memory>
-#include <sstream>
-#include <vector>
 
 #include "array_checks.hpp"
-#include "params.hpp"
+#include "bind_struct.hpp"
+#include "flow_kernels.hpp"
 #include "mefast/tvl1.hpp"
 #include "registers.hpp"
 
@@ -18,50 +17,54 @@ namespace py = pybind11;
 namespace mefast::bindings {
 namespace {
 
-
-py::array_t<float> tvl1_pairs(const carray<float>& frames, const carray<int>& i0, const carray<int>& i1,
-                              const py::dict& params, int n_threads) {
-    const Tvl1Pairs in = check_tvl1_pairs(frames, i0, i1, params);
-    auto out = flows_array(in);
-    const float* f = frames.data();
-    float* o = out.mutable_data();
-    {
-        py::gil_scoped_release release;
-        tvl1::compute_pairs(f, in.h, in.w, in.i0.data(), in.i1.data(), in.n_pairs, in.p, n_threads, o);
+// One TVL1Engine as the backend of tvl1_pairs' checks and output (one thread, its own buffers).
+struct EngineBackend {
+    static constexpr const char* name = "cpu";
+    static constexpr bool index32 = false;
+    tvl1::Engine* e;
+    void tvl1_pairs(const float* f, int, int h, int w, const int* a, const int* b, std::ptrdiff_t n,
+                    const tvl1::Params&, int, float* o) const {
+        e->compute_pairs(f, h, w, a, b, n, o);
     }
-    return out;
-}
+};
 
 }  // namespace
 
 void register_flow(py::module_& m) {
+    using tvl1::Params;
+    py::class_<Params> c(m, "TVL1Params",
+                         "tvl1::Params, the C++ core's TV-L1 parameters; built once by mefast.TVL1Params, whose "
+                         "fields are these attributes (same names and defaults).");
+    field(c, "tau", &Params::tau, "time step of the dual ascent");
+    field(c, "lambda_", &Params::lambda, "weight of the data term");
+    field(c, "theta", &Params::theta, "coupling of u and v");
+    field(c, "nscales", &Params::nscales, "pyramid levels");
+    field(c, "warps", &Params::warps, "warps per level");
+    field(c, "epsilon", &Params::epsilon, "stopping threshold on the mean squared update");
+    field(c, "inner_iterations", &Params::inner_iterations, "iterations between two median filterings");
+    field(c, "outer_iterations", &Params::outer_iterations, "median filterings per warp");
+    field(c, "scale_step", &Params::scale_step, "size ratio of two pyramid levels");
+    field(c, "gamma", &Params::gamma, "weight of the illumination term");
+    field(c, "median_filtering", &Params::median_filtering, "median filter size (1: none; 3 or 5)");
+    field(c, "presmooth_sigma", &Params::presmooth_sigma, "Gaussian smoothing of both input images");
+    field(c, "pyramid_smoothing", &Params::pyramid_smoothing, "Gaussian anti-aliasing before each downsampling");
+    field(c, "min_size", &Params::min_size, "smallest side of a pyramid level");
+    field(c, "adapt_scales", &Params::adapt_scales, "fewer levels on small frames instead of an error");
+    finish_struct(c, [](const Params& p) { tvl1::validate(p); });
+
     py::class_<tvl1::Engine>(m, "TVL1Engine",
                              "TV-L1 with buffers kept between calls; pairs(frames, i0, i1) like tvl1_pairs, one "
                              "thread, calls on one object serialised.")
-        .def(py::init([](const py::dict& params) {
-                 return std::make_unique<tvl1::Engine>(tvl1_params_from_dict(params));
-             }),
-             py::arg("params"))
+        .def(py::init([](const Params& p) { return std::make_unique<tvl1::Engine>(p); }), py::arg("params"))
         .def(
             "pairs",
-            [](tvl1::Engine& e, const carray<float>& frames, const carray<int>& i0, const carray<int>& i1,
-               const py::dict& params) {
-                const Tvl1Pairs in = check_tvl1_pairs(frames, i0, i1, params);
-                auto out = flows_array(in);
-                const float* f = frames.data();
-                float* o = out.mutable_data();
-                {
-                    py::gil_scoped_release release;
-                    e.compute_pairs(f, in.h, in.w, in.i0.data(), in.i1.data(), in.n_pairs, o);
-                }
-                return out;
+            [](tvl1::Engine& e, const carray<float>& frames, const carray<int>& i0, const carray<int>& i1) {
+                return tvl1_pairs(EngineBackend{&e}, frames, i0, i1, e.params(), 1);
             },
-            py::arg("frames").noconvert(), py::arg("i0").noconvert(), py::arg("i1").noconvert(), py::arg("params"),
-            "Flows of the pairs; params (the dict the engine was made with) supplies the size checks.");
-    m.def("tvl1_pairs", &tvl1_pairs, py::arg("frames").noconvert(), py::arg("i0").noconvert(),
-          py::arg("i1").noconvert(), py::arg("params"), py::arg("n_threads") = 0,
-          "TV-L1 flow for pairs (frames[i0[k]] -> frames[i1[k]]) of a float32 (N, H, W) stack in [0, 255].\n"
-          "Returns float32 (n_pairs, H, W, 2). Runs without the GIL on n_threads threads (0: all).");
+            py::arg("frames").noconvert(), py::arg("i0").noconvert(), py::arg("i1").noconvert(),
+            "Flows of the pairs with the engine's parameters: float32 (n_pairs, H, W, 2).")
+        .def_property_readonly(
+            "params", [](const tvl1::Engine& e) { return Params(e.params()); }, "The parameters (a copy).");
     m.def(
         "_median_filter",
         [](const carray<float>& img, int k) {
@@ -78,12 +81,11 @@ void register_flow(py::module_& m) {
         "Median filter (k = 3 or 5, replicated border) used between TV-L1 iterations; for tests.");
     m.def(
         "tvl1_effective_scales",
-        [](const py::dict& params, int h, int w) {
-            const auto p = tvl1_params_from_dict(params);
+        [](const Params& p, int h, int w) {
             tvl1::validate(p);
             return tvl1::effective_scales(p, h, w);
         },
-        py::arg("params"), py::arg("h"), py::arg("w"));
+        py::arg("params"), py::arg("h"), py::arg("w"), "Pyramid levels used for h x w frames.");
 }
 
 }  // namespace mefast::bindings

@@ -1,5 +1,5 @@
 // Host entry points of the CUDA backend, free of CUDA types so plain C++ (the bindings) can call them.
-// Inputs are validated by the callers (module.cpp) exactly as the CPU bindings validate them.
+// Inputs are validated by the callers: the kernel bindings shared with the CPU module (csrc/bindings/kernels.hpp).
 #pragma once
 
 #include <cstddef>
@@ -46,11 +46,7 @@ void tvl1_pairs_emulated(const float* frames, int nf, int h, int w, const int* i
 void optical_strain_emulated(const float* flows, std::ptrdiff_t n, int h, int w, int scheme, int order, float* out);
 
 /// One clip of an LBP-TOP batch: its data (uint8 or float32, C-contiguous (T, H, W)) and its plan.
-struct LbpClip {
-    const void* data;
-    bool is_uint8;
-    const lbp::Plan* plan;
-};
+using LbpClip = lbp::ClipRef;
 
 /// LBP-TOP features of n clips (plans from the same Params) into out (n x feature_length), on the device.
 void lbp_top_cuda(const LbpClip* clips, std::ptrdiff_t n, float* out);

@@ -14,6 +14,25 @@
 
 namespace mefast::tim {
 
+void validate(const Params& p) {
+    if (p.n_frames < 1)
+        throw std::invalid_argument("n_frames must be an integer >= 1, got " + std::to_string(p.n_frames));
+    if (p.n_frames > kMaxFrames)
+        throw std::invalid_argument("TIM needs 1 to " + std::to_string(kMaxFrames) +
+                                    " input and output frames, got n_frames=" + std::to_string(p.n_frames));
+    if (p.output != Output::float32 && p.output != Output::uint8)
+        throw std::invalid_argument("unknown TIM output code " + std::to_string(static_cast<int>(p.output)));
+}
+
+void validate_frames(const Params& p, long long n, const char* shape) {
+    validate(p);
+    if (n < 1) throw std::invalid_argument(std::string("frames must hold at least one frame, got ") + shape);
+    if (n > kMaxFrames)
+        throw std::invalid_argument("TIM needs 1 to " + std::to_string(kMaxFrames) +
+                                    " input and output frames, got frames of shape " + shape +
+                                    " and n_frames=" + std::to_string(p.n_frames));
+}
+
 void weights(int n, int n_out, double* K) {
     if (n < 1 || n_out < 1 || n > kMaxFrames || n_out > kMaxFrames)
         throw std::invalid_argument("TIM needs 1 to " + std::to_string(kMaxFrames) + " input and output frames, got n=" +

@@ -628,39 +628,7 @@ void run_pair(Workspace& ws, const float* I0in, const float* I1in, int h, int w,
 
 }  // namespace
 
-void validate(const Params& p) {
-    auto bad = [](const char* name, const std::string& value, const char* rule) {
-        throw std::invalid_argument(std::string("TV-L1 parameter ") + name + "=" + value + " is invalid: " + rule);
-    };
-    if (!(p.tau > 0.0f && std::isfinite(p.tau))) bad("tau", str(p.tau), "must be > 0");
-    if (p.tau > 0.25f + 1e-6f) bad("tau", str(p.tau), "must be <= 0.25 for the dual ascent to converge");
-    if (!(p.lambda > 0.0f && std::isfinite(p.lambda))) bad("lambda", str(p.lambda), "must be > 0");
-    if (!(p.theta > 0.0f && std::isfinite(p.theta))) bad("theta", str(p.theta), "must be > 0");
-    if (!(p.gamma >= 0.0f && std::isfinite(p.gamma))) bad("gamma", str(p.gamma), "must be >= 0");
-    if (p.nscales < 1) bad("nscales", str(p.nscales), "must be >= 1");
-    if (p.warps < 1) bad("warps", str(p.warps), "must be >= 1");
-    if (!(p.epsilon >= 0.0f && std::isfinite(p.epsilon))) bad("epsilon", str(p.epsilon), "must be >= 0");
-    if (p.inner_iterations < 1) bad("inner_iterations", str(p.inner_iterations), "must be >= 1");
-    if (p.outer_iterations < 1) bad("outer_iterations", str(p.outer_iterations), "must be >= 1");
-    if (!(p.scale_step > 0.0f && p.scale_step < 1.0f)) bad("scale_step", str(p.scale_step), "must be in (0, 1)");
-    if (p.median_filtering != 1 && p.median_filtering != 3 && p.median_filtering != 5)
-        bad("median_filtering", str(p.median_filtering), "must be 1 (off), 3 or 5");
-    if (!(p.presmooth_sigma >= 0.0f && p.presmooth_sigma <= 50.0f))
-        bad("presmooth_sigma", str(p.presmooth_sigma), "must be in [0, 50]");
-    if (p.min_size < 4) bad("min_size", str(p.min_size), "must be >= 4");
-}
-
-int effective_scales(const Params& p, int h, int w) {
-    int levels = 1;
-    double lh = h, lw = w;
-    for (int s = 1; s < p.nscales; ++s) {
-        lh = std::lround(lh * p.scale_step);
-        lw = std::lround(lw * p.scale_step);
-        if (lh < p.min_size || lw < p.min_size) break;
-        ++levels;
-    }
-    return levels;
-}
+// validate(), validate_size() and effective_scales() live in tvl1_params.cpp.
 
 void median_filter(float* img, int h, int w, int k) {
     if (k != 3 && k != 5) throw std::invalid_argument("median filter size must be 3 or 5, got " + str(k));

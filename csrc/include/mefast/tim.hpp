@@ -47,6 +47,22 @@ MEFAST_HD double weight(int n, int i, long long num, long long den) {
 /// Largest n and n_out the exact integer reduction supports (products stay below 2^62).
 constexpr int kMaxFrames = 65536;
 
+/// Element type of the interpolated frames.
+enum class Output : int { float32 = 0, uint8 = 1 };
+
+/// Parameters of a TIM call, bound to Python as mefast._core.TIMParams.
+struct Params {
+    int n_frames = 1;                 // output frames, 1..kMaxFrames
+    Output output = Output::float32;  // float32, or uint8 rounded half away from zero and saturated
+};
+
+/// Throws std::invalid_argument naming the first invalid parameter.
+void validate(const Params& p);
+
+/// Throws std::invalid_argument unless an n-frame clip (n counted in 64 bits, before any narrowing) can be
+/// interpolated with p: 1 <= n <= kMaxFrames. Called before the weights or the output are allocated.
+void validate_frames(const Params& p, long long n, const char* shape);
+
 /// Uint8 output: round half away from zero and saturate to [0, 255], as MATLAB's uint8() does.
 MEFAST_HD std::uint8_t to_uint8(double v) {
     if (!(v >= 0.5)) return 0;  // also maps NaN to 0 (inputs are validated finite before this point)

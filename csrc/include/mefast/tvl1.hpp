@@ -22,10 +22,18 @@ struct Params {
     float presmooth_sigma = 0.0f;  // Gaussian smoothing of both input images (IPOL uses 0.8)
     bool pyramid_smoothing = false;  // Gaussian anti-aliasing before each downsampling (IPOL style)
     int min_size = 16;             // coarsest level must keep both sides >= min_size
+    bool adapt_scales = false;     // use fewer levels than nscales on small frames instead of refusing them
 };
+// Bound to Python as mefast._core.TVL1Params (csrc/bindings/register_flow.cpp, one line per field) and built once
+// by mefast.TVL1Params. A new parameter: a member here, its rule in validate(), its binding line and its
+// dataclass field; tests/flow check that the dataclass and the bound struct have the same fields.
 
-/// Throw std::invalid_argument naming the parameter when a value is out of range.
+/// Throw std::invalid_argument naming the parameter (by its Python name) when a value is out of range.
 void validate(const Params& p);
+
+/// Throw std::invalid_argument when h x w frames cannot be flowed with p: smaller than 3 x 3, or too small for
+/// p.nscales levels while !p.adapt_scales.
+void validate_size(const Params& p, int h, int w);
 
 /// Number of pyramid levels actually used for an h x w image.
 int effective_scales(const Params& p, int h, int w);

@@ -1,0 +1,195 @@
+// Binding a C++ parameter struct as a Python class: one line per field, a keyword constructor, validate(), a repr
+// and the tuple _fields of field names. Values are converted once, by the field's setter, with a ValueError that
+// names the field on a value of the wrong type; the rules on the values live only in the struct's C++ validate().
+//
+//   py::class_<tvl1::Params> c(m, "TVL1Params", "...");
+//   field(c, "tau", &tvl1::Params::tau, "time step of the dual ascent");
+//   ...
+//   finish_struct(c, [](const tvl1::Params& p) { tvl1::validate(p); });
+#pragma once
+
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstddef>
+#include <initializer_list>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace mefast::bindings {
+
+namespace detail {
+
+template <class M>
+const char* kind() {
+    if constexpr (std::is_same_v<M, bool>)
+        return "True or False";
+    else if constexpr (std::is_integral_v<M>)
+        return "an integer";
+    else
+        return "a real number";
+}
+
+inline std::string class_name(const pybind11::handle& self) {
+    return pybind11::str(pybind11::type::handle_of(self).attr("__name__"));
+}
+
+[[noreturn]] inline void wrong_value(const pybind11::handle& self, const char* name, const pybind11::handle& value,
+                                     const std::string& rule) {
+    throw std::invalid_argument(class_name(self) + "." + name + "=" + std::string(pybind11::repr(value)) +
+                                " is invalid: " + rule);
+}
+
+/// value as an M (no bool for a number, no float for an integer), or a ValueError naming the field.
+template <class M>
+M to_field(const pybind11::handle& self, const char* name, const pybind11::handle& value) {
+    const std::string type = pybind11::str(pybind11::type::handle_of(value).attr("__name__"));
+    const bool is_bool = type == "bool" || type == "bool_";  // Python's and numpy's
+    if (is_bool != std::is_same_v<M, bool>) wrong_value(self, name, value, std::string("must be ") + kind<M>());
+    try {
+        return value.cast<M>();
+    } catch (const pybind11::cast_error&) {
+        wrong_value(self, name, value, std::string("must be ") + kind<M>());
+    }
+}
+
+}  // namespace detail
+
+/// A float32 value as the Python float with the same shortest decimal form (0.2f reads as 0.2, not as
+/// 0.20000000298023224), so a struct built from Python floats compares equal to them.
+inline double shortest(float v) {
+    if (!std::isfinite(v)) return v;
+    char buf[64];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    double d = 0.0;
+    std::from_chars(buf, r.ptr, d);
+    return d;
+}
+
+/// A scalar field (bool, int, float or double member).
+template <class T, class M>
+void field(pybind11::class_<T>& c, const char* name, M T::*member, const char* doc) {
+    c.def_property(
+        name,
+        [member](const T& s) {
+            if constexpr (std::is_same_v<M, float>)
+                return shortest(s.*member);
+            else
+                return s.*member;
+        },
+        [member, name](pybind11::object self, const pybind11::handle& value) {
+            self.cast<T&>().*member = detail::to_field<M>(self, name, value);
+        },
+        doc);
+}
+
+/// A field of N integers (a C array member), read as a tuple.
+template <class T, std::size_t N>
+void field(pybind11::class_<T>& c, const char* name, int (T::*member)[N], const char* doc) {
+    c.def_property(
+        name,
+        [member](const T& s) {
+            pybind11::tuple t(N);
+            for (std::size_t i = 0; i < N; ++i) t[i] = (s.*member)[i];
+            return t;
+        },
+        [member, name](pybind11::object self, const pybind11::handle& value) {
+            std::array<int, N> v{};
+            std::ostringstream rule;
+            rule << "must be " << N << " integers";
+            if (!pybind11::isinstance<pybind11::sequence>(value) || pybind11::len(value) != N)
+                detail::wrong_value(self, name, value, rule.str());
+            auto seq = pybind11::reinterpret_borrow<pybind11::sequence>(value);
+            for (std::size_t i = 0; i < N; ++i) v[i] = detail::to_field<int>(self, name, seq[i]);
+            std::copy(v.begin(), v.end(), self.cast<T&>().*member);
+        },
+        doc);
+}
+
+/// An enum field, read and written as one of its names.
+template <class T, class E>
+void enum_field(pybind11::class_<T>& c, const char* name, E T::*member,
+                std::initializer_list<std::pair<const char*, E>> names, const char* doc) {
+    std::vector<std::pair<std::string, E>> table(names.begin(), names.end());
+    c.def_property(
+        name,
+        [member, table](const T& s) {
+            for (const auto& [n, v] : table)
+                if (v == s.*member) return n;
+            throw std::invalid_argument("unknown enum value");
+        },
+        [member, table, name](pybind11::object self, const pybind11::handle& value) {
+            const std::string v = pybind11::isinstance<pybind11::str>(value) ? value.cast<std::string>() : "";
+            std::ostringstream all;
+            for (const auto& [n, e] : table) {
+                if (v == n && pybind11::isinstance<pybind11::str>(value)) {
+                    self.cast<T&>().*member = e;
+                    return;
+                }
+                all << (all.tellp() > 0 ? ", " : "") << "'" << n << "'";
+            }
+            std::string choices = all.str();
+            if (table.size() == 2) choices = "'" + table[0].first + "' or '" + table[1].first + "'";
+            else choices = "one of " + choices;
+            throw std::invalid_argument(std::string(name) + " must be " + choices + ", got " +
+                                        std::string(pybind11::repr(value)));
+        },
+        doc);
+}
+
+/// The keyword constructor (unknown names raise AttributeError), validate(), __repr__ and _fields, after the
+/// fields are bound.
+template <class T, class Validate>
+void finish_struct(pybind11::class_<T>& c, Validate validate) {
+    namespace py = pybind11;
+    std::vector<std::string> names;
+    const py::object property = py::module_::import("builtins").attr("property");
+    const py::object items = c.attr("__dict__").attr("items")();
+    for (py::handle item : items) {
+        const auto kv = py::reinterpret_borrow<py::tuple>(item);
+        if (py::isinstance(kv[1], property)) names.push_back(py::str(kv[0]));
+    }
+    c.attr("_fields") = py::tuple(py::cast(names));
+    c.def(py::init([](const py::kwargs& kw) {
+              auto p = std::make_unique<T>();
+              {
+                  py::object o = py::cast(p.get(), py::return_value_policy::reference);
+                  for (auto item : kw) py::setattr(o, item.first, item.second);
+              }
+              return p;
+          }),
+          "Defaults, then each keyword set as its attribute (a ValueError names a value of the wrong type).");
+    c.def("validate", [validate](const T& p) { validate(p); },
+          "Raise ValueError naming the first parameter that breaks the C++ core's rules.");
+    c.def("__repr__", [names](const py::object& self) {
+        std::string s = detail::class_name(self) + "(";
+        for (std::size_t i = 0; i < names.size(); ++i)
+            s += (i ? ", " : "") + names[i] + "=" + std::string(py::repr(self.attr(names[i].c_str())));
+        return s + ")";
+    });
+    c.def(py::pickle(
+        [names](const py::object& self) {
+            py::dict d;
+            for (const auto& n : names) d[n.c_str()] = self.attr(n.c_str());
+            return d;
+        },
+        [names](const py::dict& d) {
+            auto p = std::make_unique<T>();
+            {
+                py::object o = py::cast(p.get(), py::return_value_policy::reference);
+                for (auto item : d) py::setattr(o, item.first, item.second);
+            }
+            return p;
+        }));
+}
+
+}  // namespace mefast::bindings

@@ -1,0 +1,33 @@
+# Type stubs of the CUDA module (csrc/cuda/module.cpp); keep in step with it. Its kernels are registered from the
+# same C++ templates as mefast._core's (csrc/bindings/kernels.hpp): the kernels section equals _core.pyi's.
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mefast._core import LBPTOPParams, TIMParams, TVL1Params
+
+def build_info() -> dict[str, Any]: ...
+def device_count() -> int: ...
+def device_status() -> str: ...
+def device_info(index: int = 0) -> dict[str, Any]: ...
+
+# ---- kernels of every backend (kernels.hpp): identical in _core.pyi ----------------------------------------
+def tvl1_pairs(
+    frames: NDArray[np.float32],
+    i0: NDArray[np.int32],
+    i1: NDArray[np.int32],
+    params: TVL1Params,
+    n_threads: int = 0,
+) -> NDArray[np.float32]: ...
+def optical_strain(flows: NDArray[np.float32], scheme: int = 0, n_threads: int = 0) -> NDArray[np.float32]: ...
+def lbp_top(videos: Sequence[np.ndarray], params: LBPTOPParams, n_threads: int = 0) -> NDArray[np.float32]: ...
+def tim(frames: np.ndarray, params: TIMParams, n_threads: int = 0) -> np.ndarray: ...
+
+# ---- other schedules: namespaces with the same four kernels ------------------------------------------------
+emulated: ModuleType  # the CUDA kernels and schedule run sequentially on the CPU (shuffled element order)
+
+def schedule(batch_size: int) -> ModuleType: ...
+def emulation(order: int = 2, batch_size: int = 0) -> ModuleType: ...
