@@ -10,6 +10,7 @@ per frame and lag; MDMD's ``t -> t+2k`` is the sum of two consecutive lag-k flow
 name                      shape per frame        what
 ========================  =====================  ===============================================================
 ``lbp``                   (nb, 59) float32       LBP(8, 1) u2 histogram of frame t per block, each summing to 1
+``uv{k}``                 (nb, 2) float32        mean flow (u, v) t -> t+k per block, head motion removed
 ``mag{k}``                (nb,) float32          mean flow magnitude t -> t+k per block, head motion removed
 ``strain{k}``             (nb,) float32          mean optical strain of that flow per block
 ``mdmd{k}``               (nb,) float32          MDMD block value: in the block's fullest of 4 direction bins of
@@ -44,7 +45,7 @@ __all__ = ["FeatureChunk", "FeatureOptions", "FrameGeometry", "feature_shapes", 
 
 N_LBP_BINS = 59
 _SOFTNET_SIDE = 42
-_FEATURES = ("lbp", "mag", "strain", "mdmd", "softnet")
+_FEATURES = ("lbp", "uv", "mag", "strain", "mdmd", "softnet")
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class FeatureOptions:
     blocks : (int, int)
         Block grid ``(rows, cols)`` for the pooled features.
     features : tuple of str
-        Any of ``"lbp"``, ``"mag"``, ``"strain"``, ``"mdmd"``, ``"softnet"``.
+        Any of ``"lbp"``, ``"uv"``, ``"mag"``, ``"strain"``, ``"mdmd"``, ``"softnet"``.
     flow : str
         TV-L1 preset name (``"fast"``: about 1 ms per 128x128 pair).
     crop : (x, y, w, h) or None
@@ -125,6 +126,8 @@ def feature_shapes(opts: FeatureOptions) -> dict[str, tuple[int, ...]]:
     if "lbp" in opts.features:
         out["lbp"] = (nb, N_LBP_BINS)
     for k in opts.lags:
+        if "uv" in opts.features:
+            out[f"uv{k}"] = (nb, 2)
         if "mag" in opts.features:
             out[f"mag{k}"] = (nb,)
         if "strain" in opts.features:
@@ -458,7 +461,7 @@ def iter_features(
             arrays["lbp"] = block_lbp(stack[:n_out], geo, table)
         mdmd = "mdmd" in opts.features
         need_strain = "strain" in opts.features or "softnet" in opts.features
-        needs_flow = any(f in opts.features for f in ("mag", "strain", "mdmd", "softnet"))
+        needs_flow = any(f in opts.features for f in ("uv", "mag", "strain", "mdmd", "softnet"))
         for k in opts.lags if needs_flow else ():
             # Flows t -> t+k for the chunk's frames, and for MDMD also for the k frames after it (their flows
             # t+k -> t+2k complete F(t -> t+2k) ~ F(t -> t+k) + F(t+k -> t+2k), the composition of two small
@@ -473,6 +476,8 @@ def iter_features(
                 f_all[i0] = fl
             f = f_all[:n_out]
             valid = np.arange(n_out) + k < len(buf)
+            if "uv" in opts.features:
+                arrays[f"uv{k}"] = np.stack([block_mean(f[..., 0], geo), block_mean(f[..., 1], geo)], -1)
             if "mag" in opts.features:
                 arrays[f"mag{k}"] = block_mean(np.hypot(f[..., 0], f[..., 1]), geo)
             st = np.full((n_out, *opts.size), np.nan, np.float32)

@@ -125,9 +125,9 @@ def spot_apexes(
     """A copy of a :class:`~mefast.datasets.Dataset` whose apexes are spotted from the frames.
 
     Every row (or, with ``only_missing``, every row whose apex is -1 or the middle frame a reader filled in)
-    gets the argmax of :func:`apex_curve` over onset..offset. Each change is recorded in
-    ``dataset.corrections`` (field ``apex``, reason ``"apex spotted (method=...)"``), so the store's provenance
-    says which apexes are annotated and which are spotted.
+    gets the argmax of :func:`apex_curve` over onset..offset. Every spotted apex is recorded in
+    ``dataset.corrections`` (field ``apex``, old and new value, reason ``"apex spotted (method=...)"``), also where
+    it equals the old one, so the store's provenance says which apexes are annotated and which are spotted.
     """
     import pandas as pd
 
@@ -140,18 +140,17 @@ def spot_apexes(
             continue
         clip = dataset.read_frames(i, onset, offset)
         new = onset + apex_frame(clip, method, **kw)
-        if new != apex:
-            samples.iat[i, samples.columns.get_loc("apex")] = new
-            rows.append(
-                {
-                    "sample_id": r["sample_id"],
-                    "row": -1,
-                    "field": "apex",
-                    "old": apex,
-                    "new": new,
-                    "reason": f"apex spotted (method={method!r})",
-                }
-            )
+        samples.iat[i, samples.columns.get_loc("apex")] = new
+        rows.append(
+            {
+                "sample_id": r["sample_id"],
+                "row": -1,
+                "field": "apex",
+                "old": apex,
+                "new": new,
+                "reason": f"apex spotted (method={method!r})",
+            }
+        )
     import dataclasses
 
     corrections = (

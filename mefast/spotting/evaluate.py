@@ -32,7 +32,7 @@ KINDS = ("micro", "macro")
 
 def _default_options(fps: float, **kw: Any) -> FeatureOptions:
     lags = tuple(sorted(set(default_lags(fps).values())))
-    kw.setdefault("features", ("lbp", "mag", "strain", "mdmd", "softnet"))
+    kw.setdefault("features", ("lbp", "uv", "mag", "strain", "mdmd", "softnet"))
     return FeatureOptions(lags=lags, **kw)
 
 
@@ -287,13 +287,21 @@ def evaluate_spotting(
 
 # ---------------------------------------------------------------------------------------------------- recognition
 def _interval_feature(st: Any, cache: dict, i: int, onset: int, offset: int) -> NDArray[np.float64]:
-    """A cheap recognition feature of an interval: block LBP change from the onset to the interval's middle."""
+    """A cheap recognition feature of an interval: the block mean flow from its onset over the micro window.
+
+    ``uv{k}`` at the onset (flow onset -> onset + k, about the apex) when the store has it, else the block LBP
+    change from the onset to the interval's middle.
+    """
     if i not in cache:
-        cache[i] = st.read(i, "lbp").astype(np.float64)
-    h = cache[i]
+        fps = float(st.attrs["fps"])
+        k = default_lags(fps)["micro"]
+        name = f"uv{k}" if f"uv{k}" in st.features else "lbp"
+        cache[i] = (name, st.read(i, name).astype(np.float64))
+    name, h = cache[i]
     onset, offset = max(0, onset), min(len(h) - 1, offset)
-    mid = (onset + offset) // 2
-    return (h[mid] - h[onset]).ravel()
+    if name == "lbp":
+        return (h[(onset + offset) // 2] - h[onset]).ravel()
+    return np.nan_to_num(h[onset]).ravel()
 
 
 def _fit_predict(x_train: NDArray, y_train: NDArray, x_test: NDArray, seed: int = 0) -> NDArray:
@@ -325,7 +333,7 @@ def _class_scores(y_true: Sequence[str], y_pred: Sequence[str], classes: Sequenc
 
 
 def recognise(st: Any, pred: pd.DataFrame, *, kind: str = "micro", iou: float = 0.5) -> dict[str, Any]:
-    """Spot-then-recognise for one expression type (LOSO by subject, SVM on a cheap LBP-change feature).
+    """Spot-then-recognise for one expression type (LOSO by subject, SVM on the block flow of the onset).
 
     For each test subject an SVM is fitted on the annotated intervals of the other subjects and predicts (a) the
     subject's annotated intervals and (b) its spotted intervals; a spotted interval matched to an annotation

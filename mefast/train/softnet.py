@@ -70,6 +70,7 @@ class SoftnetConfig:
     momentum: float = 0.0
     p: float = 0.55
     seed: int = 0
+    n_threads: int | None = None  # torch threads while training (restored after); None leaves torch's setting
 
 
 def pseudo_labels(n_frames: int, intervals: NDArray, k: int) -> NDArray[np.float32]:
@@ -87,6 +88,16 @@ def train_softnet(x: NDArray, y: NDArray, config: SoftnetConfig | None = None) -
     y = np.asarray(y, np.float32)
     ok = np.isfinite(x).all(axis=(1, 2, 3))
     x, y = x[ok], y[ok]
+    previous = torch.get_num_threads()
+    if cfg.n_threads is not None:
+        torch.set_num_threads(int(cfg.n_threads))
+    try:
+        return _train(x, y, cfg)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _train(x: NDArray[np.float32], y: NDArray[np.float32], cfg: SoftnetConfig) -> SOFTNet:
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     model = SOFTNet()

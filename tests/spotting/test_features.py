@@ -91,10 +91,22 @@ def test_mdmd_block_value_against_brute_force() -> None:
 
 def test_chunking_does_not_change_the_features() -> None:
     frames = list(_moving_frames(45))
-    opts = dict(lags=(2, 3), size=(40, 40), blocks=(3, 3), features=("lbp", "mag", "strain", "mdmd", "softnet"))
+    opts = dict(lags=(2, 3), size=(40, 40), blocks=(3, 3), features=("lbp", "uv", "mag", "strain", "mdmd", "softnet"))
     a = long_video_features(frames, FeatureOptions(chunk=7, **opts), landmarks=None)
     b = long_video_features(iter(frames), FeatureOptions(chunk=100, **opts), landmarks=None)
-    assert set(a) == {"lbp", "mag2", "mag3", "strain2", "strain3", "mdmd2", "mdmd3", "softnet2", "softnet3"}
+    assert set(a) == {
+        "lbp",
+        "uv2",
+        "uv3",
+        "mag2",
+        "mag3",
+        "strain2",
+        "strain3",
+        "mdmd2",
+        "mdmd3",
+        "softnet2",
+        "softnet3",
+    }
     for name in a:
         assert a[name].shape[0] == 45
         np.testing.assert_allclose(a[name], b[name], rtol=1e-5, atol=1e-6, equal_nan=True, err_msg=name)

@@ -94,9 +94,29 @@ SPEC = CorpusSpec(
 )
 
 
-def read(root: str | Path, annotations: str | Path | None = None, *, corrections: bool = True):
-    """Read SMIC-HS from its folders (``root`` is ``HS``), or from a sheet when ``annotations`` is given."""
-    return build(SPEC, root, annotations, corrections=corrections)
+def read(
+    root: str | Path,
+    annotations: str | Path | None = None,
+    *,
+    corrections: bool = True,
+    apex: str = "middle",
+    apex_method: str = "flow",
+):
+    """Read SMIC-HS from its folders (``root`` is ``HS``), or from a sheet when ``annotations`` is given.
+
+    SMIC annotates no apex. ``apex="middle"`` (default) takes the middle frame, as MEB does; ``apex="spotted"``
+    spots it in each clip with :func:`mefast.spotting.apex_frame` (``apex_method``: ``"flow"``, ``"strain"`` or
+    ``"fd"``), reading every clip's frames once, and records every spotted apex in ``dataset.corrections``
+    (reason ``apex spotted (method=...)``), which the store keeps with its provenance.
+    """
+    if apex not in ("middle", "spotted"):
+        raise ValueError(f"apex must be 'middle' or 'spotted', got {apex!r}")
+    dataset = build(SPEC, root, annotations, corrections=corrections)
+    if apex == "spotted":
+        from ...spotting.apex import spot_apexes
+
+        dataset = spot_apexes(dataset, apex_method)  # type: ignore[arg-type]
+    return dataset
 
 
 _NEG = "negative"

@@ -1,0 +1,133 @@
+"""Spotting end to end on synthetic long recordings: readers, the recording store (resume), MEGC table, CLI, SOFTNet."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from mefast.datasets import load
+from mefast.datasets import long_videos as lv
+from mefast.datasets.long_videos import load_long
+from mefast.spotting import FeatureOptions, default_lags, match_intervals, spot_features
+from mefast.spotting._synthetic import LONG_TRUTH_FILE, write_long_synthetic
+from mefast.spotting.evaluate import evaluate_spotting, preprocess_recordings
+from mefast.store import RecordingStore
+
+OPTS = FeatureOptions(lags=(4, 14), size=(64, 64), blocks=(4, 4), features=("lbp", "uv", "mdmd", "softnet"))
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    out = tmp_path_factory.mktemp("long")
+    paths = write_long_synthetic(out, corpora=("casme3a",), n_subjects=2, videos_per_subject=1, n_frames=200,
+                                 size=(64, 64), n_micro=2, n_macro=1, n_blinks=1, seed=3)  # fmt: skip
+    return out, paths["casme3a"][0]
+
+
+@pytest.fixture(scope="module")
+def store(corpus, tmp_path_factory):
+    _, root = corpus
+    path = tmp_path_factory.mktemp("store") / "c3.zarr"
+    report = preprocess_recordings(load_long("casme3a", root), path, options=OPTS, backend="serial")
+    assert report["failures"] == {} and len(report["computed"]) == 2
+    return path
+
+
+@pytest.mark.parametrize("corpus_name", ["casme3a", "casme2lv", "samm_lv"])
+def test_readers_read_the_planted_intervals(tmp_path, corpus_name) -> None:
+    n = 600 if corpus_name == "samm_lv" else 150
+    macro = 0 if corpus_name == "samm_lv" else 1
+    paths = write_long_synthetic(tmp_path, corpora=(corpus_name,), n_subjects=2, videos_per_subject=1, n_frames=n,
+                                 size=(40, 40), n_micro=1, n_macro=macro, n_blinks=0, seed=1)  # fmt: skip
+    root, _ = paths[corpus_name]
+    rec = load_long(corpus_name, root)
+    assert len(rec) == 2 and rec.issues.empty
+    assert rec.recordings["n_frames"].tolist() == [n, n]
+    truth = json.loads((root / LONG_TRUTH_FILE).read_text())["recordings"]
+    for i, t in enumerate(truth):
+        want = sorted((e["onset"], e["offset"], e["kind"]) for e in t["expressions"])
+        got = rec.intervals[rec.intervals["recording"] == i]
+        assert sorted(zip(got["onset"], got["offset"], got["kind"], strict=True)) == want
+
+
+def test_frames_are_read_lazily(corpus, monkeypatch) -> None:
+    _, root = corpus
+    rec = load_long("casme3a", root)
+    calls = []
+    real = lv.read_rgb
+    monkeypatch.setattr(lv, "read_rgb", lambda p: calls.append(p) or real(p))
+    it = rec.iter_frames(0)
+    assert calls == []
+    first = next(it)
+    assert len(calls) == 1 and first.shape == (64, 64, 3)
+    assert sum(1 for _ in it) == 199 and len(calls) == 200
+
+
+def test_store_resumes_only_unfinished_recordings(store, corpus, tmp_path) -> None:
+    _, root = corpus
+    st = RecordingStore.open(store, "r+")
+    assert st.done.all()
+    before = st.read(1, "mdmd4")
+    st.mark_done(1, False)
+    report = preprocess_recordings(load_long("casme3a", root), store, options=OPTS, backend="serial")
+    assert report["skipped"] == 1 and report["computed"] == ["casme3a/spNO.2/a"]
+    np.testing.assert_array_equal(RecordingStore.open(store).read(1, "mdmd4"), before)
+    with pytest.raises(Exception, match="other recordings or options"):
+        preprocess_recordings(load_long("casme3a", root), store, options=FeatureOptions(lags=(3,)), backend="serial")
+
+
+def test_megc_table_equals_matching_the_spotted_rows(store) -> None:
+    st = RecordingStore.open(store)
+    res = evaluate_spotting(store, "mdmd")
+    k = default_lags(30.0)["micro"]
+    tp = fp = fn = 0
+    for i in range(len(st)):
+        rows = spot_features({f"mdmd{k}": st.read(i, f"mdmd{k}")}, method="mdmd", k=k)
+        ivs = st.intervals
+        gt = ivs[(ivs["recording"] == i) & (ivs["kind"] == "micro")][["onset", "offset"]].to_numpy()
+        r = match_intervals(rows, gt)
+        tp, fp, fn = tp + r.tp, fp + r.fp, fn + r.fn
+    assert res.table.loc["micro", ["tp", "fp", "fn"]].tolist() == [tp, fp, fn]
+    assert res.table.loc["micro", "n_gt"] == 4 and res.table.loc["macro", "n_gt"] == 2
+
+
+def test_cli_prints_the_table(store, capsys) -> None:
+    from mefast.cli import main
+
+    assert main(["spot", "--store", str(store), "--method", "mdmd", "--protocol", "loso", "--recognise"]) == 0
+    out = capsys.readouterr().out
+    assert "| micro" in out and "| overall" in out and "spotted" in out
+    assert main(["spot", "--store", str(store), "--iou", "2"]) == 2
+
+
+def test_softnet_loso_never_sees_the_test_subjects_labels() -> None:
+    from mefast.train.softnet import SoftnetConfig, softnet_loso
+
+    rng = np.random.default_rng(0)
+    inputs = [rng.random((36, 3, 42, 42)).astype(np.float32) for _ in range(3)]
+    truths = [np.array([[10, 15]]), np.array([[20, 26]]), np.array([[20, 25]])]
+    cfg = SoftnetConfig(epochs=1, batch_size=12, seed=0, n_threads=1)
+    a = softnet_loso(["s1", "s2", "s3"], inputs, truths, 4, cfg)
+    changed = [truths[0], truths[1], np.array([[0, 5], [28, 33]])]  # only subject s3's labels differ
+    b = softnet_loso(["s1", "s2", "s3"], inputs, changed, 4, cfg)
+    np.testing.assert_array_equal(a[2], b[2])  # s3's predictions come from a model that never read its labels
+    assert not all(np.array_equal(x, y) for x, y in zip(a[:2], b[:2], strict=True))  # the others did read them
+
+
+def test_smic_apex_spotted_is_recorded(tmp_path) -> None:
+    from mefast.datasets.synthetic import write_synthetic
+
+    paths = write_synthetic(tmp_path, corpora=("smic",), n_subjects=1, clips_per_subject=2, seed=2)
+    root, _ = paths["smic"]
+    ds = load("smic", root, apex="spotted")
+    plain = load("smic", root)
+    spotted = ds.corrections[ds.corrections["reason"].str.startswith("apex spotted")]
+    assert sorted(spotted["sample_id"]) == sorted(ds.samples["sample_id"])
+    # the synthetic SMIC clips have their apex mid-clip (readers' convention): spotting lands near it (the
+    # accuracy itself is tested on clips with known apexes in test_spotting_synthetic.py)
+    assert np.abs(ds.samples["apex"].to_numpy() - plain.samples["apex"].to_numpy()).max() <= 3
+    assert (spotted["old"].to_numpy() == plain.samples["apex"].to_numpy()).all()
+    with pytest.raises(ValueError, match="apex"):
+        load("smic", root, apex="guess")
