@@ -21,6 +21,7 @@ from ._engine.reader import CorpusSpec, Correction
 from ._engine.table import read_sheet
 from .composite import COMPOSITES, composite
 from .corpora import ALIASES, READERS, SPECS
+from .long_videos import LONG_CORPORA, Recordings, load_long
 from .validate import validate
 
 __all__ = [
@@ -28,17 +29,20 @@ __all__ = [
     "CORPORA",
     "CORRECTION_COLUMNS",
     "FRAME_RANGE_POLICIES",
+    "LONG_CORPORA",
     "ISSUE_COLUMNS",
     "SAMPLE_COLUMNS",
     "SPECS",
     "CorpusSpec",
     "Correction",
     "Dataset",
+    "Recordings",
     "apply_frame_range",
     "bind_corrections",
     "composite",
     "labels",
     "load",
+    "load_long",
     "validate",
 ]
 

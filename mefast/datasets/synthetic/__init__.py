@@ -29,12 +29,18 @@ from __future__ import annotations
 
 from .._engine.layout import Layout
 from ..corpora import LAYOUTS
+from ._long import LONG_TRUTH_FILE, LongRecording, PlantedExpression, make_long_recording, write_long_synthetic
 from ._sheets import sheet_table, write_sheet
 from ._truth import TRUTH_FILE, SyntheticTruth, clip_fields, clip_flow, truth
 from ._writer import EXPRESSIONS, write_synthetic
 
 __all__ = [
     "EXPRESSIONS",
+    "LONG_TRUTH_FILE",
+    "LongRecording",
+    "PlantedExpression",
+    "make_long_recording",
+    "write_long_synthetic",
     "LAYOUTS",
     "TRUTH_FILE",
     "Layout",
