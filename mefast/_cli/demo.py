@@ -4,13 +4,17 @@ Writes the synthetic dataset (real face imagery with known AU motion, in the cor
 temporary folder, reads it back with the dataset readers, preprocesses every feature into a Zarr store and
 prints the summary. Evaluation hook: when ``mefast._cli.evaluate`` defines
 ``demo_evaluation(store_path: str, *, n_jobs: int | None) -> str``, ``run_demo`` calls it on the store and
-appends its text (a LOSO evaluation) to the output.
+appends its text (a LOSO evaluation) to the output. Report: with the ``viz`` extra, a self-contained HTML
+report (the printed tables, a gallery, class means and the evaluation's figures, from :mod:`mefast.viz`) is
+written next to the store as ``report.html``.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -28,6 +32,7 @@ class DemoResult:
     store: Path
     report: Any
     lines: list[str] = field(default_factory=list)
+    html: Path | None = None
 
 
 def _evaluation_hook() -> Any:
@@ -36,6 +41,21 @@ def _evaluation_hook() -> Any:
     except ImportError:
         return None
     return getattr(evaluate, "demo_evaluation", None)
+
+
+def _write_report(store: Path, results_dir: Path, lines: Sequence[str]) -> tuple[Path | None, str]:
+    """The HTML report next to the store (:func:`mefast.viz.store_report`) and the line to print."""
+    try:
+        from ..viz import store_report
+
+        results = sorted(p for p in results_dir.glob("*") if (p / "runs.csv").is_file())
+        page = store_report(store, title="mefast demo", results=results, notes=lines)
+        path = page.write(store.parent / "report.html")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("matplotlib", "PIL"):
+            raise
+        return None, "HTML report skipped: it needs matplotlib and Pillow (pip install 'mefast[viz]')"
+    return path, f"report: {path} (self-contained HTML, open it in a browser)"
 
 
 def run_demo(
@@ -47,6 +67,7 @@ def run_demo(
     n_jobs: int | None = None,
     progress: bool | None = None,
     evaluate: bool = True,
+    html_report: bool = True,
 ) -> DemoResult:
     """Write the synthetic corpus under ``workdir``, preprocess it into ``workdir/demo.zarr``, summarise.
 
@@ -60,6 +81,8 @@ def run_demo(
         As in :func:`mefast.preprocess`.
     evaluate : bool
         Run the evaluation step when it is available (see the module docstring).
+    html_report : bool
+        Write ``report.html`` next to the store (needs the ``viz`` extra; skipped with a note without it).
     """
     from .. import datasets
     from ..datasets.synthetic import write_synthetic
@@ -80,15 +103,22 @@ def run_demo(
         report.summary(),
     ]
     hook = _evaluation_hook() if evaluate else None
+    results_dir = workdir / "results"
     if hook is not None and report.complete:
         try:
-            lines.append(hook(os.fspath(store), n_jobs=n_jobs))
+            takes_dir = "results_dir" in inspect.signature(hook).parameters  # the figures' tables
+            extra = {"results_dir": os.fspath(results_dir)} if takes_dir else {}
+            lines.append(hook(os.fspath(store), n_jobs=n_jobs, **extra))
         except ModuleNotFoundError as exc:  # the evaluation trains torch models: an optional extra
             if exc.name != "torch":
                 raise
             lines.append("LOSO evaluation skipped: it needs torch (pip install 'mefast[train]')")
+    html = None
+    if html_report and report.complete:
+        html, line = _write_report(store, results_dir, lines)
+        lines.append(line)
     lines.append(f"inspect it with: mefast info {store}")
-    return DemoResult(store, report, lines)
+    return DemoResult(store, report, lines, html)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -97,6 +127,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, metavar="DIR", help="keep the data and store here (default: a temp dir)")
     p.add_argument("--jobs", type=int, default=None, metavar="N", help="worker processes (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-report", action="store_true", help="do not write the HTML report")
     p.set_defaults(run=run)
 
 
@@ -104,11 +135,17 @@ def run(args: argparse.Namespace) -> int:
     """Run the demo; 0 when every clip was preprocessed."""
     progress = False if args.no_progress else None
     if args.out is not None:
-        result = run_demo(args.out, n_jobs=args.jobs, progress=progress)
+        result = run_demo(args.out, n_jobs=args.jobs, progress=progress, html_report=not args.no_report)
         print("\n".join(result.lines))
         return 0 if result.report.complete else 1
     with tempfile.TemporaryDirectory(prefix="mefast-demo-") as tmp:
-        result = run_demo(tmp, n_jobs=args.jobs, progress=progress)
-        print("\n".join(result.lines[:-1]))
+        result = run_demo(tmp, n_jobs=args.jobs, progress=progress, html_report=not args.no_report)
+        kept = None
+        if result.html is not None:  # the folder goes; the report is kept in the current directory
+            kept = Path("mefast-demo-report.html").resolve()
+            shutil.copyfile(result.html, kept)
+        print("\n".join(line for line in result.lines[:-1] if not line.startswith("report: ")))
+        if kept is not None:
+            print(f"report: {kept} (self-contained HTML, open it in a browser)")
         print("(temporary folder removed; use --out DIR to keep the store)", file=sys.stderr)
     return 0 if result.report.complete else 1
