@@ -14,6 +14,7 @@ Problem codes (severity ``"error"`` unless noted):
 ``correction_conflict`` the sheet holds neither the mistake a known correction expects nor its fix: left as
                         it is (warning)
 ``correction_not_found`` the sample of an identity-keyed correction is not in the sheet (warning)
+``correction_already_fixed`` the sheet already holds a known correction's fix (severity ``"info"``)
 ``frame_range``         the clip folder's frames do not cover onset..offset and ``frame_range="clip"`` cannot
                         reconcile them (no overlap, or the apex outside it)
 ``frame_range_clipped`` onset..offset clipped to the folder's frames by ``frame_range="clip"`` (warning)

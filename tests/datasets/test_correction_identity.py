@@ -147,6 +147,9 @@ def test_an_already_fixed_sheet_is_reported_as_such(tmp_path, corpus):
     frame_or_au = [c for c in SPECS[corpus].corrections if c.field != "labels"]
     assert (d.corrections["status"] == "already_fixed").sum() == len(frame_or_au)
     assert not (d.corrections["status"] == "applied").any()
+    info = validate(d, check_images=False).query("problem == 'correction_already_fixed'")
+    assert len(info) == len(frame_or_au) and (info["severity"] == "info").all()
+    assert set(info["sample_id"]) == set(d.corrections.loc[d.corrections["status"] == "already_fixed", "sample_id"])
     # The same on the release layout with the built-in (row-addressed) tables
     d2 = load(corpus, *_write(tmp_path, corpus, [dict(r) for r in _fixed_rows(corpus, right)], "fixed2.xlsx"))
     assert (d2.corrections["status"] == "already_fixed").sum() == len(frame_or_au)
@@ -180,3 +183,4 @@ def test_a_conflicting_sheet_is_left_alone_and_reported(tmp_path, corpus, kind):
         report = validate(d, check_images=False)
         hit = report[report["problem"] == "correction_conflict"]
         assert len(hit) == 1 and repr(str(third)) in hit["detail"].iloc[0], hit
+        assert hit["sample_id"].iloc[0] == sid

@@ -115,8 +115,9 @@ class CorrectionLog:
             }
         )
 
-    def issue(self, sid: str, problem: str, detail: str, severity: str = "error") -> None:
-        self.issues.append({"sample_id": sid, "problem": problem, "detail": detail, "severity": severity})
+    def issue(self, sid: str, problem: str, detail: str, severity: str = "error", row: int | None = None) -> None:
+        """Record a problem (``row``: the sheet row, to name its sample once samples have ids)."""
+        self.issues.append({"sample_id": sid, "problem": problem, "detail": detail, "severity": severity, "_row": row})
 
 
 def _is_expected(c: Correction, old: object) -> bool:
@@ -193,6 +194,8 @@ def apply_corrections(
         old = table.at[r, c.field]
         if show(old) == show(c.value):
             log.fix(r, c.field, old, c.value, f"{c.reason} ({where})", status="already_fixed")
+            detail = f"{spec.title} {where}: {c.field} already holds the known fix {show(c.value)!r} ({c.reason})"
+            log.issue("", "correction_already_fixed", detail, "info", row=r)
         elif _is_expected(c, old):
             table.at[r, c.field] = c.value
             log.fix(r, c.field, old, c.value, f"{c.reason} ({where})")
@@ -203,7 +206,7 @@ def apply_corrections(
                 f"{show(c.value)!r}, the sheet holds {show(old)!r}; left as it is ({c.reason})"
             )
             log.fix(r, c.field, old, old, detail, status="conflict")
-            log.issue("", "correction_conflict", detail, "warning")
+            log.issue("", "correction_conflict", detail, "warning", row=r)
     if unlocated:
         log.issue(
             "",

@@ -250,9 +250,10 @@ def build(
     samples = samples.drop(columns="_row")
     for col in ("onset", "apex", "offset", "n_frames", "objective_class"):
         samples[col] = samples[col].astype("int64")
-    for c in log.corrections:
-        if not c["sample_id"]:
-            c["sample_id"] = row_to_sid.get(c["row"], "")
+    for c in [*log.corrections, *log.issues]:
+        row = c.pop("_row", c.get("row"))
+        if not c["sample_id"] and row is not None:
+            c["sample_id"] = row_to_sid.get(row, "")
     issues = pd.DataFrame(log.issues, columns=list(ISSUE_COLUMNS))
     return Dataset(
         name=spec.name,
