@@ -412,7 +412,29 @@ def test_cuda_matches_cpu(mode, rng):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Property test: any parameters on any small clip either raise ValueError or equal the reference
+# Property test: any parameters on any small clip either equal the reference, or raise ValueError where the
+# reference has no answer either
+
+
+def _reference_refuses(video, kw) -> str:
+    """Why the reference has no defined answer for ``kw`` ("" if it has one): it raises, a block gets no centre
+    voxel in some plane, or (MEB's geometry) a voxel's block index is negative, which MEB's numpy would wrap."""
+    try:
+        hist = ref.lbp_top_ref(video, **kw)
+    except (ValueError, ZeroDivisionError, IndexError) as err:
+        return f"raises {type(err).__name__}"
+    n_blocks = kw["time_blocks"] * kw["blocks"][0] * kw["blocks"][1]
+    if (hist.reshape(n_blocks, 3, -1).sum(axis=2) == 0).any():
+        return "a block without voxels"
+    if kw["mode"] == "meb":
+        T, H, W = video.shape
+        B, L = max(kw["radius"][:2]), kw["radius"][2]
+        idx = [ref.legacy_time(T, B, kw["time_blocks"], rt) for rt in range(T - 2 * L)]
+        idx += [ref.legacy_axis(H - 2 * B, kw["blocks"][0], kw["overlap"], r) for r in range(H - 2 * B)]
+        idx += [ref.legacy_axis(W - 2 * B, kw["blocks"][1], kw["overlap"], c) for c in range(W - 2 * B)]
+        if any(min(pair) < 0 for pair in idx):
+            return "a negative block index"
+    return ""
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -432,9 +454,26 @@ def test_any_parameters_raise_or_match_reference(mode, shape, radius, points, bl
               normalize="none")  # fmt: skip
     try:
         got = mefast.lbp_top(video, **kw)
-    except ValueError:
+    except ValueError as err:
+        assert _reference_refuses(video, kw), f"mefast refused what the reference computes: {err}"
         return
     np.testing.assert_array_equal(got, ref.lbp_top_ref(video, **kw))
+
+
+def test_refusals_are_the_references():
+    """The property test's notion of a refusal, on one case of each kind: it can tell them apart."""
+    video = np.random.default_rng(0).integers(0, 4, (9, 12, 12), dtype=np.uint8)
+    kw = dict(mode="paper", radius=(1, 1, 1), points=(8, 8, 8), blocks=(2, 2), time_blocks=1, overlap=0.0,
+              normalize="none")  # fmt: skip
+    assert _reference_refuses(video, kw) == ""
+    assert _reference_refuses(video, {**kw, "time_blocks": 8}) == "raises ZeroDivisionError"
+    assert _reference_refuses(video, {**kw, "blocks": (12, 12)}) == "a block without voxels"
+    short = np.random.default_rng(0).integers(0, 4, (3, 8, 8), dtype=np.uint8)
+    meb = {**kw, "mode": "meb", "radius": (1, 3, 1), "points": (4, 4, 4), "blocks": (1, 1), "overlap": 0.2}
+    assert _reference_refuses(short, meb) == "a negative block index"
+    for case, args in ((video, {**kw, "time_blocks": 8}), (video, {**kw, "blocks": (12, 12)}), (short, meb)):
+        with pytest.raises(ValueError):
+            mefast.lbp_top(case, **args)
 
 
 def test_axis_beyond_int_is_rejected_not_truncated():
