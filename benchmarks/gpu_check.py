@@ -152,17 +152,20 @@ class _Emulated:
     def device_info(self, index: int = 0) -> dict[str, Any]:
         return {"name": "host emulation", "compute_capability": (0, 0), "multiprocessors": 0, "total_memory": 0}
 
-    def tvl1_pairs(self, frames, i0, i1, params, batch_size=0):
-        return self._mod.tvl1_pairs_emulated(frames, i0, i1, params, batch_size, 0)
+    def schedule(self, batch_size: int) -> Any:
+        return self._mod.emulation(order=0, batch_size=batch_size)
 
-    def optical_strain(self, flows, scheme=0):
-        return self._mod.optical_strain_emulated(flows, scheme, 0)
+    def tvl1_pairs(self, frames, i0, i1, params, n_threads=0):
+        return self.schedule(0).tvl1_pairs(frames, i0, i1, params, n_threads)
 
-    def lbp_top(self, videos, params):
-        return self._mod.lbp_top_emulated(videos, params, 0)
+    def optical_strain(self, flows, scheme=0, n_threads=0):
+        return self.schedule(0).optical_strain(flows, scheme, n_threads)
 
-    def tim(self, frames, n_out, output="float"):
-        return self._mod.tim_emulated(frames, n_out, output, 0)
+    def lbp_top(self, videos, params, n_threads=0):
+        return self.schedule(0).lbp_top(videos, params, n_threads)
+
+    def tim(self, frames, params, n_threads=0):
+        return self.schedule(0).tim(frames, params, n_threads)
 
 
 def cuda_module() -> Any:
@@ -304,7 +307,7 @@ def check_tvl1(rep: Report) -> None:
     ]
     tol = "mean<=1e-3, p99.9<=0.02, max<=0.5 px, |dEPE|<=0.002"
     for name, params in cases:
-        d = params._core_dict()
+        d = params._core_params
         cpu = _core.tvl1_pairs(frames, i0, i1, d, 0)
         gpu = _cuda.tvl1_pairs(frames, i0, i1, d)
         mx, mean, p999 = _diff(gpu, cpu)
@@ -321,10 +324,10 @@ def check_tvl1(rep: Report) -> None:
                 {"p99.9": p999, "epe_cpu": e_cpu, "epe_gpu": e_gpu},
             )  # fmt: skip
         )
-    d = mefast.TVL1Params.preset("opencv")._core_dict()
+    d = mefast.TVL1Params.preset("opencv")._core_params
     n = min(4, N_CHECK)
     whole = _cuda.tvl1_pairs(frames, i0[:n], i1[:n], d)
-    single = _cuda.tvl1_pairs(frames, i0[:n], i1[:n], d, batch_size=1)
+    single = _cuda.schedule(batch_size=1).tvl1_pairs(frames, i0[:n], i1[:n], d)
     mx, mean, _ = _diff(whole, single)
     rep.checks.append(Check("tvl1_pairs", f"batch_size=1 vs one batch of {n}", mx, mean, "max<=1e-3 px", mx <= 1e-3))
     video = frames[[i0[0], i1[0], i0[0], i1[0]]]
@@ -439,7 +442,7 @@ def throughput_tvl1(rep: Report, quick: bool) -> None:
     from mefast.testing import endpoint_error
 
     params = mefast.TVL1Params.preset("opencv")  # OpenCV's DualTVL1 defaults
-    d = params._core_dict()
+    d = params._core_params
     frames, i0, i1, truth, pairs = face_batch(N_DISTINCT, max(BATCHES), seed0=0)
     _cuda.tvl1_pairs(frames, i0[:1], i1[:1], d)  # context, module load
     gpu_rate = {}

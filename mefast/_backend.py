@@ -1,5 +1,7 @@
-"""What was built and what is visible: CUDA availability, the one place a kernel backend is chosen
-(:func:`kernels`), and ``show_config``."""
+"""Backends: what was built and is visible, the one place a kernel backend is chosen, ``show_config``.
+
+:func:`kernels` returns the module (``_core``, ``_cuda`` or ``_cuda.emulated``) whose kernels run on a device.
+"""
 
 from __future__ import annotations
 
@@ -40,7 +42,9 @@ class Kernels(Protocol):
         params: _core.TVL1Params,
         n_threads: int = 0,
     ) -> NDArray[np.float32]: ...
-    def optical_strain(self, flows: NDArray[np.float32], scheme: int = 0, n_threads: int = 0) -> NDArray[np.float32]: ...
+    def optical_strain(
+        self, flows: NDArray[np.float32], scheme: int = 0, n_threads: int = 0
+    ) -> NDArray[np.float32]: ...
     def lbp_top(
         self, videos: Sequence[np.ndarray], params: _core.LBPTOPParams, n_threads: int = 0
     ) -> NDArray[np.float32]: ...
@@ -117,7 +121,8 @@ def kernels(device: str = "cpu") -> Kernels:
 
         return cast(Kernels, _core)
     mod = _cuda_module()
-    return cast(Kernels, mod if backend == "cuda" else mod.emulated)
+    cuda: Any = mod  # not None: resolve_device checked the import
+    return cast(Kernels, cuda if backend == "cuda" else cuda.emulated)
 
 
 def _version(name: str) -> str:

@@ -1,7 +1,7 @@
 # Type stubs of the compiled CPU core (csrc/bindings/*); keep in step with the bindings. The kernels section is
 # shared with mefast/_cuda.pyi (one C++ template per area registers them in both modules).
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -31,23 +31,23 @@ class TVL1Params:  # register_flow.cpp, tvl1::Params
 
 class LBPTOPParams:  # register_lbp.cpp, lbp::Params
     _fields: tuple[str, ...]
-    radius: tuple[int, int, int]
-    points: tuple[int, int, int]
-    blocks: tuple[int, int]
+    radius: tuple[int, ...]  # (R_X, R_Y, R_T)
+    points: tuple[int, ...]  # (P_XY, P_XT, P_YT)
+    blocks: tuple[int, ...]  # (rows, cols)
     time_blocks: int
     overlap: float
-    mapping: Literal["none", "u2", "riu2"]
-    sampling: Literal["rounded", "bilinear"]
-    ordering: Literal["orig", "block"]
-    mode: Literal["paper", "meb"]
-    normalize: Literal["none", "per_block_plane", "per_plane", "global_l1"]
+    mapping: str  # "none", "u2", "riu2" (other names raise ValueError)
+    sampling: str  # "rounded", "bilinear"
+    ordering: str  # "orig", "block"
+    mode: str  # "paper", "meb"
+    normalize: str  # "none", "per_block_plane", "per_plane", "global_l1"
     def __init__(self, **fields: Any) -> None: ...
     def validate(self) -> None: ...
 
 class TIMParams:  # register_tim.cpp, tim::Params
     _fields: tuple[str, ...]
     n_frames: int
-    output: Literal["float", "uint8"]
+    output: str  # "float", "uint8"
     def __init__(self, **fields: Any) -> None: ...
     def validate(self) -> None: ...
 
@@ -66,7 +66,9 @@ def tim(frames: np.ndarray, params: TIMParams, n_threads: int = 0) -> np.ndarray
 # ---- CPU-only helpers ------------------------------------------------------------------------------------
 class TVL1Engine:  # register_flow.cpp
     def __init__(self, params: TVL1Params) -> None: ...
-    def pairs(self, frames: NDArray[np.float32], i0: NDArray[np.int32], i1: NDArray[np.int32]) -> NDArray[np.float32]: ...
+    def pairs(
+        self, frames: NDArray[np.float32], i0: NDArray[np.int32], i1: NDArray[np.int32]
+    ) -> NDArray[np.float32]: ...
     @property
     def params(self) -> TVL1Params: ...
 

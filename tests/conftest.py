@@ -63,6 +63,19 @@ def longest_python_pause():
     return _longest_python_pause
 
 
+@pytest.fixture(params=["cpu", "emulated-cuda", pytest.param("cuda", marks=pytest.mark.gpu)])
+def backend(request) -> str:
+    """Every kernel backend, as the ``device`` to pass: the CPU core; the CUDA kernels and launch schedule run
+    sequentially on the CPU (``mefast._cuda``, built wherever a CUDA toolkit is found); the GPU (``gpu`` marker,
+    skipped without one). Each kernel's tests take it, so every backend meets the same oracles."""
+    if request.param == "emulated-cuda":
+        from mefast._backend import _cuda_module
+
+        if _cuda_module() is None:
+            pytest.skip("mefast._cuda not built (no CUDA toolkit when mefast was built)")
+    return request.param
+
+
 @pytest.fixture(scope="session")
 def face_pair():
     from mefast.testing import face_flow_pair

@@ -109,7 +109,7 @@ def test_mefast_batch64(benchmark, report, batch, preset):
 
     video, i0, i1, truth = batch
     frames = video.astype(np.float32)
-    params = mefast.TVL1Params.preset(preset)._core_dict()
+    params = mefast.TVL1Params.preset(preset)._core_params
     run = lambda: _core.tvl1_pairs(frames, i0, i1, params, 0)  # noqa: E731
     epe = check_epe(run(), truth, preset)
     benchmark.pedantic(run, rounds=2, iterations=1)
@@ -182,7 +182,7 @@ def test_steady_state_mefast(benchmark, report, sixteen, preset):
     f32 = frames.astype(np.float32)
     i0 = np.arange(n, dtype=np.int32)
     i1 = np.arange(n, 2 * n, dtype=np.int32)
-    params = mefast.TVL1Params.preset(preset)._core_dict()
+    params = mefast.TVL1Params.preset(preset)._core_params
     run = lambda: _core.tvl1_pairs(f32, i0, i1, params, 1)  # noqa: E731
     epe = check_epe(run(), truth, preset)
     benchmark.pedantic(run, rounds=5, iterations=1)

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 import mefast
+from mefast import _backend, _core
+from mefast._backend import kernels
 from mefast.testing import endpoint_error, face_flow_pair, warp_image
 
 FAST1 = mefast.TVL1Params(nscales=1)  # single level: quick contract tests on small images
@@ -225,3 +227,142 @@ def test_one_tvl1_object_shared_by_threads_serialises_calls(face_pair):
     assert len(results) == 6
     for r in results:
         np.testing.assert_array_equal(r, expected)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Backends: the CUDA kernels (emulated on the CPU without a GPU) against the CPU core. The emulation runs the
+# kernels' own per-element functors and launch schedule sequentially, visiting the elements of every launch in
+# shuffled order, so a kernel that read a value written by another thread of the same launch would differ.
+
+SMALL = (64, 56)  # 5 pyramid levels at OpenCV's defaults, fast enough for the sequential emulation
+
+
+@pytest.fixture(scope="module")
+def small_stack():
+    a = face_flow_pair(SMALL, amplitude=1.0, seed=0)
+    b = face_flow_pair(SMALL, amplitude=1.0, seed=1)
+    frames = np.stack([a.frame0, a.frame1, b.frame0, b.frame1]).astype(np.float32)
+    i0 = np.array([0, 2, 1], np.int32)
+    i1 = np.array([1, 3, 0], np.int32)
+    return frames, i0, i1
+
+
+def _struct(preset: str, **changes) -> _core.TVL1Params:
+    return mefast.TVL1Params.preset(preset).replace(**changes)._core_params
+
+
+@pytest.mark.parametrize(
+    "preset, changes",
+    [
+        ("opencv", {}),
+        ("opencv", {"median_filtering": 3, "gamma": 0.2}),
+        ("opencv", {"epsilon": 0.0, "outer_iterations": 2, "inner_iterations": 7}),
+        ("accurate", {}),
+        ("fast", {"median_filtering": 1}),
+    ],
+    ids=["opencv", "median3-gamma", "full-budget", "accurate", "fast"],
+)
+def test_backends_match_the_cpu_core(backend, small_stack, preset, changes):
+    frames, i0, i1 = small_stack
+    params = _struct(preset, **changes)
+    cpu = _core.tvl1_pairs(frames, i0, i1, params, 1)
+    out = kernels(backend).tvl1_pairs(frames, i0, i1, params, 2)
+    assert out.shape == cpu.shape and out.dtype == np.float32
+    if backend == "cpu":  # the pairs' split among threads changes nothing
+        np.testing.assert_array_equal(out, cpu)
+        return
+    diff = np.abs(out - cpu)
+    # Same algorithm, float rounding only (FMA contraction and summation order differ), which TV-L1's
+    # thresholds and median filter can amplify at a few pixels: hence the looser bound on the maximum.
+    if backend == "emulated-cuda":
+        assert diff.mean() < 1e-4 and diff.max() < 0.05, (diff.mean(), diff.max())
+    else:
+        assert diff.mean() < 1e-3 and np.quantile(diff, 0.999) < 0.05, (diff.mean(), diff.max())
+
+
+@pytest.mark.skipif(_backend._cuda_module() is None, reason="mefast._cuda not built")
+def test_emulation_is_independent_of_element_order_and_batching(small_stack):
+    # A kernel reading a neighbour that the same launch overwrites would depend on the visiting order.
+    cuda = _backend._cuda_module()
+    frames, i0, i1 = small_stack
+    params = _struct("opencv", gamma=0.1)
+    ref = cuda.emulation(order=0, batch_size=0).tvl1_pairs(frames, i0, i1, params)
+    for order, batch in [(1, 0), (2, 1), (2, 2)]:
+        out = cuda.emulation(order=order, batch_size=batch).tvl1_pairs(frames, i0, i1, params)
+        np.testing.assert_array_equal(out, ref, err_msg=f"order={order} batch_size={batch}")
+
+
+def test_public_api_on_every_backend(backend):
+    p = face_flow_pair((48, 40), amplitude=1.0, seed=4)
+    video = np.stack([p.frame1, p.frame0, p.frame1])
+    cpu = mefast.compute_flow(video, params="fast", device="cpu")
+    out = mefast.compute_flow(video, params="fast", device=backend)
+    assert out.shape == cpu.shape and np.abs(out - cpu).mean() < 1e-3
+    single = mefast.tvl1(p.frame1, p.frame0, params="fast", n_threads=1, device=backend)
+    assert np.abs(single - out[0]).max() < 1e-3
+
+
+@pytest.fixture(scope="module")
+def face_stack():
+    pairs = [face_flow_pair((340, 280), amplitude=1.0, seed=s) for s in range(3)]
+    frames = np.stack([p.frame0 for p in pairs] + [p.frame1 for p in pairs]).astype(np.float32)
+    i0 = np.array([0, 1, 2], np.int32)
+    i1 = np.array([3, 4, 5], np.int32)
+    truth = np.stack([p.flow for p in pairs])
+    return frames, i0, i1, truth
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("preset", ["opencv", "accurate", "fast"])
+def test_gpu_tvl1_matches_cpu(face_stack, preset):
+    frames, i0, i1, truth = face_stack
+    params = _struct(preset)
+    cpu = _core.tvl1_pairs(frames, i0, i1, params, 0)
+    gpu = kernels("cuda").tvl1_pairs(frames, i0, i1, params)
+    diff = np.abs(gpu - cpu)
+    assert diff.mean() < 1e-3 and np.quantile(diff, 0.999) < 0.05, (diff.mean(), diff.max())
+    assert abs(endpoint_error(gpu, truth) - endpoint_error(cpu, truth)) < 0.002
+
+
+@pytest.mark.gpu
+def test_gpu_batching_and_gamma_match_cpu(face_stack):
+    frames, i0, i1, _ = face_stack
+    cuda = _backend._cuda_module()
+    params = _struct("opencv", gamma=0.1, median_filtering=3)
+    cpu = _core.tvl1_pairs(frames, i0, i1, params, 0)
+    whole = cuda.schedule(batch_size=0).tvl1_pairs(frames, i0, i1, params)
+    one_by_one = cuda.schedule(batch_size=1).tvl1_pairs(frames, i0, i1, params)
+    assert np.abs(whole - one_by_one).max() < 1e-3
+    assert np.abs(whole - cpu).mean() < 1e-3
+
+
+@pytest.mark.gpu
+def test_gpu_public_api_matches_cpu():
+    p = face_flow_pair((96, 80), amplitude=1.0, seed=4)
+    video = np.stack([p.frame1, p.frame0, p.frame1, p.frame0])
+    cpu = mefast.compute_flow(video, params="accurate", device="cpu")
+    gpu = mefast.compute_flow(video, params="accurate", device="cuda")
+    assert np.abs(gpu - cpu).mean() < 1e-3
+    np.testing.assert_allclose(mefast.optical_strain(gpu, device="cuda"), mefast.optical_strain(gpu), atol=1e-5)
+    auto = mefast.tvl1(p.frame0, p.frame1, device="auto")  # a visible GPU is used
+    assert np.abs(auto - mefast.tvl1(p.frame0, p.frame1, device="cuda")).max() < 1e-3
+
+
+@pytest.mark.gpu
+def test_gpu_calls_from_threads_are_independent(small_stack):
+    frames, i0, i1 = small_stack
+    params = _struct("opencv")
+    gpu = kernels("cuda")
+    ref = gpu.tvl1_pairs(frames, i0, i1, params)
+    out = [None] * 4
+
+    def run(j):
+        out[j] = gpu.tvl1_pairs(frames, i0, i1, params)
+
+    threads = [threading.Thread(target=run, args=(j,)) for j in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for o in out:
+        assert np.abs(o - ref).max() < 1e-3

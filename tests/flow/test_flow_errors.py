@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import pickle
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mefast
+from mefast import _core
+from mefast._backend import kernels
 from mefast.errors import ShapeError
 
 ONE = mefast.TVL1Params(nscales=1, warps=1, inner_iterations=5, outer_iterations=1)
@@ -71,7 +77,7 @@ def test_video_errors():
         ({"tau": 0.5}, r"tau=0.5 is invalid"),
         ({"median_filtering": 4}, r"median_filtering=4 is invalid: must be 1 \(off\), 3 or 5"),
         ({"theta": float("nan")}, r"theta=nan is invalid"),
-        ({"epsilon": -1}, r"epsilon=-1 is invalid"),
+        ({"epsilon": -1}, r"epsilon=-1.0 is invalid"),
         ({"presmooth_sigma": 1e9}, r"presmooth_sigma=1000000000.0 is invalid: must be in \[0, 50\]"),
     ],
     ids=str,
@@ -79,6 +85,48 @@ def test_video_errors():
 def test_invalid_parameters(kw, match):
     with pytest.raises(ValueError, match=match):
         mefast.TVL1Params(**kw)
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        ({"nscales": 2.5}, r"TVL1Params.nscales=2.5 is invalid: must be an integer"),
+        ({"warps": 2**40}, r"TVL1Params.warps=1099511627776 is invalid: must be an integer"),
+        ({"tau": "0.1"}, r"TVL1Params.tau='0.1' is invalid: must be a real number"),
+        ({"pyramid_smoothing": 1}, r"TVL1Params.pyramid_smoothing=1 is invalid: must be True or False"),
+        ({"adapt_scales": None}, r"TVL1Params.adapt_scales=None is invalid: must be True or False"),
+    ],
+    ids=str,
+)
+def test_values_of_the_wrong_type_name_the_field(kw, match):
+    with pytest.raises(ValueError, match=match):
+        mefast.TVL1Params(**kw)
+
+
+def test_dataclass_fields_are_the_core_struct_fields():
+    """TVL1Params builds the C++ struct once; a field renamed or missing on either side fails here (and a
+    dataclass field the struct lacks already fails when the presets are built on import)."""
+    fields = [f.name for f in dataclasses.fields(mefast.TVL1Params)]
+    assert set(fields) == set(_core.TVL1Params._fields)
+    struct_defaults = _core.TVL1Params()
+    dflt = mefast.TVL1Params()
+    for name in fields:  # same defaults on both sides
+        assert getattr(struct_defaults, name) == getattr(dflt, name), name
+    p = mefast.TVL1Params.preset("accurate")
+    assert p._core_params is p._core_params  # built once, kept
+    assert all(getattr(p._core_params, name) == getattr(p, name) for name in fields)
+    assert mefast.TVL1(p)._engine.params.presmooth_sigma == p.presmooth_sigma
+    with pytest.raises(AttributeError, match="renamed_field"):
+        _core.TVL1Params(renamed_field=1)
+
+
+def test_params_pickle_and_copy_rebuild_the_struct():
+    p = mefast.TVL1Params.preset("fast").replace(gamma=0.1)
+    for q in (pickle.loads(pickle.dumps(p)), copy.deepcopy(p), copy.copy(p)):
+        assert q == p and hash(q) == hash(p)
+        assert q._core_params.gamma == pytest.approx(0.1) and q._core_params.adapt_scales
+    s = pickle.loads(pickle.dumps(p._core_params))
+    assert repr(s) == repr(p._core_params)
 
 
 def test_unknown_preset_and_params_type():
@@ -93,10 +141,12 @@ def test_core_rejects_unconverted_arrays():
 
     frames = np.zeros((2, 32, 32), np.float64)  # the core never casts silently
     with pytest.raises(TypeError):
-        _core.tvl1_pairs(frames, np.array([0], np.int32), np.array([1], np.int32), {}, 1)
+        _core.tvl1_pairs(frames, np.array([0], np.int32), np.array([1], np.int32), _core.TVL1Params(), 1)
     frames32 = np.zeros((2, 32, 32), np.float32)
     with pytest.raises(ValueError, match=r"pair 0 indexes frames \(0, 2\) outside \[0, 2\)"):
-        _core.tvl1_pairs(frames32, np.array([0], np.int32), np.array([2], np.int32), {"nscales": 1}, 1)
+        _core.tvl1_pairs(frames32, np.array([0], np.int32), np.array([2], np.int32), _core.TVL1Params(nscales=1), 1)
+    with pytest.raises(TypeError):  # no dict of parameters crosses the boundary
+        _core.tvl1_pairs(frames32, np.array([0], np.int32), np.array([1], np.int32), {"nscales": 1}, 1)
 
 
 def test_core_rejects_axes_beyond_int_instead_of_truncating():
@@ -109,7 +159,7 @@ def test_core_rejects_axes_beyond_int_instead_of_truncating():
     frames = np.lib.stride_tricks.as_strided(base, shape=(2, 3, W), strides=(3 * W * 4, W * 4, 4), writeable=False)
     assert frames.flags.c_contiguous
     with pytest.raises(ValueError, match=r"frames of shape \(2, 3, 4294967301\) is too large"):
-        _core.tvl1_pairs(frames, np.array([0], np.int32), np.array([1], np.int32), {"nscales": 1}, 1)
+        _core.tvl1_pairs(frames, np.array([0], np.int32), np.array([1], np.int32), _core.TVL1Params(nscales=1), 1)
     with pytest.raises(ValueError, match=r"img of shape \(3, 4294967301\) is too large"):
         _core._median_filter(frames[0], 3)
 
@@ -167,3 +217,22 @@ def test_every_kernel_validates_n_threads_alike(bad):
     for call in calls:
         with pytest.raises(ValueError, match=r"n_threads must be a positive integer or None \(all cores\)"):
             call()
+
+
+@pytest.mark.parametrize(
+    "i0, i1, shape, params, message",
+    [
+        ([0], [5], (2, 32, 32), {}, r"pair 0 indexes frames \(0, 5\) outside \[0, 2\)"),
+        ([0], [1], (2, 2, 32), {"nscales": 1}, "too small"),
+        ([0], [1], (2, 32, 32), {}, "too small for nscales=5"),
+        ([0], [1], (2, 64, 64), {"tau": 0.5}, "tau"),
+    ],
+    ids=["index", "tiny", "nscales", "tau"],
+)
+def test_every_backend_refuses_what_the_core_refuses(backend, i0, i1, shape, params, message):
+    """One set of checks for every backend: the struct is validated again by the kernel binding."""
+    frames = np.zeros(shape, np.float32)
+    a, b = np.array(i0, np.int32), np.array(i1, np.int32)
+    struct = _core.TVL1Params(**params)  # not validated: the kernel's own check must refuse it
+    with pytest.raises(ValueError, match=message):
+        kernels(backend).tvl1_pairs(frames, a, b, struct, 1)

@@ -8,6 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mefast
+from mefast import _core
+from mefast._backend import kernels
 
 
 def field(u, v, n=32):
@@ -58,9 +60,9 @@ def test_rotation_separates_correct_from_meb():
     )
 
 
-def test_matches_numpy_gradient_reference(rng):
+def test_matches_numpy_gradient_reference(rng, backend):
     f = rng.normal(size=(3, 20, 24, 2)).astype(np.float32)
-    s = mefast.optical_strain(f)
+    s = mefast.optical_strain(f, device=backend)
     uy, ux = np.gradient(f[..., 0].astype(np.float64), axis=(1, 2))
     vy, vx = np.gradient(f[..., 1].astype(np.float64), axis=(1, 2))
     ref = np.sqrt(ux**2 + vy**2 + 0.5 * (uy + vx) ** 2)
@@ -126,3 +128,21 @@ def test_axis_beyond_int_is_rejected_not_truncated():
     assert flows.flags.c_contiguous
     with pytest.raises(ValueError, match=r"flows of shape \(1, 2, 4294967298, 2\) is too large"):
         _core.optical_strain(flows, 0, 1)
+
+
+@pytest.mark.parametrize("scheme", [0, 1, 2], ids=["central", "backward", "sobel_meb"])
+def test_backends_match_the_cpu_core(rng, backend, scheme):
+    flows = rng.normal(size=(5, 61, 47, 2)).astype(np.float32)
+    out = kernels(backend).optical_strain(flows, scheme, 2)
+    cpu = _core.optical_strain(flows, scheme, 1)
+    if backend == "cuda":
+        np.testing.assert_allclose(out, cpu, rtol=1e-6, atol=1e-6)
+    else:  # the emulation runs the GPU arithmetic on the CPU: bit for bit
+        np.testing.assert_array_equal(out, cpu)
+
+
+def test_backends_reject_bad_shapes(backend):
+    with pytest.raises(ValueError, match=r"\(N, H, W, 2\)"):
+        kernels(backend).optical_strain(np.zeros((1, 4, 4, 3), np.float32))
+    with pytest.raises(TypeError):
+        kernels(backend).optical_strain(np.zeros((1, 4, 4, 2), np.float64))  # the core never casts
