@@ -113,11 +113,11 @@ def run_demo(
             if exc.name != "torch":
                 raise
             lines.append("LOSO evaluation skipped: it needs torch (pip install 'mefast[train]')")
-    html = None
+    html, tail = None, f"inspect it with: mefast info {store}"
     if html_report and report.complete:
         html, line = _write_report(store, results_dir, lines)
-        lines.append(line)
-    lines.append(f"inspect it with: mefast info {store}")
+        tail = f"{line}\n{tail}"  # one last element: the evaluation's text stays second to last
+    lines.append(tail)
     return DemoResult(store, report, lines, html)
 
 
@@ -144,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
         if result.html is not None:  # the folder goes; the report is kept in the current directory
             kept = Path("mefast-demo-report.html").resolve()
             shutil.copyfile(result.html, kept)
-        print("\n".join(line for line in result.lines[:-1] if not line.startswith("report: ")))
+        print("\n".join(result.lines[:-1]))
         if kept is not None:
             print(f"report: {kept} (self-contained HTML, open it in a browser)")
         print("(temporary folder removed; use --out DIR to keep the store)", file=sys.stderr)

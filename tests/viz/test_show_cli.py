@@ -101,7 +101,8 @@ def test_demo_writes_the_report_next_to_its_store(tmp_path, monkeypatch, write_r
     assert result.report.complete
     assert seen["results_dir"] == str(tmp_path / "results")
     assert result.html == tmp_path / "report.html" and result.html.exists()
-    assert any(line.startswith(f"report: {result.html}") for line in result.lines)
+    assert result.lines[-1].startswith(f"report: {result.html}")  # then the "inspect it with" line
+    assert result.lines[-2].startswith("| Method | UF1 |")  # the evaluation text stays second to last
     html = result.html.read_text(encoding="utf-8")
     from mefast.store import MEStore
 
