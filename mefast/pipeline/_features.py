@@ -20,7 +20,6 @@ API's, in this order (``n_threads`` is the number of threads the C++ core may us
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -141,12 +140,9 @@ def _landmarks(frame: NDArray[np.uint8], opts: PreprocessOptions) -> NDArray[np.
     return np.asarray(landmarks68(frame, **kw), dtype=np.float32)
 
 
-def _with_threads(fn: Callable[..., Any], kwargs: Mapping[str, Any], n_threads: int) -> dict[str, Any]:
-    """``kwargs`` plus ``n_threads`` when ``fn`` takes it and the caller did not set it."""
-    kw = dict(kwargs)
-    if "n_threads" in inspect.signature(fn).parameters:
-        kw.setdefault("n_threads", n_threads)
-    return kw
+def _with_threads(kwargs: Mapping[str, Any], n_threads: int) -> dict[str, Any]:
+    """``kwargs`` plus ``n_threads`` unless the caller set it: every kernel wrapper takes it."""
+    return {"n_threads": n_threads, **kwargs}
 
 
 def compute_features(
@@ -205,7 +201,7 @@ def compute_features(
         if "biwoof" in wanted:
             from ..descriptors import biwoof
 
-            kw = _with_threads(biwoof, options.biwoof, n_threads)
+            kw = _with_threads(options.biwoof, n_threads)
             out["biwoof"] = timed("biwoof", lambda: biwoof(full, optical_strain(full, n_threads=1), **kw))
     if "mdmo" in wanted:
         from ..descriptors import mdmo
@@ -221,7 +217,7 @@ def compute_features(
 
         from ..descriptors import lbp_top, tim
 
-        kw_tim = _with_threads(tim, {"output": "uint8"}, n_threads)
+        kw_tim = _with_threads({"output": "uint8"}, n_threads)
         clip = timed("frames", lambda: tim(gray, options.tim_frames, **kw_tim))
         if "frames" in wanted:
             out["frames"] = timed(
@@ -229,7 +225,7 @@ def compute_features(
                 lambda: np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in clip]),
             )
         if "lbptop" in wanted:
-            kw = _with_threads(lbp_top, options.lbptop, n_threads)
+            kw = _with_threads(options.lbptop, n_threads)
             out["lbptop"] = timed("lbptop", lambda: lbp_top(clip, **kw))
     for name, value in out.items():
         out[name] = np.asarray(value, dtype=np.uint8 if name == "frames" else np.float32)
