@@ -230,13 +230,9 @@ def _swap_labels(
     sheet_row: Callable[[int], int],
 ) -> None:
     other_id = c.value if isinstance(c.value, tuple) else None
+    other_row = None if other_id is not None else int(c.value)  # type: ignore[arg-type]  # a release row
     probe = Correction(
-        None if other_id else int(c.value),
-        "labels",
-        0,
-        c.reason,  # type: ignore[arg-type]
-        subject=other_id[0] if other_id else None,
-        clip=other_id[1] if other_id else None,
+        other_row, "labels", 0, c.reason, subject=other_id and other_id[0], clip=other_id and other_id[1]
     )
     other, why = _locate(spec, probe, other_id, table, index, positional)
     if other is None:
