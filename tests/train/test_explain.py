@@ -110,3 +110,15 @@ def test_explain_sample_trains_without_the_subject_and_maps_to_store_size(tmp_pa
         explain_sample(st, 0, model="ststnet", config=cfg, target="fear")
     with pytest.raises(ValueError, match="not in the"):
         explain_sample(st, "nope", model="ststnet", config=cfg)
+
+
+def test_explain_sample_with_a_saved_model_directory(tmp_path):
+    from mefast.train import TrainConfig
+    from mefast.train.embed import fit
+
+    st = _store(tmp_path / "s.zarr")
+    cfg = TrainConfig(epochs=2, lr=1e-3, batch_size=8, device="cpu", threads=1)
+    fit(st, "sssnet", config=cfg, out=tmp_path / "model")
+    ex = explain_sample(st, 3, model_dir=tmp_path / "model")
+    assert ex.model == "sssnet" and ex.trained_on == 0 and ex.classes == ("happiness", "surprise")
+    assert ex.heat.shape == (32, 32) and 0 <= ex.heat.min() <= ex.heat.max() <= 1
