@@ -354,8 +354,9 @@ def evm_pair(
     a, dtype = _as_frame(onset, "onset")
     b, dtype_b = _as_frame(apex, "apex")
     if a.shape != b.shape or a.dtype != b.dtype:
-        raise ShapeError(f"onset and apex must have the same shape and dtype, got {np.asarray(onset).shape} "
-                         f"{np.asarray(onset).dtype} and {np.asarray(apex).shape} {np.asarray(apex).dtype}")  # fmt: skip
+        o, x = np.asarray(onset), np.asarray(apex)
+        raise ShapeError(f"onset and apex must have the same shape and dtype, got {o.shape} {o.dtype} and {x.shape} "
+                         f"{x.dtype}")  # fmt: skip
     h, w = a.shape[:2]
     p = _params(h, w, alpha=alpha, lambda_c=lambda_c, temporal="diff", r1=0.4, r2=0.05, fl=None, fh=None, fs=30.0,
                 pyramid=pyramid, levels=levels, gauss_level=gauss_level, chroma_attenuation=chroma_attenuation,

@@ -114,8 +114,12 @@ def lagrangian(
                          f"{b.shape} {dtype_b}")  # fmt: skip
     if not np.isfinite(alpha):
         raise ValueError(f"alpha must be finite, got {alpha!r}")
-    for name, value, allowed in (("source", source, ("apex", "onset")), ("mode", mode, ("backward", "forward")),
-                                 ("fill", fill, ("backward", "inpaint", "none")), ("border", border, tuple(_BORDERS))):
+    for name, value, allowed in (
+        ("source", source, ("apex", "onset")),
+        ("mode", mode, ("backward", "forward")),
+        ("fill", fill, ("backward", "inpaint", "none")),
+        ("border", border, tuple(_BORDERS)),
+    ):
         if value not in allowed:
             raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")  # fmt: skip
     if fill == "none" and dtype == np.uint8 and mode == "forward":

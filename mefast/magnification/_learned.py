@@ -24,14 +24,10 @@ def _model(weights: Any, device: str) -> Any:
     if weights is None:
         raise ValueError(_NEEDS)
     try:
-        import torch
-
         from ..train.magnification import LBMM
     except ImportError as e:
         raise ImportError(f"method='learned' needs torch: pip install 'mefast[train]' ({e})") from e
     model = weights if isinstance(weights, LBMM) else LBMM.load(Path(weights))
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
     return model, device
 
 
@@ -61,6 +57,8 @@ def learned_pairs(onset: ArrayLike, frames: ArrayLike, *, alpha: float, weights:
     return out.astype(fr.dtype)
 
 
-def learned_pair(onset: ArrayLike, apex: ArrayLike, *, alpha: float, weights: Any = None, device: str = "cpu") -> np.ndarray:
+def learned_pair(
+    onset: ArrayLike, apex: ArrayLike, *, alpha: float, weights: Any = None, device: str = "cpu"
+) -> np.ndarray:
     """Magnify one (onset, apex) pair with amplification ``1 + alpha``; apex's shape and dtype."""
     return learned_pairs(onset, np.asarray(apex)[None], alpha=alpha, weights=weights, device=device)[0]

@@ -34,8 +34,10 @@ def _grey01(x: ArrayLike, name: str) -> NDArray[np.float32]:
 
 
 def flow_magnitude_image(flow: ArrayLike) -> NDArray[np.float32]:
-    """The reference code's flow image in float: ``sqrt(u^2 + v^2)`` min-max scaled to [0, 1] (eps 1e-8), then 0
-    where below 1.5 x its mean."""
+    """Return the reference code's flow image in float.
+
+    ``sqrt(u^2 + v^2)`` min-max scaled to [0, 1] (eps 1e-8), then 0 where below 1.5 x its mean.
+    """
     f = np.asarray(flow, dtype=np.float32)
     mag = np.hypot(f[..., 0], f[..., 1])
     mag = (mag - mag.min()) / (mag.max() - mag.min() + 1e-8)
@@ -55,7 +57,7 @@ def on_off_apex(
     normalize: Literal["reference"] | None = None,
     weights: Any = None,
 ) -> OnOffApex:
-    """The dual-branch paper's inputs: the amplified frame, On-A = flow(onset -> target), Off-A = flow(offset -> target).
+    """Compute the dual-branch inputs: amplified frame, On-A = flow(onset -> target), Off-A = flow(offset -> target).
 
     ``target="apex"`` is what the paper's code does for CASME II, ``"amplified"`` for SAMM. Flows: TV-L1 with
     OpenCV's parameters and ``scale_step`` 0.5 (the reference code), on BT.601 grey. ``amplification`` multiplies

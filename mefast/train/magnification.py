@@ -93,7 +93,10 @@ class _ResBlock(nn.Module):
 
 
 def _resblocks(prefix: str, n: int, c: int, first_suffix: str = "") -> dict[str, nn.Module]:
-    names = [f"{prefix}{i}" for i in range(n)] if not first_suffix else [prefix] + [f"{prefix}_{i}" for i in range(1, n)]
+    if first_suffix:  # TF scope names of repeated blocks: name, name_1, name_2, ...
+        names = [prefix] + [f"{prefix}_{i}" for i in range(1, n)]
+    else:
+        names = [f"{prefix}{i}" for i in range(n)]
     return {name: _ResBlock(c) for name in names}
 
 
@@ -183,7 +186,9 @@ class LBMM(nn.Module):
         out = d["pred_conv"](d["dec_conv2_c"](r))
         return torch.clamp(out, -1.0, 1.0)
 
-    def forward(self, frame_a: torch.Tensor, frame_b: torch.Tensor, amplification: torch.Tensor | float) -> torch.Tensor:
+    def forward(
+        self, frame_a: torch.Tensor, frame_b: torch.Tensor, amplification: torch.Tensor | float
+    ) -> torch.Tensor:
         """Magnify the motion A -> B: images (N, 3, H, W) in [-1, 1], any H, W (reflect-padded to a multiple of 4)."""
         h, w = frame_a.shape[-2:]
         ph, pw = (-h) % 4, (-w) % 4
@@ -225,7 +230,8 @@ class LBMM(nn.Module):
         if missing or unexpected:
             raise MagnificationWeightsError(
                 f"{source} does not fit LBMM({self.config}): "
-                f"{len(missing)} missing key(s) {_short(missing)}, {len(unexpected)} unexpected key(s) {_short(unexpected)}"
+                f"{len(missing)} missing key(s) {_short(missing)}, "
+                f"{len(unexpected)} unexpected key(s) {_short(unexpected)}"
             )
         tensors = {}
         for k, v in state.items():
@@ -257,8 +263,10 @@ def _short(keys: list[str], n: int = 6) -> str:
 
 
 def tf_name(key: str) -> str:
-    """This module's state-dict key -> the authors' TF variable name (``encoder.encoder_resblk0.c1.conv.weight`` ->
-    ``ynet_3frames/encoder/encoder_resblk0_c1/Conv/weights``)."""
+    """Map a state-dict key of :class:`LBMM` to the authors' TF variable name.
+
+    ``encoder.encoder_resblk0.c1.conv.weight`` -> ``ynet_3frames/encoder/encoder_resblk0_c1/Conv/weights``.
+    """
     parts = key.split(".")
     if len(parts) == 5:  # part.block.c1|c2.conv.weight
         part, block, sub = parts[0], parts[1], parts[2]
@@ -498,15 +506,17 @@ def train_lbmm(
         amp = torch.from_numpy(train["amplification"][idx])
         v_a, m_a = model.encode(a)
         v_b, m_b = model.encode(b)
-        _, m_bp = model.encode(bp)
         pred = model.decode(v_b, model.manipulate(m_a, m_b, amp))
-        loss = F.l1_loss(pred, y) + reg_weight * (F.l1_loss(v_a, v_b) + F.l1_loss(m_b, m_bp))
+        loss = F.l1_loss(pred, y)
+        if reg_weight:
+            _, m_bp = model.encode(bp)
+            loss = loss + reg_weight * (F.l1_loss(v_a, v_b) + F.l1_loss(m_b, m_bp))
         opt.zero_grad()
         loss.backward()
         opt.step()
-        result.losses.append(float(loss))
+        result.losses.append(float(loss.detach()))
         if callback is not None:
-            callback(step, float(loss))
+            callback(step, float(loss.detach()))
         if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
             break
     result.seconds = time.perf_counter() - t0
@@ -519,6 +529,8 @@ def magnify_pairs(
     model: LBMM, onset: NDArray, frames: NDArray, amplification: float, *, device: str = "cpu", batch: int = 4
 ) -> NDArray[np.float32]:
     """Run the model on (onset, frame) for every frame: RGB float in [0, 1], (N, H, W, 3) -> (N, H, W, 3)."""
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     model = model.to(device).eval()
     a = torch.from_numpy(np.ascontiguousarray(onset.transpose(2, 0, 1)[None] * 2.0 - 1.0, dtype=np.float32))
     outs = []

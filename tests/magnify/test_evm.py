@@ -21,7 +21,7 @@ def test_pyramid_reconstructs_exactly(rng):
 
 
 def test_pyramid_matches_opencv_pyrdown_and_pyrup():
-    """Inside the border, the reduce step is cv2.pyrDown and each band is G_l - pyrUp(G_{l+1}) (same binomial kernel)."""
+    """Inside the border, reduce is cv2.pyrDown and each band is G_l - pyrUp(G_{l+1}) (the same binomial kernel)."""
     import cv2
 
     x = np.random.default_rng(3).random((64, 80)).astype(np.float32)
@@ -121,8 +121,10 @@ def test_butterworth_band_passes_in_band_tones_only():
 
     def analytic(f):
         z = np.exp(-2j * np.pi * f / fs)
-        h = [(b0 + b1 * z) / (1 + a1 * z) for b0, b1, a1 in
-             (mg._evm._butter_coefficients(fc, fs, "paper") for fc in (6.0, 2.0))]
+        h = [
+            (b0 + b1 * z) / (1 + a1 * z)
+            for b0, b1, a1 in (mg._evm._butter_coefficients(fc, fs, "paper") for fc in (6.0, 2.0))
+        ]
         return alpha * abs(h[0] - h[1])
 
     for f in (0.05, 3.5, 14.5):
