@@ -80,7 +80,7 @@ def on_off_apex(
     if method is None:
         raise ValueError(f"magnifier must be 'evm_pair', 'lagrangian' or 'learned', got {magnifier!r}")
     amplified = np.clip(magnify_pair(a, b, float(amplification) - 1.0, method, **opts), 0.0, 1.0).astype(np.float32)
-    params = dataclasses.replace(TVL1_PRESETS["opencv"], scale_step=scale_step)
+    params = dataclasses.replace(TVL1_PRESETS["opencv"], scale_step=scale_step, adapt_scales=True)
     tgt = b if target == "apex" else amplified
     on = tvl1(a, tgt, params=params)
     off = tvl1(c, tgt, params=params)
