@@ -152,7 +152,7 @@ class OffApexNet(nn.Module):
 
 
 class OffApexNetMEB(nn.Module):
-    """MEB's single-stream simplification of Off-ApexNet (0.8M parameters, data-leakage paper Table 5), 28 x 28.
+    """MEB's single-stream Off-ApexNet (Varanka, Li, Peng and Zhao, data-leakage paper, Table 5: 0.8M), 28 x 28.
 
     conv 3x3 (6, on u and v together) - ReLU - maxpool 2/2; conv 3x3 (16) - ReLU - maxpool 2/2; dropout -
     fc 7*7*16 -> 1024 - ReLU - dropout - fc 1024 -> n_outputs. Not the published network (that is

@@ -185,8 +185,10 @@ def test_ilc_recovers_injected_label_noise():
     flip = rng.random(len(y)) < 0.3
     noisy = y.copy()
     noisy[flip] = (y[flip] + rng.integers(1, 4, flip.sum())) % 4
-    cfg = TrainConfig(epochs=40, lr=1e-3, batch_size=16, noisy=ILC(start_epoch=20), device="cpu")
-    tr = Trainer("offapexnet", ArraySource({"flow": flows}), n_outputs=4, multilabel=False, config=cfg)
+    # mefast's persistent variant (ilc-mefast); the authors' ILC never changes the stored labels
+    ilc = ILC(alpha=1.0, start_epoch=20, persist=True, unbiased=False)
+    cfg = TrainConfig(epochs=40, lr=1e-3, batch_size=16, noisy=ilc, device="cpu")
+    tr = Trainer("offapexnet-meb", ArraySource({"flow": flows}), n_outputs=4, multilabel=False, config=cfg)
     tr.fit(np.arange(len(y)), noisy, seed=0)
     fixed = tr.train_labels_
     restored = np.mean(fixed[flip] == y[flip])
@@ -200,21 +202,22 @@ def test_ltm_leaves_out_high_loss_samples():
     targets = torch.tensor([0, 0, 0, 0, 0])  # the last one looks mislabelled
     losses = per_sample_loss(logits, targets, multilabel=False)
     assert flag_high_loss(losses, 1.0).tolist() == [False] * 4 + [True]
-    loss, corrected = LTM(alpha=1.0).step(logits, targets, 0, multilabel=False)
+    loss, corrected = LTM(alpha=1.0, unbiased=False, reduction="kept").step(logits, targets, 0, multilabel=False)
     assert corrected is None and loss.item() == pytest.approx(losses[:4].mean().item())
     # ILC relabels it with the prediction instead (multi-label: per AU, logit > 0)
-    _, corrected = ILC(start_epoch=0).step(logits, targets, 0, multilabel=False)
+    _, corrected = ILC(alpha=1.0, unbiased=False).step(logits, targets, 0, multilabel=False)
     assert corrected.tolist() == [0, 0, 0, 0, 1]
     au_logits = torch.tensor([[3.0, -3.0]] * 4 + [[-3.0, 3.0]])
     au_targets = torch.tensor([[1, 0]] * 5, dtype=torch.uint8)
-    _, corrected = ILC(start_epoch=0).step(au_logits, au_targets, 0, multilabel=True)
+    _, corrected = ILC(alpha=1.0, unbiased=False).step(au_logits, au_targets, 0, multilabel=True)
     assert corrected[-1].tolist() == [0, 1] and corrected[:4].tolist() == [[1, 0]] * 4
-    assert ILC(start_epoch=5).step(logits, targets, 4, multilabel=False)[1] is None
+    assert ILC(alpha=1.0, unbiased=False, start_epoch=5).step(logits, targets, 4, multilabel=False)[1] is None
 
 
 def test_idc_warms_up_on_a_clean_subset(store_path):
     y, _ = class_codes(MEStore.open(store_path).meta)
-    cfg = TrainConfig(epochs=5, lr=1e-3, batch_size=16, noisy=IDC(warmup_epochs=2, alpha=0.0), device="cpu")
+    idc = IDC(selection="low-loss", warmup_epochs=2, alpha=0.0)
+    cfg = TrainConfig(epochs=5, lr=1e-3, batch_size=16, noisy=idc, device="cpu")
     tr = Trainer("ststnet", StoreSource(store_path), n_outputs=4, multilabel=False, config=cfg)
     tr.fit(np.arange(48), y, seed=0)
     n = [h["n"] for h in tr.history_]

@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 
 from mefast.flow import optical_strain, resize_flow  # noqa: E402
 from mefast.testing import smooth_field  # noqa: E402
-from mefast.train.models import MODELS, OffApexNet, ResNet18, SSSNet, STSTNet, build_model  # noqa: E402
+from mefast.train.models import MODELS, OffApexNetMEB, ResNet18, SSSNet, STSTNet, build_model  # noqa: E402
 from mefast.train.transforms import (  # noqa: E402
     MinMaxNormalize,
     RandomHorizontalFlip,
@@ -103,8 +103,8 @@ def test_layer_tables_parameter_counts():
     )
     # STSTNet: three conv3x3 streams with 3, 5, 8 filters (+BN), fc 5*5*16 -> k
     assert n_params(STSTNet(k)) == sum(3 * c * 9 + c + 2 * c for c in (3, 5, 8)) + (400 * k + k)
-    # Off-ApexNet: conv3x3 2->6, conv3x3 6->16, fc 7*7*16->1024, fc 1024->k
-    assert n_params(OffApexNet(k)) == (2 * 6 * 9 + 6) + (6 * 16 * 9 + 16) + (784 * 1024 + 1024) + (1024 * k + k)
+    # MEB's single-stream Off-ApexNet: conv3x3 2->6, conv3x3 6->16, fc 7*7*16->1024, fc 1024->k
+    assert n_params(OffApexNetMEB(k)) == (2 * 6 * 9 + 6) + (6 * 16 * 9 + 16) + (784 * 1024 + 1024) + (1024 * k + k)
     # ResNet-18 with 3 input channels and 1000 classes: the published 11,689,512 parameters
     assert n_params(ResNet18(1000, in_channels=3)) == 11_689_512
 
@@ -113,9 +113,9 @@ def test_layer_tables_parameter_counts():
 def test_models_take_their_published_input_size(name):
     spec = MODELS[name]
     model = build_model(name, 4).eval()
-    x = torch.zeros(2, spec.in_channels, spec.input_size, spec.input_size)
+    x = torch.zeros(2, *spec.input.shape)
     assert model(x).shape == (2, 4)
-    if name != "resnet18":  # the shallow nets' fully connected layers fix the size
+    if not spec.input.resizable:  # the shallow nets' fully connected layers fix the size
         with pytest.raises(RuntimeError):
             model(torch.zeros(2, spec.in_channels, spec.input_size + 8, spec.input_size + 8))
 
