@@ -74,6 +74,7 @@ __all__ = [
     "tim_weights",
     "tvl1",
     "uniform_mapping",
+    "viz",
 ]
 
 # Loaded on first use so that ``import mefast`` stays fast (zarr, joblib and dask are heavy imports).
@@ -100,7 +101,8 @@ _LAZY.update({name: "descriptors._tim" for name in ("tim", "tim_weights")})
 _LAZY.update({"spot": "spotting._spot"})
 # Motion magnification: mefast.magnify (EVM in the C++ core; Lagrangian, learned) lives in mefast.magnification.
 _LAZY.update({"magnify": "magnification"})
-_SUBPACKAGES = ("datasets", "spotting", "magnification")
+# Pictures: mefast.viz (colour coding numpy only; figures need the viz extra, loaded on first use).
+_SUBPACKAGES = ("datasets", "spotting", "magnification", "viz")
 
 
 def __getattr__(name: str) -> object:
