@@ -18,9 +18,13 @@ __all__ = [
     "as_gray_float",
     "check_finite",
     "check_flow",
+    "check_int",
     "check_landmarks",
+    "check_numeric",
+    "check_size",
     "check_video",
     "core_threads",
+    "is_numeric_dtype",
     "to_gray",
 ]
 
@@ -28,11 +32,70 @@ __all__ = [
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
-def _as_numeric(x: ArrayLike, name: str) -> np.ndarray:
+def is_numeric_dtype(dtype: np.dtype) -> bool:
+    """Whether ``dtype`` is an integer or floating-point dtype (bool is not numeric here)."""
+    return dtype != np.bool_ and (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating))
+
+
+def check_numeric(x: ArrayLike, name: str, *, what: str = "an integer or floating-point array") -> np.ndarray:
+    """``x`` as an ndarray, raising :class:`ShapeError` ("``name`` must be ``what``, got dtype ...") unless numeric."""
     arr = np.asarray(x)
-    if arr.dtype == np.bool_ or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-        raise ShapeError(f"{name} must be an integer or floating-point array, got dtype {arr.dtype}")
+    if not is_numeric_dtype(arr.dtype):
+        raise ShapeError(f"{name} must be {what}, got dtype {arr.dtype}")
     return arr
+
+
+def check_int(
+    value: object,
+    name: str,
+    *,
+    minimum: int | None = None,
+    message: str | None = None,
+    error: type[Exception] = ValueError,
+) -> int:
+    """Validate an integer argument and return it as ``int``.
+
+    Python and NumPy integers (anything with ``__index__``) are accepted; bools, floats (even ``3.0``),
+    strings and None are not.
+
+    Parameters
+    ----------
+    value : object
+        The argument.
+    name : str
+        Its name, for the message.
+    minimum : int, optional
+        The smallest value allowed.
+    message : str, optional
+        The message of the error; default ``"<name> must be an integer[ >= minimum], got <value>"``.
+    error : type of Exception
+        What to raise (``ValueError``, or ``TypeError`` where a wrong type is a type error).
+    """
+    if message is None:
+        bound = f" >= {minimum}" if minimum is not None else ""
+        message = f"{name} must be an integer{bound}, got {value!r}"
+    if isinstance(value, bool | np.bool_):
+        raise error(message)
+    try:
+        n = operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise error(message) from None
+    if minimum is not None and n < minimum:
+        raise error(message)
+    return n
+
+
+def check_size(size: object, name: str = "size", *, minimum: int = 1) -> tuple[int, int]:
+    """Parse an image size ``(H, W)`` of two integers, each at least ``minimum``, into a tuple of ints."""
+    try:
+        h, w = (check_int(v, name) for v in size)  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be (height, width), got {size!r}") from None
+    if h < minimum or w < minimum:
+        if minimum == 1:
+            raise ValueError(f"{name} must be two positive integers (height, width), got {size!r}")
+        raise ValueError(f"{name} must be at least ({minimum}, {minimum}), got {size!r}")
+    return h, w
 
 
 def check_finite(arr: np.ndarray, name: str) -> None:
@@ -62,7 +125,7 @@ def as_gray_float(x: ArrayLike, name: str, *, ndim: int, scale_float: bool = Tru
     uint8 and other integer input is taken as grey levels. Floating input is taken to lie in [0, 1] and is
     multiplied by 255 when ``scale_float`` (OpenCV's DualTVL1 convention, which keeps ``lambda`` meaningful).
     """
-    arr = _as_numeric(x, name)
+    arr = check_numeric(x, name)
     check_finite(arr, name)
     is_float = np.issubdtype(arr.dtype, np.floating)
     gray = to_gray(arr, name, channel_axis_ndim=ndim)
@@ -80,7 +143,7 @@ def as_gray_float(x: ArrayLike, name: str, *, ndim: int, scale_float: bool = Tru
 
 def check_video(x: ArrayLike, name: str = "video", *, min_frames: int = 1) -> np.ndarray:
     """Validate a ``(T, H, W)`` or ``(T, H, W, 3)`` video and return it as a numeric ndarray."""
-    arr = _as_numeric(x, name)
+    arr = check_numeric(x, name)
     if arr.ndim not in (3, 4) or (arr.ndim == 4 and arr.shape[-1] != 3):
         raise ShapeError(f"{name} must have shape (T, H, W) or (T, H, W, 3), got shape {arr.shape}")
     if arr.shape[0] < min_frames:
@@ -91,7 +154,7 @@ def check_video(x: ArrayLike, name: str = "video", *, min_frames: int = 1) -> np
 
 def check_flow(x: ArrayLike, name: str = "flow", *, min_ndim: int = 3) -> NDArray[np.float32]:
     """Validate a ``(..., H, W, 2)`` flow and return it as C-contiguous float32."""
-    arr = _as_numeric(x, name)
+    arr = check_numeric(x, name)
     if arr.ndim < min_ndim or arr.shape[-1] != 2:
         raise ShapeError(f"{name} must have shape (..., H, W, 2), got shape {arr.shape}")
     check_finite(arr, name)
@@ -103,18 +166,10 @@ def core_threads(n_threads: object) -> int:
 
     Integers >= 1 are accepted; bools, floats and anything else raise ``ValueError``.
     """
-    msg = f"n_threads must be a positive integer or None (all cores), got {n_threads!r}"
     if n_threads is None:
         return 0
-    if isinstance(n_threads, bool | np.bool_):
-        raise ValueError(msg)
-    try:
-        n = operator.index(n_threads)  # type: ignore[arg-type]
-    except TypeError:
-        raise ValueError(msg) from None
-    if n < 1:
-        raise ValueError(msg)
-    return n
+    msg = f"n_threads must be a positive integer or None (all cores), got {n_threads!r}"
+    return check_int(n_threads, "n_threads", minimum=1, message=msg)
 
 
 #: Fraction of the inter-ocular distance (between the eye centres) used as the default height ``delta`` of
@@ -143,9 +198,7 @@ def check_landmarks(
     ShapeError
         Wrong shape or dtype, NaN or infinite values, or a landmark outside the image.
     """
-    arr = np.asarray(landmarks)
-    if arr.dtype == np.bool_ or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-        raise ShapeError(f"{name} must be a numeric array of shape (68, 2), got dtype {arr.dtype}")
+    arr = check_numeric(landmarks, name, what="a numeric array of shape (68, 2)")
     if arr.shape != (68, 2):
         raise ShapeError(f"{name} must have shape (68, 2) (iBUG 68 points, (x, y) in pixels), got {arr.shape}")
     pts = arr.astype(np.float64)

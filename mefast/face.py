@@ -33,7 +33,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._validation import DELTA_PER_IOD, as_gray_float, check_landmarks, check_video
+from ._validation import DELTA_PER_IOD, as_gray_float, check_int, check_landmarks, check_size, check_video
 from .errors import FaceNotFoundError, ShapeError
 
 __all__ = [
@@ -585,14 +585,11 @@ def crop_align(
     """
     arr = check_video(video, "video")
     n = arr.shape[0]
-    if int(reference) != reference or not -n <= reference < n:
-        raise ValueError(f"reference must be a frame index of the {n}-frame clip, got {reference!r}")
-    try:
-        h, w = (int(v) for v in size)
-    except (TypeError, ValueError):
-        raise ValueError(f"size must be (H, W), got {size!r}") from None
-    if h < 8 or w < 8:
-        raise ValueError(f"size must be at least (8, 8), got {size!r}")
+    msg = f"reference must be a frame index of the {n}-frame clip, got {reference!r}"
+    reference = check_int(reference, "reference", minimum=-n, message=msg)
+    if reference >= n:
+        raise ValueError(msg)
+    h, w = check_size(size, "size", minimum=8)
     if not np.isfinite(margin) or margin < 0:
         raise ValueError(f"margin must be a finite fraction >= 0, got {margin!r}")
     frame = arr[int(reference)]

@@ -43,6 +43,7 @@ from zarr.abc.store import Store
 from zarr.codecs import BloscCodec
 from zarr.storage import LocalStore
 
+from ._validation import check_int
 from .errors import ShapeError, StoreError
 
 __all__ = ["SCHEMA", "MEStore"]
@@ -464,10 +465,10 @@ class MEStore:
             raise KeyError(f"the {self._describe()} has no array {name!r}; it has {list(self._arrays)}")
 
     def _check_index(self, i: Any) -> int:
-        if isinstance(i, bool | np.bool_) or not isinstance(i, int | np.integer):
-            raise TypeError(f"sample index must be an integer, got {type(i).__name__}")
-        if not -self._n <= int(i) < self._n:
-            raise IndexError(f"sample index {int(i)} is out of range for {self._n} samples")
+        msg = f"sample index must be an integer, got {type(i).__name__}"
+        i = check_int(i, "sample index", message=msg, error=TypeError)
+        if not -self._n <= i < self._n:
+            raise IndexError(f"sample index {i} is out of range for {self._n} samples")
         return int(i) % self._n
 
     def read(

@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
-from .._validation import check_finite, core_threads
+from .._validation import check_finite, check_numeric, core_threads
 from ..errors import ShapeError
 
 __all__ = ["EDGE_MARGIN", "as_finite_float32", "atan2_approx", "n_threads_for"]
@@ -66,9 +66,7 @@ def as_finite_float32(x: ArrayLike, name: str) -> NDArray[np.float32]:
     The finite check runs in Numba (a quarter of ``np.isfinite(x).all()``'s time on a clip of flows); only a
     failing array pays for NumPy's search of the first bad index.
     """
-    arr = np.asarray(x)
-    if arr.dtype == np.bool_ or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-        raise ShapeError(f"{name} must be an integer or floating-point array, got dtype {arr.dtype}")
+    arr = check_numeric(x, name)
     with np.errstate(over="ignore"):  # float64 beyond float32's range becomes inf, reported below
         out = np.ascontiguousarray(arr, dtype=np.float32)
     if out.size and not _all_finite(out):

@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .._validation import DELTA_PER_IOD, check_landmarks
+from .._validation import DELTA_PER_IOD, check_landmarks, check_size
 
 __all__ = ["N_ROIS", "RIGID_LANDMARKS", "check_landmarks", "mdmo_roi_masks", "mdmo_rois", "roi_delta"]
 
@@ -62,6 +62,7 @@ _ROI_VERTICES = np.array(
     ],
     dtype=np.intp,
 )  # fmt: skip
+
 
 def roi_delta(landmarks: ArrayLike) -> float:
     """Default height of the forehead regions: 0.45 times the distance between the eye centres.
@@ -169,7 +170,7 @@ def mdmo_roi_masks(
     masks : ndarray of shape (36, H, W), bool
         Each polygon filled with its boundary, so neighbouring regions share their boundary pixels.
     """
-    h, w = _check_shape(shape)
+    h, w = check_size(shape, "shape")
     pts = check_landmarks(landmarks, image_shape=(h, w))
     if rounding not in ("round", "truncate"):
         raise ValueError(f"rounding must be 'round' or 'truncate', got {rounding!r}")
@@ -190,13 +191,3 @@ def roi_pixel_lists(
     ptr[1:] = np.cumsum([len(x) for x in lists])
     pix = np.concatenate(lists).astype(np.int64) if ptr[-1] else np.zeros(0, np.int64)
     return ptr, pix
-
-
-def _check_shape(shape: tuple[int, int]) -> tuple[int, int]:
-    try:
-        h, w = (int(s) for s in shape)
-    except (TypeError, ValueError):
-        raise ValueError(f"shape must be (H, W), got {shape!r}") from None
-    if h < 1 or w < 1:
-        raise ValueError(f"shape must be two positive integers (H, W), got {shape!r}")
-    return h, w

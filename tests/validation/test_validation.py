@@ -1,0 +1,66 @@
+"""The shared argument checks of mefast._validation: one integer rule, one (H, W) parser, one dtype rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mefast._validation import check_int, check_numeric, check_size, core_threads
+from mefast.errors import ShapeError
+
+
+@pytest.mark.parametrize("value", [3, np.int64(3), np.uint8(3), np.array(3)], ids=["int", "int64", "uint8", "0-d"])
+def test_check_int_accepts_python_and_numpy_integers(value):
+    assert check_int(value, "n") == 3 and type(check_int(value, "n")) is int
+
+
+@pytest.mark.parametrize("value", [True, np.bool_(False), 3.0, "3", None, [3], np.array([3])], ids=repr)
+def test_check_int_refuses_everything_else(value):
+    with pytest.raises(ValueError, match=r"^n must be an integer, got "):
+        check_int(value, "n")
+
+
+def test_check_int_minimum_message_and_error_type():
+    assert check_int(2, "bins", minimum=2) == 2
+    with pytest.raises(ValueError, match=r"^bins must be an integer >= 2, got 1$"):
+        check_int(1, "bins", minimum=2)
+    with pytest.raises(TypeError, match="^custom$"):
+        check_int(1.5, "i", message="custom", error=TypeError)
+
+
+def test_core_threads_keeps_its_rule():
+    assert core_threads(None) == 0 and core_threads(np.int32(4)) == 4
+    for bad in (0, -1, True, 2.0, "2"):
+        with pytest.raises(ValueError, match=r"n_threads must be a positive integer or None \(all cores\)"):
+            core_threads(bad)
+
+
+@pytest.mark.parametrize("size", [(3, 4), [3, 4], np.array([3, 4]), (np.int16(3), 4)], ids=repr)
+def test_check_size_parses_two_integers(size):
+    assert check_size(size, "size") == (3, 4)
+
+
+@pytest.mark.parametrize("size", ["big", (3,), (1, 2, 3), (3.5, 4), (3, None), 7], ids=repr)
+def test_check_size_refuses_what_is_not_two_integers(size):
+    with pytest.raises(ValueError, match=r"^crop_size must be \(height, width\), got "):
+        check_size(size, "crop_size")
+
+
+def test_check_size_minimum():
+    with pytest.raises(ValueError, match=r"^shape must be two positive integers \(height, width\), got \(0, 4\)$"):
+        check_size((0, 4), "shape")
+    with pytest.raises(ValueError, match=r"^size must be at least \(8, 8\), got \(8, 7\)$"):
+        check_size((8, 7), "size", minimum=8)
+    assert check_size((8, 8), "size", minimum=8) == (8, 8)
+
+
+@pytest.mark.parametrize("dtype", [np.bool_, object, "U3", complex], ids=str)
+def test_check_numeric_refuses_non_numeric_dtypes(dtype):
+    with pytest.raises(ShapeError, match=r"^x must be a numeric array, got dtype "):
+        check_numeric(np.zeros(3, dtype), "x", what="a numeric array")
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int64, np.float16, np.float64], ids=str)
+def test_check_numeric_passes_numeric_arrays_through(dtype):
+    arr = np.zeros(3, dtype)
+    assert check_numeric(arr, "x") is arr
