@@ -262,15 +262,15 @@ def test_crop_align_levels_a_tilted_head_and_maps_landmarks_exactly():
     truth = (face_landmarks() + OFFSET) @ m[:, :2].T + m[:, 2]  # the shipped landmarks, tilted
     eye_line = truth[42:48].mean(0) - truth[36:42].mean(0)
     tilt = np.degrees(np.arctan2(eye_line[1], eye_line[0]))  # about -9: the photo's own 3 degrees, then 12 more
-    assert transform.rotation == pytest.approx(-tilt, abs=1.0)
+    assert transform.rotation == pytest.approx(-tilt, abs=0.5)  # measured 0.18 degrees off
     pts = transform.landmarks.points
     left, right = pts[36:42].mean(0), pts[42:48].mean(0)
     assert abs(left[1] - right[1]) < 1e-3
     # The mapped landmarks are where dlib finds them on the crop itself.
     found = mefast.landmarks68(clip[0])
-    assert _err(found.points, pts) < 0.05
+    assert _err(found.points, pts) < 0.035  # measured 0.014
     # And, mapped back, where the shipped landmarks are once rotated into the tilted frame.
-    assert _err(transform.unmap_points(pts), truth) < 0.05
+    assert _err(transform.unmap_points(pts), truth) < 0.04  # measured 0.015
 
 
 def test_crop_align_keeps_the_motion_between_frames():
@@ -280,7 +280,7 @@ def test_crop_align_keeps_the_motion_between_frames():
     clip, transform = mefast.crop_align(np.stack([frame0, frame1]), size=(128, 128), method="template")
     g = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY).astype(np.float64) for f in clip]
     (dx, dy), _ = cv2.phaseCorrelate(g[0], g[1], cv2.createHanningWindow((128, 128), cv2.CV_64F))
-    np.testing.assert_allclose([dx, dy], transform.matrix[:, :2] @ shift, atol=0.1)
+    np.testing.assert_allclose([dx, dy], transform.matrix[:, :2] @ shift, atol=0.035)  # measured 0.013 px
 
 
 @pytest.mark.parametrize(
