@@ -406,7 +406,7 @@ def check_lbp_tim(rep: Report) -> None:
         clips = _clips(4, 10)
         cases = {
             "defaults (paper, u2, 8x8 blocks)": {},
-            "MEB mode": {"mode": "meb"},
+            "MEB mode": {"mode": "reference"},
             "bilinear riu2, 2 time blocks, overlap": {
                 "sampling": "bilinear", "mapping": "riu2", "time_blocks": 2, "overlap": 0.2,
             },

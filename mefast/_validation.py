@@ -7,6 +7,7 @@ offending shape, dtype or value, then returns the array converted once to the dt
 from __future__ import annotations
 
 import operator
+import warnings
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -20,6 +21,7 @@ __all__ = [
     "check_flow",
     "check_int",
     "check_landmarks",
+    "check_mode",
     "check_numeric",
     "check_size",
     "check_video",
@@ -215,3 +217,28 @@ def check_landmarks(
                 f"at (x, y) = ({pts[i, 0]:.2f}, {pts[i, 1]:.2f})"
             )
     return pts
+
+
+#: The descriptor modes: the clean definition, and the reproduction of the reference code bin for bin.
+MODES: tuple[str, ...] = ("paper", "reference")
+#: Old names of ``"reference"``, accepted with a DeprecationWarning.
+_OLD_MODE_NAMES: frozenset[str] = frozenset({"meb"})
+
+
+def check_mode(mode: object, name: str = "mode", *, stacklevel: int = 3) -> str:
+    """Validate a descriptor mode: ``"paper"`` or ``"reference"`` (reproduce the reference code bin for bin).
+
+    ``"meb"``, the old name of ``"reference"`` in :func:`mefast.lbp_top` and :func:`mefast.mdmo`, is accepted
+    with a ``DeprecationWarning`` and gives the same output. ``stacklevel`` points the warning at the caller of
+    the public function (3 when that function calls this directly).
+    """
+    if isinstance(mode, str) and mode in _OLD_MODE_NAMES:
+        warnings.warn(
+            f"{name}={mode!r} is deprecated; use {name}='reference' (the same output)",
+            DeprecationWarning,
+            stacklevel=stacklevel,
+        )
+        return "reference"
+    if mode not in MODES:
+        raise ValueError(f"{name} must be one of {MODES}, got {mode!r}")
+    return str(mode)

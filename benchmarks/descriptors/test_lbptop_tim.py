@@ -87,12 +87,12 @@ def test_lbptop_mefast_paper(benchmark, report, clip50, threads):
 def test_lbptop_mefast_meb(benchmark, report, clip50):
     # MEB counts a pixel in its cur block and, if different, its new block: per frame and plane that is
     # 2 Hi Wi - (rows with cur == new) (columns with cur == new) counts (spec 2.6).
-    meb = mefast.lbp_top(clip50, **LBP, mode="meb", overlap=0.7)
+    meb = mefast.lbp_top(clip50, **LBP, mode="reference", overlap=0.7)
     hi, wi = H - 6, W - 6
     same_r = sum(a == b for a, b in (ref.legacy_axis(hi, 8, 0.7, r) for r in range(hi)))
     same_c = sum(a == b for a, b in (ref.legacy_axis(wi, 8, 0.7, c) for c in range(wi)))
     assert meb.sum() == 3 * (50 - 6) * (2 * hi * wi - same_r * same_c)
-    benchmark(mefast.lbp_top, clip50, **LBP, mode="meb", overlap=0.7, n_threads=1)
+    benchmark(mefast.lbp_top, clip50, **LBP, mode="reference", overlap=0.7, n_threads=1)
     report(GROUP, "mefast meb overlap 0.7, 1 thread", benchmark, ns_per_voxel=_ns_per_voxel(benchmark, clip50.size))
 
 
@@ -116,7 +116,7 @@ CROP_GROUP = "lbptop 9x40x40 crop, meb setting"
 @pytest.fixture(scope="module")
 def crop(face_clip):
     c = np.ascontiguousarray(face_clip[:9, 150:190, 120:160])
-    kw = dict(LBP, blocks=(2, 2), mode="meb", overlap=0.7)
+    kw = dict(LBP, blocks=(2, 2), mode="reference", overlap=0.7)
     np.testing.assert_array_equal(mefast.lbp_top(c, **kw), ref.lbp_top_ref(c, **kw))
     return c, kw
 

@@ -1,7 +1,7 @@
 """Brute-force references for LBP-TOP and TIM, written from the shared spec (sections 2 and 3), not from the C++.
 
 * ``lbp_top_ref``: voxel by voxel in plain Python. Block membership is evaluated per pixel with the spec's
-  formulas (MEB's floating-point arithmetic and numpy's negative-index wrap for ``mode="meb"``); bilinear
+  formulas (MEB's floating-point arithmetic and numpy's negative-index wrap for ``mode="reference"``); bilinear
   sampling is evaluated exactly with rational arithmetic (integer-valued clips only), so ties are exact.
 * ``lbp_top_numpy``: a vectorised NumPy LBP-TOP (paper mode, rounded sampling): shifted-array comparisons and
   ``np.bincount`` per block. The benchmarks' peer.
@@ -190,7 +190,7 @@ def lbp_top_ref(
     nt = time_blocks
     tables = [mapping_ref(P, mapping) for P in points]
     bins = max(nb for _, nb in tables)
-    if mode == "meb":
+    if mode == "reference":
         tables[2] = tables[1]  # MEB indexes the YT histogram with code_xt
     codes = lbp_codes_ref(video, radius, points, ordering, sampling)
     n_blocks = nt * rows * cols
@@ -199,7 +199,7 @@ def lbp_top_ref(
     for rt in range(Tc):
         for r in range(Hi):
             for c in range(Wi):
-                if mode == "meb":
+                if mode == "reference":
                     ct, nt_ = legacy_time(T, B, nt, rt)
                     cr, nr = legacy_axis(Hi, rows, overlap, r)
                     cc, nc = legacy_axis(Wi, cols, overlap, c)

@@ -188,7 +188,7 @@ def test_paper_mode_matches_reference(random_flows, lm, align):
 
 
 def test_meb_mode_matches_reference(random_flows, lm):
-    got = mefast.mdmo(random_flows, lm, mode="meb")
+    got = mefast.mdmo(random_flows, lm, mode="reference")
     np.testing.assert_allclose(got, _ref_meb(random_flows, lm), rtol=1e-5, atol=2e-6)
 
 
@@ -196,7 +196,7 @@ def test_meb_mode_matches_reference(random_flows, lm):
 # Spec oracles
 
 
-@pytest.mark.parametrize("mode", ["paper", "meb"])
+@pytest.mark.parametrize("mode", ["paper", "reference"])
 def test_m1_zero_flow(lm, mode):
     feat = mefast.mdmo(np.zeros((4, H, W, 2), np.float32), lm, mode=mode)
     assert np.isfinite(feat).all()
@@ -218,7 +218,7 @@ def test_m2_uniform_flow(lm, phi, c):
 
 def test_m2_uniform_flow_meb(lm):
     phi = 4.0  # in a non-merged bin: MEB gives rho 1 and theta phi (shifted by -pi)
-    feat = mefast.mdmo(_uniform(phi), lm, mode="meb")
+    feat = mefast.mdmo(_uniform(phi), lm, mode="reference")
     np.testing.assert_allclose(feat[:36], 1.0, rtol=1e-6)
     np.testing.assert_allclose(feat[36:] + np.pi, phi, atol=2e-4)  # OpenCV's single-precision angles
 
@@ -247,7 +247,7 @@ def test_m3_wrap_around_zero(lm):
     flow, big = _region_mix(lm, [(0.5, np.radians(3)), (0.5, np.radians(-3))])
     paper = mefast.mdmo(flow, big, align=False)
     assert _angle_diff(paper[1::2], 0.0).max() < 0.005  # the pattern's proportions are not exactly 50/50
-    meb = mefast.mdmo(flow, big, mode="meb")  # MEB averages 3 and 357 degrees as numbers: 180
+    meb = mefast.mdmo(flow, big, mode="reference")  # MEB averages 3 and 357 degrees as numbers: 180
     assert _angle_diff(meb[36:] + np.pi, np.pi).max() < 0.1
 
 
@@ -255,18 +255,18 @@ def test_m4_merged_bin(lm):
     flow, big = _region_mix(lm, [(0.3, np.radians(315)), (0.3, np.radians(10)), (0.4, np.radians(90))])
     paper = mefast.mdmo(flow, big, align=False)
     assert _angle_diff(paper[1::2], np.pi / 2).max() < 1e-5
-    meb = mefast.mdmo(flow, big, mode="meb")  # MEB merges 315 and 10 degrees and averages them: 2.836 rad
+    meb = mefast.mdmo(flow, big, mode="reference")  # MEB merges 315 and 10 degrees and averages them: 2.836 rad
     assert _angle_diff(meb[36:] + np.pi, 2.836).max() < 0.1
 
 
 def test_still_face_and_rho_range(random_flows, lm):
-    for mode in ("paper", "meb"):
+    for mode in ("paper", "reference"):
         feat = mefast.mdmo(random_flows, lm, mode=mode)
         rho = feat[0::2] if mode == "paper" else feat[:36]
         assert np.isfinite(feat).all() and rho.min() >= 0 and rho.max() == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("mode", ["paper", "meb"])
+@pytest.mark.parametrize("mode", ["paper", "reference"])
 def test_repeating_the_sequence_changes_nothing(random_flows, lm, mode):
     once = mefast.mdmo(random_flows, lm, mode=mode)
     twice = mefast.mdmo(np.concatenate([random_flows, random_flows]), lm, mode=mode)
@@ -349,7 +349,7 @@ def test_meb_mode_with_alignment_sees_the_aligned_flow(random_flows, lm):
     flows = random_flows + np.stack([_head_motion(np.zeros((H, W, 2)), angle_deg=a) for a in (1, -1, 2, 0.5)])
     aligned = _ref_align(flows, lm).astype(np.float32)
     np.testing.assert_allclose(
-        mefast.mdmo(flows, lm, mode="meb", align=True), _ref_meb(aligned, lm), rtol=1e-5, atol=2e-6
+        mefast.mdmo(flows, lm, mode="reference", align=True), _ref_meb(aligned, lm), rtol=1e-5, atol=2e-6
     )
 
 
@@ -363,8 +363,8 @@ def test_batch_matches_single_clips(random_flows, lm):
     single = np.stack([mefast.mdmo(c, m) for c, m in zip(clips, marks, strict=True)])
     np.testing.assert_array_equal(mefast.mdmo_batch(clips, marks, n_threads=1), single)
     np.testing.assert_array_equal(mefast.mdmo_batch(clips, marks, n_threads=2), single)
-    stacked = mefast.mdmo_batch(np.stack([random_flows[:2]] * 3), np.stack([lm] * 3), mode="meb", n_threads=2)
-    np.testing.assert_array_equal(stacked, np.stack([mefast.mdmo(random_flows[:2], lm, mode="meb")] * 3))
+    stacked = mefast.mdmo_batch(np.stack([random_flows[:2]] * 3), np.stack([lm] * 3), mode="reference", n_threads=2)
+    np.testing.assert_array_equal(stacked, np.stack([mefast.mdmo(random_flows[:2], lm, mode="reference")] * 3))
     assert mefast.mdmo_batch([], []).shape == (0, 72)
 
 
@@ -564,7 +564,7 @@ def test_kernel_releases_the_gil(longest_python_pause):
 
 
 @settings(max_examples=20, deadline=None)
-@given(st.integers(1, 4), st.floats(0.01, 20), st.integers(0, 2**31 - 1), st.sampled_from(["paper", "meb"]))
+@given(st.integers(1, 4), st.floats(0.01, 20), st.integers(0, 2**31 - 1), st.sampled_from(["paper", "reference"]))
 def test_feature_ranges(frames, amplitude, seed, mode):
     rng = np.random.default_rng(seed)
     flows = (amplitude * rng.standard_normal((frames, 96, 80, 2))).astype(np.float32)
@@ -574,3 +574,13 @@ def test_feature_ranges(frames, amplitude, seed, mode):
     assert np.isfinite(feat).all() and feat.dtype == np.float32
     assert rho.min() >= 0 and rho.max() == pytest.approx(1.0, abs=1e-6)
     assert theta.min() >= 0 and theta.max() < 2 * np.pi + 1e-6
+
+
+def test_old_mode_name_meb_warns_and_gives_identical_output(random_flows):
+    lm = face_landmarks().astype(np.float64)
+    with pytest.warns(DeprecationWarning, match="mode='meb' is deprecated; use mode='reference'"):
+        old = mefast.mdmo(random_flows[:3], lm, mode="meb")
+    np.testing.assert_array_equal(old, mefast.mdmo(random_flows[:3], lm, mode="reference"))
+    with pytest.warns(DeprecationWarning):
+        old_batch = mefast.mdmo_batch(random_flows[None, :3], lm[None], mode="meb")
+    np.testing.assert_array_equal(old_batch[0], old)
