@@ -61,7 +61,10 @@ def confusion_figure(
     totals = counts.sum(axis=1, keepdims=True)
     norm = np.divide(counts, totals, out=np.zeros(counts.shape, np.float64), where=totals > 0)
     fig = new_figure(width, height, dpi=dpi)
-    pooled = f"seed {seed}" if seed is not None else f"{len(r.seeds)} seed(s) pooled"
+    if seed is not None or len(r.seeds) == 1:
+        pooled = f"seed {seed if seed is not None else r.seeds[0]}"
+    else:
+        pooled = f"{len(r.seeds)} seeds pooled"
     fig.suptitle(f"{r.method}: confusion over all test folds ({pooled}, n={int(counts.sum())})", fontsize=10)
     ax1, ax2 = fig.subplots(1, 2)
     _matrix(ax1, counts, labels, [[str(int(c)) for c in row] for row in counts], "counts")
