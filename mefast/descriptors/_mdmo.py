@@ -13,7 +13,7 @@ Two modes:
     Cartesian means (so directions near 0/360 degrees average correctly), a plain mean over frames, vectors
     shorter than 1e-6 px (no motion) cast no direction vote, and a still face gives zeros. Layout
     ``(rho_1, theta_1, ..., rho_36, theta_36)``, ``rho`` in [0, 1], ``theta`` in [0, 2 pi).
-``"meb"``
+``"reference"`` (``"meb"``, its old name, still works with a DeprecationWarning)
     Reproduces the MEB library's ``MDMO_video`` on the same flow: its seven-direction binning (the 315-degree
     bin merged into bin 0), separate means of magnitudes and angles, frame weights proportional to the sum of
     the angles, OpenCV's single-precision angles, the ``-pi`` shift and the layout ``(rho_1..rho_36,
@@ -32,13 +32,13 @@ import numpy as np
 from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
+from .._validation import check_mode
 from ..errors import ShapeError
 from ._numba import EDGE_MARGIN, as_finite_float32, atan2_approx, n_threads_for
 from .roi import N_ROIS, RIGID_LANDMARKS, check_landmarks, roi_pixel_lists
 
 __all__ = ["mdmo", "mdmo_batch", "meb_farneback_flows"]
 
-_MODES = ("paper", "meb")
 #: Paper mode: flow vectors shorter than this (pixels) are no motion and cast no direction vote, so the
 #: rounding residue of removing a pure head motion gives zeros, not noise normalised to 1.
 _MIN_MOTION = 1e-6
@@ -305,11 +305,6 @@ def _meb_feature(polar: NDArray[np.float64]) -> NDArray[np.float32]:
     return out
 
 
-def _check_mode(mode: str) -> None:
-    if mode not in _MODES:
-        raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
-
-
 def _prepare(flows: ArrayLike, landmarks: ArrayLike, name: str) -> tuple[NDArray[np.float32], NDArray[np.float64]]:
     shape = np.shape(flows)
     if len(shape) != 4 or shape[-1] != 2:
@@ -351,7 +346,7 @@ def mdmo(
     landmarks: ArrayLike,
     *,
     align: bool | None = None,
-    mode: Literal["paper", "meb"] = "paper",
+    mode: Literal["paper", "reference"] = "paper",
     delta: float | None = None,
 ) -> NDArray[np.float32]:
     """MDMO feature of one clip.
@@ -367,20 +362,20 @@ def mdmo(
         Remove head motion first (optical-flow-driven alignment): for each frame, fit the affine map that
         takes the flow-displaced rigid landmarks (upper jaw contour, nose bridge) back to their first-frame
         positions and replace the flow by ``A [p + flow(p); 1] - p``. Default: True in ``"paper"`` mode,
-        False in ``"meb"`` mode (MEB does not align). A pure translation of the whole face is removed
+        False in ``"reference"`` mode (MEB does not align). A pure translation of the whole face is removed
         completely, so the flow then carries only the facial motion.
-    mode : {"paper", "meb"}
+    mode : {"paper", "reference"}
         The paper's definition, or a reproduction of MEB's numbers (see the module docstring).
     delta : float, optional
         Height in pixels of the forehead regions (see :func:`mefast.mdmo_rois`); default 0.45 times the
-        inter-ocular distance in ``"paper"`` mode and MEB's 20 px in ``"meb"`` mode.
+        inter-ocular distance in ``"paper"`` mode and MEB's 20 px in ``"reference"`` mode.
 
     Returns
     -------
     feature : ndarray of shape (72,), float32
         ``"paper"``: ``(rho_1, theta_1, ..., rho_36, theta_36)``, ``rho`` normalised by its maximum
         (in [0, 1]) and ``theta`` in [0, 2 pi) in image coordinates (v down, so upward motion is near
-        3 pi / 2). A still face gives zeros. ``"meb"``: ``(rho_1..rho_36, theta_1 - pi..theta_36 - pi)``.
+        3 pi / 2). A still face gives zeros. ``"reference"``: ``(rho_1..rho_36, theta_1 - pi..theta_36 - pi)``.
 
     Raises
     ------
@@ -398,7 +393,7 @@ def mdmo(
     >>> feat[0::2].min(), round(float(feat[1]), 4)   # every region: rho 1, theta 3 pi / 2
     (np.float32(1.0), 4.7124)
     """
-    _check_mode(mode)
+    mode = check_mode(mode)
     f, pts = _prepare(flows, landmarks, "flows")
     return _mdmo_one(f, pts, _resolve_align(align, mode), mode, delta)
 
@@ -414,7 +409,7 @@ def mdmo_batch(
     landmarks: Sequence[ArrayLike] | ArrayLike,
     *,
     align: bool | None = None,
-    mode: Literal["paper", "meb"] = "paper",
+    mode: Literal["paper", "reference"] = "paper",
     delta: float | None = None,
     n_threads: int | None = None,
 ) -> NDArray[np.float32]:
@@ -435,7 +430,7 @@ def mdmo_batch(
     -------
     features : ndarray of shape (N, 72), float32
     """
-    _check_mode(mode)
+    mode = check_mode(mode)
     clips = _as_list(flows)
     marks = _as_list(landmarks)
     if len(clips) != len(marks):
@@ -463,7 +458,7 @@ def _as_list(items: Sequence[ArrayLike] | ArrayLike) -> list[ArrayLike]:
 
 
 def meb_farneback_flows(video: ArrayLike) -> NDArray[np.float32]:
-    """Flow from the first frame to each later frame with MEB's Farneback settings, for ``mode="meb"``.
+    """Flow from the first frame to each later frame with MEB's Farneback settings, for ``mode="reference"``.
 
     OpenCV ``calcOpticalFlowFarneback`` with pyr_scale 0.5, 3 levels, window 15, 3 iterations, poly_n 5,
     poly_sigma 1.2, flags 0, on uint8 grey frames, as MEB's ``MDMO_video`` computes it.
