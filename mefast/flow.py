@@ -132,13 +132,12 @@ class TVL1Params:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
 
-#: Named parameter sets. Accuracy and speed measured by ``benchmarks/flow`` on a 340x280 face pair with
-#: micro-expression-sized motion (max 2.1 px), one core (see the README's table):
+#: Named parameter sets. Their endpoint error (mean and worst case) and time, next to OpenCV's DualTVL1 and DIS,
+#: are measured on the held-out battery by ``benchmarks/flow/test_battery.py`` (the README's preset table):
 #:
 #: ``opencv``    OpenCV's defaults, for reproducing published settings.
-#: ``accurate``  IPOL-style pre-smoothing (sigma 0.8) and anti-aliased pyramid (step 0.6), 3x3 median;
-#:               about half OpenCV's endpoint error at about a fiftieth of its time.
-#: ``fast``      few levels, warps and iterations; DIS-medium speed with lower error than DIS-medium.
+#: ``accurate``  IPOL-style pre-smoothing (sigma 0.8) and anti-aliased pyramid (step 0.6), 3x3 median.
+#: ``fast``      few levels, warps and iterations, for many pairs (MDMO's per-frame flows).
 TVL1_PRESETS: dict[str, TVL1Params] = {
     "opencv": TVL1Params(),
     "accurate": TVL1Params(
