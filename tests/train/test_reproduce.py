@@ -1,0 +1,135 @@
+"""Experiment files: each parses, each --quick run completes on the synthetic corpora, outputs hold both numbers."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from mefast.train.reproduce import (  # noqa: E402
+    ExperimentError,
+    experiment_files,
+    load_experiment,
+    run_experiment,
+)
+
+SHIPPED = sorted(experiment_files())
+EXPECTED = {
+    "noisy-table2",
+    "noisy-table3",
+    "leakage-table3",
+    "leakage-table5",
+    "leakage-table6",
+    "leakage-table8",
+    "leakage-table9",
+    "leakage-table10",
+    "leakage-table11",
+    "tutorial-ststnet",
+    "tutorial-dssn",
+}
+
+
+def test_the_published_tables_are_shipped():
+    assert EXPECTED <= set(SHIPPED)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_experiment_file_parses(name):
+    exp = load_experiment(name)
+    assert exp.rows and exp.columns and exp.source
+    assert any(r.get("published") for r in exp.rows)
+    for row in exp.missing_rows:
+        assert row["missing"].strip()  # every row mefast cannot run says why
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_quick_run(name, quick_store_path, tmp_path):
+    exp = load_experiment(name)
+    res = run_experiment(exp, store=quick_store_path, quick=True)
+    cells = res.cells
+    assert len(cells) == len(exp.rows) * len(exp.columns)
+    ran = cells[cells["measured"].notna()]
+    selected = exp.quick.get("rows") or [r["name"] for r in exp.runnable_rows]
+    for row in exp.runnable_rows:
+        if row["name"] not in selected:
+            continue
+        mine = cells[cells["row"].str.startswith(row["name"])]
+        lacking = mine["note"].str.contains("has no '|needs the clean", regex=True).all()
+        assert lacking or mine["measured"].notna().any(), (row["name"], mine["note"].unique())
+    assert len(ran) > 0
+    # measured - published wherever both exist
+    both = ran[ran["published"].notna()]
+    assert all(
+        math.isclose(d, m - p) for d, m, p in zip(both["difference"], both["measured"], both["published"], strict=True)
+    )
+    md = res.to_markdown()
+    assert "Quick run on synthetic corpora" in md and exp.title in md
+    leaky = cells[cells["leaky"]]
+    assert all("LEAKY" in r for r in leaky["row"])
+    if len(leaky):
+        assert "LEAKY" in md
+    md_path, csv_path = res.write(tmp_path)
+    assert md_path.read_text() == md and "published" in csv_path.read_text().splitlines()[0]
+
+
+def _write(tmp_path, body):
+    path = tmp_path / "x.toml"
+    path.write_text(body)
+    return path
+
+
+BASE = """
+[data]
+protocol = "loso"
+[[columns]]
+key = "Full"
+read = "overall"
+"""
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (BASE + '[[rows]]\nname = "a"\nmodel = "vgg"\n', "not registered"),
+        (BASE + '[[rows]]\nname = "a"\nmodel = "svm"\npublished = { Other = 1.0 }\n', "unknown columns"),
+        (BASE + '[[rows]]\nname = "a"\n', "needs model"),
+        (BASE + '[[rows]]\nname = "a"\nmodel = "sssnet"\nnoisy = "xyz"\n', "noisy 'xyz'"),
+        (BASE.replace("loso", "kfold") + '[[rows]]\nname = "a"\nmodel = "svm"\n', "protocol must be one of"),
+        (BASE + '[[rows]]\nname = "a"\nmodel = "svm"\nrun = { train_datasets = "most" }\n', "train_datasets 'most'"),
+        ("[data\n", "not valid TOML"),
+    ],
+)
+def test_bad_experiment_files_are_refused(tmp_path, body, message):
+    with pytest.raises(ExperimentError, match=message):
+        load_experiment(_write(tmp_path, body))
+
+
+def test_unknown_name_and_missing_root():
+    with pytest.raises(ExperimentError, match="no experiment 'nope'"):
+        load_experiment("nope")
+    with pytest.raises(ExperimentError, match="give --root"):
+        run_experiment("leakage-table3")
+
+
+def test_cli_list_needs_no_torch():
+    code = (
+        "import sys; from mefast.cli import main; rc = main(['reproduce', '--list']); "
+        "assert 'torch' not in sys.modules; sys.exit(rc)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    for name in EXPECTED:
+        assert name in out
+
+
+def test_cli_quick_run_writes_tables(quick_store_path, tmp_path, capsys):
+    from mefast.cli import main
+
+    rc = main(["reproduce", "tutorial-ststnet", "--quick", "--store", str(quick_store_path), "--out", str(tmp_path)])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "published / mefast (difference)" in out and (tmp_path / "tutorial-ststnet.csv").is_file()
+    assert main(["reproduce"]) == 2
