@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
-from .._validation import check_finite
+from .._validation import check_finite, check_int, check_numeric
 from ..errors import ShapeError
 from ._numba import EDGE_MARGIN, as_finite_float32, atan2_approx, n_threads_for
 
@@ -168,10 +168,14 @@ def biwoof_block_bounds(
 
 
 def _check_blocks(blocks: int | tuple[int, int], h: int, w: int) -> tuple[int, int]:
-    pair = (blocks, blocks) if isinstance(blocks, int | np.integer) else tuple(blocks)
-    if len(pair) != 2 or any(int(b) != b or b < 1 for b in pair):
-        raise ValueError(f"blocks must be a positive integer or a pair (rows, cols) of them, got {blocks!r}")
-    rows, cols = int(pair[0]), int(pair[1])
+    msg = f"blocks must be a positive integer or a pair (rows, cols) of them, got {blocks!r}"
+    try:
+        pair = (blocks, blocks) if isinstance(blocks, int | np.integer) else tuple(blocks)  # type: ignore[arg-type]
+    except TypeError:
+        raise ValueError(msg) from None
+    if len(pair) != 2:
+        raise ValueError(msg)
+    rows, cols = (check_int(b, "blocks", minimum=1, message=msg) for b in pair)
     if rows > h or cols > w:
         raise ValueError(
             f"blocks={blocks!r} ({rows}x{cols}) is finer than the {h}x{w} flow: at least one pixel per block"
@@ -228,8 +232,7 @@ def biwoof(
     """
     if mode not in _MODES:
         raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
-    if int(bins) != bins or bins < 2:
-        raise ValueError(f"bins must be an integer >= 2, got {bins!r}")
+    bins = check_int(bins, "bins", minimum=2)
     shape = np.shape(flow)
     if len(shape) < 3 or shape[-1] != 2:
         raise ShapeError(f"flow must have shape (..., H, W, 2), got shape {shape}")
@@ -245,8 +248,7 @@ def biwoof(
         s = np.asarray(strain)
         if s.shape != f.shape[:-1]:
             raise ShapeError(f"strain must have the flow's shape without its last axis, {f.shape[:-1]}, got {s.shape}")
-        if not (np.issubdtype(s.dtype, np.floating) or np.issubdtype(s.dtype, np.integer)) or s.dtype == np.bool_:
-            raise ShapeError(f"strain must be a numeric array, got dtype {s.dtype}")
+        check_numeric(s, "strain", what="a numeric array")
         check_finite(s, "strain")
         if (s < 0).any():
             raise ShapeError(f"strain must be a magnitude (>= 0), got a minimum of {float(s.min())}")

@@ -9,7 +9,6 @@ double), so no SVD is needed and every clip has an answer.
 
 from __future__ import annotations
 
-import operator
 from typing import Literal
 
 import numpy as np
@@ -17,7 +16,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .. import _core
 from .._backend import resolve_device
-from .._validation import check_video, core_threads
+from .._validation import check_int, check_video, core_threads
 
 __all__ = ["tim", "tim_weights"]
 
@@ -49,8 +48,8 @@ def tim_weights(n: int, n_frames: int) -> NDArray[np.float64]:
     array([[1. , 0.5, 0. ],
            [0. , 0.5, 1. ]])
     """
-    nn = _count(n, "n")
-    nf = _count(n_frames, "n_frames")
+    nn = check_int(n, "n", minimum=1)
+    nf = check_int(n_frames, "n_frames", minimum=1)
     return _core.tim_weights(nn, nf)
 
 
@@ -111,7 +110,7 @@ def tim(
     array([10.   , 13.006, 20.   , 30.327, 40.   ], dtype=float32)
     """
     arr = check_video(video, "video")
-    nf = _count(n_frames, "n_frames")
+    nf = check_int(n_frames, "n_frames", minimum=1)
     if output not in ("float", "uint8"):
         raise ValueError(f"output must be 'float' or 'uint8', got {output!r}")
     if arr.dtype not in (np.uint8, np.float32, np.float64):
@@ -125,15 +124,3 @@ def tim(
         # output: "float" | "uint8") -> (n_out, ...) float32 | uint8, the same numbers as _core.tim.
         return _cuda_module().tim(arr, nf, output)  # type: ignore[union-attr,no-any-return]
     return _core.tim(arr, nf, output, threads)
-
-
-def _count(value: object, name: str) -> int:
-    if isinstance(value, bool | np.bool_):
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    try:
-        v = operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}") from None
-    if v < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return v

@@ -35,6 +35,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .._validation import check_int
 from ..store import MEStore
 from ._executors import _cpu_count, _run_dask, _run_joblib
 from ._features import ALL_FEATURES, PreprocessOptions, _size, feature_shapes
@@ -190,9 +191,8 @@ def preprocess(
     cpus = _cpu_count()
     if n_jobs is None:
         n_jobs = cpus
-    if int(n_jobs) != n_jobs or n_jobs < 1:
-        raise ValueError(f"n_jobs must be a positive integer or None (all cores), got {n_jobs!r}")
-    n_jobs = int(n_jobs)
+    msg = f"n_jobs must be a positive integer or None (all cores), got {n_jobs!r}"
+    n_jobs = check_int(n_jobs, "n_jobs", minimum=1, message=msg)
     location = _location(store)
     parallel = backend == "dask" or n_jobs > 1
     if parallel and not isinstance(location, str):

@@ -28,6 +28,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from .._validation import check_int, check_size
 from ..flow import TVL1_PRESETS, TVL1Params, compute_flow, optical_strain, resize_flow, tvl1
 
 __all__ = ["ALL_FEATURES", "PreprocessOptions", "compute_features", "feature_shapes"]
@@ -84,8 +85,7 @@ class PreprocessOptions:
                 object.__setattr__(self, name, TVL1Params.preset(p))
             elif not isinstance(p, TVL1Params):
                 raise TypeError(f"{name} must be a TVL1Params or a preset name, got {type(p).__name__}")
-        if int(self.tim_frames) != self.tim_frames or self.tim_frames < 2:
-            raise ValueError(f"tim_frames must be an integer >= 2, got {self.tim_frames!r}")
+        object.__setattr__(self, "tim_frames", check_int(self.tim_frames, "tim_frames", minimum=2))
         for name in ("lbptop", "biwoof", "mdmo", "face"):
             object.__setattr__(self, name, dict(getattr(self, name)))
 
@@ -101,13 +101,7 @@ class PreprocessOptions:
 
 
 def _size(size: Sequence[int], name: str) -> tuple[int, int]:
-    try:
-        h, w = (int(s) for s in size)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be (height, width), got {size!r}") from None
-    if h < 16 or w < 16:
-        raise ValueError(f"{name} must be at least (16, 16), got {(h, w)}")
-    return h, w
+    return check_size(size, name, minimum=16)
 
 
 def _gray_crop(
