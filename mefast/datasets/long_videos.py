@@ -310,7 +310,7 @@ def load_long(
                 k = (s_raw.zfill(3), "_".join(name.split("_")[:2]))
             else:
                 s2 = str(_int(s_raw)).zfill(2)
-                cands = [v for (s, v) in lookup if s == s2 and (v.endswith(name) or name in v)]
+                cands = [str(v) for (s, v) in lookup if s == s2 and name in str(v)]
                 k = (s2, cands[0] if cands else name)
             sid = f"{key}/{k[0]}/{name}/{r}"
             i = lookup.get(k)

@@ -81,7 +81,7 @@ class FeatureOptions:
     flow: str = "fast"
     crop: tuple[int, int, int, int] | None = None
     mask_eyes: bool = True
-    chunk: int = 128
+    chunk: int = 64
     n_threads: int | None = None
 
     def __post_init__(self) -> None:
@@ -202,10 +202,12 @@ class FrameGeometry:
         if lm is not None:
             nx, ny = lm[28]
             self.nose = box(nx - 5 * s, ny - 5 * s, nx + 5 * s, ny + 5 * s)
-            b = lm[17:27]
-            self.brow = box(*(b.min(0) - 12 * s), *(b.max(0) + 12 * s))
-            m = lm[[48, 54, 50, 57, 60, 64]]
-            self.mouth = box(*(m.min(0) - 12 * s), *(m.max(0) + 12 * s))
+            brow_pts = lm[17:27]
+            lo, hi = brow_pts.min(0) - 12 * s, brow_pts.max(0) + 12 * s
+            self.brow = box(lo[0], lo[1], hi[0], hi[1])
+            mouth_pts = lm[[48, 54, 50, 57, 60, 64]]
+            lo, hi = mouth_pts.min(0) - 12 * s, mouth_pts.max(0) + 12 * s
+            self.mouth = box(lo[0], lo[1], hi[0], hi[1])
         else:  # a frame that is the face crop: nose bridge at the centre, brows in the upper, mouth in the lower third
             self.nose = box(0.45 * w, 0.4 * h, 0.55 * w, 0.48 * h)
             self.brow = box(0.1 * w, 0.15 * h, 0.9 * w, 0.42 * h)
@@ -265,7 +267,7 @@ class _Prepare:
                 raise ValueError(f"crop {self.opts.crop} lies outside frame {t} of shape {self.shape}")
         h, w = (int(v) for v in self.opts.size)
         if g.shape != (h, w):
-            g = cv2.resize(g, (w, h), interpolation=cv2.INTER_AREA)
+            g = np.asarray(cv2.resize(g, (w, h), interpolation=cv2.INTER_AREA))
         return np.ascontiguousarray(g, np.float32)
 
     def landmark_transform(self, lm: NDArray[np.float64], shape: tuple[int, ...]) -> NDArray[np.float64]:
@@ -305,7 +307,7 @@ def lbp_codes(frames: NDArray[np.float32]) -> NDArray[np.uint8]:
 
 
 def _u2_table() -> NDArray[np.int64]:
-    from .. import uniform_mapping
+    from ..descriptors import uniform_mapping
 
     table, n_bins = uniform_mapping(8, "u2")
     assert n_bins == N_LBP_BINS
@@ -327,9 +329,10 @@ def block_lbp(
     if s > 0:
         frames = np.stack([cv2.GaussianBlur(f, (0, 0), s) for f in frames])
     nb = geo.blocks[0] * geo.blocks[1]
-    bins = table[lbp_codes(frames)]  # (n, H-2, W-2)
+    bins = table.astype(np.int32)[lbp_codes(frames)]  # (n, H-2, W-2)
     keep = geo.block_of >= 0
-    idx = (np.arange(n)[:, None] * nb + geo.block_of[keep][None, :]) * N_LBP_BINS + bins[:, keep]
+    base = (np.arange(n, dtype=np.int32)[:, None] * nb + geo.block_of[keep].astype(np.int32)[None, :]) * N_LBP_BINS
+    idx = base + bins[:, keep]
     hist = np.bincount(idx.ravel(), minlength=n * nb * N_LBP_BINS).reshape(n, nb, N_LBP_BINS).astype(np.float32)
     cnt = np.maximum(geo.block_count, 1.0).astype(np.float32)
     return hist / cnt[None, :, None]
@@ -446,9 +449,9 @@ def iter_features(
                 g0 = _to_grey(raw, 0)
                 if lm is not None:
                     lm = prep.landmark_transform(lm, g0.shape)
-                geo = FrameGeometry(
-                    tuple(int(v) for v in opts.size), tuple(int(v) for v in opts.blocks), lm, opts.mask_eyes
-                )
+                size = (int(opts.size[0]), int(opts.size[1]))
+                grid = (int(opts.blocks[0]), int(opts.blocks[1]))
+                geo = FrameGeometry(size, grid, lm, opts.mask_eyes)
             buf.append(prep(raw, t_read))
             t_read += 1
         if not buf:

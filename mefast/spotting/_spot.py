@@ -99,7 +99,7 @@ def spot(
     --------
     >>> import numpy as np, mefast
     >>> from mefast.spotting._synthetic import make_long_recording, iter_frames
-    >>> rec = make_long_recording(1, n_frames=240, n_micro=2, n_macro=0, n_blinks=1)
+    >>> rec = make_long_recording(2, n_frames=150, n_micro=1, n_macro=0, n_blinks=1)
     >>> rows = mefast.spot(iter_frames(rec), fps=rec.fps, landmarks=rec.landmarks)
     >>> mefast.spotting.match_intervals(rows, rec.intervals("micro")).f1
     1.0

@@ -317,7 +317,7 @@ def _fit_predict(x_train: NDArray, y_train: NDArray, x_test: NDArray, seed: int 
     return make_pipeline(StandardScaler(), SVC(C=28.0, random_state=seed)).fit(x_train, y_train).predict(x_test)
 
 
-def _class_scores(y_true: Sequence[str], y_pred: Sequence[str], classes: Sequence[str]) -> tuple[float, float, float]:
+def _class_scores(y_true: Any, y_pred: Any, classes: Sequence[str]) -> tuple[float, float, float]:
     """UF1 (mean class F1), UAR (mean class recall), accuracy; a prediction outside ``classes`` is wrong."""
     yt, yp = np.asarray(y_true, object), np.asarray(y_pred, object)
     f1s, recs = [], []
@@ -374,7 +374,9 @@ def recognise(st: Any, pred: pd.DataFrame, *, kind: str = "micro", iou: float = 
             spot_fp += m.fp
             if m.tp:
                 rows = p_i.iloc[m.pairs[:, 0]]
-                xs = np.stack([_interval_feature(st, cache, i, int(r.onset), int(r.offset)) for r in rows.itertuples()])
+                xs = np.stack(
+                    [_interval_feature(st, cache, int(i), int(r.onset), int(r.offset)) for r in rows.itertuples()]
+                )
                 yhat = _fit_predict(x_all[train], y_all[train], xs)
                 for (_, gj), yh in zip(m.pairs.tolist(), yhat, strict=True):
                     y_spot[g_idx[gj]] = yh

@@ -105,7 +105,7 @@ def _as_intervals(x: ArrayLike | None, name: str) -> tuple[NDArray[np.int64], ND
     if bad.size:
         raise ShapeError(f"{name}: row {int(bad[0])} has offset {iv[bad[0], 1]} before onset {iv[bad[0], 0]}")
     score = a[:, 2] if a.shape[1] == 3 else np.ones(len(a))
-    return iv, score
+    return iv.astype(np.int64), score.astype(np.float64)
 
 
 def interval_iou(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
@@ -309,11 +309,11 @@ def megc_table(
             raise ValueError(f"video {k}: expected (micro_pred, macro_pred, micro_gt, macro_gt), got {len(item)} items")
         mp, Mp, mg, Mg = item
         for kind, p, g in (("micro", mp, mg), ("macro", Mp, Mg)):
-            r = match_intervals(p, g, iou, rule=rule)
+            m = match_intervals(p, g, iou, rule=rule)
             c = total[kind]
-            c[0] += r.tp
-            c[1] += r.fp
-            c[2] += r.fn
+            c[0] += m.tp
+            c[1] += m.fp
+            c[2] += m.fn
     rows = {}
     for kind in ("micro", "macro", "overall"):
         tp, fp, fn = [total["micro"][i] + total["macro"][i] for i in range(3)] if kind == "overall" else total[kind]

@@ -178,9 +178,9 @@ def softnet_loso(
         test = np.flatnonzero(subj == s)
         if train.size == 0:
             raise ValueError(f"LOSO needs at least two subjects; all recordings belong to {s!r}")
-        x = np.concatenate([inputs[i] for i in train])
-        y = np.concatenate([pseudo_labels(len(inputs[i]), truths[i], k) for i in train])
+        x = np.concatenate([inputs[int(i)] for i in train])
+        y = np.concatenate([pseudo_labels(len(inputs[int(i)]), truths[int(i)], k) for i in train])
         model = train_softnet(x, y, cfg)
         for i in test:
-            out[i] = softnet_intervals(predict_scores(model, inputs[i]), k, cfg.p)
+            out[int(i)] = softnet_intervals(predict_scores(model, inputs[int(i)]), k, cfg.p)
     return out

@@ -131,3 +131,15 @@ def test_smic_apex_spotted_is_recorded(tmp_path) -> None:
     assert (spotted["old"].to_numpy() == plain.samples["apex"].to_numpy()).all()
     with pytest.raises(ValueError, match="apex"):
         load("smic", root, apex="guess")
+
+
+def test_dask_backend_writes_the_same_store(store, corpus, tmp_path) -> None:
+    distributed = pytest.importorskip("distributed")
+    _, root = corpus
+    rec = load_long("casme3a", root).subset([0])
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None) as client:
+        report = preprocess_recordings(rec, tmp_path / "d.zarr", options=OPTS, backend="dask", client=client)
+    assert report["failures"] == {} and report["computed"] == ["casme3a/spNO.1/a"]
+    a, b = RecordingStore.open(tmp_path / "d.zarr"), RecordingStore.open(store)
+    for name in ("lbp", "uv4", "mdmd14"):
+        np.testing.assert_array_equal(a.read(0, name), b.read(0, name))

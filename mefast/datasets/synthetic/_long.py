@@ -317,7 +317,9 @@ def write_long_synthetic(
         root.mkdir(parents=True, exist_ok=True)
         length = n_frames or (450 if fps <= 30 else 3000)
         rng = np.random.default_rng(np.random.SeedSequence([seed, ci, 4242]))
-        micro_rows, macro_rows, truth_rows = [], [], []
+        micro_rows: list[dict] = []
+        macro_rows: list[dict] = []
+        truth_rows: list[dict] = []
         params = [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)]
         for s in range(1, n_subjects + 1):
             style = SubjectStyle.random(rng)
@@ -342,7 +344,7 @@ def write_long_synthetic(
                     folder = root / video
                 else:
                     subject = f"{14 + s:02d}"
-                    video, sheet_subject = f"{subject}_{_CASME2_VIDEOS[v % len(_CASME2_VIDEOS)]}", int(subject)
+                    video, sheet_subject = f"{subject}_{_CASME2_VIDEOS[v % len(_CASME2_VIDEOS)]}", str(int(subject))
                     folder = root / f"s{subject}" / video
                 folder.mkdir(parents=True, exist_ok=True)
                 for n, frame in enumerate(iter_frames(rec), start=first):
