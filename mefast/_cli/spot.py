@@ -28,6 +28,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--p", type=float, default=None, help="threshold position in [0, 1] (default per method)")
     p.add_argument("--iou", type=float, default=0.5, help="IoU for a match (default 0.5)")
     p.add_argument("--rule", default="greedy", choices=("greedy", "strs_reference", "megc2020_log"))
+    p.add_argument(
+        "--types",
+        default="window",
+        choices=("window", "length"),
+        help="type predictions by the window that found them or by length (ME <= 0.5 s)",
+    )
     p.add_argument("--recognise", action="store_true", help="also spot-then-recognise (SVM, LOSO)")
     p.add_argument("--jobs", type=int, default=1, help="worker processes for the feature pass")
     p.add_argument("--overwrite", action="store_true", help="recompute the store from --root")
@@ -75,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
             iou=args.iou,
             rule=args.rule,
             recognise=args.recognise,
+            types=args.types,
         )
     except (MefastError, ValueError, FileNotFoundError, KeyError) as e:
         print(f"mefast spot: {e}", file=sys.stderr)

@@ -274,12 +274,25 @@ def evaluate_spotting(
     rule: str = "greedy",
     recognise: bool = False,
     softnet: Any = None,
+    types: Literal["window", "length"] = "window",
 ) -> SpottingResult:
-    """Spot every recording of a store and score it the MEGC way (see the module docstring)."""
+    """Spot every recording of a store and score it the MEGC way (see the module docstring).
+
+    ``types="window"`` types each prediction by the window that found it (micro: 0.3 s, macro: 1 s);
+    ``"length"`` retypes it by its length with the corpus's limits (:data:`~mefast.spotting.metric.CORPUS_SPOTTING`:
+    a micro-expression lasts at most 0.5 s), as MEGC does for methods without labels.
+    """
     from ..store import RecordingStore
+    from .metric import CORPUS_SPOTTING, expression_type
 
     st = store if isinstance(store, RecordingStore) else RecordingStore.open(store)
     pred = spot_store(st, method, kinds=kinds, p=p, protocol=protocol, softnet=softnet)
+    if types == "length" and len(pred):
+        limits = CORPUS_SPOTTING.get(str(st.attrs.get("corpus")))
+        max_s = limits.micro_max_s if limits else 0.5
+        pred["kind"] = expression_type(pred[["onset", "offset"]].to_numpy(), float(st.attrs["fps"]), micro_max_s=max_s)
+    elif types not in ("window", "length"):
+        raise ValueError(f"types must be 'window' or 'length', got {types!r}")
     table = megc_table(_per_video(st, pred, kinds), iou=iou, rule=rule)  # type: ignore[arg-type]
     rec = recognise_table(st, pred, iou=iou) if recognise else None
     return SpottingResult(table, pred, method, rec)

@@ -72,15 +72,11 @@ class SpottingCorpus:
         return int(np.floor(self.micro_max_s * self.fps + 1e-9))
 
 
-#: Long-video corpora known to the MEGC protocol.
+#: Long-video corpora of the MEGC spotting protocol (names of :func:`mefast.datasets.load_long`).
 CORPUS_SPOTTING: dict[str, SpottingCorpus] = {
     "casme2lv": SpottingCorpus(30.0),  # CAS(ME)^2 raw long videos
-    "cas(me)^2": SpottingCorpus(30.0),
-    "sammlv": SpottingCorpus(200.0),
-    "samm": SpottingCorpus(200.0),
+    "samm_lv": SpottingCorpus(200.0),
     "casme3a": SpottingCorpus(30.0, micro_apex_max_s=0.25),
-    "casme2": SpottingCorpus(200.0),
-    "smic": SpottingCorpus(100.0),
 }
 
 
