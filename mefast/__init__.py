@@ -71,6 +71,7 @@ __all__ = [
     "spot",
     "spotting",
     "tim",
+    "tim_batch",
     "tim_weights",
     "tvl1",
     "uniform_mapping",
@@ -94,7 +95,7 @@ _LAZY.update({name: "descriptors._mdmo" for name in ("mdmo", "mdmo_batch")})
 _LAZY.update({name: "face" for name in ("crop_align", "detect_face", "landmarks68")})
 # LBP-TOP and TIM (C++ core).
 _LAZY.update({name: "descriptors._lbptop" for name in ("lbp_top", "lbp_top_batch", "uniform_mapping")})
-_LAZY.update({name: "descriptors._tim" for name in ("tim", "tim_weights")})
+_LAZY.update({name: "descriptors._tim" for name in ("tim", "tim_batch", "tim_weights")})
 
 # Subpackages reached as attributes (``mefast.datasets.load``) without importing them with mefast.
 # Spotting: mefast.spot (long-video features, baselines and MEGC scoring live in mefast.spotting).

@@ -21,7 +21,7 @@ from .errors import CudaUnavailableError
 if TYPE_CHECKING:
     from . import _core
 
-__all__ = ["Device", "Kernels", "has_cuda", "kernels", "resolve_device", "show_config"]
+__all__ = ["Device", "Kernels", "has_cuda", "kernels", "require_cpu", "resolve_device", "show_config"]
 
 Device = Literal["cpu", "cuda", "auto"]
 Backend = Literal["cpu", "cuda", "emulated-cuda"]
@@ -98,6 +98,18 @@ def resolve_device(device: str) -> Backend:
         if not has_cuda():
             raise CudaUnavailableError("device='cuda' was requested but no CUDA GPU is visible")
         return "cuda"
+    raise ValueError(f"device must be 'cpu', 'cuda' or 'auto', got {device!r}")
+
+
+def require_cpu(device: str, what: str) -> None:
+    """Check ``device`` for a kernel that runs only on the CPU (the Numba descriptors).
+
+    ``"cpu"`` and ``"auto"`` run it; ``"cuda"`` raises :class:`CudaUnavailableError` naming ``what``.
+    """
+    if device in ("cpu", "auto"):
+        return
+    if device in ("cuda", "emulated-cuda"):
+        raise CudaUnavailableError(f"{what} has no CUDA kernel (it runs on the CPU): use device='cpu' or 'auto'")
     raise ValueError(f"device must be 'cpu', 'cuda' or 'auto', got {device!r}")
 
 

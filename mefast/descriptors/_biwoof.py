@@ -29,6 +29,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
+from .._backend import require_cpu
 from .._validation import check_finite, check_int, check_numeric
 from ..errors import ShapeError
 from ._numba import EDGE_MARGIN, as_finite_float32, atan2_approx, n_threads_for
@@ -191,6 +192,7 @@ def biwoof(
     bins: int = 8,
     mode: Literal["paper", "reference"] = "paper",
     n_threads: int | None = None,
+    device: str = "cpu",
 ) -> NDArray[np.float32]:
     """Bi-WOOF feature of the onset-to-apex flow of one clip or a stack of clips.
 
@@ -209,6 +211,8 @@ def biwoof(
         The clean definition or a reproduction of ``biwoof.m`` (see the module docstring).
     n_threads : int, optional
         Threads over a stack of clips, all cores if None (the kernel releases the GIL).
+    device : {"cpu", "auto"}
+        Where to compute: the Numba kernel runs on the CPU (``"cuda"`` raises ``CudaUnavailableError``).
 
     Returns
     -------
@@ -230,6 +234,7 @@ def biwoof(
     >>> feat.shape, np.flatnonzero(feat)[:3], round(float(feat[4]), 6)
     ((200,), array([ 4, 12, 20]), 0.2)
     """
+    require_cpu(device, "biwoof")
     if mode not in _MODES:
         raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
     bins = check_int(bins, "bins", minimum=2)

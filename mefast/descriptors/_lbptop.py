@@ -6,7 +6,7 @@ Two modes share one kernel:
     The clean definition. Sampling geometry of Zhao & Huang's original ``LBPTOP.m`` (``ordering="orig"``),
     rectangular (possibly overlapping) blocks in which every pixel counts once per block that contains it,
     equal time parts, each (block, plane) histogram normalised to sum 1.
-``mode="meb"``
+``mode="reference"``  (``"meb"``, its old name, still works with a DeprecationWarning)
     Reproduces MEB's ``LBPTOP`` (tvaranka/meb, a port of Zhao's block code) bin for bin, quirks included: its
     plane geometry (``ordering="block"``), its overlap arithmetic and two-block pixel membership (a pixel counts
     in its "cur" block and, if different, its "new" block, never in all blocks of a 4-way overlap), the missing
@@ -18,7 +18,6 @@ See the shared spec ``specs/descriptors.md`` section 2 for the formulas.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -26,17 +25,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .. import _core
-from .._backend import resolve_device
-from .._validation import check_video, core_threads, to_gray
+from .._backend import kernels
+from .._validation import check_int, check_mode, check_video, core_threads, to_gray
 
 __all__ = ["lbp_top", "lbp_top_batch", "uniform_mapping"]
 
 Mapping = Literal["u2", "riu2"] | None
-_MAPPINGS = {"u2": "u2", "riu2": "riu2", None: "none"}
-_SAMPLINGS = ("rounded", "bilinear")
-_MODES = ("paper", "meb")
-_ORDERINGS = ("orig", "block")
-_NORMALIZE = ("none", "per_block_plane", "per_plane", "global_l1")
 _DEFAULT_NORMALIZE = {"paper": "per_block_plane", "meb": "none"}
 _DEFAULT_ORDERING = {"paper": "orig", "meb": "block"}
 
@@ -67,7 +61,7 @@ def uniform_mapping(points: int, kind: Literal["u2", "riu2"] = "u2") -> tuple[ND
     >>> n_bins, int(table[0]), int(table[7]), int(table[255]), int(table[5])
     (59, 0, 6, 57, 58)
     """
-    p = _int(points, "points")
+    p = check_int(points, "points")
     if kind not in ("u2", "riu2"):
         raise ValueError(f"kind must be 'u2' or 'riu2', got {kind!r}")
     if not 3 <= p <= 16:
@@ -87,12 +81,14 @@ def lbp_top(
     mapping: Mapping = "u2",
     sampling: Literal["rounded", "bilinear"] = "rounded",
     normalize: Literal["none", "per_block_plane", "per_plane", "global_l1"] | None = None,
-    mode: Literal["paper", "meb"] = "paper",
+    mode: Literal["paper", "reference"] = "paper",
     ordering: Literal["orig", "block"] | None = None,
     n_threads: int | None = None,
     device: str = "cpu",
 ) -> NDArray[np.float32]:
     """LBP-TOP block histograms of a clip.
+
+    One clip; its batch twin is :func:`lbp_top_batch` (many clips on a thread pool).
 
     Parameters
     ----------
@@ -108,7 +104,7 @@ def lbp_top(
         Spatial block grid over the centre pixels; each block needs at least one centre row and column.
     time_blocks : int
         Number of time parts over the ``Tc = T - 2 R_T`` centre frames. ``paper``: consecutive parts of
-        ``Tc // time_blocks`` frames, the last one taking the remainder. ``meb``: MEB's partition, whose
+        ``Tc // time_blocks`` frames, the last one taking the remainder. ``reference``: MEB's partition, whose
         part length comes from the whole clip and the spatial border and whose parts share a frame.
     overlap : float
         Overlap ratio in [0, 1) of Zhao's block code: with ``n`` centre positions and ``k`` blocks along an
@@ -124,9 +120,9 @@ def lbp_top(
     normalize : {"none", "per_block_plane", "per_plane", "global_l1"}, optional
         ``"none"``: raw counts. ``"per_block_plane"``: each (block, plane) histogram sums to 1.
         ``"per_plane"``: each plane's histograms, over all blocks, sum to 1. ``"global_l1"``: the whole vector
-        sums to 1. Default: ``"per_block_plane"`` in ``paper`` mode, ``"none"`` (MEB) in ``meb`` mode.
-    mode : {"paper", "meb"}
-        See the module docstring. ``"meb"`` reproduces MEB's ``LBPTOP(video, 0, T-1, R_X, R_Y, R_T, points,
+        sums to 1. Default: ``"per_block_plane"`` in ``paper`` mode, ``"none"`` (MEB) in ``reference`` mode.
+    mode : {"paper", "reference"}
+        See the module docstring. ``"reference"`` reproduces MEB's ``LBPTOP(video, 0, T-1, R_X, R_Y, R_T, points,
         R_T, B, rows, cols, overlap, time_blocks, "u2")`` with its frames on the first axis here. MEB's
         ``calculate_lbptop`` uses only frames 0-9 of each clip (TIM-expanded to 10 frames when shorter): pass
         ``video[:10]`` (or ``tim(video, 10)``) to reproduce its features.
@@ -135,7 +131,7 @@ def lbp_top(
         samples ``(x + R_X cos a, t + R_T sin a)``, YT samples ``(y - R_Y sin a, t + R_T cos a)``.
         ``"block"`` (Zhao's block code, MEB): XT ``(x + R_X cos a, t - R_T sin a)``, YT
         ``(y - R_X cos a, t - R_T sin a)``. The two give the same histograms up to a fixed bin permutation.
-        Default: ``"orig"`` in ``paper`` mode, ``"block"`` in ``meb`` mode.
+        Default: ``"orig"`` in ``paper`` mode, ``"block"`` in ``reference`` mode.
     n_threads : int, optional
         Threads over the frames, all cores if None. The kernel runs without the GIL.
     device : {"cpu", "cuda", "auto"}
@@ -181,7 +177,7 @@ def lbp_top_batch(
     mapping: Mapping = "u2",
     sampling: Literal["rounded", "bilinear"] = "rounded",
     normalize: Literal["none", "per_block_plane", "per_plane", "global_l1"] | None = None,
-    mode: Literal["paper", "meb"] = "paper",
+    mode: Literal["paper", "reference"] = "paper",
     ordering: Literal["orig", "block"] | None = None,
     n_threads: int | None = None,
     device: str = "cpu",
@@ -227,20 +223,11 @@ def lbp_top_batch(
         raise TypeError(f"videos must be a sequence of clips or an ndarray, got {type(videos).__name__}")
     clips = [_clip(v, f"videos[{i}]") for i, v in enumerate(items)]
     if not clips:
-        return np.zeros((0, int(_core.lbp_layout(params)["length"])), np.float32)
+        return np.zeros((0, int(_core.lbp_layout(params)["length"])), np.float32)  # validates params
     return _run(clips, params, n_threads, device)
 
 
 # ---------------------------------------------------------------------------------------------------------
-
-
-def _int(value: Any, name: str) -> int:
-    if isinstance(value, bool | np.bool_):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    try:
-        return operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be an integer, got {value!r}") from None
 
 
 def _ints(value: Any, n: int, name: str) -> tuple[int, ...]:
@@ -253,7 +240,7 @@ def _ints(value: Any, n: int, name: str) -> tuple[int, ...]:
     if len(vals) != n:
         raise ValueError(f"{name} must be an integer or a tuple of {n} integers, got {value!r}")
     try:
-        return tuple(_int(v, name) for v in vals)
+        return tuple(check_int(v, name) for v in vals)
     except ValueError:
         raise ValueError(f"{name} must be an integer or a tuple of {n} integers, got {value!r}") from None
 
@@ -269,56 +256,25 @@ def _params(
     normalize: Any,
     mode: Any,
     ordering: Any,
-) -> dict[str, Any]:
-    if mode not in _MODES:
-        raise ValueError(f"mode must be 'paper' or 'meb', got {mode!r}")
-    r = _ints(radius, 3, "radius")
-    if any(not 1 <= v <= 64 for v in r):
-        raise ValueError(f"radius must hold integers in [1, 64], got {radius!r}")
-    p = _ints(points, 3, "points")
-    if any(not 3 <= v <= 16 for v in p):
-        raise ValueError(f"points must hold integers in [3, 16], got {points!r}")
-    b = _ints(blocks, 2, "blocks")
-    if any(v < 1 for v in b):
-        raise ValueError(f"blocks must hold integers >= 1, got {blocks!r}")
-    nt = _int(time_blocks, "time_blocks")
-    if nt < 1:
-        raise ValueError(f"time_blocks must be >= 1, got {time_blocks!r}")
+) -> _core.LBPTOPParams:
+    """The C++ core's parameter struct: arguments converted here, the rules checked by its ``validate``."""
+    p = _core.LBPTOPParams()
+    # First: the defaults below depend on it. The core calls the reference mode by its old name, "meb".
+    p.mode = "meb" if check_mode(mode, stacklevel=4) == "reference" else "paper"
+    p.radius = _ints(radius, 3, "radius")
+    p.points = _ints(points, 3, "points")
+    p.blocks = _ints(blocks, 2, "blocks")
+    p.time_blocks = check_int(time_blocks, "time_blocks")
     try:
-        ov = float(overlap)
+        p.overlap = float(overlap)
     except (TypeError, ValueError):
         raise ValueError(f"overlap must be a number in [0, 1), got {overlap!r}") from None
-    if not 0.0 <= ov < 1.0:  # also rejects NaN
-        raise ValueError(f"overlap must be in [0, 1), got {overlap!r}")
-    if mapping not in _MAPPINGS:
-        raise ValueError(f"mapping must be 'u2', 'riu2' or None, got {mapping!r}")
-    if sampling not in _SAMPLINGS:
-        raise ValueError(f"sampling must be 'rounded' or 'bilinear', got {sampling!r}")
-    if sampling == "bilinear" and mode == "meb":
-        raise ValueError("sampling='bilinear' is not part of MEB's LBPTOP (it rounds every offset): use mode='paper'")
-    norm = _DEFAULT_NORMALIZE[mode] if normalize is None else normalize
-    if norm not in _NORMALIZE:
-        raise ValueError(f"normalize must be one of {list(_NORMALIZE)} or None, got {normalize!r}")
-    order = _DEFAULT_ORDERING[mode] if ordering is None else ordering
-    if order not in _ORDERINGS:
-        raise ValueError(f"ordering must be 'orig', 'block' or None, got {ordering!r}")
-    if mode == "meb" and p[2] > p[1]:
-        raise ValueError(
-            f"points={points!r} cannot run in mode='meb': MEB maps YT codes with the XT table, "
-            "so P_YT must not exceed P_XT"
-        )
-    return {
-        "radius": r,
-        "points": p,
-        "blocks": b,
-        "time_blocks": nt,
-        "overlap": ov,
-        "mapping": _MAPPINGS[mapping],
-        "sampling": sampling,
-        "ordering": order,
-        "mode": mode,
-        "normalize": norm,
-    }
+    p.mapping = "none" if mapping is None else mapping
+    p.sampling = sampling
+    p.normalize = _DEFAULT_NORMALIZE[p.mode] if normalize is None else normalize
+    p.ordering = _DEFAULT_ORDERING[p.mode] if ordering is None else ordering
+    p.validate()
+    return p
 
 
 def _clip(video: ArrayLike, name: str) -> np.ndarray:
@@ -330,12 +286,7 @@ def _clip(video: ArrayLike, name: str) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.float32)
 
 
-def _run(clips: list[np.ndarray], params: dict[str, Any], n_threads: int | None, device: str) -> NDArray[np.float32]:
-    threads = core_threads(n_threads)
-    if resolve_device(device) == "cuda":
-        from .._backend import _cuda_module
-
-        # CUDA contract: _cuda.lbp_top(videos: list of C-contiguous (T, H, W) uint8/float32 arrays,
-        # params: dict as for _core.lbp_top) -> float32 (N, D), the same numbers as _core.lbp_top.
-        return _cuda_module().lbp_top(clips, params)  # type: ignore[union-attr]
-    return _core.lbp_top(clips, params, threads)
+def _run(
+    clips: list[np.ndarray], params: _core.LBPTOPParams, n_threads: int | None, device: str
+) -> NDArray[np.float32]:
+    return kernels(device).lbp_top(clips, params, core_threads(n_threads))

@@ -32,6 +32,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
+from .._backend import require_cpu
 from .._validation import check_mode
 from ..errors import ShapeError
 from ._numba import EDGE_MARGIN, as_finite_float32, atan2_approx, n_threads_for
@@ -348,8 +349,10 @@ def mdmo(
     align: bool | None = None,
     mode: Literal["paper", "reference"] = "paper",
     delta: float | None = None,
+    n_threads: int | None = None,
+    device: str = "cpu",
 ) -> NDArray[np.float32]:
-    """MDMO feature of one clip.
+    """MDMO feature of one clip (its batch twin: :func:`mdmo_batch`).
 
     Parameters
     ----------
@@ -369,6 +372,10 @@ def mdmo(
     delta : float, optional
         Height in pixels of the forehead regions (see :func:`mefast.mdmo_rois`); default 0.45 times the
         inter-ocular distance in ``"paper"`` mode and MEB's 20 px in ``"reference"`` mode.
+    n_threads : int, optional
+        Accepted for the common kernel signature; one clip runs on one thread.
+    device : {"cpu", "auto"}
+        Where to compute: the Numba kernels run on the CPU (``"cuda"`` raises ``CudaUnavailableError``).
 
     Returns
     -------
@@ -393,6 +400,8 @@ def mdmo(
     >>> feat[0::2].min(), round(float(feat[1]), 4)   # every region: rho 1, theta 3 pi / 2
     (np.float32(1.0), 4.7124)
     """
+    require_cpu(device, "mdmo")
+    n_threads_for(n_threads, 1)
     mode = check_mode(mode)
     f, pts = _prepare(flows, landmarks, "flows")
     return _mdmo_one(f, pts, _resolve_align(align, mode), mode, delta)
@@ -412,6 +421,7 @@ def mdmo_batch(
     mode: Literal["paper", "reference"] = "paper",
     delta: float | None = None,
     n_threads: int | None = None,
+    device: str = "cpu",
 ) -> NDArray[np.float32]:
     """MDMO features of many clips, computed in parallel threads (the kernels release the GIL).
 
@@ -425,11 +435,14 @@ def mdmo_batch(
         As in :func:`mdmo`.
     n_threads : int, optional
         Threads, all cores if None.
+    device : {"cpu", "auto"}
+        As in :func:`mdmo`.
 
     Returns
     -------
     features : ndarray of shape (N, 72), float32
     """
+    require_cpu(device, "mdmo_batch")
     mode = check_mode(mode)
     clips = _as_list(flows)
     marks = _as_list(landmarks)

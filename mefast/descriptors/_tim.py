@@ -9,16 +9,18 @@ double), so no SVD is needed and every clip has an answer.
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .. import _core
-from .._backend import resolve_device
+from .._backend import kernels
 from .._validation import check_int, check_video, core_threads
+from ..errors import ShapeError
 
-__all__ = ["tim", "tim_weights"]
+__all__ = ["tim", "tim_batch", "tim_weights"]
 
 
 def tim_weights(n: int, n_frames: int) -> NDArray[np.float64]:
@@ -62,6 +64,8 @@ def tim(
     device: str = "cpu",
 ) -> NDArray[np.float32] | NDArray[np.uint8]:
     """Resample a clip to ``n_frames`` frames with the temporal interpolation model (TIM).
+
+    One clip; its batch twin is :func:`tim_batch`.
 
     Parameters
     ----------
@@ -109,18 +113,78 @@ def tim(
     >>> mefast.tim(clip, 5)[:, 0, 0].round(3)
     array([10.   , 13.006, 20.   , 30.327, 40.   ], dtype=float32)
     """
-    arr = check_video(video, "video")
-    nf = check_int(n_frames, "n_frames", minimum=1)
-    if output not in ("float", "uint8"):
-        raise ValueError(f"output must be 'float' or 'uint8', got {output!r}")
+    params = _params(n_frames, output)
+    arr = _frames(video, "video")
+    out: NDArray[np.float32] | NDArray[np.uint8] = kernels(device).tim(arr, params, core_threads(n_threads))
+    return out
+
+
+def tim_batch(
+    videos: Sequence[ArrayLike] | ArrayLike,
+    n_frames: int,
+    *,
+    output: Literal["float", "uint8"] = "float",
+    n_threads: int | None = None,
+    device: str = "cpu",
+) -> NDArray[np.float32] | NDArray[np.uint8]:
+    """TIM of many clips to the same number of frames: the batch twin of :func:`tim`.
+
+    Parameters
+    ----------
+    videos : sequence of array_like, or array_like of shape (N, T, H, W) or (N, T, H, W, 3)
+        The clips; in a sequence they may differ in length, but not in frame shape.
+    n_frames, output, n_threads, device
+        As for :func:`tim`.
+
+    Returns
+    -------
+    frames : ndarray of shape (N, n_frames, H, W) or (N, n_frames, H, W, 3), float32 or uint8
+        ``frames[i]`` equals ``tim(videos[i], n_frames, ...)``.
+
+    Examples
+    --------
+    >>> import numpy as np, mefast
+    >>> clips = [np.zeros((t, 4, 4), np.uint8) for t in (3, 8)]
+    >>> mefast.tim_batch(clips, 5).shape
+    (2, 5, 4, 4)
+    """
+    params = _params(n_frames, output)
+    if isinstance(videos, np.ndarray):
+        if videos.ndim not in (4, 5):
+            raise ShapeError(
+                f"videos must be a sequence of clips or an array of shape (N, T, H, W) or (N, T, H, W, 3), "
+                f"got shape {videos.shape}"
+            )
+        items: Sequence[Any] = list(videos)
+    elif isinstance(videos, Sequence) and not isinstance(videos, str):
+        items = videos
+    else:
+        raise TypeError(f"videos must be a sequence of clips or an ndarray, got {type(videos).__name__}")
+    clips = [_frames(v, f"videos[{i}]") for i, v in enumerate(items)]
+    shapes = {c.shape[1:] for c in clips}
+    if len(shapes) > 1:
+        raise ShapeError(f"videos must share their frame shape, got {sorted(shapes)}")
+    dtype = np.uint8 if params.output == "uint8" else np.float32
+    frame_shape = shapes.pop() if shapes else (0, 0)
+    out = np.empty((len(clips), params.n_frames, *frame_shape), dtype)
+    run = kernels(device)
+    threads = core_threads(n_threads)
+    for i, clip in enumerate(clips):
+        out[i] = run.tim(clip, params, threads)
+    return out
+
+
+def _params(n_frames: object, output: object) -> _core.TIMParams:
+    """The C++ core's parameter struct: ``n_frames`` converted here, the rules checked by its ``validate``."""
+    nf = check_int(n_frames, "n_frames", message=f"n_frames must be an integer >= 1, got {n_frames!r}")
+    params = _core.TIMParams(n_frames=nf, output=output)
+    params.validate()
+    return params
+
+
+def _frames(video: ArrayLike, name: str) -> np.ndarray:
+    """A validated clip as one of the kernels' dtypes (uint8, float32, float64), C-contiguous."""
+    arr = check_video(video, name)
     if arr.dtype not in (np.uint8, np.float32, np.float64):
         arr = arr.astype(np.float64)
-    arr = np.ascontiguousarray(arr)
-    threads = core_threads(n_threads)
-    if resolve_device(device) == "cuda":
-        from .._backend import _cuda_module
-
-        # CUDA contract: _cuda.tim(frames: C-contiguous (T, ...) uint8/float32/float64, n_out: int,
-        # output: "float" | "uint8") -> (n_out, ...) float32 | uint8, the same numbers as _core.tim.
-        return _cuda_module().tim(arr, nf, output)  # type: ignore[union-attr,no-any-return]
-    return _core.tim(arr, nf, output, threads)
+    return np.ascontiguousarray(arr)

@@ -14,6 +14,7 @@ from skimage.feature import local_binary_pattern
 
 import mefast
 from mefast import _core
+from mefast._backend import kernels
 from mefast.errors import CudaUnavailableError
 
 _spec = importlib.util.spec_from_file_location("_reference_lbp", Path(__file__).with_name("_reference_lbp.py"))
@@ -43,11 +44,11 @@ CASES = {
     "paper-block-order-none": dict(mode="paper", radius=(2, 1, 2), points=(8, 4, 8), mapping=None, ordering="block"),
     "paper-P16": dict(mode="paper", radius=(2, 2, 1), points=(16, 8, 12), blocks=(2, 2), overlap=0.5),
     "paper-odd-P": dict(mode="paper", radius=(1, 1, 1), points=(5, 7, 3), blocks=(3, 3), time_blocks=3),
-    "meb-default": dict(mode="meb", blocks=(2, 2)),
-    "meb-overlap": dict(mode="meb", blocks=(3, 4), overlap=0.7),
-    "meb-overlap0-wraps": dict(mode="meb", blocks=(3, 4), overlap=0.0),
-    "meb-time-parts": dict(mode="meb", blocks=(2, 3), overlap=0.5, time_blocks=2, radius=(2, 1, 1)),
-    "meb-orig-order": dict(mode="meb", radius=(2, 2, 2), points=(8, 8, 4), ordering="orig", blocks=(2, 2)),
+    "meb-default": dict(mode="reference", blocks=(2, 2)),
+    "meb-overlap": dict(mode="reference", blocks=(3, 4), overlap=0.7),
+    "meb-overlap0-wraps": dict(mode="reference", blocks=(3, 4), overlap=0.0),
+    "meb-time-parts": dict(mode="reference", blocks=(2, 3), overlap=0.5, time_blocks=2, radius=(2, 1, 1)),
+    "meb-orig-order": dict(mode="reference", radius=(2, 2, 2), points=(8, 8, 4), ordering="orig", blocks=(2, 2)),
 }
 
 
@@ -72,7 +73,7 @@ def test_bilinear_matches_exact_rational_reference(radius, rng):
 
 def test_codes_match_reference_voxel_for_voxel(rng):
     video = _clip(rng, (9, 15, 16))
-    params = dict(radius=(2, 3, 2), points=(8, 6, 8), mode="paper", ordering="block")
+    params = _core.LBPTOPParams(radius=(2, 3, 2), points=(8, 6, 8), mode="paper", ordering="block")
     got = _core.lbp_top_codes(video, params)
     np.testing.assert_array_equal(got, ref.lbp_codes_ref(video, (2, 3, 2), (8, 6, 8), "block"))
 
@@ -114,7 +115,7 @@ def test_xy_codes_equal_skimage_where_offsets_are_integral(P, R, rng):
     video = np.stack([frame] * 3)  # one centre frame with R_T = 1
     sk = local_binary_pattern(frame, P, R, method="default").astype(np.int64)[R:-R, R:-R]
     for sampling in ("rounded", "bilinear"):
-        codes = _core.lbp_top_codes(video, dict(radius=(R, R, 1), points=(P, 8, 8), sampling=sampling))
+        codes = _core.lbp_top_codes(video, _core.LBPTOPParams(radius=(R, R, 1), points=(P, 8, 8), sampling=sampling))
         np.testing.assert_array_equal(codes[0, :, :, 0], sk)
 
 
@@ -125,7 +126,8 @@ def test_xy_bilinear_equals_skimage_except_at_exact_ties(P, R, rng):
     frame[14:20, 3:9] = rng.integers(49, 52, (6, 6))
     video = np.stack([frame] * 3)
     sk = local_binary_pattern(frame, P, R, method="default").astype(np.int64)[R:-R, R:-R]
-    codes = _core.lbp_top_codes(video, dict(radius=(R, R, 1), points=(P, 8, 8), sampling="bilinear"))[0, :, :, 0]
+    params = _core.LBPTOPParams(radius=(R, R, 1), points=(P, 8, 8), sampling="bilinear")
+    codes = _core.lbp_top_codes(video, params)[0, :, :, 0]
     differ = np.argwhere(codes != sk)
     # scikit-image decides exact ties with double rounding noise; mefast counts them as 1 (the definition),
     # so any disagreement must be an exact tie in rational arithmetic, with mefast's bit set.
@@ -163,7 +165,7 @@ def test_u2_histogram_of_skimage_codes(rng):
 # Spec oracles
 
 
-@pytest.mark.parametrize("mode", ["paper", "meb"])
+@pytest.mark.parametrize("mode", ["paper", "reference"])
 @pytest.mark.parametrize("value", [0, 131, 255])
 def test_l1_constant_video_only_bin_57(mode, value):
     video = np.full((9, 30, 32), value, np.uint8)
@@ -195,7 +197,7 @@ def test_l2_ramps(axis, ordering):
 
 @pytest.mark.parametrize("transform", [lambda v: v + 7.5, lambda v: 3 * v, lambda v: np.sqrt(v), lambda v: v**3],
                          ids=["shift", "scale", "sqrt", "cube"])  # fmt: skip
-@pytest.mark.parametrize("mode", ["paper", "meb"])
+@pytest.mark.parametrize("mode", ["paper", "reference"])
 def test_l3_monotone_invariance(transform, mode, rng):
     video = _clip(rng, (10, 24, 26)).astype(np.float32)
     kw = dict(blocks=(2, 3), mode=mode, overlap=0.4)
@@ -205,7 +207,7 @@ def test_l3_monotone_invariance(transform, mode, rng):
 def test_l4_meb_counts_112(rng):
     # 112 x 112, B = 3, 8 x 8 blocks, overlap 0.7, 10 frames (4 centre frames): MEB's legacy membership.
     video = rng.integers(0, 256, (10, 112, 112), dtype=np.uint8)
-    f = mefast.lbp_top(video, mode="meb", overlap=0.7)
+    f = mefast.lbp_top(video, mode="reference", overlap=0.7)
     assert f.shape == (11328,)
     counts = f.reshape(8, 8, 3, 59).sum(axis=3) / 4  # per centre frame
     for q in range(3):
@@ -267,10 +269,11 @@ def test_ordering_permutes_bins(rng):
 def test_meb_overlap_zero_wraps_onto_last_block(rng):
     # MEB: overlap 0 gives over = -1 (no clamp) and new block -1, which numpy wraps onto the last row.
     video = _clip(rng, (9, 20, 20))
-    f = mefast.lbp_top(video, mode="meb", blocks=(2, 2), overlap=0.0).reshape(4, 3, 59).sum(axis=2)
+    f = mefast.lbp_top(video, mode="reference", blocks=(2, 2), overlap=0.0).reshape(4, 3, 59).sum(axis=2)
     n_centres = 3 * 14 * 14
     assert f.sum() > 3 * n_centres  # pixels counted twice
-    np.testing.assert_array_equal(f, ref.lbp_top_ref(video, mode="meb", blocks=(2, 2)).reshape(4, 3, 59).sum(axis=2))
+    want = ref.lbp_top_ref(video, mode="reference", blocks=(2, 2)).reshape(4, 3, 59).sum(axis=2)
+    np.testing.assert_array_equal(f, want)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -289,7 +292,7 @@ def test_batch_equals_single_and_mixes_shapes_and_dtypes(rng):
     assert mefast.lbp_top_batch([], **kw).shape == (0, 708)
 
 
-@pytest.mark.parametrize("mode", ["paper", "meb"])
+@pytest.mark.parametrize("mode", ["paper", "reference"])
 def test_thread_count_does_not_change_result(mode, rng):
     video = _clip(rng, (23, 30, 31))
     kw = dict(blocks=(3, 3), time_blocks=2, overlap=0.5, mode=mode, normalize="none")
@@ -341,8 +344,8 @@ def test_gil_is_released(rng, longest_python_pause):
         (dict(normalize="l2"), r"normalize.*'l2'"),
         (dict(mode="matlab"), r"mode.*'matlab'"),
         (dict(ordering="zhao"), r"ordering.*'zhao'"),
-        (dict(mode="meb", sampling="bilinear"), r"bilinear.*MEB"),
-        (dict(mode="meb", points=(8, 4, 8)), r"P_YT"),
+        (dict(mode="reference", sampling="bilinear"), r"bilinear.*MEB"),
+        (dict(mode="reference", points=(8, 4, 8)), r"P_YT"),
         (dict(n_threads=0), r"n_threads"),
     ],
 )
@@ -362,7 +365,7 @@ def test_bad_parameters_raise_value_error_naming_them(kwargs, match, rng):
         ((10, 12, 30), dict(blocks=(8, 8)), r"too small.*at least 14 x 14 px"),
         ((10, 30, 30), dict(blocks=(30, 2)), r"too small"),
         ((10, 6, 30), dict(blocks=(1, 1)), r"too small"),
-        ((10, 30, 14), dict(blocks=(2, 8), mode="meb"), r"mode='meb'.*MEB's block geometry"),
+        ((10, 30, 14), dict(blocks=(2, 8), mode="reference"), r"mode='meb'.*MEB's block geometry"),
     ],
 )
 def test_bad_shapes_raise_value_error(shape, kwargs, match, rng):
@@ -384,13 +387,16 @@ def test_nan_and_bad_dtypes_raise(rng):
         mefast.lbp_top_batch([np.zeros((9, 5, 20)), np.zeros((9, 20, 20))], blocks=1)
 
 
-def test_core_rejects_unconverted_arrays():
+def test_core_rejects_unconverted_arrays(backend):
+    run = kernels(backend)
     with pytest.raises(ValueError, match="uint8 or float32"):
-        _core.lbp_top([np.zeros((9, 20, 20))], {}, 1)
+        run.lbp_top([np.zeros((9, 20, 20))], _core.LBPTOPParams(), 1)
     with pytest.raises(ValueError, match="C-contiguous"):
-        _core.lbp_top([np.zeros((9, 20, 40), np.uint8)[:, :, ::2]], {}, 1)
+        run.lbp_top([np.zeros((9, 20, 40), np.uint8)[:, :, ::2]], _core.LBPTOPParams(), 1)
     with pytest.raises(ValueError, match="mapping must be one of"):
-        _core.lbp_top([np.zeros((9, 20, 20), np.uint8)], {"mapping": "u3"}, 1)
+        _core.LBPTOPParams(mapping="u3")
+    with pytest.raises(TypeError):  # no dict of parameters crosses the boundary
+        run.lbp_top([np.zeros((9, 20, 20), np.uint8)], {"mapping": "u2"}, 1)
 
 
 def test_device_selection():
@@ -404,7 +410,7 @@ def test_device_selection():
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("mode", ["paper", "meb"])
+@pytest.mark.parametrize("mode", ["paper", "reference"])
 def test_cuda_matches_cpu(mode, rng):
     video = _clip(rng, (20, 60, 64))
     kw = dict(blocks=(4, 4), overlap=0.7, mode=mode)
@@ -426,7 +432,7 @@ def _reference_refuses(video, kw) -> str:
     n_blocks = kw["time_blocks"] * kw["blocks"][0] * kw["blocks"][1]
     if (hist.reshape(n_blocks, 3, -1).sum(axis=2) == 0).any():
         return "a block without voxels"
-    if kw["mode"] == "meb":
+    if kw["mode"] == "reference":
         T, H, W = video.shape
         B, L = max(kw["radius"][:2]), kw["radius"][2]
         idx = [ref.legacy_time(T, B, kw["time_blocks"], rt) for rt in range(T - 2 * L)]
@@ -439,7 +445,7 @@ def _reference_refuses(video, kw) -> str:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    mode=st.sampled_from(["paper", "meb"]),
+    mode=st.sampled_from(["paper", "reference"]),
     shape=st.tuples(st.integers(3, 9), st.integers(3, 16), st.integers(3, 16)),
     radius=st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3)),
     points=st.tuples(st.sampled_from([4, 5, 8]), st.sampled_from([4, 8]), st.sampled_from([4, 6, 8])),
@@ -469,7 +475,7 @@ def test_refusals_are_the_references():
     assert _reference_refuses(video, {**kw, "time_blocks": 8}) == "raises ZeroDivisionError"
     assert _reference_refuses(video, {**kw, "blocks": (12, 12)}) == "a block without voxels"
     short = np.random.default_rng(0).integers(0, 4, (3, 8, 8), dtype=np.uint8)
-    meb = {**kw, "mode": "meb", "radius": (1, 3, 1), "points": (4, 4, 4), "blocks": (1, 1), "overlap": 0.2}
+    meb = {**kw, "mode": "reference", "radius": (1, 3, 1), "points": (4, 4, 4), "blocks": (1, 1), "overlap": 0.2}
     assert _reference_refuses(short, meb) == "a negative block index"
     for case, args in ((video, {**kw, "time_blocks": 8}), (video, {**kw, "blocks": (12, 12)}), (short, meb)):
         with pytest.raises(ValueError):
@@ -483,7 +489,7 @@ def test_axis_beyond_int_is_rejected_not_truncated():
     W = 2**32 + 9
     video = np.lib.stride_tricks.as_strided(base, shape=(9, 9, W), strides=(9 * W, W, 1), writeable=False)
     assert video.flags.c_contiguous
-    params = {"radius": (1, 1, 1), "blocks": (1, 1)}
+    params = _core.LBPTOPParams(radius=(1, 1, 1), blocks=(1, 1))
     with pytest.raises(ValueError, match=r"video of shape \(9, 9, 4294967305\) is too large"):
         _core.lbp_top([video], params, 1)
     with pytest.raises(ValueError, match=r"too large"):
@@ -491,4 +497,70 @@ def test_axis_beyond_int_is_rejected_not_truncated():
 
 
 def test_layout_block_count_does_not_overflow():
-    assert _core.lbp_layout({"blocks": (50_000, 50_000), "time_blocks": 2})["n_blocks"] == 5_000_000_000
+    assert _core.lbp_layout(_core.LBPTOPParams(blocks=(50_000, 50_000), time_blocks=2))["n_blocks"] == 5_000_000_000
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Backends: the CUDA kernel (emulated on the CPU without a GPU) equals the CPU core bin for bin
+
+
+def _face_clips(n=3, t=9, size=(40, 36)):
+    from mefast.testing import face_flow_pair
+
+    rng = np.random.default_rng(5)
+    out = []
+    for s in range(n):
+        p = face_flow_pair(size, amplitude=1.0, seed=s)
+        c = np.stack([p.frame1, p.frame0] * t)[:t].astype(np.float32) + rng.normal(0, 2, (t, *size))
+        out.append(np.clip(np.rint(c), 0, 255).astype(np.uint8))
+    return out
+
+
+LBP_CASES = [
+    {},
+    {"mode": "reference"},
+    {"sampling": "bilinear", "mapping": "riu2", "time_blocks": 2, "overlap": 0.2},
+    {"mapping": None, "points": (4, 6, 8), "radius": (1, 2, 2), "blocks": (3, 2), "normalize": "per_plane"},
+    {"mode": "reference", "overlap": 0.3, "time_blocks": 2, "normalize": "global_l1", "blocks": (4, 4)},
+]
+LBP_IDS = ["defaults", "meb", "bilinear-riu2", "none-mixed", "meb-overlap"]
+
+
+@pytest.mark.parametrize("params", LBP_CASES, ids=LBP_IDS)
+def test_backends_match_the_cpu_core(backend, params):
+    kw = {"blocks": (2, 2), **params}
+    clips = _face_clips()
+    cpu = mefast.lbp_top_batch(clips, n_threads=1, **kw)
+    np.testing.assert_array_equal(mefast.lbp_top_batch(clips, device=backend, **kw), cpu)
+    floats = [c.astype(np.float32) for c in clips]
+    np.testing.assert_array_equal(mefast.lbp_top_batch(floats, device=backend, **kw), cpu)
+
+
+def test_backends_refuse_what_the_core_refuses(backend):
+    cases = [([np.zeros((3, 20, 20), np.uint8)], "too small"), ([np.zeros((9, 20), np.uint8)], "3 dimensions")]
+    for bad, message in cases:
+        with pytest.raises(ValueError, match=message):
+            kernels(backend).lbp_top(bad, _core.LBPTOPParams(), 1)
+    with pytest.raises(ValueError, match="P_YT"):  # the kernel validates the struct itself
+        kernels(backend).lbp_top(_face_clips(1), _core.LBPTOPParams(mode="meb", points=(8, 4, 8)), 1)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("params", LBP_CASES, ids=LBP_IDS)
+def test_gpu_lbp_top_matches_cpu(params):
+    clips = _face_clips(4, t=10, size=(120, 100))
+    kw = {"blocks": (4, 4), **params}
+    np.testing.assert_array_equal(mefast.lbp_top_batch(clips, device="cuda", **kw), mefast.lbp_top_batch(clips, **kw))
+
+
+def test_old_mode_name_meb_warns_and_gives_identical_output():
+    video = np.random.default_rng(7).integers(0, 256, (9, 24, 26), dtype=np.uint8)
+    kw = dict(blocks=(2, 3), overlap=0.5, time_blocks=2)
+    with pytest.warns(DeprecationWarning, match="mode='meb' is deprecated; use mode='reference'"):
+        old = mefast.lbp_top(video, mode="meb", **kw)
+    np.testing.assert_array_equal(old, mefast.lbp_top(video, mode="reference", **kw))
+    with pytest.warns(DeprecationWarning):
+        old_batch = mefast.lbp_top_batch([video, video], mode="meb", **kw)
+    np.testing.assert_array_equal(old_batch, np.stack([old, old]))
+    with pytest.raises(ValueError, match=r"mode must be one of \('paper', 'reference'\), got 'MEB'"):
+        mefast.lbp_top(video, mode="MEB")

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 import mefast
+from mefast import _core
+from mefast._backend import kernels
 from mefast.errors import CudaUnavailableError
 
 _spec = importlib.util.spec_from_file_location("_reference_lbp", Path(__file__).with_name("_reference_lbp.py"))
@@ -193,20 +195,29 @@ def test_nan_raises():
         mefast.tim_weights(3, 0)
 
 
-def test_frame_axis_beyond_int_is_rejected_not_truncated():
+def test_frame_axis_beyond_int_is_rejected_not_truncated(backend):
     """A (2**32 + 3)-frame clip must not be read as its first 3 frames (the count was cast to int). The view
     claims memory it does not have, so only a refusal before any read is safe."""
     base = np.arange(3, dtype=np.uint8)
     video = np.lib.stride_tricks.as_strided(base, shape=(2**32 + 3, 1, 1), strides=(1, 1, 1), writeable=False)
     assert video.flags.c_contiguous
     with pytest.raises(ValueError, match=r"1 to 65536 input and output frames"):
-        mefast.tim(video, 2)
+        mefast.tim(video, 2, device=backend)
 
 
-def test_frame_counts_are_checked_before_allocating():
-    """Counts over the supported maximum are refused before the weight matrix or output is allocated."""
+def test_frame_counts_are_checked_before_allocating(backend):
+    """Counts over the supported maximum are refused before the weight matrix or output is allocated, by every
+    backend (the CUDA path once allocated them first and had no frame-count guard)."""
     with pytest.raises(ValueError, match=r"1 to 65536 input and output frames.*n_frames=100000"):
-        mefast.tim(np.zeros((2, 100, 100), np.float32), 100_000)  # the output alone would be 4 GB
+        mefast.tim(np.zeros((2, 100, 100), np.float32), 100_000, device=backend)  # the output alone would be 4 GB
+    run = kernels(backend)
+    # The kernels check the struct and the frame count themselves, before any allocation.
+    with pytest.raises(ValueError, match=r"1 to 65536 input and output frames.*n_frames=100000"):
+        run.tim(np.zeros((2, 100, 100), np.float32), _core.TIMParams(n_frames=100_000), 1)
+    with pytest.raises(ValueError, match=r"1 to 65536 input and output frames, got frames of shape \(70000, 1\)"):
+        run.tim(np.zeros((70_000, 1), np.uint8), _core.TIMParams(n_frames=70_000 // 2), 1)  # 19 GB of weights
+    with pytest.raises(ValueError, match=r"n_frames must be an integer >= 1, got 0"):
+        run.tim(np.zeros((5, 4, 4), np.uint8), _core.TIMParams(n_frames=0), 1)
     with pytest.raises(ValueError, match=r"1 <= n, n_out <= 65536"):
         mefast.tim_weights(70_000, 70_000)  # 39 GB of weights
 
@@ -225,3 +236,56 @@ def test_cuda_matches_cpu(output, rng):
     video = rng.integers(0, 256, (60, 68, 56), dtype=np.uint8)
     np.testing.assert_allclose(mefast.tim(video, 10, output=output, device="cuda").astype(np.float64),
                                mefast.tim(video, 10, output=output).astype(np.float64), atol=1e-3)  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Backends and the batch twin
+
+
+def _face_clip(t=12, size=(40, 36)):
+    from mefast.testing import face_flow_pair
+
+    p = face_flow_pair(size, amplitude=1.0, seed=0)
+    c = np.stack([p.frame1, p.frame0] * t)[:t].astype(np.float32) + np.random.default_rng(5).normal(0, 2, (t, *size))
+    return np.clip(np.rint(c), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
+@pytest.mark.parametrize("output", ["float", "uint8"])
+def test_backends_match_the_cpu_core(backend, dtype, output):
+    clip = _face_clip().astype(dtype)
+    rgb = np.repeat(clip[..., None], 3, axis=-1)
+    for video, n_out in [(clip, 1), (clip, 5), (clip, 12), (clip, 23), (rgb, 7)]:
+        got = mefast.tim(video, n_out, output=output, device=backend)
+        cpu = mefast.tim(video, n_out, output=output, n_threads=1)
+        assert got.dtype == cpu.dtype and got.shape == cpu.shape
+        if backend == "cuda":
+            # Double accumulation in the same order: equal but for the last bit of a sum, which can move a
+            # uint8 rounding that sits exactly on .5 by one grey level.
+            assert np.abs(got.astype(np.float64) - cpu).max() <= (1 if output == "uint8" else 1e-4)
+        else:
+            np.testing.assert_array_equal(got, cpu)
+
+
+def test_batch_twin_equals_one_call_per_clip(backend):
+    clips = [_face_clip(t) for t in (5, 12, 9)]
+    out = mefast.tim_batch(clips, 7, output="uint8", device=backend)
+    assert out.shape == (3, 7, 40, 36) and out.dtype == np.uint8
+    for o, c in zip(out, clips, strict=True):
+        np.testing.assert_array_equal(o, mefast.tim(c, 7, output="uint8", device=backend))
+    stacked = np.stack([c[:5] for c in clips])
+    np.testing.assert_array_equal(mefast.tim_batch(stacked, 4), np.stack([mefast.tim(c, 4) for c in stacked]))
+    with pytest.raises(ValueError, match="share their frame shape"):
+        mefast.tim_batch([clips[0], clips[1][:, :20]], 3)
+    with pytest.raises(ValueError, match="videos must be"):
+        mefast.tim_batch(np.zeros((3, 4, 4)), 3)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("output", ["float", "uint8"])
+def test_gpu_tim_matches_cpu_on_a_long_clip(output):
+    clip = _face_clip(30, (120, 100))
+    gpu = mefast.tim(clip, 10, output=output, device="cuda")
+    cpu = mefast.tim(clip, 10, output=output)
+    assert gpu.dtype == cpu.dtype and gpu.shape == cpu.shape
+    assert np.abs(gpu.astype(np.float64) - cpu).max() <= (1 if output == "uint8" else 1e-4)
