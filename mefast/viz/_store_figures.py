@@ -361,11 +361,16 @@ def cam_figure(
     panels = [("face", to_rgb_image(face, "face")), ("map on face", overlay_heatmap(face, heat, alpha=alpha))]
     if flow is not None:
         panels.append(("flow (Middlebury)", flow_to_rgb(flow)))
+    import textwrap
+
     width = len(panels) * tile + 20
-    fig = new_figure(width, tile + 60, dpi=dpi)
-    if title:
-        fig.suptitle(title, fontsize=9)
+    lines = textwrap.wrap(title, width=max(20, int(width / 6.5))) if title else []
+    top = 40 + 14 * len(lines)  # title lines, then the panel names
+    height = tile + top + 10
+    fig = new_figure(width, height, dpi=dpi)
+    if lines:
+        fig.suptitle("\n".join(lines), fontsize=9, y=1 - 4 / height, va="top")
     for i, (name, img) in enumerate(panels):
-        ax = fig.add_axes(((10 + i * tile) / width, 0.02, (tile - 8) / width, 0.8))
+        ax = fig.add_axes(((10 + i * tile) / width, 10 / height, (tile - 8) / width, tile / height))
         show_image(ax, img, name)
     return fig
