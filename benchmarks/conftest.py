@@ -167,9 +167,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     out = config.getoption("mefast_results")
     if not out:
         return
-    if exitstatus != 0:
-        tr.write_line(f"not writing {out}: the benchmark run failed (exit status {exitstatus})")
-        return
+    # Only passed tests report (report() runs after the accuracy checks), so the groups recorded are sound even
+    # when other tests failed; the failures are listed with them, and a group that lost an entry to a failure
+    # lacks that entry (the README renderer then names it).
+    failed = sorted({r.nodeid for r in tr.stats.get("failed", []) + tr.stats.get("error", [])})
     load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     measured = {
         "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d"),
@@ -178,6 +179,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         "machine": _machine(),
         "load_average_1min": {"start": getattr(config, "_mefast_load0", None), "end": load1},
         "note": config.getoption("mefast_results_note"),
+        "failed_in_run": failed,
     }
     merge_results(Path(out), dict(_RESULTS), measured)
     tr.write_line(f"wrote {len(_RESULTS)} group(s) to {out}")
