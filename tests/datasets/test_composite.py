@@ -24,24 +24,12 @@ MEGC2019_OF_CATEGORY = {
         "sadness": None,
         "fear": None,
     },
-    "samm": {
-        "happiness": "positive",
-        "surprise": "surprise",
-        "disgust": "negative",
-        "contempt": "negative",
-        "anger": "negative",
-        "sadness": "negative",
-        "fear": "negative",
-    },
-    "smic": {
-        "happiness": "positive",
-        "surprise": "surprise",
-        "disgust": "negative",
-        "contempt": "negative",
-        "anger": "negative",
-        "sadness": "negative",
-        "fear": "negative",
-    },
+    # SAMM and SMIC: every negative emotion counts.
+    **dict.fromkeys(
+        ("samm", "smic"),
+        {"happiness": "positive", "surprise": "surprise"}
+        | dict.fromkeys(("disgust", "contempt", "anger", "sadness", "fear"), "negative"),
+    ),
 }
 OBJECTIVE_OF_CATEGORY = {
     "happiness": 1,

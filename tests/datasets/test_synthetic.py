@@ -21,20 +21,22 @@ from mefast.testing import endpoint_error, warp_image
 SIZE = (64, 56)
 
 
+# One small dataset, written twice by test_same_seed_same_bytes.
+WRITE = {
+    "corpora": ("casme2", "samm", "casme3a", "4dme", "smic"),
+    "n_subjects": 2,
+    "clips_per_subject": 4,
+    "size": SIZE,
+    "n_frames": (6, 9),
+    "seed": 3,
+    "label_noise": 0.25,
+}
+
+
 @pytest.fixture(scope="module")
 def written(tmp_path_factory) -> tuple[Path, dict[str, tuple[Path, Path]]]:
     out = tmp_path_factory.mktemp("synthetic")
-    paths = synthetic.write_synthetic(
-        out,
-        corpora=("casme2", "samm", "casme3a", "4dme", "smic"),
-        n_subjects=2,
-        clips_per_subject=4,
-        size=SIZE,
-        n_frames=(6, 9),
-        seed=3,
-        label_noise=0.25,
-    )
-    return out, paths
+    return out, synthetic.write_synthetic(out, **WRITE)
 
 
 def _files(root: Path) -> list[Path]:
@@ -43,16 +45,7 @@ def _files(root: Path) -> list[Path]:
 
 def test_same_seed_same_bytes(written, tmp_path):
     out, paths = written
-    again = synthetic.write_synthetic(
-        tmp_path,
-        corpora=("casme2", "samm", "casme3a", "4dme", "smic"),
-        n_subjects=2,
-        clips_per_subject=4,
-        size=SIZE,
-        n_frames=(6, 9),
-        seed=3,
-        label_noise=0.25,
-    )
+    again = synthetic.write_synthetic(tmp_path, **WRITE)
     for corpus, (root, sheet) in paths.items():
         root2, sheet2 = again[corpus]
         assert _files(root) == _files(root2)

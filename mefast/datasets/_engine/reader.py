@@ -21,7 +21,7 @@ from .corrections import Correction, CorrectionLog, apply_corrections
 from .frames import FrameListing, list_frames
 from .table import frame_cell, is_blank, read_sheet, text_cell
 
-__all__ = ["Correction", "CorpusSpec", "build", "find_annotation_file"]
+__all__ = ["Correction", "CorpusSpec", "build", "find_annotation_file", "spec_reader"]
 
 #: Fields a corpus table may carry. ``folder`` (optional) is the clip's folder name when it differs from
 #: the clip name (CAS(ME)^3 part A numbers duplicate names, but the ME clips share one recording folder).
@@ -267,3 +267,41 @@ def build(
         corrections=pd.DataFrame(log.corrections, columns=list(CORRECTION_COLUMNS)),
         issues=issues.astype(object),
     )
+
+
+_SEARCHED = "searched for in ``root`` and the two folders above when omitted"
+
+
+def spec_reader(
+    spec: CorpusSpec,
+    *,
+    root: str,
+    annotations: str = f"The annotation sheet; {_SEARCHED}.",
+    corrections: str = "Apply the known corrections (on by default).",
+) -> Callable[..., Dataset]:
+    """The ``read(root, annotations=None, *, corrections=True)`` function of a corpus that needs nothing but its spec.
+
+    ``root``, ``annotations`` and ``corrections`` describe the reader's parameters in its docstring.
+    """
+
+    def read(
+        root: str | Path, annotations: str | Path | None = None, *, corrections: bool | Sequence[Correction] = True
+    ) -> Dataset:
+        return build(spec, root, annotations, corrections=corrections)
+
+    read.__doc__ = f"""Read {spec.title}.
+
+    Parameters
+    ----------
+    root : path-like
+        {root}
+    annotations : path-like, optional
+        {annotations}
+    corrections : bool or sequence of Correction
+        {corrections} A sequence of :class:`Correction` applies those instead.
+
+    Returns
+    -------
+    Dataset
+    """
+    return read

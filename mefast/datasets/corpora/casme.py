@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .._engine.layout import Layout, plain_aus
-from .._engine.reader import CorpusSpec, Correction, build
+from .._engine.layout import Layout, emotion_words, plain_aus
+from .._engine.reader import _SEARCHED, CorpusSpec, Correction, spec_reader
 from .casme2 import _subject
 
 __all__ = ["LAYOUT", "SPEC", "read"]
@@ -70,9 +70,11 @@ SPEC = CorpusSpec(
 )
 
 
-def read(root: str | Path, annotations: str | Path | None = None, *, corrections: bool = True):
-    """Read CASME (``root`` holds ``sub01/EP03_2/``; see the module docstring for the sheet)."""
-    return build(SPEC, root, annotations, corrections=corrections)
+read = spec_reader(
+    SPEC,
+    root="``CASME_raw_selected`` or ``Cropped`` (folders ``sub01/EP03_2/``).",
+    annotations="``casme.xlsx`` (see the module docstring); " + _SEARCHED + ".",
+)
 
 
 def _layout_clip(subject_id: str, j: int, rng: np.random.Generator, emotion: str) -> str:
@@ -81,33 +83,16 @@ def _layout_clip(subject_id: str, j: int, rng: np.random.Generator, emotion: str
 
 #: The on-disk layout, for the synthetic writer.
 LAYOUT = Layout(
-    corpus="casme",
+    spec=SPEC,
     frames="CASME/CASME_raw_selected",
     frames_cropped="CASME/Cropped",
     sheet="CASME/casme.xlsx",
-    labels={
-        "happiness": "happiness",
-        "surprise": "surprise",
-        "anger": "tense",
-        "disgust": "disgust",
-        "sadness": "sadness",
-        "fear": "fear",
-        "contempt": "repression",
-    },
+    labels=emotion_words("happiness", "surprise", "tense", "disgust", "sadness", "fear", "repression"),
     subject=lambda k: (k, f"{k:02d}"),
     clip_dir=lambda s, c, e: f"sub{s}/{c}",
     frame_name=lambda s, c, n, crop: f"{'reg_' if crop else ''}{c}-{n}.jpg",
     aus=plain_aus,
     clip_name=_layout_clip,
-    columns={
-        "Subject": "subject",
-        "Filename": "clip",
-        "OnsetF": "onset",
-        "ApexF1": "apex",
-        "ApexF2": "apex2",
-        "OffsetF": "offset",
-        "Duration": "duration",
-        "AU": "aus",
-        "Emotion": "emotion",
-    },
+    sheet_keys=("subject", "clip", "onset", "apex", "apex2", "offset", "duration", "aus", "emotion"),
+    headers={"apex2": "ApexF2", "duration": "Duration"},
 )

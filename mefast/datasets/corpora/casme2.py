@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .._engine.layout import Layout
-from .._engine.reader import CorpusSpec, Correction, build
+from .._engine.layout import Layout, emotion_words
+from .._engine.reader import _SEARCHED, CorpusSpec, Correction, spec_reader
 from .._engine.table import text_cell
 
 __all__ = ["LAYOUT", "SPEC", "read"]
@@ -74,23 +74,11 @@ SPEC = CorpusSpec(
 )
 
 
-def read(root: str | Path, annotations: str | Path | None = None, *, corrections: bool = True):
-    """Read CASME II.
-
-    Parameters
-    ----------
-    root : path-like
-        ``CASME2_RAW_selected`` or ``Cropped`` (folders ``sub01/EP02_01f/``).
-    annotations : path-like, optional
-        The coding sheet; searched for in ``root`` and the two folders above when omitted.
-    corrections : bool
-        Apply the known corrections (on by default).
-
-    Returns
-    -------
-    Dataset
-    """
-    return build(SPEC, root, annotations, corrections=corrections)
+read = spec_reader(
+    SPEC,
+    root="``CASME2_RAW_selected`` or ``Cropped`` (folders ``sub01/EP02_01f/``).",
+    annotations="The coding sheet; " + _SEARCHED + ".",
+)
 
 
 def _layout_aus(aus: Sequence[int], rng: np.random.Generator) -> str:
@@ -103,31 +91,15 @@ def _layout_clip(subject_id: str, j: int, rng: np.random.Generator, emotion: str
 
 #: The on-disk layout, for the synthetic writer.
 LAYOUT = Layout(
-    corpus="casme2",
+    spec=SPEC,
     frames="CASME2/CASME2_RAW_selected",
     frames_cropped="CASME2/Cropped",
     sheet="CASME2/CASME2-coding-20140508.xlsx",
-    labels={
-        "happiness": "happiness",
-        "surprise": "surprise",
-        "anger": "others",
-        "disgust": "disgust",
-        "sadness": "sadness",
-        "fear": "fear",
-        "contempt": "repression",
-    },
+    labels=emotion_words("happiness", "surprise", "others", "disgust", "sadness", "fear", "repression"),
     subject=lambda k: (k, f"{k:02d}"),
     clip_dir=lambda s, c, e: f"sub{s}/{c}",
     frame_name=lambda s, c, n, crop: f"{'reg_' if crop else ''}img{n}.jpg",
     aus=_layout_aus,
     clip_name=_layout_clip,
-    columns={
-        "Subject": "subject",
-        "Filename": "clip",
-        "OnsetFrame": "onset",
-        "ApexFrame": "apex",
-        "OffsetFrame": "offset",
-        "Action Units": "aus",
-        "Estimated Emotion": "emotion",
-    },
+    sheet_keys=("subject", "clip", "onset", "apex", "offset", "aus", "emotion"),
 )

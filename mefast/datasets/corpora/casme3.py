@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._engine.layout import Layout, plain_aus
-from .._engine.reader import CorpusSpec, Correction, build
+from .._engine.layout import Layout, emotion_words, plain_aus
+from .._engine.reader import _SEARCHED, CorpusSpec, Correction, spec_reader
 from .._engine.table import text_cell
 
 __all__ = ["LAYOUT_A", "LAYOUT_C", "SPEC_A", "SPEC_C", "read_a", "read_c"]
@@ -134,40 +134,23 @@ SPEC_C = CorpusSpec(
 )
 
 
-def read_a(root: str | Path, annotations: str | Path | None = None, *, corrections: bool = True):
-    """Read CAS(ME)^3 part A.
-
-    Parameters
-    ----------
-    root : path-like
-        The folder holding ``spNO.1/a/color/`` (``part_A/data/part_A``), or a cropped copy with
-        ``spNO.1/f2/`` per ME.
-    annotations : path-like, optional
-        ``cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx``; searched for when omitted.
-    corrections : bool
-        Apply the known position-keyed corrections (duplicate names are always numbered).
-    """
-    return build(SPEC_A, root, annotations, corrections=corrections)
+read_a = spec_reader(
+    SPEC_A,
+    root="The folder holding ``spNO.1/a/color/`` (``part_A/data/part_A``), or a cropped copy with "
+    "``spNO.1/f2/`` per ME.",
+    annotations="``cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx``; " + _SEARCHED + ".",
+    corrections="Apply the known position-keyed corrections (duplicate names are always numbered).",
+)
 
 
-def read_c(root: str | Path, annotations: str | Path | None = None, *, corrections: bool = True):
-    """Read CAS(ME)^3 part C (``root`` holds ``01/1/color/``)."""
-    return build(SPEC_C, root, annotations, corrections=corrections)
+read_c = spec_reader(SPEC_C, root="The folder holding ``01/1/color/`` (``part_C/data``).")
 
 
-_LAYOUT_LABELS = {
-    "happiness": "happy",
-    "surprise": "surprise",
-    "anger": "anger",
-    "disgust": "disgust",
-    "sadness": "sad",
-    "fear": "fear",
-    "contempt": "others",
-}
+_LAYOUT_LABELS = emotion_words("happy", "surprise", "anger", "disgust", "sad", "fear", "others")
 
 #: The on-disk layout of part A, for the synthetic writer.
 LAYOUT_A = Layout(
-    corpus="casme3a",
+    spec=SPEC_A,
     frames="CASME3/part_A/data/part_A",
     frames_cropped="CASME3/part_A/data/part_A",
     sheet="CASME3/part_A/annotation/cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx",
@@ -177,23 +160,14 @@ LAYOUT_A = Layout(
     frame_name=lambda s, c, n, crop: f"{n}.jpg",
     aus=plain_aus,
     clip_name=lambda s, j, rng, e: f"{s}_{j + 1:02d}",
-    columns={
-        "Subject": "subject",
-        "Filename": "clip",
-        "Onset": "onset",
-        "Apex": "apex",
-        "Offset": "offset",
-        "AU": "aus",
-        "Objective class": "objective",
-        "emotion": "emotion",
-    },
+    sheet_keys=("subject", "clip", "onset", "apex", "offset", "aus", "objective", "emotion"),
     long_recordings=True,
     first_frame=(0, 1),
 )
 
 #: The on-disk layout of part C, for the synthetic writer.
 LAYOUT_C = Layout(
-    corpus="casme3c",
+    spec=SPEC_C,
     frames="CASME3/part_C/data",
     frames_cropped="CASME3/part_C/data",
     sheet="CASME3/part_C/CAS(ME)3_part_C_ME.xlsx",
@@ -203,14 +177,7 @@ LAYOUT_C = Layout(
     frame_name=lambda s, c, n, crop: f"{n}.jpg",
     aus=lambda aus, rng: ",".join(str(a) for a in aus),
     clip_name=lambda s, j, rng, e: str(j + 1),
-    columns={
-        "sub": "subject",
-        "count": "clip",
-        "onset": "onset",
-        "offset": "offset",
-        "au": "aus",
-        "emotion": "emotion",
-    },
+    sheet_keys=("subject", "clip", "onset", "offset", "aus", "emotion"),
     long_recordings=True,
     first_frame=(0, 1),
     apex_annotated=False,

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._engine.layout import Layout
+from .._engine.layout import Layout, emotion_words
 from .._engine.reader import CorpusSpec, Correction, build
 
 __all__ = ["LAYOUT", "SPEC", "read"]
@@ -91,32 +91,16 @@ def _layout_aus(aus: Sequence[int], rng: np.random.Generator) -> str:
 
 #: The on-disk layout, for the synthetic writer.
 LAYOUT = Layout(
-    corpus="4dme",
+    spec=SPEC,
     frames="4DME/gray_micro",
     frames_cropped="4DME/gray_micro_crop",
     sheet="4DME/4DME_Labelling_Micro_release v1.xlsx",
-    labels={
-        "happiness": "Positive",
-        "surprise": "Surprise",
-        "anger": "Negative",
-        "disgust": "Negative",
-        "sadness": "Negative",
-        "fear": "Negative",
-        "contempt": "Repression",
-    },
+    labels=emotion_words("Positive", "Surprise", "Negative", "Negative", "Negative", "Negative", "Repression"),
     subject=lambda k: (f"S{k:02d}", f"S{k:02d}"),
     clip_dir=lambda s, c, e: f"{s}/{c}",
     frame_name=lambda s, c, n, crop: f"img{n:04d}.jpg",
     aus=_layout_aus,
     clip_name=lambda s, j, rng, e: f"{s}_{j + 1:02d}",
-    columns={
-        "sub_ID": "subject",
-        "fold_name": "clip",
-        "Onset": "onset",
-        "Apex": "apex",
-        "Offset": "offset",
-        "AUs": "aus",
-        "Emotion": "emotion",
-    },
+    sheet_keys=("subject", "clip", "onset", "apex", "offset", "aus", "emotion"),
     grey=True,
 )

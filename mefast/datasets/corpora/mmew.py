@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from .._engine.layout import Layout, plain_aus
-from .._engine.reader import CorpusSpec, Correction, build
+from .._engine.layout import Layout, emotion_words, plain_aus
+from .._engine.reader import CorpusSpec, Correction, spec_reader
 
 __all__ = ["LAYOUT", "SPEC", "read"]
 
@@ -64,39 +64,21 @@ SPEC = CorpusSpec(
 )
 
 
-def read(root: str | Path, annotations: str | Path | None = None, *, corrections: bool = True):
-    """Read MMEW (``root`` is ``Micro_Expression`` with ``<emotion>/<clip>/`` folders)."""
-    return build(SPEC, root, annotations, corrections=corrections)
+read = spec_reader(SPEC, root="``Micro_Expression`` (folders ``<emotion>/<clip>/``).")
 
 
 #: The on-disk layout, for the synthetic writer.
 LAYOUT = Layout(
-    corpus="mmew",
+    spec=SPEC,
     frames="MMEW/Micro_Expression",
     frames_cropped="MMEW/Micro_Expression",
     sheet="MMEW/MMEW_Micro_Exp.xlsx",
-    labels={
-        "happiness": "happiness",
-        "surprise": "surprise",
-        "anger": "anger",
-        "disgust": "disgust",
-        "sadness": "sadness",
-        "fear": "fear",
-        "contempt": "others",
-    },
+    labels=emotion_words("happiness", "surprise", "anger", "disgust", "sadness", "fear", "others"),
     subject=lambda k: (f"S{k:02d}", f"S{k:02d}"),
     clip_dir=lambda s, c, e: f"{e}/{c}",
     frame_name=lambda s, c, n, crop: f"{n}.jpg",
     aus=plain_aus,
     clip_name=lambda s, j, rng, e: f"{s}_{j + 1:02d}",
-    columns={
-        "Subject": "subject",
-        "Filename": "clip",
-        "OnsetFrame": "onset",
-        "ApexFrame": "apex",
-        "OffsetFrame": "offset",
-        "Action Units": "aus",
-        "Estimated Emotion": "emotion",
-        "remarks": "notes",
-    },
+    sheet_keys=("subject", "clip", "onset", "apex", "offset", "aus", "emotion", "notes"),
+    headers={"notes": "remarks"},
 )

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .._engine.layout import Layout
-from .._engine.reader import CorpusSpec, Correction, build
+from .._engine.layout import Layout, emotion_words
+from .._engine.reader import _SEARCHED, CorpusSpec, Correction, spec_reader
 from .._engine.table import text_cell
 
 __all__ = ["LAYOUT", "SPEC", "read"]
@@ -74,19 +74,11 @@ SPEC = CorpusSpec(
 )
 
 
-def read(root: str | Path, annotations: str | Path | None = None, *, corrections: bool = True):
-    """Read SAMM.
-
-    Parameters
-    ----------
-    root : path-like
-        The frame folder holding ``006/006_1_2/`` (``SAMM`` or a cropped copy with the same layout).
-    annotations : path-like, optional
-        ``SAMM_Micro_FACS_Codes_v2.xlsx``; searched for in ``root`` and the two folders above when omitted.
-    corrections : bool
-        Apply the known corrections (on by default).
-    """
-    return build(SPEC, root, annotations, corrections=corrections)
+read = spec_reader(
+    SPEC,
+    root="The frame folder holding ``006/006_1_2/`` (``SAMM`` or a cropped copy with the same layout).",
+    annotations="``SAMM_Micro_FACS_Codes_v2.xlsx``; " + _SEARCHED + ".",
+)
 
 
 def _layout_aus(aus: Sequence[int], rng: np.random.Generator) -> str:
@@ -100,38 +92,31 @@ def _layout_aus(aus: Sequence[int], rng: np.random.Generator) -> str:
 
 #: The on-disk layout, for the synthetic writer.
 LAYOUT = Layout(
-    corpus="samm",
+    spec=SPEC,
     frames="SAMM/SAMM",
     frames_cropped="SAMM/SAMM_CROP",
     sheet="SAMM/SAMM_Micro_FACS_Codes_v2.xlsx",
-    labels={
-        "happiness": "Happiness",
-        "surprise": "Surprise",
-        "anger": "Anger",
-        "disgust": "Disgust",
-        "sadness": "Sadness",
-        "fear": "Fear",
-        "contempt": "Contempt",
-    },
+    labels=emotion_words("Happiness", "Surprise", "Anger", "Disgust", "Sadness", "Fear", "Contempt"),
     subject=lambda k: (f"{5 + k:03d}", f"{5 + k:03d}"),
     clip_dir=lambda s, c, e: f"{s}/{c}",
     frame_name=lambda s, c, n, crop: f"{s}_{n:05d}.jpg",
     aus=_layout_aus,
     clip_name=lambda s, j, rng, e: f"{s}_{j // 3 + 1}_{j % 3 + 1}",
-    columns={
-        "Subject": "subject",
-        "Filename": "clip",
-        "Inducement Code": "inducement",
-        "Onset Frame": "onset",
-        "Apex Frame": "apex",
-        "Offset Frame": "offset",
-        "Duration": "duration",
-        "Micro": "micro",
-        "Objective Classes": "objective",
-        "Notes": "notes",
-        "Action Units": "aus",
-        "Estimated Emotion": "emotion",
-    },
+    sheet_keys=(
+        "subject",
+        "clip",
+        "inducement",
+        "onset",
+        "apex",
+        "offset",
+        "duration",
+        "micro",
+        "objective",
+        "notes",
+        "aus",
+        "emotion",
+    ),
+    headers={"inducement": "Inducement Code", "duration": "Duration", "micro": "Micro", "notes": "Notes"},
     sheet_notes=(
         "SAMM - Spontaneous Micro-Facial Movement Dataset (synthetic rendering by mefast)",
         *(f"Note {i}: FACS coding notes, as in the distributed sheet." for i in range(1, 13)),

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ...errors import AnnotationError
 from .._engine.frames import list_frames
-from .._engine.layout import Layout
+from .._engine.layout import Layout, emotion_words
 from .._engine.reader import CorpusSpec, build
 from .._engine.table import read_sheet
 
@@ -124,25 +124,17 @@ _ABBR = {"negative": "ne", "positive": "po", "surprise": "sur"}
 
 #: The on-disk layout, for the synthetic writer (the MEB library's sheet).
 LAYOUT = Layout(
-    corpus="smic",
+    spec=SPEC,
     frames="SMIC/HS",
     frames_cropped="SMIC/SMIC_all_cropped/HS",
     sheet="SMIC/smic.xlsx",
-    labels={
-        "happiness": "positive",
-        "surprise": "surprise",
-        "anger": _NEG,
-        "disgust": _NEG,
-        "sadness": _NEG,
-        "fear": _NEG,
-        "contempt": _NEG,
-    },
+    labels=emotion_words("positive", "surprise", _NEG, _NEG, _NEG, _NEG, _NEG),
     subject=lambda k: (f"s{k}", f"s{k}"),
     clip_dir=lambda s, c, e: f"{s}/micro/{e}/{c}",
     frame_name=lambda s, c, n, crop: f"{'reg_' if crop else ''}image{n:06d}.bmp",
     aus=None,
     clip_name=lambda s, j, rng, e: f"{s}_{_ABBR[e]}_{j + 1:02d}",
-    columns={"subject": "subject", "material": "clip", "emotion": "emotion", "onset": "onset", "offset": "offset"},
+    sheet_keys=("subject", "clip", "emotion", "onset", "offset"),
     first_frame=(10000, 99000),
     apex_annotated=False,
 )
