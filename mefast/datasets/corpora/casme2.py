@@ -50,20 +50,22 @@ def _clip_dirs(root: Path, rec: Mapping[str, str]) -> list[Path]:
     return [root / f"sub{rec['subject']}" / rec["folder"], root / rec["subject"] / rec["folder"]]
 
 
+#: The coding sheet's headers (MMEW, from the same lab, writes its sheet with the same ones).
+SHEET_COLUMNS: dict[str, tuple[str, ...]] = {
+    "subject": ("Subject",),
+    "clip": ("Filename",),
+    "onset": ("OnsetFrame", "Onset Frame"),
+    "apex": ("ApexFrame", "Apex Frame"),
+    "offset": ("OffsetFrame", "Offset Frame"),
+    "aus": ("Action Units", "AU"),
+    "emotion": ("Estimated Emotion", "Emotion"),
+}
+
 SPEC = CorpusSpec(
     name="casme2",
     title="CASME II",
     annotation_files=("CASME2-coding-20140508.xlsx", "CASME2-coding-updated.xlsx", "CASME2-coding-20140508.csv"),
-    columns={
-        "subject": ("Subject",),
-        "clip": ("Filename",),
-        "onset": ("OnsetFrame", "Onset Frame"),
-        "apex": ("ApexFrame", "Apex Frame"),
-        "offset": ("OffsetFrame", "Offset Frame"),
-        "aus": ("Action Units", "AU"),
-        "emotion": ("Estimated Emotion", "Emotion"),
-        "objective": ("Objective Class", "Objective Classes"),
-    },
+    columns={**SHEET_COLUMNS, "objective": ("Objective Class", "Objective Classes")},
     required=("subject", "clip", "onset", "apex", "offset", "aus", "emotion"),
     clip_dirs=_clip_dirs,
     clip_per_folder=True,

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .._engine.layout import Layout, emotion_words, plain_aus
 from .._engine.reader import CorpusSpec, Correction, spec_reader
+from .casme2 import SHEET_COLUMNS
 
 __all__ = ["LAYOUT", "SPEC", "read"]
 
@@ -46,15 +47,7 @@ SPEC = CorpusSpec(
     name="mmew",
     title="MMEW",
     annotation_files=("MMEW_Micro_Exp.xlsx",),
-    columns={
-        "subject": ("Subject",),
-        "clip": ("Filename",),
-        "onset": ("OnsetFrame", "Onset Frame"),
-        "apex": ("ApexFrame", "Apex Frame"),
-        "offset": ("OffsetFrame", "Offset Frame"),
-        "aus": ("Action Units", "AU"),
-        "emotion": ("Estimated Emotion", "Emotion"),
-    },
+    columns=SHEET_COLUMNS,
     required=("subject", "clip", "onset", "apex", "offset", "aus", "emotion"),
     clip_dirs=_clip_dirs,
     clip_per_folder=True,
