@@ -12,13 +12,18 @@ from mefast.spotting._synthetic import iter_frames, make_long_recording
 
 @pytest.fixture(scope="module")
 def clips() -> list[tuple[np.ndarray, int, np.ndarray]]:
-    """Four onset..offset clips with the planted apex (within the clip) and the landmarks."""
+    """Four clips around a planted expression, cut off-centre, with the apex (within the clip) and the landmarks."""
     out = []
-    for seed in range(4):
+    for seed, (before, after) in enumerate([(0, 8), (7, 0), (1, 10), (9, 2)]):
         rec = make_long_recording(seed, n_frames=60, n_micro=1, n_macro=0, n_blinks=0)
         e = rec.expressions[0]
-        out.append((np.stack(list(iter_frames(rec, e.onset, e.offset + 1))), e.apex - e.onset, rec.landmarks))
+        first, last = e.onset - before, e.offset + after
+        out.append((np.stack(list(iter_frames(rec, first, last + 1))), e.apex - first, rec.landmarks))
     return out
+
+
+def test_the_clips_apex_is_not_the_middle_frame(clips) -> None:
+    assert min(abs(len(clip) // 2 - apex) for clip, apex, _ in clips) > 2  # guessing the middle would fail
 
 
 @pytest.mark.parametrize("method", ["flow", "strain", "fd"])
