@@ -95,7 +95,7 @@ class Report:
     def html(self) -> str:
         """The whole page."""
         created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        from .. import __version__
+        from .._version import __version__
 
         head = (
             '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
