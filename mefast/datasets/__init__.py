@@ -7,6 +7,11 @@
 Every reader returns a :class:`Dataset` with the same sample table, applies the known annotation
 corrections (listed in :attr:`Dataset.corrections`) and records what it could not fix in
 :attr:`Dataset.issues`. Nothing here knows about Zarr.
+
+Parts: :mod:`~mefast.datasets.corpora` (one module per corpus: its reader spec, reader and on-disk layout),
+the private reading engine ``_engine`` (sheets, frame folders, the spec-driven reader, :class:`Dataset`),
+:mod:`~mefast.datasets.synthetic` (the synthetic writer), ``composite`` and ``validate``. The label
+vocabularies are :mod:`mefast.labels` (``mefast.datasets.labels`` is its deprecated alias).
 """
 
 from __future__ import annotations
