@@ -1,8 +1,9 @@
 """Batch preprocessing: every feature of every clip of a dataset into one resumable Zarr store.
 
 One job per sample (read frames, crop and align, compute, write the sample's chunks, mark it done), run by
-joblib worker processes on one machine or by a Dask ``distributed`` cluster. This is the only module that
-joins the dataset readers, the kernels and the store.
+joblib worker processes on one machine or by a Dask ``distributed`` cluster. This is the only package that
+joins the dataset readers, the kernels and the store: ``_jobs`` (the job model), ``_executors`` (joblib, Dask),
+``_provenance`` (what a store records and how a resume checks it), ``_features`` (the per-clip computation).
 
 Guarantees
 ----------
