@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -193,19 +190,19 @@ def test_evaluation_reports_the_variants_beside_the_headline(tmp_path):
     assert (tmp_path / "f1_variants.csv").name in {q.name for q in ev_au.to_csv(tmp_path)}
 
 
-def test_cli_chooses_training_and_test_corpora(tmp_path):
+def test_cli_chooses_training_and_test_corpora(tmp_path, capsys):
     pytest.importorskip("torch")
+    from mefast.cli import main
     from mefast.train.synthetic import write_flow_store
 
     store = tmp_path / "s.zarr"
     write_flow_store(store, datasets=("casme2", "samm", "casme3a"), n_subjects=2, clips_per_subject=3, size=16)
-    cmd = [sys.executable, "-m", "mefast.cli", "evaluate", "--store", str(store), "--protocol", "lodo",
-           "--model", "constant", "--train-datasets", "casme2,casme3a", "--test-datasets", "samm",
-           "--out", str(tmp_path / "out")]  # fmt: skip
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    assert "F1 computed other ways" in out.stdout and "per_fold" in out.stdout
+    args = ["evaluate", "--store", str(store), "--protocol", "lodo", "--model", "constant",
+            "--train-datasets", "casme2,casme3a", "--test-datasets", "samm"]  # fmt: skip
+    assert main([*args, "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "F1 computed other ways" in out and "per_fold" in out
     pred = pd.read_csv(tmp_path / "out" / "predictions.csv")
     assert set(pred["dataset"]) == {"samm"} and set(pred["fold"]) == {"samm"}
-    bad = subprocess.run([*cmd[:-2], "--class-filter", "samm"], capture_output=True, text=True, timeout=300)
-    assert bad.returncode == 2 and "CORPUS=CLASS1,CLASS2" in bad.stderr
+    assert main([*args, "--class-filter", "samm"]) == 2
+    assert "CORPUS=CLASS1,CLASS2" in capsys.readouterr().err
