@@ -38,7 +38,6 @@ class Layout:
 
     spec: CorpusSpec  # the reader's spec: the corpus name and the sheet's column spellings
     frames: str  # frame root, relative to the output folder
-    frames_cropped: str
     sheet: str  # annotation sheet, relative to the output folder
     labels: dict[str, str]  # expression category -> the corpus's emotion word
     subject: Callable[[int], tuple[object, str]]  # k -> (sheet value, subject id used in folders)
@@ -50,6 +49,7 @@ class Layout:
     sheet_keys: tuple[str, ...]  # record keys (subject, clip, onset, apex, offset, aus, emotion, ...) in sheet order
     headers: Mapping[str, str] = field(default_factory=dict)  # header of a key the reader does not read, or
     # spells otherwise; by default a key's header is the reader's first spelling of it
+    frames_cropped: str | None = None  # cropped frames' root; None: where the frames are
     sheet_notes: tuple[str, ...] = ()  # rows of notes written above the table (SAMM)
     grey: bool = False
     long_recordings: bool = False  # folders hold a task recording with lead-in and tail (CAS(ME)^3)

@@ -16,11 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-import numpy as np
-
 from .._engine.layout import Layout, emotion_words, plain_aus
 from .._engine.reader import _SEARCHED, CorpusSpec, Correction, spec_reader
-from .casme2 import _subject
+from .casme2 import _layout_clip, _subject  # CASME II's successor layout
 
 __all__ = ["LAYOUT", "SPEC", "read"]
 
@@ -75,10 +73,6 @@ read = spec_reader(
     root="``CASME_raw_selected`` or ``Cropped`` (folders ``sub01/EP03_2/``).",
     annotations="``casme.xlsx`` (see the module docstring); " + _SEARCHED + ".",
 )
-
-
-def _layout_clip(subject_id: str, j: int, rng: np.random.Generator, emotion: str) -> str:
-    return f"EP{j + 1:02d}_{int(rng.integers(1, 20)):02d}" + ("f" if rng.random() < 0.3 else "")
 
 
 #: The on-disk layout, for the synthetic writer.

@@ -64,7 +64,6 @@ read = spec_reader(SPEC, root="``Micro_Expression`` (folders ``<emotion>/<clip>/
 LAYOUT = Layout(
     spec=SPEC,
     frames="MMEW/Micro_Expression",
-    frames_cropped="MMEW/Micro_Expression",
     sheet="MMEW/MMEW_Micro_Exp.xlsx",
     labels=emotion_words("happiness", "surprise", "anger", "disgust", "sadness", "fear", "others"),
     subject=lambda k: (f"S{k:02d}", f"S{k:02d}"),
