@@ -344,8 +344,12 @@ void Representation::amplify(float* coeffs, float gain) const {
     }
 }
 
-void Representation::reconstruct_add(const float* coeffs, float* plane, float* scratch) const {
+void Representation::reconstruct_add(const float* coeffs, float* plane, float* scratch, bool accumulate) const {
     const std::ptrdiff_t hw = static_cast<std::ptrdiff_t>(h_) * w_;
+    if (!accumulate && (pyramid_ != Pyramid::laplacian || hi_ < lo_)) {
+        std::fill(plane, plane + hw, 0.0f);
+        accumulate = true;
+    }
     if (pyramid_ == Pyramid::none) {
         add_into(plane, coeffs, hw);
         return;
@@ -377,68 +381,108 @@ void Representation::reconstruct_add(const float* coeffs, float* plane, float* s
     std::copy(coeffs + top.offset, coeffs + top.offset + static_cast<std::ptrdiff_t>(top.h) * top.w, R);
     for (int l = hi_ - 1; l >= 0; --l) {
         const Level& lv = levels_[l];
-        expand(R, l, U, tmp);
-        if (l >= lo_) add_into(U, coeffs + lv.offset, static_cast<std::ptrdiff_t>(lv.h) * lv.w);
+        float* dst = (l == 0 && !accumulate) ? plane : U;  // the last expand writes the plane directly
+        expand(R, l, dst, tmp);
+        if (l >= lo_) add_into(dst, coeffs + lv.offset, static_cast<std::ptrdiff_t>(lv.h) * lv.w);
+        if (dst == plane) return;
         std::swap(R, U);
     }
-    add_into(plane, R, hw);
+    if (accumulate)
+        add_into(plane, R, hw);
+    else
+        std::copy(R, R + hw, plane);
 }
 
 // ------------------------------------------------------------------------------------------------- frames
 
 namespace {
 
-template <class T>
-constexpr float in_scale() {
-    return std::is_same<T, std::uint8_t>::value ? 1.0f / 255.0f : 1.0f;
+// Colour conversion loops: non-template, restrict-qualified and cloned for AVX2 so that they vectorise.
+MEFAST_TARGET_CLONES void yiq_planes_u8(const std::uint8_t* MEFAST_RESTRICT rgb, std::ptrdiff_t n,
+                                        float* MEFAST_RESTRICT y, float* MEFAST_RESTRICT i,
+                                        float* MEFAST_RESTRICT q) {
+    constexpr float s = 1.0f / 255.0f;
+    for (std::ptrdiff_t k = 0; k < n; ++k) {
+        const float r = rgb[3 * k] * s, g = rgb[3 * k + 1] * s, b = rgb[3 * k + 2] * s;
+        rgb_to_yiq(r, g, b, y[k], i[k], q[k]);
+    }
+}
+
+MEFAST_TARGET_CLONES void yiq_planes_f32(const float* MEFAST_RESTRICT rgb, std::ptrdiff_t n, float* MEFAST_RESTRICT y,
+                                         float* MEFAST_RESTRICT i, float* MEFAST_RESTRICT q) {
+    for (std::ptrdiff_t k = 0; k < n; ++k) rgb_to_yiq(rgb[3 * k], rgb[3 * k + 1], rgb[3 * k + 2], y[k], i[k], q[k]);
+}
+
+MEFAST_TARGET_CLONES void grey_plane_u8(const std::uint8_t* MEFAST_RESTRICT src, std::ptrdiff_t n,
+                                        float* MEFAST_RESTRICT dst) {
+    for (std::ptrdiff_t k = 0; k < n; ++k) dst[k] = src[k] * (1.0f / 255.0f);
+}
+
+MEFAST_TARGET_CLONES void store_rgb_u8(const std::uint8_t* MEFAST_RESTRICT in, const float* MEFAST_RESTRICT dy,
+                                       const float* MEFAST_RESTRICT di, const float* MEFAST_RESTRICT dq,
+                                       std::ptrdiff_t n, std::uint8_t* MEFAST_RESTRICT out) {
+    for (std::ptrdiff_t k = 0; k < n; ++k) {
+        float r, g, b;
+        yiq_to_rgb(dy[k], di[k], dq[k], r, g, b);
+        out[3 * k] = static_cast<std::uint8_t>(clampf(in[3 * k] + 255.0f * r, 0.0f, 255.0f) + 0.5f);
+        out[3 * k + 1] = static_cast<std::uint8_t>(clampf(in[3 * k + 1] + 255.0f * g, 0.0f, 255.0f) + 0.5f);
+        out[3 * k + 2] = static_cast<std::uint8_t>(clampf(in[3 * k + 2] + 255.0f * b, 0.0f, 255.0f) + 0.5f);
+    }
+}
+
+MEFAST_TARGET_CLONES void store_rgb_f32(const float* MEFAST_RESTRICT in, const float* MEFAST_RESTRICT dy,
+                                        const float* MEFAST_RESTRICT di, const float* MEFAST_RESTRICT dq,
+                                        std::ptrdiff_t n, bool clip, float* MEFAST_RESTRICT out) {
+    const float lo = clip ? 0.0f : -3.0e38f, hi = clip ? 1.0f : 3.0e38f;
+    for (std::ptrdiff_t k = 0; k < n; ++k) {
+        float r, g, b;
+        yiq_to_rgb(dy[k], di[k], dq[k], r, g, b);
+        out[3 * k] = clampf(in[3 * k] + r, lo, hi);
+        out[3 * k + 1] = clampf(in[3 * k + 1] + g, lo, hi);
+        out[3 * k + 2] = clampf(in[3 * k + 2] + b, lo, hi);
+    }
+}
+
+MEFAST_TARGET_CLONES void store_grey_u8(const std::uint8_t* MEFAST_RESTRICT in, const float* MEFAST_RESTRICT d,
+                                        std::ptrdiff_t n, std::uint8_t* MEFAST_RESTRICT out) {
+    for (std::ptrdiff_t k = 0; k < n; ++k)
+        out[k] = static_cast<std::uint8_t>(clampf(in[k] + 255.0f * d[k], 0.0f, 255.0f) + 0.5f);
+}
+
+MEFAST_TARGET_CLONES void store_grey_f32(const float* MEFAST_RESTRICT in, const float* MEFAST_RESTRICT d,
+                                         std::ptrdiff_t n, bool clip, float* MEFAST_RESTRICT out) {
+    const float lo = clip ? 0.0f : -3.0e38f, hi = clip ? 1.0f : 3.0e38f;
+    for (std::ptrdiff_t k = 0; k < n; ++k) out[k] = clampf(in[k] + d[k], lo, hi);
 }
 
 /// Interleaved frame -> C planes in [0, 1] (YIQ for colour).
-template <class T>
-void load_planes(const T* frame, std::ptrdiff_t hw, int c, float* planes) {
-    const float s = in_scale<T>();
-    if (c == 1) {
-        for (std::ptrdiff_t i = 0; i < hw; ++i) planes[i] = static_cast<float>(frame[i]) * s;
-        return;
-    }
-    float* py = planes;
-    float* pi = planes + hw;
-    float* pq = planes + 2 * hw;
-    for (std::ptrdiff_t i = 0; i < hw; ++i) {
-        const float r = static_cast<float>(frame[3 * i]) * s, g = static_cast<float>(frame[3 * i + 1]) * s,
-                    b = static_cast<float>(frame[3 * i + 2]) * s;
-        rgb_to_yiq(r, g, b, py[i], pi[i], pq[i]);
-    }
+void load_planes(const std::uint8_t* frame, std::ptrdiff_t hw, int c, float* planes) {
+    if (c == 1)
+        grey_plane_u8(frame, hw, planes);
+    else
+        yiq_planes_u8(frame, hw, planes, planes + hw, planes + 2 * hw);
 }
 
-template <class T>
-MEFAST_INLINE T to_out(float v, bool clip) {
-    if constexpr (std::is_same<T, std::uint8_t>::value) {
-        const float x = clampf(v * 255.0f, 0.0f, 255.0f);
-        return static_cast<std::uint8_t>(x + 0.5f);
-    } else {
-        return clip ? clampf(v, 0.0f, 1.0f) : v;
-    }
+void load_planes(const float* frame, std::ptrdiff_t hw, int c, float* planes) {
+    if (c == 1)
+        std::copy(frame, frame + hw, planes);
+    else
+        yiq_planes_f32(frame, hw, planes, planes + hw, planes + 2 * hw);
 }
 
-/// out = frame + delta (delta planes in YIQ for colour), clipped and converted.
-template <class T>
-void store_frame(const T* frame, const float* delta, std::ptrdiff_t hw, int c, bool clip, T* out) {
-    const float s = in_scale<T>();
-    if (c == 1) {
-        for (std::ptrdiff_t i = 0; i < hw; ++i) out[i] = to_out<T>(static_cast<float>(frame[i]) * s + delta[i], clip);
-        return;
-    }
-    const float* dy = delta;
-    const float* di = delta + hw;
-    const float* dq = delta + 2 * hw;
-    for (std::ptrdiff_t i = 0; i < hw; ++i) {
-        float r, g, b;
-        yiq_to_rgb(dy[i], di[i], dq[i], r, g, b);
-        out[3 * i] = to_out<T>(static_cast<float>(frame[3 * i]) * s + r, clip);
-        out[3 * i + 1] = to_out<T>(static_cast<float>(frame[3 * i + 1]) * s + g, clip);
-        out[3 * i + 2] = to_out<T>(static_cast<float>(frame[3 * i + 2]) * s + b, clip);
-    }
+/// out = frame + delta (delta planes in YIQ for colour), clipped and converted (uint8: rounded, saturated).
+void store_frame(const std::uint8_t* frame, const float* delta, std::ptrdiff_t hw, int c, bool, std::uint8_t* out) {
+    if (c == 1)
+        store_grey_u8(frame, delta, hw, out);
+    else
+        store_rgb_u8(frame, delta, delta + hw, delta + 2 * hw, hw, out);
+}
+
+void store_frame(const float* frame, const float* delta, std::ptrdiff_t hw, int c, bool clip, float* out) {
+    if (c == 1)
+        store_grey_f32(frame, delta, hw, clip, out);
+    else
+        store_rgb_f32(frame, delta, delta + hw, delta + 2 * hw, hw, clip, out);
 }
 
 struct Scratch {
@@ -456,9 +500,8 @@ std::vector<Scratch> make_scratch(int n_workers, std::ptrdiff_t plane_floats, st
 
 template <class T>
 void decompose_frames(const Representation& rep, const T* video, std::ptrdiff_t n, std::ptrdiff_t hw, int c,
-                      int n_threads, float* coeffs) {
+                      int n_threads, float* coeffs, std::vector<Scratch>& scratch) {
     const std::ptrdiff_t P = rep.size();
-    auto scratch = make_scratch(resolve_threads(n_threads, n), c * hw, rep.scratch_size());
     parallel_for_workers(n, n_threads, [&](std::ptrdiff_t f, int wk) {
         Scratch& s = scratch[static_cast<std::size_t>(wk)];
         load_planes(video + f * hw * c, hw, c, s.planes.data());
@@ -469,18 +512,20 @@ void decompose_frames(const Representation& rep, const T* video, std::ptrdiff_t 
 
 template <class T>
 void add_frames(const Representation& rep, const Params& p, const T* video, std::ptrdiff_t n, std::ptrdiff_t hw,
-                int c, float* band, int n_threads, T* out) {
+                int c, float* band, int n_threads, T* out, std::vector<Scratch>& scratch) {
     const std::ptrdiff_t P = rep.size();
-    auto scratch = make_scratch(resolve_threads(n_threads, n), c * hw, rep.scratch_size());
     parallel_for_workers(n, n_threads, [&](std::ptrdiff_t f, int wk) {
         Scratch& s = scratch[static_cast<std::size_t>(wk)];
-        std::fill(s.planes.begin(), s.planes.end(), 0.0f);
         for (int ch = 0; ch < c; ++ch) {
             const float gain = ch == 0 ? 1.0f : p.chroma_attenuation;
             float* b = band + (f * c + ch) * P;
-            if (gain == 0.0f) continue;
+            float* plane = s.planes.data() + ch * hw;
+            if (gain == 0.0f) {
+                std::fill(plane, plane + hw, 0.0f);
+                continue;
+            }
             rep.amplify(b, gain);
-            rep.reconstruct_add(b, s.planes.data() + ch * hw, s.rep.data());
+            rep.reconstruct_add(b, plane, s.rep.data(), false);
         }
         store_frame(video + f * hw * c, s.planes.data(), hw, c, p.clip, out + f * hw * c);
     });
@@ -497,14 +542,18 @@ template <class T>
 void decompose_video(const T* video, int t, int h, int w, int c, const Params& p, int n_threads, float* coeffs) {
     check_frames(t, h, w, c);
     const Representation rep(h, w, p);
-    decompose_frames(rep, video, t, static_cast<std::ptrdiff_t>(h) * w, c, n_threads, coeffs);
+    const std::ptrdiff_t hw = static_cast<std::ptrdiff_t>(h) * w;
+    auto scratch = make_scratch(resolve_threads(n_threads, t), c * hw, rep.scratch_size());
+    decompose_frames(rep, video, t, hw, c, n_threads, coeffs, scratch);
 }
 
 template <class T>
 void add_band(const T* video, int t, int h, int w, int c, const Params& p, float* band, int n_threads, T* out) {
     check_frames(t, h, w, c);
     const Representation rep(h, w, p);
-    add_frames(rep, p, video, t, static_cast<std::ptrdiff_t>(h) * w, c, band, n_threads, out);
+    const std::ptrdiff_t hw = static_cast<std::ptrdiff_t>(h) * w;
+    auto scratch = make_scratch(resolve_threads(n_threads, t), c * hw, rep.scratch_size());
+    add_frames(rep, p, video, t, hw, c, band, n_threads, out, scratch);
 }
 
 template <class T>
@@ -516,6 +565,7 @@ void magnify_causal(const T* video, int t, int h, int w, int c, const Params& p,
     const int nt = resolve_threads(n_threads, t);
     const std::ptrdiff_t chunk = std::max<std::ptrdiff_t>(4, 2 * nt);
     std::vector<float> buf(static_cast<std::size_t>(chunk * K));
+    auto scratch = make_scratch(nt, c * hw, rep.scratch_size());  // once for every chunk
     std::vector<float> s1(static_cast<std::size_t>(K)), s2(static_cast<std::size_t>(K)), s3(static_cast<std::size_t>(K));
     const float r1 = p.r1, r2 = p.r2;
     const float hb0 = static_cast<float>(p.high_b0), hb1 = static_cast<float>(p.high_b1),
@@ -524,7 +574,7 @@ void magnify_causal(const T* video, int t, int h, int w, int c, const Params& p,
     constexpr std::ptrdiff_t kBlock = 2048;
     for (std::ptrdiff_t start = 0; start < t; start += chunk) {
         const std::ptrdiff_t n = std::min<std::ptrdiff_t>(chunk, t - start);
-        decompose_frames(rep, video + start * hw * c, n, hw, c, n_threads, buf.data());
+        decompose_frames(rep, video + start * hw * c, n, hw, c, n_threads, buf.data(), scratch);
         if (start == 0) {  // states start at frame 0, whose band is 0 (its output is the input) [M]
             std::copy(buf.begin(), buf.begin() + K, s1.begin());
             std::copy(buf.begin(), buf.begin() + K, s2.begin());
@@ -561,7 +611,7 @@ void magnify_causal(const T* video, int t, int h, int w, int c, const Params& p,
                 }
             }
         });
-        add_frames(rep, p, video + start * hw * c, n, hw, c, buf.data(), n_threads, out + start * hw * c);
+        add_frames(rep, p, video + start * hw * c, n, hw, c, buf.data(), n_threads, out + start * hw * c, scratch);
     }
 }
 
@@ -571,10 +621,11 @@ void magnify_pair(const T* frame0, const T* frame1, int h, int w, int c, const P
     const Representation rep(h, w, p);
     const std::ptrdiff_t hw = static_cast<std::ptrdiff_t>(h) * w, K = c * rep.size();
     std::vector<float> d0(static_cast<std::size_t>(K)), d1(static_cast<std::size_t>(K));
-    decompose_frames(rep, frame0, 1, hw, c, 1, d0.data());
-    decompose_frames(rep, frame1, 1, hw, c, 1, d1.data());
+    auto scratch = make_scratch(1, c * hw, rep.scratch_size());
+    decompose_frames(rep, frame0, 1, hw, c, 1, d0.data(), scratch);
+    decompose_frames(rep, frame1, 1, hw, c, 1, d1.data(), scratch);
     for (std::ptrdiff_t k = 0; k < K; ++k) d1[static_cast<std::size_t>(k)] -= d0[static_cast<std::size_t>(k)];
-    add_frames(rep, p, frame1, 1, hw, c, d1.data(), 1, out);
+    add_frames(rep, p, frame1, 1, hw, c, d1.data(), 1, out, scratch);
 }
 
 #define MEFAST_EVM_INSTANTIATE(T)                                                                                     \

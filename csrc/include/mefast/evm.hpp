@@ -53,8 +53,8 @@ class Representation {
     void decompose(const float* plane, float* coeffs, float* scratch) const;
     /// coeffs *= gain x the amplification of each coefficient's level.
     void amplify(float* coeffs, float gain) const;
-    /// plane += R(coeffs), the image-domain signal of the (amplified) band.
-    void reconstruct_add(const float* coeffs, float* plane, float* scratch) const;
+    /// plane += R(coeffs), the image-domain signal of the (amplified) band; plane = R(coeffs) when !accumulate.
+    void reconstruct_add(const float* coeffs, float* plane, float* scratch, bool accumulate = true) const;
 
     struct Level {
         int h, w;

@@ -79,6 +79,9 @@ MEFAST_HD void keys_weights(float t, float w[4]) {
 }
 
 /// Clip to [lo, hi].
-MEFAST_HD float clampf(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
+MEFAST_HD float clampf(float v, float lo, float hi) {
+    const float a = v > lo ? v : lo;  // branch-free (maxss / minss)
+    return a < hi ? a : hi;
+}
 
 }  // namespace mefast::evm
