@@ -72,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         from ..train import IDC, NOISY_METHODS, TrainConfig, evaluate
+        from ..train.noisy import NoisyMethod
     except ModuleNotFoundError as exc:
         if exc.name != "torch":
             raise
@@ -82,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.clean_ids and args.noisy != "idc":
             raise ValueError("--clean-ids goes with --noisy idc")
+        noisy: NoisyMethod | None
         if args.noisy == "idc":
             if not args.clean_ids:
                 raise ValueError("--noisy idc (the paper's) needs --clean-ids FILE; or use --noisy idc-lowloss")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import torch
@@ -24,6 +24,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from .._sealed import LabelFreeStore
 from ..store import MEStore
+
+if TYPE_CHECKING:
+    from .clips import ClipDataset
 
 __all__ = ["ArraySource", "FlowDataset", "Source", "StoreSource", "make_loader", "stack_inputs"]
 
@@ -221,9 +224,9 @@ class FlowDataset(torch.utils.data.Dataset):
 
 
 def make_loader(
-    dataset: FlowDataset, *, batch_size: int, shuffle: bool, seed: int = 0, num_workers: int = 0
+    dataset: FlowDataset | ClipDataset, *, batch_size: int, shuffle: bool, seed: int = 0, num_workers: int = 0
 ) -> torch.utils.data.DataLoader:
-    """A DataLoader that hands whole index batches to :class:`FlowDataset` (one read per batch)."""
+    """A DataLoader that hands whole index batches to a batched dataset (:class:`FlowDataset`, ``ClipDataset``)."""
     gen = torch.Generator().manual_seed(seed)
     base = torch.utils.data.RandomSampler(dataset, generator=gen) if shuffle else range(len(dataset))
     sampler = torch.utils.data.BatchSampler(base, batch_size=batch_size, drop_last=False)

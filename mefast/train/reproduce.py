@@ -69,7 +69,7 @@ import pandas as pd
 from ..errors import MefastError
 from ..protocols import PROTOCOLS, Evaluation
 from ..store import MEStore
-from .noisy import IDC, NOISY_METHODS
+from .noisy import IDC, NOISY_METHODS, NoisyMethod
 
 __all__ = [
     "EXPERIMENT_DIR",
@@ -530,7 +530,7 @@ def _run_cell(
     clean_ids = params.pop("clean_ids", None)
     feature = params.pop("feature", "flow")
     protocol = params.pop("protocol")
-    noisy = None
+    noisy: NoisyMethod | None = None
     if noisy_name == "idc":
         path = Path(root or ".") / str(clean_ids or "")
         if not clean_ids or not path.is_file():
