@@ -51,7 +51,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="clips whose folder frames do not cover onset..offset: strict (default) reports them as failures; "
         "clip uses the overlap when the apex lies inside it, recording the change",
     )
-    p.add_argument("--features", default=None, help="comma-separated subset of flow,strain,lbptop,biwoof,mdmo,frames")
+    p.add_argument(
+        "--features",
+        default=None,
+        help="comma-separated subset of flow,strain,lbptop,biwoof,mdmo,frames (the default set) and of the "
+        "magnification features flow_pair,flow_apex_offset,flow_onset_frames,amplified,on_a,off_a,frames_magnified",
+    )
+    p.add_argument("--magnify-alpha", type=float, help="alpha of the magnification features (default 5: motion x 6)")
+    p.add_argument("--magnify-method", choices=("eulerian-2frame", "lagrangian"), help="their two-frame method")
+    p.add_argument("--on-off-target", choices=("apex", "amplified"), help="On-A/Off-A flow into (default apex)")
     p.add_argument("--size", type=_size, default=None, metavar="HxW", help="stored flow/strain/frames size (128x128)")
     p.add_argument(
         "--crop-size", type=_size, default=None, metavar="HxW", help="aligned face size for computing (256x256)"
@@ -133,6 +141,9 @@ def run(args: argparse.Namespace) -> int:
     opts: dict[str, Any] = {"align": args.align, "flow": args.flow_preset}
     if args.crop_size:
         opts["crop_size"] = args.crop_size
+    magnify = {"alpha": args.magnify_alpha, "method": args.magnify_method, "on_off_target": args.on_off_target}
+    if any(v is not None for v in magnify.values()):
+        opts["magnify"] = {k: v for k, v in magnify.items() if v is not None}
     kwargs: dict[str, Any] = {}
     if args.features:
         kwargs["features"] = args.features

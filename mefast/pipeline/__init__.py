@@ -41,6 +41,7 @@ from ..store import MEStore
 from ._executors import _cpu_count, _run_dask, _run_joblib
 from ._features import ALL_FEATURES, PreprocessOptions, _size, feature_shapes
 from ._jobs import _Job, _one_sample_view, _Outcome, _run_serial
+from ._magnify_features import MAGNIFY_FEATURES, feature_recipes
 from ._provenance import _check_compatible, _location, _open_or_create, _update_annotations
 
 __all__ = ["ALL_FEATURES", "PreprocessOptions", "PreprocessReport", "preprocess"]
@@ -114,10 +115,11 @@ class PreprocessReport:
 def _feature_names(features: Sequence[str] | str) -> tuple[str, ...]:
     if isinstance(features, str):
         features = [f.strip() for f in features.split(",") if f.strip()]
-    unknown = sorted(set(features) - set(ALL_FEATURES))
+    known = ALL_FEATURES + MAGNIFY_FEATURES  # the magnification features only when asked for
+    unknown = sorted(set(features) - set(known))
     if unknown or not features:
-        raise ValueError(f"features must be a non-empty subset of {ALL_FEATURES}, got {tuple(features)}")
-    return tuple(f for f in ALL_FEATURES if f in features)
+        raise ValueError(f"features must be a non-empty subset of {known}, got {tuple(features)}")
+    return tuple(f for f in known if f in features)
 
 
 def preprocess(
@@ -202,6 +204,9 @@ def preprocess(
             "(or use backend='joblib', n_jobs=1)"
         )
     params = {"features": list(feats), "size": list(size), "options": options.to_dict()}
+    recipes = feature_recipes(feats, options) if set(feats) & set(MAGNIFY_FEATURES) else {}
+    if recipes:  # how each flow / magnified frame was made (frame pair, parameters, magnifier)
+        params["recipes"] = recipes
     st = _open_or_create(
         location,
         dataset,

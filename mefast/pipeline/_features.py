@@ -30,6 +30,13 @@ from numpy.typing import NDArray
 
 from .._validation import check_int, check_size
 from ..flow import TVL1_PRESETS, TVL1Params, compute_flow, optical_strain, resize_flow, tvl1
+from ._magnify_features import (
+    MAGNIFY_FEATURES,
+    MagnifyFeatureOptions,
+    compute_magnify_features,
+    flow_pair,
+    magnify_feature_shapes,
+)
 
 __all__ = ["ALL_FEATURES", "PreprocessOptions", "compute_features", "feature_shapes"]
 
@@ -74,6 +81,8 @@ class PreprocessOptions:
     biwoof: Mapping[str, Any] = field(default_factory=dict)
     mdmo: Mapping[str, Any] = field(default_factory=dict)
     face: Mapping[str, Any] = field(default_factory=dict)
+    #: Options of the magnification features (keys of ``MagnifyFeatureOptions``, see ``_magnify_features``).
+    magnify: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "crop_size", _size(self.crop_size, "crop_size"))
@@ -86,8 +95,9 @@ class PreprocessOptions:
             elif not isinstance(p, TVL1Params):
                 raise TypeError(f"{name} must be a TVL1Params or a preset name, got {type(p).__name__}")
         object.__setattr__(self, "tim_frames", check_int(self.tim_frames, "tim_frames", minimum=2))
-        for name in ("lbptop", "biwoof", "mdmo", "face"):
+        for name in ("lbptop", "biwoof", "mdmo", "face", "magnify"):
             object.__setattr__(self, name, dict(getattr(self, name)))
+        MagnifyFeatureOptions.from_mapping(self.magnify)  # refuse bad magnify options before any work
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready record of every option (recorded in the store's attrs)."""
@@ -185,8 +195,13 @@ def compute_features(
     if not 0 <= apex < len(gray):
         raise ValueError(f"apex index {apex} is outside the clip of {len(gray)} frames")
     h, w = size
+    if wanted & set(MAGNIFY_FEATURES):
+        out.update(timed("magnify", lambda: compute_magnify_features(
+            gray, apex, features=features, size=size, options=options, n_threads=n_threads)))  # fmt: skip
     if wanted & {"flow", "strain", "biwoof"}:
-        full = timed("flow", lambda: tvl1(gray[0], gray[apex], params=options.flow))
+        substitute = MagnifyFeatureOptions.from_mapping(options.magnify).substitute_apex_offset
+        i0, i1, _ = flow_pair(apex, len(gray), substitute)  # apex -> offset where onset == apex
+        full = timed("flow", lambda: tvl1(gray[i0], gray[i1], params=options.flow))
         small = timed("flow", lambda: resize_flow(full, (h, w)))
         if "flow" in wanted:
             out["flow"] = np.ascontiguousarray(np.moveaxis(small, -1, 0))
@@ -222,7 +237,8 @@ def compute_features(
             kw = _with_threads(options.lbptop, n_threads)
             out["lbptop"] = timed("lbptop", lambda: lbp_top(clip, **kw))
     for name, value in out.items():
-        out[name] = np.asarray(value, dtype=np.uint8 if name == "frames" else np.float32)
+        if name not in MAGNIFY_FEATURES:  # those come with their dtypes
+            out[name] = np.asarray(value, dtype=np.uint8 if name == "frames" else np.float32)
     return out, seconds
 
 
@@ -255,7 +271,10 @@ def feature_shapes(
         lm = (lm - lm.min(0)) / np.ptp(lm, axis=0) * np.array([cw * 0.8, ch * 0.8]) + np.array([cw, ch]) * 0.1
         flows = np.full((2, ch, cw, 2), 0.5, np.float32)
         probe["mdmo"] = np.asarray(mdmo(flows, lm, **options.mdmo))
+    shapes.update(magnify_feature_shapes(features, size, options.tim_frames))
     for name in features:
+        if name in MAGNIFY_FEATURES:
+            continue
         if name == "flow":
             shapes[name] = ((2, h, w), "float32")
         elif name == "strain":
