@@ -628,7 +628,7 @@ void run_pair(Workspace& ws, const float* I0in, const float* I1in, int h, int w,
 
 }  // namespace
 
-// validate(), validate_size() and effective_scales() live in tvl1_params.cpp.
+// validate(), validate_size() and effective_scales() live with Params in mefast/tvl1_params.hpp.
 
 void median_filter(float* img, int h, int w, int k) {
     if (k != 3 && k != 5) throw std::invalid_argument("median filter size must be 3 or 5, got " + str(k));
