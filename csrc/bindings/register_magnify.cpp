@@ -1,6 +1,6 @@
-// Bindings of Eulerian video magnification (mefast/evm.hpp). Every entry point takes the same parameter dict
-// (built by mefast.magnify._evm._core_params), validates shapes and parameters with the GIL held, then runs
-// without it.
+// Eulerian video magnification (mefast/evm.hpp), CPU only: its parameter struct (mefast._core.EVMParams, built by
+// mefast.magnification._evm) and the kernels. Every entry point validates shapes and parameters with the GIL held,
+// then runs without it.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "array_checks.hpp"
+#include "bind_struct.hpp"
 #include "mefast/evm.hpp"
 #include "registers.hpp"
 
@@ -17,47 +18,6 @@ namespace py = pybind11;
 
 namespace mefast::bindings {
 namespace {
-
-evm::Params evm_params_from_dict(const py::dict& d) {
-    evm::Params p;
-    const std::string pyr = d.contains("pyramid") ? d["pyramid"].cast<std::string>() : "laplacian";
-    if (pyr == "laplacian")
-        p.pyramid = evm::Pyramid::laplacian;
-    else if (pyr == "gaussian")
-        p.pyramid = evm::Pyramid::gaussian;
-    else if (pyr == "none")
-        p.pyramid = evm::Pyramid::none;
-    else
-        throw std::invalid_argument("pyramid must be 'laplacian', 'gaussian' or 'none', got '" + pyr + "'");
-    const std::string tmp = d.contains("temporal") ? d["temporal"].cast<std::string>() : "iir";
-    if (tmp == "iir")
-        p.temporal = evm::Temporal::iir;
-    else if (tmp == "butter")
-        p.temporal = evm::Temporal::butter;
-    else if (tmp == "diff")
-        p.temporal = evm::Temporal::diff;
-    else if (tmp == "external")
-        p.temporal = evm::Temporal::external;
-    else
-        throw std::invalid_argument("temporal must be 'iir', 'butter', 'diff' or 'external', got '" + tmp + "'");
-    if (d.contains("levels")) p.levels = d["levels"].cast<int>();
-    if (d.contains("alphas")) p.alphas = d["alphas"].cast<std::vector<float>>();
-    if (d.contains("r1")) p.r1 = d["r1"].cast<float>();
-    if (d.contains("r2")) p.r2 = d["r2"].cast<float>();
-    if (d.contains("butter_high")) {
-        auto c = d["butter_high"].cast<std::vector<double>>();
-        if (c.size() != 3) throw std::invalid_argument("butter_high must be (b0, b1, a1)");
-        p.high_b0 = c[0], p.high_b1 = c[1], p.high_a1 = c[2];
-    }
-    if (d.contains("butter_low")) {
-        auto c = d["butter_low"].cast<std::vector<double>>();
-        if (c.size() != 3) throw std::invalid_argument("butter_low must be (b0, b1, a1)");
-        p.low_b0 = c[0], p.low_b1 = c[1], p.low_a1 = c[2];
-    }
-    if (d.contains("chroma_attenuation")) p.chroma_attenuation = d["chroma_attenuation"].cast<float>();
-    if (d.contains("clip")) p.clip = d["clip"].cast<bool>();
-    return p;
-}
 
 struct Geometry {
     int t = 0, h = 0, w = 0, c = 1;
@@ -84,9 +44,8 @@ Geometry video_geometry(const py::array& v, const char* name) {
 
 bool is_u8(const py::array& v) { return v.dtype().is(py::dtype::of<std::uint8_t>()); }
 
-py::array evm_magnify(const py::array& video, const py::dict& params, int n_threads) {
+py::array evm_magnify(const py::array& video, const evm::Params& p, int n_threads) {
     const Geometry g = video_geometry(video, "video");
-    const evm::Params p = evm_params_from_dict(params);
     evm::validate(p, g.h, g.w);
     if (p.temporal == evm::Temporal::external)
         throw std::invalid_argument("evm_magnify runs the causal filters (iir, butter, diff); use evm_add_band");
@@ -105,9 +64,8 @@ py::array evm_magnify(const py::array& video, const py::dict& params, int n_thre
     return out;
 }
 
-py::array_t<float> evm_decompose(const py::array& video, const py::dict& params, int n_threads) {
+py::array_t<float> evm_decompose(const py::array& video, const evm::Params& p, int n_threads) {
     const Geometry g = video_geometry(video, "video");
-    const evm::Params p = evm_params_from_dict(params);
     const evm::Representation rep(g.h, g.w, p);  // validates
     py::array_t<float> out({static_cast<py::ssize_t>(g.t), static_cast<py::ssize_t>(g.c),
                             static_cast<py::ssize_t>(rep.size())});
@@ -124,9 +82,8 @@ py::array_t<float> evm_decompose(const py::array& video, const py::dict& params,
     return out;
 }
 
-py::array evm_add_band(const py::array& video, const carray<float>& band, const py::dict& params, int n_threads) {
+py::array evm_add_band(const py::array& video, const carray<float>& band, const evm::Params& p, int n_threads) {
     const Geometry g = video_geometry(video, "video");
-    const evm::Params p = evm_params_from_dict(params);
     const evm::Representation rep(g.h, g.w, p);
     if (band.ndim() != 3 || band.shape(0) != g.t || band.shape(1) != g.c || band.shape(2) != rep.size())
         throw std::invalid_argument("band must have shape (" + std::to_string(g.t) + ", " + std::to_string(g.c) + ", " +
@@ -150,7 +107,7 @@ py::array evm_add_band(const py::array& video, const carray<float>& band, const 
     return out;
 }
 
-py::array evm_pair(py::array frame0, py::array frame1, const py::dict& params) {
+py::array evm_pair(py::array frame0, py::array frame1, const evm::Params& p) {
     // Frames (H, W) or (H, W, 3), checked as one-frame videos.
     if (frame0.ndim() < 2 || frame0.ndim() > 3)
         throw std::invalid_argument("frame0 must have shape (H, W) or (H, W, 3), got " + shape_str(frame0));
@@ -165,7 +122,6 @@ py::array evm_pair(py::array frame0, py::array frame1, const py::dict& params) {
     const py::array v0 = frame0.reshape(vshape);
     const Geometry g = video_geometry(v0, "frame0");
     video_geometry(frame1.reshape(vshape), "frame1");
-    const evm::Params p = evm_params_from_dict(params);
     evm::validate(p, g.h, g.w);
     py::array out(frame0.dtype(), shape);
     const void* a = frame0.data();
@@ -187,6 +143,38 @@ py::array evm_pair(py::array frame0, py::array frame1, const py::dict& params) {
 }  // namespace
 
 void register_magnify(py::module_& m) {
+    using evm::Params;
+    py::class_<Params> c(m, "EVMParams", "evm::Params, the C++ core's Eulerian magnification parameters.");
+    enum_field(c, "pyramid", &Params::pyramid,
+               {{"laplacian", evm::Pyramid::laplacian}, {"gaussian", evm::Pyramid::gaussian}, {"none", evm::Pyramid::none}},
+               "spatial decomposition: Laplacian pyramid, one Gaussian level, or the pixels");
+    field(c, "levels", &Params::levels, "laplacian: levels including the residual; gaussian: decimations");
+    c.def_property(
+        "alphas", [](const Params& p) { return p.alphas; },
+        [](py::object self, const py::handle& value) {
+            try {
+                self.cast<Params&>().alphas = value.cast<std::vector<float>>();
+            } catch (const py::cast_error&) {
+                throw std::invalid_argument("EVMParams.alphas=" + std::string(py::repr(value)) +
+                                            " is invalid: must be a sequence of real numbers");
+            }
+        },
+        "amplification per Laplacian level, finest first (one value for gaussian and none)");
+    enum_field(c, "temporal", &Params::temporal,
+               {{"iir", evm::Temporal::iir}, {"butter", evm::Temporal::butter}, {"diff", evm::Temporal::diff},
+                {"external", evm::Temporal::external}},
+               "causal temporal filter run by the core, or 'external' (the band is given: the ideal filter)");
+    field(c, "r1", &Params::r1, "IIR pair: rate of the faster low-pass");
+    field(c, "r2", &Params::r2, "IIR pair: rate of the slower low-pass");
+    field(c, "high_b0", &Params::high_b0, "Butterworth low-pass at the upper cutoff: b0");
+    field(c, "high_b1", &Params::high_b1, "... b1");
+    field(c, "high_a1", &Params::high_a1, "... a1");
+    field(c, "low_b0", &Params::low_b0, "Butterworth low-pass at the lower cutoff: b0");
+    field(c, "low_b1", &Params::low_b1, "... b1");
+    field(c, "low_a1", &Params::low_a1, "... a1");
+    field(c, "chroma_attenuation", &Params::chroma_attenuation, "gain on the I and Q bands of colour video");
+    field(c, "clip", &Params::clip, "clip float output to [0, 1]");
+    finish_struct(c, [](const Params& p) { evm::validate(p); });
     m.def("evm_auto_levels", &evm::auto_levels, py::arg("h"), py::arg("w"),
           "matlabPyrTools' 'auto' Laplacian pyramid height for binom5 (levels including the residual).");
     m.def(

@@ -39,6 +39,10 @@ std::vector<float> level_alphas(int h, int w, int levels, double alpha, double l
 
 void validate(const Params& p, int h, int w) {
     if (h < 1 || w < 1) throw std::invalid_argument("frames must be at least 1 x 1");
+    validate(p);
+}
+
+void validate(const Params& p) {
     const auto bad_alpha = [](float a) { return !std::isfinite(a); };
     switch (p.pyramid) {
         case Pyramid::laplacian:
@@ -64,6 +68,11 @@ void validate(const Params& p, int h, int w) {
     if (p.temporal == Temporal::iir && !(p.r1 > 0 && p.r1 <= 1 && p.r2 >= 0 && p.r2 < 1 && p.r1 > p.r2))
         throw std::invalid_argument("the IIR pair needs 0 <= r2 < r1 <= 1, got r1=" + std::to_string(p.r1) +
                                     ", r2=" + std::to_string(p.r2));
+    const double coef[6] = {p.high_b0, p.high_b1, p.high_a1, p.low_b0, p.low_b1, p.low_a1};
+    for (double v : coef)
+        if (!std::isfinite(v)) throw std::invalid_argument("the Butterworth coefficients must be finite");
+    if (p.temporal == Temporal::butter && (std::fabs(p.high_a1) >= 1.0 || std::fabs(p.low_a1) >= 1.0))
+        throw std::invalid_argument("the Butterworth low-passes must be stable (|a1| < 1)");
 }
 
 namespace {

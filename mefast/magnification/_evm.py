@@ -156,7 +156,8 @@ def _params(
     clip: bool,
     compat: str,
     schedule: Any,
-) -> dict[str, Any]:
+) -> Any:
+    """The core's ``EVMParams`` for h x w frames (validated in C++ too)."""
     if compat not in ("paper", "reference"):
         raise ValueError(f"compat must be 'paper' or 'reference', got {compat!r}")
     if not np.isfinite(alpha):
@@ -187,8 +188,9 @@ def _params(
         fs = _check_positive("fs", fs)
         if not 0 < fl < fh:
             raise ValueError(f"the pass band needs 0 < fl < fh, got fl={fl!r}, fh={fh!r}")
-        p.update(temporal="butter", butter_high=_butter_coefficients(fh, fs, compat),
-                 butter_low=_butter_coefficients(fl, fs, compat))  # fmt: skip
+        hb0, hb1, ha1 = _butter_coefficients(fh, fs, compat)
+        lb0, lb1, la1 = _butter_coefficients(fl, fs, compat)
+        p.update(temporal="butter", high_b0=hb0, high_b1=hb1, high_a1=ha1, low_b0=lb0, low_b1=lb1, low_a1=la1)
     elif temporal == "ideal":
         if fl is None or fh is None:
             raise ValueError("temporal='ideal' needs the pass band fl and fh (Hz)")
@@ -200,7 +202,7 @@ def _params(
         p["temporal"] = "diff"
     else:
         raise ValueError(f"temporal must be 'iir', 'butter', 'ideal' or 'diff', got {temporal!r}")
-    return p
+    return _core.EVMParams(**p)
 
 
 def _ideal_band(coeffs: NDArray[np.float32], fs: float, fl: float, fh: float, compat: str) -> NDArray[np.float32]:
@@ -321,7 +323,7 @@ def evm(
     t, h, w = arr.shape[:3]
     p = _params(h, w, **opts)
     nt = core_threads(n_threads)
-    if p["temporal"] == "external":
+    if p.temporal == "external":
         coeffs = _core.evm_decompose(arr, p, nt)
         band = _ideal_band(coeffs, float(opts["fs"]), float(opts["fl"]), float(opts["fh"]), str(opts["compat"]))
         out = _core.evm_add_band(arr, band, p, nt)
@@ -375,7 +377,7 @@ def laplacian_pyramid(image: ArrayLike, levels: int | Literal["auto"] = "auto") 
         raise ShapeError(f"image must be grey (H, W), got shape {arr.shape}")
     h, w = arr.shape
     n = _levels(levels, h, w)
-    p = {"pyramid": "laplacian", "levels": n, "alphas": [1.0] * n, "temporal": "external"}
+    p = _core.EVMParams(pyramid="laplacian", levels=n, alphas=[1.0] * n, temporal="external")
     flat = _core.evm_decompose(np.ascontiguousarray(arr[None]), p, 1)[0, 0]
     out, off, lh, lw = [], 0, h, w
     for _ in range(n):
@@ -397,7 +399,7 @@ def reconstruct_pyramid(pyramid: Sequence[ArrayLike]) -> NDArray[np.float32]:
             raise ShapeError(f"pyramid level {i} must have shape {(lh, lw)}, got {lv.shape}")
         lh, lw = (lh + 1) // 2, (lw + 1) // 2
     n = len(levels)
-    p = {"pyramid": "laplacian", "levels": n, "alphas": [1.0] * n, "temporal": "external", "clip": False,
-         "chroma_attenuation": 1.0}  # fmt: skip
+    p = _core.EVMParams(pyramid="laplacian", levels=n, alphas=[1.0] * n, temporal="external", clip=False,
+                        chroma_attenuation=1.0)  # fmt: skip
     band = np.concatenate([lv.ravel() for lv in levels])[None, None]
     return _core.evm_add_band(np.zeros((1, h, w), np.float32), band, p, 1)[0]

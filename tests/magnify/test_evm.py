@@ -232,9 +232,15 @@ def test_bad_video_is_refused():
     with pytest.raises(ShapeError, match="same shape"):
         mg.evm_pair(np.zeros((8, 8), np.float32), np.zeros((8, 9), np.float32))
     with pytest.raises(ValueError, match="must have shape"):
-        mefast._core.evm_magnify(np.zeros((2, 8, 8, 2), np.float32), {"alphas": [1.0], "levels": 1})
+        mefast._core.evm_magnify(np.zeros((2, 8, 8, 2), np.float32), mefast._core.EVMParams(alphas=[1.0], levels=1))
     with pytest.raises(ValueError, match="one alpha per pyramid level"):
-        mefast._core.evm_magnify(np.zeros((2, 8, 8), np.float32), {"alphas": [1.0], "levels": 3})
+        mefast._core.evm_magnify(np.zeros((2, 8, 8), np.float32), mefast._core.EVMParams(alphas=[1.0], levels=3))
+    with pytest.raises(ValueError, match="alphas"):
+        mefast._core.EVMParams(alphas="x")
+    with pytest.raises(ValueError, match="temporal must be one of"):
+        mefast._core.EVMParams(temporal="fir")
+    with pytest.raises(ValueError, match="r2 < r1"):
+        mefast._core.EVMParams(alphas=[1.0], levels=1, r1=0.1, r2=0.2).validate()
 
 
 def test_evm_releases_the_gil(longest_python_pause):

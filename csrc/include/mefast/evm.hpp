@@ -38,7 +38,10 @@ int auto_levels(int h, int w);
 /// residual 0.
 std::vector<float> level_alphas(int h, int w, int levels, double alpha, double lambda_c, double exaggeration);
 
-/// Throws std::invalid_argument when p does not describe a valid request for h x w frames.
+/// Throws std::invalid_argument naming the first parameter of p that is invalid (independent of the frame size).
+void validate(const Params& p);
+
+/// validate(p), and frames of h x w of at least 1 x 1.
 void validate(const Params& p, int h, int w);
 
 /// The spatial decomposition of one h x w plane.
