@@ -218,3 +218,55 @@ def test_pair_lagrangian_with_flow(benchmark, report, pair):
     run = lambda: mg.lagrangian(onset, apex, alpha=5.0)  # noqa: E731
     benchmark.pedantic(run, rounds=5, iterations=1)
     report("two-frame magnification 256 x 256 grey, 1 thread", "mefast lagrangian + TV-L1 accurate", benchmark)
+
+
+# ----------------------------------------------------------------------------------- preprocessing flows
+
+
+@pytest.fixture(scope="module")
+def crop_clip():
+    """A 256 x 256 grey face clip of 12 frames (onset .. offset), apex at 6."""
+    face = face_image(gray=True)[20:238, 25:204].astype(np.float32)
+    base = cv2.resize(face, (256, 256), interpolation=cv2.INTER_CUBIC)
+    field = smooth_field(256, 256, 0.8, seed=2)
+    prof = np.sin(np.pi * np.arange(12) / 11)
+    return np.stack([np.clip(np.rint(warp_image(base, -field * a)), 0, 255) for a in prof]).astype(np.uint8)
+
+
+def test_preprocess_one_tvl1_pair(benchmark, report, crop_clip):
+    from mefast.flow import tvl1
+    from mefast.pipeline import PreprocessOptions
+
+    opts = PreprocessOptions(crop_size=(256, 256), align="none")
+    run = lambda: tvl1(crop_clip[6], crop_clip[-1], params=opts.flow)  # noqa: E731
+    run()
+    benchmark.pedantic(run, rounds=5, iterations=1)
+    report("preprocess flows per clip 256 x 256, 1 thread", "one TV-L1 pair (accurate)", benchmark, baseline=True)
+
+
+def test_preprocess_apex_offset_flow(benchmark, report, crop_clip):
+    """The new flow feature costs one TV-L1 pair plus its resize."""
+    from mefast.pipeline import PreprocessOptions
+    from mefast.pipeline._magnify_features import compute_magnify_features
+
+    opts = PreprocessOptions(crop_size=(256, 256), align="none")
+    run = lambda: compute_magnify_features(  # noqa: E731
+        crop_clip, 6, features=["flow_apex_offset"], size=(128, 128), options=opts
+    )
+    assert run()["flow_apex_offset"].shape == (2, 128, 128)
+    benchmark.pedantic(run, rounds=5, iterations=1)
+    report("preprocess flows per clip 256 x 256, 1 thread", "feature flow_apex_offset", benchmark)
+
+
+def test_preprocess_on_off_apex(benchmark, report, crop_clip):
+    """On-A + Off-A: two TV-L1 pairs (OpenCV parameters, scale step 0.5) and a two-frame magnification."""
+    from mefast.pipeline import PreprocessOptions
+    from mefast.pipeline._magnify_features import compute_magnify_features
+
+    opts = PreprocessOptions(crop_size=(256, 256), align="none")
+    run = lambda: compute_magnify_features(  # noqa: E731
+        crop_clip, 6, features=["amplified", "on_a", "off_a"], size=(128, 128), options=opts
+    )
+    assert run()["on_a"].max() > 0.5
+    benchmark.pedantic(run, rounds=3, iterations=1)
+    report("preprocess flows per clip 256 x 256, 1 thread", "features amplified + on_a + off_a", benchmark)

@@ -87,7 +87,8 @@ def write_clip(frames: np.ndarray, out: Path, fps: float) -> None:
 
     if out.suffix.lower() in _VIDEO_SUFFIXES:
         out.parent.mkdir(parents=True, exist_ok=True)
-        fourcc = cv2.VideoWriter_fourcc(*("mp4v" if out.suffix.lower() in (".mp4", ".mov") else "MJPG"))
+        code = "mp4v" if out.suffix.lower() in (".mp4", ".mov") else "MJPG"
+        fourcc = cv2.VideoWriter_fourcc(*code)  # type: ignore[attr-defined]
         h, w = frames.shape[1:3]
         writer = cv2.VideoWriter(str(out), fourcc, float(fps), (w, h), True)
         if not writer.isOpened():

@@ -185,6 +185,7 @@ def compute_magnify_features(
 
         clip = tim(gray, options.tim_frames, output="uint8", n_threads=n_threads)
     if "flow_onset_frames" in wanted:
+        assert clip is not None
         flows = compute_flow(clip, reference="first", params=options.flow, n_threads=n_threads)
         out["flow_onset_frames"] = np.stack([np.moveaxis(resize_flow(f, size), -1, 0) for f in flows])
     amplified = None
@@ -195,6 +196,7 @@ def compute_magnify_features(
             out["amplified"] = _resize_u8(amplified, size)
     if wanted & {"on_a", "off_a"}:
         target = gray[apex] if m.on_off_target == "apex" else amplified
+        assert target is not None
         params = _tvl1_onoff(m.on_off_scale_step)
         for name, src in (("on_a", onset), ("off_a", offset)):
             if name in wanted:

@@ -355,7 +355,7 @@ def convert_tf_checkpoint(ckpt_dir: str | Path, out: str | Path) -> Path:
     """
     weights = _read_tf_checkpoint(Path(ckpt_dir))
     out = Path(out)
-    np.savez(out, **weights)
+    np.savez(out, **weights)  # type: ignore[arg-type]
     return out
 
 
