@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
@@ -229,6 +230,7 @@ def _load_builtins() -> None:
     if not _BUILTINS_LOADED:
         _BUILTINS_LOADED = True
         from . import (
+            dualbranch,  # noqa: F401 - the dual-branch method's Table 4 variants
             models,  # noqa: F401 - registers the built-in networks on import
             video,  # noqa: F401
         )
@@ -242,9 +244,12 @@ def _load_entry_points() -> None:
     from importlib.metadata import entry_points
 
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        hook = ep.load()
-        if callable(hook):
-            hook()
+        try:
+            hook = ep.load()
+            if callable(hook):
+                hook()
+        except Exception as exc:  # a broken plugin must not take mefast's own models down with it
+            warnings.warn(f"mefast.models entry point {ep.name!r} failed to register: {exc!r}", stacklevel=2)
 
 
 def _all() -> dict[str, ModelEntry]:

@@ -125,3 +125,21 @@ def test_cli_takes_any_registered_model(tiny, flow_store_path, capsys):
     assert rc == 0 and "test-tiny" in capsys.readouterr().out
     rc = main(["evaluate", "--store", str(flow_store_path), "--protocol", "loso", "--model", "nope"])
     assert rc == 2 and "unknown model 'nope'" in capsys.readouterr().err
+
+
+def test_a_broken_plugin_warns_and_leaves_the_builtins(monkeypatch):
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    monkeypatch.setattr(registry, "_ENTRY_POINTS_LOADED", False)
+
+    class Broken:
+        name = "broken"
+
+        def load(self):
+            raise ImportError("no module named plugin")
+
+    import importlib.metadata
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda *, group: [Broken()])
+    with pytest.warns(UserWarning, match="'broken' failed to register"):
+        names = available_models()
+    assert "sssnet" in names
