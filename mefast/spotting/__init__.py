@@ -30,6 +30,7 @@ from .metric import (
     match_intervals,
     megc_table,
     prf,
+    strs,
 )
 
 __all__ = [
@@ -57,5 +58,6 @@ __all__ = [
     "spot",
     "spot_apexes",
     "spot_features",
+    "strs",
     "threshold",
 ]

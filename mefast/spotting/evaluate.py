@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from ._features import FeatureOptions, default_lags, feature_shapes, iter_features
 from ._spot import DEFAULT_P, SPOT_METHODS, spot_features
-from .metric import match_intervals, megc_table, prf
+from .metric import match_intervals, megc_table, prf, strs
 
 __all__ = ["SpottingResult", "evaluate_spotting", "preprocess_recordings", "recognise", "spot_store"]
 
@@ -370,55 +370,45 @@ def recognise(st: Any, pred: pd.DataFrame, *, kind: str = "micro", iou: float = 
     classes = sorted(set(y_all))
     y_annot = np.empty(len(ivs), object)
     y_spot = np.full(len(ivs), "(missed)", object)
-    tp_true, tp_pred = [], []
-    spot_tp = spot_fp = 0
+    pred_rows: list[dict] = []
+    spot_tp = 0
     pk = pred[pred["kind"] == kind]
     for s in sorted(set(subject_of)):
         train = subj_all != s
         test = np.flatnonzero(subj_all == s)
         y_annot[test] = _fit_predict(x_all[train], y_all[train], x_all[test]) if len(test) else []
         for i in np.flatnonzero(subject_of == s):
-            p_i = pk[pk["recording"] == i]
+            p_i = pk[pk["recording"] == i].reset_index(drop=True)
+            if not len(p_i):
+                continue
+            xs = np.stack([_interval_feature(st, cache, int(i), int(r.onset), int(r.offset)) for r in p_i.itertuples()])
+            yhat = _fit_predict(x_all[train], y_all[train], xs)  # every spotted interval gets an emotion
+            pred_rows += [
+                {"video": int(i), "onset": int(r.onset), "offset": int(r.offset), "score": float(r.score), "emotion": e}
+                for r, e in zip(p_i.itertuples(), yhat, strict=True)
+            ]
             g_idx = np.flatnonzero(ivs["recording"].to_numpy() == i)
             m = match_intervals(
                 p_i[["onset", "offset", "score"]].to_numpy(), ivs.loc[g_idx, ["onset", "offset"]].to_numpy(), iou
             )
             spot_tp += m.tp
-            spot_fp += m.fp
-            if m.tp:
-                rows = p_i.iloc[m.pairs[:, 0]]
-                xs = np.stack(
-                    [_interval_feature(st, cache, int(i), int(r.onset), int(r.offset)) for r in rows.itertuples()]
-                )
-                yhat = _fit_predict(x_all[train], y_all[train], xs)
-                for (_, gj), yh in zip(m.pairs.tolist(), yhat, strict=True):
-                    y_spot[g_idx[gj]] = yh
-                    tp_true.append(y_all[g_idx[gj]])
-                    tp_pred.append(yh)
-    f1_spot = prf(spot_tp, spot_fp, len(ivs) - spot_tp)[2]
+            for pi, gj in m.pairs.tolist():
+                y_spot[g_idx[gj]] = yhat[pi]
     uf1_a, uar_a, acc_a = _class_scores(y_all, y_annot, classes)
     uf1_s, uar_s, acc_s = _class_scores(y_all, y_spot, classes)
-    # STRS (spec 5d): per-class P and R on the TP pairs, F1_A from their means.
-    ps, rs = [], []
-    t_arr, p_arr = np.asarray(tp_true, object), np.asarray(tp_pred, object)
-    for c in classes:
-        pr, rc, _ = prf(
-            int(((t_arr == c) & (p_arr == c)).sum()),
-            int(((t_arr != c) & (p_arr == c)).sum()),
-            int(((t_arr == c) & (p_arr != c)).sum()),
-        )
-        ps.append(pr)
-        rs.append(rc)
-    pbar, rbar = (float(np.mean(ps)), float(np.mean(rs))) if classes else (0.0, 0.0)
-    f1_analysis = 2 * pbar * rbar / (pbar + rbar) if pbar + rbar else 0.0
+    truth_rows = [
+        {"video": int(r.recording), "onset": int(r.onset), "offset": int(r.offset), "emotion": str(r.emotion)}
+        for r in ivs.itertuples()
+    ]
+    score = strs(pred_rows, truth_rows, iou=iou, classes=classes)  # the STR task's score, on the same matching
     return {
         "n": len(ivs),
         "spotted": spot_tp,
-        "f1_spot": f1_spot,
+        "f1_spot": score["f1_spot"],
         "annotated": (uf1_a, uar_a, acc_a),
         "spotted_scores": (uf1_s, uar_s, acc_s),
-        "f1_analysis": f1_analysis,
-        "strs": f1_spot * f1_analysis,
+        "f1_analysis": score["f1_a"],
+        "strs": score["strs"],
     }
 
 

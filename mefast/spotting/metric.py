@@ -42,6 +42,7 @@ __all__ = [
     "match_intervals",
     "megc_table",
     "prf",
+    "strs",
 ]
 
 Rule = Literal["greedy", "strs_reference", "megc2020_log"]
@@ -326,3 +327,89 @@ def megc_table(
         }
     table = pd.DataFrame.from_dict(rows, orient="index")
     return table.astype({c: "int64" for c in ("n_gt", "n_pred", "tp", "fp", "fn")})
+
+
+def strs(
+    predicted: pd.DataFrame | Sequence[Mapping],
+    truth: pd.DataFrame | Sequence[Mapping],
+    *,
+    iou: float = 0.5,
+    classes: Sequence[str] | None = None,
+    rule: Rule = "greedy",
+) -> dict[str, float]:
+    """The spot-then-recognise score of MEGC's STR task (Liong et al. 2023; spec 5d).
+
+    Parameters
+    ----------
+    predicted, truth : DataFrame or records
+        Columns ``video``, ``onset``, ``offset``, ``emotion`` (predicted also ``score``, optional). Intervals are
+        matched per video with :func:`match_intervals`.
+    iou : float
+    classes : sequence of str, optional
+        The emotion classes; default: every emotion of ``truth`` and of the matched predictions.
+    rule : str
+
+    Returns
+    -------
+    dict
+        ``tp, fp, fn, f1_spot`` (spotting, pooled), ``precision_a, recall_a`` (class means over the matched pairs,
+        0/0 counted as 0), ``f1_a = 2 P R / (P + R)``, ``uf1`` (mean class F1), ``uar`` (mean class recall) and
+        ``strs = f1_spot * f1_a``.
+
+    Examples
+    --------
+    >>> pred = [{"video": "a", "onset": 0, "offset": 70, "emotion": "oth"}]
+    >>> gt = [{"video": "a", "onset": 20, "offset": 75, "emotion": "oth"}]
+    >>> strs(pred, gt)["strs"]
+    1.0
+    """
+    p = pd.DataFrame(predicted)
+    g = pd.DataFrame(truth)
+    for name, df in (("predicted", p), ("truth", g)):
+        missing = [c for c in ("video", "onset", "offset", "emotion") if len(df) and c not in df.columns]
+        if missing:
+            raise ValueError(f"{name} lacks columns {missing}")
+    tp = fp = fn = 0
+    true_e: list[str] = []
+    pred_e: list[str] = []
+    videos = sorted(set(p["video"] if len(p) else []) | set(g["video"] if len(g) else []), key=str)
+    for v in videos:
+        pv = p[p["video"] == v] if len(p) else p
+        gv = g[g["video"] == v] if len(g) else g
+        cols = ["onset", "offset", "score"] if "score" in pv.columns else ["onset", "offset"]
+        m = match_intervals(pv[cols].to_numpy() if len(pv) else None, gv[["onset", "offset"]].to_numpy()
+                            if len(gv) else None, iou, rule=rule)  # fmt: skip
+        tp, fp, fn = tp + m.tp, fp + m.fp, fn + m.fn
+        for i, j in m.pairs.tolist():
+            pred_e.append(str(pv["emotion"].iloc[i]))
+            true_e.append(str(gv["emotion"].iloc[j]))
+    f1_spot = prf(tp, fp, fn)[2]
+    cls = (
+        list(classes)
+        if classes is not None
+        else sorted(set(true_e) | set(pred_e) | set(map(str, g.get("emotion", []))))
+    )
+    t, q = np.asarray(true_e, object), np.asarray(pred_e, object)
+    ps, rs, fs = [], [], []
+    for c in cls:
+        pc, rc, fc = prf(
+            int(((t == c) & (q == c)).sum()), int(((t != c) & (q == c)).sum()), int(((t == c) & (q != c)).sum())
+        )
+        ps.append(pc)
+        rs.append(rc)
+        fs.append(fc)
+    pbar = float(np.mean(ps)) if cls else 0.0
+    rbar = float(np.mean(rs)) if cls else 0.0
+    f1_a = 2 * pbar * rbar / (pbar + rbar) if pbar + rbar else 0.0
+    return {
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "f1_spot": f1_spot,
+        "precision_a": pbar,
+        "recall_a": rbar,
+        "f1_a": f1_a,
+        "uf1": float(np.mean(fs)) if cls else 0.0,
+        "uar": rbar,
+        "strs": f1_spot * f1_a,
+    }

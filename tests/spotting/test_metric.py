@@ -154,3 +154,22 @@ def test_expression_type_by_length_and_apex() -> None:
     assert kinds.tolist() == ["micro", "macro", "macro"]  # 15 frames = 0.5 s is still micro; 16 are not
     k3 = expression_type([[0, 10], [0, 10]], 30.0, apex=[5, 9], micro_apex_max_s=0.25)
     assert k3.tolist() == ["micro", "macro"]
+
+
+def test_strs_on_the_str_scripts_example() -> None:
+    from mefast.spotting import strs
+
+    rows = [  # (subject, video, predicted onset, offset, emotion, annotated onset, offset, emotion): spec 5d, S4
+        (1, "EP02_01f", 10, 70, "hap", 45, 85, "hap"),
+        (1, "EP03_02", 100, 170, "oth", 130, 160, "oth"),
+        (1, "EP04_02", 0, 70, "oth", 20, 75, "oth"),
+        (2, "EP01_11f", 20, 90, "hap", 45, 95, "rep"),
+        (2, "EP02_04f", 70, 140, "hap", 30, 140, "rep"),
+    ]
+    pred = [{"video": f"{s}/{v}", "onset": a, "offset": b, "emotion": e} for s, v, a, b, e, *_ in rows]
+    gt = [{"video": f"{s}/{v}", "onset": a, "offset": b, "emotion": e} for s, v, *_, a, b, e in rows]
+    r = strs(pred, gt)
+    assert (r["tp"], r["fp"], r["fn"]) == (3, 2, 2)
+    assert r["f1_spot"] == pytest.approx(0.6, abs=1e-12)
+    assert r["f1_a"] == pytest.approx(1 / 3, abs=1e-12)
+    assert r["strs"] == pytest.approx(0.2, abs=1e-12)
