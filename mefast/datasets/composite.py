@@ -3,11 +3,11 @@
 Definitions:
 
 * ``"megc2019"``: SMIC-HS, CASME II and SAMM; the samples whose emotion maps to negative, positive or
-  surprise (:data:`mefast.datasets.labels.MEGC2019_MAPS`); the official set has 442 samples
+  surprise (:data:`mefast.labels.MEGC2019_MAPS`); the official set has 442 samples
   (SMIC 164, CASME II 145, SAMM 133).
 * ``"megc2018"``: CASME II and SAMM; the samples of objective classes I-V.
 * ``"cd6me"``: CASME, CASME II, SAMM, 4DME, MMEW and CAS(ME)^3 part A; every sample, evaluated on the AUs
-  :data:`mefast.datasets.labels.CD6ME_AUS` (2031 samples with the full corpora).
+  :data:`mefast.labels.CD6ME_AUS` (2031 samples with the full corpora).
 * any other name: the concatenation of the given datasets, AUs as found.
 
 Members are the datasets passed (a composite of fewer corpora is allowed: the synthetic data covers three);

@@ -1,6 +1,6 @@
 """Synthetic long recordings with planted micro- and macro-expressions, blinks and head drift, and their writer.
 
-A long recording is a :class:`mefast.datasets._face_motion.Recording` (the public-domain astronaut face moved by
+A long recording is a :class:`~._face_motion.Recording` (the public-domain astronaut face moved by
 AU displacement fields) of several hundred frames holding a few expressions with known onset, apex and offset:
 micro-expressions of 0.2-0.45 s, macro-expressions of 0.7-1.6 s with larger amplitudes, blinks (eyelids only,
 3-8 frames) and a slow head drift as distractors. Frames are rendered one at a time (:func:`iter_frames`), so a
