@@ -26,13 +26,19 @@ _TITLES = {
 }
 
 
+def _dualbranch_variants() -> tuple[str, ...]:
+    from .dualbranch.model import VARIANTS
+
+    return tuple(VARIANTS)
+
+
 def method_title(model: str, *, feature: str = "flow", config: TrainConfig | None = None) -> str:
     """Display name of a method, e.g. ``SSSNet + ILC`` or ``SVM (lbptop)``."""
     title = _TITLES.get(model) or (get_model(model).title if model in MODELS else model)
     if model == "svm":
         title += f" ({feature})"
-    if config is not None and config.noisy is not None and model in MODELS:
-        title += f" + {type(config.noisy).__name__}"
+    if getattr(config, "noisy", None) is not None and model in MODELS:
+        title += f" + {type(getattr(config, 'noisy', None)).__name__}"
     return title
 
 
@@ -49,6 +55,7 @@ def evaluate(
     train_datasets: Sequence[str] | None = None,
     test_datasets: Sequence[str] | None = None,
     class_filters: Mapping[str, Sequence[str]] | None = None,
+    save_models: str | Path | None = None,
 ) -> Evaluation:
     """Evaluate a method on a store under a protocol.
 
@@ -76,6 +83,8 @@ def evaluate(
         only in ``test_datasets`` is never trained on.
     class_filters : mapping, optional
         ``corpus -> classes`` kept of that corpus (class labels only).
+    save_models : str or Path, optional
+        Dual-branch models only: save each fold's trained model under this directory (for ``mefast explain``).
 
     Returns
     -------
@@ -109,6 +118,23 @@ def evaluate(
         method = constant_method(multilabel=proto.multilabel)
     elif model == "svm":
         method = svm_method(source, feature=feature, multilabel=proto.multilabel)
+    elif str(model).lower() in _dualbranch_variants():
+        from .dualbranch.train import dualbranch_method
+
+        if proto.multilabel:
+            raise ValueError(f"{model} classifies emotions; the protocol asks for {proto.label} labels")
+        rows_au = st.au  # the evaluator's copy; the method is asked for training rows only
+        method = dualbranch_method(
+            str(model).lower(),
+            source,
+            n_outputs=len(proto.classes),
+            config=config,
+            au_reader=lambda rows: rows_au[rows],
+            au_names=st.au_names,
+            classes=[str(c) for c in proto.classes],
+            sample_ids=proto.meta["sample_id"].astype(str) if "sample_id" in proto.meta else None,
+            save_dir=save_models,
+        )
     else:
         config = config or TrainConfig()
         subjects = proto.meta["dataset"].astype(str) + "/" + proto.meta["subject"].astype(str)
