@@ -113,6 +113,13 @@ def require_cpu(device: str, what: str) -> None:
     raise ValueError(f"device must be 'cpu', 'cuda' or 'auto', got {device!r}")
 
 
+@functools.cache
+def _cpu_kernels() -> Kernels:
+    from . import _core
+
+    return cast(Kernels, _core)
+
+
 def kernels(device: str = "cpu") -> Kernels:
     """The kernel module that runs on ``device``: the one place where Python picks a backend.
 
@@ -127,11 +134,11 @@ def kernels(device: str = "cpu") -> Kernels:
         ``mefast._core``, ``mefast._cuda`` or ``mefast._cuda.emulated``: modules with the same kernel
         functions and signatures (registered from one C++ template per area).
     """
+    if device == "cpu":  # the common case, first
+        return _cpu_kernels()
     backend = resolve_device(device)
     if backend == "cpu":
-        from . import _core
-
-        return cast(Kernels, _core)
+        return _cpu_kernels()
     mod = _cuda_module()
     cuda: Any = mod  # not None: resolve_device checked the import
     return cast(Kernels, cuda if backend == "cuda" else cuda.emulated)

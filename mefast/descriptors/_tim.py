@@ -9,6 +9,7 @@ double), so no SVD is needed and every clip has an answer.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -177,7 +178,17 @@ def tim_batch(
 def _params(n_frames: object, output: object) -> _core.TIMParams:
     """The C++ core's parameter struct: ``n_frames`` converted here, the rules checked by its ``validate``."""
     nf = check_int(n_frames, "n_frames", message=f"n_frames must be an integer >= 1, got {n_frames!r}")
-    params = _core.TIMParams(n_frames=nf, output=output)
+    if not isinstance(output, str):
+        return _core.TIMParams(n_frames=nf, output=output)  # raises: the core's setter names the value
+    return _struct(nf, output)
+
+
+@functools.lru_cache(maxsize=32)
+def _struct(n_frames: int, output: str) -> _core.TIMParams:
+    # Built and validated once per setting (never modified afterwards): a clip-sized call pays no rebuild.
+    params = _core.TIMParams()
+    params.n_frames = n_frames
+    params.output = output
     params.validate()
     return params
 
