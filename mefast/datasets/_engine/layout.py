@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .reader import CorpusSpec
+from .reader import STANDARD_FIELDS, CorpusSpec
 
-__all__ = ["CATEGORIES", "Layout", "emotion_words", "plain_aus"]
+__all__ = ["CATEGORIES", "Layout", "emotion_words", "numbered_clip", "plain_aus"]
 
 #: The expression categories the synthetic writer renders, in the order :func:`emotion_words` takes words.
 CATEGORIES: tuple[str, ...] = ("happiness", "surprise", "anger", "disgust", "sadness", "fear", "contempt")
@@ -32,29 +32,56 @@ def plain_aus(aus: Sequence[int], rng: np.random.Generator, sep: str = "+", pref
     return sep.join(f"{prefix}{a}" for a in aus)
 
 
+def numbered_clip(subject_id: str, j: int, rng: np.random.Generator, emotion: str) -> str:
+    """Clip ``j`` of a subject named ``<subject>_<j + 1, two digits>`` (``"S01_03"``)."""
+    return f"{subject_id}_{j + 1:02d}"
+
+
+def _split_path(template: str) -> tuple[str, str, str]:
+    """A frame path template -> (frame root, clip folder template, file name template)."""
+    parts = template.split("/")
+    first = next((i for i, p in enumerate(parts) if "{" in p), len(parts) - 1)
+    if first == 0 or first == len(parts) - 1:
+        raise ValueError(f"frame path {template!r} needs a root, a clip folder and a file name")
+    return "/".join(parts[:first]), "/".join(parts[first:-1]), parts[-1]
+
+
 @dataclass(frozen=True)
 class Layout:
-    """How one corpus lays out its files, for the synthetic writer (see each reader's module docstring)."""
+    """How one corpus lays out its files, for the synthetic writer (see each reader's module docstring).
+
+    ``path`` (and ``cropped_path``) spell where one frame lies, as the corpus's docstring does:
+    ``"CASME2/CASME2_RAW_selected/sub{subject}/{clip}/img{n}.jpg"``. The folders before the first
+    ``{...}`` are the frame root, the last part the file name; placeholders are ``{subject}`` (the subject
+    id used in folders), ``{clip}``, ``{emotion}`` (the corpus's word) and ``{n}`` (the frame number, with
+    an optional format such as ``{n:05d}``).
+    """
 
     spec: CorpusSpec  # the reader's spec: the corpus name and the sheet's column spellings
-    frames: str  # frame root, relative to the output folder
-    sheet: str  # annotation sheet, relative to the output folder
+    path: str  # a frame's path, relative to the output folder (see above)
     labels: dict[str, str]  # expression category -> the corpus's emotion word
     subject: Callable[[int], tuple[object, str]]  # k -> (sheet value, subject id used in folders)
-    clip_dir: Callable[[str, str, str], str]  # (subject id, folder name, emotion word) -> relative folder
-    frame_name: Callable[[str, str, int, bool], str]  # (subject id, clip, number, cropped) -> file name
-    aus: Callable[[Sequence[int], np.random.Generator], str] | None
+    cropped_path: str | None = None  # a cropped frame's path, same clip folders; None: the frames are not cropped
+    sheet: str = ""  # annotation sheet, relative to the output folder; "": the spec's first sheet name in the
+    # corpus folder (the first part of ``path``)
+    aus: Callable[[Sequence[int], np.random.Generator], str] | None = plain_aus
     # (subject id, clip index j, rng, emotion word) -> the clip's folder name
-    clip_name: Callable[[str, int, np.random.Generator, str], str]
-    sheet_keys: tuple[str, ...]  # record keys (subject, clip, onset, apex, offset, aus, emotion, ...) in sheet order
+    clip_name: Callable[[str, int, np.random.Generator, str], str] = numbered_clip
+    sheet_keys: tuple[str, ...] = STANDARD_FIELDS  # record keys (subject, clip, onset, ...) in sheet order
     headers: Mapping[str, str] = field(default_factory=dict)  # header of a key the reader does not read, or
     # spells otherwise; by default a key's header is the reader's first spelling of it
-    frames_cropped: str | None = None  # cropped frames' root; None: where the frames are
     sheet_notes: tuple[str, ...] = ()  # rows of notes written above the table (SAMM)
     grey: bool = False
     long_recordings: bool = False  # folders hold a task recording with lead-in and tail (CAS(ME)^3)
     first_frame: tuple[int, int] = (1, 200)
     apex_annotated: bool = True  # False: no apex in the corpus (SMIC, CAS(ME)^3 C); rendered mid-clip
+
+    def __post_init__(self) -> None:
+        _, folder, _ = _split_path(self.path)
+        if self.cropped_path is not None and _split_path(self.cropped_path)[1] != folder:
+            raise ValueError(f"{self.corpus}: cropped frames must lie in the same clip folders as the frames")
+        if not self.sheet:
+            object.__setattr__(self, "sheet", f"{self.path.split('/')[0]}/{self.spec.annotation_files[0]}")
 
     @property
     def corpus(self) -> str:
@@ -65,3 +92,18 @@ class Layout:
     def columns(self) -> dict[str, str]:
         """Sheet column -> record key, in sheet order."""
         return {self.headers.get(k) or self.spec.columns[k][0]: k for k in self.sheet_keys}
+
+    def _template(self, cropped: bool) -> str:
+        return self.cropped_path if cropped and self.cropped_path is not None else self.path
+
+    def root(self, cropped: bool = False) -> str:
+        """The frame root, relative to the output folder (the cropped one where the corpus ships one)."""
+        return _split_path(self._template(cropped))[0]
+
+    def clip_dir(self, subject_id: str, clip: str, emotion: str) -> str:
+        """A clip's folder, relative to the frame root."""
+        return _split_path(self.path)[1].format(subject=subject_id, clip=clip, emotion=emotion)
+
+    def frame_name(self, subject_id: str, clip: str, n: int, cropped: bool = False) -> str:
+        """The file name of frame ``n`` of a clip."""
+        return _split_path(self._template(cropped))[2].format(subject=subject_id, clip=clip, n=n)

@@ -21,11 +21,22 @@ from .corrections import Correction, CorrectionLog, apply_corrections
 from .frames import FrameListing, list_frames
 from .table import frame_cell, is_blank, read_sheet, text_cell
 
-__all__ = ["Correction", "CorpusSpec", "build", "find_annotation_file", "spec_reader"]
+__all__ = [
+    "STANDARD_FIELDS",
+    "Correction",
+    "CorpusSpec",
+    "build",
+    "find_annotation_file",
+    "in_subject_folder",
+    "spec_reader",
+]
 
 #: Fields a corpus table may carry. ``folder`` (optional) is the clip's folder name when it differs from
 #: the clip name (CAS(ME)^3 part A numbers duplicate names, but the ME clips share one recording folder).
 FIELDS = ("subject", "clip", "onset", "apex", "offset", "aus", "emotion", "objective")
+
+#: The fields of most corpora's sheets (one row per clip), in their usual order; what a spec requires by default.
+STANDARD_FIELDS = FIELDS[:-1]
 
 
 def _default_text(value: object) -> str:
@@ -45,13 +56,13 @@ class CorpusSpec:
     columns : mapping of str to tuple of str
         mefast field -> accepted column names.
     required : tuple of str
-        Fields the sheet must have.
+        Fields the sheet must have (default :data:`STANDARD_FIELDS`).
     clip_dirs : callable
         ``(root, record) -> list[Path]``: candidate folders of a clip, most likely first; ``record`` holds
         the row's ``subject``, ``clip``, ``folder`` and raw ``emotion_raw``.
     clip_per_folder : bool
-        True when a clip folder holds exactly the frames onset..offset (CASME II), False when it holds a
-        longer recording (CAS(ME)^3).
+        True (default) when a clip folder holds exactly the frames onset..offset (CASME II), False when it
+        holds a longer recording (CAS(ME)^3).
     emotions : frozenset of str
         The corpus's emotion labels in mefast's spelling; others are reported by ``validate``.
     release_rows : int or None
@@ -78,10 +89,10 @@ class CorpusSpec:
     title: str
     annotation_files: tuple[str, ...]
     columns: Mapping[str, tuple[str, ...]]
-    required: tuple[str, ...]
     clip_dirs: Callable[[Path, Mapping[str, str]], list[Path]]
-    clip_per_folder: bool
     emotions: frozenset[str]
+    required: tuple[str, ...] = STANDARD_FIELDS
+    clip_per_folder: bool = True
     release_rows: int | None = None
     corrections: tuple[Correction, ...] = ()
     subject: Callable[[object], str] = _default_text
@@ -92,6 +103,11 @@ class CorpusSpec:
     apex_fill_reason: str = "apex missing in the annotation; the middle frame of onset..offset is used"
     multi_label: bool = False
     grey: bool = field(default=False)
+
+
+def in_subject_folder(root: Path, rec: Mapping[str, str]) -> list[Path]:
+    """Clip folders ``<subject>/<clip>/`` (SAMM, 4DME), or ``<clip>/`` straight under the root."""
+    return [root / rec["subject"] / rec["folder"], root / rec["folder"]]
 
 
 def find_annotation_file(spec: CorpusSpec, root: Path) -> Path:
@@ -276,13 +292,16 @@ def spec_reader(
     spec: CorpusSpec,
     *,
     root: str,
-    annotations: str = f"The annotation sheet; {_SEARCHED}.",
+    annotations: str | None = None,
     corrections: str = "Apply the known corrections (on by default).",
 ) -> Callable[..., Dataset]:
     """The ``read(root, annotations=None, *, corrections=True)`` function of a corpus that needs nothing but its spec.
 
-    ``root``, ``annotations`` and ``corrections`` describe the reader's parameters in its docstring.
+    ``root``, ``annotations`` and ``corrections`` describe the reader's parameters in its docstring; by default
+    ``annotations`` names the spec's first sheet file and says it is searched for.
     """
+    if annotations is None:
+        annotations = f"``{spec.annotation_files[0]}``; {_SEARCHED}."
 
     def read(
         root: str | Path, annotations: str | Path | None = None, *, corrections: bool | Sequence[Correction] = True

@@ -13,12 +13,9 @@ Frame numbers are the last digits of the file names. Subjects are numbers in the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
-
-from .._engine.layout import Layout, emotion_words, plain_aus
-from .._engine.reader import _SEARCHED, CorpusSpec, Correction, spec_reader
-from .casme2 import _layout_clip, _subject  # CASME II's successor layout
+from .._engine.layout import Layout, emotion_words
+from .._engine.reader import CorpusSpec, Correction, spec_reader
+from .casme2 import _clip_dirs, _layout_clip, _subject  # CASME II's successor layout
 
 __all__ = ["LAYOUT", "SPEC", "read"]
 
@@ -39,10 +36,6 @@ CORRECTIONS: tuple[Correction, ...] = (
 )
 
 
-def _clip_dirs(root: Path, rec: Mapping[str, str]) -> list[Path]:
-    return [root / f"sub{rec['subject']}" / rec["folder"], root / rec["subject"] / rec["folder"]]
-
-
 SPEC = CorpusSpec(
     name="casme",
     title="CASME",
@@ -56,9 +49,7 @@ SPEC = CorpusSpec(
         "aus": ("AU", "Action Units"),
         "emotion": ("Emotion", "Estimated Emotion"),
     },
-    required=("subject", "clip", "onset", "apex", "offset", "aus", "emotion"),
     clip_dirs=_clip_dirs,
-    clip_per_folder=True,
     emotions=frozenset(
         {"amusement", "happiness", "sadness", "disgust", "surprise", "contempt", "fear", "repression", "tense"}
     ),
@@ -71,21 +62,16 @@ SPEC = CorpusSpec(
 read = spec_reader(
     SPEC,
     root="``CASME_raw_selected`` or ``Cropped`` (folders ``sub01/EP03_2/``).",
-    annotations="``casme.xlsx`` (see the module docstring); " + _SEARCHED + ".",
 )
 
 
 #: The on-disk layout, for the synthetic writer.
 LAYOUT = Layout(
     spec=SPEC,
-    frames="CASME/CASME_raw_selected",
-    frames_cropped="CASME/Cropped",
-    sheet="CASME/casme.xlsx",
+    path="CASME/CASME_raw_selected/sub{subject}/{clip}/{clip}-{n}.jpg",
+    cropped_path="CASME/Cropped/sub{subject}/{clip}/reg_{clip}-{n}.jpg",
     labels=emotion_words("happiness", "surprise", "tense", "disgust", "sadness", "fear", "repression"),
     subject=lambda k: (k, f"{k:02d}"),
-    clip_dir=lambda s, c, e: f"sub{s}/{c}",
-    frame_name=lambda s, c, n, crop: f"{'reg_' if crop else ''}{c}-{n}.jpg",
-    aus=plain_aus,
     clip_name=_layout_clip,
     sheet_keys=("subject", "clip", "onset", "apex", "apex2", "offset", "duration", "aus", "emotion"),
     headers={"apex2": "ApexF2", "duration": "Duration"},

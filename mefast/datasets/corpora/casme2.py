@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .._engine.layout import Layout, emotion_words
-from .._engine.reader import _SEARCHED, CorpusSpec, Correction, spec_reader
+from .._engine.reader import CorpusSpec, Correction, spec_reader
 from .._engine.table import text_cell
 
 __all__ = ["LAYOUT", "SPEC", "read"]
@@ -66,9 +66,7 @@ SPEC = CorpusSpec(
     title="CASME II",
     annotation_files=("CASME2-coding-20140508.xlsx", "CASME2-coding-updated.xlsx", "CASME2-coding-20140508.csv"),
     columns={**SHEET_COLUMNS, "objective": ("Objective Class", "Objective Classes")},
-    required=("subject", "clip", "onset", "apex", "offset", "aus", "emotion"),
     clip_dirs=_clip_dirs,
-    clip_per_folder=True,
     emotions=frozenset({"happiness", "surprise", "disgust", "repression", "others", "fear", "sadness"}),
     release_rows=256,
     corrections=CORRECTIONS,
@@ -79,7 +77,6 @@ SPEC = CorpusSpec(
 read = spec_reader(
     SPEC,
     root="``CASME2_RAW_selected`` or ``Cropped`` (folders ``sub01/EP02_01f/``).",
-    annotations="The coding sheet; " + _SEARCHED + ".",
 )
 
 
@@ -94,14 +91,10 @@ def _layout_clip(subject_id: str, j: int, rng: np.random.Generator, emotion: str
 #: The on-disk layout, for the synthetic writer.
 LAYOUT = Layout(
     spec=SPEC,
-    frames="CASME2/CASME2_RAW_selected",
-    frames_cropped="CASME2/Cropped",
-    sheet="CASME2/CASME2-coding-20140508.xlsx",
+    path="CASME2/CASME2_RAW_selected/sub{subject}/{clip}/img{n}.jpg",
+    cropped_path="CASME2/Cropped/sub{subject}/{clip}/reg_img{n}.jpg",
     labels=emotion_words("happiness", "surprise", "others", "disgust", "sadness", "fear", "repression"),
     subject=lambda k: (k, f"{k:02d}"),
-    clip_dir=lambda s, c, e: f"sub{s}/{c}",
-    frame_name=lambda s, c, n, crop: f"{'reg_' if crop else ''}img{n}.jpg",
     aus=_layout_aus,
     clip_name=_layout_clip,
-    sheet_keys=("subject", "clip", "onset", "apex", "offset", "aus", "emotion"),
 )

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from .._engine.layout import Layout, emotion_words, plain_aus
-from .._engine.reader import _SEARCHED, CorpusSpec, Correction, spec_reader
+from .._engine.reader import STANDARD_FIELDS, CorpusSpec, Correction, spec_reader
 from .._engine.table import text_cell
 
 __all__ = ["LAYOUT_A", "LAYOUT_C", "SPEC_A", "SPEC_C", "read_a", "read_c"]
@@ -103,7 +103,6 @@ SPEC_A = CorpusSpec(
         "emotion": ("emotion", "Emotion", "Estimated Emotion"),
         "objective": ("Objective class", "Objective Classes"),
     },
-    required=("subject", "clip", "onset", "apex", "offset", "aus", "emotion"),
     clip_dirs=_dirs_a,
     clip_per_folder=False,
     emotions=_EMOTIONS,
@@ -138,7 +137,6 @@ read_a = spec_reader(
     SPEC_A,
     root="The folder holding ``spNO.1/a/color/`` (``part_A/data/part_A``), or a cropped copy with "
     "``spNO.1/f2/`` per ME.",
-    annotations="``cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx``; " + _SEARCHED + ".",
     corrections="Apply the known position-keyed corrections (duplicate names are always numbered).",
 )
 
@@ -151,15 +149,11 @@ _LAYOUT_LABELS = emotion_words("happy", "surprise", "anger", "disgust", "sad", "
 #: The on-disk layout of part A, for the synthetic writer.
 LAYOUT_A = Layout(
     spec=SPEC_A,
-    frames="CASME3/part_A/data/part_A",
+    path="CASME3/part_A/data/part_A/{subject}/{clip}/color/{n}.jpg",
     sheet="CASME3/part_A/annotation/cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx",
     labels=_LAYOUT_LABELS,
     subject=lambda k: (f"spNO.{k}", f"spNO.{k}"),
-    clip_dir=lambda s, c, e: f"{s}/{c}/color",
-    frame_name=lambda s, c, n, crop: f"{n}.jpg",
-    aus=plain_aus,
-    clip_name=lambda s, j, rng, e: f"{s}_{j + 1:02d}",
-    sheet_keys=("subject", "clip", "onset", "apex", "offset", "aus", "objective", "emotion"),
+    sheet_keys=(*STANDARD_FIELDS[:-1], "objective", "emotion"),
     long_recordings=True,
     first_frame=(0, 1),
 )
@@ -167,13 +161,11 @@ LAYOUT_A = Layout(
 #: The on-disk layout of part C, for the synthetic writer.
 LAYOUT_C = Layout(
     spec=SPEC_C,
-    frames="CASME3/part_C/data",
+    path="CASME3/part_C/data/{subject}/{clip}/color/{n}.jpg",
     sheet="CASME3/part_C/CAS(ME)3_part_C_ME.xlsx",
     labels=_LAYOUT_LABELS,
     subject=lambda k: (k, f"{k:02d}"),
-    clip_dir=lambda s, c, e: f"{s}/{c}/color",
-    frame_name=lambda s, c, n, crop: f"{n}.jpg",
-    aus=lambda aus, rng: ",".join(str(a) for a in aus),
+    aus=lambda aus, rng: plain_aus(aus, rng, sep=","),
     clip_name=lambda s, j, rng, e: str(j + 1),
     sheet_keys=("subject", "clip", "onset", "offset", "aus", "emotion"),
     long_recordings=True,

@@ -14,13 +14,13 @@ labels (``"Negative+Surprise"``). A clip folder holds exactly onset..offset.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from .._engine.layout import Layout, emotion_words
-from .._engine.reader import CorpusSpec, Correction, build
+from .._engine.reader import CorpusSpec, Correction, build, in_subject_folder
 
 __all__ = ["LAYOUT", "SPEC", "read"]
 
@@ -32,10 +32,6 @@ CORRECTIONS: tuple[Correction, ...] = (
         "the AU and emotion labels of these two rows are swapped in the sheet; fix from the MEB library",
     ),
 )
-
-
-def _clip_dirs(root: Path, rec: Mapping[str, str]) -> list[Path]:
-    return [root / rec["subject"] / rec["folder"], root / rec["folder"]]
 
 
 SPEC = CorpusSpec(
@@ -51,9 +47,7 @@ SPEC = CorpusSpec(
         "aus": ("AUs", "AU", "Action Units"),
         "emotion": ("Emotion", "Estimated Emotion"),
     },
-    required=("subject", "clip", "onset", "apex", "offset", "aus", "emotion"),
-    clip_dirs=_clip_dirs,
-    clip_per_folder=True,
+    clip_dirs=in_subject_folder,
     emotions=frozenset({"positive", "negative", "surprise", "repression", "others"}),
     release_rows=267,
     corrections=CORRECTIONS,
@@ -92,15 +86,10 @@ def _layout_aus(aus: Sequence[int], rng: np.random.Generator) -> str:
 #: The on-disk layout, for the synthetic writer.
 LAYOUT = Layout(
     spec=SPEC,
-    frames="4DME/gray_micro",
-    frames_cropped="4DME/gray_micro_crop",
-    sheet="4DME/4DME_Labelling_Micro_release v1.xlsx",
+    path="4DME/gray_micro/{subject}/{clip}/img{n:04d}.jpg",
+    cropped_path="4DME/gray_micro_crop/{subject}/{clip}/img{n:04d}.jpg",
     labels=emotion_words("Positive", "Surprise", "Negative", "Negative", "Negative", "Negative", "Repression"),
     subject=lambda k: (f"S{k:02d}", f"S{k:02d}"),
-    clip_dir=lambda s, c, e: f"{s}/{c}",
-    frame_name=lambda s, c, n, crop: f"img{n:04d}.jpg",
     aus=_layout_aus,
-    clip_name=lambda s, j, rng, e: f"{s}_{j + 1:02d}",
-    sheet_keys=("subject", "clip", "onset", "apex", "offset", "aus", "emotion"),
     grey=True,
 )

@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from .._engine.layout import Layout, emotion_words, plain_aus
-from .._engine.reader import CorpusSpec, Correction, spec_reader
+from .._engine.layout import Layout, emotion_words
+from .._engine.reader import STANDARD_FIELDS, CorpusSpec, Correction, spec_reader
 from .casme2 import SHEET_COLUMNS
 
 __all__ = ["LAYOUT", "SPEC", "read"]
@@ -48,9 +48,7 @@ SPEC = CorpusSpec(
     title="MMEW",
     annotation_files=("MMEW_Micro_Exp.xlsx",),
     columns=SHEET_COLUMNS,
-    required=("subject", "clip", "onset", "apex", "offset", "aus", "emotion"),
     clip_dirs=_clip_dirs,
-    clip_per_folder=True,
     emotions=frozenset({"happiness", "surprise", "anger", "disgust", "fear", "sadness", "others"}),
     release_rows=300,
     corrections=CORRECTIONS,
@@ -63,14 +61,9 @@ read = spec_reader(SPEC, root="``Micro_Expression`` (folders ``<emotion>/<clip>/
 #: The on-disk layout, for the synthetic writer.
 LAYOUT = Layout(
     spec=SPEC,
-    frames="MMEW/Micro_Expression",
-    sheet="MMEW/MMEW_Micro_Exp.xlsx",
+    path="MMEW/Micro_Expression/{emotion}/{clip}/{n}.jpg",
     labels=emotion_words("happiness", "surprise", "anger", "disgust", "sadness", "fear", "others"),
     subject=lambda k: (f"S{k:02d}", f"S{k:02d}"),
-    clip_dir=lambda s, c, e: f"{e}/{c}",
-    frame_name=lambda s, c, n, crop: f"{n}.jpg",
-    aus=plain_aus,
-    clip_name=lambda s, j, rng, e: f"{s}_{j + 1:02d}",
-    sheet_keys=("subject", "clip", "onset", "apex", "offset", "aus", "emotion", "notes"),
+    sheet_keys=(*STANDARD_FIELDS, "notes"),
     headers={"notes": "remarks"},
 )

@@ -15,38 +15,32 @@ MEGC2018 class. AU cells use side prefixes and intensity letters (``"R12B + R15"
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
 import numpy as np
 
 from .._engine.layout import Layout, emotion_words
-from .._engine.reader import _SEARCHED, CorpusSpec, Correction, spec_reader
+from .._engine.reader import CorpusSpec, Correction, in_subject_folder, spec_reader
 from .._engine.table import text_cell
 
 __all__ = ["LAYOUT", "SPEC", "read"]
 
 _MEB = "fix from the MEB library"
+_MISSING_APEX = f"apex missing in the sheet; estimated from optical flow, {_MEB}"
+_OR_AUS = f"AU cell offers 'or' alternatives; resolved from optical flow, {_MEB}"
 CORRECTIONS: tuple[Correction, ...] = (
     Correction(56, "offset", 5739, f"offset mistyped in the sheet; {_MEB}"),
-    Correction(125, "apex", 1105, f"apex missing in the sheet; estimated from optical flow, {_MEB}", "missing"),
-    Correction(132, "apex", 4945, f"apex missing in the sheet; estimated from optical flow, {_MEB}", "missing"),
-    Correction(133, "apex", 5130, f"apex missing in the sheet; estimated from optical flow, {_MEB}", "missing"),
-    Correction(15, "aus", "R12+R15", f"AU cell offers 'or' alternatives; resolved from optical flow, {_MEB}", "or"),
-    Correction(18, "aus", "R12+R15", f"AU cell offers 'or' alternatives; resolved from optical flow, {_MEB}", "or"),
-    Correction(41, "aus", "L14", f"AU cell offers 'or' alternatives; resolved from optical flow, {_MEB}", "or"),
-    Correction(64, "aus", "R14", f"AU cell offers 'or' alternatives; resolved from optical flow, {_MEB}", "or"),
-    Correction(154, "aus", "R14A", f"AU cell offers 'or' alternatives; resolved from optical flow, {_MEB}", "or"),
+    *(Correction(r, "apex", v, _MISSING_APEX, "missing") for r, v in ((125, 1105), (132, 4945), (133, 5130))),
+    *(
+        Correction(r, "aus", v, _OR_AUS, "or")
+        for r, v in ((15, "R12+R15"), (18, "R12+R15"), (41, "L14"), (64, "R14"), (154, "R14A"))
+    ),
 )
 
 
 def _subject(value: object) -> str:
     text = text_cell(value)
     return text.zfill(3) if text.isdigit() else text
-
-
-def _clip_dirs(root: Path, rec: Mapping[str, str]) -> list[Path]:
-    return [root / rec["subject"] / rec["folder"], root / rec["folder"]]
 
 
 SPEC = CorpusSpec(
@@ -63,9 +57,7 @@ SPEC = CorpusSpec(
         "emotion": ("Estimated Emotion", "Emotion"),
         "objective": ("Objective Classes", "Objective Class"),
     },
-    required=("subject", "clip", "onset", "apex", "offset", "aus", "emotion"),
-    clip_dirs=_clip_dirs,
-    clip_per_folder=True,
+    clip_dirs=in_subject_folder,
     emotions=frozenset({"anger", "contempt", "disgust", "fear", "happiness", "sadness", "surprise", "others"}),
     release_rows=159,
     corrections=CORRECTIONS,
@@ -77,7 +69,6 @@ SPEC = CorpusSpec(
 read = spec_reader(
     SPEC,
     root="The frame folder holding ``006/006_1_2/`` (``SAMM`` or a cropped copy with the same layout).",
-    annotations="``SAMM_Micro_FACS_Codes_v2.xlsx``; " + _SEARCHED + ".",
 )
 
 
@@ -93,13 +84,10 @@ def _layout_aus(aus: Sequence[int], rng: np.random.Generator) -> str:
 #: The on-disk layout, for the synthetic writer.
 LAYOUT = Layout(
     spec=SPEC,
-    frames="SAMM/SAMM",
-    frames_cropped="SAMM/SAMM_CROP",
-    sheet="SAMM/SAMM_Micro_FACS_Codes_v2.xlsx",
+    path="SAMM/SAMM/{subject}/{clip}/{subject}_{n:05d}.jpg",
+    cropped_path="SAMM/SAMM_CROP/{subject}/{clip}/{subject}_{n:05d}.jpg",
     labels=emotion_words("Happiness", "Surprise", "Anger", "Disgust", "Sadness", "Fear", "Contempt"),
     subject=lambda k: (f"{5 + k:03d}", f"{5 + k:03d}"),
-    clip_dir=lambda s, c, e: f"{s}/{c}",
-    frame_name=lambda s, c, n, crop: f"{s}_{n:05d}.jpg",
     aus=_layout_aus,
     clip_name=lambda s, j, rng, e: f"{s}_{j // 3 + 1}_{j % 3 + 1}",
     sheet_keys=(

@@ -153,7 +153,7 @@ def write_synthetic(
     result: dict[str, tuple[Path, Path]] = {}
     for ci, corpus in enumerate(corpora):
         layout = LAYOUTS[corpus]
-        root = out / (layout.frames_cropped or layout.frames if cropped else layout.frames)
+        root = out / layout.root(cropped)
         if root.exists() and any(root.iterdir()):
             if not overwrite:
                 raise FileExistsError(f"{root} exists and is not empty; pass overwrite=True to replace it")
