@@ -36,6 +36,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--recognise", action="store_true", help="also spot-then-recognise (SVM, LOSO)")
     p.add_argument("--jobs", type=int, default=1, help="worker processes for the feature pass")
+    p.add_argument(
+        "--crop",
+        choices=("face", "none"),
+        default="none",
+        help="crop each recording to the face box of its first frame (raw videos) or use whole frames",
+    )
     p.add_argument("--overwrite", action="store_true", help="recompute the store from --root")
     p.add_argument("--out", help="write the predicted intervals to this CSV file")
     p.set_defaults(run=run)
@@ -60,7 +66,12 @@ def run(args: argparse.Namespace) -> int:
             recordings = load_long(args.corpus, args.root, args.annotations or None)
             for row in recordings.issues.itertuples():
                 print(f"warning: {row.sample_id}: {row.detail}", file=sys.stderr)
-            report = preprocess_recordings(recordings, args.store, n_jobs=args.jobs, overwrite=args.overwrite)
+            from ..spotting.evaluate import recording_options
+
+            opts = recording_options(recordings.fps, crop="face" if args.crop == "face" else None)
+            report = preprocess_recordings(
+                recordings, args.store, options=opts, n_jobs=args.jobs, overwrite=args.overwrite
+            )
             print(
                 f"features: {len(report['computed'])} recordings computed, {report['skipped']} already done, "
                 f"{len(report['failures'])} failed",

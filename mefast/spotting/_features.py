@@ -64,8 +64,10 @@ class FeatureOptions:
         Any of ``"lbp"``, ``"uv"``, ``"mag"``, ``"strain"``, ``"mdmd"``, ``"softnet"``.
     flow : str
         TV-L1 preset name (``"fast"``: about 1 ms per 128x128 pair).
-    crop : (x, y, w, h) or None
-        A fixed crop box in source pixels (the face box of the first frame), or None for the whole frame.
+    crop : (x, y, w, h), "face" or None
+        A fixed crop box in source pixels; ``"face"``: the face box detected in the first frame
+        (:func:`mefast.detect_face`), widened by 20 % on each side, kept for the whole video (SOFTNet's and
+        MDMD's practice; the whole frame when no face is found); None: the whole frame (a video of face crops).
     mask_eyes : bool
         Leave the eye regions out (blinks).
     chunk : int
@@ -79,7 +81,7 @@ class FeatureOptions:
     blocks: tuple[int, int] = (6, 6)
     features: tuple[str, ...] = ("lbp", "mag", "strain", "mdmd")
     flow: str = "fast"
-    crop: tuple[int, int, int, int] | None = None
+    crop: tuple[int, int, int, int] | str | None = None
     mask_eyes: bool = True
     chunk: int = 64
     n_threads: int | None = None
@@ -100,7 +102,10 @@ class FeatureOptions:
             raise ValueError(f"size {self.size} is too small for {self.blocks} blocks (at least 32x32, 2 px a block)")
         if int(self.chunk) < 1:
             raise ValueError(f"chunk must be >= 1, got {self.chunk}")
-        if self.crop is not None and (len(self.crop) != 4 or min(self.crop[2:]) < 8):
+        if isinstance(self.crop, str):
+            if self.crop != "face":
+                raise ValueError(f"crop must be (x, y, width, height), 'face' or None, got {self.crop!r}")
+        elif self.crop is not None and (len(self.crop) != 4 or min(self.crop[2:]) < 8):
             raise ValueError(f"crop must be (x, y, width, height) with a size of at least 8 px, got {self.crop}")
 
     @property
@@ -114,7 +119,7 @@ class FeatureOptions:
             "blocks": list(self.blocks),
             "features": list(self.features),
             "flow": self.flow,
-            "crop": None if self.crop is None else list(self.crop),
+            "crop": self.crop if self.crop is None or isinstance(self.crop, str) else list(self.crop),
             "mask_eyes": bool(self.mask_eyes),
         }
 
@@ -251,6 +256,30 @@ class _Prepare:
     def __init__(self, opts: FeatureOptions) -> None:
         self.opts = opts
         self.shape: tuple[int, ...] | None = None
+        self.box: tuple[int, int, int, int] | None = None  # the crop in source pixels, clipped to the frame
+
+    def _resolve(self, g: NDArray[np.float32]) -> None:
+        """Fix the crop box on the first frame (``crop="face"``: detect the face)."""
+        fh, fw = g.shape
+        crop = self.opts.crop
+        if crop == "face":
+            from ..errors import FaceNotFoundError
+            from ..face import detect_face
+
+            try:
+                bx, by, bw, bh = (float(v) for v in detect_face(np.clip(g, 0, 255).astype(np.uint8)))
+            except FaceNotFoundError:
+                return
+            x, y, w, h = bx - 0.2 * bw, by - 0.2 * bh, 1.4 * bw, 1.4 * bh
+        elif crop is None or isinstance(crop, str):
+            return
+        else:
+            x, y, w, h = (float(v) for v in crop)
+        x0, y0 = max(0, int(round(x))), max(0, int(round(y)))
+        x1, y1 = min(fw, int(round(x + w))), min(fh, int(round(y + h)))
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            raise ValueError(f"crop {crop} lies outside the frames of shape {g.shape}")
+        self.box = (x0, y0, x1 - x0, y1 - y0)
 
     def __call__(self, frame: ArrayLike, t: int) -> NDArray[np.float32]:
         import cv2
@@ -258,13 +287,12 @@ class _Prepare:
         g = _to_grey(frame, t)
         if self.shape is None:
             self.shape = g.shape
+            self._resolve(g)
         elif g.shape != self.shape:
             raise ShapeError(f"frame {t} has shape {g.shape}, frame 0 has {self.shape}")
-        if self.opts.crop is not None:
-            x, y, w, h = (int(v) for v in self.opts.crop)
-            g = g[max(y, 0) : y + h, max(x, 0) : x + w]
-            if g.shape[0] < 8 or g.shape[1] < 8:
-                raise ValueError(f"crop {self.opts.crop} lies outside frame {t} of shape {self.shape}")
+        if self.box is not None:
+            x, y, w, h = self.box
+            g = g[y : y + h, x : x + w]
         h, w = (int(v) for v in self.opts.size)
         if g.shape != (h, w):
             g = np.asarray(cv2.resize(g, (w, h), interpolation=cv2.INTER_AREA))
@@ -272,8 +300,8 @@ class _Prepare:
 
     def landmark_transform(self, lm: NDArray[np.float64], shape: tuple[int, ...]) -> NDArray[np.float64]:
         ox, oy, sw, sh = 0.0, 0.0, float(shape[1]), float(shape[0])
-        if self.opts.crop is not None:
-            ox, oy, sw, sh = (float(v) for v in self.opts.crop)
+        if self.box is not None:
+            ox, oy, sw, sh = (float(v) for v in self.box)
         h, w = self.opts.size
         return np.column_stack([(lm[:, 0] - ox) * w / sw, (lm[:, 1] - oy) * h / sh])
 
@@ -434,6 +462,8 @@ def iter_features(
             except StopIteration:
                 exhausted = True
                 break
+            buf.append(prep(raw, t_read))  # the first call also fixes the crop box
+            t_read += 1
             if geo is None:
                 lm: NDArray[np.float64] | None
                 if isinstance(landmarks, str):
@@ -452,8 +482,6 @@ def iter_features(
                 size = (int(opts.size[0]), int(opts.size[1]))
                 grid = (int(opts.blocks[0]), int(opts.blocks[1]))
                 geo = FrameGeometry(size, grid, lm, opts.mask_eyes)
-            buf.append(prep(raw, t_read))
-            t_read += 1
         if not buf:
             return
         n_out = min(opts.chunk, len(buf)) if exhausted else opts.chunk

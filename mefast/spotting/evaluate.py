@@ -24,13 +24,21 @@ from ._features import FeatureOptions, default_lags, feature_shapes, iter_featur
 from ._spot import DEFAULT_P, SPOT_METHODS, spot_features
 from .metric import match_intervals, megc_table, prf, strs
 
-__all__ = ["SpottingResult", "evaluate_spotting", "preprocess_recordings", "recognise", "spot_store"]
+__all__ = [
+    "SpottingResult",
+    "evaluate_spotting",
+    "preprocess_recordings",
+    "recognise",
+    "recording_options",
+    "spot_store",
+]
 
 log = logging.getLogger(__name__)
 KINDS = ("micro", "macro")
 
 
-def _default_options(fps: float, **kw: Any) -> FeatureOptions:
+def recording_options(fps: float, **kw: Any) -> FeatureOptions:
+    """The feature pass's default for a corpus: micro and macro windows at ``fps``, every feature (``kw`` overrides)."""
     lags = tuple(sorted(set(default_lags(fps).values())))
     kw.setdefault("features", ("lbp", "uv", "mag", "strain", "mdmd", "softnet"))
     return FeatureOptions(lags=lags, **kw)
@@ -88,7 +96,7 @@ def preprocess_recordings(
     from ..errors import StoreError
     from ..store import RecordingStore
 
-    opts = options or _default_options(recordings.fps)
+    opts = options or recording_options(recordings.fps)
     attrs = {
         "options": opts.as_dict(),
         "fps": float(recordings.fps),

@@ -145,3 +145,23 @@ def test_bad_frames_are_refused() -> None:
         FeatureOptions(lags=(0,))
     with pytest.raises(ValueError, match="features"):
         FeatureOptions(features=("hog",))
+
+
+def test_face_crop_is_fixed_on_the_first_frame() -> None:
+    from mefast.spotting._features import _Prepare
+    from mefast.spotting._synthetic import iter_frames, make_long_recording
+
+    rec = make_long_recording(2, n_frames=40, n_micro=1, n_macro=0, n_blinks=0, size=(128, 128))
+    frames = []
+    for f in iter_frames(rec):
+        canvas = np.full((240, 320, 3), 90, np.uint8)
+        canvas[60:188, 120:248] = f  # a face crop pasted into a larger frame
+        frames.append(canvas)
+    prep = _Prepare(FeatureOptions(crop="face"))
+    prep(frames[0], 0)
+    x, y, w, h = prep.box
+    assert 100 <= x <= 150 and 40 <= y <= 90 and 90 <= w <= 170 and 90 <= h <= 170, prep.box
+    out = long_video_features(frames, FeatureOptions(lags=(4,), crop="face", features=("mag",)), landmarks=None)
+    assert np.isfinite(out["mag4"][:-4]).all()
+    with pytest.raises(ValueError, match="crop"):
+        FeatureOptions(crop="eyes")
