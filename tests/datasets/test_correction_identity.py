@@ -13,79 +13,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mefast.datasets import SPECS, load, synthetic, validate
+from mefast.datasets import SPECS, load, validate
 from mefast.labels import format_aus, parse_aus
 
-CORRECTED = ["casme", "casme2", "samm", "mmew", "4dme", "casme3a"]
-_AU_TEXT = {"samm": "R12 + R15", "4dme": "AU4+AU7", "casme3c": "4,7"}
+CORRECTED = [name for name, spec in SPECS.items() if spec.corrections]
 
 
-def _rows(corpus: str, n: int, start: int = 0) -> list[dict]:
-    layout = synthetic.LAYOUTS[corpus]
-    rows = []
-    for i in range(start, start + n):
-        sheet_subject, _ = layout.subject(i // 20 + 1)
-        clip = "abcdefghijklm"[i % 13] + str(i // 13) if corpus == "casme3a" else f"clip{i:03d}"
-        rows.append(
-            {
-                "subject": sheet_subject,
-                "clip": clip,
-                "onset": 10 * i + 1,
-                "apex": 10 * i + 5,
-                "offset": 10 * i + 10,
-                "aus": _AU_TEXT.get(corpus, "4+7"),
-                "emotion": layout.labels["disgust"],
-                "objective": 4,
-            }
-        )
-    return rows
-
-
-def _frames_of(corpus: str, rows: list[dict]) -> None:
-    """Make every frame fix consistent with the rest of its row, so that only the planted cell is wrong."""
-    for c in SPECS[corpus].corrections:
-        if c.field in ("onset", "apex", "offset"):
-            rows[c.row][c.field] = int(c.value)
-    for c in SPECS[corpus].corrections:
-        r = rows[c.row]
-        if c.field in ("onset", "apex", "offset"):
-            fixed = {x.field for x in SPECS[corpus].corrections if x.row == c.row}
-            if "onset" not in fixed:
-                r["onset"] = min(r["apex"], r["offset"]) - 4
-            if "apex" not in fixed:
-                r["apex"] = max(r["onset"], min(r["onset"] + 4, r["offset"]))
-            if "offset" not in fixed:
-                r["offset"] = max(r["apex"], r["onset"]) + 5
-
-
-def _mistake(c, right):
-    if c.field == "aus":
-        return "12 or 14"
-    if c.when == "missing":
-        return "/"
-    return int(right) + 7  # a wrong number
-
-
-def _plant(corpus: str, rows: list[dict]) -> None:
-    for c in SPECS[corpus].corrections:
-        if c.field == "labels":
-            rows[int(c.value)]["aus"], rows[int(c.value)]["emotion"] = "AU12", "Positive"
-        else:
-            rows[c.row][c.field] = _mistake(c, c.value)
-
-
-def _write(tmp_path, corpus: str, rows: list[dict], name: str = "sheet.xlsx"):
-    root = tmp_path / "frames"
-    root.mkdir(exist_ok=True)
-    return root, synthetic.write_sheet(corpus, synthetic.sheet_table(corpus, rows), tmp_path / name)
-
-
-def _release(tmp_path, corpus):
-    rows = _rows(corpus, SPECS[corpus].release_rows)
-    _frames_of(corpus, rows)
-    right = [dict(r) for r in rows]
-    _plant(corpus, rows)
-    root, sheet = _write(tmp_path, corpus, rows, "release.xlsx")
+def _release(sheets, corpus):
+    right = sheets.consistent(corpus, sheets.rows(corpus, SPECS[corpus].release_rows))
+    rows = [dict(r) for r in right]
+    sheets.plant(corpus, rows)
+    root, sheet = sheets.write(corpus, rows, "release.xlsx")
     return rows, right, root, sheet
 
 
@@ -98,18 +36,18 @@ def _by_id(d):
 
 
 @pytest.mark.parametrize("corpus", CORRECTED)
-def test_bound_corrections_fix_a_shuffled_sheet_and_one_with_extra_rows(tmp_path, corpus):
+def test_bound_corrections_fix_a_shuffled_sheet_and_one_with_extra_rows(sheets, corpus):
     from mefast.datasets import bind_corrections
 
-    rows, _, root, sheet = _release(tmp_path, corpus)
+    rows, _, root, sheet = _release(sheets, corpus)
     bound = bind_corrections(corpus, sheet)
     assert all(c.subject is not None and c.clip is not None for c in bound)
     reference = load(corpus, root, sheet)  # the release as is: the built-in tables by row
     rng = np.random.default_rng(0)
     shuffled = [rows[i] for i in rng.permutation(len(rows))]
-    extra = rows[:40] + _rows(corpus, 7, start=5000) + rows[40:]
+    extra = rows[:40] + sheets.rows(corpus, 7, start=5000) + rows[40:]
     for name, variant in (("shuffled", shuffled), ("extra", extra)):
-        d = load(corpus, root, _write(tmp_path, corpus, variant, f"{name}.xlsx")[1], corrections=bound)
+        d = load(corpus, root, sheets.write(corpus, variant, f"{name}.xlsx")[1], corrections=bound)
         got, want = _by_id(d), _by_id(reference)
         assert len(d) == len(variant)
         cols = ["onset", "apex", "offset", "aus", "emotion"]
@@ -122,9 +60,9 @@ def test_bound_corrections_fix_a_shuffled_sheet_and_one_with_extra_rows(tmp_path
 
 
 @pytest.mark.parametrize("corpus", ["casme2", "samm", "4dme"])
-def test_the_built_in_tables_on_a_sheet_of_another_length_report_each_correction(tmp_path, corpus):
-    rows, _, root, _ = _release(tmp_path, corpus)
-    d = load(corpus, *_write(tmp_path, corpus, rows + _rows(corpus, 3, start=5000)))
+def test_the_built_in_tables_on_a_sheet_of_another_length_report_each_correction(sheets, corpus):
+    rows, _, root, _ = _release(sheets, corpus)
+    d = load(corpus, *sheets.write(corpus, rows + sheets.rows(corpus, 3, start=5000)))
     skipped = d.issues[d.issues["problem"] == "corrections_skipped"]
     assert len(skipped) == 1 and "bind_identities" in skipped["detail"].iloc[0]
     filled = d.corrections["reason"].str.contains("middle frame")
@@ -132,18 +70,15 @@ def test_the_built_in_tables_on_a_sheet_of_another_length_report_each_correction
 
 
 @pytest.mark.parametrize("corpus", ["casme2", "samm", "mmew"])
-def test_an_already_fixed_sheet_is_reported_as_such(tmp_path, corpus):
+def test_an_already_fixed_sheet_is_reported_as_such(sheets, corpus):
     from mefast.datasets import bind_corrections
 
-    rows, right, root, sheet = _release(tmp_path, corpus)
+    rows, right, root, sheet = _release(sheets, corpus)
     bound = bind_corrections(corpus, sheet)
-    fixed = [dict(r) for r in right]
-    for c in SPECS[corpus].corrections:
-        if c.field != "labels":
-            fixed[c.row][c.field] = c.value  # what the correction would write
+    fixed = _fixed_rows(corpus, right)  # what the corrections would write
     rng = np.random.default_rng(1)
     fixed = [fixed[i] for i in rng.permutation(len(fixed))]
-    d = load(corpus, *_write(tmp_path, corpus, fixed, "fixed.xlsx"), corrections=bound)
+    d = load(corpus, *sheets.write(corpus, fixed, "fixed.xlsx"), corrections=bound)
     frame_or_au = [c for c in SPECS[corpus].corrections if c.field != "labels"]
     assert (d.corrections["status"] == "already_fixed").sum() == len(frame_or_au)
     assert not (d.corrections["status"] == "applied").any()
@@ -151,7 +86,7 @@ def test_an_already_fixed_sheet_is_reported_as_such(tmp_path, corpus):
     assert len(info) == len(frame_or_au) and (info["severity"] == "info").all()
     assert set(info["sample_id"]) == set(d.corrections.loc[d.corrections["status"] == "already_fixed", "sample_id"])
     # The same on the release layout with the built-in (row-addressed) tables
-    d2 = load(corpus, *_write(tmp_path, corpus, [dict(r) for r in _fixed_rows(corpus, right)], "fixed2.xlsx"))
+    d2 = load(corpus, *sheets.write(corpus, _fixed_rows(corpus, right), "fixed2.xlsx"))
     assert (d2.corrections["status"] == "already_fixed").sum() == len(frame_or_au)
 
 
@@ -164,10 +99,10 @@ def _fixed_rows(corpus, right):
 
 
 @pytest.mark.parametrize(("corpus", "kind"), [("casme2", "missing"), ("samm", "missing"), ("samm", "or")])
-def test_a_conflicting_sheet_is_left_alone_and_reported(tmp_path, corpus, kind):
+def test_a_conflicting_sheet_is_left_alone_and_reported(sheets, corpus, kind):
     from mefast.datasets import bind_corrections
 
-    rows, _, root, sheet = _release(tmp_path, corpus)
+    rows, _, root, sheet = _release(sheets, corpus)
     bound = bind_corrections(corpus, sheet)
     target = next(c for c in SPECS[corpus].corrections if c.when == kind)
     # neither the mistake the correction expects ('/' or an 'or' AU cell) nor its fix
@@ -175,7 +110,7 @@ def test_a_conflicting_sheet_is_left_alone_and_reported(tmp_path, corpus, kind):
     conflicting = [dict(r) for r in rows]
     conflicting[target.row][target.field] = third
     for variant, corrections in (("release", True), ("bound", bound)):
-        d = load(corpus, *_write(tmp_path, corpus, conflicting, f"{variant}.xlsx"), corrections=corrections)
+        d = load(corpus, *sheets.write(corpus, conflicting, f"{variant}.xlsx"), corrections=corrections)
         sid = d.samples.at[target.row, "sample_id"]
         c = d.corrections[(d.corrections["sample_id"] == sid) & (d.corrections["field"] == target.field)]
         assert list(c["status"]) == ["conflict"], c

@@ -11,82 +11,19 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from mefast.datasets import SPECS, load, synthetic, validate
+from mefast.datasets import SPECS, load, validate
 from mefast.datasets.corpora.casme3 import SPEC_A
 
-CORRECTED = ["casme", "casme2", "samm", "mmew", "4dme", "casme3a"]
-_AU_TEXT = {"samm": "R12 + R15", "4dme": "AU4+AU7", "casme3c": "4,7"}
-
-
-def _rows(corpus: str, n: int) -> list[dict]:
-    """n plausible rows: onset 10*i+1, apex +4, offset +9; AUs 4+7; a subject per 20 rows."""
-    layout = synthetic.LAYOUTS[corpus]
-    rows = []
-    for i in range(n):
-        sheet_subject, _ = layout.subject(i // 20 + 1)
-        clip = "abcdefghijklm"[i % 13] + str(i // 13) if corpus == "casme3a" else f"clip{i:03d}"
-        rows.append(
-            {
-                "subject": sheet_subject,
-                "clip": clip,
-                "onset": 10 * i + 1,
-                "apex": 10 * i + 5,
-                "offset": 10 * i + 10,
-                "aus": _AU_TEXT.get(corpus, "4+7"),
-                "emotion": layout.labels["disgust"],
-                "objective": 4,
-            }
-        )
-    return rows
-
-
-def _consistent(corpus: str, rows: list[dict]) -> list[dict]:
-    """Rows whose frame numbers agree with the corrected values (the sheet is right except where planted)."""
-    rows = [dict(r) for r in rows]
-    fixes: dict[int, dict[str, int]] = {}
-    for c in SPECS[corpus].corrections:
-        if c.field in ("onset", "apex", "offset"):
-            fixes.setdefault(c.row, {})[c.field] = int(c.value)
-    for i, f in fixes.items():
-        r = rows[i]
-        r.update(f)
-        if "onset" not in f:
-            r["onset"] = min(r["apex"], r["offset"]) - 4
-        if "apex" not in f:
-            r["apex"] = max(r["onset"], min(r["onset"] + 4, r["offset"]))
-        if "offset" not in f:
-            r["offset"] = max(r["apex"], r["onset"]) + 5
-    return rows
-
-
-def _plant(corpus: str, rows: list[dict]) -> None:
-    """Put in each row the mistake its correction fixes."""
-    for c in SPECS[corpus].corrections:
-        row = rows[c.row]
-        if c.field == "labels":
-            rows[int(c.value)]["aus"], rows[int(c.value)]["emotion"] = "AU12", "Positive"
-        elif c.when == "missing":
-            row[c.field] = "/"
-        elif c.when == "or":
-            row[c.field] = "12 or 14"
-        else:
-            row[c.field] = int(c.value) + 7  # a wrong number
-
-
-def _write(tmp_path, corpus: str, rows: list[dict]):
-    root = tmp_path / "frames"
-    root.mkdir(exist_ok=True)
-    sheet = synthetic.write_sheet(corpus, synthetic.sheet_table(corpus, rows), tmp_path / "sheet.xlsx")
-    return root, sheet
+CORRECTED = [name for name, spec in SPECS.items() if spec.corrections]
 
 
 @pytest.mark.parametrize("corpus", CORRECTED)
-def test_every_known_correction_is_applied_and_listed(tmp_path, corpus):
+def test_every_known_correction_is_applied_and_listed(sheets, corpus):
     spec = SPECS[corpus]
-    clean = _consistent(corpus, _rows(corpus, spec.release_rows))
+    clean = sheets.consistent(corpus, sheets.rows(corpus, spec.release_rows))
     rows = [dict(r) for r in clean]
-    _plant(corpus, rows)
-    d = load(corpus, *_write(tmp_path, corpus, rows))
+    sheets.plant(corpus, rows)
+    d = load(corpus, *sheets.write(corpus, rows))
     s = d.samples
     assert len(d) == spec.release_rows  # nothing dropped
 
@@ -125,11 +62,11 @@ def synthetic_aus(text: str) -> str:
 
 
 @pytest.mark.parametrize("corpus", CORRECTED)
-def test_corrections_are_not_applied_to_a_sheet_of_another_length(tmp_path, corpus):
+def test_corrections_are_not_applied_to_a_sheet_of_another_length(sheets, corpus):
     spec = SPECS[corpus]
-    rows = _rows(corpus, spec.release_rows - 1)
-    _plant(corpus, rows)
-    d = load(corpus, *_write(tmp_path, corpus, rows))
+    rows = sheets.rows(corpus, spec.release_rows - 1)
+    sheets.plant(corpus, rows)
+    d = load(corpus, *sheets.write(corpus, rows))
     positional = d.corrections[~d.corrections["reason"].str.contains(r"middle frame|\(k\)|repeated", regex=True)]
     assert positional.empty, positional
     skipped = d.issues[d.issues["problem"] == "corrections_skipped"]
@@ -143,10 +80,10 @@ def test_corrections_are_not_applied_to_a_sheet_of_another_length(tmp_path, corp
         assert (report["problem"] == "invalid_aus").sum() == sum(c.when == "or" for c in spec.corrections)
 
 
-def test_guards_leave_a_correct_sheet_alone(tmp_path):
+def test_guards_leave_a_correct_sheet_alone(sheets):
     # A CASME II sheet whose apexes are all present: the 'missing apex' estimates must not replace them.
-    rows = _rows("casme2", 256)
-    d = load("casme2", *_write(tmp_path, "casme2", rows))
+    rows = sheets.rows("casme2", 256)
+    d = load("casme2", *sheets.write("casme2", rows))
     apex_fixes = d.corrections[(d.corrections["field"] == "apex") & (d.corrections["status"] == "applied")]
     assert apex_fixes.empty
     # ... and each one is reported: the sheet holds neither the missing apex they expect nor their value
@@ -157,10 +94,10 @@ def test_guards_leave_a_correct_sheet_alone(tmp_path):
     assert d.samples.at[60, "offset"] == 91
 
 
-def test_corrections_can_be_switched_off(tmp_path):
-    rows = _rows("samm", 159)
-    _plant("samm", rows)
-    root, sheet = _write(tmp_path, "samm", rows)
+def test_corrections_can_be_switched_off(sheets):
+    rows = sheets.rows("samm", 159)
+    sheets.plant("samm", rows)
+    root, sheet = sheets.write("samm", rows)
     d = load("samm", root, sheet, corrections=False)
     assert d.samples.at[56, "offset"] == 5739 + 7
     # A missing apex still becomes the middle frame, and says so; the 'or' AUs are reported.
@@ -170,23 +107,23 @@ def test_corrections_can_be_switched_off(tmp_path):
     assert len(bad) == 5 and bad["detail"].str.contains("'12 or 14'").all()
 
 
-def test_casme3a_repeated_names_are_numbered_in_sheet_order(tmp_path):
-    rows = _rows("casme3a", 6)
+def test_casme3a_repeated_names_are_numbered_in_sheet_order(sheets):
+    rows = sheets.rows("casme3a", 6)
     for r in rows:
         r["subject"] = "spNO.1"
     for i, name in enumerate(["f", "f", "a", "f", "a", "g"]):
         rows[i]["clip"] = name
-    d = load("casme3a", *_write(tmp_path, "casme3a", rows))
+    d = load("casme3a", *sheets.write("casme3a", rows))
     assert d.samples["clip"].tolist() == ["f", "f2", "a", "f3", "a2", "g"]
     assert d.samples["sample_id"].is_unique
     assert [p.parent.name for p in d.clip_dirs] == ["f", "f", "a", "f", "a", "g"]
     assert SPEC_A.release_rows == 860
 
 
-def test_casme3c_full_width_comma_and_middle_apex(tmp_path):
-    rows = _rows("casme3c", 3)
+def test_casme3c_full_width_comma_and_middle_apex(sheets):
+    rows = sheets.rows("casme3c", 3)
     rows[1]["aus"] = "1，2"
-    d = load("casme3c", *_write(tmp_path, "casme3c", rows))
+    d = load("casme3c", *sheets.write("casme3c", rows))
     assert d.samples["aus"].tolist() == ["4+7", "1+2", "4+7"]
     assert (d.samples["apex"] == d.samples["onset"] + (d.samples["offset"] - d.samples["onset"]) // 2).all()
     assert pd.api.types.is_integer_dtype(d.samples["apex"])
