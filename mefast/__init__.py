@@ -47,6 +47,10 @@ __all__ = [
     "__version__",
     "au_metrics",
     "biwoof",
+    "dmdsp",
+    "higo",
+    "hog3d",
+    "hoof",
     "classification_metrics",
     "compute_flow",
     "crop_align",
@@ -56,6 +60,8 @@ __all__ = [
     "flow_to_channels_first",
     "has_cuda",
     "landmarks68",
+    "lbp_mop",
+    "lbp_sip",
     "lbp_top",
     "lbp_top_batch",
     "magnification",
@@ -67,6 +73,7 @@ __all__ = [
     "optical_strain",
     "preprocess",
     "resize_flow",
+    "select_frames",
     "show_config",
     "spot",
     "spotting",
@@ -96,6 +103,10 @@ _LAZY.update({name: "face" for name in ("crop_align", "detect_face", "landmarks6
 # LBP-TOP and TIM (C++ core).
 _LAZY.update({name: "descriptors._lbptop" for name in ("lbp_top", "lbp_top_batch", "uniform_mapping")})
 _LAZY.update({name: "descriptors._tim" for name in ("tim", "tim_batch", "tim_weights")})
+# The rest of the tutorial's hand-crafted methods (Numba / NumPy).
+_LAZY.update({"lbp_sip": "descriptors._lbpsip", "lbp_mop": "descriptors._lbpsip", "hoof": "descriptors._hoof"})
+_LAZY.update({"hog3d": "descriptors._hog3d", "higo": "descriptors._hog3d"})
+_LAZY.update({"dmdsp": "descriptors._sampling", "select_frames": "descriptors._sampling"})
 
 # Subpackages reached as attributes (``mefast.datasets.load``) without importing them with mefast.
 # Spotting: mefast.spot (long-video features, baselines and MEGC scoring live in mefast.spotting).

@@ -68,7 +68,7 @@ def _exact_bin(u, v, n_bins, reference):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _biwoof_kernel(flows, strains, row_lo, row_hi, col_lo, col_hi, n_bins, reference, out):  # pragma: no cover
+def _biwoof_kernel(flows, strains, row_lo, row_hi, col_lo, col_hi, n_bins, reference, local_w, global_w, out):  # noqa: E501  # pragma: no cover
     """Bi-WOOF of each clip into ``out`` (N, n_rows * n_cols * n_bins) float64.
 
     flows (N, H, W, 2) float32, strains (N, H, W) float32, block bounds as half-open int64 ranges,
@@ -102,7 +102,8 @@ def _biwoof_kernel(flows, strains, row_lo, row_hi, col_lo, col_hi, n_bins, refer
                 c = dropped if (reference != 0) & (b == n_bins - 1) else b  # histc drops (last edge, 180)
                 c_row[x] = exact if is_near else c
                 near += is_near
-                m_row[x] = np.sqrt(u * u + v * v)
+                mg = np.sqrt(u * u + v * v)
+                m_row[x] = mg if local_w != 0 else (1.0 if mg > 0.0 else 0.0)  # ablation: moving pixels vote 1
             if near > 0:
                 for x in range(w):
                     if c_row[x] == exact:
@@ -128,6 +129,8 @@ def _biwoof_kernel(flows, strains, row_lo, row_hi, col_lo, col_hi, n_bins, refer
                     weight = strain_sum / ((row_hi[r] - row_lo[r]) * (col_hi[c] - col_lo[c]))
                 else:
                     weight = strain_sum
+                if global_w == 0:
+                    weight = 1.0  # ablation: no strain weight
                 for b in range(n_bins):
                     votes = hist[0, b] + hist[1, b] + hist[2, b] + hist[3, b]
                     out[i, pos + b] = votes / total * weight if total > 0.0 else 0.0
@@ -191,6 +194,8 @@ def biwoof(
     blocks: int | tuple[int, int] = (5, 5),
     bins: int = 8,
     mode: Literal["paper", "reference"] = "paper",
+    local_weights: bool = True,
+    global_weights: bool = True,
     n_threads: int | None = None,
     device: str = "cpu",
 ) -> NDArray[np.float32]:
@@ -209,6 +214,12 @@ def biwoof(
         Orientation bins per block (the paper: 8).
     mode : {"paper", "reference"}
         The clean definition or a reproduction of ``biwoof.m`` (see the module docstring).
+    local_weights : bool
+        Pixels vote their flow magnitude (True, Bi-WOOF) or 1 for every moving pixel (False: the tutorial's
+        "without local weight" ablation).
+    global_weights : bool
+        Blocks weighted by their optical strain (True, Bi-WOOF) or all by 1 (False: the "without global
+        weight" ablation; with ``local_weights`` it is then the L2-normalised block HOOF, :func:`mefast.hoof`).
     n_threads : int, optional
         Threads over a stack of clips, all cores if None (the kernel releases the GIL).
     device : {"cpu", "auto"}
@@ -262,15 +273,19 @@ def biwoof(
     n = stack.shape[0]
     out = np.zeros((n, rows * cols * int(bins)), np.float64)
     ref = 1 if mode == "reference" else 0
+    for flag, flag_name in ((local_weights, "local_weights"), (global_weights, "global_weights")):
+        if not isinstance(flag, bool | np.bool_):
+            raise ValueError(f"{flag_name} must be True or False, got {flag!r}")
+    weights = (int(bool(local_weights)), int(bool(global_weights)))
     threads = n_threads_for(n_threads, n)
     if threads == 1:
-        _biwoof_kernel(stack, s, *bounds, int(bins), ref, out)
+        _biwoof_kernel(stack, s, *bounds, int(bins), ref, *weights, out)
     else:
         parts = np.array_split(np.arange(n), threads)
         with ThreadPoolExecutor(threads) as pool:
             jobs = [
                 pool.submit(_biwoof_kernel, stack[p[0] : p[-1] + 1], s[p[0] : p[-1] + 1], *bounds, int(bins), ref,
-                            out[p[0] : p[-1] + 1])
+                            *weights, out[p[0] : p[-1] + 1])
                 for p in parts
             ]  # fmt: skip
             for j in jobs:

@@ -319,8 +319,8 @@ def test_kernel_releases_the_gil(longest_python_pause):
     strains = np.ones(flows.shape[:3], np.float32)
     bounds = biwoof_block_bounds(128, 128, (5, 5))
     out = np.zeros((400, 200))
-    kernel(flows[:1], strains[:1], *bounds, 8, 0, out[:1])  # compiled before the test
-    pause, seconds = longest_python_pause(lambda: kernel(flows, strains, *bounds, 8, 0, out))
+    kernel(flows[:1], strains[:1], *bounds, 8, 0, 1, 1, out[:1])  # compiled before the test
+    pause, seconds = longest_python_pause(lambda: kernel(flows, strains, *bounds, 8, 0, 1, 1, out))
     assert seconds > 2e-3  # long enough to tell
     assert pause < 0.5 * seconds  # with the GIL held, the Python thread would stall for the whole call
 

@@ -1,0 +1,66 @@
+"""3DHOG and HIGO against a brute-force NumPy reference and analytic clips."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import mefast
+from mefast.errors import CudaUnavailableError, ShapeError
+
+from . import _reference_handcrafted as ref
+
+
+@pytest.mark.parametrize(
+    ("shape", "blocks", "time_blocks", "bins"),
+    [((7, 23, 19), (3, 2), 1, 8), ((9, 26, 30), (4, 5), 2, 12), ((3, 5, 5), (1, 1), 1, 5)],
+)
+def test_matches_reference(shape, blocks, time_blocks, bins):
+    rng = np.random.default_rng(sum(shape))
+    clip = rng.integers(0, 6, shape, dtype=np.uint8)  # many zero and axis-aligned gradients (bin edges)
+    kw = {"blocks": blocks, "time_blocks": time_blocks, "bins": bins, "n_threads": 2}
+    higo = mefast.higo(clip, normalize="none", **kw)
+    np.testing.assert_array_equal(higo, ref.gradient_histograms(clip, blocks, time_blocks, bins, False, False))
+    hog = mefast.hog3d(clip, **kw)
+    np.testing.assert_allclose(hog, ref.gradient_histograms(clip, blocks, time_blocks, bins, True), rtol=1e-5)
+    assert hog.shape == higo.shape == (time_blocks * blocks[0] * blocks[1] * 3 * bins,)
+
+
+def test_float_clip_and_threads():
+    clip = np.random.default_rng(5).random((8, 20, 18)).astype(np.float32)
+    one = mefast.hog3d(clip, blocks=2, normalize="none", n_threads=1)
+    np.testing.assert_allclose(one, mefast.hog3d(clip, blocks=2, normalize="none", n_threads=2), rtol=1e-6)
+    np.testing.assert_allclose(one, ref.gradient_histograms(clip, (2, 2), 1, 8, True, False), rtol=1e-5)
+
+
+def test_still_clip_gives_zeros():
+    still = np.full((6, 12, 12), 100, np.uint8)
+    for fn in (mefast.hog3d, mefast.higo):
+        f = fn(still, blocks=2)
+        assert np.isfinite(f).all() and not f.any()
+
+
+def test_horizontal_ramp_votes_one_bin_per_plane():
+    """I = x: the gradient is (1, 0, 0); XY and XT angles are 0 degrees (bin 4 of 8), YT has no gradient."""
+    ramp = np.broadcast_to(np.arange(20, dtype=np.float32), (5, 16, 20))
+    f = mefast.hog3d(ramp, blocks=2).reshape(4, 3, 8)
+    np.testing.assert_array_equal(f[:, 0], np.eye(8)[[4] * 4])
+    np.testing.assert_array_equal(f[:, 1], np.eye(8)[[4] * 4])
+    assert not f[:, 2].any()
+    # HIGO ignores the contrast: a steeper ramp gives the same feature
+    np.testing.assert_array_equal(mefast.higo(ramp, blocks=2), mefast.higo(ramp * 7 + ramp**2 / 50, blocks=2))
+
+
+def test_bad_input_names_the_problem():
+    with pytest.raises(ShapeError, match="video must have shape"):
+        mefast.hog3d(np.zeros((10, 10)))
+    with pytest.raises(ShapeError, match="interior"):
+        mefast.higo(np.zeros((2, 10, 10)))
+    with pytest.raises(ShapeError, match="block columns"):
+        mefast.hog3d(np.zeros((5, 10, 10)), blocks=(2, 9))
+    with pytest.raises(ValueError, match="bins"):
+        mefast.hog3d(np.zeros((5, 10, 10)), bins=0)
+    with pytest.raises(ValueError, match="time_blocks"):
+        mefast.higo(np.zeros((5, 10, 10)), time_blocks=0)
+    with pytest.raises(CudaUnavailableError, match="higo"):
+        mefast.higo(np.zeros((5, 10, 10)), device="cuda")
