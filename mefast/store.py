@@ -450,6 +450,24 @@ class MEStore:
             raise KeyError(f"sample_id {sample_id!r} is not in the {self._describe()}")
         return int(hits[0])
 
+    def row_of(self, sample: int | str) -> int:
+        """Row of a sample given by its row number (negative counts from the end) or its sample id.
+
+        Raises
+        ------
+        ValueError
+            An unknown sample id, or a row number outside the store.
+        """
+        if isinstance(sample, str) and not sample.lstrip("-").isdigit():
+            try:
+                return self.index_of(sample)
+            except KeyError as exc:
+                raise ValueError(str(exc.args[0])) from None
+        row = int(sample)
+        if not -len(self) <= row < len(self):
+            raise ValueError(f"sample row {row} is out of range for a store of {len(self)} samples")
+        return row % len(self)
+
     def _array(self, name: str) -> zarr.Array:
         a = self._handles.get(name)
         if a is None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ..protocols import DATASET_TITLES
 from ._mpl import new_figure
 from ._results import EvalResults, au_f1, confusion, constant_au_f1, corpus_scores, load_results
 
@@ -16,17 +17,6 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["au_f1_figure", "confusion_figure", "corpus_figure", "tsne_embedding", "tsne_figure"]
-
-_DATASET_TITLES = {
-    "casme": "CASME",
-    "casme2": "CASME II",
-    "samm": "SAMM",
-    "smic": "SMIC",
-    "mmew": "MMEW",
-    "4dme": "4DME",
-    "casme3a": "CAS(ME)^3-A",
-    "casme3c": "CAS(ME)^3-C",
-}
 
 
 def _results(res: EvalResults | str | Path) -> EvalResults:
@@ -134,7 +124,7 @@ def corpus_figure(
         if per_seed.shape[1] > 1:
             for j in range(per_seed.shape[1]):
                 ax.plot(x, per_seed[:, j], "o", ms=3, color="#222222", alpha=0.6)
-    ax.set_xticks(np.arange(len(groups)), [_DATASET_TITLES.get(k, k) for k in groups], fontsize=8)
+    ax.set_xticks(np.arange(len(groups)), [DATASET_TITLES.get(k, k) for k in groups], fontsize=8)
     name = metric or res[0].headline
     ax.set_ylabel(f"{name.upper()} per test corpus" if name in ("uf1", "uar", "f1") else name)
     ax.set_ylim(0, 1.05)

@@ -32,17 +32,8 @@ def _resize(img: NDArray[np.uint8], side: int) -> NDArray[np.uint8]:
 
 
 def sample_row(store: Any, sample: int | str) -> int:
-    """Store row of a sample given by row number or sample id."""
-    st = open_store(store)
-    if isinstance(sample, str) and not sample.lstrip("-").isdigit():
-        try:
-            return st.index_of(sample)
-        except KeyError as exc:
-            raise ValueError(str(exc.args[0])) from None
-    row = int(sample)
-    if not -len(st) <= row < len(st):
-        raise ValueError(f"sample row {row} is out of range for a store of {len(st)} samples")
-    return row % len(st)
+    """Store row of a sample given by row number or sample id (see :meth:`mefast.store.MEStore.row_of`)."""
+    return int(open_store(store).row_of(sample))
 
 
 def gallery_image(

@@ -97,6 +97,16 @@ def test_round_trip(location):
     assert ro.index_of("casme2/sub01/EP02") == 2
 
 
+def test_row_of_takes_a_row_number_or_a_sample_id():
+    st = _make(zarr.storage.MemoryStore())
+    assert [st.row_of(x) for x in ("casme2/sub01/EP02", 2, -1, "-4", "3")] == [2, 2, 3, 0, 3]
+    with pytest.raises(ValueError, match="'casme2/nope' is not in"):
+        st.row_of("casme2/nope")
+    for bad in (4, -5, "7"):
+        with pytest.raises(ValueError, match="out of range for a store of 4 samples"):
+            st.row_of(bad)
+
+
 def test_layout_one_compressed_chunk_per_sample(tmp_path):
     _make(tmp_path / "s.zarr")
     g = zarr.open_group(tmp_path / "s.zarr", mode="r")
