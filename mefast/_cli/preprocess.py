@@ -54,8 +54,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--features",
         default=None,
-        help="comma-separated subset of flow,strain,lbptop,biwoof,mdmo,frames (the default set) and of the "
+        help="comma-separated subset of flow,strain,lbptop,biwoof,mdmo,frames (the default set), of the extra "
+        "descriptors hoof,lbpsip,lbpmop,hog3d,higo and of the "
         "magnification features flow_pair,flow_apex_offset,flow_onset_frames,amplified,on_a,off_a,frames_magnified",
+    )
+    p.add_argument(
+        "--frame-selection",
+        choices=("tim", "dmdsp", "uniform", "onset_apex", "apex"),
+        default=None,
+        help="clip of the frames feature and of the video descriptors (lbptop, lbpsip, lbpmop, hog3d, higo): "
+        "tim (default), dmdsp sparse sampling, uniform, onset_apex or apex",
     )
     p.add_argument("--magnify-alpha", type=float, help="alpha of the magnification features (default 5: motion x 6)")
     p.add_argument("--magnify-method", choices=("eulerian-2frame", "lagrangian"), help="their two-frame method")
@@ -141,6 +149,8 @@ def run(args: argparse.Namespace) -> int:
     opts: dict[str, Any] = {"align": args.align, "flow": args.flow_preset}
     if args.crop_size:
         opts["crop_size"] = args.crop_size
+    if args.frame_selection:
+        opts["frame_selection"] = args.frame_selection
     magnify = {"alpha": args.magnify_alpha, "method": args.magnify_method, "on_off_target": args.on_off_target}
     if any(v is not None for v in magnify.values()):
         opts["magnify"] = {k: v for k, v in magnify.items() if v is not None}

@@ -39,7 +39,7 @@ from typing import Any, Literal
 from .._validation import check_int
 from ..store import MEStore
 from ._executors import _cpu_count, _run_dask, _run_joblib
-from ._features import ALL_FEATURES, PreprocessOptions, _size, feature_shapes
+from ._features import ALL_FEATURES, EXTRA_FEATURES, PreprocessOptions, _size, feature_shapes
 from ._jobs import _Job, _one_sample_view, _Outcome, _run_serial
 from ._magnify_features import MAGNIFY_FEATURES, feature_recipes
 from ._provenance import _check_compatible, _location, _open_or_create, _update_annotations
@@ -115,7 +115,7 @@ class PreprocessReport:
 def _feature_names(features: Sequence[str] | str) -> tuple[str, ...]:
     if isinstance(features, str):
         features = [f.strip() for f in features.split(",") if f.strip()]
-    known = ALL_FEATURES + MAGNIFY_FEATURES  # the magnification features only when asked for
+    known = ALL_FEATURES + EXTRA_FEATURES + MAGNIFY_FEATURES  # the extra and magnification ones only when asked for
     unknown = sorted(set(features) - set(known))
     if unknown or not features:
         raise ValueError(f"features must be a non-empty subset of {known}, got {tuple(features)}")

@@ -15,6 +15,12 @@ API's, in this order (``n_threads`` is the number of threads the C++ core may us
 6. ``frames``: :func:`mefast.descriptors.tim` to ``tim_frames`` frames (``output="uint8"``), resized to
    ``size`` (area interpolation).
 7. ``lbptop``: :func:`mefast.descriptors.lbp_top` of the TIM clip at ``crop_size``.
+8. On request only (:data:`EXTRA_FEATURES`): ``hoof`` (:func:`mefast.hoof` of the crop-resolution onset -> apex
+   flow), ``lbpsip``, ``lbpmop``, ``hog3d``, ``higo`` (of the same clip as ``lbptop``).
+
+``PreprocessOptions.frame_selection`` chooses that clip (and the ``frames`` feature): ``"tim"`` (default),
+``"dmdsp"`` (:func:`mefast.dmdsp` to ``tim_frames`` frames), ``"uniform"`` (``tim_frames`` frames of the clip),
+``"onset_apex"`` (2 frames) or ``"apex"`` (1 frame; the video descriptors need 3 frames or more).
 """
 
 from __future__ import annotations
@@ -38,10 +44,19 @@ from ._magnify_features import (
     magnify_feature_shapes,
 )
 
-__all__ = ["ALL_FEATURES", "PreprocessOptions", "compute_features", "feature_shapes"]
+__all__ = ["ALL_FEATURES", "EXTRA_FEATURES", "FRAME_SELECTION", "PreprocessOptions", "compute_features",
+           "feature_shapes"]  # fmt: skip
 
 #: Every feature ``preprocess`` can store, in the order they are computed.
 ALL_FEATURES: tuple[str, ...] = ("flow", "strain", "lbptop", "biwoof", "mdmo", "frames")
+
+#: The other hand-crafted descriptors (issue 19), computed only when asked for.
+EXTRA_FEATURES: tuple[str, ...] = ("hoof", "lbpsip", "lbpmop", "hog3d", "higo")
+
+#: Choices of ``PreprocessOptions.frame_selection``.
+FRAME_SELECTION: tuple[str, ...] = ("tim", "dmdsp", "uniform", "onset_apex", "apex")
+
+_VIDEO_DESCRIPTORS = ("lbptop", "lbpsip", "lbpmop", "hog3d", "higo")
 
 
 @dataclass(frozen=True)
@@ -67,6 +82,11 @@ class PreprocessOptions:
         Frames of the TIM-normalised clip (the ``frames`` feature and the input of LBP-TOP).
     lbptop, biwoof, mdmo : dict
         Keyword arguments passed to the descriptor functions.
+    frame_selection : {"tim", "dmdsp", "uniform", "onset_apex", "apex"}
+        The clip of the ``frames`` feature and of the video descriptors (see the module docstring).
+    handcrafted : dict
+        Keyword arguments of the :data:`EXTRA_FEATURES` descriptors and of ``dmdsp``, by name, e.g.
+        ``{"lbpsip": {"blocks": (8, 8)}, "dmdsp": {"gamma": 0.01}}``.
     face : dict
         Keyword arguments of :func:`mefast.face.crop_align` (``detector``, ``method``, ``margin``, ``model``);
         with ``align="none"``, the landmark ones go to :func:`mefast.face.landmarks68` for MDMO.
@@ -83,6 +103,8 @@ class PreprocessOptions:
     face: Mapping[str, Any] = field(default_factory=dict)
     #: Options of the magnification features (keys of ``MagnifyFeatureOptions``, see ``_magnify_features``).
     magnify: Mapping[str, Any] = field(default_factory=dict)
+    frame_selection: str = "tim"
+    handcrafted: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "crop_size", _size(self.crop_size, "crop_size"))
@@ -98,6 +120,14 @@ class PreprocessOptions:
         for name in ("lbptop", "biwoof", "mdmo", "face", "magnify"):
             object.__setattr__(self, name, dict(getattr(self, name)))
         MagnifyFeatureOptions.from_mapping(self.magnify)  # refuse bad magnify options before any work
+        if self.frame_selection not in FRAME_SELECTION:
+            raise ValueError(f"frame_selection must be one of {FRAME_SELECTION}, got {self.frame_selection!r}")
+        hand = {str(k): dict(v) for k, v in dict(self.handcrafted).items()}
+        unknown = sorted(set(hand) - set(EXTRA_FEATURES) - {"dmdsp"})
+        if unknown:
+            known = (*EXTRA_FEATURES, "dmdsp")
+            raise ValueError(f"handcrafted options for unknown descriptors {unknown}; known: {known}")
+        object.__setattr__(self, "handcrafted", hand)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready record of every option (recorded in the store's attrs)."""
@@ -142,6 +172,33 @@ def _landmarks(frame: NDArray[np.uint8], opts: PreprocessOptions) -> NDArray[np.
 
     kw = {k: v for k, v in opts.face.items() if k in ("method", "model", "detector")}
     return np.asarray(landmarks68(frame, **kw), dtype=np.float32)
+
+
+def _selected_clip(gray: NDArray[np.uint8], apex: int, opts: PreprocessOptions, n_threads: int) -> np.ndarray:
+    """The clip of ``opts.frame_selection`` (uint8): TIM, DMDSP, uniform, onset + apex or apex frames."""
+    from ..descriptors import dmdsp, select_frames, tim
+
+    how = opts.frame_selection
+    if how == "tim":
+        return tim(gray, opts.tim_frames, **_with_threads({"output": "uint8"}, n_threads))
+    if how == "dmdsp":
+        return dmdsp(gray, **{"n_frames": opts.tim_frames, **opts.handcrafted.get("dmdsp", {})})
+    if how == "uniform":
+        return select_frames(gray, "uniform", n_frames=opts.tim_frames)
+    return select_frames(gray, how, apex=apex)  # type: ignore[arg-type]
+
+
+def _selected_frames(opts: PreprocessOptions) -> int:
+    """Frames of the selected clip (``uniform`` assumes clips of at least ``tim_frames`` frames)."""
+    return {"onset_apex": 2, "apex": 1}.get(opts.frame_selection, opts.tim_frames)
+
+
+def _video_descriptor(name: str, clip: np.ndarray, opts: PreprocessOptions, n_threads: int) -> np.ndarray:
+    from .. import descriptors as d
+
+    fn = {"lbptop": d.lbp_top, "lbpsip": d.lbp_sip, "lbpmop": d.lbp_mop, "hog3d": d.hog3d, "higo": d.higo}[name]
+    kw = opts.lbptop if name == "lbptop" else opts.handcrafted.get(name, {})
+    return np.asarray(fn(clip, **_with_threads(kw, n_threads)))
 
 
 def _with_threads(kwargs: Mapping[str, Any], n_threads: int) -> dict[str, Any]:
@@ -198,7 +255,7 @@ def compute_features(
     if wanted & set(MAGNIFY_FEATURES):
         out.update(timed("magnify", lambda: compute_magnify_features(
             gray, apex, features=features, size=size, options=options, n_threads=n_threads)))  # fmt: skip
-    if wanted & {"flow", "strain", "biwoof"}:
+    if wanted & {"flow", "strain", "biwoof", "hoof"}:
         substitute = MagnifyFeatureOptions.from_mapping(options.magnify).substitute_apex_offset
         i0, i1, _ = flow_pair(apex, len(gray), substitute)  # apex -> offset where onset == apex
         full = timed("flow", lambda: tvl1(gray[i0], gray[i1], params=options.flow))
@@ -212,6 +269,11 @@ def compute_features(
 
             kw = _with_threads(options.biwoof, n_threads)
             out["biwoof"] = timed("biwoof", lambda: biwoof(full, optical_strain(full, n_threads=1), **kw))
+        if "hoof" in wanted:
+            from ..descriptors import hoof
+
+            kw_hoof = _with_threads(options.handcrafted.get("hoof", {}), n_threads)
+            out["hoof"] = timed("hoof", lambda: hoof(full, **kw_hoof))
     if "mdmo" in wanted:
         from ..descriptors import mdmo
 
@@ -221,21 +283,18 @@ def compute_features(
             return mdmo(flows, lm, **options.mdmo)
 
         out["mdmo"] = timed("mdmo", _mdmo)
-    if wanted & {"frames", "lbptop"}:
+    if wanted & {"frames", *_VIDEO_DESCRIPTORS}:
         import cv2
 
-        from ..descriptors import lbp_top, tim
-
-        kw_tim = _with_threads({"output": "uint8"}, n_threads)
-        clip = timed("frames", lambda: tim(gray, options.tim_frames, **kw_tim))
+        clip = timed("frames", lambda: _selected_clip(gray, apex, options, n_threads))
         if "frames" in wanted:
             out["frames"] = timed(
                 "frames",
                 lambda: np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in clip]),
             )
-        if "lbptop" in wanted:
-            kw = _with_threads(options.lbptop, n_threads)
-            out["lbptop"] = timed("lbptop", lambda: lbp_top(clip, **kw))
+        for name in _VIDEO_DESCRIPTORS:
+            if name in wanted:
+                out[name] = timed(name, lambda name=name: _video_descriptor(name, clip, options, n_threads))
     for name, value in out.items():
         if name not in MAGNIFY_FEATURES:  # those come with their dtypes
             out[name] = np.asarray(value, dtype=np.uint8 if name == "frames" else np.float32)
@@ -254,10 +313,14 @@ def feature_shapes(
     shapes: dict[str, tuple[tuple[int, ...], str]] = {}
     probe: dict[str, np.ndarray] = {}
     ch, cw = options.crop_size
-    if "lbptop" in features:
-        from ..descriptors import lbp_top
+    for name in _VIDEO_DESCRIPTORS:
+        if name in features:
+            blank = np.zeros((_selected_frames(options), ch, cw), np.uint8)
+            probe[name] = _video_descriptor(name, blank, options, 1)
+    if "hoof" in features:
+        from ..descriptors import hoof
 
-        probe["lbptop"] = np.asarray(lbp_top(np.zeros((options.tim_frames, ch, cw), np.uint8), **options.lbptop))
+        probe["hoof"] = np.asarray(hoof(np.zeros((ch, cw, 2), np.float32), **options.handcrafted.get("hoof", {})))
     if "biwoof" in features:
         from ..descriptors import biwoof
 
@@ -280,7 +343,7 @@ def feature_shapes(
         elif name == "strain":
             shapes[name] = ((h, w), "float32")
         elif name == "frames":
-            shapes[name] = ((options.tim_frames, h, w), "uint8")
+            shapes[name] = ((_selected_frames(options), h, w), "uint8")
         else:
             shapes[name] = (tuple(probe[name].shape), "float32")
     return shapes

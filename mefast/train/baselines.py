@@ -3,7 +3,8 @@
 ``constant``: for AU detection always positive (the CD6ME baseline: its F1 on an AU is ``2p / (1 + p)``
 for prevalence ``p``); for classes the most frequent class of the training fold.
 ``svm``: an RBF SVC (C = 28, as in MEB) after standardisation fitted on the training fold, on the
-flattened flow resized to 32 x 32 (u, v) or on a descriptor vector (``lbptop``, ``biwoof``, ``mdmo``).
+flattened flow resized to 32 x 32 (u, v) or on a descriptor vector (``lbptop``, ``biwoof``, ``mdmo``, and the
+extra hand-crafted ones ``hoof``, ``lbpsip``, ``lbpmop``, ``hog3d``, ``higo``).
 AU detection fits one SVC per AU; an AU with a single label value in the training fold is predicted as
 that value.
 """
@@ -23,7 +24,7 @@ from .data import Source
 
 __all__ = ["SVM_FEATURES", "constant_method", "svm_features", "svm_method"]
 
-SVM_FEATURES: tuple[str, ...] = ("flow", "lbptop", "biwoof", "mdmo")
+SVM_FEATURES: tuple[str, ...] = ("flow", "lbptop", "biwoof", "mdmo", "hoof", "lbpsip", "lbpmop", "hog3d", "higo")
 
 
 def constant_method(*, multilabel: bool) -> FitPredict:
