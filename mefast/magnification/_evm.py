@@ -292,8 +292,9 @@ def evm(
         ``reference`` keeps the reference code's quirks: ``ideal`` with in-band gain 1/2 and ``butter`` with
         cutoffs at half the given frequencies (MATLAB ``butter(1, f / fs)``).
     preset : str, optional
-        A name in :data:`EVM_PRESETS`; its settings replace the defaults (keywords given explicitly still win
-        only for ``fs``, which presets set when their source gives one).
+        A name in :data:`EVM_PRESETS`; its settings (``fs`` included where its source gives one) replace the
+        corresponding keywords. To override some of them, use ``mefast.magnify(video, alpha, preset=...,
+        **overrides)``, where explicit keywords win.
     n_threads : int, optional
         Threads of the core (all cores if None).
 

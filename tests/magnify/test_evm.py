@@ -244,7 +244,7 @@ def test_bad_video_is_refused():
 
 
 def test_evm_releases_the_gil(longest_python_pause):
-    video = np.random.default_rng(0).random((60, 128, 160, 3)).astype(np.float32)
+    video = np.random.default_rng(0).random((160, 192, 240, 3)).astype(np.float32)
     pause, seconds = longest_python_pause(lambda: mg.evm(video, alpha=10, n_threads=1))
     assert seconds > 0.05
     assert pause < 0.5 * seconds

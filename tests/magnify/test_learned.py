@@ -52,32 +52,31 @@ def test_identical_frames_and_unit_amplification():
 
 def test_weight_round_trip_in_every_format(tmp_path):
     torch.manual_seed(1)
-    net = LBMM()
+    net = LBMM(8)  # every layer of the released model, 8 channels wide (small files)
     sd = {k: v.clone() for k, v in net.state_dict().items()}
     paths = {"pt": tmp_path / "w.pt", "npz_tf": tmp_path / "tf.npz", "npz": tmp_path / "own.npz"}
     torch.save({"state_dict": {"module." + k: v for k, v in sd.items()}}, paths["pt"])  # DataParallel-wrapped
     np.savez(paths["npz_tf"], **net.tf_state_dict())
     np.savez(paths["npz"], **{k: v.numpy() for k, v in sd.items()})
     for p in paths.values():
-        loaded = LBMM.load(p).state_dict()
+        loaded = LBMM.load(p, width=8).state_dict()
         assert all(torch.equal(loaded[k], sd[k]) for k in sd), p
     assert tf_name("encoder.encoder_resblk0.c1.conv.weight") == "ynet_3frames/encoder/encoder_resblk0_c1/Conv/weights"
     assert tf_name("decoder.pred_conv.conv.weight") == "ynet_3frames/decoder/pred_conv/Conv/weights"
-    # HWIO on disk: the first kernel is 7 x 7 x 3 x 16
-    assert np.load(paths["npz_tf"])["ynet_3frames/encoder/enc_conv1_c/Conv/weights"].shape == (7, 7, 3, 16)
+    # HWIO on disk: the first kernel is 7 x 7 x 3 x (width / 2)
+    assert np.load(paths["npz_tf"])["ynet_3frames/encoder/enc_conv1_c/Conv/weights"].shape == (7, 7, 3, 4)
 
 
 def test_wrong_weights_are_refused_with_the_keys(tmp_path):
-    net = LBMM()
+    net = LBMM(8)
     sd = net.state_dict()
     bad = {k: v for k, v in sd.items() if "decoder_resblk8" not in k}
     bad["decoder.extra.conv.weight"] = torch.zeros(1)
     with pytest.raises(MagnificationWeightsError, match=r"2 missing key\(s\) \[decoder.decoder_resblk8.c1") as e:
         net.load_weights(bad)
     assert "1 unexpected key(s) [decoder.extra.conv.weight]" in str(e.value)
-    small = LBMM(16).state_dict()
     with pytest.raises(MagnificationWeightsError, match="has shape"):
-        net.load_weights(small)
+        net.load_weights(LBMM(16).state_dict())
     torch.save({"model_state_dict": {}}, tmp_path / "k.pth")
     with pytest.raises(MagnificationWeightsError, match="postech-ami"):
         LBMM.load(tmp_path / "k.pth")
