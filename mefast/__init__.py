@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from ._backend import has_cuda, show_config
+from ._lazy import lazy_attributes as _lazy_attributes
+from ._version import __version__
 from .errors import (
     AnnotationError,
     CudaUnavailableError,
@@ -13,7 +15,6 @@ from .errors import (
     ShapeError,
     StoreError,
 )
-from ._version import __version__
 from .flow import (
     TVL1,
     TVL1_PRESETS,
@@ -116,20 +117,4 @@ _LAZY.update({"magnify": "magnification"})
 # Pictures: mefast.viz (colour coding numpy only; figures need the viz extra, loaded on first use).
 _SUBPACKAGES = ("datasets", "spotting", "magnification", "viz")
 
-
-def __getattr__(name: str) -> object:
-    if name in _SUBPACKAGES:
-        import importlib
-
-        return importlib.import_module(f"{__name__}.{name}")
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = _lazy_attributes(globals(), _LAZY, _SUBPACKAGES)
