@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from types import SimpleNamespace
 
 import numpy as np
@@ -65,6 +66,21 @@ def _make_store(path, n: int = 12, *, magnified: bool = False, done_all: bool = 
         if done_all or i != 1:
             st.mark_done(i)
     return MEStore.open(path)
+
+
+@pytest.fixture
+def png_size():
+    """``png_size(data) -> (width, height)`` of PNG bytes, checked to be a PNG with something drawn on it."""
+
+    def size(data: bytes) -> tuple[int, int]:
+        from PIL import Image
+
+        img = Image.open(io.BytesIO(data))
+        img.load()
+        assert img.format == "PNG" and np.asarray(img.convert("L")).std() > 5  # drawn, not blank
+        return img.size
+
+    return size
 
 
 @pytest.fixture

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
 from sklearn.metrics import confusion_matrix, f1_score
 
 from mefast.viz import (
@@ -25,13 +22,6 @@ from mefast.viz import (
 )
 
 
-def _png_size(data: bytes) -> tuple[int, int]:
-    img = Image.open(io.BytesIO(data))
-    img.load()
-    assert img.format == "PNG" and np.asarray(img.convert("L")).std() > 5  # drawn, not blank
-    return img.size
-
-
 def test_load_results_reads_what_to_csv_wrote(tmp_path, write_results):
     ev = write_results(tmp_path / "r", seeds=(0, 1, 2), method="Random (flow)")
     res = load_results(tmp_path / "r")
@@ -42,7 +32,7 @@ def test_load_results_reads_what_to_csv_wrote(tmp_path, write_results):
         load_results(tmp_path)
 
 
-def test_confusion_counts_and_the_drawn_cells(tmp_path, write_results):
+def test_confusion_counts_and_the_drawn_cells(tmp_path, write_results, png_size):
     write_results(tmp_path / "r", seeds=(0, 1))
     res = load_results(tmp_path / "r")
     labels, counts = confusion(res)
@@ -64,12 +54,12 @@ def test_confusion_counts_and_the_drawn_cells(tmp_path, write_results):
     shown = np.array([float(t.get_text()) for t in ax_norm.texts]).reshape(k, k)
     np.testing.assert_allclose(shown, norm, atol=0.005)
     assert [t.get_text() for t in ax_counts.get_yticklabels()] == list(labels)
-    assert _png_size(figure_png(fig)) == (900, 450)
+    assert png_size(figure_png(fig)) == (900, 450)
     with pytest.raises(ValueError, match="seed 7"):
         confusion(res, seed=7)
 
 
-def test_au_f1_bars_and_constant_baseline(tmp_path, write_results):
+def test_au_f1_bars_and_constant_baseline(tmp_path, write_results, png_size):
     write_results(tmp_path / "rand", label="au", seeds=(0, 1), method="Random")
     res = load_results(tmp_path / "rand")
     f1 = au_f1(res)
@@ -85,7 +75,7 @@ def test_au_f1_bars_and_constant_baseline(tmp_path, write_results):
     base = constant_au_f1(res)
     segs = [c for c in ax.collections if c.get_label() == "constant (always positive)"][0].get_segments()
     np.testing.assert_allclose([s[0][1] for s in segs], base.to_numpy())
-    assert _png_size(figure_png(fig)) == (800, 400)
+    assert png_size(figure_png(fig)) == (800, 400)
     # the constant method's own results sit exactly on the baseline
     write_results(tmp_path / "const", label="au", seeds=(0,), method="Constant", constant=True)
     const = load_results(tmp_path / "const")
@@ -99,7 +89,7 @@ def _emotion(tmp_path, write_results):
     return tmp_path / "emo"
 
 
-def test_corpus_bars_with_seed_spread(tmp_path, write_results):
+def test_corpus_bars_with_seed_spread(tmp_path, write_results, png_size):
     write_results(tmp_path / "a", seeds=(0, 1, 2), method="A")
     write_results(tmp_path / "b", seeds=(3, 4), method="B")
     a, b = load_results(tmp_path / "a"), load_results(tmp_path / "b")
@@ -114,10 +104,10 @@ def test_corpus_bars_with_seed_spread(tmp_path, write_results):
     pd.testing.assert_frame_equal(corpus_scores(a).loc[["casme2", "samm"]], per, check_names=False)
     labels = [t.get_text() for t in ax.get_xticklabels()]
     assert labels == ["CASME II", "SAMM", "Average"]
-    assert _png_size(figure_png(fig)) == (700, 350)
+    assert png_size(figure_png(fig)) == (700, 350)
 
 
-def test_tsne_scatter(rng):
+def test_tsne_scatter(rng, png_size):
     x = np.vstack([rng.normal(0, 1, (15, 6)), rng.normal(8, 1, (15, 6))])
     pts = tsne_embedding(x, seed=0)
     assert pts.shape == (30, 2)
@@ -126,7 +116,7 @@ def test_tsne_scatter(rng):
     assert ((d.argmin(1) < 15) == (np.arange(30) < 15)).all()
     labels = ["a"] * 15 + ["b"] * 15
     fig = tsne_figure(pts, labels, groups=["casme2", "samm"] * 15, width=500, height=400)
-    assert _png_size(figure_png(fig)) == (500, 400)
+    assert png_size(figure_png(fig)) == (500, 400)
     assert sorted(t.get_text() for t in fig.axes[0].get_legend().get_texts()) == ["a", "b"]
     with pytest.raises(ValueError):
         tsne_embedding(x[:3])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -19,13 +17,6 @@ from mefast.viz import (
     save_figure,
     strain_to_rgb,
 )
-
-
-def _png_size(data: bytes) -> tuple[int, int]:
-    img = Image.open(io.BytesIO(data))
-    img.load()
-    assert img.format == "PNG"
-    return img.size
 
 
 def test_class_means_equal_numpy_means(tmp_path, make_store, const):
@@ -90,12 +81,12 @@ def test_gallery_tiles_are_the_colour_coded_store_arrays(store, const):
     )
 
 
-def test_gallery_is_a_png_of_the_mosaic_size(store, tmp_path):
+def test_gallery_is_a_png_of_the_mosaic_size(store, tmp_path, png_size):
     img = gallery(store, n=12, tile=40)
     mosaic, _, _ = gallery_image(store, n=12, tile=40)
     assert img.size == (mosaic.shape[1], mosaic.shape[0])
     path = save_figure(img, tmp_path / "g.png")
-    assert _png_size(path.read_bytes()) == img.size
+    assert png_size(path.read_bytes()) == img.size
     arr = np.asarray(Image.open(path).convert("RGB"))
     assert arr.std() > 10  # not blank
 
@@ -110,7 +101,7 @@ def test_gallery_shows_magnified_frames_when_the_store_has_them(tmp_path, make_s
     np.testing.assert_array_equal(mosaic[y0 : y0 + SIZE, x0 + 3 * (SIZE + 2) : x0 + 4 * SIZE + 6, 0], mag[2])
 
 
-def test_class_means_figure_draws_the_means(store, const):
+def test_class_means_figure_draws_the_means(store, const, png_size):
     SIZE = const.SIZE
     cm = class_means(store)
     img = class_means_figure(cm, tile=SIZE)
@@ -123,14 +114,14 @@ def test_class_means_figure_draws_the_means(store, const):
     last = flow_to_rgb(cm.means["flow"][2], peak)
     y2 = 22 + 16 + 2 * (SIZE + 16 + 6) + 16
     np.testing.assert_array_equal(arr[y2 : y2 + SIZE, x : x + SIZE], last)
-    assert _png_size(figure_png(img)) == img.size
+    assert png_size(figure_png(img)) == img.size
     assert class_means_figure(store, "au", tile=SIZE).size == img.size  # three AUs, three emotions
 
 
-def test_flow_figure_renders_headless_at_the_stated_size(store):
+def test_flow_figure_renders_headless_at_the_stated_size(store, png_size):
     fig = flow_figure(store, "samm/s2/clip06", tile=150, dpi=100)
     assert fig.canvas.get_default_filetype() == "png"
     assert type(fig.canvas).__name__ == "FigureCanvasAgg"
-    assert _png_size(figure_png(fig)) == (5 * 150 + 20, 150 + 60)
+    assert png_size(figure_png(fig)) == (5 * 150 + 20, 150 + 60)
     with pytest.raises(ValueError, match="not in the"):
         flow_figure(store, "nope/none")
