@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from ...errors import AnnotationError
 
-__all__ = ["frame_cell", "is_blank", "is_blank_row", "norm_name", "read_sheet", "text_cell"]
+__all__ = ["frame_cell", "is_blank", "is_blank_row", "norm_name", "read_sheet", "text_cell", "zero_padded"]
 
 _HEADER_SEARCH_ROWS = 40
 
@@ -118,6 +118,21 @@ def text_cell(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
+
+
+def zero_padded(width: int, prefix: str = "") -> Callable[[object], str]:
+    """A subject-cell normaliser: the cell's text less a leading ``prefix`` (any case), numbers zero-padded.
+
+    >>> zero_padded(2, "sub")(1.0), zero_padded(2, "sub")("sub7"), zero_padded(3)("6"), zero_padded(3)("x1")
+    ('01', '07', '006', 'x1')
+    """
+
+    def normalise(value: object) -> str:
+        text = text_cell(value)
+        text = text[len(prefix) :] if prefix and text.lower().startswith(prefix.lower()) else text
+        return text.zfill(width) if text.isdigit() else text
+
+    return normalise
 
 
 def frame_cell(value: object) -> int | None:

@@ -21,7 +21,7 @@ import numpy as np
 
 from .._engine.layout import Layout, emotion_words
 from .._engine.reader import CorpusSpec, Correction, spec_reader
-from .._engine.table import text_cell
+from .._engine.table import zero_padded
 
 __all__ = ["LAYOUT", "SPEC", "read"]
 
@@ -40,10 +40,7 @@ CORRECTIONS: tuple[Correction, ...] = (
 )
 
 
-def _subject(value: object) -> str:
-    text = text_cell(value)
-    text = text[3:] if text.lower().startswith("sub") else text
-    return text.zfill(2) if text.isdigit() else text
+_subject = zero_padded(2, "sub")  # sheet 1 or sub01 -> "01"
 
 
 def _clip_dirs(root: Path, rec: Mapping[str, str]) -> list[Path]:

@@ -26,7 +26,7 @@ import pandas as pd
 
 from .._engine.layout import Layout, emotion_words, plain_aus
 from .._engine.reader import STANDARD_FIELDS, CorpusSpec, Correction, spec_reader
-from .._engine.table import text_cell
+from .._engine.table import zero_padded
 
 __all__ = ["LAYOUT_A", "LAYOUT_C", "SPEC_A", "SPEC_C", "read_a", "read_c"]
 
@@ -79,11 +79,6 @@ def _dirs_a(root: Path, rec: Mapping[str, str]) -> list[Path]:
     return [root / s / folder / "color", root / s / folder, root / s / clip / "color", root / s / clip]
 
 
-def _subject_c(value: object) -> str:
-    text = text_cell(value)
-    return text.zfill(2) if text.isdigit() else text
-
-
 def _dirs_c(root: Path, rec: Mapping[str, str]) -> list[Path]:
     s, clip = rec["subject"], rec["folder"]
     return [root / s / clip / "color", root / s / clip]
@@ -128,7 +123,7 @@ SPEC_C = CorpusSpec(
     clip_dirs=_dirs_c,
     clip_per_folder=False,
     emotions=_EMOTIONS,
-    subject=_subject_c,
+    subject=zero_padded(2),
     apex_fill_reason="part C has no apex annotation; the middle frame of onset..offset is used (as MEB does)",
 )
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from .._engine.layout import Layout, emotion_words
 from .._engine.reader import CorpusSpec, Correction, in_subject_folder, spec_reader
-from .._engine.table import text_cell
+from .._engine.table import zero_padded
 
 __all__ = ["LAYOUT", "SPEC", "read"]
 
@@ -36,11 +36,6 @@ CORRECTIONS: tuple[Correction, ...] = (
         for r, v in ((15, "R12+R15"), (18, "R12+R15"), (41, "L14"), (64, "R14"), (154, "R14A"))
     ),
 )
-
-
-def _subject(value: object) -> str:
-    text = text_cell(value)
-    return text.zfill(3) if text.isdigit() else text
 
 
 SPEC = CorpusSpec(
@@ -61,7 +56,7 @@ SPEC = CorpusSpec(
     emotions=frozenset({"anger", "contempt", "disgust", "fear", "happiness", "sadness", "surprise", "others"}),
     release_rows=159,
     corrections=CORRECTIONS,
-    subject=_subject,
+    subject=zero_padded(3),
     grey=True,
 )
 
