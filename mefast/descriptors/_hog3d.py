@@ -47,33 +47,71 @@ def _bin(a, b, n_bins, scale, margin):  # pragma: no cover - compiled
     return 0 if k >= n_bins else k
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def _bin_row(a_row, b_row, c_row, w_row, n_bins, scale, margin, weighted):  # pragma: no cover - compiled
+    """Bin code and vote of each (a, b) of a row (see ``_hog_kernel``); returns how many need ``arctan2``."""
+    sink = np.uint32(n_bins)
+    exact = np.uint32(n_bins + 1)
+    top = np.float64(n_bins) - 0.5
+    near = 0
+    for j in range(a_row.shape[0]):
+        a = a_row[j]
+        b = b_row[j]
+        m2 = a * a + b * b
+        tt = (atan2_approx(a, b) + np.pi) * scale
+        k = np.uint32(min(tt, top))
+        fr = tt - np.floor(tt)
+        is_near = ((fr < margin) | (fr > 1.0 - margin)) & (m2 != 0.0)
+        c_row[j] = sink if m2 == 0.0 else (exact if is_near else k)
+        w_row[j] = np.sqrt(m2) if weighted else 1.0
+        near += np.int64(is_near)
+    return near
+
+
 @njit(cache=True, nogil=True)
-def _hog_kernel(v, t0, t1, row_of, col_of, tb_of, n_bins, weighted, hist):  # pragma: no cover - compiled
-    """Votes of interior frames ``[t0, t1)`` into ``hist`` (time blocks, rows, cols, 3, n_bins) float64."""
+def _hog_kernel(v, t0, t1, row_of, col_lo, col_hi, tb_of, n_bins, weighted, hist):  # pragma: no cover - compiled
+    """Votes of interior frames ``[t0, t1)`` into ``hist`` (time blocks, rows, cols, 3, 4, n_bins + 1) float64.
+
+    Per image row, vectorised passes compute the three gradient components, then per plane every voxel's bin
+    (``n_bins``: no gradient, a sink bin dropped later; ``n_bins + 1``: within ``EDGE_MARGIN`` of an edge,
+    resolved with ``arctan2``) and vote; the votes go into four interleaved lanes (short dependency chains).
+    """
     h, w = v.shape[1], v.shape[2]
+    n = w - 2
     scale = n_bins / (2.0 * np.pi)
     margin = EDGE_MARGIN * scale
+    exact = n_bins + 1
+    grad = np.empty((3, n))
+    code = np.empty((3, n), np.uint32)
+    vote = np.empty((3, n))
     for t in range(t0, t1):
         tb = tb_of[t - 1]
         for y in range(1, h - 1):
             hb = hist[tb, row_of[y - 1]]
-            for x in range(1, w - 1):
-                gx = np.float64(v[t, y, x + 1]) - np.float64(v[t, y, x - 1])
-                gy = np.float64(v[t, y + 1, x]) - np.float64(v[t, y - 1, x])
-                gt = np.float64(v[t + 1, y, x]) - np.float64(v[t - 1, y, x])
-                seg = hb[col_of[x - 1]]
+            left, right = v[t, y], v[t, y, 2:]
+            up, down = v[t, y - 1, 1:], v[t, y + 1, 1:]
+            prev, nxt = v[t - 1, y, 1:], v[t + 1, y, 1:]
+            gx, gy, gt = grad[0], grad[1], grad[2]
+            for j in range(n):
+                gx[j] = np.float64(right[j]) - np.float64(left[j])
+                gy[j] = np.float64(down[j]) - np.float64(up[j])
+                gt[j] = np.float64(nxt[j]) - np.float64(prev[j])
+            for plane in range(3):
+                a_row = gy if plane == 0 else gt
+                b_row = gy if plane == 2 else gx
+                c_row, w_row = code[plane], vote[plane]
+                near = _bin_row(a_row, b_row, c_row, w_row, n_bins, scale, margin, weighted)
+                if near > 0:
+                    for j in range(n):
+                        if c_row[j] == exact:
+                            k = int(np.floor((np.arctan2(a_row[j], b_row[j]) + np.pi) * n_bins / (2.0 * np.pi)))
+                            c_row[j] = 0 if k >= n_bins else k
+            for cb in range(col_lo.shape[0]):
+                seg = hb[cb]
                 for plane in range(3):
-                    if plane == 0:
-                        a, b = gy, gx
-                    elif plane == 1:
-                        a, b = gt, gx
-                    else:
-                        a, b = gt, gy
-                    m2 = a * a + b * b
-                    if m2 == 0.0:
-                        continue
-                    k = _bin(a, b, n_bins, scale, margin)
-                    seg[plane, k] += np.sqrt(m2) if weighted else 1.0
+                    sp, c_row, w_row = seg[plane], code[plane], vote[plane]
+                    for j in range(col_lo[cb], col_hi[cb]):
+                        sp[j & 3, c_row[j]] += w_row[j]
 
 
 def _gradient_histograms(
@@ -101,20 +139,20 @@ def _gradient_histograms(
     if t < 3 or h < 3 or w < 3:
         raise ShapeError(f"video of shape {v.shape} has no interior voxel: {what} needs at least 3 x 3 x 3")
     row_of = part_of(h - 2, rows, "block rows")
-    col_of = part_of(w - 2, cols, "block columns")
+    col_lo, col_hi = part_bounds(w - 2, cols, "block columns")
     tb_of = part_of(t - 2, tbs, "time blocks")
     threads = n_threads_for(n_threads, t - 2)
     lo, hi = part_bounds(t - 2, threads, "thread parts")
-    hists = np.zeros((threads, tbs, rows, cols, 3, n_bins), np.float64)
+    hists = np.zeros((threads, tbs, rows, cols, 3, 4, n_bins + 1), np.float64)
     if threads == 1:
-        _hog_kernel(v, 1, t - 1, row_of, col_of, tb_of, n_bins, weighted, hists[0])
+        _hog_kernel(v, 1, t - 1, row_of, col_lo, col_hi, tb_of, n_bins, weighted, hists[0])
     else:
         with ThreadPoolExecutor(threads) as pool:
-            jobs = [pool.submit(_hog_kernel, v, 1 + int(a), 1 + int(b), row_of, col_of, tb_of, n_bins, weighted,
+            jobs = [pool.submit(_hog_kernel, v, 1 + int(a), 1 + int(b), row_of, col_lo, col_hi, tb_of, n_bins, weighted,
                                 hists[k]) for k, (a, b) in enumerate(zip(lo, hi, strict=True))]  # fmt: skip
             for j in jobs:
                 j.result()
-    hist = hists.sum(0)
+    hist = hists.sum(axis=(0, 5))[..., :n_bins]  # threads and lanes; drop the sink bin
     if normalize == "per_block_plane":
         _normalize_planes(hist, (n_bins,))
     return hist.astype(np.float32).reshape(-1)

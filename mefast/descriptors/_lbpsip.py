@@ -194,8 +194,8 @@ def lbp_sip(
 
 
 @njit(cache=True, nogil=True)
-def _mop_sums(v, row_of, col_of, xy, xt, yt):  # pragma: no cover - compiled
-    """Sums of the clip along each axis, per block row / column.
+def _mop_sums(v, row_of, col_lo, col_hi, xy, xt, yt):  # pragma: no cover - compiled
+    """Sums of the clip along each axis, per block row / column, in contiguous (vectorised) row passes.
 
     Over time (xy: H x W), over each block row's rows (xt: rows x T x W), over each block column's columns
     (yt: cols x T x H).
@@ -203,14 +203,18 @@ def _mop_sums(v, row_of, col_of, xy, xt, yt):  # pragma: no cover - compiled
     n_t, h, w = v.shape
     for t in range(n_t):
         for y in range(h):
-            rb = row_of[y]
             src = v[t, y]
-            xy_row, xt_row = xy[y], xt[rb, t]
+            xy_row, xt_row = xy[y], xt[row_of[y], t]
             for x in range(w):
                 val = src[x]
                 xy_row[x] += val
                 xt_row[x] += val
-                yt[col_of[x], t, y] += val
+            for cb in range(col_lo.shape[0]):
+                seg = src[col_lo[cb] : col_hi[cb]]
+                acc = yt[cb, t, y] * 0
+                for x in range(seg.shape[0]):
+                    acc += seg[x]
+                yt[cb, t, y] = acc
 
 
 @njit(cache=True, nogil=True)
@@ -327,7 +331,7 @@ def lbp_mop(
     xy = np.zeros((h, w), acc)
     xt = np.zeros((rows, t, w), acc)
     yt = np.zeros((cols, t, h), acc)
-    _mop_sums(v, part_of(h, rows, "block rows"), part_of(w, cols, "block columns"), xy, xt, yt)
+    _mop_sums(v, part_of(h, rows, "block rows"), c_lo, c_hi, xy, xt, yt)
     hist = np.zeros((rows, cols, 3, n_bins), np.int64)
     o_xy, o_xt, o_yt = _offsets(p, rx, ry), _offsets(p, rx, rt), _offsets(p, ry, rt)
     for i in range(rows):
