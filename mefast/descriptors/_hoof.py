@@ -138,7 +138,17 @@ def hoof(
     out = np.zeros((n, rows * cols * n_bins), np.float64)
     sym = bool(symmetric)
     threads = n_threads_for(n_threads, n)
-    if threads == 1:
+    if not sym and threads == 1:
+        # Bi-WOOF's vectorised kernel with the strain weights off computes the same block histograms (each
+        # summing to 1), L2-normalised over the whole vector: undo that by normalising each block again.
+        from ._biwoof import _biwoof_kernel
+
+        strain = np.zeros((n, h, w), np.float32)
+        _biwoof_kernel(stack, strain, row_lo, row_hi, col_lo, col_hi, n_bins, 0, 1, 0, out)
+        blocks_view = out.reshape(n, rows * cols, n_bins)
+        total = blocks_view.sum(-1, keepdims=True)
+        np.divide(blocks_view, total, out=blocks_view, where=total > 0)
+    elif threads == 1:
         _hoof_kernel(stack, row_lo, row_hi, col_lo, col_hi, n_bins, sym, out)
     else:
         lo, hi = part_bounds(n, threads, "thread parts")
