@@ -19,6 +19,7 @@ angle comes from a fast polynomial and only angles within ``EDGE_MARGIN`` of a b
 
 from __future__ import annotations
 
+import functools
 from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
@@ -114,6 +115,56 @@ def _hog_kernel(v, t0, t1, row_of, col_lo, col_hi, tb_of, n_bins, weighted, hist
                         sp[j & 3, c_row[j]] += w_row[j]
 
 
+@njit(cache=True, nogil=True)
+def _hog_kernel_u8(v, t0, t1, row_of, col_lo, col_hi, tb_of, table, weighted, hist):  # pragma: no cover - compiled
+    """``_hog_kernel`` for uint8 clips, with the bins looked up instead of computed.
+
+    Gradient components are integers in [-255, 255], so every plane's bin is a lookup in ``table`` (511 x 511,
+    built with ``arctan2``; the sink bin for a zero gradient).
+    """
+    h, w = v.shape[1], v.shape[2]
+    n = w - 2
+    idx = np.empty((3, n), np.int32)
+    vote = np.ones((3, n))
+    for t in range(t0, t1):
+        tb = tb_of[t - 1]
+        for y in range(1, h - 1):
+            hb = hist[tb, row_of[y - 1]]
+            left, right = v[t, y], v[t, y, 2:]
+            up, down = v[t, y - 1, 1:], v[t, y + 1, 1:]
+            prev, nxt = v[t - 1, y, 1:], v[t + 1, y, 1:]
+            i0, i1, i2 = idx[0], idx[1], idx[2]
+            w0, w1, w2 = vote[0], vote[1], vote[2]
+            for j in range(n):
+                gx = np.int32(right[j]) - np.int32(left[j])
+                gy = np.int32(down[j]) - np.int32(up[j])
+                gt = np.int32(nxt[j]) - np.int32(prev[j])
+                i0[j] = (gy + 255) * 511 + gx + 255
+                i1[j] = (gt + 255) * 511 + gx + 255
+                i2[j] = (gt + 255) * 511 + gy + 255
+                if weighted:
+                    w0[j] = np.sqrt(np.float64(gx * gx + gy * gy))
+                    w1[j] = np.sqrt(np.float64(gx * gx + gt * gt))
+                    w2[j] = np.sqrt(np.float64(gy * gy + gt * gt))
+            for cb in range(col_lo.shape[0]):
+                seg = hb[cb]
+                for plane in range(3):
+                    sp, ip, wp = seg[plane], idx[plane], vote[plane]
+                    for j in range(col_lo[cb], col_hi[cb]):
+                        sp[j & 3, table[ip[j]]] += wp[j]
+
+
+@functools.lru_cache(maxsize=8)
+def _u8_table(n_bins: int) -> NDArray[np.uint8]:
+    """Bin of ``atan2(a, b)`` for integer ``a, b`` in [-255, 255] (``n_bins`` for the zero vector), flattened."""
+    g = np.arange(-255, 256, dtype=np.float64)
+    a, b = np.meshgrid(g, g, indexing="ij")
+    k = np.floor((np.arctan2(a, b) + np.pi) * n_bins / (2.0 * np.pi)).astype(np.int64)
+    k[k >= n_bins] = 0
+    k[(a == 0) & (b == 0)] = n_bins
+    return k.astype(np.uint8).reshape(-1)
+
+
 def _gradient_histograms(
     video: ArrayLike,
     blocks: object,
@@ -144,11 +195,15 @@ def _gradient_histograms(
     threads = n_threads_for(n_threads, t - 2)
     lo, hi = part_bounds(t - 2, threads, "thread parts")
     hists = np.zeros((threads, tbs, rows, cols, 3, 4, n_bins + 1), np.float64)
+    if v.dtype == np.uint8 and n_bins < 255:
+        kernel, spec = _hog_kernel_u8, _u8_table(n_bins)
+    else:
+        kernel, spec = _hog_kernel, n_bins
     if threads == 1:
-        _hog_kernel(v, 1, t - 1, row_of, col_lo, col_hi, tb_of, n_bins, weighted, hists[0])
+        kernel(v, 1, t - 1, row_of, col_lo, col_hi, tb_of, spec, weighted, hists[0])
     else:
         with ThreadPoolExecutor(threads) as pool:
-            jobs = [pool.submit(_hog_kernel, v, 1 + int(a), 1 + int(b), row_of, col_lo, col_hi, tb_of, n_bins, weighted,
+            jobs = [pool.submit(kernel, v, 1 + int(a), 1 + int(b), row_of, col_lo, col_hi, tb_of, spec, weighted,
                                 hists[k]) for k, (a, b) in enumerate(zip(lo, hi, strict=True))]  # fmt: skip
             for j in jobs:
                 j.result()
