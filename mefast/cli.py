@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 __all__ = ["main"]
 
-_COMMANDS = ("preprocess", "info", "demo", "evaluate", "config", "show", "spot", "reproduce", "magnify")
+_COMMANDS = ("preprocess", "info", "demo", "evaluate", "config", "show", "spot", "reproduce", "magnify", "explain")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -32,7 +32,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", help="state dict to start the network from (your own file; nothing is downloaded)")
     p.add_argument("--label", choices=LABEL_KINDS, help="kind of target (default: the protocol's)")
     p.add_argument("--seeds", type=int, default=1, help="number of seeded runs (seeds 0..N-1; default 1)")
-    p.add_argument("--epochs", type=int, default=200, help="training epochs of the networks (default 200)")
+    p.add_argument(
+        "--epochs", type=int, default=None, help="training epochs of the networks (default 200; dual-branch: 100)"
+    )
     p.add_argument(
         "--noisy",
         choices=_NOISY,
@@ -55,8 +57,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="CORPUS=C1,C2",
         help="keep only these classes of a corpus (repeatable), e.g. samm=happiness,surprise",
     )
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--batch-size", type=int, default=None, help="default 32 (dual-branch: 128)")
+    p.add_argument("--lr", type=float, default=None, help="default 1e-4 (dual-branch: AdamW 3e-3)")
+    p.add_argument(
+        "--variant",
+        help="dual-branch ablation of the paper's Table 4: plain, au, awm, norr (with --model dualbranch) or au "
+        "(with --model singlebranch); same as --model dualbranch-awm etc.",
+    )
+    p.add_argument("--input-size", type=int, help="input side of resizable networks (dual-branch default 224)")
+    p.add_argument("--save-models", type=Path, help="dual-branch: save each fold's model here (for mefast explain)")
     p.add_argument("--early-stopping", action="store_true", help="stop on a validation split of the training fold")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (default 0)")
@@ -90,10 +99,14 @@ def run(args: argparse.Namespace) -> int:
             noisy = IDC.from_file(args.clean_ids)
         else:
             noisy = NOISY_METHODS[args.noisy]() if args.noisy else None
+        model = f"{args.model}-{args.variant}" if args.variant else args.model
+        if args.save_models is not None and not _is_dualbranch(model):
+            raise ValueError("--save-models is for the dual-branch models")
         config = TrainConfig(
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            lr=args.lr,
+            epochs=args.epochs or 200,
+            batch_size=args.batch_size or 32,
+            lr=args.lr or 1e-4,
+            input_size=args.input_size,
             early_stopping=args.early_stopping,
             noisy=noisy,
             device=args.device,
@@ -101,6 +114,16 @@ def run(args: argparse.Namespace) -> int:
             threads=args.threads,
             weights=args.weights,
         )
+        if _is_dualbranch(model):
+            from ..train.dualbranch import DualBranchConfig
+
+            given = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "input_size": args.input_size}
+            config = DualBranchConfig(  # type: ignore[assignment]
+                **{k: v for k, v in given.items() if v is not None},
+                device=args.device,
+                threads=args.threads,
+                weights=args.weights,
+            )
         classes = _split(args.classes)
         class_filters = {}
         for item in args.class_filter:
@@ -111,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
         ev = evaluate(
             args.store,
             args.protocol,
-            args.model,
+            model,
             label=args.label,
             seeds=range(args.seeds),
             config=config,
@@ -120,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
             train_datasets=_split(args.train_datasets),
             test_datasets=_split(args.test_datasets),
             class_filters=class_filters or None,
+            **({"save_models": args.save_models} if args.save_models is not None else {}),
         )
     except (MefastError, ValueError, OSError) as exc:
         print(f"mefast evaluate: {exc}", file=sys.stderr)
@@ -188,3 +212,19 @@ def demo_evaluation(store_path: str, *, n_jobs: int | None = None, results_dir: 
             tables_to_markdown([e.table("dataset") for e in evals]),
         ]
     )
+
+
+def _is_dualbranch(model: str) -> bool:
+    """Whether ``model`` is a dual-branch Table 4 variant (checked by name, without importing torch)."""
+    return model.lower() in _DUALBRANCH
+
+
+_DUALBRANCH = (
+    "dualbranch",
+    "dualbranch-plain",
+    "dualbranch-au",
+    "dualbranch-awm",
+    "dualbranch-norr",
+    "singlebranch",
+    "singlebranch-au",
+)

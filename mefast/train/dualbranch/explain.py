@@ -40,9 +40,13 @@ class SampleNotExplainableError(MefastError, ValueError):
     """No saved fold model held out the asked-for sample."""
 
 
-def _maps(model: DualBranchNet, x: torch.Tensor, kind: str, target: int | Sequence[int] | None) -> torch.Tensor:
+def _maps(
+    model: DualBranchNet, x: torch.Tensor, kind: str, target: int | Sequence[int] | None, layer: str
+) -> torch.Tensor:
+    if layer not in ("layer3", "layer4"):
+        raise ValueError(f"layer must be 'layer3' or 'layer4', got {layer!r}")
     acts: list[torch.Tensor] = []
-    hooks = [br.layer4[-1].sa.register_forward_hook(lambda _m, _i, o: acts.append(o)) for br in model.branches]
+    hooks = [getattr(br, layer)[-1].sa.register_forward_hook(lambda _m, _i, o: acts.append(o)) for br in model.branches]
     try:
         with torch.enable_grad():
             out = model.forward_train(x)
@@ -85,8 +89,12 @@ def cam(
     kind: Literal["au", "grad"] = "au",
     *,
     target: int | Sequence[int] | None = None,
+    layer: Literal["layer4", "layer3"] = "layer4",
 ) -> NDArray[np.float32]:
     """AU-CAM (``kind="au"``) or Grad-CAM (``"grad"``, class ``target`` or the predicted one) of inputs ``x``.
+
+    ``layer`` picks the hooked stage: the last SA unit of ``layer4`` (the paper's) or of ``layer3`` (twice the
+    resolution, for small inputs).
 
     Returns
     -------
@@ -98,7 +106,7 @@ def cam(
     was_training = model.training
     model.eval()
     try:
-        maps = _maps(model, x, kind, target)
+        maps = _maps(model, x, kind, target, layer)
     finally:
         model.train(was_training)
     regions = model.regions(x)
