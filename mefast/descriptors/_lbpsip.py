@@ -222,16 +222,21 @@ def _lbp2d_hist(img, r0, r1, c0, c1, rr, rc, dr, dc, table, out):  # pragma: no 
     """2D LBP histogram of ``img[r0:r1, c0:c1]`` (centre pixels keep a border of ``rr`` rows, ``rc`` columns).
 
     ``dr``/``dc``: the P rounded neighbour offsets (row, col); ``table`` maps codes to bins; counts into ``out``.
+    Each row's codes are built one neighbour at a time over the whole row (vectorised compares).
     """
     n_p = dr.shape[0]
+    n = (c1 - rc) - (c0 + rc)
+    code = np.empty(n, np.int64)
     for r in range(r0 + rr, r1 - rr):
-        for c in range(c0 + rc, c1 - rc):
-            centre = img[r, c]
-            code = 0
-            for p in range(n_p):
-                if img[r + dr[p], c + dc[p]] >= centre:
-                    code |= 1 << p
-            out[table[code]] += 1
+        centre = img[r, c0 + rc : c1 - rc]
+        code[:] = 0
+        for p in range(n_p):
+            nb = img[r + dr[p], c0 + rc + dc[p] : c1 - rc + dc[p]]
+            bit = np.int64(1) << p
+            for j in range(n):
+                code[j] |= bit if nb[j] >= centre[j] else 0
+        for j in range(n):
+            out[table[code[j]]] += 1
 
 
 def _offsets(points: int, r_col: int, r_row: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -327,7 +332,10 @@ def lbp_mop(
             f"video of shape {v.shape} cut into {rows}x{cols} blocks ({min_h}x{min_w} pixels at least) has no "
             f"centre pixel for radius (R_X, R_Y, R_T)={(rx, ry, rt)}"
         )
-    acc = np.int64 if np.issubdtype(v.dtype, np.integer) else np.float64
+    if v.dtype == np.uint8:  # exact; int32 (twice the SIMD lanes) while no sum can overflow it
+        acc = np.int32 if 255 * t * max(h, w) < 2**31 else np.int64
+    else:  # float32 grey levels
+        acc = np.float64
     xy = np.zeros((h, w), acc)
     xt = np.zeros((rows, t, w), acc)
     yt = np.zeros((cols, t, h), acc)
