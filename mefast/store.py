@@ -772,7 +772,7 @@ class RecordingStore:
             raise ValueError(f"recording_id {dup!r} appears twice")
         if len(recordings) < 1:
             raise ValueError("recordings is empty: a store needs at least one recording")
-        if not overwrite and cls._exists(path):
+        if not overwrite and MEStore.exists(path):  # any zarr group there, of either kind
             raise StoreError(f"a store exists at {path!s}; pass overwrite=True to replace it")
         group = zarr.open_group(store=_zarr_location(path), mode="w" if overwrite else "w-", zarr_format=3)
         spec = {name: tuple(int(s) for s in shape) for name, shape in arrays.items()}
@@ -811,14 +811,6 @@ class RecordingStore:
             )
         )
         return cls(group, path, "r+")
-
-    @staticmethod
-    def _exists(path: StoreLike) -> bool:
-        try:
-            zarr.open_group(store=_zarr_location(path), mode="r")
-        except (FileNotFoundError, zarr.errors.BaseZarrError):
-            return False
-        return True
 
     @classmethod
     def open(cls, path: StoreLike, mode: str = "r") -> RecordingStore:
