@@ -147,11 +147,12 @@ def _hog_kernel_u8(v, t0, t1, row_of, col_lo, col_hi, tb_of, table, weighted, hi
                     w1[j] = np.sqrt(np.float64(gx * gx + gt * gt))
                     w2[j] = np.sqrt(np.float64(gy * gy + gt * gt))
             for cb in range(col_lo.shape[0]):
-                seg = hb[cb]
-                for plane in range(3):
-                    sp, ip, wp = seg[plane], idx[plane], vote[plane]
-                    for j in range(col_lo[cb], col_hi[cb]):
-                        sp[j & 3, table[ip[j]]] += wp[j]
+                s0, s1, s2 = hb[cb, 0], hb[cb, 1], hb[cb, 2]
+                for j in range(col_lo[cb], col_hi[cb]):
+                    lane = j & 3
+                    s0[lane, table[i0[j]]] += w0[j]
+                    s1[lane, table[i1[j]]] += w1[j]
+                    s2[lane, table[i2[j]]] += w2[j]
 
 
 @functools.lru_cache(maxsize=8)
