@@ -8,34 +8,8 @@ with measured ground truth) on which the README's flow figures are measured.
 
 from __future__ import annotations
 
-from ._battery import (
-    AMPLITUDES,
-    BATTERY_IMAGES,
-    REPORT_SEED_BASE,
-    TUNING_SEED_BASE,
-    BatteryCase,
-    battery_image,
-    flow_battery,
-    random_smooth_field,
-    split_seeds,
-    stereo_ground_truth,
-)
+from . import _battery
+from ._battery import *  # noqa: F403  (the names of _battery.__all__)
 from ._synthesis import FlowPair, endpoint_error, face_flow_pair, smooth_field, warp_image
 
-__all__ = [
-    "AMPLITUDES",
-    "BATTERY_IMAGES",
-    "REPORT_SEED_BASE",
-    "TUNING_SEED_BASE",
-    "BatteryCase",
-    "FlowPair",
-    "battery_image",
-    "endpoint_error",
-    "face_flow_pair",
-    "flow_battery",
-    "random_smooth_field",
-    "smooth_field",
-    "split_seeds",
-    "stereo_ground_truth",
-    "warp_image",
-]
+__all__ = [*_battery.__all__, "FlowPair", "endpoint_error", "face_flow_pair", "smooth_field", "warp_image"]

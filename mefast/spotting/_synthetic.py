@@ -2,20 +2,7 @@
 
 from __future__ import annotations
 
-from ..datasets.synthetic._long import (
-    LONG_TRUTH_FILE,
-    LongRecording,
-    PlantedExpression,
-    iter_frames,
-    make_long_recording,
-    write_long_synthetic,
-)
+from ..datasets.synthetic import _long
+from ..datasets.synthetic._long import *  # noqa: F403  (the names of _long.__all__)
 
-__all__ = [
-    "LONG_TRUTH_FILE",
-    "LongRecording",
-    "PlantedExpression",
-    "iter_frames",
-    "make_long_recording",
-    "write_long_synthetic",
-]
+__all__ = list(_long.__all__)
