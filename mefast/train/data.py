@@ -24,6 +24,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .._sealed import LabelFreeStore
 from ..store import MEStore
+from ._chunks import ChunkReader
 
 if TYPE_CHECKING:
     from .clips import ClipDataset
@@ -87,9 +88,11 @@ class StoreSource:
         self._store: LabelFreeStore | None = LabelFreeStore(store) if isinstance(store, MEStore) else None
         self._pid = os.getpid() if self._store is not None else None
         self._cache: dict[str, tuple[np.ndarray, NDArray[np.bool_]]] = {}
+        self._readers: dict[str, ChunkReader | None] = {}
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"path": self.path, "cache_bytes": self.cache_bytes, "_store": None, "_pid": None, "_cache": {}}
+        state = {"path": self.path, "cache_bytes": self.cache_bytes, "_store": None, "_pid": None}
+        return {**state, "_cache": {}, "_readers": {}}
 
     @property
     def store(self) -> LabelFreeStore:
@@ -98,6 +101,7 @@ class StoreSource:
             self._store = LabelFreeStore(MEStore.open(self.path, mode="r"))
             self._pid = os.getpid()
             self._cache = {}
+            self._readers = {}
         return self._store
 
     @property
@@ -116,16 +120,39 @@ class StoreSource:
             self._cache[name] = (np.empty((n, *shape), dtype=dtype), np.zeros(n, dtype=bool))
         return self._cache[name]
 
+    def _reader(self, name: str) -> ChunkReader | None:
+        """The direct chunk reader of one array (None: not a local store of mefast's layout)."""
+        store = self.store
+        if name not in self._readers:
+            self._readers[name] = ChunkReader.for_array(store._reader._array(name)) if name in store.features else None
+        return self._readers[name]
+
     def read(self, name: str, rows: NDArray[np.int64]) -> np.ndarray:
-        """Rows of one per-sample array (one chunk per row read from the store, then cached)."""
+        """Rows of one per-sample array (one chunk per row read from the store, then cached).
+
+        On a local store the chunks are read and decompressed directly into the result (see
+        :class:`~mefast.train._chunks.ChunkReader`); the values are exactly the store's.
+        """
         rows = np.asarray(rows, dtype=np.int64)
+        n = len(self.store)
+        if len(rows) and (rows.min() < -n or rows.max() >= n):
+            return self.store.read(name, rows)  # raises its IndexError
+        rows = rows % max(n, 1)
+        reader = self._reader(name)
         cache = self._cache_for(name)
         if cache is None:
-            return self.store.read(name, rows)
+            if reader is None:
+                return self.store.read(name, rows)
+            out = np.empty((len(rows), *reader.shape), reader.dtype)
+            reader.read_into(rows, out, np.arange(len(rows)))
+            return out
         values, have = cache
         missing = np.unique(rows[~have[rows]])
         if len(missing):
-            values[missing] = self.store.read(name, missing)
+            if reader is None:
+                values[missing] = self.store.read(name, missing)
+            else:
+                reader.read_into(missing, values)
             have[missing] = True
         return values[rows]
 

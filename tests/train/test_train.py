@@ -26,6 +26,7 @@ from mefast.train import (  # noqa: E402
     make_loader,
     stack_inputs,
 )
+from mefast.train._chunks import ChunkReader  # noqa: E402
 from mefast.train.noisy import flag_high_loss, per_sample_loss  # noqa: E402
 from mefast.train.synthetic import synthetic_flow_samples, write_flow_store  # noqa: E402
 
@@ -82,6 +83,8 @@ def test_store_source_caches_decoded_rows(store_path, monkeypatch):
     calls = []
     real = MEStore.read
     monkeypatch.setattr(MEStore, "read", lambda self, name, idx: calls.append(np.asarray(idx)) or real(self, name, idx))
+    direct = ChunkReader.read_into  # local stores: rows decoded straight from their chunk files
+    monkeypatch.setattr(ChunkReader, "read_into", lambda self, rows, *a: calls.append(rows) or direct(self, rows, *a))
     cached, uncached = StoreSource(st), StoreSource(st, cache_bytes=0)
     for src in (cached, uncached):
         np.testing.assert_array_equal(src.read("flow", np.array([4, 2, 4])), real(st, "flow", [4, 2, 4]))

@@ -1,0 +1,138 @@
+"""Direct reads of a local store's one-sample chunks, for the training read path.
+
+A store keeps one chunk per sample (see :mod:`mefast.store`), and Zarr's generic read path spends about as much
+time per chunk on its asynchronous codec pipeline as on decompressing it. When an array lies on the local file
+system with the layout mefast writes (chunks ``(1, *shape)``, codecs ``bytes`` little-endian then ``blosc``),
+:class:`ChunkReader` reads each chunk file and decompresses it with Blosc straight into the caller's buffer: the
+same bytes Zarr would return (a chunk never written reads as the array's fill value), at a fraction of the
+overhead. Any other array (remote store, other codecs or chunks, big-endian machine) gets no reader
+(:meth:`ChunkReader.for_array` returns None) and the caller reads through Zarr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numcodecs.blosc
+import numpy as np
+from numpy.typing import NDArray
+
+from .._validation import core_threads
+from ..errors import StoreError
+
+__all__ = ["ChunkReader"]
+
+_MAX_THREADS = 4  # file reads and small decodes: more threads only contend
+_MIN_PER_THREAD = 8  # fewer rows than this per thread: decode on the calling thread
+
+
+class ChunkReader:
+    """Reads whole one-sample chunks of one Zarr v3 array from local files into NumPy buffers.
+
+    Parameters
+    ----------
+    folder : Path
+        The array's folder (holding its ``zarr.json``).
+    keys : callable
+        ``keys((i, 0, ...))`` -> the chunk key of sample ``i`` (the array's chunk key encoding).
+    shape : tuple of int
+        Per-sample shape.
+    dtype : numpy.dtype
+        Element type (native byte order).
+    fill_value : scalar
+        Value of a sample whose chunk was never written.
+    n_threads : int, optional
+        Threads reading and decoding the chunks of one call (all cores, at most 4, if None); calls with few
+        rows stay on the calling thread.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        keys: Any,
+        shape: tuple[int, ...],
+        dtype: np.dtype,
+        fill_value: Any,
+        *,
+        n_threads: int | None = None,
+    ) -> None:
+        self.folder = folder
+        self._keys = keys
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+        self.fill_value = fill_value
+        self._zeros = (0,) * len(self.shape)
+        self._nbytes = int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+        self._prefix = str(folder) + os.sep  # chunk keys use "/", which every supported OS accepts
+        self.n_threads = max(1, min(_MAX_THREADS, core_threads(n_threads) or os.cpu_count() or 1))
+        self._pool: ThreadPoolExecutor | None = None
+
+    @classmethod
+    def for_array(cls, array: Any, *, n_threads: int | None = None) -> ChunkReader | None:
+        """A reader for a Zarr v3 ``array`` of mefast's per-sample layout on local disk, else None."""
+        try:
+            meta = array.metadata
+            root = array.store_path.store.root
+            codecs = [c.to_dict() for c in meta.codecs]
+            chunks = tuple(meta.chunk_grid.chunk_shape)
+        except AttributeError:  # another Zarr format, store or chunk grid
+            return None
+        if not isinstance(root, Path) or getattr(meta, "zarr_format", None) != 3:
+            return None
+        folder = root / array.store_path.path
+        shape = tuple(array.shape[1:])
+        dtype = np.dtype(array.dtype)
+        names = [c.get("name") for c in codecs]
+        endian = (codecs[0].get("configuration") or {}).get("endian") if codecs else None
+        if (
+            names != ["bytes", "blosc"]
+            or chunks != (1, *shape)
+            or not (folder / "zarr.json").is_file()
+            or dtype.hasobject
+            or (dtype.itemsize > 1 and (endian != "little" or sys.byteorder != "little"))
+        ):
+            return None
+        return cls(folder, meta.encode_chunk_key, shape, dtype, meta.fill_value, n_threads=n_threads)
+
+    def read_into(self, rows: NDArray[np.int64], dest: np.ndarray, at: NDArray[np.int64] | None = None) -> None:
+        """Decode the chunk of sample ``rows[k]`` into ``dest[at[k]]`` (``at`` defaults to ``rows``).
+
+        ``dest`` must be a C-contiguous ``(M, *shape)`` array of the reader's dtype.
+
+        Raises
+        ------
+        StoreError
+            A chunk whose decoded size is not one sample's (a corrupt or foreign file).
+        """
+        if dest.dtype != self.dtype or dest.shape[1:] != self.shape or not dest.flags.c_contiguous:
+            raise ValueError(f"dest must be C-contiguous (M, {self.shape}) {self.dtype}, got {dest.shape} {dest.dtype}")
+        at = rows if at is None else at
+        pairs = list(zip(rows.tolist(), at.tolist(), strict=True))
+        if self.n_threads < 2 or len(pairs) < 2 * _MIN_PER_THREAD:
+            self._decode(pairs, dest)
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.n_threads, thread_name_prefix="mefast-chunks")
+        parts = [pairs[k :: self.n_threads] for k in range(self.n_threads)]
+        for job in [self._pool.submit(self._decode, part, dest) for part in parts]:
+            job.result()
+
+    def _decode(self, pairs: list[tuple[int, int]], dest: np.ndarray) -> None:
+        """Read and decompress ``(row, at)`` pairs (file reads and Blosc release the GIL)."""
+        prefix = self._prefix
+        for r, a in pairs:
+            path = prefix + self._keys((r, *self._zeros))
+            try:
+                with open(path, "rb") as fh:
+                    buf = fh.read()
+            except FileNotFoundError:
+                dest[a] = self.fill_value
+                continue
+            # Blosc's 16-byte header: version, versionlz, flags, typesize, then the decoded size (uint32 LE).
+            if len(buf) < 16 or int.from_bytes(buf[4:8], "little") != self._nbytes:
+                raise StoreError(f"the chunk {path} does not hold one sample of shape {self.shape} {self.dtype}")
+            numcodecs.blosc.decompress(buf, dest[a])

@@ -1,0 +1,130 @@
+"""The training read path's direct chunk reads equal Zarr's reads of the same store, byte for byte."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import zarr
+from zarr.codecs import BloscCodec
+
+torch = pytest.importorskip("torch")
+
+from mefast.errors import StoreError  # noqa: E402
+from mefast.store import MEStore  # noqa: E402
+from mefast.train import ArraySource, FlowDataset, StoreSource, make_loader  # noqa: E402
+from mefast.train._chunks import ChunkReader  # noqa: E402
+from mefast.train.synthetic import synthetic_flow_samples, write_flow_store  # noqa: E402
+from mefast.train.transforms import input_transforms  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def store_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("chunks") / "s.zarr"
+    write_flow_store(path, datasets=["casme2", "samm"], n_subjects=2, clips_per_subject=5, size=16, seed=3)
+    return path
+
+
+@pytest.fixture(scope="module")
+def partial_path(tmp_path_factory):
+    """A store with flow, strain and uint8 frames where samples 2 and 5 were never written."""
+    meta, au, flows = synthetic_flow_samples(datasets=["casme2"], n_subjects=2, clips_per_subject=4, size=8, seed=1)
+    path = tmp_path_factory.mktemp("chunks") / "partial.zarr"
+    from mefast.train.synthetic import AU_NAMES
+
+    store = MEStore.create(
+        path,
+        meta,
+        au=au,
+        au_names=AU_NAMES,
+        arrays={"flow": ((2, 8, 8), "float32"), "frames": ((3, 8, 8), "uint8")},
+    )
+    rng = np.random.default_rng(0)
+    for i in range(len(meta)):
+        if i in (2, 5):
+            continue
+        store.write_sample(i, {"flow": flows[i], "frames": rng.integers(0, 256, (3, 8, 8), dtype=np.uint8)})
+        store.mark_done(i)
+    return path
+
+
+def _zarr_rows(path, name):
+    return np.asarray(zarr.open_array(f"{path}/{name}", mode="r")[:])
+
+
+@pytest.mark.parametrize("name", ["flow", "frames"])
+def test_reader_equals_zarr_with_unwritten_rows(partial_path, name):
+    store = MEStore.open(partial_path, mode="r")
+    reader = ChunkReader.for_array(store._array(name))
+    assert reader is not None
+    expect = _zarr_rows(partial_path, name)
+    rows = np.array([5, 0, 2, 7, 1], dtype=np.int64)
+    out = np.empty((len(rows), *reader.shape), reader.dtype)
+    reader.read_into(rows, out, np.arange(len(rows)))
+    np.testing.assert_array_equal(out, expect[rows])  # NaN (flow) / 0 (frames) where nothing was written
+    if name == "flow":
+        assert np.isnan(out[0]).all() and np.isnan(out[2]).all() and not np.isnan(out[1]).any()
+
+
+@pytest.mark.parametrize("cache_bytes", [0, 2**30])
+def test_store_source_reads_exactly_the_store(partial_path, cache_bytes):
+    src = StoreSource(partial_path, cache_bytes=cache_bytes)
+    for name in ("flow", "frames"):
+        expect = _zarr_rows(partial_path, name)
+        for rows in ([3, 1, 1, 7], [-1, 0], [2, 5, 4, 6, 0]):
+            np.testing.assert_array_equal(src.read(name, np.array(rows)), expect[rows])
+    assert src._readers["flow"] is not None  # the direct path was the one used
+    with pytest.raises(IndexError):
+        src.read("flow", np.array([8]))
+
+
+def test_batched_loader_yields_the_same_tensors(store_path):
+    """A shuffled DataLoader epoch over the store: the direct path, Zarr's path and in-memory arrays agree."""
+    store = MEStore.open(store_path, mode="r")
+    rows = np.arange(len(store))
+    memory = ArraySource({k: store.read(k, slice(None)) for k in ("flow", "strain")})
+    zarr_only = StoreSource(store_path)
+    zarr_only._reader = lambda name: None  # Zarr's own read path, as before the direct reads
+    epochs = []
+    for source in (StoreSource(store_path), zarr_only, memory):
+        torch.manual_seed(0)
+        ds = FlowDataset(source, rows, transform=input_transforms(16, train=True))
+        epochs.append(list(make_loader(ds, batch_size=4, shuffle=True, seed=0)))
+    for a, b, c in zip(*epochs, strict=True):
+        assert torch.equal(a, b) and torch.equal(a, c)
+
+
+def test_other_layouts_get_no_reader(tmp_path):
+    grouped = zarr.create_array(tmp_path / "a.zarr", shape=(4, 3), chunks=(2, 3), dtype="float32")
+    assert ChunkReader.for_array(grouped) is None  # chunks of two samples
+    raw = zarr.create_array(tmp_path / "b.zarr", shape=(4, 3), chunks=(1, 3), dtype="float32", compressors=None)
+    assert ChunkReader.for_array(raw) is None  # not blosc
+    mem = zarr.create_array(zarr.storage.MemoryStore(), shape=(4, 3), chunks=(1, 3), dtype="float32")
+    assert ChunkReader.for_array(mem) is None  # not on local disk
+
+
+def test_foreign_chunk_raises(tmp_path):
+    blosc = BloscCodec(cname="zstd", clevel=5, shuffle="shuffle")
+    arr = zarr.create_array(tmp_path / "c.zarr", shape=(3, 4), chunks=(1, 4), dtype="float32", compressors=blosc)
+    arr[:] = np.arange(12, dtype=np.float32).reshape(3, 4)
+    reader = ChunkReader.for_array(arr)
+    assert reader is not None
+    out = np.empty((3, 4), np.float32)
+    reader.read_into(np.arange(3), out)
+    np.testing.assert_array_equal(out, arr[:])
+    other = zarr.create_array(tmp_path / "d.zarr", shape=(1, 8), chunks=(1, 8), dtype="float32", compressors=blosc)
+    other[:] = 1.0
+    (tmp_path / "c.zarr" / "c" / "1" / "0").write_bytes((tmp_path / "d.zarr" / "c" / "0" / "0").read_bytes())
+    with pytest.raises(StoreError, match="does not hold one sample"):
+        reader.read_into(np.array([1]), out)
+
+
+@pytest.mark.parametrize("n_threads", [1, 3])
+def test_threaded_reads_equal_serial(store_path, n_threads):
+    """Many rows split over threads land in the same places as a serial read."""
+    store = MEStore.open(store_path, mode="r")
+    reader = ChunkReader.for_array(store._array("flow"), n_threads=n_threads)
+    assert reader is not None and reader.n_threads == n_threads
+    rows = np.random.default_rng(0).permutation(len(store)).astype(np.int64)
+    out = np.full((len(store), *reader.shape), -1.0, np.float32)
+    reader.read_into(rows, out)
+    np.testing.assert_array_equal(out, _zarr_rows(store_path, "flow"))
