@@ -196,6 +196,7 @@ def _gradient_histograms(
     threads = n_threads_for(n_threads, t - 2)
     lo, hi = part_bounds(t - 2, threads, "thread parts")
     hists = np.zeros((threads, tbs, rows, cols, 3, 4, n_bins + 1), np.float64)
+    spec: NDArray[np.uint8] | int
     if v.dtype == np.uint8 and n_bins < 255:
         kernel, spec = _hog_kernel_u8, _u8_table(n_bins)
     else:

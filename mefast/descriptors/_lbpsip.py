@@ -332,6 +332,7 @@ def lbp_mop(
             f"video of shape {v.shape} cut into {rows}x{cols} blocks ({min_h}x{min_w} pixels at least) has no "
             f"centre pixel for radius (R_X, R_Y, R_T)={(rx, ry, rt)}"
         )
+    acc: type[np.number]
     if v.dtype == np.uint8:  # exact; int32 (twice the SIMD lanes) while no sum can overflow it
         acc = np.int32 if 255 * t * max(h, w) < 2**31 else np.int64
     else:  # float32 grey levels

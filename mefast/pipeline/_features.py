@@ -26,6 +26,7 @@ API's, in this order (``n_threads`` is the number of threads the C++ core may us
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._validation import check_int, check_size
-from ..flow import TVL1_PRESETS, TVL1Params, compute_flow, optical_strain, resize_flow, tvl1
+from ..flow import TVL1_PRESETS, TVL1Params, optical_strain, resize_flow, tvl1
 from ._magnify_features import (
     MAGNIFY_FEATURES,
     MagnifyFeatureOptions,
@@ -43,6 +44,7 @@ from ._magnify_features import (
     flow_pair,
     magnify_feature_shapes,
 )
+from ._mdmo_flows import mdmo_feature, mdmo_grid
 
 __all__ = ["ALL_FEATURES", "EXTRA_FEATURES", "FRAME_SELECTION", "PreprocessOptions", "compute_features",
            "feature_shapes"]  # fmt: skip
@@ -78,6 +80,11 @@ class PreprocessOptions:
     mdmo_flow : TVL1Params or str
         TV-L1 parameters of MDMO's onset -> every-frame flows (one flow per frame, so the cost that matters);
         default the ``"fast"`` preset.
+    mdmo_size : (int, int) or None
+        ``(H, W)`` at which MDMO's flows and regions are computed: the crop downscaled (area), at most the crop
+        size; None keeps the crop's resolution (as ``"reference"`` mode and an explicit ``mdmo`` ``delta`` do).
+        Default 128 x 128: a quarter of the pixels of the default crop, an inter-ocular distance near that of
+        MEB's 112-pixel faces (see ``mefast.pipeline._mdmo_flows``).
     tim_frames : int
         Frames of the TIM-normalised clip (the ``frames`` feature and the input of LBP-TOP).
     lbptop, biwoof, mdmo : dict
@@ -96,6 +103,7 @@ class PreprocessOptions:
     align: Literal["face", "none"] = "face"
     flow: TVL1Params | str = "accurate"
     mdmo_flow: TVL1Params | str = "fast"
+    mdmo_size: tuple[int, int] | None = (128, 128)
     tim_frames: int = 10
     lbptop: Mapping[str, Any] = field(default_factory=dict)
     biwoof: Mapping[str, Any] = field(default_factory=dict)
@@ -117,6 +125,8 @@ class PreprocessOptions:
             elif not isinstance(p, TVL1Params):
                 raise TypeError(f"{name} must be a TVL1Params or a preset name, got {type(p).__name__}")
         object.__setattr__(self, "tim_frames", check_int(self.tim_frames, "tim_frames", minimum=2))
+        if self.mdmo_size is not None:
+            object.__setattr__(self, "mdmo_size", _size(self.mdmo_size, "mdmo_size"))
         for name in ("lbptop", "biwoof", "mdmo", "face", "magnify"):
             object.__setattr__(self, name, dict(getattr(self, name)))
         MagnifyFeatureOptions.from_mapping(self.magnify)  # refuse bad magnify options before any work
@@ -196,7 +206,10 @@ def _selected_frames(opts: PreprocessOptions) -> int:
 def _video_descriptor(name: str, clip: np.ndarray, opts: PreprocessOptions, n_threads: int) -> np.ndarray:
     from .. import descriptors as d
 
-    fn = {"lbptop": d.lbp_top, "lbpsip": d.lbp_sip, "lbpmop": d.lbp_mop, "hog3d": d.hog3d, "higo": d.higo}[name]
+    fns: dict[str, Callable[..., Any]] = {
+        "lbptop": d.lbp_top, "lbpsip": d.lbp_sip, "lbpmop": d.lbp_mop, "hog3d": d.hog3d, "higo": d.higo,
+    }  # fmt: skip
+    fn = fns[name]
     kw = opts.lbptop if name == "lbptop" else opts.handcrafted.get(name, {})
     return np.asarray(fn(clip, **_with_threads(kw, n_threads)))
 
@@ -275,12 +288,12 @@ def compute_features(
             kw_hoof = _with_threads(options.handcrafted.get("hoof", {}), n_threads)
             out["hoof"] = timed("hoof", lambda: hoof(full, **kw_hoof))
     if "mdmo" in wanted:
-        from ..descriptors import mdmo
 
         def _mdmo() -> np.ndarray:
             lm = landmarks if landmarks is not None else _landmarks(gray[0], options)
-            flows = compute_flow(gray, reference="first", params=options.mdmo_flow, n_threads=n_threads)
-            return mdmo(flows, lm, **options.mdmo)
+            grid = mdmo_grid(gray.shape[1:], options.mdmo_size, options.mdmo)
+            return mdmo_feature(gray, lm, size=grid, params=options.mdmo_flow, mdmo_options=options.mdmo,
+                                n_threads=n_threads)  # fmt: skip
 
         out["mdmo"] = timed("mdmo", _mdmo)
     if wanted & {"frames", *_VIDEO_DESCRIPTORS}:
@@ -294,7 +307,7 @@ def compute_features(
             )
         for name in _VIDEO_DESCRIPTORS:
             if name in wanted:
-                out[name] = timed(name, lambda name=name: _video_descriptor(name, clip, options, n_threads))
+                out[name] = timed(name, functools.partial(_video_descriptor, name, clip, options, n_threads))
     for name, value in out.items():
         if name not in MAGNIFY_FEATURES:  # those come with their dtypes
             out[name] = np.asarray(value, dtype=np.uint8 if name == "frames" else np.float32)
