@@ -17,6 +17,7 @@ follow from ``A`` by fixed-point iterations that converge because the motion's g
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -257,6 +258,33 @@ def max_gradient(field: NDArray) -> float:
     return float(max(gx, gy))
 
 
+def random_drift(
+    rng: np.random.Generator, magnitude: float | tuple[float, float], *, sway: float, max_freq: float
+) -> tuple[float, float, float, float, float, float]:
+    """A random head drift ``(dx, dy, ax, ay, freq, phase)`` for :class:`Recording`.
+
+    Parameters
+    ----------
+    rng : Generator
+    magnitude : float or (float, float)
+        Length of the linear translation in pixels, or the range it is drawn from (after the direction).
+    sway : float
+        Largest sway amplitude per axis in pixels (each drawn from ``0 .. sway``).
+    max_freq : float
+        The sway makes ``0.5 .. max_freq`` cycles over the recording.
+    """
+    angle = rng.uniform(0, 2 * np.pi)
+    length = rng.uniform(*magnitude) if isinstance(magnitude, tuple) else magnitude
+    return (
+        float(length * np.cos(angle)),
+        float(length * np.sin(angle)),
+        float(rng.uniform(0, sway)),
+        float(rng.uniform(0, sway)),
+        float(rng.uniform(0.5, max_freq)),
+        float(rng.uniform(0, 2 * np.pi)),
+    )
+
+
 def _profile(t: NDArray, onset: int, apex: int, offset: int) -> NDArray[np.float64]:
     """0 before onset, raised-cosine rise to 1 at apex, fall to 0 at offset."""
     t = np.asarray(t, np.float64)
@@ -333,18 +361,16 @@ class Recording:
                 field += (amp * np.sin(np.pi * (t - start + 0.5) / dur)) * blink
         return field
 
-    def render(self) -> NDArray[np.uint8]:
-        """All frames, uint8 ``(T, H, W, 3)`` (``(T, H, W)`` for a grey corpus), as written before encoding.
+    def _noiseless(self, numbers: Iterable[int]) -> Iterator[NDArray[np.float32]]:
+        """Frames ``numbers`` before sensor noise and rounding: float32 ``light(y) * R(y - A_t(y)) + bias``.
 
-        ``frame_t(y) = light(y) * R(y - A_t(y)) + bias + noise``, resampled bicubically by OpenCV (which
-        rounds sample positions to 1/32 pixel).
+        The warp is OpenCV's bicubic remap (which rounds sample positions to 1/32 pixel); a grey recording lights
+        the grey face by the mean of its tint.
         """
         import cv2
 
         face, units, blink, _ = self._basis()
         h, w = self.size
-        # OpenCV's generator is per thread and several times faster than numpy's normal deviates here.
-        cv2.setRNGSeed(int(self.noise_seed) % (2**31 - 1))
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         st = self.style
         light = st.gain * (1 + st.gradient[0] * (xx / w - 0.5) + st.gradient[1] * (yy / h - 0.5))
@@ -353,10 +379,7 @@ class Recording:
             light = light * float(np.mean(st.tint))
         else:
             light = light[..., None] * np.asarray(st.tint, np.float32)
-        out = []
-        noise = np.empty(face.shape, np.float32)
-        noise_2d = noise.reshape(h, -1)  # one channel, so that cv2.randn fills every value
-        for t in self.frame_numbers:
+        for t in numbers:
             a = self._motion(t, units, blink)
             frame = np.asarray(
                 cv2.remap(face, xx - a[..., 0], yy - a[..., 1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE),
@@ -364,7 +387,24 @@ class Recording:
             )
             frame *= light
             frame += st.bias
-            cv2.randn(noise_2d, np.zeros(1), np.full(1, st.noise))
+            yield frame
+
+    def render(self) -> NDArray[np.uint8]:
+        """All frames, uint8 ``(T, H, W, 3)`` (``(T, H, W)`` for a grey corpus), as written before encoding.
+
+        ``frame_t(y) = light(y) * R(y - A_t(y)) + bias + noise``, resampled bicubically by OpenCV (which
+        rounds sample positions to 1/32 pixel).
+        """
+        import cv2
+
+        # OpenCV's generator is per thread and several times faster than numpy's normal deviates here.
+        cv2.setRNGSeed(int(self.noise_seed) % (2**31 - 1))
+        h, w = self.size
+        noise = np.empty((h, w) if self.grey else (h, w, 3), np.float32)
+        noise_2d = noise.reshape(h, -1)  # one channel, so that cv2.randn fills every value
+        out = []
+        for frame in self._noiseless(self.frame_numbers):
+            cv2.randn(noise_2d, np.zeros(1), np.full(1, self.style.noise))
             frame += noise
             out.append(np.clip(np.rint(frame), 0, 255).astype(np.uint8))
         return np.stack(out)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from ._face_motion import Event, Recording, SubjectStyle, max_gradient, neutral_face
+from ._face_motion import Event, Recording, SubjectStyle, max_gradient, neutral_face, random_drift
 
 __all__ = [
     "LONG_TRUTH_FILE",
@@ -154,15 +154,7 @@ def make_long_recording(
             events.append(Event(onset, apex, offset, aus, amps))
             planted.append(PlantedExpression(onset, apex, offset, kind, aus))
         t = offset + 1
-    ang = rng.uniform(0, 2 * np.pi)
-    drift_p = (
-        float(drift * np.cos(ang)),
-        float(drift * np.sin(ang)),
-        float(rng.uniform(0, 0.3)),
-        float(rng.uniform(0, 0.3)),
-        float(rng.uniform(0.5, 2.0)),
-        float(rng.uniform(0, 2 * np.pi)),
-    )
+    drift_p = random_drift(rng, drift, sway=0.3, max_freq=2.0)
     rec = Recording(
         size, style, 0, int(n_frames), tuple(events), drift_p, tuple(blinks), int(rng.integers(0, 2**31 - 1)), grey
     )
@@ -191,30 +183,12 @@ def iter_frames(rec: LongRecording | Recording, start: int = 0, stop: int | None
 
     The noise is drawn per call from the recording's seed and ``start``; the motion is exactly the recording's.
     """
-    import cv2
-
     r = rec.recording if isinstance(rec, LongRecording) else rec
-    face, units, blink, _ = r._basis()
-    h, w = r.size
     stop = r.n_frames if stop is None else min(int(stop), r.n_frames)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    st = r.style
-    light = st.gain * (1 + st.gradient[0] * (xx / w - 0.5) + st.gradient[1] * (yy / h - 0.5))
-    if r.grey:
-        face = cv2.cvtColor(face, cv2.COLOR_RGB2GRAY)
-        light = light * float(np.mean(st.tint))
-    else:
-        light = light[..., None] * np.asarray(st.tint, np.float32)
     rng = np.random.default_rng(np.random.SeedSequence([int(r.noise_seed), int(start)]))
-    for t in range(r.first_frame + int(start), r.first_frame + stop):
-        a = r._motion(t, units, blink)
-        frame = np.asarray(
-            cv2.remap(face, xx - a[..., 0], yy - a[..., 1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE),
-            np.float32,
-        )
-        frame *= light
-        frame += st.bias
-        frame += rng.standard_normal(frame.shape, np.float32) * np.float32(st.noise)
+    noise = np.float32(r.style.noise)
+    for frame in r._noiseless(range(r.first_frame + int(start), r.first_frame + stop)):
+        frame += rng.standard_normal(frame.shape, np.float32) * noise
         yield np.clip(np.rint(frame), 0, 255).astype(np.uint8)
 
 

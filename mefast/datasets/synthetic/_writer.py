@@ -13,7 +13,7 @@ import numpy as np
 from ...labels import format_aus, objective_class
 from .._engine.layout import Layout
 from ..corpora import LAYOUTS
-from ._face_motion import Event, Recording, SubjectStyle, neutral_face
+from ._face_motion import Event, Recording, SubjectStyle, neutral_face, random_drift
 from ._sheets import clip_name, sheet_table, write_sheet
 from ._truth import write_truth
 
@@ -237,16 +237,7 @@ def _plan_corpus(
                     n_events += 1
             start = int(rng.integers(*layout.first_frame)) if layout.first_frame[1] > layout.first_frame[0] else 0
             events, first, count = _sample_events(layout, rng, n_frames, amplitude, n_events, start)
-            d_angle = rng.uniform(0, 2 * np.pi)
-            d_mag = rng.uniform(0, drift)
-            drift_p = (
-                float(d_mag * np.cos(d_angle)),
-                float(d_mag * np.sin(d_angle)),
-                float(rng.uniform(0, 0.15)),
-                float(rng.uniform(0, 0.15)),
-                float(rng.uniform(0.5, 1.5)),
-                float(rng.uniform(0, 2 * np.pi)),
-            )
+            drift_p = random_drift(rng, (0, drift), sway=0.15, max_freq=1.5)
             blinks = []
             if rng.random() < blink_prob:
                 dur = int(rng.integers(4, 8))
