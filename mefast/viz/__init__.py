@@ -14,16 +14,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._lazy import lazy_attributes as _lazy_attributes
-from ._colour import (
-    MIDDLEBURY_HUES,
-    colour_wheel,
-    flow_legend,
-    flow_to_rgb,
-    heat_to_rgb,
-    overlay_heatmap,
-    strain_to_rgb,
-    to_rgb_image,
-)
+from . import _colour
+from ._colour import *  # noqa: F403  (the colour coding: the names of _colour.__all__)
 from ._means import ClassMeans, class_means
 
 if TYPE_CHECKING:  # the lazily loaded names, for type checkers
@@ -34,7 +26,6 @@ if TYPE_CHECKING:  # the lazily loaded names, for type checkers
     from ._store_figures import cam_figure, class_means_figure, flow_figure, gallery, gallery_image, quiver
 
 __all__ = [
-    "MIDDLEBURY_HUES",
     "ClassMeans",
     "EvalResults",
     "Report",
@@ -43,7 +34,6 @@ __all__ = [
     "cam_figure",
     "class_means",
     "class_means_figure",
-    "colour_wheel",
     "confusion",
     "confusion_figure",
     "constant_au_f1",
@@ -51,21 +41,16 @@ __all__ = [
     "corpus_scores",
     "figure_png",
     "flow_figure",
-    "flow_legend",
-    "flow_to_rgb",
     "gallery",
     "gallery_image",
-    "heat_to_rgb",
     "load_results",
-    "overlay_heatmap",
     "quiver",
     "save_figure",
     "store_report",
-    "strain_to_rgb",
-    "to_rgb_image",
     "tsne_embedding",
     "tsne_figure",
 ]
+__all__ += _colour.__all__
 
 # Loaded on first use: matplotlib, Pillow, pandas and scikit-learn stay out of ``import mefast.viz``.
 _LAZY = {name: "_results" for name in ("EvalResults", "au_f1", "confusion", "constant_au_f1", "corpus_scores")}
