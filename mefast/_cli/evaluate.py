@@ -42,7 +42,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "idc-lowloss",
     )
     p.add_argument("--clean-ids", help="for --noisy idc: text file of the clean sample ids (one a line)")
-    p.add_argument("--feature", default="flow", help="SVM input: flow, lbptop, biwoof or mdmo (default flow)")
+    p.add_argument(
+        "--feature",
+        default="flow",
+        help="SVM input: flow, lbptop, biwoof, mdmo, hoof, lbpsip, lbpmop, hog3d or higo (default flow)",
+    )
     p.add_argument("--classes", help="comma-separated class names (or AUs) to keep, e.g. 'happiness,disgust'")
     p.add_argument("--train-datasets", help="comma-separated corpora to train on (default: the protocol's)")
     p.add_argument(
