@@ -124,30 +124,27 @@ def test_feature_pass_peer_opencv_loop(benchmark, report, recording, reference):
         ok = np.isfinite(a).all(1)
         assert np.abs(a[ok] - b[ok]).mean() < 0.05, k  # same features, two TV-L1 implementations
     frames, lm = recording
-    secs = []
-
-    def run():
-        t0 = time.perf_counter()
-        _peer(frames, lm)
-        secs.append(time.perf_counter() - t0)
-
-    benchmark.pedantic(run, rounds=1, iterations=1)
-    report(f"spotting feature pass, {len(frames)} frames 640x480, {THREADS} cores", "OpenCV DualTVL1 + NumPy loop",
-           benchmark, baseline=True, frames_per_s=len(frames) / secs[-1])  # fmt: skip
+    _time_feature_pass(benchmark, report, "OpenCV DualTVL1 + NumPy loop", _peer, frames, lm, baseline=True)
 
 
 def test_feature_pass_mefast(benchmark, report, recording):
     frames, lm = recording
+    name = "mefast long_video_features"
+    _time_feature_pass(benchmark, report, name, long_video_features, frames, _options(), landmarks=lm)
+
+
+def _time_feature_pass(benchmark, report, name: str, compute, frames, *args, baseline: bool = False, **kwargs) -> None:
+    """Time one feature pass ``compute(frames, *args, **kwargs)`` (one round) and record it with its frames/s."""
     secs = []
 
     def run():
         t0 = time.perf_counter()
-        long_video_features(frames, _options(), landmarks=lm)
+        compute(frames, *args, **kwargs)
         secs.append(time.perf_counter() - t0)
 
     benchmark.pedantic(run, rounds=1, iterations=1)
-    report(f"spotting feature pass, {len(frames)} frames 640x480, {THREADS} cores", "mefast long_video_features",
-           benchmark, frames_per_s=len(frames) / secs[-1])  # fmt: skip
+    report(f"spotting feature pass, {len(frames)} frames 640x480, {THREADS} cores", name, benchmark,
+           baseline=baseline, frames_per_s=len(frames) / secs[-1])  # fmt: skip
 
 
 def _lazy_video(n: int):
