@@ -11,7 +11,8 @@ API's, in this order (``n_threads`` is the number of threads the C++ core may us
 3. ``strain``: :func:`mefast.optical_strain` of the stored flow.
 4. ``biwoof``: :func:`mefast.descriptors.biwoof` of the crop-resolution flow and its strain.
 5. ``mdmo``: :func:`mefast.compute_flow` from the onset to every frame with ``PreprocessOptions.mdmo_flow``,
-   then :func:`mefast.descriptors.mdmo` with the onset frame's 68 landmarks.
+   then :func:`mefast.descriptors.mdmo` with the onset frame's 68 landmarks, both on the clip downscaled (area)
+   to ``PreprocessOptions.mdmo_size`` (:mod:`mefast.pipeline._mdmo_flows`).
 6. ``frames``: :func:`mefast.descriptors.tim` to ``tim_frames`` frames (``output="uint8"``), resized to
    ``size`` (area interpolation).
 7. ``lbptop``: :func:`mefast.descriptors.lbp_top` of the TIM clip at ``crop_size``.
