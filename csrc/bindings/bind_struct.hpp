@@ -115,6 +115,42 @@ void field(pybind11::class_<T>& c, const char* name, int (T::*member)[N], const 
         doc);
 }
 
+/// A field of any number of scalars (a std::vector member), read as a list.
+template <class T, class M>
+void field(pybind11::class_<T>& c, const char* name, std::vector<M> T::*member, const char* doc) {
+    c.def_property(
+        name,
+        [member](const T& s) {
+            pybind11::list l;
+            for (const M& v : s.*member) {
+                if constexpr (std::is_same_v<M, float>)
+                    l.append(shortest(v));
+                else
+                    l.append(v);
+            }
+            return l;
+        },
+        [member, name](pybind11::object self, const pybind11::handle& value) {
+            const std::string rule =
+                std::string("must be a sequence of ") + (std::is_integral_v<M> ? "integers" : "real numbers");
+            if (!pybind11::isinstance<pybind11::sequence>(value) || pybind11::isinstance<pybind11::str>(value) ||
+                pybind11::isinstance<pybind11::bytes>(value))
+                detail::wrong_value(self, name, value, rule);
+            auto seq = pybind11::reinterpret_borrow<pybind11::sequence>(value);
+            std::vector<M> v;
+            v.reserve(pybind11::len(seq));
+            for (const auto item : seq) {
+                try {
+                    v.push_back(detail::to_field<M>(self, name, item));
+                } catch (const std::invalid_argument&) {
+                    detail::wrong_value(self, name, value, rule);
+                }
+            }
+            self.cast<T&>().*member = std::move(v);
+        },
+        doc);
+}
+
 /// An enum field, read and written as one of its names.
 template <class T, class E>
 void enum_field(pybind11::class_<T>& c, const char* name, E T::*member,

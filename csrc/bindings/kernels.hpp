@@ -14,7 +14,9 @@
 //      step), and Python reaches it as `mefast._backend.kernels(device).magnify(...)`.
 //   A CPU-only area (no CUDA schedule yet) registers in its own register_<area>.cpp, called from module.cpp, as
 //   the CPU-only helpers (TVL1Engine, lbp_layout, ...) do; its parameter struct is bound there with field() and
-//   finish_struct() (bind_struct.hpp), which both modules share.
+//   finish_struct() (bind_struct.hpp), which both modules share. Eulerian magnification (register_magnify.cpp:
+//   EVMParams, evm_*) is such an area: CPU only, in mefast._core alone, so _cuda.pyi does not declare it and the
+//   kernel section shared by _core.pyi and _cuda.pyi lists only the four kernels below.
 //
 // A Backend provides, all called without the GIL on validated input:
 //   static constexpr const char* name;   // "cpu", "cuda", "emulated-cuda": used in messages

@@ -42,25 +42,34 @@ Geometry video_geometry(const py::array& v, const char* name) {
     return g;
 }
 
-bool is_u8(const py::array& v) { return v.dtype().is(py::dtype::of<std::uint8_t>()); }
+/// f(T{}) with T the element type of v (uint8 or float32, checked by video_geometry), without the GIL.
+template <class F>
+void run_typed(const py::array& v, F&& f) {
+    const bool u8 = v.dtype().is(py::dtype::of<std::uint8_t>());
+    py::gil_scoped_release release;
+    if (u8)
+        f(std::uint8_t{});
+    else
+        f(float{});
+}
+
+/// An uninitialised array of v's shape and dtype.
+py::array empty_like(const py::array& v) {
+    return py::array(v.dtype(), std::vector<py::ssize_t>(v.shape(), v.shape() + v.ndim()));
+}
 
 py::array evm_magnify(const py::array& video, const evm::Params& p, int n_threads) {
     const Geometry g = video_geometry(video, "video");
     evm::validate(p, g.h, g.w);
     if (p.temporal == evm::Temporal::external)
         throw std::invalid_argument("evm_magnify runs the causal filters (iir, butter, diff); use evm_add_band");
-    py::array out(video.dtype(), std::vector<py::ssize_t>(video.shape(), video.shape() + video.ndim()));
+    py::array out = empty_like(video);
     const void* in = video.data();
     void* o = out.mutable_data();
-    const bool u8 = is_u8(video);
-    {
-        py::gil_scoped_release release;
-        if (u8)
-            evm::magnify_causal(static_cast<const std::uint8_t*>(in), g.t, g.h, g.w, g.c, p, n_threads,
-                                static_cast<std::uint8_t*>(o));
-        else
-            evm::magnify_causal(static_cast<const float*>(in), g.t, g.h, g.w, g.c, p, n_threads, static_cast<float*>(o));
-    }
+    run_typed(video, [&](auto zero) {
+        using T = decltype(zero);
+        evm::magnify_causal(static_cast<const T*>(in), g.t, g.h, g.w, g.c, p, n_threads, static_cast<T*>(o));
+    });
     return out;
 }
 
@@ -71,14 +80,10 @@ py::array_t<float> evm_decompose(const py::array& video, const evm::Params& p, i
                             static_cast<py::ssize_t>(rep.size())});
     const void* in = video.data();
     float* o = out.mutable_data();
-    const bool u8 = is_u8(video);
-    {
-        py::gil_scoped_release release;
-        if (u8)
-            evm::decompose_video(static_cast<const std::uint8_t*>(in), g.t, g.h, g.w, g.c, p, n_threads, o);
-        else
-            evm::decompose_video(static_cast<const float*>(in), g.t, g.h, g.w, g.c, p, n_threads, o);
-    }
+    run_typed(video, [&](auto zero) {
+        using T = decltype(zero);
+        evm::decompose_video(static_cast<const T*>(in), g.t, g.h, g.w, g.c, p, n_threads, o);
+    });
     return out;
 }
 
@@ -91,19 +96,14 @@ py::array evm_add_band(const py::array& video, const carray<float>& band, const 
                                     shape_str(band));
     py::array_t<float> work(std::vector<py::ssize_t>(band.shape(), band.shape() + 3));  // amplified in place
     std::copy(band.data(), band.data() + band.size(), work.mutable_data());
-    py::array out(video.dtype(), std::vector<py::ssize_t>(video.shape(), video.shape() + video.ndim()));
+    py::array out = empty_like(video);
     const void* in = video.data();
     void* o = out.mutable_data();
     float* b = work.mutable_data();
-    const bool u8 = is_u8(video);
-    {
-        py::gil_scoped_release release;
-        if (u8)
-            evm::add_band(static_cast<const std::uint8_t*>(in), g.t, g.h, g.w, g.c, p, b, n_threads,
-                          static_cast<std::uint8_t*>(o));
-        else
-            evm::add_band(static_cast<const float*>(in), g.t, g.h, g.w, g.c, p, b, n_threads, static_cast<float*>(o));
-    }
+    run_typed(video, [&](auto zero) {
+        using T = decltype(zero);
+        evm::add_band(static_cast<const T*>(in), g.t, g.h, g.w, g.c, p, b, n_threads, static_cast<T*>(o));
+    });
     return out;
 }
 
@@ -127,16 +127,10 @@ py::array evm_pair(py::array frame0, py::array frame1, const evm::Params& p) {
     const void* a = frame0.data();
     const void* b = frame1.data();
     void* o = out.mutable_data();
-    const bool u8 = is_u8(frame0);
-    {
-        py::gil_scoped_release release;
-        if (u8)
-            evm::magnify_pair(static_cast<const std::uint8_t*>(a), static_cast<const std::uint8_t*>(b), g.h, g.w, g.c, p,
-                              static_cast<std::uint8_t*>(o));
-        else
-            evm::magnify_pair(static_cast<const float*>(a), static_cast<const float*>(b), g.h, g.w, g.c, p,
-                              static_cast<float*>(o));
-    }
+    run_typed(frame0, [&](auto zero) {
+        using T = decltype(zero);
+        evm::magnify_pair(static_cast<const T*>(a), static_cast<const T*>(b), g.h, g.w, g.c, p, static_cast<T*>(o));
+    });
     return out;
 }
 
@@ -149,17 +143,8 @@ void register_magnify(py::module_& m) {
                {{"laplacian", evm::Pyramid::laplacian}, {"gaussian", evm::Pyramid::gaussian}, {"none", evm::Pyramid::none}},
                "spatial decomposition: Laplacian pyramid, one Gaussian level, or the pixels");
     field(c, "levels", &Params::levels, "laplacian: levels including the residual; gaussian: decimations");
-    c.def_property(
-        "alphas", [](const Params& p) { return p.alphas; },
-        [](py::object self, const py::handle& value) {
-            try {
-                self.cast<Params&>().alphas = value.cast<std::vector<float>>();
-            } catch (const py::cast_error&) {
-                throw std::invalid_argument("EVMParams.alphas=" + std::string(py::repr(value)) +
-                                            " is invalid: must be a sequence of real numbers");
-            }
-        },
-        "amplification per Laplacian level, finest first (one value for gaussian and none)");
+    field(c, "alphas", &Params::alphas,
+          "amplification per Laplacian level, finest first (one value for gaussian and none)");
     enum_field(c, "temporal", &Params::temporal,
                {{"iir", evm::Temporal::iir}, {"butter", evm::Temporal::butter}, {"diff", evm::Temporal::diff},
                 {"external", evm::Temporal::external}},

@@ -29,23 +29,11 @@ struct ResizeOp {
         const int y = i / dw, x = i - y * dw;
         const float sy_scale = static_cast<float>(sh) / static_cast<float>(dh);
         const float sx_scale = static_cast<float>(sw) / static_cast<float>(dw);
-        float fx = (static_cast<float>(x) + 0.5f) * sx_scale - 0.5f;
-        fx = fx < 0.0f ? 0.0f : fx;
-        int xi = static_cast<int>(fx);
-        float a = fx - static_cast<float>(xi);
-        if (xi >= sw - 1) {
-            xi = sw - 1;
-            a = 0.0f;
-        }
+        int xi = 0, yi = 0;
+        float a = 0.0f, b = 0.0f;
+        tvl1::linear_tap(x, sx_scale, sw, xi, a);
+        tvl1::linear_tap(y, sy_scale, sh, yi, b);
         const int xj = mini(xi + 1, sw - 1);
-        float fy = (static_cast<float>(y) + 0.5f) * sy_scale - 0.5f;
-        fy = fy < 0.0f ? 0.0f : fy;
-        int yi = static_cast<int>(fy);
-        float b = fy - static_cast<float>(yi);
-        if (yi >= sh - 1) {
-            yi = sh - 1;
-            b = 0.0f;
-        }
         const float* s = src + static_cast<index_t>(k) * src_stride;
         const float* r0 = s + static_cast<index_t>(yi) * sw;
         const float* r1 = s + static_cast<index_t>(mini(yi + 1, sh - 1)) * sw;
@@ -57,27 +45,10 @@ struct ResizeOp {
     }
 };
 
-/// Horizontal pass of the separable Gaussian blur (gaussian_blur() in tvl1.cpp): taps k[0..2r], replicated
-/// border, accumulated from 0 in tap order.
-struct BlurRowsOp {
-    const float* src;
-    float* dst;
-    int h, w;
-    index_t stride;
-    const float* taps;
-    int r;
-
-    MEFAST_HD void operator()(int k, int i) const {
-        const int y = i / w, x = i - y * w;
-        const float* row = src + static_cast<index_t>(k) * stride + static_cast<index_t>(y) * w;
-        float acc = 0.0f;
-        for (int t = 0; t <= 2 * r; ++t) acc += taps[t] * row[tvl1::clamp_index(x - r + t, w)];
-        dst[static_cast<index_t>(k) * stride + i] = acc;
-    }
-};
-
-/// Vertical pass of the separable Gaussian blur.
-struct BlurColsOp {
+/// One pass of the separable Gaussian blur (gaussian_blur() in tvl1.cpp), along the rows (Vertical = false) or
+/// the columns: taps k[0..2r], replicated border, accumulated from 0 in tap order.
+template <bool Vertical>
+struct BlurOp {
     const float* src;
     float* dst;
     int h, w;
@@ -89,10 +60,18 @@ struct BlurColsOp {
         const int y = i / w, x = i - y * w;
         const float* img = src + static_cast<index_t>(k) * stride;
         float acc = 0.0f;
-        for (int t = 0; t <= 2 * r; ++t) acc += taps[t] * img[static_cast<index_t>(tvl1::clamp_index(y - r + t, h)) * w + x];
+        if constexpr (Vertical) {
+            for (int t = 0; t <= 2 * r; ++t)
+                acc += taps[t] * img[static_cast<index_t>(tvl1::clamp_index(y - r + t, h)) * w + x];
+        } else {
+            const float* row = img + static_cast<index_t>(y) * w;
+            for (int t = 0; t <= 2 * r; ++t) acc += taps[t] * row[tvl1::clamp_index(x - r + t, w)];
+        }
         dst[static_cast<index_t>(k) * stride + i] = acc;
     }
 };
+using BlurRowsOp = BlurOp<false>;
+using BlurColsOp = BlurOp<true>;
 
 /// (I, dI/dx, dI/dy, 0) of frame k: centred differences, halved one-sided ones on the border
 /// (interleave_with_gradient() in tvl1.cpp).

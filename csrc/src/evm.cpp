@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -64,10 +65,15 @@ void validate(const Params& p) {
             throw std::invalid_argument("unknown pyramid kind");
     }
     if (std::any_of(p.alphas.begin(), p.alphas.end(), bad_alpha)) throw std::invalid_argument("alpha must be finite");
-    if (!std::isfinite(p.chroma_attenuation)) throw std::invalid_argument("chroma_attenuation must be finite");
-    if (p.temporal == Temporal::iir && !(p.r1 > 0 && p.r1 <= 1 && p.r2 >= 0 && p.r2 < 1 && p.r1 > p.r2))
-        throw std::invalid_argument("the IIR pair needs 0 <= r2 < r1 <= 1, got r1=" + std::to_string(p.r1) +
-                                    ", r2=" + std::to_string(p.r2));
+    std::ostringstream got;  // floats as Python prints them (6 significant digits at most)
+    if (!std::isfinite(p.chroma_attenuation)) {
+        got << p.chroma_attenuation;
+        throw std::invalid_argument("chroma_attenuation must be finite, got " + got.str());
+    }
+    if (p.temporal == Temporal::iir && !(p.r1 > 0 && p.r1 <= 1 && p.r2 >= 0 && p.r2 < 1 && p.r1 > p.r2)) {
+        got << "r1=" << p.r1 << ", r2=" << p.r2;
+        throw std::invalid_argument("the IIR pair needs 0 <= r2 < r1 <= 1, got " + got.str());
+    }
     const double coef[6] = {p.high_b0, p.high_b1, p.high_a1, p.low_b0, p.low_b1, p.low_a1};
     for (double v : coef)
         if (!std::isfinite(v)) throw std::invalid_argument("the Butterworth coefficients must be finite");

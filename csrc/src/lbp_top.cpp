@@ -406,24 +406,18 @@ std::vector<Run> column_runs(const Plan& pl) {
 
 // One clone-dispatched function per (input, code) type, so each plane's compare loop is compiled (and
 // vectorised) for AVX-512, AVX2 and baseline x86-64 on its own.
-#define MEFAST_LBP_CODE_ROW(NAME, V, C)                                                                        \
-    MEFAST_TARGET_CLONES void NAME(const V* c, int n, const std::ptrdiff_t* off, int P, C* out) {            \
+#define MEFAST_LBP_ROWS(SUFFIX, V, C)                                                                          \
+    MEFAST_TARGET_CLONES void code_row_##SUFFIX(const V* c, int n, const std::ptrdiff_t* off, int P, C* out) {  \
         code_row_rounded<V, C>(c, n, off, P, out);                                                           \
-    }
-MEFAST_LBP_CODE_ROW(code_row_u8_c8, std::uint8_t, std::uint8_t)
-MEFAST_LBP_CODE_ROW(code_row_u8_c16, std::uint8_t, std::uint16_t)
-MEFAST_LBP_CODE_ROW(code_row_f32_c8, float, std::uint8_t)
-MEFAST_LBP_CODE_ROW(code_row_f32_c16, float, std::uint16_t)
-#undef MEFAST_LBP_CODE_ROW
-#define MEFAST_LBP_BILINEAR_ROW(NAME, V, C)                                                                    \
-    MEFAST_TARGET_CLONES void NAME(const V* c, int n, const BilinearTap* taps, int P, C* out) {              \
+    }                                                                                                        \
+    MEFAST_TARGET_CLONES void bilinear_row_##SUFFIX(const V* c, int n, const BilinearTap* taps, int P, C* out) { \
         code_row_bilinear<V, C>(c, n, taps, P, out);                                                         \
     }
-MEFAST_LBP_BILINEAR_ROW(bilinear_row_u8_c8, std::uint8_t, std::uint8_t)
-MEFAST_LBP_BILINEAR_ROW(bilinear_row_u8_c16, std::uint8_t, std::uint16_t)
-MEFAST_LBP_BILINEAR_ROW(bilinear_row_f32_c8, float, std::uint8_t)
-MEFAST_LBP_BILINEAR_ROW(bilinear_row_f32_c16, float, std::uint16_t)
-#undef MEFAST_LBP_BILINEAR_ROW
+MEFAST_LBP_ROWS(u8_c8, std::uint8_t, std::uint8_t)
+MEFAST_LBP_ROWS(u8_c16, std::uint8_t, std::uint16_t)
+MEFAST_LBP_ROWS(f32_c8, float, std::uint8_t)
+MEFAST_LBP_ROWS(f32_c16, float, std::uint16_t)
+#undef MEFAST_LBP_ROWS
 
 inline void code_row(const std::uint8_t* c, int n, const std::ptrdiff_t* off, int P, std::uint8_t* out) {
     code_row_u8_c8(c, n, off, P, out);

@@ -70,28 +70,18 @@ MEFAST_TARGET_CLONES void resize_linear(const float* src, int sh, int sw, float*
     std::vector<int> x0(static_cast<std::size_t>(dw)), x1(static_cast<std::size_t>(dw));
     std::vector<float> ax(static_cast<std::size_t>(dw)), row(static_cast<std::size_t>(sw));
     for (int x = 0; x < dw; ++x) {
-        float fx = (static_cast<float>(x) + 0.5f) * sx_scale - 0.5f;
-        fx = std::max(fx, 0.0f);
-        int i = static_cast<int>(fx);
-        float a = fx - static_cast<float>(i);
-        if (i >= sw - 1) {
-            i = sw - 1;
-            a = 0.0f;
-        }
+        int i = 0;
+        float a = 0.0f;
+        linear_tap(x, sx_scale, sw, i, a);
         x0[x] = i;
         x1[x] = std::min(i + 1, sw - 1);
         ax[x] = a;
     }
     float* MEFAST_RESTRICT rb = row.data();
     for (int y = 0; y < dh; ++y) {
-        float fy = (static_cast<float>(y) + 0.5f) * sy_scale - 0.5f;
-        fy = std::max(fy, 0.0f);
-        int j = static_cast<int>(fy);
-        float b = fy - static_cast<float>(j);
-        if (j >= sh - 1) {
-            j = sh - 1;
-            b = 0.0f;
-        }
+        int j = 0;
+        float b = 0.0f;
+        linear_tap(y, sy_scale, sh, j, b);
         const float* MEFAST_RESTRICT r0 = src + static_cast<std::ptrdiff_t>(j) * sw;
         const float* MEFAST_RESTRICT r1 = src + static_cast<std::ptrdiff_t>(std::min(j + 1, sh - 1)) * sw;
         for (int x = 0; x < sw; ++x) rb[x] = r0[x] + b * (r1[x] - r0[x]);

@@ -157,13 +157,15 @@ def _params(
     compat: str,
     schedule: Any,
 ) -> Any:
-    """The core's ``EVMParams`` for h x w frames (validated in C++ too)."""
+    """The core's ``EVMParams`` for h x w frames.
+
+    The user-level arguments (Hz, alpha, levels, compat) are checked here, the struct's own fields only by its C++
+    ``validate``.
+    """
     if compat not in ("paper", "reference"):
         raise ValueError(f"compat must be 'paper' or 'reference', got {compat!r}")
     if not np.isfinite(alpha):
         raise ValueError(f"alpha must be finite, got {alpha!r}")
-    if not np.isfinite(chroma_attenuation):
-        raise ValueError(f"chroma_attenuation must be finite, got {chroma_attenuation!r}")
     p: dict[str, Any] = {"chroma_attenuation": float(chroma_attenuation), "clip": bool(clip)}
     if pyramid == "laplacian":
         n = _levels(levels, h, w)
@@ -179,8 +181,6 @@ def _params(
     else:
         raise ValueError(f"pyramid must be 'laplacian', 'gaussian' or None, got {pyramid!r}")
     if temporal == "iir":
-        if not (0.0 <= r2 < r1 <= 1.0):
-            raise ValueError(f"the IIR pair needs 0 <= r2 < r1 <= 1, got r1={r1!r}, r2={r2!r}")
         p.update(temporal="iir", r1=float(r1), r2=float(r2))
     elif temporal == "butter":
         if fl is None or fh is None:
@@ -202,7 +202,9 @@ def _params(
         p["temporal"] = "diff"
     else:
         raise ValueError(f"temporal must be 'iir', 'butter', 'ideal' or 'diff', got {temporal!r}")
-    return _core.EVMParams(**p)
+    params = _core.EVMParams(**p)
+    params.validate()  # the core's rules (levels, alphas, IIR pair, stability, finiteness), its messages
+    return params
 
 
 def _ideal_band(coeffs: NDArray[np.float32], fs: float, fl: float, fh: float, compat: str) -> NDArray[np.float32]:

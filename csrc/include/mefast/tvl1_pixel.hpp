@@ -43,6 +43,20 @@ MEFAST_HD void cubic_weights(float t, float w[4]) {
     w[3] = ((a * r - 5.0f * a) * r + 8.0f * a) * r - 4.0f * a;
 }
 
+/// Source sample i and weight a of output sample x of a linear resize with pixel-centre alignment (cv::resize
+/// INTER_LINEAR; scale = source size / output size, n source samples): clamped at 0, the last sample repeated past
+/// the far border. Shared by resize_linear() in tvl1.cpp and the CUDA ResizeOp.
+MEFAST_HD void linear_tap(int x, float scale, int n, int& i, float& a) {
+    float f = (static_cast<float>(x) + 0.5f) * scale - 0.5f;
+    f = f < 0.0f ? 0.0f : f;
+    i = static_cast<int>(f);
+    a = f - static_cast<float>(i);
+    if (i >= n - 1) {
+        i = n - 1;
+        a = 0.0f;
+    }
+}
+
 /// Clamp an index to [0, n-1] (replicated border).
 MEFAST_HD int clamp_index(int i, int n) { return i < 0 ? 0 : (i >= n ? n - 1 : i); }
 
