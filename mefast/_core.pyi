@@ -1,5 +1,5 @@
 # Type stubs of the compiled CPU core (csrc/bindings/*); keep in step with the bindings. The kernels section is
-# shared with mefast/_cuda.pyi (one C++ template per area registers them in both modules).
+# mefast/_cuda.pyi's too, by re-export (one C++ template per area registers them in both modules).
 from collections.abc import Sequence
 from typing import Any
 
@@ -51,7 +51,7 @@ class TIMParams:  # register_tim.cpp, tim::Params
     def __init__(self, **fields: Any) -> None: ...
     def validate(self) -> None: ...
 
-# ---- kernels of every backend (kernels.hpp): identical in _cuda.pyi ----------------------------------------
+# ---- kernels of every backend (kernels.hpp): _cuda.pyi re-exports these -----------------------------------
 def tvl1_pairs(
     frames: NDArray[np.float32],
     i0: NDArray[np.int32],

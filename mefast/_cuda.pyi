@@ -1,30 +1,19 @@
 # Type stubs of the CUDA module (csrc/cuda/module.cpp); keep in step with it. Its kernels are registered from the
-# same C++ templates as mefast._core's (csrc/bindings/kernels.hpp): the kernels section equals _core.pyi's.
-from collections.abc import Sequence
+# same C++ templates as mefast._core's (csrc/bindings/kernels.hpp), so their stubs are _core.pyi's, re-exported.
 from types import ModuleType
 from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
+# ---- kernels of every backend (kernels.hpp): _core.pyi declares them once, this module re-exports them ----
+from mefast._core import lbp_top as lbp_top
+from mefast._core import optical_strain as optical_strain
+from mefast._core import tim as tim
+from mefast._core import tvl1_pairs as tvl1_pairs
 
-from mefast._core import LBPTOPParams, TIMParams, TVL1Params
-
+# ---- device queries ----------------------------------------------------------------------------------------
 def build_info() -> dict[str, Any]: ...
 def device_count() -> int: ...
 def device_status() -> str: ...
 def device_info(index: int = 0) -> dict[str, Any]: ...
-
-# ---- kernels of every backend (kernels.hpp): identical in _core.pyi ----------------------------------------
-def tvl1_pairs(
-    frames: NDArray[np.float32],
-    i0: NDArray[np.int32],
-    i1: NDArray[np.int32],
-    params: TVL1Params,
-    n_threads: int = 0,
-) -> NDArray[np.float32]: ...
-def optical_strain(flows: NDArray[np.float32], scheme: int = 0, n_threads: int = 0) -> NDArray[np.float32]: ...
-def lbp_top(videos: Sequence[np.ndarray], params: LBPTOPParams, n_threads: int = 0) -> NDArray[np.float32]: ...
-def tim(frames: np.ndarray, params: TIMParams, n_threads: int = 0) -> np.ndarray: ...
 
 # ---- other schedules: namespaces with the same four kernels ------------------------------------------------
 emulated: ModuleType  # the CUDA kernels and schedule run sequentially on the CPU (shuffled element order)
