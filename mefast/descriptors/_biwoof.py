@@ -32,6 +32,7 @@ from numpy.typing import ArrayLike, NDArray
 from .._backend import require_cpu
 from .._validation import check_finite, check_int, check_numeric
 from ..errors import ShapeError
+from ._grid import check_grid
 from ._numba import EDGE_MARGIN, as_finite_float32, atan2_approx, n_threads_for
 
 __all__ = ["biwoof", "biwoof_block_bounds"]
@@ -172,14 +173,7 @@ def biwoof_block_bounds(
 
 
 def _check_blocks(blocks: int | tuple[int, int], h: int, w: int) -> tuple[int, int]:
-    msg = f"blocks must be a positive integer or a pair (rows, cols) of them, got {blocks!r}"
-    try:
-        pair = (blocks, blocks) if isinstance(blocks, int | np.integer) else tuple(blocks)  # type: ignore[arg-type]
-    except TypeError:
-        raise ValueError(msg) from None
-    if len(pair) != 2:
-        raise ValueError(msg)
-    rows, cols = (check_int(b, "blocks", minimum=1, message=msg) for b in pair)
+    rows, cols = check_grid(blocks)
     if rows > h or cols > w:
         raise ValueError(
             f"blocks={blocks!r} ({rows}x{cols}) is finer than the {h}x{w} flow: at least one pixel per block"

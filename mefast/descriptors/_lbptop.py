@@ -27,6 +27,7 @@ from numpy.typing import ArrayLike, NDArray
 from .. import _core
 from .._backend import kernels
 from .._validation import check_int, check_mode, check_video, core_threads, to_gray
+from ._batch import clip_items
 
 __all__ = ["lbp_top", "lbp_top_batch", "uniform_mapping"]
 
@@ -210,18 +211,7 @@ def lbp_top_batch(
     (3, 708)
     """
     params = _params(radius, points, blocks, time_blocks, overlap, mapping, sampling, normalize, mode, ordering)
-    if isinstance(videos, np.ndarray):
-        if videos.ndim not in (4, 5):
-            raise ValueError(
-                f"videos must be a sequence of clips or an array of shape (N, T, H, W) or (N, T, H, W, 3), "
-                f"got shape {videos.shape}"
-            )
-        items: Sequence[Any] = list(videos)
-    elif isinstance(videos, Sequence) and not isinstance(videos, str):
-        items = videos
-    else:
-        raise TypeError(f"videos must be a sequence of clips or an ndarray, got {type(videos).__name__}")
-    clips = [_clip(v, f"videos[{i}]") for i, v in enumerate(items)]
+    clips = [_clip(v, f"videos[{i}]") for i, v in enumerate(clip_items(videos))]
     if not clips:
         return np.zeros((0, int(_core.lbp_layout(params)["length"])), np.float32)  # validates params
     return _run(clips, params, n_threads, device)

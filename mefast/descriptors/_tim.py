@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -20,6 +20,7 @@ from .. import _core
 from .._backend import kernels
 from .._validation import check_int, check_video, core_threads
 from ..errors import ShapeError
+from ._batch import clip_items
 
 __all__ = ["tim", "tim_batch", "tim_weights"]
 
@@ -150,18 +151,7 @@ def tim_batch(
     (2, 5, 4, 4)
     """
     params = _params(n_frames, output)
-    if isinstance(videos, np.ndarray):
-        if videos.ndim not in (4, 5):
-            raise ShapeError(
-                f"videos must be a sequence of clips or an array of shape (N, T, H, W) or (N, T, H, W, 3), "
-                f"got shape {videos.shape}"
-            )
-        items: Sequence[Any] = list(videos)
-    elif isinstance(videos, Sequence) and not isinstance(videos, str):
-        items = videos
-    else:
-        raise TypeError(f"videos must be a sequence of clips or an ndarray, got {type(videos).__name__}")
-    clips = [_frames(v, f"videos[{i}]") for i, v in enumerate(items)]
+    clips = [_frames(v, f"videos[{i}]") for i, v in enumerate(clip_items(videos, ShapeError))]
     shapes = {c.shape[1:] for c in clips}
     if len(shapes) > 1:
         raise ShapeError(f"videos must share their frame shape, got {sorted(shapes)}")
