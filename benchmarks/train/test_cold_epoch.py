@@ -21,26 +21,8 @@ import numpy as np
 import pytest
 import torch
 
-from mefast.protocols import CD6ME_DATASETS
-from mefast.store import MEStore
-from mefast.train import ArraySource, FlowDataset, StoreSource, make_loader
-from mefast.train.synthetic import write_flow_store
+from mefast.train import FlowDataset, StoreSource, make_loader
 from mefast.train.transforms import input_transforms
-
-
-@pytest.fixture(scope="module")
-def store(request, tmp_path_factory):
-    opt = request.config.getoption
-    small = opt("benchmark_disable", False) and not opt("benchmark_enable", False)
-    n_subjects, clips = (2, 5) if small else (20, 17)  # 6 corpora x 20 x 17 = 2040 clips (CD6ME: 2031)
-    path = tmp_path_factory.mktemp("cold-epoch") / "cd6me-synthetic.zarr"
-    write_flow_store(path, datasets=CD6ME_DATASETS, n_subjects=n_subjects, clips_per_subject=clips, size=64, seed=0)
-    return MEStore.open(path)
-
-
-@pytest.fixture(scope="module")
-def in_memory(store):
-    return ArraySource({"flow": store.read("flow", slice(None)), "strain": store.read("strain", slice(None))})
 
 
 def _source(store, where):
@@ -48,14 +30,6 @@ def _source(store, where):
     if where == "zarr":
         src._reader = lambda name: None  # every chunk through MEStore.read (Zarr)
     return src
-
-
-def one_epoch(source, rows):
-    ds = FlowDataset(source, rows, inputs=("flow", "strain"), transform=input_transforms(64, train=True))
-    n = 0
-    for x in make_loader(ds, batch_size=64, shuffle=True, seed=0):
-        n += len(x)
-    return n
 
 
 def _batches(source, rows):
@@ -72,7 +46,7 @@ NAMES = {
 
 
 @pytest.mark.parametrize("where", list(NAMES))
-def test_cold_epoch(benchmark, report, store, in_memory, where):
+def test_cold_epoch(benchmark, report, store, in_memory, one_epoch, where):
     torch.set_num_threads(1)
     rows = np.arange(len(store))
     check = rows[:: max(1, len(rows) // 200)]

@@ -18,42 +18,16 @@ import numpy as np
 import pytest
 import torch
 
-from mefast.protocols import CD6ME_DATASETS, cross_validate, make_protocol
-from mefast.store import MEStore
-from mefast.train import ArraySource, FlowDataset, StoreSource, TrainConfig, make_loader, torch_method
-from mefast.train.synthetic import write_flow_store
-from mefast.train.transforms import input_transforms
+from mefast.protocols import cross_validate, make_protocol
+from mefast.train import FlowDataset, StoreSource, TrainConfig, torch_method
 
 EPOCHS = 2
-
-
-@pytest.fixture(scope="module")
-def store(request, tmp_path_factory):
-    opt = request.config.getoption
-    small = opt("benchmark_disable", False) and not opt("benchmark_enable", False)
-    n_subjects, clips = (2, 5) if small else (20, 17)  # 6 corpora x 20 x 17 = 2040 clips (CD6ME: 2031)
-    path = tmp_path_factory.mktemp("train-bench") / "cd6me-synthetic.zarr"
-    write_flow_store(path, datasets=CD6ME_DATASETS, n_subjects=n_subjects, clips_per_subject=clips, size=64, seed=0)
-    return MEStore.open(path)
-
-
-@pytest.fixture(scope="module")
-def in_memory(store):
-    return ArraySource({"flow": store.read("flow", slice(None)), "strain": store.read("strain", slice(None))})
-
-
-def one_epoch(source, rows):
-    ds = FlowDataset(source, rows, inputs=("flow", "strain"), transform=input_transforms(64, train=True))
-    n = 0
-    for x in make_loader(ds, batch_size=64, shuffle=True, seed=0):
-        n += len(x)
-    return n
 
 
 # The cold case runs last: its fresh 100 MB caches, allocated and freed every round, would otherwise slow the
 # allocator for the cases measured after it.
 @pytest.mark.parametrize("where", ["in-memory", "store, warm epochs", "store, cold first epoch"])
-def test_dataloader_throughput(benchmark, report, store, in_memory, where):
+def test_dataloader_throughput(benchmark, report, store, in_memory, one_epoch, where):
     torch.set_num_threads(1)
     rows = np.arange(len(store))
     # correctness first: the store-backed batches are the in-memory ones

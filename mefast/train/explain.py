@@ -194,18 +194,6 @@ class Explanation:
     trained_on: int
 
 
-def _row_of(st: MEStore, sample: int | str) -> int:
-    if isinstance(sample, str) and not sample.lstrip("-").isdigit():
-        try:
-            return st.index_of(sample)
-        except KeyError as exc:
-            raise ValueError(str(exc.args[0])) from None
-    row = int(sample)
-    if not -len(st) <= row < len(st):
-        raise ValueError(f"sample row {row} is out of range for a store of {len(st)} samples")
-    return row % len(st)
-
-
 def explain_sample(
     store: str | Path | MEStore,
     sample: int | str,
@@ -236,7 +224,7 @@ def explain_sample(
     from ..protocols import make_protocol
 
     st = store if isinstance(store, MEStore) else MEStore.open(store, mode="r")
-    row = _row_of(st, sample)
+    row = st.row_of(sample)
     done = st.done
     if not done[row]:
         raise ValueError(f"sample {st.meta['sample_id'].iloc[row]!r} (row {row}) is not preprocessed (not done)")
