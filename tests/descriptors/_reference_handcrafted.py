@@ -89,6 +89,15 @@ def angle_bins(a, b, bins):
     return k
 
 
+def _moving(m, k, blocks):
+    """Each block of the grid, row-major: its (rows, cols) slices, then magnitudes and bins of its moving pixels."""
+    for y0, y1 in parts(m.shape[0], blocks[0]):
+        for x0, x1 in parts(m.shape[1], blocks[1]):
+            mb, kb = m[y0:y1, x0:x1], k[y0:y1, x0:x1]
+            sel = mb > 0
+            yield (slice(y0, y1), slice(x0, x1)), mb[sel], kb[sel]
+
+
 def hoof(flow, blocks=(5, 5), bins=8, symmetric=False):
     f = np.asarray(flow, np.float64)
     u, v = f[..., 0], f[..., 1]
@@ -97,13 +106,8 @@ def hoof(flow, blocks=(5, 5), bins=8, symmetric=False):
         k = np.minimum(np.floor((np.arctan2(v, np.abs(u)) + np.pi / 2) * bins / np.pi).astype(np.int64), bins - 1)
     else:
         k = angle_bins(v, u, bins)
-    out = []
-    for y0, y1 in parts(f.shape[0], blocks[0]):
-        for x0, x1 in parts(f.shape[1], blocks[1]):
-            mb, kb = m[y0:y1, x0:x1], k[y0:y1, x0:x1]
-            sel = mb > 0
-            out.append(_norm_each(np.bincount(kb[sel], weights=mb[sel], minlength=bins)))
-    return np.concatenate(out)
+    hists = [_norm_each(np.bincount(kb, weights=mb, minlength=bins)) for _, mb, kb in _moving(m, k, blocks)]
+    return np.concatenate(hists)
 
 
 def biwoof_paper(flow, strain, blocks=(5, 5), bins=8, local_weights=True, global_weights=True):
@@ -114,14 +118,10 @@ def biwoof_paper(flow, strain, blocks=(5, 5), bins=8, local_weights=True, global
     m = np.sqrt(u * u + v * v)
     k = angle_bins(v, u, bins)
     out = []
-    for y0, y1 in parts(f.shape[0], blocks[0]):
-        for x0, x1 in parts(f.shape[1], blocks[1]):
-            mb, kb = m[y0:y1, x0:x1], k[y0:y1, x0:x1]
-            sel = mb > 0
-            votes = mb[sel] if local_weights else np.ones(int(sel.sum()))
-            hist = _norm_each(np.bincount(kb[sel], weights=votes, minlength=bins))
-            weight = s[y0:y1, x0:x1].mean() if global_weights else 1.0
-            out.append(hist * weight)
+    for block, mb, kb in _moving(m, k, blocks):
+        votes = mb if local_weights else np.ones(mb.size)
+        weight = s[block].mean() if global_weights else 1.0
+        out.append(_norm_each(np.bincount(kb, weights=votes, minlength=bins)) * weight)
     vec = np.concatenate(out)
     n = np.linalg.norm(vec)
     return vec / n if n > 0 else vec
