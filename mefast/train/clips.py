@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from numpy.typing import ArrayLike
 
-from .data import Source
+from .data import Source, batch_item
 from .registry import ModelInput
 
 __all__ = ["ClipDataset", "clip_batch"]
@@ -91,11 +91,5 @@ class ClipDataset(torch.utils.data.Dataset):
         single = isinstance(index, int | np.integer)
         pos = np.atleast_1d(np.asarray(index, dtype=np.int64))
         flip = torch.rand(len(pos)) < 0.5 if self.augment else None
-        out: list[torch.Tensor] = [clip_batch(self.source, self.rows[pos], self.spec, flip=flip)]
-        if self.targets is not None:
-            out.append(self.targets[pos])
-        if self.with_positions:
-            out.append(torch.from_numpy(pos))
-        if single:
-            out = [o[0] for o in out]
-        return out[0] if len(out) == 1 else tuple(out)
+        x = clip_batch(self.source, self.rows[pos], self.spec, flip=flip)
+        return batch_item(x, pos, single=single, targets=self.targets, with_positions=self.with_positions)

@@ -240,14 +240,24 @@ class FlowDataset(torch.utils.data.Dataset):
         x = torch.from_numpy(stack_inputs(self.source, self.rows[pos], self.inputs))
         if self.transform is not None:
             x = self.transform(x)
-        out = [x]
-        if self.targets is not None:
-            out.append(self.targets[pos])
-        if self.with_positions:
-            out.append(torch.from_numpy(pos))
-        if single:
-            out = [o[0] for o in out]
-        return out[0] if len(out) == 1 else tuple(out)
+        return batch_item(x, pos, single=single, targets=self.targets, with_positions=self.with_positions)
+
+
+def batch_item(
+    x: torch.Tensor, pos: NDArray[np.int64], *, single: bool, targets: torch.Tensor | None, with_positions: bool
+) -> Any:
+    """What a batched dataset returns for positions ``pos``: inputs ``x``, then targets and positions if kept.
+
+    A lone tensor when neither is kept, else a tuple; one item (no batch axis) when ``single``.
+    """
+    out = [x]
+    if targets is not None:
+        out.append(targets[pos])
+    if with_positions:
+        out.append(torch.from_numpy(pos))
+    if single:
+        out = [o[0] for o in out]
+    return out[0] if len(out) == 1 else tuple(out)
 
 
 def make_loader(
