@@ -7,7 +7,14 @@ the README's ``<!-- BEGIN name -->`` / ``<!-- END name -->`` markers:
 
 * ``benchmarks``: the table of the "Benchmarks" section (mefast next to its peer, ratio = peer / mefast) and
   the notes under it;
-* ``presets``: the TV-L1 preset table, each preset with its figures on the held-out battery.
+* ``presets``: the TV-L1 preset table, each preset with its figures on the held-out battery;
+* ``handcrafted``: the table of the hand-crafted descriptors (LBP-SIP, LBP-MOP, 3DHOG, HIGO, HOOF, Bi-WOOF
+  ablation) next to their NumPy references, and LBP-SIP against LBP-TOP;
+* ``magnify``: the Eulerian video magnification of a clip and the two-frame methods, next to the peers;
+* ``epochs``: the time of one training epoch per built-in network.
+
+Every measured figure of the README lives in one of these blocks; a test (``tests/docs``) fails on a time, speed-up,
+rate or memory figure typed anywhere else.
 
 Usage::
 
@@ -97,6 +104,13 @@ def sig(x: float, digits: int = 3) -> str:
 def t(seconds: float) -> str:
     """A time in ms below one second, else in s, 3 significant digits."""
     return f"{sig(seconds)} s" if seconds >= 1 else f"{sig(seconds * 1e3)} ms"
+
+
+def duration(seconds: float) -> str:
+    """A long duration: ``t`` below a minute, else minutes below an hour, else hours, 3 significant digits."""
+    if seconds < 60:
+        return t(seconds)
+    return f"{sig(seconds / 60)} min" if seconds < 3600 else f"{sig(seconds / 3600)} h"
 
 
 def ratio(peer: float, mine: float) -> str:
@@ -376,8 +390,130 @@ def render_presets(r: Results) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# The hand-crafted descriptors table
 
-BLOCKS: dict[str, Callable[[Results], str]] = {"benchmarks": render_benchmarks, "presets": render_presets}
+_CLIP = "50x340x280 clip, 5x5 blocks"
+_REF = "NumPy reference (whole-array, bincount per block)"
+_FLOW_REF = "NumPy reference (arctan2, bincount per block)"
+_SIP = "lbp-sip vs lbp-top 50x340x280 R=3 8x8"
+_HANDCRAFTED = [
+    ("`lbp_sip`", "LBP-SIP: 4-bit spatial + 2-bit temporal codes of the six intersection points", "20 per block",
+     f"lbpsip {_CLIP}", "mefast.lbpsip (Numba, 1 thread)", _REF),
+    ("`lbp_mop`", "LBP-MOP: LBP of the block's mean XY, XT and YT planes", "3 x 59 per block (P=8, u2)",
+     f"lbpmop {_CLIP}", "mefast.lbpmop (Numba, 1 thread)", _REF),
+    ("`hog3d`", "3DHOG: magnitude-weighted gradient orientations on XY, XT, YT", "3 x bins per block",
+     f"hog3d {_CLIP}", "mefast.hog3d (Numba, 1 thread)", _REF),
+    ("`higo`", "HIGO: the same, every voxel with a gradient votes 1", "3 x bins per block",
+     f"higo {_CLIP}", "mefast.higo (Numba, 1 thread)", _REF),
+    ("`hoof`", "HOOF: magnitude-weighted flow orientations, each block sums to 1", "bins per block",
+     "hoof 256x256 flow, 5x5 blocks", "mefast (Numba, 1 thread)", _FLOW_REF),
+    ("`biwoof(local_weights=False)`", "Bi-WOOF ablation: moving pixels vote 1 (also `global_weights=False`)",
+     "bins per block", "biwoof local_weights=False 256x256 flow, 5x5 blocks", "mefast (Numba, 1 thread)", _FLOW_REF),
+]  # fmt: skip
+
+
+def _measured_line(r: Results, group: str) -> str:
+    """When, at which commit and on what a group was measured (its load average too)."""
+    m = r.groups[group]["measured"]
+    loads = [v for v in m.get("load_average_1min", {}).values() if v is not None]
+    span = f"{min(loads):.0f}-{max(loads):.0f}" if loads and round(min(loads)) != round(max(loads)) else ""
+    load = f", 1-minute load average {span or f'{loads[0]:.0f}'}" if loads else ""
+    return (
+        f"Measured {m['date']} at commit {m['commit']} on {m['machine']['cpus']} shared vCPUs{load} "
+        f"(`{m['command'].split(' --benchmark-enable')[0].replace('python -m ', '')}`): compare ratios, not "
+        "absolute times."
+    )
+
+
+def render_handcrafted(r: Results) -> str:
+    """The hand-crafted descriptors against their NumPy references, and LBP-SIP against LBP-TOP."""
+    rows = []
+    for fn, what, length, group, me, peer in _HANDCRAFTED:
+        size = "256x256 flow" if "flow" in group else "50x340x280 clip"
+        rows.append([fn, what, length, size, t(r.s(group, me)), t(r.s(group, peer)), ratio(r.s(group, peer),
+                     r.s(group, me))])  # fmt: skip
+    top, sip = r.s(_SIP, "mefast.lbp_top P=8 u2 (C++, 1 thread)"), r.s(_SIP, "mefast.lbp_sip (Numba, 1 thread)")
+    top4 = r.s(_SIP, "mefast.lbp_top P=4 raw codes (C++, 1 thread)")
+    header = ["function", "what", "length", "input", "mefast, 1 thread", "NumPy reference", "ratio"]
+    return "\n".join(
+        [
+            _table(header, rows),
+            "",
+            f"LBP-SIP against mefast's LBP-TOP on the same 50x340x280 clip (R=3, 8x8 blocks, 1 thread): {t(sip)} vs "
+            f"{t(top)} for P=8 u2 ({ratio(top, sip)}) and {t(top4)} for P=4 raw codes ({ratio(top4, sip)}). "
+            + _measured_line(r, _SIP),
+        ]
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Magnification
+
+_EVM = "EVM 200 x 320 x 256 colour, 1 thread"
+_PAIR = "two-frame magnification 256 x 256 grey, 1 thread"
+
+
+def render_magnify(r: Results) -> str:
+    """The EVM of a colour clip next to the peers, and the two-frame methods."""
+    iir, ideal = "mefast.magnification.evm temporal=iir", "mefast.magnification.evm temporal=ideal"
+    rows = [[f"`{me.split('.', 1)[1]}`", t(r.s(_EVM, me)), "", ""] for me in (iir, ideal)]
+    for peer, me, note in (
+        ("vectorised NumPy EVM (IIR, Laplacian)", iir, "`temporal=iir`, same pyramid"),
+        ("NumPy + cv2.pyrDown/pyrUp per frame (IIR)", iir, "`temporal=iir`, same pyramid"),
+        ("eulerian-magnification 0.22 (ideal FFT, 4 levels, float64)", ideal, "`temporal=ideal` (peer in float64)"),
+    ):
+        rows.append([peer, t(r.s(_EVM, peer)), note, ratio(r.s(_EVM, peer), r.s(_EVM, me))])
+    for name in ("mefast evm_pair (alpha 5)", "mefast lagrangian, flow given", "mefast lagrangian + TV-L1 accurate"):
+        rows.append([f"{name[len('mefast ') :]}, one 256x256 grey pair", t(r.s(_PAIR, name)), "", ""])
+    return "\n".join(
+        [
+            _table(["method", "time", "compared with mefast's", "ratio"], rows),
+            "",
+            "EVM of a 200-frame 320x256 colour clip, 1 thread; the ratio is the peer's time over mefast's with the "
+            "same temporal filter. " + _measured_line(r, _EVM),
+        ]
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Epoch time per network
+
+_EPOCH = "train-epoch-time"
+
+
+def render_epochs(r: Results) -> str:
+    """Forward + backward time per sample of each built-in network, and what a CD6ME epoch then takes."""
+    rows = []
+    entries = sorted(e["name"] for e in r.groups.get(_EPOCH, {"entries": []})["entries"])
+    if not entries:
+        raise KeyError(f"benchmark group {_EPOCH!r} is not in the results file: run its benchmark")
+    n_clips = set()
+    for name in entries:
+        label, _, shape = name.partition(", input ")
+        per_sample = r.m(_EPOCH, name, "ms_per_sample") / 1e3
+        epoch = r.m(_EPOCH, name, "cd6me_epoch_s")
+        n_clips.add(round(epoch / per_sample))
+        rows.append([label, shape, t(per_sample), duration(epoch)])
+    threads = {r.m(_EPOCH, name, "threads") for name in entries}
+    return "\n".join(
+        [
+            _table(["network", "input", "per sample (train step)", "one CD6ME epoch, estimated"], rows),
+            "",
+            f"Training steps on {', '.join(map(str, sorted(threads)))} CPU threads; the epoch is the time per sample "
+            f"times the {', '.join(map(str, sorted(n_clips)))} clips of CD6ME. " + _measured_line(r, _EPOCH),
+        ]
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+
+BLOCKS: dict[str, Callable[[Results], str]] = {
+    "benchmarks": render_benchmarks,
+    "presets": render_presets,
+    "handcrafted": render_handcrafted,
+    "magnify": render_magnify,
+    "epochs": render_epochs,
+}
 
 
 def _pattern(name: str) -> re.Pattern[str]:
