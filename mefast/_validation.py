@@ -22,6 +22,7 @@ __all__ = [
     "check_int",
     "check_landmarks",
     "check_mode",
+    "check_paper_only",
     "check_numeric",
     "check_size",
     "check_video",
@@ -223,6 +224,16 @@ def check_landmarks(
 MODES: tuple[str, ...] = ("paper", "reference")
 #: Old names of ``"reference"``, accepted with a DeprecationWarning.
 _OLD_MODE_NAMES: frozenset[str] = frozenset({"meb"})
+
+
+def check_paper_only(mode: object, what: str) -> None:
+    """Raise ``ValueError`` unless ``mode`` is ``"paper"``.
+
+    ``"paper"`` is the only mode of a descriptor (``what``, named in the message) with no public reference
+    implementation to reproduce.
+    """
+    if mode != "paper":
+        raise ValueError(f"mode must be 'paper' ({what} has no reference implementation), got {mode!r}")
 
 
 def check_mode(mode: object, name: str = "mode", *, stacklevel: int = 3) -> str:

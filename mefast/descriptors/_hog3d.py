@@ -28,7 +28,7 @@ from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
 from .._backend import require_cpu
-from .._validation import check_int
+from .._validation import check_int, check_paper_only
 from ..errors import ShapeError
 from ._grid import check_grid, part_bounds, part_of
 from ._lbpsip import _gray_clip, _normalize_planes
@@ -211,8 +211,7 @@ def _gradient_histograms(
     what: str,
 ) -> NDArray[np.float32]:
     require_cpu(device, what)
-    if mode != "paper":
-        raise ValueError(f"mode must be 'paper' ({what} has no reference implementation), got {mode!r}")
+    check_paper_only(mode, what)
     if normalize not in ("none", "per_block_plane"):
         raise ValueError(f"normalize must be one of ('none', 'per_block_plane'), got {normalize!r}")
     n_bins = check_int(bins, "bins", minimum=2)

@@ -28,7 +28,7 @@ from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
 from .._backend import require_cpu
-from .._validation import check_int
+from .._validation import check_int, check_paper_only
 from ..errors import ShapeError
 from ._grid import check_grid, part_bounds
 from ._numba import as_finite_float32, n_threads_for
@@ -120,8 +120,7 @@ def hoof(
     ((32,), [4, 12, 20, 28])
     """
     require_cpu(device, "hoof")
-    if mode != "paper":
-        raise ValueError(f"mode must be 'paper' (HOOF has no reference implementation), got {mode!r}")
+    check_paper_only(mode, "HOOF")
     n_bins = check_int(bins, "bins", minimum=2)
     if not isinstance(symmetric, bool | np.bool_):
         raise ValueError(f"symmetric must be True or False, got {symmetric!r}")

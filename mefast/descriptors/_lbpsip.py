@@ -25,7 +25,7 @@ from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
 from .._backend import require_cpu
-from .._validation import check_int, check_video, to_gray
+from .._validation import check_int, check_paper_only, check_video, to_gray
 from ..errors import ShapeError
 from ._grid import check_grid, part_bounds, part_of
 from ._numba import n_threads_for
@@ -158,8 +158,7 @@ def lbp_sip(
     ((320,), 1.0, 1.0)
     """
     require_cpu(device, "lbp_sip")
-    if mode != "paper":
-        raise ValueError(f"mode must be 'paper' (LBP-SIP has no reference implementation), got {mode!r}")
+    check_paper_only(mode, "LBP-SIP")
     if normalize not in _NORMALIZE:
         raise ValueError(f"normalize must be one of {_NORMALIZE}, got {normalize!r}")
     rx, ry, rt = _radius3(radius)
@@ -306,8 +305,7 @@ def lbp_mop(
     require_cpu(device, "lbp_mop")
     if n_threads is not None:
         check_int(n_threads, "n_threads", minimum=1)
-    if mode != "paper":
-        raise ValueError(f"mode must be 'paper' (LBP-MOP has no reference implementation), got {mode!r}")
+    check_paper_only(mode, "LBP-MOP")
     if normalize not in _NORMALIZE:
         raise ValueError(f"normalize must be one of {_NORMALIZE}, got {normalize!r}")
     rx, ry, rt = _radius3(radius)
