@@ -295,7 +295,26 @@ def _pipeline_rows(r: Results) -> list[list[str]]:
     g = "train-dataloader"
     mem = "FlowDataset, in-memory"
     n_samples = round(r.m(g, mem, "samples_per_s") * float(r.entry(g, mem)["median_s"]))
-    for where in ("cold first epoch", "warm epochs"):
+    cold = "train-dataloader-cold"
+    cold_rows = {
+        "FlowDataset, store, cold, direct chunk reads": "cold first epoch, direct chunk reads (the default)",
+        "FlowDataset, store, cold, Zarr reads (before)": "cold first epoch, read through Zarr (before)",
+    }
+    # The cold-epoch group times the chunk reader that replaced Zarr reads: it supersedes the older cold row.
+    superseded = r.has(cold, "FlowDataset, in-memory arrays", *cold_rows)
+    if superseded:
+        base = "FlowDataset, in-memory arrays"
+        n_cold = round(r.m(cold, base, "samples_per_s") * float(r.entry(cold, base)["median_s"]))
+        for name, what in cold_rows.items():
+            rows.append(
+                [
+                    f"torch DataLoader epoch from the store ({n_cold} clips), {what}",
+                    t(r.s(cold, name)),
+                    f"in-memory arrays {t(r.s(cold, base))}",
+                    ratio(r.s(cold, base), r.s(cold, name)),
+                ]
+            )
+    for where in ("warm epochs",) if superseded else ("cold first epoch", "warm epochs"):
         me = f"FlowDataset, store, {where}"
         rows.append(
             [
@@ -303,6 +322,17 @@ def _pipeline_rows(r: Results) -> list[list[str]]:
                 t(r.s(g, me)),
                 f"in-memory arrays {t(r.s(g, mem))}",
                 ratio(r.s(g, mem), r.s(g, me)),
+            ]
+        )
+    g = "mdmo step per clip, 67 frames 256x256 crop"
+    me, base = "flows + MDMO at 128x128 (default)", "flows + MDMO at 256x256 (before: crop resolution)"
+    if r.has(g, me, base):
+        rows.append(
+            [
+                "MDMO step of one 67-frame 256x256 clip (flows + MDMO, 1 thread) at `mdmo_size` 128x128 (default)",
+                f"{t(r.s(g, me))} (cosine {sig(r.m(g, me, 'cosine'), 3)} to the crop-resolution MDMO)",
+                f"same step at the crop's 256x256 {t(r.s(g, base))}",
+                ratio(r.s(g, base), r.s(g, me)),
             ]
         )
     return rows
