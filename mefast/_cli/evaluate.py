@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ..protocols import LABEL_KINDS, PROTOCOLS
+from ._common import missing_module
 
 _BASELINES = ("svm", "constant")
 # Names of the noisy-label methods (mefast.train.noisy.NOISY_METHODS), listed here so that building the parser
@@ -87,10 +88,7 @@ def run(args: argparse.Namespace) -> int:
         from ..train import IDC, NOISY_METHODS, TrainConfig, evaluate
         from ..train.noisy import NoisyMethod
     except ModuleNotFoundError as exc:
-        if exc.name != "torch":
-            raise
-        print("mefast evaluate needs torch: pip install 'mefast[train]'", file=sys.stderr)
-        return 2
+        return missing_module("evaluate", exc)
     from ..errors import MefastError
 
     try:

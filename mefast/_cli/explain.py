@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ._common import missing_module
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the subcommand."""
@@ -32,10 +34,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         from ..train.dualbranch.explain import explain_dualbranch, save_explanation
     except ModuleNotFoundError as exc:
-        if exc.name not in ("torch", "PIL"):
-            raise
-        print(f"mefast explain needs {exc.name}: pip install 'mefast[train,viz]'", file=sys.stderr)
-        return 2
+        return missing_module("explain", exc, modules=("torch", "PIL"), extra="train,viz")
     from ..errors import MefastError
 
     sample: str | int = int(args.sample) if args.sample.isdigit() else args.sample

@@ -7,6 +7,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+from ._common import missing_module
+
 
 def _experiment_dir() -> Path:
     # The files ship inside mefast/train/; found by path so that --list needs no torch.
@@ -59,10 +61,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         from ..train.reproduce import run_experiment
     except ModuleNotFoundError as exc:
-        if exc.name != "torch":
-            raise
-        print("mefast reproduce needs torch: pip install 'mefast[train]'", file=sys.stderr)
-        return 2
+        return missing_module("reproduce", exc)
     from ..errors import MefastError
 
     try:
