@@ -31,21 +31,26 @@ def test_evaluate_has_no_way_to_the_leaky_path(flow_store_path, monkeypatch):
         evaluate(flow_store_path, "loso", "ststnet", config=dataclasses.replace(CFG, early_stopping=es))
 
 
+def _leaky_trainer(st, proto, fold, config):
+    """The leaky (test-fold stopping) STSTNet trainer of ``fold``, handed that fold's test labels."""
+    return leakage._TestFoldStoppingTrainer(
+        "ststnet",
+        StoreSource(st),
+        n_outputs=len(proto.classes),
+        multilabel=False,
+        config=config,
+        test_rows=fold.test,
+        test_labels=proto.labels[fold.test],
+    )
+
+
 def test_the_leaky_method_cannot_run_inside_cross_validate(flow_store_path):
     # The leaky trainer needs the test labels while training: cross_validate withholds them, so the read raises.
     st = MEStore.open(flow_store_path)
     proto = make_protocol("loso", st.meta, au=st.au, au_names=st.au_names)
 
     def leaky_fit_predict(fold, y_train, seed):
-        trainer = leakage._TestFoldStoppingTrainer(
-            "ststnet",
-            StoreSource(st),
-            n_outputs=len(proto.classes),
-            multilabel=False,
-            config=CFG,
-            test_rows=fold.test,
-            test_labels=proto.labels[fold.test],
-        )
+        trainer = _leaky_trainer(st, proto, fold, CFG)
         return trainer.fit(fold.train, y_train, seed=seed).predict(fold.test)
 
     with pytest.raises(LabelLeakError):
@@ -56,17 +61,7 @@ def test_leaky_trainer_keeps_the_best_test_epoch(flow_store_path):
     st = MEStore.open(flow_store_path)
     proto = make_protocol("loso", st.meta, au=st.au, au_names=st.au_names)
     fold = proto.folds[0]
-    y_test = proto.labels[fold.test]
-    cfg = dataclasses.replace(CFG, early_stopping=True, patience=CFG.epochs)
-    tr = leakage._TestFoldStoppingTrainer(
-        "ststnet",
-        StoreSource(st),
-        n_outputs=len(proto.classes),
-        multilabel=False,
-        config=cfg,
-        test_rows=fold.test,
-        test_labels=y_test,
-    )
+    tr = _leaky_trainer(st, proto, fold, dataclasses.replace(CFG, early_stopping=True, patience=CFG.epochs))
     tr.fit(fold.train, proto.labels[fold.train], seed=0)
     assert len(tr.val_rows_) == 0  # trains on the whole training fold
     scores = [h["val"] for h in tr.history_]

@@ -95,17 +95,26 @@ def test_store_source_caches_decoded_rows(store_path, monkeypatch):
     assert [c.tolist() for c in calls[1:]] == [[2, 9]]
 
 
-def test_unfinished_samples_and_missing_inputs_are_refused(tmp_path):
-    meta, au, flows = synthetic_flow_samples(datasets=("casme2",), n_subjects=2, clips_per_subject=2, size=16)
-    st = MEStore.create(
-        tmp_path / "s.zarr",
-        meta,
-        au=au,
-        au_names=[f"AU{i}" for i in range(au.shape[1])],
-        arrays={"flow": ((2, 16, 16), "float32")},
+def _casme2_store(path, n_subjects, clips_per_subject, *, done, au_labels=True, **columns):
+    """A 16-pixel synthetic CASME II flow store whose first ``done`` rows are written and marked done."""
+    meta, au, flows = synthetic_flow_samples(
+        datasets=("casme2",), n_subjects=n_subjects, clips_per_subject=clips_per_subject, size=16
     )
-    st.write_sample(0, {"flow": flows[0]})
-    st.mark_done(0)
+    for name, value in columns.items():
+        meta[name] = value
+    if not au_labels:
+        au = np.zeros((len(meta), 0), np.uint8)
+    st = MEStore.create(
+        path, meta, au=au, au_names=[f"AU{i}" for i in range(au.shape[1])], arrays={"flow": ((2, 16, 16), "float32")}
+    )
+    for i in range(done):
+        st.write_sample(i, {"flow": flows[i]})
+        st.mark_done(i)
+    return st
+
+
+def test_unfinished_samples_and_missing_inputs_are_refused(tmp_path):
+    st = _casme2_store(tmp_path / "s.zarr", 2, 2, done=1)
     src = StoreSource(st)
     with pytest.raises(ValueError, match="store rows \\[1\\] have non-finite inputs"):
         stack_inputs(src, [0, 1], ("flow",))
@@ -240,18 +249,7 @@ def test_bad_requests(store_path):
 
 
 def test_store_without_a_label_kind(tmp_path):
-    meta, au, flows = synthetic_flow_samples(datasets=("casme2",), n_subjects=2, clips_per_subject=3, size=16)
-    meta["objective_class"] = 0
-    st = MEStore.create(
-        tmp_path / "s.zarr",
-        meta,
-        au=np.zeros((len(meta), 0), np.uint8),
-        au_names=[],
-        arrays={"flow": ((2, 16, 16), "float32")},
-    )
-    for i in range(len(meta)):
-        st.write_sample(i, {"flow": flows[i]})
-        st.mark_done(i)
+    st = _casme2_store(tmp_path / "s.zarr", 2, 3, done=6, au_labels=False, objective_class=0)
     with pytest.raises(ProtocolError, match="no AU labels"):
         evaluate(st, "loso", "constant", label="au")
     with pytest.raises(ProtocolError, match="no objective_class labels"):
@@ -259,19 +257,10 @@ def test_store_without_a_label_kind(tmp_path):
 
 
 def test_only_finished_samples_take_part(tmp_path):
-    meta, au, flows = synthetic_flow_samples(datasets=("casme2",), n_subjects=3, clips_per_subject=4, size=16)
-    st = MEStore.create(
-        tmp_path / "s.zarr",
-        meta,
-        au=au,
-        au_names=[f"AU{i}" for i in range(7)],
-        arrays={"flow": ((2, 16, 16), "float32")},
-    )
-    for i in range(len(meta) - 2):
-        st.write_sample(i, {"flow": flows[i]})
-        st.mark_done(i)
+    st = _casme2_store(tmp_path / "s.zarr", 3, 4, done=10)  # all but the last two of 12
+    assert len(st) == 12
     ev = evaluate(st, "loso", "svm")
-    assert sorted(ev.predictions["row"]) == list(range(len(meta) - 2))
+    assert sorted(ev.predictions["row"]) == list(range(10))
 
 
 def test_cli_evaluate(store_path, tmp_path, capsys):
