@@ -9,15 +9,12 @@ randomly mirrored left-right when training, replicated to three channels.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 import numpy as np
 import torch
 import torch.nn.functional as F
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
-from .data import Source, batch_item
+from .data import RowDataset, Source
 from .registry import ModelInput
 
 __all__ = ["ClipDataset", "clip_batch"]
@@ -46,7 +43,7 @@ def clip_batch(source: Source, rows: ArrayLike, spec: ModelInput, *, flip: torch
     return x.expand(-1, spec.channels, -1, -1, -1).contiguous()
 
 
-class ClipDataset(torch.utils.data.Dataset):
+class ClipDataset(RowDataset):
     """Batched clips (and targets) for a set of store rows; see the module docstring.
 
     Parameters
@@ -78,18 +75,10 @@ class ClipDataset(torch.utils.data.Dataset):
     ) -> None:
         if not spec.video:
             raise ValueError(f"ClipDataset needs a video input, got arrays {spec.arrays}")
+        super().__init__(rows, targets, with_positions)
         self.source, self.spec = source, spec
-        self.rows = np.asarray(rows, dtype=np.int64)
-        self.targets = None if targets is None else torch.as_tensor(np.asarray(targets))
         self.augment = train and flip
-        self.with_positions = with_positions
 
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, index: int | Sequence[int]) -> Any:
-        single = isinstance(index, int | np.integer)
-        pos = np.atleast_1d(np.asarray(index, dtype=np.int64))
+    def _inputs(self, pos: NDArray[np.int64]) -> torch.Tensor:
         flip = torch.rand(len(pos)) < 0.5 if self.augment else None
-        x = clip_batch(self.source, self.rows[pos], self.spec, flip=flip)
-        return batch_item(x, pos, single=single, targets=self.targets, with_positions=self.with_positions)
+        return clip_batch(self.source, self.rows[pos], self.spec, flip=flip)

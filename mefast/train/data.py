@@ -189,7 +189,50 @@ def stack_inputs(source: Source, rows: ArrayLike, inputs: Sequence[str]) -> NDAr
     return np.ascontiguousarray(out)
 
 
-class FlowDataset(torch.utils.data.Dataset):
+class RowDataset(torch.utils.data.Dataset):
+    """Base of the batched datasets over store rows (:class:`FlowDataset`, ``ClipDataset``).
+
+    Indexed with a list of positions (``0 .. len - 1``) it returns the batch's inputs, then its targets (when
+    given) and its positions (when ``with_positions``): a lone tensor when neither is kept, else a tuple; an
+    int index gives one sample (no batch axis). Subclasses say how the inputs of positions are read.
+
+    Parameters
+    ----------
+    rows : array_like of int
+        Store rows of the samples.
+    targets : array_like, optional
+        Labels aligned with ``rows``; None for test data.
+    with_positions : bool
+        Also return the positions of the batch (int64 tensor), last.
+    """
+
+    def __init__(self, rows: ArrayLike, targets: ArrayLike | None, with_positions: bool) -> None:
+        self.rows = np.asarray(rows, dtype=np.int64)
+        self.targets = None if targets is None else torch.as_tensor(np.asarray(targets))
+        if self.targets is not None and len(self.targets) != len(self.rows):
+            raise ValueError(f"{len(self.targets)} targets for {len(self.rows)} rows")
+        self.with_positions = with_positions
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def _inputs(self, pos: NDArray[np.int64]) -> torch.Tensor:
+        raise NotImplementedError
+
+    def __getitem__(self, index: int | Sequence[int]) -> Any:
+        single = isinstance(index, int | np.integer)
+        pos = np.atleast_1d(np.asarray(index, dtype=np.int64))
+        out = [self._inputs(pos)]
+        if self.targets is not None:
+            out.append(self.targets[pos])
+        if self.with_positions:
+            out.append(torch.from_numpy(pos))
+        if single:
+            out = [o[0] for o in out]
+        return out[0] if len(out) == 1 else tuple(out)
+
+
+class FlowDataset(RowDataset):
     """Batched dataset of stacked flow inputs (and targets) for a set of store rows.
 
     Index it with a list of positions (``0 .. len - 1``) to get a batch ``x`` of shape ``(B, C, S, S)``
@@ -222,42 +265,14 @@ class FlowDataset(torch.utils.data.Dataset):
         transform: Any = None,
         with_positions: bool = False,
     ) -> None:
+        super().__init__(rows, targets, with_positions)
         self.source = source
-        self.rows = np.asarray(rows, dtype=np.int64)
         self.inputs = tuple(inputs)
-        self.targets = None if targets is None else torch.as_tensor(np.asarray(targets))
-        if self.targets is not None and len(self.targets) != len(self.rows):
-            raise ValueError(f"{len(self.targets)} targets for {len(self.rows)} rows")
         self.transform = transform
-        self.with_positions = with_positions
 
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, index: int | Sequence[int]) -> Any:
-        single = isinstance(index, int | np.integer)
-        pos = np.atleast_1d(np.asarray(index, dtype=np.int64))
+    def _inputs(self, pos: NDArray[np.int64]) -> torch.Tensor:
         x = torch.from_numpy(stack_inputs(self.source, self.rows[pos], self.inputs))
-        if self.transform is not None:
-            x = self.transform(x)
-        return batch_item(x, pos, single=single, targets=self.targets, with_positions=self.with_positions)
-
-
-def batch_item(
-    x: torch.Tensor, pos: NDArray[np.int64], *, single: bool, targets: torch.Tensor | None, with_positions: bool
-) -> Any:
-    """What a batched dataset returns for positions ``pos``: inputs ``x``, then targets and positions if kept.
-
-    A lone tensor when neither is kept, else a tuple; one item (no batch axis) when ``single``.
-    """
-    out = [x]
-    if targets is not None:
-        out.append(targets[pos])
-    if with_positions:
-        out.append(torch.from_numpy(pos))
-    if single:
-        out = [o[0] for o in out]
-    return out[0] if len(out) == 1 else tuple(out)
+        return x if self.transform is None else self.transform(x)
 
 
 def make_loader(
