@@ -303,41 +303,30 @@ def build_model(name: str, n_outputs: int, *, weights: str | Path | None = None,
 
 
 _FLOW_STRAIN = ("flow", "strain")
-register_model(
-    "sssnet",
-    SSSNet,
-    input=ModelInput(_FLOW_STRAIN, 64),
-    title="SSSNet",
-    source="Varanka et al. 2021, Figure 4 (MEB sizes 32/64/256)",
+# The fixed-size networks: name, builder, stacked inputs, input size, title, source.
+_FIXED_SIZE_MODELS = (
+    ("sssnet", SSSNet, _FLOW_STRAIN, 64, "SSSNet", "Varanka et al. 2021, Figure 4 (MEB sizes 32/64/256)"),
+    (
+        "sssnet24",
+        sssnet24,
+        _FLOW_STRAIN,
+        64,
+        "SSSNet24",
+        "Varanka et al. 2021, Tables 2-3 backbone (24 filters in conv 2)",
+    ),
+    ("offapexnet", OffApexNet, ("flow",), 28, "Off-ApexNet", "Gan et al. 2019, two-stream network (u | v)"),
+    (
+        "offapexnet-meb",
+        OffApexNetMEB,
+        ("flow",),
+        28,
+        "Off-ApexNet (MEB)",
+        "MEB's single-stream Off-ApexNet (data-leakage paper Table 5)",
+    ),
+    ("ststnet", STSTNet, _FLOW_STRAIN, 28, "STSTNet", "Liong et al. 2019, three conv streams"),
 )
-register_model(
-    "sssnet24",
-    sssnet24,
-    input=ModelInput(_FLOW_STRAIN, 64),
-    title="SSSNet24",
-    source="Varanka et al. 2021, Tables 2-3 backbone (24 filters in conv 2)",
-)
-register_model(
-    "offapexnet",
-    OffApexNet,
-    input=ModelInput(("flow",), 28),
-    title="Off-ApexNet",
-    source="Gan et al. 2019, two-stream network (u | v)",
-)
-register_model(
-    "offapexnet-meb",
-    OffApexNetMEB,
-    input=ModelInput(("flow",), 28),
-    title="Off-ApexNet (MEB)",
-    source="MEB's single-stream Off-ApexNet (data-leakage paper Table 5)",
-)
-register_model(
-    "ststnet",
-    STSTNet,
-    input=ModelInput(_FLOW_STRAIN, 28),
-    title="STSTNet",
-    source="Liong et al. 2019, three conv streams",
-)
+for _name, _builder, _arrays, _size, _title, _source in _FIXED_SIZE_MODELS:
+    register_model(_name, _builder, input=ModelInput(_arrays, _size), title=_title, source=_source)
 for _depth in RESNET_LAYERS:
     register_model(
         f"resnet{_depth}",
