@@ -28,6 +28,7 @@ import os
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -149,6 +150,24 @@ def test_preprocess_all_features(benchmark, report, corpus, reference, tmp_path,
     report(f"pipeline all features, {len(ds)} clips, {N_JOBS} workers", f"mefast preprocess ({backend})", benchmark,
            baseline=backend == "joblib", **_metrics(rep, peak))  # fmt: skip
     print(f"\n{backend}: {rep.summary()}\npeak memory of all processes: {peak / 2**20:.0f} MiB")
+
+
+def test_decode_only(benchmark, report, corpus):
+    """The floor of any preprocessing: decoding every frame the pipeline reads (onset..offset), 2 threads."""
+    ds, _ = corpus
+    n_frames = {}
+
+    def decode(i: int) -> int:
+        return len(ds.read_frames(i))  # cv2.imread (GIL released) + BGR->RGB, as the pipeline's reader does
+
+    def run():
+        with ThreadPoolExecutor(N_JOBS) as pool:
+            n_frames["n"] = sum(pool.map(decode, range(len(ds))))
+
+    benchmark.pedantic(run, rounds=3, iterations=1)
+    assert n_frames["n"] >= 8 * len(ds)  # every clip read whole
+    report(f"pipeline all features, {len(ds)} clips, {N_JOBS} workers", "decode only (every frame, 2 threads)",
+           benchmark, n_frames=n_frames["n"])  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------------------
