@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import operator
 import warnings
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -222,6 +223,8 @@ def check_landmarks(
 
 #: The descriptor modes: the clean definition, and the reproduction of the reference code bin for bin.
 MODES: tuple[str, ...] = ("paper", "reference")
+#: The type of a validated descriptor mode (what :func:`check_mode` returns).
+Mode = Literal["paper", "reference"]
 #: Old names of ``"reference"``, accepted with a DeprecationWarning.
 _OLD_MODE_NAMES: frozenset[str] = frozenset({"meb"})
 
@@ -236,7 +239,7 @@ def check_paper_only(mode: object, what: str) -> None:
         raise ValueError(f"mode must be 'paper' ({what} has no reference implementation), got {mode!r}")
 
 
-def check_mode(mode: object, name: str = "mode", *, stacklevel: int = 3) -> str:
+def check_mode(mode: object, name: str = "mode", *, stacklevel: int = 3) -> Mode:
     """Validate a descriptor mode: ``"paper"`` or ``"reference"`` (reproduce the reference code bin for bin).
 
     ``"meb"``, the old name of ``"reference"`` in :func:`mefast.lbp_top` and :func:`mefast.mdmo`, is accepted
@@ -252,4 +255,4 @@ def check_mode(mode: object, name: str = "mode", *, stacklevel: int = 3) -> str:
         return "reference"
     if mode not in MODES:
         raise ValueError(f"{name} must be one of {MODES}, got {mode!r}")
-    return str(mode)
+    return "paper" if mode == "paper" else "reference"

@@ -729,7 +729,7 @@ class RecordingStore:
     """
 
     def __init__(self, group: zarr.Group, source: StoreLike, mode: str) -> None:
-        attrs = dict(group.attrs)
+        attrs: dict[str, Any] = dict(group.attrs)
         if attrs.get("schema") != RECORDING_SCHEMA:
             raise StoreError(f"{source!s} is not a mefast recording store (schema {attrs.get('schema')!r})")
         self._group = group
@@ -817,8 +817,9 @@ class RecordingStore:
         """Open an existing recording store (``mode`` ``"r"`` or ``"r+"``)."""
         if mode not in ("r", "r+"):
             raise ValueError(f"mode must be 'r' or 'r+', got {mode!r}")
+        zarr_mode: Literal["r", "r+"] = "r" if mode == "r" else "r+"
         try:
-            group = zarr.open_group(store=_zarr_location(path), mode=mode)
+            group = zarr.open_group(store=_zarr_location(path), mode=zarr_mode)
         except (FileNotFoundError, zarr.errors.BaseZarrError) as exc:
             raise StoreError(f"no mefast recording store at {path!s} ({exc})") from exc
         return cls(group, path, mode)
@@ -852,7 +853,14 @@ class RecordingStore:
 
     @property
     def done(self) -> NDArray[np.bool_]:
-        return np.asarray(self._group["done"][:], dtype=bool)
+        return np.asarray(self._node("done")[:], dtype=bool)
+
+    def _node(self, key: str) -> zarr.Array:
+        """The array at ``key`` in the store (a :class:`StoreError` if that node is a group)."""
+        node = self._group[key]
+        if not isinstance(node, zarr.Array):
+            raise StoreError(f"{key!r} in the recording store {self._source!s} is not an array")
+        return node
 
     def _check(self, i: int, name: str | None = None) -> None:
         if not 0 <= int(i) < len(self):
@@ -866,7 +874,7 @@ class RecordingStore:
             raise StoreError("the recording store is open read-only")
         for name, a in arrays.items():
             self._check(i, name)
-            node = self._group[f"rec/{int(i)}/{name}"]
+            node = self._node(f"rec/{int(i)}/{name}")
             a = np.asarray(a, np.float32)
             if a.shape[1:] != tuple(node.shape[1:]) or start + len(a) > node.shape[0]:
                 raise ShapeError(
@@ -878,12 +886,12 @@ class RecordingStore:
     def mark_done(self, i: int, done: bool = True) -> None:
         """Mark recording ``i`` complete (after all of its frames were written)."""
         self._check(i)
-        self._group["done"][int(i)] = bool(done)
+        self._node("done")[int(i)] = bool(done)
 
     def read(self, i: int, name: str) -> NDArray[np.float32]:
         """The ``(T_i, *shape)`` array of one feature of recording ``i``."""
         self._check(i, name)
-        return np.asarray(self._group[f"rec/{int(i)}/{name}"][:], np.float32)
+        return np.asarray(self._node(f"rec/{int(i)}/{name}")[:], np.float32)
 
     def read_all(self, i: int) -> dict[str, NDArray[np.float32]]:
         """Every feature of recording ``i``."""

@@ -127,12 +127,13 @@ def run(args: argparse.Namespace) -> int:
                 weights=args.weights,
             )
         classes = _split(args.classes)
-        class_filters = {}
+        class_filters: dict[str, list[str]] = {}
         for item in args.class_filter:
             corpus, sep, names = item.partition("=")
-            if not sep or not corpus.strip() or not _split(names):
+            class_names = _split(names)
+            if not sep or not corpus.strip() or not class_names:
                 raise ValueError(f"--class-filter wants CORPUS=CLASS1,CLASS2, got {item!r}")
-            class_filters[corpus.strip()] = _split(names)
+            class_filters[corpus.strip()] = class_names
         ev = evaluate(
             args.store,
             args.protocol,

@@ -42,7 +42,7 @@ def mdmo_feature(
     landmarks: NDArray[np.floating],
     *,
     size: tuple[int, int],
-    params: TVL1Params,
+    params: TVL1Params | str,
     mdmo_options: Mapping[str, Any],
     n_threads: int,
 ) -> NDArray[np.float32]:

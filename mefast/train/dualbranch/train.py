@@ -144,6 +144,9 @@ class DualBranchTrainer:
         Names of the AU columns (for ``au_mix="regional"``).
     """
 
+    #: The ``model.json`` record of a trainer made by :meth:`load` (set only there).
+    info_: dict[str, Any]
+
     def __init__(
         self,
         variant: str,
