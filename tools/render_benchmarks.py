@@ -11,7 +11,9 @@ the README's ``<!-- BEGIN name -->`` / ``<!-- END name -->`` markers:
 * ``handcrafted``: the table of the hand-crafted descriptors (LBP-SIP, LBP-MOP, 3DHOG, HIGO, HOOF, Bi-WOOF
   ablation) next to their NumPy references, and LBP-SIP against LBP-TOP;
 * ``magnify``: the Eulerian video magnification of a clip and the two-frame methods, next to the peers;
-* ``epochs``: the time of one training epoch per built-in network.
+* ``epochs``: the time of one training epoch per built-in network;
+* ``spotting``: frames/s of the long-video spotting feature pass next to an OpenCV loop, and its memory;
+* ``viz``: the flow colour coding and a store gallery next to flow_vis and a matplotlib grid.
 
 Every measured figure of the README lives in one of these blocks; a test (``tests/docs``) fails on a time, speed-up,
 rate or memory figure typed anywhere else.
@@ -23,8 +25,9 @@ Usage::
 
 A group or entry missing from the results file is an error naming it (run that benchmark), except for the rows
 whose runs take many minutes of OpenCV DualTVL1 or a whole corpus (TV-L1 16 pairs in a row, the 64-pair batch,
-the whole-corpus preprocessing): those are rendered when the results file holds both sides of them. Times are
-the fastest round of each entry (``min_s``), the least disturbed by other jobs on a shared machine.
+the whole-corpus preprocessing, the 10 000-frame spotting memory run): those are rendered when the results file
+holds them. Times are the fastest round of each entry (``min_s``), the least disturbed by other jobs on a shared
+machine.
 """
 
 from __future__ import annotations
@@ -541,6 +544,83 @@ def render_epochs(r: Results) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# Spotting: the long-video feature pass and its memory
+
+_SPOT_PASS = "spotting feature pass"
+_SPOT_MEM = "spotting memory"
+
+
+def _group_starting(r: Results, prefix: str, bench: str) -> str:
+    """The one group whose name starts with ``prefix`` (its name holds the run's size), or a KeyError naming it."""
+    g = next((k for k in r.groups if k.startswith(prefix)), None)
+    if g is None:
+        raise KeyError(f"no {prefix!r} group in the results file: run {bench}")
+    return g
+
+
+def render_spotting(r: Results) -> str:
+    """Frames/s of the spotting feature pass at 640x480 next to the OpenCV loop, and its memory on a long video."""
+    g = _group_starting(r, _SPOT_PASS, "benchmarks/spotting")
+    me, peer = "mefast long_video_features", "OpenCV DualTVL1 + NumPy loop"
+    n_frames = g.split(",")[1].split()[0]
+    cores = g.rsplit(",", 1)[1].split()[0]
+    rows = [
+        [
+            f"feature pass, {n_frames} frames 640x480 (both windows, LBP, strain, MDMD), {cores} cores",
+            f"{sig(r.m(g, me, 'frames_per_s'))} frames/s ({t(r.s(g, me))})",
+            f"OpenCV DualTVL1 + NumPy loop {sig(r.m(g, peer, 'frames_per_s'))} frames/s ({t(r.s(g, peer))})",
+            ratio(r.s(g, peer), r.s(g, me)),
+        ]
+    ]
+    mem = next((k for k in r.groups if k.startswith(_SPOT_MEM) and "10000 frames" in k), None)
+    name = "mefast iter_features (lags 4, default features)"
+    if mem is not None and r.has(mem, name):  # the 10 000-frame run takes minutes: rendered when measured
+        rows.append(
+            [
+                "memory of the pass over a 10 000-frame 640x480 video (lag 4, default features)",
+                f"{sig(r.m(mem, name, 'peak_traced_mib'))} MiB peak traced, resident memory grew "
+                f"{sig(r.m(mem, name, 'rss_growth_mib'))} MiB ({duration(r.s(mem, name))})",
+                f"the video as uint8: {sig(r.m(mem, name, 'video_as_uint8_mib') / 1024)} GiB",
+                "",
+            ]
+        )
+    return "\n".join(
+        [
+            _table(["what", "mefast", "peer", "ratio"], rows),
+            "",
+            "Ratio = the peer's time over mefast's. " + _measured_line(r, g),
+        ]
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Pictures
+
+_VIZ_FLOW = "flow colour coding 256x256 (Middlebury wheel)"
+_VIZ_GALLERY = "gallery of 64 samples from a store (face, flow, strain; 128x128), to PNG bytes"
+
+
+def render_viz(r: Results) -> str:
+    """The Middlebury colour coding of a flow next to flow_vis, and a store gallery next to a matplotlib grid."""
+    rows = []
+    for label, g, me, peer, peer_label in (
+        ("Middlebury colour coding of a 256x256 flow", _VIZ_FLOW, "mefast.viz.flow_to_rgb",
+         "flow_vis.flow_to_color (NumPy)", "flow_vis.flow_to_color"),
+        ("gallery of 64 store samples (face, flow, strain; 128x128) to PNG bytes", _VIZ_GALLERY,
+         "mefast.viz.gallery (mosaic + Pillow) + PNG", "matplotlib subplot grid (192 axes) + savefig",
+         "matplotlib subplot grid (192 axes)"),
+    ):  # fmt: skip
+        rows.append([label, t(r.s(g, me)), f"{peer_label} {t(r.s(g, peer))}", ratio(r.s(g, peer), r.s(g, me))])
+    return "\n".join(
+        [
+            _table(["what", "mefast", "peer", "ratio"], rows),
+            "",
+            "Ratio = the peer's time over mefast's. " + _measured_line(r, _VIZ_FLOW),
+        ]
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
 
 BLOCKS: dict[str, Callable[[Results], str]] = {
     "benchmarks": render_benchmarks,
@@ -548,6 +628,8 @@ BLOCKS: dict[str, Callable[[Results], str]] = {
     "handcrafted": render_handcrafted,
     "magnify": render_magnify,
     "epochs": render_epochs,
+    "spotting": render_spotting,
+    "viz": render_viz,
 }
 
 

@@ -53,7 +53,7 @@ def test_every_block_is_rendered_and_every_renderer_has_its_block(render):
     assert not (ROOT / "tools" / "render_handcrafted.py").exists(), "one renderer: tools/render_benchmarks.py"
 
 
-@pytest.mark.parametrize("name", ["benchmarks", "presets", "handcrafted", "magnify", "epochs"])
+@pytest.mark.parametrize("name", ["benchmarks", "presets", "handcrafted", "magnify", "epochs", "spotting", "viz"])
 def test_check_mode_fails_on_an_edited_number(render, tmp_path, name):
     readme = tmp_path / "README.md"
     text = README.read_text()
@@ -81,13 +81,36 @@ def test_every_rendered_group_says_how_it_was_measured(render, results):
 
 @pytest.mark.parametrize(
     "group",
-    ["train-dataloader", "hoof 256x256 flow, 5x5 blocks", "EVM 200 x 320 x 256 colour, 1 thread", "train-epoch-time"],
+    [
+        "train-dataloader",
+        "hoof 256x256 flow, 5x5 blocks",
+        "EVM 200 x 320 x 256 colour, 1 thread",
+        "train-epoch-time",
+        "spotting feature pass",  # its name goes on with the frame count: named by this prefix
+        "flow colour coding 256x256 (Middlebury wheel)",
+        "gallery of 64 samples from a store (face, flow, strain; 128x128), to PNG bytes",
+    ],
 )
 def test_a_missing_group_is_named(render, results, group):
     broken = copy.deepcopy(results)
-    del broken["groups"][group]
+    names = [g for g in broken["groups"] if g == group or g.startswith(group + ",")]
+    assert names, f"no group {group!r} in the results file"
+    for name in names:
+        del broken["groups"][name]
     with pytest.raises(KeyError, match=re.escape(group)):
         render.render_readme(README.read_text(), broken)
+
+
+def test_the_long_spotting_memory_row_is_rendered_only_when_measured(render, results):
+    """The 10 000-frame memory run takes minutes: without it the spotting block drops its row, nothing else."""
+    mem = [g for g in results["groups"] if g.startswith("spotting memory, 10000 frames")]
+    assert mem, "the 10 000-frame spotting memory run is not in the results file"
+    full = render.render_spotting(render.Results(results))
+    assert "10 000-frame" in full and "MiB peak traced" in full
+    broken = copy.deepcopy(results)
+    del broken["groups"][mem[0]]
+    short = render.render_spotting(render.Results(broken))
+    assert "MiB peak traced" not in short and "frames/s" in short
 
 
 def test_battery_rows_hold_every_pair(results):
