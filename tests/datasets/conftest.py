@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from mefast.datasets import SPECS, synthetic
+from mefast.datasets import synthetic
+
+from ._known_corrections import KNOWN
 
 _AU_TEXT = {"samm": "R12 + R15", "4dme": "AU4+AU7", "casme3c": "4,7"}
 
@@ -41,10 +43,14 @@ class ReleaseSheets:
 
     @staticmethod
     def consistent(corpus: str, rows: list[dict]) -> list[dict]:
-        """Copies of ``rows`` whose frame numbers agree with the corrected values: only planted cells are wrong."""
+        """Copies of ``rows`` whose frame numbers agree with the corrected values: only planted cells are wrong.
+
+        The corrected values come from the hand-written oracle (``_known_corrections.KNOWN``), not from the
+        corpus tables under test.
+        """
         rows = [dict(r) for r in rows]
         fixes: dict[int, dict[str, int]] = {}
-        for c in SPECS[corpus].corrections:
+        for c in KNOWN.get(corpus, ()):
             if c.field in ("onset", "apex", "offset"):
                 fixes.setdefault(c.row, {})[c.field] = int(c.value)
         for i, f in fixes.items():
@@ -60,17 +66,19 @@ class ReleaseSheets:
 
     @staticmethod
     def plant(corpus: str, rows: list[dict]) -> None:
-        """Put in each row the mistake its correction fixes (written here from the kind of each correction)."""
-        for c in SPECS[corpus].corrections:
+        """Put in each row the mistake the oracle (``_known_corrections.KNOWN``) says the release holds there."""
+        for c in KNOWN.get(corpus, ()):
             row = rows[c.row]
-            if c.field == "labels":
+            if c.mistake == "swapped":
                 rows[int(c.value)]["aus"], rows[int(c.value)]["emotion"] = "AU12", "Positive"
-            elif c.field == "aus" or c.when == "or":
+            elif c.mistake == "or":
                 row[c.field] = "12 or 14"
-            elif c.when == "missing":
+            elif c.mistake == "missing":
                 row[c.field] = "/"
-            else:
+            elif c.mistake == "wrong":
                 row[c.field] = int(c.value) + 7  # a wrong number
+            else:
+                raise AssertionError(f"unknown mistake kind in the oracle: {c}")
 
     def write(self, corpus: str, rows: list[dict], name: str = "sheet.xlsx") -> tuple[Path, Path]:
         """(frame root, sheet): the rows as the corpus's sheet; an empty frame root (corrections need no frames)."""

@@ -1,10 +1,11 @@
 """Annotation corrections found by identity and checked against the value they expect (issue 11.7).
 
 A release-sized sheet in each corpus's own format is written with the mistake of every known correction at
-its release row (the rows come from the corpus tables; the mistakes are written here from the kind of each
-correction, not read back from a corrected sheet). The corrections are bound to (subject, clip) from that
-sheet once; the bound corrections must then fix a shuffled copy, a copy with extra rows, report an already
-fixed copy as such, and refuse (and report) a copy that holds a third value.
+its release row (rows, values and the kind of each mistake come from the hand-written oracle in
+_known_corrections, not from the corpus tables; nothing is read back from a corrected sheet). The
+corrections are bound to (subject, clip) from that sheet once; the bound corrections must then fix a
+shuffled copy, a copy with extra rows, report an already fixed copy as such, and refuse (and report) a
+copy that holds a third value.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ import pytest
 from mefast.datasets import SPECS, load, validate
 from mefast.labels import format_aus, parse_aus
 
-CORRECTED = [name for name, spec in SPECS.items() if spec.corrections]
+from ._known_corrections import KNOWN
+
+# The corrected corpora, rows and values come from the hand-written oracle, not from the tables under test.
+CORRECTED = sorted(KNOWN)
 
 
 def _release(sheets, corpus):
@@ -79,7 +83,7 @@ def test_an_already_fixed_sheet_is_reported_as_such(sheets, corpus):
     rng = np.random.default_rng(1)
     fixed = [fixed[i] for i in rng.permutation(len(fixed))]
     d = load(corpus, *sheets.write(corpus, fixed, "fixed.xlsx"), corrections=bound)
-    frame_or_au = [c for c in SPECS[corpus].corrections if c.field != "labels"]
+    frame_or_au = [c for c in KNOWN[corpus] if c.field != "labels"]
     assert (d.corrections["status"] == "already_fixed").sum() == len(frame_or_au)
     assert not (d.corrections["status"] == "applied").any()
     info = validate(d, check_images=False).query("problem == 'correction_already_fixed'")
@@ -92,10 +96,28 @@ def test_an_already_fixed_sheet_is_reported_as_such(sheets, corpus):
 
 def _fixed_rows(corpus, right):
     out = [dict(r) for r in right]
-    for c in SPECS[corpus].corrections:
+    for c in KNOWN[corpus]:
         if c.field != "labels":
-            out[c.row][c.field] = c.value
+            # AU fixes written without spaces: MEB's "R12 + R15" spelling is the strict xfail below
+            out[c.row][c.field] = c.value.replace(" ", "") if c.field == "aus" else c.value
     return out
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="disagreement: MEB (Samm.data_frame) writes the SAMM row 15/18 AU fix as 'R12 + R15', mefast's table "
+    "as 'R12+R15', and the already-fixed check compares the cell text exactly, so a sheet holding MEB's spelling "
+    "of the fix is reported as a conflict",
+)
+def test_samm_sheet_holding_meb_spelling_of_the_au_fix_is_already_fixed(sheets):
+    _, right, root, _ = _release(sheets, "samm")
+    fixed = [dict(r) for r in right]
+    for c in KNOWN["samm"]:
+        if c.field != "labels":
+            fixed[c.row][c.field] = c.value  # as MEB writes it
+    d = load("samm", *sheets.write("samm", fixed, "meb.xlsx"))
+    aus = d.corrections[d.corrections["field"] == "aus"]
+    assert len(aus) == 5 and (aus["status"] == "already_fixed").all(), aus
 
 
 @pytest.mark.parametrize(("corpus", "kind"), [("casme2", "missing"), ("samm", "missing"), ("samm", "or")])
@@ -104,7 +126,7 @@ def test_a_conflicting_sheet_is_left_alone_and_reported(sheets, corpus, kind):
 
     rows, _, root, sheet = _release(sheets, corpus)
     bound = bind_corrections(corpus, sheet)
-    target = next(c for c in SPECS[corpus].corrections if c.when == kind)
+    target = next(c for c in KNOWN[corpus] if c.mistake == kind)
     # neither the mistake the correction expects ('/' or an 'or' AU cell) nor its fix
     third = "9" if kind == "or" else rows[target.row]["onset"] + 2
     conflicting = [dict(r) for r in rows]
