@@ -98,18 +98,12 @@ def _fixed_rows(corpus, right):
     out = [dict(r) for r in right]
     for c in KNOWN[corpus]:
         if c.field != "labels":
-            # AU fixes written without spaces: MEB's "R12 + R15" spelling is the strict xfail below
-            out[c.row][c.field] = c.value.replace(" ", "") if c.field == "aus" else c.value
+            out[c.row][c.field] = c.value
     return out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="disagreement: MEB (Samm.data_frame) writes the SAMM row 15/18 AU fix as 'R12 + R15', mefast's table "
-    "as 'R12+R15', and the already-fixed check compares the cell text exactly, so a sheet holding MEB's spelling "
-    "of the fix is reported as a conflict",
-)
 def test_samm_sheet_holding_meb_spelling_of_the_au_fix_is_already_fixed(sheets):
+    """MEB writes SAMM's AU fix as 'R12 + R15', mefast's table as 'R12+R15': the same codes, already fixed."""
     _, right, root, _ = _release(sheets, "samm")
     fixed = [dict(r) for r in right]
     for c in KNOWN["samm"]:

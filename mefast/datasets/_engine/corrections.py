@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ...errors import AnnotationError
+from ...labels import parse_au_codes
 from .table import frame_cell, is_blank, text_cell
 
 if TYPE_CHECKING:
@@ -162,6 +164,19 @@ def _locate(
     return c.row, ""
 
 
+def _holds(field: str, cell: object, value: object) -> bool:
+    """Whether a sheet cell already holds a correction's value.
+
+    AU cells compare as codes (``"R12 + R15"`` is ``"R12+R15"``), other cells as their text.
+    """
+    if field == "aus":
+        try:
+            return set(parse_au_codes(cell)) == set(parse_au_codes(value))
+        except AnnotationError:
+            pass  # a cell that does not parse (an "or" alternative) holds no fix
+    return show(cell) == show(value)
+
+
 def apply_corrections(
     spec: CorpusSpec,
     corrections: Sequence[Correction],
@@ -192,7 +207,7 @@ def apply_corrections(
         if c.field not in table.columns:
             table[c.field] = None
         old = table.at[r, c.field]
-        if show(old) == show(c.value):
+        if _holds(c.field, old, c.value):
             log.fix(r, c.field, old, c.value, f"{c.reason} ({where})", status="already_fixed")
             detail = f"{spec.title} {where}: {c.field} already holds the known fix {show(c.value)!r} ({c.reason})"
             log.issue("", "correction_already_fixed", detail, "info", row=r)
