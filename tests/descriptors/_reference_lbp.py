@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from typing import NamedTuple
 
 import numpy as np
 
@@ -151,6 +152,27 @@ def rect_blocks(n, k, overlap, r):
 # LBP-TOP
 
 
+class TopGeometry(NamedTuple):
+    """The LBP-TOP parameters both references take, with their defaults (mefast's), and what follows from them."""
+
+    radius: tuple[int, int, int] = (3, 3, 3)
+    points: tuple[int, int, int] = (8, 8, 8)
+    blocks: tuple[int, int] = (8, 8)
+    time_blocks: int = 1
+    overlap: float = 0.0
+    mapping: str | None = "u2"
+
+    @property
+    def border(self) -> tuple[int, int]:
+        """(B, L): the spatial border max(R_X, R_Y) and the temporal one R_T."""
+        return max(self.radius[0], self.radius[1]), self.radius[2]
+
+    def tables(self) -> tuple[list[tuple[np.ndarray, int]], int]:
+        """The (table, bins) mapping of each plane (XY, XT, YT) and the histogram width: the largest bins."""
+        tables = [mapping_ref(P, self.mapping) for P in self.points]
+        return tables, max(nb for _, nb in tables)
+
+
 def _normalise(hist: np.ndarray, normalize: str) -> np.ndarray:
     """hist: (n_blocks, 3, bins) counts."""
     h = hist.astype(np.float64)
@@ -167,32 +189,20 @@ def _normalise(hist: np.ndarray, normalize: str) -> np.ndarray:
     return np.divide(h, s, out=np.zeros_like(h), where=s > 0)
 
 
-def lbp_top_ref(
-    video,
-    *,
-    radius=(3, 3, 3),
-    points=(8, 8, 8),
-    blocks=(8, 8),
-    time_blocks=1,
-    overlap=0.0,
-    mapping="u2",
-    sampling="rounded",
-    normalize=None,
-    mode="paper",
-    ordering=None,
-):
+def lbp_top_ref(video, *, sampling="rounded", normalize=None, mode="paper", ordering=None, **geometry):
+    """Voxel-by-voxel LBP-TOP histogram; ``geometry``: the fields of :class:`TopGeometry` (its defaults)."""
     video = np.asarray(video, np.float64)
+    g = TopGeometry(**geometry)
     ordering = ordering or ("orig" if mode == "paper" else "block")
     normalize = normalize or ("per_block_plane" if mode == "paper" else "none")
     T, H, W = video.shape
-    B = max(radius[0], radius[1])
-    rows, cols = blocks
-    nt = time_blocks
-    tables = [mapping_ref(P, mapping) for P in points]
-    bins = max(nb for _, nb in tables)
+    B, _ = g.border
+    rows, cols = g.blocks
+    nt, overlap = g.time_blocks, g.overlap
+    tables, bins = g.tables()
     if mode == "reference":
         tables[2] = tables[1]  # MEB indexes the YT histogram with code_xt
-    codes = lbp_codes_ref(video, radius, points, ordering, sampling)
+    codes = lbp_codes_ref(video, g.radius, g.points, ordering, sampling)
     n_blocks = nt * rows * cols
     hist = np.zeros((n_blocks * 3, bins), np.int64)  # MEB's layout: row = block * 3 + plane
     Tc, Hi, Wi = codes.shape[:3]
@@ -221,28 +231,18 @@ def lbp_top_ref(
     return _normalise(hist.reshape(n_blocks, 3, bins), normalize).ravel()
 
 
-def lbp_top_numpy(
-    video,
-    *,
-    radius=(3, 3, 3),
-    points=(8, 8, 8),
-    blocks=(8, 8),
-    time_blocks=1,
-    overlap=0.0,
-    mapping="u2",
-    normalize="per_block_plane",
-    ordering="orig",
-):
-    """Vectorised NumPy LBP-TOP, paper mode with rounded sampling."""
+def lbp_top_numpy(video, *, normalize="per_block_plane", ordering="orig", **geometry):
+    """Vectorised NumPy LBP-TOP, paper mode with rounded sampling; ``geometry``: as :func:`lbp_top_ref`'s."""
     video = np.asarray(video)
+    g = TopGeometry(**geometry)
     T, H, W = video.shape
-    B, L = max(radius[0], radius[1]), radius[2]
-    rows, cols = blocks
+    B, L = g.border
+    rows, cols = g.blocks
+    time_blocks, overlap = g.time_blocks, g.overlap
     centre = video[L : T - L, B : H - B, B : W - B]
-    tables = [mapping_ref(P, mapping) for P in points]
-    bins = max(nb for _, nb in tables)
+    tables, bins = g.tables()
     binned = []
-    for q, offs in enumerate(plane_offsets(radius, points, ordering)):
+    for q, offs in enumerate(plane_offsets(g.radius, g.points, ordering)):
         code = np.zeros(centre.shape, np.uint32)
         for p, (dx, dy, dt) in enumerate(offs):
             ix, iy, it = (math.floor(v + 0.5) for v in (dx, dy, dt))
