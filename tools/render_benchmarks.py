@@ -130,6 +130,32 @@ def epe(x: float) -> str:
 # The Benchmarks table
 
 
+def _versus(
+    r: Results,
+    g: str,
+    label: str,
+    me: str,
+    peer: str,
+    peer_label: str,
+    *,
+    epe_of: tuple[str, ...] = (),
+    me_note: str = "",
+    per_pair: bool = False,
+) -> list[str]:
+    """The row of mefast's entry ``me`` next to the peer's entry ``peer`` of group ``g``.
+
+    Each side's time (per pair of a battery with ``per_pair``) is followed by its EPE metrics ``epe_of`` (joined
+    by " / "), mefast's also by ``me_note``; the ratio is the peer's time over mefast's.
+    """
+    time = r.per_pair if per_pair else r.s
+
+    def side(name: str) -> str:
+        epes = " / ".join(epe(r.m(g, name, k)) for k in epe_of)
+        return t(time(g, name)) + (f", EPE {epes}" if epe_of else "")
+
+    return [label, side(me) + me_note, f"{peer_label} {side(peer)}", ratio(r.s(g, peer), r.s(g, me))]
+
+
 def _flow_rows(r: Results) -> list[list[str]]:
     rows = []
     g = "tvl1 340x280, 1 thread"
@@ -141,14 +167,7 @@ def _flow_rows(r: Results) -> list[list[str]]:
     ):
         me = f"mefast.TVL1 preset={preset}"
         peer_label = "OpenCV DualTVL1" if peer == dual else "OpenCV DIS medium"
-        rows.append(
-            [
-                label,
-                f"{t(r.s(g, me))}, EPE {epe(r.m(g, me, 'epe'))}",
-                f"{peer_label} {t(r.s(g, peer))}, EPE {epe(r.m(g, peer, 'epe'))}",
-                ratio(r.s(g, peer), r.s(g, me)),
-            ]
-        )
+        rows.append(_versus(r, g, label, me, peer, peer_label, epe_of=("epe",)))
     g = "tvl1 128x128, 1 thread"
     o, f = "mefast.TVL1 preset=opencv", "mefast.TVL1 preset=fast"
     rows.append(
@@ -167,27 +186,13 @@ def _flow_rows(r: Results) -> list[list[str]]:
          "TV-L1 batch of 64 pairs 340x280, 2 cores, OpenCV's parameters", "OpenCV DualTVL1 with its threads"),
     ):  # fmt: skip
         if r.has(g, me, peer):
-            rows.append(
-                [
-                    label,
-                    f"{t(r.s(g, me))}, EPE {epe(r.m(g, me, 'epe'))}",
-                    f"{peer_label} {t(r.s(g, peer))}, EPE {epe(r.m(g, peer, 'epe'))}",
-                    ratio(r.s(g, peer), r.s(g, me)),
-                ]
-            )
+            rows.append(_versus(r, g, label, me, peer, peer_label, epe_of=("epe",)))
     g = BATTERY
     for preset, peer in (("opencv", dual), ("accurate", dual), ("fast", dis)):
         me = f"mefast.TVL1 preset={preset}"
         peer_label = "OpenCV DualTVL1" if peer == dual else "OpenCV DIS medium"
-        rows.append(
-            [
-                f"held-out battery, 64 pairs 340x280, 1 thread, preset `{preset}`: per pair, mean / worst EPE",
-                f"{t(r.per_pair(g, me))}, EPE {epe(r.m(g, me, 'epe_mean'))} / {epe(r.m(g, me, 'epe_worst'))}",
-                f"{peer_label} {t(r.per_pair(g, peer))}, EPE {epe(r.m(g, peer, 'epe_mean'))} / "
-                f"{epe(r.m(g, peer, 'epe_worst'))}",
-                ratio(r.s(g, peer), r.s(g, me)),
-            ]
-        )
+        label = f"held-out battery, 64 pairs 340x280, 1 thread, preset `{preset}`: per pair, mean / worst EPE"
+        rows.append(_versus(r, g, label, me, peer, peer_label, epe_of=("epe_mean", "epe_worst"), per_pair=True))
     return rows
 
 
@@ -195,24 +200,12 @@ def _descriptor_rows(r: Results) -> list[list[str]]:
     rows = []
     g = "lbptop 50x340x280 P=8 R=3 u2 8x8"
     me, peer = "mefast paper, 1 thread", "numpy vectorised (paper, 1 thread)"
-    rows.append(
-        [
-            "LBP-TOP 50x340x280 clip, 8x8 blocks, P=8, R=3, 1 thread",
-            f"{t(r.s(g, me))} ({sig(r.m(g, me, 'ns_per_voxel'), 2)} ns/voxel)",
-            f"vectorised NumPy {t(r.s(g, peer))}",
-            ratio(r.s(g, peer), r.s(g, me)),
-        ]
-    )
+    label = "LBP-TOP 50x340x280 clip, 8x8 blocks, P=8, R=3, 1 thread"
+    per_voxel = f" ({sig(r.m(g, me, 'ns_per_voxel'), 2)} ns/voxel)"
+    rows.append(_versus(r, g, label, me, peer, "vectorised NumPy", me_note=per_voxel))
     g = "tim 60->10 340x280"
     me, peer = "mefast closed form, 1 thread", "SVD graph-embedding model (numpy, 1 thread)"
-    rows.append(
-        [
-            "TIM 60 -> 10 frames, 340x280, 1 thread",
-            t(r.s(g, me)),
-            f"SVD/graph-embedding model {t(r.s(g, peer))}",
-            ratio(r.s(g, peer), r.s(g, me)),
-        ]
-    )
+    rows.append(_versus(r, g, "TIM 60 -> 10 frames, 340x280, 1 thread", me, peer, "SVD/graph-embedding model"))
     for what, unit, me, peer, label, peer_label in (
         ("biwoof", "flow, one clip", "mefast.biwoof (Numba, 1 thread)", "NumPy (arctan2 + np.histogram per block)",
          "Bi-WOOF, 128x128 / 256x256 flow", "NumPy of the same definition"),
@@ -231,14 +224,8 @@ def _descriptor_rows(r: Results) -> list[list[str]]:
     g = "face per 512x512 frame"
     det, lm = "mefast.detect_face detector='dlib', upsample 0", "mefast.landmarks68 method='dlib' (given box)"
     peer0, peer2 = "dlib HOG called directly, upsample 0", "dlib HOG called directly, upsample 2 (MEB's setting)"
-    rows.append(
-        [
-            "face detection, 512x512 grey frame, dlib HOG with the same upsampling (0)",
-            t(r.s(g, det)),
-            f"dlib's detector called directly {t(r.s(g, peer0))}",
-            ratio(r.s(g, peer0), r.s(g, det)),
-        ]
-    )
+    label = "face detection, 512x512 grey frame, dlib HOG with the same upsampling (0)"
+    rows.append(_versus(r, g, label, det, peer0, "dlib's detector called directly"))
     rows.append(
         [
             "MEB's setting: dlib HOG with upsampling 2 (4x the pixels: other work, no ratio)",
@@ -292,14 +279,8 @@ def _pipeline_rows(r: Results) -> list[list[str]]:
             if preset == "opencv"
             else "same clips, mefast's default preset `accurate`"
         )
-        rows.append(
-            [
-                label,
-                f"{t(r.s(g, me))} (flow within {sig(r.m(g, me, 'max_flow_diff_to_peer_px'), 2)} px of the peer's)",
-                f"OpenCV DualTVL1 loop {t(r.s(g, peer))}",
-                ratio(r.s(g, peer), r.s(g, me)),
-            ]
-        )
+        within = f" (flow within {sig(r.m(g, me, 'max_flow_diff_to_peer_px'), 2)} px of the peer's)"
+        rows.append(_versus(r, g, label, me, peer, "OpenCV DualTVL1 loop", me_note=within))
     g = "train-dataloader"
     mem = "FlowDataset, in-memory"
     n_samples = round(r.m(g, mem, "samples_per_s") * float(r.entry(g, mem)["median_s"]))
@@ -314,35 +295,17 @@ def _pipeline_rows(r: Results) -> list[list[str]]:
         base = "FlowDataset, in-memory arrays"
         n_cold = round(r.m(cold, base, "samples_per_s") * float(r.entry(cold, base)["median_s"]))
         for name, what in cold_rows.items():
-            rows.append(
-                [
-                    f"torch DataLoader epoch from the store ({n_cold} clips), {what}",
-                    t(r.s(cold, name)),
-                    f"in-memory arrays {t(r.s(cold, base))}",
-                    ratio(r.s(cold, base), r.s(cold, name)),
-                ]
-            )
+            label = f"torch DataLoader epoch from the store ({n_cold} clips), {what}"
+            rows.append(_versus(r, cold, label, name, base, "in-memory arrays"))
     for where in ("warm epochs",) if superseded else ("cold first epoch", "warm epochs"):
-        me = f"FlowDataset, store, {where}"
-        rows.append(
-            [
-                f"torch DataLoader epoch from the store ({n_samples} clips), {where}",
-                t(r.s(g, me)),
-                f"in-memory arrays {t(r.s(g, mem))}",
-                ratio(r.s(g, mem), r.s(g, me)),
-            ]
-        )
+        label = f"torch DataLoader epoch from the store ({n_samples} clips), {where}"
+        rows.append(_versus(r, g, label, f"FlowDataset, store, {where}", mem, "in-memory arrays"))
     g = "mdmo step per clip, 67 frames 256x256 crop"
     me, base = "flows + MDMO at 128x128 (default)", "flows + MDMO at 256x256 (before: crop resolution)"
     if r.has(g, me, base):
-        rows.append(
-            [
-                "MDMO step of one 67-frame 256x256 clip (flows + MDMO, 1 thread) at `mdmo_size` 128x128 (default)",
-                f"{t(r.s(g, me))} (cosine {sig(r.m(g, me, 'cosine'), 3)} to the crop-resolution MDMO)",
-                f"same step at the crop's 256x256 {t(r.s(g, base))}",
-                ratio(r.s(g, base), r.s(g, me)),
-            ]
-        )
+        label = "MDMO step of one 67-frame 256x256 clip (flows + MDMO, 1 thread) at `mdmo_size` 128x128 (default)"
+        cosine = f" (cosine {sig(r.m(g, me, 'cosine'), 3)} to the crop-resolution MDMO)"
+        rows.append(_versus(r, g, label, me, base, "same step at the crop's 256x256", me_note=cosine))
     return rows
 
 
@@ -610,7 +573,7 @@ def render_viz(r: Results) -> str:
          "mefast.viz.gallery (mosaic + Pillow) + PNG", "matplotlib subplot grid (192 axes) + savefig",
          "matplotlib subplot grid (192 axes)"),
     ):  # fmt: skip
-        rows.append([label, t(r.s(g, me)), f"{peer_label} {t(r.s(g, peer))}", ratio(r.s(g, peer), r.s(g, me))])
+        rows.append(_versus(r, g, label, me, peer, peer_label))
     return "\n".join(
         [
             _table(["what", "mefast", "peer", "ratio"], rows),
