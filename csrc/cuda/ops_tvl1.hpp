@@ -178,17 +178,25 @@ struct DualState {
     float lt, theta, taut, gamma;
 };
 
+/// A per-pixel step of the primal-dual iteration as a launch operation: item k (a pair), pixel i of its h x w
+/// level is located once, as column x, row y and index q into the pair planes, and handed to Step::run.
+template <class Step>
+struct DualStateOp {
+    DualState s;
+
+    MEFAST_HD auto operator()(int k, int i) const {
+        const int y = i / s.w, x = i - y * s.w;
+        return Step::run(s, x, y, static_cast<index_t>(k) * s.stride + i);
+    }
+};
+
 /// New primal variable at one pixel (primal_row() in tvl1.cpp); returns its squared change.
 /// Reads u at the pixel and p at the pixel and its left and upper neighbours; writes u at the pixel only,
 /// so it runs in place.
 template <bool kGamma>
-struct PrimalOp {
-    DualState s;
-
-    MEFAST_HD float operator()(int k, int i) const {
+struct PrimalStep {
+    static MEFAST_HD float run(const DualState& s, int x, int y, index_t q) {
         const int w = s.w;
-        const int y = i / w, x = i - y * w;
-        const index_t q = static_cast<index_t>(k) * s.stride + i;
         const float a1 = s.u1[q], a2 = s.u2[q], a3 = kGamma ? s.u3[q] : 0.0f;
         const float ixq = s.ix[q], iyq = s.iy[q];
         const float rho = s.rho_c[q] + ixq * a1 + iyq * a2 + (kGamma ? s.gamma * a3 : 0.0f);
@@ -213,17 +221,15 @@ struct PrimalOp {
         return e;
     }
 };
+template <bool kGamma>
+using PrimalOp = DualStateOp<PrimalStep<kGamma>>;
 
 /// Dual update at one pixel from the new primal variable (dual_row() in tvl1.cpp): forward differences with
 /// zero on the last column and row. Reads u (not written by this launch), writes p at the pixel only.
 template <bool kGamma>
-struct DualOp {
-    DualState s;
-
-    MEFAST_HD void operator()(int k, int i) const {
+struct DualStep {
+    static MEFAST_HD void run(const DualState& s, int x, int y, index_t q) {
         const int w = s.w;
-        const int y = i / w, x = i - y * w;
-        const index_t q = static_cast<index_t>(k) * s.stride + i;
         const index_t qd = y + 1 < s.h ? q + w : q;
         const bool right = x + 1 < w;
         const float dx1 = right ? s.u1[q + 1] - s.u1[q] : 0.0f;
@@ -236,6 +242,8 @@ struct DualOp {
         }
     }
 };
+template <bool kGamma>
+using DualOp = DualStateOp<DualStep<kGamma>>;
 
 /// Compare-exchange of wires A < B (min to A, max to B), with std::min/std::max's comparisons.
 template <int A, int B, int N>
