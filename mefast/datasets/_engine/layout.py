@@ -7,14 +7,16 @@ describes them.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from .reader import STANDARD_FIELDS, CorpusSpec
 
-__all__ = ["CATEGORIES", "Layout", "emotion_words", "numbered_clip", "plain_aus"]
+__all__ = ["CATEGORIES", "Layout", "emotion_words", "numbered_clip", "plain_aus", "subject_ids"]
 
 #: The expression categories the synthetic writer renders, in the order :func:`emotion_words` takes words.
 CATEGORIES: tuple[str, ...] = ("happiness", "surprise", "anger", "disgust", "sadness", "fear", "contempt")
@@ -27,9 +29,24 @@ def emotion_words(*words: str) -> dict[str, str]:
     return dict(zip(CATEGORIES, words, strict=True))
 
 
-def plain_aus(aus: Sequence[int], rng: np.random.Generator, sep: str = "+", prefix: str = "") -> str:
-    """AU numbers joined by ``sep`` (``"1+2"``), the notation of most corpora."""
+def plain_aus(aus: Sequence[int | str], rng: np.random.Generator, sep: str = "+", prefix: str = "") -> str:
+    """AU codes joined by ``sep`` (``"1+2"``), the notation of most corpora."""
     return sep.join(f"{prefix}{a}" for a in aus)
+
+
+def subject_ids(template: str, *, start: int = 1, sheet_number: bool = False) -> Callable[[int], tuple[object, str]]:
+    """A :attr:`Layout.subject`: subject ``k`` (from 1) -> (sheet value, id used in folders).
+
+    The id is ``template`` of the corpus's subject number ``start + k - 1`` (``"S{k:02d}"`` -> ``"S01"``). The
+    sheet holds the same id, or the bare number where ``sheet_number`` (CASME II: sheet ``1``, folder ``sub01``).
+    """
+
+    def ids(k: int) -> tuple[object, str]:
+        number = start + k - 1
+        sid = template.format(k=number)
+        return (number if sheet_number else sid), sid
+
+    return ids
 
 
 def numbered_clip(subject_id: str, j: int, rng: np.random.Generator, emotion: str) -> str:
@@ -71,7 +88,6 @@ class Layout:
     headers: Mapping[str, str] = field(default_factory=dict)  # header of a key the reader does not read, or
     # spells otherwise; by default a key's header is the reader's first spelling of it
     sheet_notes: tuple[str, ...] = ()  # rows of notes written above the table (SAMM)
-    grey: bool = False
     long_recordings: bool = False  # folders hold a task recording with lead-in and tail (CAS(ME)^3)
     first_frame: tuple[int, int] = (1, 200)
     apex_annotated: bool = True  # False: no apex in the corpus (SMIC, CAS(ME)^3 C); rendered mid-clip
@@ -83,10 +99,19 @@ class Layout:
         if not self.sheet:
             object.__setattr__(self, "sheet", f"{self.path.split('/')[0]}/{self.spec.annotation_files[0]}")
 
+    def like(self, **changes: Any) -> Layout:
+        """A copy with ``changes``, for a corpus that follows this one's conventions (its sheet path derived anew)."""
+        return dataclasses.replace(self, **{"sheet": "", **changes})
+
     @property
     def corpus(self) -> str:
         """The corpus name (as :func:`mefast.datasets.load` takes it)."""
         return self.spec.name
+
+    @property
+    def grey(self) -> bool:
+        """Whether the frames are grey (the reader's spec says so)."""
+        return self.spec.grey
 
     @property
     def columns(self) -> dict[str, str]:

@@ -17,7 +17,16 @@ import pandas as pd
 
 from ...errors import AnnotationError
 
-__all__ = ["frame_cell", "is_blank", "is_blank_row", "norm_name", "read_sheet", "text_cell", "zero_padded"]
+__all__ = [
+    "frame_cell",
+    "is_blank",
+    "is_blank_row",
+    "norm_name",
+    "read_sheet",
+    "sheet_columns",
+    "text_cell",
+    "zero_padded",
+]
 
 _HEADER_SEARCH_ROWS = 40
 
@@ -42,6 +51,36 @@ def _read_raw(path: Path) -> pd.DataFrame:
     except Exception as e:  # a damaged or non-spreadsheet file: name the file, keep the cause
         raise AnnotationError(f"cannot read annotation file {path}: {type(e).__name__}: {e}") from e
     raise AnnotationError(f"annotation file {path} is not a spreadsheet (.xlsx, .xls or .csv expected)")
+
+
+def sheet_columns(
+    *, subject: str | None = None, clip: str | None = None, frames: Sequence[str], **fields: tuple[str, ...]
+) -> dict[str, tuple[str, ...]]:
+    """A corpus's column spellings (``CorpusSpec.columns``), stating only what its sheet names its own way.
+
+    Parameters
+    ----------
+    subject, clip : str, optional
+        The sheet's own header of the subject and the clip, tried before ``"Subject"`` and ``"Filename"``
+        (the headers most corpora use, and the only ones when not given).
+    frames : sequence of str
+        How the sheet spells the onset, apex and offset columns, most likely first, as templates of
+        ``{Field}`` (``"Onset"``) or ``{field}`` (``"onset"``): ``"{Field} Frame"`` -> ``"Onset Frame"``.
+    **fields : tuple of str
+        The other fields' spellings (``aus``, ``emotion``, ...), in sheet order; a frame field given here
+        replaces its templated spellings.
+
+    Returns
+    -------
+    dict
+        field -> accepted column names: subject, clip, onset, apex, offset, then ``fields``.
+    """
+    own = {"subject": subject, "clip": clip}
+    standard = {"subject": "Subject", "clip": "Filename"}
+    columns = {k: tuple(c for c in (own[k], standard[k]) if c) for k in standard}
+    for name in ("onset", "apex", "offset"):
+        columns[name] = tuple(t.format(field=name, Field=name.capitalize()) for t in frames)
+    return {**columns, **fields}
 
 
 def read_sheet(

@@ -13,9 +13,11 @@ Frame numbers are the last digits of the file names. Subjects are numbers in the
 
 from __future__ import annotations
 
-from .._engine.layout import Layout, emotion_words
+from .._engine.layout import emotion_words, plain_aus
 from .._engine.reader import CorpusSpec, Correction, spec_reader
-from .casme2 import _clip_dirs, _layout_clip, _subject  # CASME II's successor layout
+from .._engine.table import sheet_columns
+from .casme2 import LAYOUT as CASME2_LAYOUT  # CASME II's successor layout
+from .casme2 import _clip_dirs, _subject
 
 __all__ = ["LAYOUT", "SPEC", "read"]
 
@@ -40,15 +42,12 @@ SPEC = CorpusSpec(
     name="casme",
     title="CASME",
     annotation_files=("casme.xlsx", "CASME-coding.xlsx"),
-    columns={
-        "subject": ("Subject",),
-        "clip": ("Filename",),
-        "onset": ("OnsetF", "OnsetFrame", "Onset Frame"),
-        "apex": ("ApexF1", "ApexFrame", "Apex Frame"),
-        "offset": ("OffsetF", "OffsetFrame", "Offset Frame"),
-        "aus": ("AU", "Action Units"),
-        "emotion": ("Emotion", "Estimated Emotion"),
-    },
+    columns=sheet_columns(
+        frames=("{Field}F", "{Field}Frame", "{Field} Frame"),
+        apex=("ApexF1", "ApexFrame", "Apex Frame"),
+        aus=("AU", "Action Units"),
+        emotion=("Emotion", "Estimated Emotion"),
+    ),
     clip_dirs=_clip_dirs,
     emotions=frozenset(
         {"amusement", "happiness", "sadness", "disgust", "surprise", "contempt", "fear", "repression", "tense"}
@@ -65,14 +64,13 @@ read = spec_reader(
 )
 
 
-#: The on-disk layout, for the synthetic writer.
-LAYOUT = Layout(
+#: The on-disk layout, for the synthetic writer: CASME II's subjects and clip names, CASME's files and sheet.
+LAYOUT = CASME2_LAYOUT.like(
     spec=SPEC,
     path="CASME/CASME_raw_selected/sub{subject}/{clip}/{clip}-{n}.jpg",
     cropped_path="CASME/Cropped/sub{subject}/{clip}/reg_{clip}-{n}.jpg",
     labels=emotion_words("happiness", "surprise", "tense", "disgust", "sadness", "fear", "repression"),
-    subject=lambda k: (k, f"{k:02d}"),
-    clip_name=_layout_clip,
+    aus=plain_aus,
     sheet_keys=("subject", "clip", "onset", "apex", "apex2", "offset", "duration", "aus", "emotion"),
     headers={"apex2": "ApexF2", "duration": "Duration"},
 )

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .._engine.layout import Layout, emotion_words
+from .._engine.layout import Layout, emotion_words, subject_ids
 from .._engine.reader import CorpusSpec, Correction, spec_reader
-from .._engine.table import zero_padded
+from .._engine.table import sheet_columns, zero_padded
 
 __all__ = ["LAYOUT", "SPEC", "read"]
 
@@ -48,15 +48,9 @@ def _clip_dirs(root: Path, rec: Mapping[str, str]) -> list[Path]:
 
 
 #: The coding sheet's headers (MMEW, from the same lab, writes its sheet with the same ones).
-SHEET_COLUMNS: dict[str, tuple[str, ...]] = {
-    "subject": ("Subject",),
-    "clip": ("Filename",),
-    "onset": ("OnsetFrame", "Onset Frame"),
-    "apex": ("ApexFrame", "Apex Frame"),
-    "offset": ("OffsetFrame", "Offset Frame"),
-    "aus": ("Action Units", "AU"),
-    "emotion": ("Estimated Emotion", "Emotion"),
-}
+SHEET_COLUMNS: dict[str, tuple[str, ...]] = sheet_columns(
+    frames=("{Field}Frame", "{Field} Frame"), aus=("Action Units", "AU"), emotion=("Estimated Emotion", "Emotion")
+)
 
 SPEC = CorpusSpec(
     name="casme2",
@@ -91,7 +85,7 @@ LAYOUT = Layout(
     path="CASME2/CASME2_RAW_selected/sub{subject}/{clip}/img{n}.jpg",
     cropped_path="CASME2/Cropped/sub{subject}/{clip}/reg_img{n}.jpg",
     labels=emotion_words("happiness", "surprise", "others", "disgust", "sadness", "fear", "repression"),
-    subject=lambda k: (k, f"{k:02d}"),
+    subject=subject_ids("{k:02d}", sheet_number=True),
     aus=_layout_aus,
     clip_name=_layout_clip,
 )

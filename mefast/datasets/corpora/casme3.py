@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._engine.layout import Layout, emotion_words, plain_aus
+from .._engine.layout import Layout, emotion_words, plain_aus, subject_ids
 from .._engine.reader import STANDARD_FIELDS, CorpusSpec, Correction, spec_reader
-from .._engine.table import zero_padded
+from .._engine.table import sheet_columns, zero_padded
 
 __all__ = ["LAYOUT_A", "LAYOUT_C", "SPEC_A", "SPEC_C", "read_a", "read_c"]
 
@@ -88,16 +88,12 @@ SPEC_A = CorpusSpec(
     name="casme3a",
     title="CAS(ME)^3 part A",
     annotation_files=("cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx", "cas(me)3_part_A_ME_label_JpgIndex_v2_emotion.xlsx"),
-    columns={
-        "subject": ("Subject",),
-        "clip": ("Filename",),
-        "onset": ("Onset",),
-        "apex": ("Apex",),
-        "offset": ("Offset",),
-        "aus": ("AU", "Action Units"),
-        "emotion": ("emotion", "Emotion", "Estimated Emotion"),
-        "objective": ("Objective class", "Objective Classes"),
-    },
+    columns=sheet_columns(
+        frames=("{Field}",),
+        aus=("AU", "Action Units"),
+        emotion=("emotion", "Emotion", "Estimated Emotion"),
+        objective=("Objective class", "Objective Classes"),
+    ),
     clip_dirs=_dirs_a,
     clip_per_folder=False,
     emotions=_EMOTIONS,
@@ -110,15 +106,9 @@ SPEC_C = CorpusSpec(
     name="casme3c",
     title="CAS(ME)^3 part C",
     annotation_files=("CAS(ME)3_part_C_ME.xlsx",),
-    columns={
-        "subject": ("sub", "Subject"),
-        "clip": ("count", "Filename"),
-        "onset": ("onset",),
-        "apex": ("apex",),
-        "offset": ("offset",),
-        "aus": ("au", "AU"),
-        "emotion": ("emotion", "Emotion"),
-    },
+    columns=sheet_columns(
+        subject="sub", clip="count", frames=("{field}",), aus=("au", "AU"), emotion=("emotion", "Emotion")
+    ),
     required=("subject", "clip", "onset", "offset", "aus"),
     clip_dirs=_dirs_c,
     clip_per_folder=False,
@@ -147,7 +137,7 @@ LAYOUT_A = Layout(
     path="CASME3/part_A/data/part_A/{subject}/{clip}/color/{n}.jpg",
     sheet="CASME3/part_A/annotation/cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx",
     labels=_LAYOUT_LABELS,
-    subject=lambda k: (f"spNO.{k}", f"spNO.{k}"),
+    subject=subject_ids("spNO.{k}"),
     sheet_keys=(*STANDARD_FIELDS[:-1], "objective", "emotion"),
     long_recordings=True,
     first_frame=(0, 1),
@@ -159,7 +149,7 @@ LAYOUT_C = Layout(
     path="CASME3/part_C/data/{subject}/{clip}/color/{n}.jpg",
     sheet="CASME3/part_C/CAS(ME)3_part_C_ME.xlsx",
     labels=_LAYOUT_LABELS,
-    subject=lambda k: (k, f"{k:02d}"),
+    subject=subject_ids("{k:02d}", sheet_number=True),
     aus=lambda aus, rng: plain_aus(aus, rng, sep=","),
     clip_name=lambda s, j, rng, e: str(j + 1),
     sheet_keys=("subject", "clip", "onset", "offset", "aus", "emotion"),

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .._engine.layout import Layout, emotion_words
+from .._engine.layout import Layout, emotion_words, plain_aus, subject_ids
 from .._engine.reader import CorpusSpec, Correction, build, in_subject_folder
+from .._engine.table import sheet_columns
 
 __all__ = ["LAYOUT", "SPEC", "read"]
 
@@ -38,15 +39,13 @@ SPEC = CorpusSpec(
     name="4dme",
     title="4DME",
     annotation_files=("4DME_Labelling_Micro_release v1.xlsx", "4DME_Labelling_Micro_release_v1.xlsx"),
-    columns={
-        "subject": ("sub_ID", "Subject"),
-        "clip": ("fold_name", "Filename"),
-        "onset": ("Onset",),
-        "apex": ("Apex",),
-        "offset": ("Offset",),
-        "aus": ("AUs", "AU", "Action Units"),
-        "emotion": ("Emotion", "Estimated Emotion"),
-    },
+    columns=sheet_columns(
+        subject="sub_ID",
+        clip="fold_name",
+        frames=("{Field}",),
+        aus=("AUs", "AU", "Action Units"),
+        emotion=("Emotion", "Estimated Emotion"),
+    ),
     clip_dirs=in_subject_folder,
     emotions=frozenset({"positive", "negative", "surprise", "repression", "others"}),
     release_rows=267,
@@ -76,11 +75,9 @@ def read(root: str | Path, annotations: str | Path | None = None, *, corrections
 
 
 def _layout_aus(aus: Sequence[int], rng: np.random.Generator) -> str:
-    parts = [f"AU{a}" for a in aus]
-    if rng.random() < 0.4:  # a "(k)" AU the reader leaves out
-        extra = int(rng.choice([a for a in (25, 26, 43, 45) if a not in aus]))
-        parts.append(f"AU{extra}(k)")
-    return "+".join(parts)
+    """``AU1+AU2``, sometimes with a ``(k)`` AU the reader leaves out."""
+    k = [f"{int(rng.choice([a for a in (25, 26, 43, 45) if a not in aus]))}(k)"] if rng.random() < 0.4 else []
+    return plain_aus([*aus, *k], rng, prefix="AU")
 
 
 #: The on-disk layout, for the synthetic writer.
@@ -89,7 +86,6 @@ LAYOUT = Layout(
     path="4DME/gray_micro/{subject}/{clip}/img{n:04d}.jpg",
     cropped_path="4DME/gray_micro_crop/{subject}/{clip}/img{n:04d}.jpg",
     labels=emotion_words("Positive", "Surprise", "Negative", "Negative", "Negative", "Negative", "Repression"),
-    subject=lambda k: (f"S{k:02d}", f"S{k:02d}"),
+    subject=subject_ids("S{k:02d}"),
     aus=_layout_aus,
-    grey=True,
 )

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from .._engine.layout import Layout, emotion_words
+from .._engine.layout import Layout, emotion_words, subject_ids
 from .._engine.reader import STANDARD_FIELDS, CorpusSpec, Correction, spec_reader
 from .casme2 import SHEET_COLUMNS
 
@@ -63,7 +63,7 @@ LAYOUT = Layout(
     spec=SPEC,
     path="MMEW/Micro_Expression/{emotion}/{clip}/{n}.jpg",
     labels=emotion_words("happiness", "surprise", "anger", "disgust", "sadness", "fear", "others"),
-    subject=lambda k: (f"S{k:02d}", f"S{k:02d}"),
+    subject=subject_ids("S{k:02d}"),
     sheet_keys=(*STANDARD_FIELDS, "notes"),
     headers={"notes": "remarks"},
 )

@@ -19,9 +19,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._engine.layout import Layout, emotion_words
+from .._engine.layout import Layout, emotion_words, subject_ids
 from .._engine.reader import CorpusSpec, Correction, in_subject_folder, spec_reader
-from .._engine.table import zero_padded
+from .._engine.table import sheet_columns, zero_padded
 
 __all__ = ["LAYOUT", "SPEC", "read"]
 
@@ -42,16 +42,12 @@ SPEC = CorpusSpec(
     name="samm",
     title="SAMM",
     annotation_files=("SAMM_Micro_FACS_Codes_v2.xlsx", "SAMM_Micro_FACS_Codes_v2.csv"),
-    columns={
-        "subject": ("Subject",),
-        "clip": ("Filename",),
-        "onset": ("Onset Frame", "OnsetFrame"),
-        "apex": ("Apex Frame", "ApexFrame"),
-        "offset": ("Offset Frame", "OffsetFrame"),
-        "aus": ("Action Units",),
-        "emotion": ("Estimated Emotion", "Emotion"),
-        "objective": ("Objective Classes", "Objective Class"),
-    },
+    columns=sheet_columns(
+        frames=("{Field} Frame", "{Field}Frame"),
+        aus=("Action Units",),
+        emotion=("Estimated Emotion", "Emotion"),
+        objective=("Objective Classes", "Objective Class"),
+    ),
     clip_dirs=in_subject_folder,
     emotions=frozenset({"anger", "contempt", "disgust", "fear", "happiness", "sadness", "surprise", "others"}),
     release_rows=159,
@@ -82,7 +78,7 @@ LAYOUT = Layout(
     path="SAMM/SAMM/{subject}/{clip}/{subject}_{n:05d}.jpg",
     cropped_path="SAMM/SAMM_CROP/{subject}/{clip}/{subject}_{n:05d}.jpg",
     labels=emotion_words("Happiness", "Surprise", "Anger", "Disgust", "Sadness", "Fear", "Contempt"),
-    subject=lambda k: (f"{5 + k:03d}", f"{5 + k:03d}"),
+    subject=subject_ids("{k:03d}", start=6),
     aus=_layout_aus,
     clip_name=lambda s, j, rng, e: f"{s}_{j // 3 + 1}_{j % 3 + 1}",
     sheet_keys=(
@@ -104,6 +100,5 @@ LAYOUT = Layout(
         "SAMM - Spontaneous Micro-Facial Movement Dataset (synthetic rendering by mefast)",
         *(f"Note {i}: FACS coding notes, as in the distributed sheet." for i in range(1, 13)),
     ),
-    grey=True,
     first_frame=(1000, 6000),
 )

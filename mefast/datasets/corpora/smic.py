@@ -21,7 +21,7 @@ import pandas as pd
 
 from ...errors import AnnotationError
 from .._engine.frames import list_frames
-from .._engine.layout import Layout, emotion_words
+from .._engine.layout import Layout, emotion_words, subject_ids
 from .._engine.reader import CorpusSpec, build
 from .._engine.table import read_sheet
 
@@ -128,7 +128,7 @@ LAYOUT = Layout(
     cropped_path="SMIC/SMIC_all_cropped/HS/{subject}/micro/{emotion}/{clip}/reg_image{n:06d}.bmp",
     sheet="SMIC/smic.xlsx",
     labels=emotion_words("positive", "surprise", _NEG, _NEG, _NEG, _NEG, _NEG),
-    subject=lambda k: (f"s{k}", f"s{k}"),
+    subject=subject_ids("s{k}"),
     aus=None,
     clip_name=lambda s, j, rng, e: f"{s}_{_ABBR[e]}_{j + 1:02d}",
     sheet_keys=("subject", "clip", "emotion", "onset", "offset"),
