@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import functools
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
 from .._backend import require_cpu
+from .._twins import options_of
 from .._validation import check_int, check_paper_only
 from ..errors import ShapeError
 from ._grid import check_grid, part_bounds, part_of
@@ -318,18 +319,9 @@ def hog3d(
     return _gradient_histograms(video, blocks, time_blocks, bins, normalize, mode, n_threads, device, True, "hog3d")
 
 
-def higo(
-    video: ArrayLike,
-    *,
-    blocks: int | tuple[int, int] = (5, 5),
-    time_blocks: int = 1,
-    bins: int = 8,
-    normalize: Literal["none", "per_block_plane"] = "per_block_plane",
-    mode: Literal["paper"] = "paper",
-    n_threads: int | None = None,
-    device: str = "cpu",
-) -> NDArray[np.float32]:
-    return _gradient_histograms(video, blocks, time_blocks, bins, normalize, mode, n_threads, device, False, "higo")
+@options_of(hog3d)
+def higo(video: ArrayLike, **options: Any) -> NDArray[np.float32]:
+    return _gradient_histograms(video, **options, weighted=False, what="higo")
 
 
 hog3d.__doc__ = (

@@ -26,6 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .. import _core
 from .._backend import kernels
+from .._twins import options_of
 from .._validation import check_int, check_mode, check_video, core_threads, to_gray
 from ._batch import clip_items
 
@@ -167,21 +168,9 @@ def lbp_top(
     return _run([clip], params, n_threads, device)[0]
 
 
+@options_of(lbp_top)
 def lbp_top_batch(
-    videos: Sequence[ArrayLike] | ArrayLike,
-    *,
-    radius: int | tuple[int, int, int] = (3, 3, 3),
-    points: int | tuple[int, int, int] = (8, 8, 8),
-    blocks: int | tuple[int, int] = (8, 8),
-    time_blocks: int = 1,
-    overlap: float = 0.0,
-    mapping: Mapping = "u2",
-    sampling: Literal["rounded", "bilinear"] = "rounded",
-    normalize: Literal["none", "per_block_plane", "per_plane", "global_l1"] | None = None,
-    mode: Literal["paper", "reference"] = "paper",
-    ordering: Literal["orig", "block"] | None = None,
-    n_threads: int | None = None,
-    device: str = "cpu",
+    videos: Sequence[ArrayLike] | ArrayLike, *, n_threads: int | None, device: str, **options: Any
 ) -> NDArray[np.float32]:
     """LBP-TOP of many clips at once, one clip per thread of a pool that runs without the GIL.
 
@@ -210,7 +199,7 @@ def lbp_top_batch(
     >>> mefast.lbp_top_batch(clips, blocks=(2, 2)).shape
     (3, 708)
     """
-    params = _params(radius, points, blocks, time_blocks, overlap, mapping, sampling, normalize, mode, ordering)
+    params = _params(**options, stacklevel=5)  # frames: check_mode, _params, here, options_of's wrapper, the caller
     clips = [_clip(v, f"videos[{i}]") for i, v in enumerate(clip_items(videos))]
     if not clips:
         return np.zeros((0, int(_core.lbp_layout(params)["length"])), np.float32)  # validates params
@@ -246,11 +235,13 @@ def _params(
     normalize: Any,
     mode: Any,
     ordering: Any,
+    *,
+    stacklevel: int = 4,
 ) -> _core.LBPTOPParams:
     """The C++ core's parameter struct: arguments converted here, the rules checked by its ``validate``."""
     p = _core.LBPTOPParams()
     # First: the defaults below depend on it. The core calls the reference mode by its old name, "meb".
-    p.mode = "meb" if check_mode(mode, stacklevel=4) == "reference" else "paper"
+    p.mode = "meb" if check_mode(mode, stacklevel=stacklevel) == "reference" else "paper"
     p.radius = _ints(radius, 3, "radius")
     p.points = _ints(points, 3, "points")
     p.blocks = _ints(blocks, 2, "blocks")

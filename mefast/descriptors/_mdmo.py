@@ -33,6 +33,7 @@ from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
 from .._backend import require_cpu
+from .._twins import options_of
 from .._validation import check_mode
 from ..errors import ShapeError
 from ._numba import EDGE_MARGIN, as_finite_float32, atan2_approx, n_threads_for
@@ -413,15 +414,16 @@ def _resolve_align(align: bool | None, mode: str) -> bool:
     return bool(align)
 
 
+@options_of(mdmo)
 def mdmo_batch(
     flows: Sequence[ArrayLike] | ArrayLike,
     landmarks: Sequence[ArrayLike] | ArrayLike,
     *,
-    align: bool | None = None,
-    mode: Literal["paper", "reference"] = "paper",
-    delta: float | None = None,
-    n_threads: int | None = None,
-    device: str = "cpu",
+    align: bool | None,
+    mode: str,
+    delta: float | None,
+    n_threads: int | None,
+    device: str,
 ) -> NDArray[np.float32]:
     """MDMO features of many clips, computed in parallel threads (the kernels release the GIL).
 
@@ -443,7 +445,7 @@ def mdmo_batch(
     features : ndarray of shape (N, 72), float32
     """
     require_cpu(device, "mdmo_batch")
-    mode = check_mode(mode)
+    mode = check_mode(mode, stacklevel=4)  # frames: check_mode, here, options_of's wrapper, the caller
     clips = _as_list(flows)
     marks = _as_list(landmarks)
     if len(clips) != len(marks):

@@ -1,0 +1,71 @@
+"""Functions that take the options of another: batch twins and one-flag variants, their signature written once.
+
+A kernel's batch twin (``lbp_top_batch`` of ``lbp_top``) and a variant that differs from a kernel by one fixed
+internal choice (``higo``, the magnitude-free ``hog3d``) take exactly the options of the function they follow.
+:func:`options_of` gives the decorated function those options (names, kinds, annotations, defaults) from that
+function, so they are written once and cannot drift apart: a new option of ``lbp_top`` is one of
+``lbp_top_batch`` too, with the same default.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+__all__ = ["options_of"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+A = TypeVar("A")
+
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+def options_of(
+    template: Callable[Concatenate[Any, P], object],
+) -> Callable[[Callable[Concatenate[A, ...], R]], Callable[Concatenate[A, P], R]]:
+    """Decorator: the decorated function takes its own positional parameters, then the rest of ``template``'s.
+
+    With ``k`` positional parameters in the decorated function ``impl``, the result's signature is ``impl``'s
+    first ``k`` parameters (the batch twin's ``videos`` instead of ``video``) followed by ``template``'s
+    parameters after its first ``k``, defaults included. A call binds its arguments to that signature, as Python
+    binds a call to a ``def`` (the same ``TypeError`` for a missing, unknown or doubled argument), fills in the
+    defaults and calls ``impl`` with every argument by keyword. The result keeps ``impl``'s name and docstring;
+    ``inspect.signature`` shows the combined signature, and a type checker sees the template's options.
+
+    Parameters
+    ----------
+    template : callable
+        The function whose options the decorated one takes.
+
+    Returns
+    -------
+    decorator : callable
+        Applied to ``impl``; raises ``TypeError`` at once when ``impl`` cannot take every option by keyword.
+    """
+    template_params = list(inspect.signature(template).parameters.values())
+
+    def decorate(impl: Callable[Concatenate[A, ...], R]) -> Callable[Concatenate[A, P], R]:
+        own = inspect.signature(impl)
+        leading = [p for p in own.parameters.values() if p.kind in _POSITIONAL]
+        params = [*leading, *template_params[len(leading) :]]
+        signature = own.replace(parameters=params)
+        takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in own.parameters.values())
+        missing = [p.name for p in params if p.name not in own.parameters and not takes_any]
+        if missing:
+            raise TypeError(f"{impl.__qualname__} cannot take the options {missing} of {template.__qualname__}")
+
+        call: Callable[..., R] = impl  # every argument goes by keyword
+
+        @functools.wraps(impl)
+        def with_options(*args: Any, **kwargs: Any) -> R:
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            return call(**bound.arguments)
+
+        with_options.__signature__ = signature  # type: ignore[attr-defined]
+        return with_options
+
+    return decorate
