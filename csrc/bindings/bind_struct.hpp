@@ -77,9 +77,9 @@ inline double shortest(float v) {
 
 /// A scalar field (bool, int, float or double member).
 template <class T, class M>
-void field(pybind11::class_<T>& c, const char* name, M T::*member, const char* doc) {
+void field(pybind11::class_<T>& c, const std::string& name, M T::*member, const std::string& doc) {
     c.def_property(
-        name,
+        name.c_str(),
         [member](const T& s) {
             if constexpr (std::is_same_v<M, float>)
                 return shortest(s.*member);
@@ -87,9 +87,21 @@ void field(pybind11::class_<T>& c, const char* name, M T::*member, const char* d
                 return s.*member;
         },
         [member, name](pybind11::object self, const pybind11::handle& value) {
-            self.cast<T&>().*member = detail::to_field<M>(self, name, value);
+            self.cast<T&>().*member = detail::to_field<M>(self, name.c_str(), value);
         },
-        doc);
+        doc.c_str());
+}
+
+/// A group of scalar fields of type M and one meaning, named <prefix>_<part> (a filter's coefficients b0, b1, a1):
+/// the first documented "<doc>: <part>", the others "... <part>". M is named: field_group<double>(c, ...).
+template <class M, class T>
+void field_group(pybind11::class_<T>& c, const std::string& prefix, const std::string& doc,
+                 std::initializer_list<std::pair<const char*, M T::*>> parts) {
+    std::string part_doc = doc + ": ";
+    for (const auto& [part, member] : parts) {
+        field(c, prefix + "_" + part, member, part_doc + part);
+        part_doc = "... ";
+    }
 }
 
 /// A field of N integers (a C array member), read as a tuple.

@@ -151,12 +151,10 @@ void register_magnify(py::module_& m) {
                "causal temporal filter run by the core, or 'external' (the band is given: the ideal filter)");
     field(c, "r1", &Params::r1, "IIR pair: rate of the faster low-pass");
     field(c, "r2", &Params::r2, "IIR pair: rate of the slower low-pass");
-    field(c, "high_b0", &Params::high_b0, "Butterworth low-pass at the upper cutoff: b0");
-    field(c, "high_b1", &Params::high_b1, "... b1");
-    field(c, "high_a1", &Params::high_a1, "... a1");
-    field(c, "low_b0", &Params::low_b0, "Butterworth low-pass at the lower cutoff: b0");
-    field(c, "low_b1", &Params::low_b1, "... b1");
-    field(c, "low_a1", &Params::low_a1, "... a1");
+    field_group<double>(c, "high", "Butterworth low-pass at the upper cutoff",
+                        {{"b0", &Params::high_b0}, {"b1", &Params::high_b1}, {"a1", &Params::high_a1}});
+    field_group<double>(c, "low", "Butterworth low-pass at the lower cutoff",
+                        {{"b0", &Params::low_b0}, {"b1", &Params::low_b1}, {"a1", &Params::low_a1}});
     field(c, "chroma_attenuation", &Params::chroma_attenuation, "gain on the I and Q bands of colour video");
     field(c, "clip", &Params::clip, "clip float output to [0, 1]");
     finish_struct(c, [](const Params& p) { evm::validate(p); });
