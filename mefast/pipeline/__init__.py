@@ -86,6 +86,19 @@ class PreprocessReport:
     backend: str
     n_jobs: int
 
+    def _run_record(self, started: float, interrupted: bool) -> dict[str, Any]:
+        """The run as an entry of the store's ``runs`` attribute (``started``: its ``time.time()``)."""
+        return {
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+            "seconds": round(self.seconds, 3),
+            "backend": self.backend,
+            "n_jobs": self.n_jobs,
+            "computed": self.computed,
+            "skipped": self.skipped,
+            "failed": len(self.failures),
+            "interrupted": interrupted,
+        }
+
     @property
     def n_done(self) -> int:
         """Samples done in the store after the run."""
@@ -216,9 +229,6 @@ def preprocess(
         overwrite=overwrite,
         force_unlock=force_unlock,
     )
-    failures: list[tuple[str, str]] = []
-    steps: dict[str, float] = {}
-    computed = 0
     with st.lock(force=force_unlock):
         st = MEStore.open(location, "r+")  # re-read under the lock: the store we validate is the one we write
         _check_compatible(st, dataset, params)
@@ -226,7 +236,18 @@ def preprocess(
         st.remove_partial_writes()
         done = st.done
         todo = [i for i in range(len(st)) if not done[i]]
-        skipped = len(st) - len(todo)
+        # the run's counts and times, filled in as the samples complete
+        report = PreprocessReport(
+            store=str(location if isinstance(location, str) else type(location).__name__),
+            n_samples=len(st),
+            skipped=len(st) - len(todo),
+            computed=0,
+            failures=[],
+            seconds=0.0,
+            step_seconds={},
+            backend=backend,
+            n_jobs=n_jobs,
+        )
         if backend == "dask":
             n_threads, limit = 1, True
         else:
@@ -267,43 +288,20 @@ def preprocess(
             ) as bar:
                 for out in outcomes:
                     if out.reason is None:
-                        computed += 1
+                        report.computed += 1
                         for k, v in out.seconds.items():
-                            steps[k] = steps.get(k, 0.0) + v
+                            report.step_seconds[k] = report.step_seconds.get(k, 0.0) + v
                     else:
-                        failures.append((out.sample_id, out.reason))
+                        report.failures.append((out.sample_id, out.reason))
                         log.warning("sample %s failed: %s", out.sample_id, out.reason)
-                        bar.set_postfix(failed=len(failures))
+                        bar.set_postfix(failed=len(report.failures))
                     bar.update(1)
             interrupted = False
         finally:
-            seconds = time.perf_counter() - t0
-            runs = list(st.attrs.get("runs", []))
-            runs.append(
-                {
-                    "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
-                    "seconds": round(seconds, 3),
-                    "backend": backend,
-                    "n_jobs": n_jobs,
-                    "computed": computed,
-                    "skipped": skipped,
-                    "failed": len(failures),
-                    "interrupted": interrupted,
-                }
-            )
-            st.update_attrs(failures=[{"sample_id": s, "reason": r} for s, r in failures], runs=runs)
+            report.seconds = time.perf_counter() - t0
+            runs = [*st.attrs.get("runs", []), report._run_record(started, interrupted)]
+            st.update_attrs(failures=[{"sample_id": s, "reason": r} for s, r in report.failures], runs=runs)
             if marker_dir is not None:
                 shutil.rmtree(marker_dir, ignore_errors=True)
-    report = PreprocessReport(
-        store=str(location if isinstance(location, str) else type(location).__name__),
-        n_samples=len(st),
-        skipped=skipped,
-        computed=computed,
-        failures=failures,
-        seconds=seconds,
-        step_seconds=steps,
-        backend=backend,
-        n_jobs=n_jobs,
-    )
     log.info("%s", report.summary())
     return report

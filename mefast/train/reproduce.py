@@ -205,6 +205,24 @@ def load_experiment(name: str | Path) -> Experiment:
         bad = set(values) - _TRAINING_KEYS - {"seeds"} - ({"rows"} if section == "quick" else set())
         if bad:
             raise _fail(path, f"[{section}] unknown settings {sorted(bad)}")
+    columns = _columns(path, doc)
+    notes = head.get("notes", [])
+    return Experiment(
+        name=str(head.get("name", path.stem)),
+        title=str(head.get("title", path.stem)),
+        source=str(head.get("source", "")),
+        path=path,
+        data=data,
+        training=training,
+        quick=quick,
+        columns=columns,
+        rows=_rows(path, doc, columns, quick),
+        notes=tuple(notes if isinstance(notes, list) else [notes]),
+    )
+
+
+def _columns(path: Path, doc: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
+    """The checked ``[[columns]]``: unique keys, known run settings, averages of existing columns."""
     columns = tuple(doc.get("columns", []))
     if not columns:
         raise _fail(path, "no [[columns]]")
@@ -218,11 +236,19 @@ def load_experiment(name: str | Path) -> Experiment:
         unknown = set(c.get("average_of", [])) - set(keys)
         if unknown:
             raise _fail(path, f"column {c['key']!r}: average_of names unknown columns {sorted(unknown)}")
+    return columns
+
+
+def _rows(
+    path: Path, doc: Mapping[str, Any], columns: Sequence[Mapping[str, Any]], quick: Mapping[str, Any]
+) -> tuple[Mapping[str, Any], ...]:
+    """The checked ``[[rows]]`` (each by :func:`_check_row`), the ``[quick]`` rows and every train_datasets token."""
     rows = tuple(doc.get("rows", []))
     if not rows:
         raise _fail(path, "no [[rows]]")
+    keys = {c["key"] for c in columns}
     for i, row in enumerate(rows):
-        _check_row(path, i, row, set(keys))
+        _check_row(path, i, row, keys)
     unknown_quick = set(quick.get("rows", [])) - {str(r["name"]) for r in rows}
     if unknown_quick:
         raise _fail(path, f"[quick] rows names unknown rows {sorted(unknown_quick)}")
@@ -231,19 +257,7 @@ def load_experiment(name: str | Path) -> Experiment:
         for t in tokens:
             if isinstance(t, str) and t not in ("same", "all", "all-but-test"):
                 raise _fail(path, f"train_datasets {t!r}: give a list of corpora or 'same', 'all', 'all-but-test'")
-    notes = head.get("notes", [])
-    return Experiment(
-        name=str(head.get("name", path.stem)),
-        title=str(head.get("title", path.stem)),
-        source=str(head.get("source", "")),
-        path=path,
-        data=data,
-        training=training,
-        quick=quick,
-        columns=columns,
-        rows=rows,
-        notes=tuple(notes if isinstance(notes, list) else [notes]),
-    )
+    return rows
 
 
 def quick_store(path: str | Path, *, n_subjects: int = 3, clips_per_subject: int = 2, seed: int = 0) -> Path:

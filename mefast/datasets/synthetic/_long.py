@@ -13,6 +13,7 @@ expression and blink.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -281,6 +282,8 @@ def write_long_synthetic(
         raise ValueError(f"n_subjects and videos_per_subject must be >= 1, got {n_subjects}, {videos_per_subject}")
     out = Path(out_dir)
     result: dict[str, tuple[Path, list[Path]]] = {}
+    # what every recording plants; the corpus sets the length, frame rate and colour, the subject the face
+    plan = functools.partial(make_long_recording, size=size, n_micro=n_micro, n_macro=n_macro, n_blinks=n_blinks)
     for ci, corpus in enumerate(corpora):
         rel_root, sheets, fps, grey, first = _LONG_LAYOUTS[corpus]
         root = out / rel_root
@@ -298,17 +301,7 @@ def write_long_synthetic(
         for s in range(1, n_subjects + 1):
             style = SubjectStyle.random(rng)
             for v in range(videos_per_subject):
-                rec = make_long_recording(
-                    rng,
-                    n_frames=length,
-                    fps=fps,
-                    size=size,
-                    n_micro=n_micro,
-                    n_macro=n_macro,
-                    n_blinks=n_blinks,
-                    grey=grey,
-                    style=style,
-                )
+                rec = plan(rng, n_frames=length, fps=fps, grey=grey, style=style)
                 if corpus == "casme3a":
                     subject, video, sheet_subject = f"spNO.{s}", "abcdefghijklm"[v], f"spNO.{s}"
                     folder = root / subject / video / "color"
