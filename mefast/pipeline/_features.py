@@ -96,8 +96,13 @@ class PreprocessOptions:
         Keyword arguments of the :data:`EXTRA_FEATURES` descriptors and of ``dmdsp``, by name, e.g.
         ``{"lbpsip": {"blocks": (8, 8)}, "dmdsp": {"gamma": 0.01}}``.
     face : dict
-        Keyword arguments of :func:`mefast.face.crop_align` (``detector``, ``method``, ``margin``, ``model``);
-        with ``align="none"``, the landmark ones go to :func:`mefast.face.landmarks68` for MDMO.
+        Keyword arguments of :func:`mefast.face.crop_align` (``detector``, ``method``, ``margin``, ``model``,
+        ``coarse_size``); with ``align="none"``, the landmark ones go to :func:`mefast.face.landmarks68` for MDMO.
+    decode : {"reduced", "full"}
+        ``"reduced"``: frames are decoded grey, JPEGs at the largest reduction (libjpeg's DCT scaling, 1/2, 1/4,
+        1/8) that still gives the crop at least one pixel per crop pixel, straight into the crop
+        (:mod:`mefast.pipeline._reading`); ``"full"``: every frame decoded whole in colour, then converted and
+        cropped (slower on large frames; what ``preprocess`` did before).
     """
 
     crop_size: tuple[int, int] = (256, 256)
@@ -114,11 +119,14 @@ class PreprocessOptions:
     magnify: Mapping[str, Any] = field(default_factory=dict)
     frame_selection: str = "tim"
     handcrafted: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    decode: Literal["reduced", "full"] = "reduced"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "crop_size", _size(self.crop_size, "crop_size"))
         if self.align not in ("face", "none"):
             raise ValueError(f"align must be 'face' or 'none', got {self.align!r}")
+        if self.decode not in ("reduced", "full"):
+            raise ValueError(f"decode must be 'reduced' or 'full', got {self.decode!r}")
         for name in ("flow", "mdmo_flow"):
             p = getattr(self, name)
             if isinstance(p, str):
@@ -228,6 +236,7 @@ def compute_features(
     size: tuple[int, int],
     options: PreprocessOptions,
     n_threads: int = 1,
+    aligned: tuple[NDArray[np.uint8], NDArray[np.float32] | None] | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """Compute the requested features of one clip.
 
@@ -244,6 +253,10 @@ def compute_features(
     options : PreprocessOptions
     n_threads : int
         Threads for the C++ core.
+    aligned : (ndarray, ndarray or None), optional
+        The grey crop clip ``(T, h, w)`` at ``crop_size`` and its onset landmarks (or None), when the caller
+        read and aligned the clip already (:func:`mefast.pipeline._reading.read_clip`); ``video`` is then not
+        used.
 
     Returns
     -------
@@ -262,7 +275,7 @@ def compute_features(
         seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - t0
         return value
 
-    gray, landmarks = timed("align", lambda: _gray_crop(video, options))
+    gray, landmarks = timed("align", lambda: _gray_crop(video, options)) if aligned is None else aligned
     if not 0 <= apex < len(gray):
         raise ValueError(f"apex index {apex} is outside the clip of {len(gray)} frames")
     h, w = size

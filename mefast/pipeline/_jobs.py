@@ -11,6 +11,7 @@ from typing import Any
 from ..errors import AnnotationError
 from ..store import MEStore
 from ._features import PreprocessOptions, compute_features
+from ._reading import read_clip
 
 
 @dataclass(frozen=True)
@@ -68,13 +69,12 @@ def _run_job(job: _Job) -> _Outcome:
     try:
         if job.limit_threads:
             _limit_threads(job.n_threads)
-        t0 = time.perf_counter()
-        video = job.dataset.read_frames(job.local)
-        seconds = {"read": time.perf_counter() - t0}
-        apex = _apex_index(job.dataset, job.local, len(video))
+        gray, landmarks, seconds, _ = read_clip(job.dataset, job.local, job.options)
+        apex = _apex_index(job.dataset, job.local, len(gray))
         arrays, steps = compute_features(
-            video, apex, features=job.features, size=job.size, options=job.options, n_threads=job.n_threads
-        )
+            gray, apex, features=job.features, size=job.size, options=job.options, n_threads=job.n_threads,
+            aligned=(gray, landmarks),
+        )  # fmt: skip
         seconds.update(steps)
         t0 = time.perf_counter()
         store = MEStore.open(job.store, "r+") if isinstance(job.store, str) else job.store

@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 
 from ...errors import FrameRangeError, FrameReadError
 from ...labels import au_name, parse_aus
-from .frames import expected_frame_path, read_rgb
+from .frames import REDUCTIONS, expected_frame_path, read_image
 
 __all__ = ["CORRECTION_COLUMNS", "ISSUE_COLUMNS", "SAMPLE_COLUMNS", "Dataset", "empty_corrections", "empty_issues"]
 
@@ -134,13 +134,30 @@ class Dataset:
                     out[i, j] = 1
         return out
 
-    def read_frames(self, i: int, first: int | None = None, last: int | None = None) -> NDArray[np.uint8]:
+    def read_frames(
+        self, i: int, first: int | None = None, last: int | None = None, *, gray: bool = False, reduction: int = 1
+    ) -> NDArray[np.uint8]:
         """Read the frames of sample ``i`` numbered ``first`` to ``last`` (default onset to offset).
+
+        Parameters
+        ----------
+        i : int
+            Sample index.
+        first, last : int, optional
+            Frame numbers (default the onset and the offset).
+        gray : bool
+            Grey ``(T, H, W)`` BT.601 luma instead of RGB: a JPEG's luma plane is decoded alone (faster;
+            within a few grey levels of converting the RGB frames), other formats are converted exactly as
+            ``cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)``.
+        reduction : {1, 2, 4, 8}
+            Decode at ``1/reduction`` of the size: JPEGs by libjpeg's DCT scaling (cheaper than a whole
+            decode), other formats by ``r x r`` block means; ``ceil(H/r) x ceil(W/r)`` pixels, pixel ``j``
+            covering source pixels ``r*j .. r*j + r - 1``.
 
         Returns
         -------
-        frames : ndarray of shape (T, H, W, 3), uint8
-            RGB; grey corpora (SAMM, 4DME) are replicated to three channels.
+        frames : ndarray of shape (T, H, W, 3) or (T, H, W), uint8
+            RGB, grey corpora (SAMM, 4DME) replicated to three channels; or grey with ``gray=True``.
 
         Raises
         ------
@@ -150,7 +167,11 @@ class Dataset:
             a ``ValueError``) when the folder's frames do not reach ``first`` or ``last`` (see ``frame_range``).
         IndexError
             ``i`` is not a sample index.
+        ValueError
+            ``reduction`` is not 1, 2, 4 or 8.
         """
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
         n = len(self)
         if not -n <= i < n:
             raise IndexError(f"sample index {i} out of range for {n} samples")
@@ -179,7 +200,7 @@ class Dataset:
             if path is None:
                 guess = expected_frame_path(paths, numbers, k, folder)
                 raise FrameReadError(f"sample {sid}: frame {k} is missing ({guess} does not exist)")
-            image, why = read_rgb(path)
+            image, why = read_image(path, gray=gray, reduction=reduction)
             if image is None:
                 raise FrameReadError(f"sample {sid}: frame {k} at {path} {why}")
             if frames and image.shape != frames[0].shape:

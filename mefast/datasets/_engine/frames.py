@@ -14,7 +14,16 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["IMAGE_SUFFIXES", "FrameListing", "expected_frame_path", "frame_number", "image_problem", "list_frames"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "REDUCTIONS",
+    "FrameListing",
+    "expected_frame_path",
+    "frame_number",
+    "image_problem",
+    "list_frames",
+    "read_image",
+]
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".bmp", ".png"})
 _LAST_DIGITS = re.compile(r"(\d+)(?!.*\d)")
@@ -137,8 +146,27 @@ def _decode(data: bytes) -> NDArray[np.uint8] | None:
 
 def read_rgb(path: Path) -> tuple[NDArray[np.uint8] | None, str | None]:
     """Read one frame as RGB uint8 (grey images replicated to 3 channels); ``(None, why)`` on failure."""
+    return read_image(path)
+
+
+#: Reductions :func:`read_image` decodes at (libjpeg's DCT scaling factors).
+REDUCTIONS = (1, 2, 4, 8)
+
+
+def read_image(path: Path, *, gray: bool = False, reduction: int = 1) -> tuple[NDArray[np.uint8] | None, str | None]:
+    """Read one frame as RGB uint8 ``(H, W, 3)`` or grey ``(H, W)``, optionally at ``1/reduction`` of its size.
+
+    ``(None, why)`` on failure. Grey is BT.601 luma: a JPEG's own luma plane, decoded without its colour
+    planes (within a few grey levels of converting the decoded RGB), for other formats exactly
+    ``cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)``. ``reduction`` 2, 4 or 8 decodes a JPEG at that fraction of its
+    size by libjpeg's DCT scaling (``cv2.IMREAD_REDUCED_*``: cheaper than decoding it whole); other formats
+    are decoded whole and averaged over ``r x r`` blocks (area). Either way the result has
+    ``ceil(H / r) x ceil(W / r)`` pixels and pixel ``j`` covers source pixels ``r*j .. r*j + r - 1``.
+    """
     import cv2
 
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -148,7 +176,35 @@ def read_rgb(path: Path) -> tuple[NDArray[np.uint8] | None, str | None]:
     problem = _bytes_problem(data, path, decode=False)
     if problem is not None:
         return None, problem
+    buf = np.frombuffer(data, np.uint8)
+    if data[:2] == b"\xff\xd8" and (gray or reduction > 1):
+        flag = _JPEG_FLAGS[(gray, reduction)]
+        image = cv2.imdecode(buf, getattr(cv2, flag) if isinstance(flag, str) else flag)
+        if image is None:
+            return None, "cannot be decoded"
+        image = np.asarray(image, np.uint8)
+        return (image if gray else np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), np.uint8)), None
     bgr = _decode(data)
     if bgr is None:
         return None, "cannot be decoded"
-    return np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), np.uint8), None
+    out = np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY if gray else cv2.COLOR_BGR2RGB), np.uint8)
+    return (out if reduction == 1 else _block_mean(out, reduction)), None
+
+
+_JPEG_FLAGS: dict[tuple[bool, int], int | str] = {
+    (True, 1): "IMREAD_GRAYSCALE",
+    **{(True, r): f"IMREAD_REDUCED_GRAYSCALE_{r}" for r in (2, 4, 8)},
+    **{(False, r): f"IMREAD_REDUCED_COLOR_{r}" for r in (2, 4, 8)},
+}
+
+
+def _block_mean(image: NDArray[np.uint8], r: int) -> NDArray[np.uint8]:
+    """Mean of every ``r x r`` block (edge blocks replicated to full size), rounded: ``ceil(H/r) x ceil(W/r)``."""
+    import cv2
+
+    h, w = image.shape[:2]
+    ph, pw = -h % r, -w % r
+    if ph or pw:
+        image = cv2.copyMakeBorder(image, 0, ph, 0, pw, cv2.BORDER_REPLICATE)
+    size = ((w + pw) // r, (h + ph) // r)
+    return np.asarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA), np.uint8)
