@@ -44,7 +44,7 @@ import dataclasses
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -167,47 +167,53 @@ class ProtocolSpec:
 
 _MEGC2018_OBJECTIVE = tuple(str(c) for c in MEGC2018_CLASSES)
 
+
+def _benchmark(
+    name: str,
+    grouping: Literal["subject", "dataset"],
+    description: str,
+    datasets: tuple[str, ...],
+    label: str,
+    classes: tuple[str, ...] | None = None,
+    **more: Any,
+) -> ProtocolSpec:
+    """A published benchmark's row: fixed corpora, one label kind and, when given, that kind's default classes."""
+    return ProtocolSpec(
+        name,
+        grouping,
+        description,
+        datasets=datasets,
+        labels=(label,),
+        classes={} if classes is None else {label: classes},
+        **more,
+    )
+
+
 #: The protocols mefast knows, by name (extend with :func:`register_protocol`).
 PROTOCOL_SPECS: dict[str, ProtocolSpec] = {
     s.name: s
     for s in (
         ProtocolSpec("loso", "subject", "leave one subject out, within a corpus or a composite"),
         ProtocolSpec("lodo", "dataset", "leave one dataset out"),
-        ProtocolSpec(
-            "cd6me",
-            "dataset",
-            "CD6ME: leave one dataset out over six corpora, 12 AUs (Varanka et al.)",
-            datasets=CD6ME_DATASETS,
-            labels=("au",),
-            classes={"au": CD6ME_AUS},
+        _benchmark(
+            "cd6me", "dataset", "CD6ME: leave one dataset out over six corpora, 12 AUs (Varanka et al.)",
+            CD6ME_DATASETS, "au", CD6ME_AUS,
         ),
-        ProtocolSpec(
-            "megc2019",
-            "subject",
-            "MEGC2019 composite: SMIC + CASME II + SAMM, negative/positive/surprise, LOSO",
-            datasets=MEGC2019_DATASETS,
-            labels=("emotion",),
-            label_columns={"emotion": "megc2019"},
+        _benchmark(
+            "megc2019", "subject", "MEGC2019 composite: SMIC + CASME II + SAMM, negative/positive/surprise, LOSO",
+            MEGC2019_DATASETS, "emotion", label_columns={"emotion": "megc2019"},
         ),
-        ProtocolSpec(
-            "megc2018-holdout",
-            "dataset",
+        _benchmark(
+            "megc2018-holdout", "dataset",
             "MEGC2018 hold-out: train on CASME II, test on SAMM and the reverse, objective classes I-V",
-            datasets=("samm", "casme2"),
-            labels=("objective",),
-            classes={"objective": _MEGC2018_OBJECTIVE},
-            every_test_corpus=True,
+            ("samm", "casme2"), "objective", _MEGC2018_OBJECTIVE, every_test_corpus=True,
         ),
-        ProtocolSpec(
-            "megc2018-composite",
-            "subject",
-            "MEGC2018 composite: CASME II + SAMM, objective classes I-V, LOSO",
-            datasets=MEGC2018_DATASETS,
-            labels=("objective",),
-            classes={"objective": _MEGC2018_OBJECTIVE},
+        _benchmark(
+            "megc2018-composite", "subject", "MEGC2018 composite: CASME II + SAMM, objective classes I-V, LOSO",
+            MEGC2018_DATASETS, "objective", _MEGC2018_OBJECTIVE,
         ),
     )
-}
+}  # fmt: skip
 #: Names of the known protocols (the keys of :data:`PROTOCOL_SPECS` when this module was imported).
 PROTOCOLS: tuple[str, ...] = tuple(PROTOCOL_SPECS)
 _SPECS_LOCK = threading.Lock()
