@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from ..protocols import Evaluation, cross_validate, make_protocol
+import pandas as pd
+
+from ..protocols import Evaluation, Protocol, _subject_keys, cross_validate, make_protocol
 from ..store import MEStore
 from .baselines import SVM_FEATURES, constant_method, svm_method
 from .data import StoreSource
@@ -30,6 +33,19 @@ def _dualbranch_variants() -> tuple[str, ...]:
     from .dualbranch.model import VARIANTS
 
     return tuple(VARIANTS)
+
+
+def output_head(proto: Protocol) -> dict[str, Any]:
+    """The ``n_outputs`` and ``multilabel`` keywords of a network trained under ``proto``.
+
+    One output per class, or per AU (multi-label) when the protocol scores AUs.
+    """
+    return {"n_outputs": len(proto.classes), "multilabel": proto.multilabel}
+
+
+def subject_keys(proto: Protocol) -> pd.Series:
+    """``dataset/subject`` of every row of ``proto.meta``: the groups of subject-wise validation splits."""
+    return _subject_keys(proto.meta)
 
 
 def method_title(model: str, *, feature: str = "flow", config: TrainConfig | None = None) -> str:
@@ -137,14 +153,12 @@ def evaluate(
         )
     else:
         config = config or TrainConfig()
-        subjects = proto.meta["dataset"].astype(str) + "/" + proto.meta["subject"].astype(str)
         method = torch_method(
             model,
             source,
-            n_outputs=len(proto.classes),
-            multilabel=proto.multilabel,
+            **output_head(proto),
             config=config,
-            groups=subjects,
+            groups=subject_keys(proto),
             sample_ids=proto.meta["sample_id"].astype(str) if "sample_id" in proto.meta else None,
         )
     return cross_validate(proto, method, seeds=seeds, method=method_title(model, feature=feature, config=config))

@@ -33,7 +33,7 @@ from ..metrics import au_metrics, classification_metrics
 from ..protocols import Evaluation, Protocol, make_protocol
 from ..store import MEStore
 from .data import Source, StoreSource
-from .evaluate import evaluate, method_title
+from .evaluate import evaluate, method_title, output_head, subject_keys
 from .trainer import TrainConfig, Trainer
 
 __all__ = ["LEAKY_LABEL", "STRATEGIES", "LeakageComparison", "leakage_comparison"]
@@ -115,8 +115,7 @@ def _leaky_evaluation(
             trainer = _TestFoldStoppingTrainer(
                 model,
                 source,
-                n_outputs=len(proto.classes),
-                multilabel=proto.multilabel,
+                **output_head(proto),
                 config=leaky_cfg,
                 test_rows=fold.test,
                 test_labels=y_test,
@@ -157,6 +156,10 @@ def leakage_comparison(
 ) -> LeakageComparison:
     """Run the honest protocol and the leaky one side by side (see the module docstring).
 
+    Each model is trained three ways on the same store, protocol, seeds and settings: for a fixed number of
+    epochs and with ESV through :func:`mefast.train.evaluate`, and with early stopping on the test fold through
+    this module's own fold loop.
+
     Parameters
     ----------
     store : str, Path or MEStore
@@ -177,7 +180,7 @@ def leakage_comparison(
     st = store if isinstance(store, MEStore) else MEStore.open(store, mode="r")
     done = st.done
     proto = make_protocol(protocol, st.meta[done], au=st.au[done], au_names=st.au_names, label=label, classes=classes)
-    groups = proto.meta["dataset"].astype(str) + "/" + proto.meta["subject"].astype(str)
+    groups = subject_keys(proto)
     source = StoreSource(st)
     out: dict[tuple[str, str], Evaluation] = {}
     for model in models:
