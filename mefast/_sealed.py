@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from ._read_through import ReadThrough
 from .errors import LabelLeakError
 
 if TYPE_CHECKING:
@@ -133,30 +134,14 @@ class LabelFreeStore:
     def __repr__(self) -> str:
         return f"<LabelFreeStore of {self._reader!r}>"
 
-    @property
-    def path(self) -> Any:
-        """What the store was opened from."""
-        return self._reader.path
-
-    @property
-    def features(self) -> tuple[str, ...]:
-        """Names of the per-sample arrays."""
-        return self._reader.features
-
-    @property
-    def shapes(self) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
-        """``name -> (per-sample shape, dtype)`` of the per-sample arrays."""
-        return self._reader.shapes
-
-    @property
-    def done(self) -> NDArray[np.bool_]:
-        """Which samples are complete."""
-        return self._reader.done
-
-    @property
-    def au_names(self) -> list[str]:
-        """The store's AU vocabulary (names only, no labels)."""
-        return self._reader.au_names
+    # What holds no label is read from the store as it is.
+    path = ReadThrough[Any]("_reader", "path", "What the store was opened from.")
+    features = ReadThrough[tuple[str, ...]]("_reader", "features", "Names of the per-sample arrays.")
+    shapes = ReadThrough[dict[str, tuple[tuple[int, ...], np.dtype]]](
+        "_reader", "shapes", "``name -> (per-sample shape, dtype)`` of the per-sample arrays."
+    )
+    done = ReadThrough[NDArray[np.bool_]]("_reader", "done", "Which samples are complete.")
+    au_names = ReadThrough[list[str]]("_reader", "au_names", "The store's AU vocabulary (names only, no labels).")
 
     @property
     def meta(self) -> pd.DataFrame:

@@ -36,6 +36,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
+from .._read_through import ReadThrough
 from ..errors import MefastError
 
 __all__ = [
@@ -142,21 +143,10 @@ class ModelEntry:
     options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     head: str | None = None
 
-    # Compatibility with the former ModelSpec (read by older code and tests).
-    @property
-    def input_size(self) -> int:
-        """Side of the square input."""
-        return self.input.size
-
-    @property
-    def inputs(self) -> tuple[str, ...]:
-        """Store arrays read."""
-        return self.input.arrays
-
-    @property
-    def in_channels(self) -> int:
-        """Number of input channels."""
-        return self.input.channels
+    # Compatibility with the former ModelSpec (read by older code and tests); unannotated, so not fields.
+    input_size = ReadThrough[int]("input", "size", "Side of the square input.")
+    inputs = ReadThrough[tuple[str, ...]]("input", "arrays", "Store arrays read.")
+    in_channels = ReadThrough[int]("input", "channels", "Number of input channels.")
 
     def build(self, n_outputs: int, **options: Any) -> Any:
         """A freshly initialised network with ``n_outputs`` logits."""
