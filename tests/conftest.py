@@ -83,6 +83,20 @@ def face_pair():
     return face_flow_pair((340, 280), amplitude=1.0, seed=0)
 
 
+@pytest.fixture(scope="session")
+def flow_store_path(tmp_path_factory):
+    """A flow + strain store with a learnable label signal (two corpora, three subjects each, four clips a subject).
+
+    Shared by the torch-layer tests and the sealed-label paths of tests/protocols; needs torch to write.
+    """
+    pytest.importorskip("torch")
+    from mefast.train.synthetic import write_flow_store
+
+    path = tmp_path_factory.mktemp("flow") / "flow.zarr"
+    write_flow_store(path, datasets=("casme2", "samm"), n_subjects=3, clips_per_subject=4, size=28, seed=0)
+    return path
+
+
 def pytest_collection_modifyitems(config, items):  # noqa: ARG001
     """Skip GPU tests cleanly when no CUDA GPU is visible."""
     from mefast._backend import has_cuda

@@ -129,16 +129,6 @@ def test_labels_of_rows_outside_the_training_set_are_out_too():
     assert seen == ["samm", "smic"]
 
 
-@pytest.fixture(scope="module")
-def flow_store(tmp_path_factory):
-    pytest.importorskip("torch")
-    from mefast.train.synthetic import write_flow_store
-
-    path = tmp_path_factory.mktemp("sealed") / "s.zarr"
-    write_flow_store(path, datasets=("casme2", "samm"), n_subjects=2, clips_per_subject=4, size=16, seed=1)
-    return path
-
-
 def _assert_store_view_is_label_free(view, rows):
     with pytest.raises(LabelLeakError, match="AU matrix holds labels"):
         _ = view.au
@@ -159,16 +149,16 @@ def _assert_store_view_is_label_free(view, rows):
                                   full.loc[rows, sorted(NON_LABEL & set(m.columns))])  # fmt: skip
 
 
-def test_store_source_path(flow_store):
+def test_store_source_path(flow_store_path):
     from mefast.train import StoreSource
 
-    src = StoreSource(flow_store)
+    src = StoreSource(flow_store_path)
     _assert_store_view_is_label_free(src.store, np.array([0, 3]))
     clone = pickle.loads(pickle.dumps(src))  # in a DataLoader worker: reopened, still label-free
     _assert_store_view_is_label_free(clone.store, np.array([1]))
 
 
-def test_store_handle_that_evaluate_hands_to_methods(flow_store, monkeypatch):
+def test_store_handle_that_evaluate_hands_to_methods(flow_store_path, monkeypatch):
     """``evaluate()`` builds its methods on a source; reading labels through its store raises in the fold."""
     ev_mod = importlib.import_module("mefast.train.evaluate")  # the module (mefast.train.evaluate is the function)
 
@@ -185,16 +175,16 @@ def test_store_handle_that_evaluate_hands_to_methods(flow_store, monkeypatch):
         return fit_predict
 
     monkeypatch.setattr(ev_mod, "svm_method", spy_svm)
-    ev = ev_mod.evaluate(flow_store, "loso", "svm")
-    assert len(attempts) == 4 and len(ev.predictions) == 16
+    ev = ev_mod.evaluate(flow_store_path, "loso", "svm")
+    assert len(attempts) == 6 and len(ev.predictions) == 24  # 2 corpora x 3 subjects, 4 clips each
 
 
-def test_torch_dataset_path(flow_store):
+def test_torch_dataset_path(flow_store_path):
     pytest.importorskip("torch")
     from mefast.store import MEStore
     from mefast.train import FlowDataset, StoreSource
 
-    st = MEStore.open(flow_store)
+    st = MEStore.open(flow_store_path)
     p = make_protocol("loso", st.meta)
     fold = p.folds[0]
     test_ds = FlowDataset(StoreSource(st), fold.test, inputs=("flow",))
