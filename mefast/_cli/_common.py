@@ -1,8 +1,13 @@
-"""Helpers shared by the subcommands."""
+"""Helpers shared by the subcommands: error reporting, options several commands declare, argument plumbing."""
 
 from __future__ import annotations
 
+import argparse
 import sys
+from typing import Any
+
+#: What ``--device`` accepts wherever torch trains.
+DEVICES = ("auto", "cpu", "cuda")
 
 
 def missing_module(
@@ -35,3 +40,37 @@ def missing_module(
         raise exc
     print(f"mefast {command} needs {exc.name}: pip install 'mefast[{extra}]'", file=sys.stderr)
     return 2
+
+
+def fail(command: str, message: object) -> int:
+    """Report bad input as every subcommand does (``mefast <command>: <message>`` on stderr); the exit status 2."""
+    print(f"mefast {command}: {message}", file=sys.stderr)
+    return 2
+
+
+def add_store_option(
+    p: argparse.ArgumentParser, help: str = "path or URL of a preprocessed store", *, required: bool = True
+) -> None:
+    """``--store``: the store a command reads (required unless the command can find or build one itself)."""
+    p.add_argument("--store", required=required, help=help)
+
+
+def add_torch_options(p: argparse.ArgumentParser, *, device: str | None, default_threads: str) -> None:
+    """``--device`` (default ``device``) and ``--threads`` of the commands that train networks.
+
+    ``default_threads`` says in the help where the thread count comes from when the option is not given.
+    """
+    p.add_argument("--device", default=device, choices=DEVICES)
+    p.add_argument("--threads", type=int, default=None, help=f"torch CPU threads (default: {default_threads})")
+
+
+def passed_on(args: argparse.Namespace, *names: str) -> dict[str, Any]:
+    """``{name: args.<name>}``: the options a command hands on unchanged, as keywords of the same names."""
+    return {name: getattr(args, name) for name in names}
+
+
+def comma_list(text: str | None) -> list[str] | None:
+    """A comma-separated option value as its stripped, non-empty items (None when the option is not given)."""
+    if text is None:
+        return None
+    return [t.strip() for t in text.split(",") if t.strip()]

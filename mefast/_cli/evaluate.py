@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from ..protocols import LABEL_KINDS, PROTOCOLS
-from ._common import missing_module
+from ._common import add_store_option, add_torch_options, comma_list, fail, missing_module, passed_on
 
 _BASELINES = ("svm", "constant")
 # Names of the noisy-label methods (mefast.train.noisy.NOISY_METHODS), listed here so that building the parser
-# does not import torch.
-_NOISY = ("ltm", "ilc", "idc", "ltm-mefast", "ilc-mefast", "idc-lowloss")
+# does not import torch: the authors' settings, then mefast's variants.
+_NOISY_AUTHORS = ("ltm", "ilc", "idc")
+_NOISY_VARIANTS = ("ltm-mefast", "ilc-mefast", "idc-lowloss")
+_NOISY = (*_NOISY_AUTHORS, *_NOISY_VARIANTS)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -22,7 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="evaluate a model on a store under LOSO / LODO / CD6ME / MEGC protocols",
         description="Train and test under a protocol; metrics over all folds concatenated, mean ± std over seeds.",
     )
-    p.add_argument("--store", required=True, help="path or URL of a preprocessed store")
+    add_store_option(p)
     p.add_argument("--protocol", required=True, choices=PROTOCOLS)
     p.add_argument(
         "--model",
@@ -39,8 +40,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--noisy",
         choices=_NOISY,
-        help="noisy-label method: ltm, ilc, idc (the authors' settings) or the variants ltm-mefast, ilc-mefast, "
-        "idc-lowloss",
+        help=f"noisy-label method: {', '.join(_NOISY_AUTHORS)} (the authors' settings) or the variants "
+        f"{', '.join(_NOISY_VARIANTS)}",
     )
     p.add_argument("--clean-ids", help="for --noisy idc: text file of the clean sample ids (one a line)")
     p.add_argument(
@@ -72,9 +73,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--input-size", type=int, help="input side of resizable networks (dual-branch default 224)")
     p.add_argument("--save-models", type=Path, help="dual-branch: save each fold's model here (for mefast explain)")
     p.add_argument("--early-stopping", action="store_true", help="stop on a validation split of the training fold")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    add_torch_options(p, device="auto", default_threads="torch's")
     p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (default 0)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     p.add_argument("--out", type=Path, help="directory for CSV and markdown tables")
     p.set_defaults(run=run)
 
@@ -82,8 +82,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the evaluation and print its tables."""
     if args.seeds < 1:
-        print("mefast evaluate: --seeds must be at least 1", file=sys.stderr)
-        return 2
+        return fail("evaluate", "--seeds must be at least 1")
     try:
         from ..train import IDC, NOISY_METHODS, TrainConfig, evaluate
         from ..train.noisy import NoisyMethod
@@ -108,13 +107,9 @@ def run(args: argparse.Namespace) -> int:
             epochs=args.epochs or 200,
             batch_size=args.batch_size or 32,
             lr=args.lr or 1e-4,
-            input_size=args.input_size,
-            early_stopping=args.early_stopping,
             noisy=noisy,
-            device=args.device,
             num_workers=args.workers,
-            threads=args.threads,
-            weights=args.weights,
+            **passed_on(args, "input_size", "early_stopping", "device", "threads", "weights"),
         )
         if _is_dualbranch(model):
             from ..train.dualbranch import DualBranchConfig
@@ -122,15 +117,13 @@ def run(args: argparse.Namespace) -> int:
             given = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "input_size": args.input_size}
             config = DualBranchConfig(  # type: ignore[assignment]
                 **{k: v for k, v in given.items() if v is not None},
-                device=args.device,
-                threads=args.threads,
-                weights=args.weights,
+                **passed_on(args, "device", "threads", "weights"),
             )
-        classes = _split(args.classes)
+        classes = comma_list(args.classes)
         class_filters: dict[str, list[str]] = {}
         for item in args.class_filter:
             corpus, sep, names = item.partition("=")
-            class_names = _split(names)
+            class_names = comma_list(names)
             if not sep or not corpus.strip() or not class_names:
                 raise ValueError(f"--class-filter wants CORPUS=CLASS1,CLASS2, got {item!r}")
             class_filters[corpus.strip()] = class_names
@@ -143,14 +136,13 @@ def run(args: argparse.Namespace) -> int:
             config=config,
             feature=args.feature,
             classes=classes,
-            train_datasets=_split(args.train_datasets),
-            test_datasets=_split(args.test_datasets),
+            train_datasets=comma_list(args.train_datasets),
+            test_datasets=comma_list(args.test_datasets),
             class_filters=class_filters or None,
             **({"save_models": args.save_models} if args.save_models is not None else {}),
         )
     except (MefastError, ValueError, OSError) as exc:
-        print(f"mefast evaluate: {exc}", file=sys.stderr)
-        return 2
+        return fail("evaluate", exc)
     print(
         f"{ev.method} under {ev.protocol} ({ev.label} labels, {args.seeds} seed(s)); "
         f"metrics over all folds concatenated"
@@ -174,13 +166,6 @@ def run(args: argparse.Namespace) -> int:
         md.write_text("\n\n".join(parts) + "\n")
         print(f"\nwrote {', '.join(str(p) for p in [*paths, md])}")
     return 0
-
-
-def _split(text: str | None) -> list[str] | None:
-    """A comma-separated list (None when not given)."""
-    if text is None:
-        return None
-    return [t.strip() for t in text.split(",") if t.strip()]
 
 
 def demo_evaluation(store_path: str, *, n_jobs: int | None = None, results_dir: str | None = None) -> str:

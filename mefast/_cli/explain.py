@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from ._common import missing_module
+from ._common import add_store_option, fail, missing_module
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -17,7 +16,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Explain one store sample with the saved dual-branch model of the fold that held it out: "
         "writes a PNG (input | AU-CAM | Grad-CAM, eyes above mouth) and the maps and fused features as .npz.",
     )
-    p.add_argument("--store", required=True, help="path or URL of the preprocessed store")
+    add_store_option(p)
     p.add_argument(
         "--model-dir",
         required=True,
@@ -42,7 +41,6 @@ def run(args: argparse.Namespace) -> int:
         e = explain_dualbranch(args.store, args.model_dir, sample)
         png, npz = save_explanation(e, args.out)
     except (MefastError, ValueError, OSError) as exc:
-        print(f"mefast explain: {exc}", file=sys.stderr)
-        return 2
+        return fail("explain", exc)
     print(f"{e.sample_id}: predicted {e.predicted} by the model of fold {e.fold}; wrote {png} and {npz}")
     return 0

@@ -7,6 +7,8 @@ import logging
 import sys
 from typing import Any, Literal
 
+from ._common import fail
+
 CORPORA = ("casme", "casme2", "samm", "smic", "mmew", "4dme", "casme3a", "casme3c")
 
 
@@ -144,8 +146,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         dataset = load_corpus(args.corpus, args.root, args.annotations, frame_range=args.frame_range)
     except (MefastError, OSError, ValueError, KeyError) as exc:
-        print(f"mefast preprocess: cannot load {args.corpus}: {exc}", file=sys.stderr)
-        return 2
+        return fail("preprocess", f"cannot load {args.corpus}: {exc}")
     opts: dict[str, Any] = {"align": args.align, "flow": args.flow_preset}
     if args.crop_size:
         opts["crop_size"] = args.crop_size
@@ -168,7 +169,6 @@ def run(args: argparse.Namespace) -> int:
             progress=False if args.no_progress else None, force_unlock=args.force_unlock, **kwargs,
         )  # fmt: skip
     except (MefastError, ValueError, OSError) as exc:  # OSError: an unwritable --out, an unreachable --scheduler
-        print(f"mefast preprocess: {exc}", file=sys.stderr)
-        return 2
+        return fail("preprocess", exc)
     print(report.summary())
     return 0 if report.complete else 1

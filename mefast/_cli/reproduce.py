@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import tomllib
 from pathlib import Path
 
-from ._common import missing_module
+from ._common import add_store_option, add_torch_options, comma_list, fail, missing_module, passed_on
 
 
 def _experiment_dir() -> Path:
@@ -35,14 +34,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("name", nargs="?", help="a shipped experiment (see --list) or the path of a .toml file")
     p.add_argument("--list", action="store_true", help="list the shipped experiments and exit")
     p.add_argument("--root", type=Path, help="folder holding the experiment's store (and files it names)")
-    p.add_argument("--store", help="store to use instead of the one under --root")
+    add_store_option(p, "store to use instead of the one under --root", required=False)
     p.add_argument("--quick", action="store_true", help="run on synthetic corpora with few epochs (seconds)")
     p.add_argument("--out", type=Path, help="folder for <name>.md and <name>.csv (default: print only)")
     p.add_argument("--epochs", type=int, help="override the file's epochs")
     p.add_argument("--seeds", type=int, help="run seeds 0..N-1 instead of the file's")
     p.add_argument("--rows", help="comma-separated row names to run (the others are listed, not run)")
-    p.add_argument("--threads", type=int, help="torch CPU threads")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"))
+    add_torch_options(p, device=None, default_threads="the experiment file's")
     p.set_defaults(run=run)
 
 
@@ -53,11 +51,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name:20s} {title}\n{'':20s} ({source})")
         return 0
     if not args.name:
-        print("mefast reproduce: give an experiment name (see --list) or a .toml path", file=sys.stderr)
-        return 2
+        return fail("reproduce", "give an experiment name (see --list) or a .toml path")
     if args.seeds is not None and args.seeds < 1:
-        print("mefast reproduce: --seeds must be at least 1", file=sys.stderr)
-        return 2
+        return fail("reproduce", "--seeds must be at least 1")
     try:
         from ..train.reproduce import run_experiment
     except ModuleNotFoundError as exc:
@@ -67,18 +63,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = run_experiment(
             args.name,
-            root=args.root,
-            store=args.store,
-            quick=args.quick,
-            epochs=args.epochs,
             seeds=None if args.seeds is None else range(args.seeds),
-            threads=args.threads,
-            device=args.device,
-            rows=None if not args.rows else [r.strip() for r in args.rows.split(",")],
+            rows=comma_list(args.rows) or None,
+            **passed_on(args, "root", "store", "quick", "epochs", "threads", "device"),
         )
     except (MefastError, ValueError, OSError) as exc:
-        print(f"mefast reproduce: {exc}", file=sys.stderr)
-        return 2
+        return fail("reproduce", exc)
     print(result.to_markdown())
     if args.out is not None:
         paths = result.write(args.out)

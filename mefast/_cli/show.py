@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ._common import fail
+
 STORE_VIEWS = ("gallery", "class-means", "flow", "tsne", "cam", "magnified")
 RESULT_VIEWS = ("confusion", "au-f1", "corpus", "tsne")
 VIEWS = ("gallery", "class-means", "flow", "confusion", "au-f1", "corpus", "tsne", "cam", "magnified")
@@ -187,7 +189,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"mefast show --what {args.what} needs {exc.name}: pip install 'mefast[{extra}]'", file=sys.stderr)
         return 2
     except (MefastError, ValueError, FileNotFoundError, KeyError) as exc:
-        print(f"mefast show: {exc}", file=sys.stderr)
-        return 2
+        return fail("show", exc)
     print(f"wrote {path}")
     return 0

@@ -12,13 +12,15 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ._common import add_store_option, fail, passed_on
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the subcommand."""
     from ..spotting import SPOT_METHODS
 
     p = sub.add_parser("spot", help="spot micro-/macro-expressions in long recordings and print the MEGC table")
-    p.add_argument("--store", required=True, help="recording store (created from --root when it does not exist)")
+    add_store_option(p, "recording store (created from --root when it does not exist)")
     p.add_argument("--method", default="mdmd", choices=SPOT_METHODS, help="spotting method (default mdmd)")
     p.add_argument("--protocol", default="loso", choices=("loso",), help="SOFTNet training protocol")
     p.add_argument("--corpus", choices=("casme3a", "samm_lv", "casme2lv"), help="long-video corpus of --root")
@@ -53,14 +55,12 @@ def run(args: argparse.Namespace) -> int:
     from ..spotting.evaluate import evaluate_spotting, preprocess_recordings
 
     if not 0 < args.iou <= 1 or (args.p is not None and not 0 <= args.p <= 1):
-        print("mefast spot: --iou must be in (0, 1] and --p in [0, 1]", file=sys.stderr)
-        return 2
+        return fail("spot", "--iou must be in (0, 1] and --p in [0, 1]")
     status = 0
     try:
         if args.root:
             if not args.corpus:
-                print("mefast spot: --root needs --corpus", file=sys.stderr)
-                return 2
+                return fail("spot", "--root needs --corpus")
             from ..datasets.long_videos import load_long
 
             recordings = load_long(args.corpus, args.root, args.annotations or None)
@@ -86,17 +86,11 @@ def run(args: argparse.Namespace) -> int:
         result = evaluate_spotting(
             args.store,
             args.method,
-            protocol=args.protocol,
             kinds=kinds,
-            p=args.p,
-            iou=args.iou,
-            rule=args.rule,
-            recognise=args.recognise,
-            types=args.types,
+            **passed_on(args, "protocol", "p", "iou", "rule", "recognise", "types"),
         )
     except (MefastError, ValueError, FileNotFoundError, KeyError) as e:
-        print(f"mefast spot: {e}", file=sys.stderr)
-        return 2
+        return fail("spot", e)
     print(result.to_markdown())
     if args.out:
         result.predictions.to_csv(args.out, index=False)
