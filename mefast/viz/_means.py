@@ -107,6 +107,10 @@ def class_means(
 ) -> ClassMeans:
     """Mean flow and strain (and onset face) of each emotion, AU or other label over a store.
 
+    What :func:`~mefast.viz.class_means_figure` draws (the noisy-label paper's Figure 1). The sums are
+    accumulated ``batch`` samples at a time, one class-membership matrix product per array, so a large store is
+    averaged in bounded memory.
+
     Parameters
     ----------
     store : str, path or MEStore

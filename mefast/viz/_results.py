@@ -23,6 +23,7 @@ class EvalResults:
     Attributes
     ----------
     path : Path
+        The folder the tables were read from (what ``mefast evaluate --out`` wrote).
     method : str
         Display name (``SVM (flow)``), from ``by_dataset.csv``; the folder name when absent.
     label : {"emotion", "au"}
