@@ -15,6 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _core
 from ._backend import kernels
+from ._docs import fill_doc
 from ._validation import as_gray_float, check_flow, core_threads
 from .errors import ShapeError
 
@@ -174,6 +175,7 @@ def _resolve_params(params: TVL1Params | str | None) -> TVL1Params:
     return params
 
 
+@fill_doc
 def tvl1(
     frame0: ArrayLike,
     frame1: ArrayLike,
@@ -196,8 +198,7 @@ def tvl1(
         Parameters or a preset name (``"opencv"``, ``"accurate"``, ``"fast"``); OpenCV's defaults if None.
     n_threads : int, optional
         Accepted for the common kernel signature; a single pair runs on one thread.
-    device : {"cpu", "cuda", "auto"}
-        Where to compute.
+    {{device_core}}
 
     Returns
     -------
@@ -268,6 +269,7 @@ def _pairs(
     return kernels(device).tvl1_pairs(frames, i0, i1, p._core_params, n_threads)
 
 
+@fill_doc
 def compute_flow(
     video: ArrayLike,
     *,
@@ -277,6 +279,8 @@ def compute_flow(
     device: str = "cpu",
 ) -> NDArray[np.float32]:
     """TV-L1 flow from a reference frame to every later frame of a clip.
+
+    The batch twin of :func:`tvl1`: all pairs in one call, run in parallel in the C++ core without the GIL.
 
     Parameters
     ----------
@@ -288,9 +292,8 @@ def compute_flow(
     params : TVL1Params or str, optional
         Parameters or a preset name; OpenCV's defaults if None.
     n_threads : int, optional
-        Threads for the pairs, all cores if None. Pairs run in the C++ core with the GIL released.
-    device : {"cpu", "cuda", "auto"}
-        Where to compute.
+        Threads for the pairs, all cores if None.
+    {{device_core}}
 
     Returns
     -------
@@ -313,6 +316,7 @@ def compute_flow(
 _STRAIN_SCHEMES = {"central": 0, "backward": 1, "sobel_meb": 2}
 
 
+@fill_doc
 def optical_strain(
     flow: ArrayLike,
     *,
@@ -339,8 +343,7 @@ def optical_strain(
         numbers produced by MEB.
     n_threads : int, optional
         Threads over the stack, all cores if None.
-    device : {"cpu", "cuda", "auto"}
-        Where to compute.
+    {{device_core}}
 
     Returns
     -------

@@ -20,20 +20,17 @@ angle comes from a fast polynomial and only angles within ``EDGE_MARGIN`` of a b
 from __future__ import annotations
 
 import functools
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 import numpy as np
 from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
-from .._backend import require_cpu
+from .._docs import fill_doc
 from .._twins import options_of
-from .._validation import check_int, check_paper_only
-from ..errors import ShapeError
-from ._grid import check_grid, part_bounds, part_of
-from ._lbpsip import _gray_clip, _normalize_planes
-from ._numba import EDGE_MARGIN, atan2_approx, n_threads_for
+from .._validation import check_int
+from ._grid import block_features, centre_grid, check_block_options
+from ._numba import EDGE_MARGIN, atan2_approx
 
 __all__ = ["higo", "hog3d"]
 
@@ -215,62 +212,46 @@ def _gradient_histograms(
     weighted: bool,
     what: str,
 ) -> NDArray[np.float32]:
-    require_cpu(device, what)
-    check_paper_only(mode, what)
-    if normalize not in ("none", "per_block_plane"):
-        raise ValueError(f"normalize must be one of ('none', 'per_block_plane'), got {normalize!r}")
+    check_block_options(device, mode, normalize, what, what)
     n_bins = check_int(bins, "bins", minimum=2)
-    rows, cols = check_grid(blocks)
-    tbs = check_int(time_blocks, "time_blocks", minimum=1)
-    v = _gray_clip(video)
-    t, h, w = v.shape
-    if t < 3 or h < 3 or w < 3:
-        raise ShapeError(f"video of shape {v.shape} has no interior voxel: {what} needs at least 3 x 3 x 3")
-    row_of = part_of(h - 2, rows, "block rows")
-    col_lo, col_hi = part_bounds(w - 2, cols, "block columns")
-    tb_of = part_of(t - 2, tbs, "time blocks")
-    threads = n_threads_for(n_threads, t - 2)
-    lo, hi = part_bounds(t - 2, threads, "thread parts")
-    hists = np.zeros((threads, tbs, rows, cols, 3, 4, n_bins + 1), np.float64)
+    lacking = f"interior voxel: {what} needs at least 3 x 3 x 3"
+    grid = centre_grid(video, blocks, time_blocks, (1, 1, 1), n_threads, lacking)
+    v = grid.clip
     if v.dtype == np.uint8 and not weighted and n_bins <= 16:
         m = n_bins + 1
-        joints = np.zeros((threads, tbs, rows, cols, 4, m**3), np.int32)
-        table = _u8_table(n_bins)
-        parts = [(1 + int(a), 1 + int(b)) for a, b in zip(lo, hi, strict=True)]
-        if threads == 1:
-            _higo_kernel_u8(v, 1, t - 1, row_of, col_lo, col_hi, tb_of, table, joints[0])
-        else:
-            with ThreadPoolExecutor(threads) as pool:
-                jobs = [pool.submit(_higo_kernel_u8, v, a, b, row_of, col_lo, col_hi, tb_of, table, joints[k])
-                        for k, (a, b) in enumerate(parts)]  # fmt: skip
-                for j in jobs:
-                    j.result()
-        cube = joints.sum(axis=(0, 4), dtype=np.int64).reshape(tbs, rows, cols, m, m, m)
+        joints = np.zeros((len(grid.frames), *grid.shape, 4, m**3), np.int32)
+        grid.run(_higo_kernel_u8, (v,), (_u8_table(n_bins),), joints)
+        cube = joints.sum(axis=(0, 4), dtype=np.int64).reshape(*grid.shape, m, m, m)
         planes = [cube.sum(axis=(4, 5)), cube.sum(axis=(3, 5)), cube.sum(axis=(3, 4))]  # XY, XT, YT
-        hist = np.stack(planes, axis=3)[..., :n_bins].astype(np.float64)  # drop the sink bin
-        if normalize == "per_block_plane":
-            _normalize_planes(hist, (n_bins,))
-        return hist.astype(np.float32).reshape(-1)
+        return block_features(np.stack(planes, axis=3)[..., :n_bins], normalize, (n_bins,))  # drop the sink bin
     spec: NDArray[np.uint8] | int
     if v.dtype == np.uint8 and n_bins < 255:
         kernel, spec = _hog_kernel_u8, _u8_table(n_bins)
     else:
         kernel, spec = _hog_kernel, n_bins
-    if threads == 1:
-        kernel(v, 1, t - 1, row_of, col_lo, col_hi, tb_of, spec, weighted, hists[0])
-    else:
-        with ThreadPoolExecutor(threads) as pool:
-            jobs = [pool.submit(kernel, v, 1 + int(a), 1 + int(b), row_of, col_lo, col_hi, tb_of, spec, weighted,
-                                hists[k]) for k, (a, b) in enumerate(zip(lo, hi, strict=True))]  # fmt: skip
-            for j in jobs:
-                j.result()
+    hists = np.zeros((len(grid.frames), *grid.shape, 3, 4, n_bins + 1), np.float64)
+    grid.run(kernel, (v,), (spec, weighted), hists)
     hist = hists.sum(axis=(0, 5))[..., :n_bins]  # threads and lanes; drop the sink bin
-    if normalize == "per_block_plane":
-        _normalize_planes(hist, (n_bins,))
-    return hist.astype(np.float32).reshape(-1)
+    return block_features(hist, normalize, (n_bins,))
 
 
-_DOC_COMMON = """
+@fill_doc
+def hog3d(
+    video: ArrayLike,
+    *,
+    blocks: int | tuple[int, int] = (5, 5),
+    time_blocks: int = 1,
+    bins: int = 8,
+    normalize: Literal["none", "per_block_plane"] = "per_block_plane",
+    mode: Literal["paper"] = "paper",
+    n_threads: int | None = None,
+    device: str = "cpu",
+) -> NDArray[np.float32]:
+    """3DHOG: magnitude-weighted orientation histograms of the spatio-temporal gradient per block and plane.
+
+    Every interior voxel votes the magnitude of its gradient projected on each orthogonal plane into the bin of
+    the projection's angle (see the module docstring); :func:`higo` is the magnitude-free variant.
+
     Parameters
     ----------
     video : array_like of shape (T, H, W) or (T, H, W, 3)
@@ -287,64 +268,48 @@ _DOC_COMMON = """
         The only definition.
     n_threads : int, optional
         Threads over the frames, all cores if None (the kernel releases the GIL).
-    device : {"cpu", "auto"}
-        The Numba kernel runs on the CPU; ``"cuda"`` raises ``CudaUnavailableError``.
+    {{device_numba}}
 
     Returns
     -------
     features : ndarray of shape (time_blocks * rows * cols * 3 * bins,), float32
         Blocks in order (time block, row, col), col fastest; per block the XY, XT and YT histograms; bin k covers
-        ``[-180 + k * 360 / bins, -180 + (k + 1) * 360 / bins)`` degrees.
+        ``[-180 + k * 360 / bins, -180 + (k + 1) * 360 / bins)`` degrees. Every voxel votes the magnitude of
+        its projected gradient.
 
-    Raises
-    ------
-    ShapeError
-        A clip that is not (T, H, W) / (T, H, W, 3), holds NaN or infinity, or is too small for the grid.
-    ValueError
-        An invalid parameter (named in the message).
-"""
+    {{raises_clip_blocks}}
 
-
-def hog3d(
-    video: ArrayLike,
-    *,
-    blocks: int | tuple[int, int] = (5, 5),
-    time_blocks: int = 1,
-    bins: int = 8,
-    normalize: Literal["none", "per_block_plane"] = "per_block_plane",
-    mode: Literal["paper"] = "paper",
-    n_threads: int | None = None,
-    device: str = "cpu",
-) -> NDArray[np.float32]:
-    return _gradient_histograms(video, blocks, time_blocks, bins, normalize, mode, n_threads, device, True, "hog3d")
-
-
-@options_of(hog3d)
-def higo(video: ArrayLike, **options: Any) -> NDArray[np.float32]:
-    return _gradient_histograms(video, **options, weighted=False, what="higo")
-
-
-hog3d.__doc__ = (
-    "3DHOG: magnitude-weighted orientation histograms of the spatio-temporal gradient per block and plane.\n"
-    + _DOC_COMMON
-    + """
     Examples
     --------
     >>> import numpy as np, mefast
     >>> clip = np.random.default_rng(0).integers(0, 256, (10, 64, 64), dtype=np.uint8)
     >>> mefast.hog3d(clip, blocks=(4, 4)).shape
     (384,)
-"""
-)
-higo.__doc__ = (
-    "HIGO: magnitude-free orientation histograms of the spatio-temporal gradient per block and plane.\n"
-    + _DOC_COMMON
-    + """
+    """
+    return _gradient_histograms(video, blocks, time_blocks, bins, normalize, mode, n_threads, device, True, "hog3d")
+
+
+@options_of(hog3d)
+def higo(video: ArrayLike, **options: Any) -> NDArray[np.float32]:
+    """HIGO: magnitude-free orientation histograms of the spatio-temporal gradient per block and plane.
+
+    :func:`hog3d` with a vote of 1 instead of the gradient's magnitude: the same parameters, raises and layout.
+
+    Parameters
+    ----------
+    video, blocks, time_blocks, bins, normalize, mode, n_threads, device
+        As for :func:`hog3d`.
+
+    Returns
+    -------
+    features : ndarray of shape (time_blocks * rows * cols * 3 * bins,), float32
+        As for :func:`hog3d`, every voxel with a non-zero projected gradient voting 1 into its bin.
+
     Examples
     --------
     >>> import numpy as np, mefast
     >>> still = np.full((5, 16, 16), 7, np.uint8)
     >>> float(np.abs(mefast.higo(still, blocks=2)).sum())
     0.0
-"""
-)
+    """
+    return _gradient_histograms(video, **options, weighted=False, what="higo")

@@ -28,6 +28,7 @@ from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
 from .._backend import require_cpu
+from .._docs import fill_doc
 from .._validation import check_int, check_paper_only
 from ..errors import ShapeError
 from ._grid import check_grid, part_bounds
@@ -68,6 +69,7 @@ def _hoof_kernel(flows, row_lo, row_hi, col_lo, col_hi, n_bins, symmetric, out):
                 pos += n_bins
 
 
+@fill_doc
 def hoof(
     flow: ArrayLike,
     *,
@@ -79,6 +81,9 @@ def hoof(
     device: str = "cpu",
 ) -> NDArray[np.float32]:
     """Block HOOF of one onset-to-apex flow or a stack of them.
+
+    Every pixel of a block votes its flow magnitude into the bin of its angle. Leading dimensions are a batch:
+    a stack of flows runs in one call, the flows split among threads.
 
     Parameters
     ----------
@@ -94,8 +99,7 @@ def hoof(
         The only definition.
     n_threads : int, optional
         Threads over a stack of flows, all cores if None (the kernel releases the GIL).
-    device : {"cpu", "auto"}
-        The Numba kernel runs on the CPU; ``"cuda"`` raises ``CudaUnavailableError``.
+    {{device_numba}}
 
     Returns
     -------

@@ -17,22 +17,18 @@ run on the CPU (``device="cuda"`` raises).
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 import numpy as np
 from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
-from .._backend import require_cpu
-from .._validation import check_int, check_paper_only, check_video, to_gray
+from .._docs import fill_doc
+from .._validation import check_int
 from ..errors import ShapeError
-from ._grid import check_grid, part_bounds, part_of
-from ._numba import n_threads_for
+from ._grid import block_features, centre_grid, check_block_options, check_grid, gray_clip, part_bounds, part_of
 
 __all__ = ["lbp_mop", "lbp_sip"]
-
-_NORMALIZE = ("none", "per_block_plane")
 
 
 def _radius3(radius: object) -> tuple[int, int, int]:
@@ -45,15 +41,6 @@ def _radius3(radius: object) -> tuple[int, int, int]:
         raise ValueError(msg)
     rx, ry, rt = (check_int(v, "radius", minimum=1, message=msg) for v in r)
     return rx, ry, rt
-
-
-def _gray_clip(video: ArrayLike) -> np.ndarray:
-    """``(T, H, W)`` grey clip: uint8 kept, anything else float32 (RGB via BT.601 luma)."""
-    arr = check_video(video, "video")
-    gray = to_gray(arr, "video", channel_axis_ndim=3)
-    if gray.dtype == np.uint8:
-        return np.ascontiguousarray(gray)
-    return np.ascontiguousarray(gray, dtype=np.float32)
 
 
 @njit(cache=True, nogil=True)
@@ -90,16 +77,7 @@ def _sip_kernel(v, rx, ry, rt, t0, t1, row_of, col_lo, col_hi, tb_of, hist):  # 
                     seg[j & 3, code[j]] += 1
 
 
-def _normalize_planes(hist: NDArray[np.float64], sizes: tuple[int, ...]) -> None:
-    """Each consecutive plane segment of the last axis sums to 1 (zeros stay zeros)."""
-    start = 0
-    for n in sizes:
-        seg = hist[..., start : start + n]
-        total = seg.sum(-1, keepdims=True)
-        np.divide(seg, total, out=seg, where=total > 0)
-        start += n
-
-
+@fill_doc
 def lbp_sip(
     video: ArrayLike,
     *,
@@ -112,6 +90,9 @@ def lbp_sip(
     device: str = "cpu",
 ) -> NDArray[np.float32]:
     """LBP-SIP block histograms of a clip (local binary patterns on six intersection points).
+
+    The six neighbours a centre voxel has on the three orthogonal planes are coded once, as a 4-bit spatial and a
+    2-bit temporal code: 20 bins per block, where LBP-TOP with four points per plane has 48.
 
     Parameters
     ----------
@@ -131,8 +112,7 @@ def lbp_sip(
         The only definition (no reference implementation is public).
     n_threads : int, optional
         Threads over the centre frames, all cores if None (the kernel releases the GIL).
-    device : {"cpu", "auto"}
-        The Numba kernel runs on the CPU; ``"cuda"`` raises ``CudaUnavailableError``.
+    {{device_numba}}
 
     Returns
     -------
@@ -141,13 +121,7 @@ def lbp_sip(
         Spatial code: bit 0 right ``(x + R_X, y)``, bit 1 up ``(x, y - R_Y)``, bit 2 left, bit 3 down.
         Temporal code: bit 0 the previous frame ``t - R_T``, bit 1 the next ``t + R_T``. Bit = neighbour >= centre.
 
-    Raises
-    ------
-    ShapeError
-        A clip that is not (T, H, W) / (T, H, W, 3), holds NaN or infinity, or is too small for the radius and
-        the grid.
-    ValueError
-        An invalid parameter (named in the message).
+    {{raises_clip_blocks}}
 
     Examples
     --------
@@ -157,39 +131,14 @@ def lbp_sip(
     >>> f.shape, float(f[:16].sum()), float(f[16:20].sum())
     ((320,), 1.0, 1.0)
     """
-    require_cpu(device, "lbp_sip")
-    check_paper_only(mode, "LBP-SIP")
-    if normalize not in _NORMALIZE:
-        raise ValueError(f"normalize must be one of {_NORMALIZE}, got {normalize!r}")
-    rx, ry, rt = _radius3(radius)
-    rows, cols = check_grid(blocks)
-    tbs = check_int(time_blocks, "time_blocks", minimum=1)
-    v = _gray_clip(video)
-    t, h, w = v.shape
-    if t <= 2 * rt or h <= 2 * ry or w <= 2 * rx:
-        raise ShapeError(f"video of shape {v.shape} has no centre voxel for radius (R_X, R_Y, R_T)={(rx, ry, rt)}")
-    row_of = part_of(h - 2 * ry, rows, "block rows")
-    col_lo, col_hi = part_bounds(w - 2 * rx, cols, "block columns")
-    tb_of = part_of(t - 2 * rt, tbs, "time blocks")
-    centre = t - 2 * rt
-    threads = n_threads_for(n_threads, centre)
-    lo, hi = part_bounds(centre, threads, "thread parts")
-    hists = np.zeros((threads, tbs, rows, cols, 4, 64), np.int32)
-    args = (v, rx, ry, rt)
-    if threads == 1:
-        _sip_kernel(*args, rt, t - rt, row_of, col_lo, col_hi, tb_of, hists[0])
-    else:
-        with ThreadPoolExecutor(threads) as pool:
-            jobs = [pool.submit(_sip_kernel, *args, rt + int(a), rt + int(b), row_of, col_lo, col_hi, tb_of,
-                                 hists[k])
-                    for k, (a, b) in enumerate(zip(lo, hi, strict=True))]  # fmt: skip
-            for j in jobs:
-                j.result()
-    joint = hists.sum(axis=(0, 4), dtype=np.int64).reshape(tbs, rows, cols, 4, 16)  # (temporal code, spatial code)
-    hist = np.concatenate([joint.sum(-2), joint.sum(-1)], axis=-1).astype(np.float64)
-    if normalize == "per_block_plane":
-        _normalize_planes(hist, (16, 4))
-    return hist.astype(np.float32).reshape(-1)
+    check_block_options(device, mode, normalize, "lbp_sip", "LBP-SIP")
+    radius3 = _radius3(radius)
+    lacking = f"centre voxel for radius (R_X, R_Y, R_T)={radius3}"
+    grid = centre_grid(video, blocks, time_blocks, radius3, n_threads, lacking)
+    hists = np.zeros((len(grid.frames), *grid.shape, 4, 64), np.int32)
+    grid.run(_sip_kernel, (grid.clip, *radius3), (), hists)
+    joint = hists.sum(axis=(0, 4), dtype=np.int64).reshape(*grid.shape, 4, 16)  # (temporal code, spatial code)
+    return block_features(np.concatenate([joint.sum(-2), joint.sum(-1)], axis=-1), normalize, (16, 4))
 
 
 @njit(cache=True, nogil=True)
@@ -246,6 +195,7 @@ def _offsets(points: int, r_col: int, r_row: int) -> tuple[NDArray[np.int64], ND
     return dr, dc
 
 
+@fill_doc
 def lbp_mop(
     video: ArrayLike,
     *,
@@ -259,6 +209,9 @@ def lbp_mop(
     device: str = "cpu",
 ) -> NDArray[np.float32]:
     """LBP-MOP block histograms of a clip (LBP of the mean XY, XT and YT planes of each block volume).
+
+    Each block volume is summed along each axis into three images, each described by a 2D LBP histogram: one
+    pass over the clip, then codes of three small images instead of one code per voxel.
 
     Parameters
     ----------
@@ -280,20 +233,14 @@ def lbp_mop(
         The only definition.
     n_threads : int, optional
         Accepted for the common kernel interface; LBP-MOP's cost is one pass over the clip, run on one thread.
-    device : {"cpu", "auto"}
-        The Numba kernel runs on the CPU; ``"cuda"`` raises ``CudaUnavailableError``.
+    {{device_numba}}
 
     Returns
     -------
     features : ndarray of shape (rows * cols * 3 * n_bins,), float32
         Blocks row-major (col fastest); per block the XY, XT and YT histograms (59 bins each for P=8, u2).
 
-    Raises
-    ------
-    ShapeError
-        A clip that is not (T, H, W) / (T, H, W, 3), holds NaN or infinity, or too small for the blocks.
-    ValueError
-        An invalid parameter (named in the message).
+    {{raises_clip_blocks}}
 
     Examples
     --------
@@ -302,12 +249,9 @@ def lbp_mop(
     >>> mefast.lbp_mop(clip, blocks=(4, 4)).shape
     (2832,)
     """
-    require_cpu(device, "lbp_mop")
+    check_block_options(device, mode, normalize, "lbp_mop", "LBP-MOP")
     if n_threads is not None:
         check_int(n_threads, "n_threads", minimum=1)
-    check_paper_only(mode, "LBP-MOP")
-    if normalize not in _NORMALIZE:
-        raise ValueError(f"normalize must be one of {_NORMALIZE}, got {normalize!r}")
     rx, ry, rt = _radius3(radius)
     p = check_int(points, "points")
     if not 3 <= p <= 16:
@@ -320,7 +264,7 @@ def lbp_mop(
         tab, n_bins = uniform_mapping(p, mapping)
         table = tab.astype(np.int64)
     rows, cols = check_grid(blocks)
-    v = _gray_clip(video)
+    v = gray_clip(video)
     t, h, w = v.shape
     r_lo, r_hi = part_bounds(h, rows, "block rows")
     c_lo, c_hi = part_bounds(w, cols, "block columns")
@@ -347,7 +291,4 @@ def lbp_mop(
             _lbp2d_hist(xy, a, b, c, d, ry, rx, *o_xy, table, hist[i, j, 0])
             _lbp2d_hist(xt[i], 0, t, c, d, rt, rx, *o_xt, table, hist[i, j, 1])
             _lbp2d_hist(yt[j], 0, t, a, b, rt, ry, *o_yt, table, hist[i, j, 2])
-    out = hist.astype(np.float64)
-    if normalize == "per_block_plane":
-        _normalize_planes(out, (n_bins,))
-    return out.astype(np.float32).reshape(-1)
+    return block_features(hist, normalize, (n_bins,))

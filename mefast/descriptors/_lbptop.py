@@ -26,6 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .. import _core
 from .._backend import kernels
+from .._docs import fill_doc
 from .._twins import options_of
 from .._validation import check_int, check_mode, check_video, core_threads, to_gray
 from ._batch import clip_items
@@ -72,6 +73,7 @@ def uniform_mapping(points: int, kind: Literal["u2", "riu2"] = "u2") -> tuple[ND
     return table, int(n_bins)
 
 
+@fill_doc
 def lbp_top(
     video: ArrayLike,
     *,
@@ -136,8 +138,7 @@ def lbp_top(
         Default: ``"orig"`` in ``paper`` mode, ``"block"`` in ``reference`` mode.
     n_threads : int, optional
         Threads over the frames, all cores if None. The kernel runs without the GIL.
-    device : {"cpu", "cuda", "auto"}
-        Where to compute.
+    {{device_core}}
 
     Returns
     -------
@@ -169,6 +170,7 @@ def lbp_top(
 
 
 @options_of(lbp_top)
+@fill_doc
 def lbp_top_batch(
     videos: Sequence[ArrayLike] | ArrayLike, *, n_threads: int | None, device: str, **options: Any
 ) -> NDArray[np.float32]:
@@ -183,8 +185,7 @@ def lbp_top_batch(
     n_threads : int, optional
         Threads, all cores if None: one clip per thread when there are enough clips, else the frames of each
         clip are split among the threads.
-    device : {"cpu", "cuda", "auto"}
-        Where to compute.
+    {{device_core}}
 
     Returns
     -------

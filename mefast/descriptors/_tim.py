@@ -18,6 +18,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .. import _core
 from .._backend import kernels
+from .._docs import fill_doc
 from .._validation import check_int, check_video, core_threads
 from ..errors import ShapeError
 from ._batch import clip_items
@@ -57,6 +58,7 @@ def tim_weights(n: int, n_frames: int) -> NDArray[np.float64]:
     return _core.tim_weights(nn, nf)
 
 
+@fill_doc
 def tim(
     video: ArrayLike,
     n_frames: int,
@@ -83,8 +85,7 @@ def tim(
         MATLAB's ``uint8()`` does in the reference code.
     n_threads : int, optional
         Threads over the pixels, all cores if None. The kernel runs without the GIL.
-    device : {"cpu", "cuda", "auto"}
-        Where to compute.
+    {{device_core}}
 
     Returns
     -------
