@@ -22,6 +22,7 @@ Angles are ``atan2(v, u)`` in image coordinates (v points down), so upward motio
 
 from __future__ import annotations
 
+import functools
 from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
@@ -40,18 +41,40 @@ __all__ = ["biwoof", "biwoof_block_bounds"]
 _MODES = ("paper", "reference")
 
 
-@njit(cache=True, nogil=True)
-def _exact_bin(u, v, n_bins, reference):  # pragma: no cover - compiled
-    """Bin of (u, v) from ``arctan2``; -1 when histc drops the angle.
+#: A vector is resolved with ``arctan2`` (not by its octant) when its smaller component is below this fraction of
+#: its larger one: ``arctan2`` may then round the angle onto an axis (an edge of every bin count that ``_octant_row``
+#: serves), while any other float32 vector lies at least 1e-13 rad from every axis and 2.9e-8 rad from every
+#: diagonal, far beyond ``arctan2``'s rounding (1e-16 rad).
+_NEAR_AXIS = np.float32(1e-13)
+#: Squared magnitudes outside [_LO2, _HI2] (and NaN) are resolved in float64: float32 squares there lose precision
+#: to underflow or overflow.
+_LO2 = np.float32(1e-36)
+_HI2 = np.float32(1e36)
+#: Rows summed in the float32 per-column accumulators before they are added into the float64 block sums.
+_FLUSH_ROWS = 32
+#: Codes that no accumulator counts: a vector to resolve with ``arctan2``, and one that biwoof.m's histc drops.
+_RESOLVE = np.float32(-1.0)
+_DROP = np.float32(-2.0)
 
-    Paper bins over [-pi, pi) (+pi wraps to bin 0), or biwoof.m's histc bins (edges -180 + k * 360 / n_bins,
-    the last bin only its edge).
+
+@njit(cache=True, nogil=True)
+def _exact_bin(u, v, n_bins, reference, edges):  # pragma: no cover - compiled
+    """Bin of (u, v) from ``arctan2``, exactly as the NumPy definitions bin it; -1 when histc drops the angle.
+
+    Paper mode: ``np.histogram`` over ``edges`` (``np.linspace(-pi, pi, n_bins + 1)``) after 180 degrees wraps
+    to -180: the bin k with ``edges[k] <= theta < edges[k + 1]`` (NumPy's own index computation and correction).
+    Reference mode: biwoof.m's histc bins (edges -180 + k * 360 / n_bins degrees, the last bin only its edge).
     """
     theta = np.arctan2(v, u)
     if reference == 0:
-        b = int(np.floor((theta + np.pi) * n_bins / (2.0 * np.pi)))
-        if b >= n_bins:
-            b = 0 if theta >= np.pi else n_bins - 1  # 180 degrees wraps to -180
+        if theta >= np.pi:
+            theta = -np.pi  # 180 degrees wraps to -180
+        b = int((theta - edges[0]) * (n_bins / (edges[n_bins] - edges[0])))
+        b = min(max(b, 0), n_bins - 1)
+        if theta < edges[b]:
+            b -= 1
+        elif b < n_bins - 1 and theta >= edges[b + 1]:
+            b += 1
         return b
     step = 360.0 / n_bins
     deg = max(theta * (180.0 / np.pi), -180.0)  # atan2 = -pi is -180 exactly
@@ -69,72 +92,191 @@ def _exact_bin(u, v, n_bins, reference):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _biwoof_kernel(flows, strains, row_lo, row_hi, col_lo, col_hi, n_bins, reference, local_w, global_w, out):  # noqa: E501  # pragma: no cover
-    """Bi-WOOF of each clip into ``out`` (N, n_rows * n_cols * n_bins) float64.
+def _octant_row(src, code, mag, local_w):  # pragma: no cover - compiled
+    """Octant (0..7, the 45-degree bins from -180) and float32 magnitude of each vector of one row.
 
-    flows (N, H, W, 2) float32, strains (N, H, W) float32, block bounds as half-open int64 ranges,
-    ``reference`` 0 (paper) or 1 (biwoof.m). Per clip, a vectorised pass gives every pixel its magnitude and
-    bin code (``n_bins``: dropped, ``n_bins + 1``: too close to an edge for the fast angle, resolved with
-    ``arctan2``), then each block sums its pixels into four interleaved histograms (short dependency chains).
+    ``src`` is the row's interleaved (u, v) float32. The octant follows from signs and ``|v| > |u|``, which are
+    exact on the float32 inputs. Vectors on or within ``_NEAR_AXIS`` of an axis, on a diagonal, or of a
+    magnitude that float32 squares cannot hold get ``_RESOLVE``; the function returns whether there was one.
+    A branch-free loop that LLVM vectorises.
     """
-    n, h, w = flows.shape[0], flows.shape[1], flows.shape[2]
-    n_rows = row_lo.shape[0]
-    n_cols = col_lo.shape[0]
-    code = np.empty((h, w), np.uint32)  # unsigned: no negative-index checks in the scatter below
-    mag = np.empty((h, w))
+    zero, one, two, four = np.float32(0.0), np.float32(1.0), np.float32(2.0), np.float32(4.0)
+    any_resolve = False
+    for x in range(code.shape[0]):
+        u = src[2 * x]
+        v = src[2 * x + 1]
+        au = abs(u)
+        av = abs(v)
+        s2 = u * u + v * v
+        resolve = (not ((s2 >= _LO2) & (s2 <= _HI2))) | (min(au, av) < _NEAR_AXIS * max(au, av)) | (au == av)
+        any_resolve |= resolve
+        up = v > 0
+        odd = up == (u < 0)  # quadrants: 0 lower-left, 1 lower-right, 2 upper-right, 3 upper-left
+        octant = (four if up else zero) + (two if odd else zero) + (one if (av > au) != odd else zero)
+        code[x] = _RESOLVE if resolve else octant
+        mg = np.sqrt(s2)
+        mag[x] = mg if local_w != 0 else (one if mg > zero else zero)  # ablation: moving pixels vote 1
+    return any_resolve
+
+
+@njit(cache=True, nogil=True)
+def _angle_row(src, code, mag, n_bins, reference, local_w):  # pragma: no cover - compiled
+    """Bin and float32 magnitude of each vector of one row, for any bin count, from the fast angle.
+
+    Vectors within ``EDGE_MARGIN`` of a bin edge or of an awkward magnitude get ``_RESOLVE``; the bin that
+    biwoof.m's histc drops gets ``_DROP``. Returns whether a vector needs resolving.
+    """
+    zero, one = np.float32(0.0), np.float32(1.0)
     scale = n_bins / (2.0 * np.pi)
     margin = EDGE_MARGIN * scale
-    dropped = n_bins
-    exact = n_bins + 1
-    hist = np.zeros((4, n_bins + 2))
-    strain4 = np.zeros(4)
+    any_resolve = False
+    for x in range(code.shape[0]):
+        u = src[2 * x]
+        v = src[2 * x + 1]
+        s2 = u * u + v * v
+        t = (atan2_approx(v, u) + np.pi) * scale  # in [0, n_bins]
+        b = int(t)
+        fr = t - b
+        resolve = (fr < margin) | (fr > 1.0 - margin) | (not ((s2 >= _LO2) & (s2 <= _HI2)))
+        any_resolve |= resolve
+        c = _DROP if (reference != 0) & (b == n_bins - 1) else np.float32(b)
+        code[x] = _RESOLVE if resolve else c
+        mg = np.sqrt(s2)
+        mag[x] = mg if local_w != 0 else (one if mg > zero else zero)
+    return any_resolve
+
+
+@njit(cache=True, nogil=True)
+def _accumulate(code, mag, srow, acc, sacc):  # pragma: no cover - compiled
+    """Add one row into the per-column accumulators: ``acc[k, x] += mag[x]`` where ``code[x] == k``.
+
+    And the strain into ``sacc``. Per column, not per block: long loops without scatter that LLVM vectorises.
+    """
+    zero = np.float32(0.0)
+    if acc.shape[0] == 8:
+        a0, a1, a2, a3, a4, a5, a6, a7 = acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7]
+        for x in range(code.shape[0]):
+            m = mag[x]
+            c = code[x]
+            a0[x] += m if c == 0 else zero
+            a1[x] += m if c == 1 else zero
+            a2[x] += m if c == 2 else zero
+            a3[x] += m if c == 3 else zero
+            a4[x] += m if c == 4 else zero
+            a5[x] += m if c == 5 else zero
+            a6[x] += m if c == 6 else zero
+            a7[x] += m if c == 7 else zero
+    else:
+        for k in range(acc.shape[0]):
+            ak = acc[k]
+            kf = np.float32(k)
+            for x in range(code.shape[0]):
+                ak[x] += mag[x] if code[x] == kf else zero
+    for x in range(srow.shape[0]):
+        sacc[x] += srow[x]
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc"})
+def _flush(acc, sacc, col_lo, col_hi, bin_of, hist, ssum):  # pragma: no cover - compiled
+    """Add the float32 column accumulators into the float64 block sums, then zero them.
+
+    Code k counts in bin ``bin_of[k]``. Reassociation only reorders these sums (the bins are already decided).
+    """
+    for c in range(col_lo.shape[0]):
+        x0, x1 = col_lo[c], col_hi[c]
+        for k in range(acc.shape[0]):
+            seg = acc[k, x0:x1]
+            t = 0.0
+            for j in range(seg.shape[0]):
+                t += np.float64(seg[j])
+            hist[c, bin_of[k]] += t
+        seg = sacc[x0:x1]
+        t = 0.0
+        for j in range(seg.shape[0]):
+            t += np.float64(seg[j])
+        ssum[c] += t
+    acc[:] = 0.0
+    sacc[:] = 0.0
+
+
+@njit(cache=True, nogil=True)
+def _biwoof_kernel(flows, strains, row_lo, row_hi, col_lo, col_hi, edges, n_bins, reference, local_w, global_w, out):  # noqa: E501  # pragma: no cover
+    """Bi-WOOF of each clip into ``out`` (N, n_rows * n_cols * n_bins) float64; False if a flow is not finite.
+
+    A non-finite flow vector leaves that clip's output meaningless (the caller raises).
+
+    flows (N, H, W, 2) float32, strains (N, H, W) float32, block bounds as half-open int64 ranges, ``edges``
+    the paper-mode bin edges (``np.linspace(-pi, pi, n_bins + 1)``), ``reference`` 0 (paper) or 1 (biwoof.m).
+    One pass over each band of block rows: per row, every vector's code (its octant when ``n_bins`` divides 8,
+    else its bin from the fast angle) and magnitude, added into float32 per-column accumulators that are
+    summed per block into float64 every ``_FLUSH_ROWS`` rows. The rare vectors the fast codes cannot place
+    with certainty go straight into the float64 block sums through :func:`_exact_bin`.
+    """
+    n, w = flows.shape[0], flows.shape[2]
+    n_rows = row_lo.shape[0]
+    n_cols = col_lo.shape[0]
+    octants = n_bins == 2 or n_bins == 4 or n_bins == 8
+    n_codes = 8 if octants else n_bins
+    shift = 0 if n_bins == 8 else (1 if n_bins == 4 else 2)
+    bin_of = np.empty(n_codes, np.int64)  # code -> bin, n_bins: histc drops it
+    for k in range(n_codes):
+        b = k >> shift if octants else k
+        bin_of[k] = n_bins if (reference != 0) & (b == n_bins - 1) else b
+    code = np.empty(w, np.float32)
+    mag = np.empty(w, np.float32)
+    acc = np.zeros((n_codes, w), np.float32)
+    sacc = np.zeros(w, np.float32)
+    hist = np.zeros((n_cols, n_bins + 1))
+    ssum = np.zeros(n_cols)
+    finite = True
     for i in range(n):
-        for y in range(h):
-            # Row views indexed from 0: LLVM proves the indices non-negative and vectorises the loop.
-            src, c_row, m_row = flows[i, y].reshape(-1), code[y], mag[y]
-            near = 0
-            for x in range(w):
-                u = np.float64(src[2 * x])
-                v = np.float64(src[2 * x + 1])
-                t = (atan2_approx(v, u) + np.pi) * scale  # in [0, n_bins]
-                b = int(t)
-                fr = t - b
-                is_near = (fr < margin) | (fr > 1.0 - margin)
-                c = dropped if (reference != 0) & (b == n_bins - 1) else b  # histc drops (last edge, 180)
-                c_row[x] = exact if is_near else c
-                near += is_near
-                mg = np.sqrt(u * u + v * v)
-                m_row[x] = mg if local_w != 0 else (1.0 if mg > 0.0 else 0.0)  # ablation: moving pixels vote 1
-            if near > 0:
-                for x in range(w):
-                    if c_row[x] == exact:
-                        b = _exact_bin(np.float64(src[2 * x]), np.float64(src[2 * x + 1]), n_bins, reference)
-                        c_row[x] = b if b >= 0 else dropped
         pos = 0
         for r in range(n_rows):
+            hist[:] = 0.0
+            ssum[:] = 0.0
+            pending = 0
+            for y in range(row_lo[r], row_hi[r]):
+                src = flows[i, y].reshape(-1)
+                if octants:
+                    resolve = _octant_row(src, code, mag, local_w)
+                else:
+                    resolve = _angle_row(src, code, mag, n_bins, reference, local_w)
+                if resolve:
+                    for x in range(w):
+                        if code[x] != _RESOLVE:
+                            continue
+                        u = np.float64(src[2 * x])
+                        v = np.float64(src[2 * x + 1])
+                        m = np.sqrt(u * u + v * v)
+                        if not np.isfinite(m):
+                            finite = False
+                            continue
+                        b = _exact_bin(u, v, n_bins, reference, edges)
+                        if b < 0:
+                            continue
+                        if local_w == 0:
+                            m = 1.0 if m > 0.0 else 0.0
+                        for c in range(n_cols):
+                            if col_lo[c] <= x < col_hi[c]:
+                                hist[c, b] += m
+                _accumulate(code, mag, strains[i, y], acc, sacc)
+                pending += 1
+                if pending == _FLUSH_ROWS:
+                    _flush(acc, sacc, col_lo, col_hi, bin_of, hist, ssum)
+                    pending = 0
+            _flush(acc, sacc, col_lo, col_hi, bin_of, hist, ssum)
             for c in range(n_cols):
-                hist[:] = 0.0
-                strain4[:] = 0.0
-                x0, x1 = col_lo[c], col_hi[c]
-                for y in range(row_lo[r], row_hi[r]):
-                    c_seg, m_seg, s_seg = code[y, x0:x1], mag[y, x0:x1], strains[i, y, x0:x1]
-                    for j in range(x1 - x0):
-                        lane = j & 3
-                        hist[lane, c_seg[j]] += m_seg[j]
-                        strain4[lane] += s_seg[j]
                 total = 0.0
                 for b in range(n_bins):
-                    total += hist[0, b] + hist[1, b] + hist[2, b] + hist[3, b]
-                strain_sum = strain4[0] + strain4[1] + strain4[2] + strain4[3]
-                if reference == 0:
-                    weight = strain_sum / ((row_hi[r] - row_lo[r]) * (col_hi[c] - col_lo[c]))
-                else:
-                    weight = strain_sum
+                    total += hist[c, b]
                 if global_w == 0:
                     weight = 1.0  # ablation: no strain weight
+                elif reference == 0:
+                    weight = ssum[c] / ((row_hi[r] - row_lo[r]) * (col_hi[c] - col_lo[c]))
+                else:
+                    weight = ssum[c]
                 for b in range(n_bins):
-                    votes = hist[0, b] + hist[1, b] + hist[2, b] + hist[3, b]
-                    out[i, pos + b] = votes / total * weight if total > 0.0 else 0.0
+                    out[i, pos + b] = hist[c, b] / total * weight if total > 0.0 else 0.0
                 pos += n_bins
         norm = 0.0
         for j in range(pos):
@@ -143,6 +285,7 @@ def _biwoof_kernel(flows, strains, row_lo, row_hi, col_lo, col_hi, n_bins, refer
             norm = np.sqrt(norm)
             for j in range(pos):
                 out[i, j] /= norm
+    return finite
 
 
 def biwoof_block_bounds(
@@ -170,6 +313,47 @@ def biwoof_block_bounds(
     rl, rh = one(height, blocks[0])
     cl, ch = one(width, blocks[1])
     return rl, rh, cl, ch
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc"})
+def _is_magnitude(a):  # pragma: no cover - compiled
+    """True when every element is a finite number >= 0 (no NaN, infinity or negative value).
+
+    ``x - x`` is 0 for a finite x and NaN otherwise, ``min(x, 0)`` is 0 unless x < 0, and a sum of terms that
+    are all <= 0 is 0 only when each is: the sum is 0 exactly when the array is valid. Reassociation only lets
+    the sum vectorise (every order keeps that property).
+    """
+    flat = a.reshape(-1)
+    acc = np.float32(0.0)
+    zero = np.float32(0.0)
+    for i in range(flat.shape[0]):
+        x = flat[i]
+        acc += (x - x) + min(x, zero)
+    return acc == 0.0
+
+
+def _checked_strain(strain: ArrayLike, shape: tuple[int, ...]) -> NDArray[np.float32]:
+    """``strain`` as C-contiguous float32 (N, H, W), checked in one Numba pass; a failing one is explained."""
+    s = np.asarray(strain)
+    if s.shape != shape:
+        raise ShapeError(f"strain must have the flow's shape without its last axis, {shape}, got {s.shape}")
+    check_numeric(s, "strain", what="a numeric array")
+    with np.errstate(over="ignore"):
+        s32 = np.ascontiguousarray(s, dtype=np.float32)
+    if not _is_magnitude(s32):
+        check_finite(s, "strain")
+        if (s < 0).any():
+            raise ShapeError(f"strain must be a magnitude (>= 0), got a minimum of {float(s.min())}")
+        raise ShapeError(f"strain holds values beyond the float32 range (largest {float(np.abs(s).max()):g})")
+    return s32.reshape(-1, *shape[-2:])
+
+
+@functools.lru_cache(maxsize=32)
+def _layout(
+    h: int, w: int, rows: int, cols: int, mode: Literal["paper", "reference"], bins: int
+) -> tuple[tuple[NDArray[np.int64], ...], NDArray[np.float64]]:
+    """The kernel's block bounds and paper-mode bin edges, computed once per geometry (never written to)."""
+    return biwoof_block_bounds(h, w, (rows, cols), mode), np.linspace(-np.pi, np.pi, bins + 1)
 
 
 def _check_blocks(blocks: int | tuple[int, int], h: int, w: int) -> tuple[int, int]:
@@ -246,7 +430,11 @@ def biwoof(
     shape = np.shape(flow)
     if len(shape) < 3 or shape[-1] != 2:
         raise ShapeError(f"flow must have shape (..., H, W, 2), got shape {shape}")
-    f = as_finite_float32(flow, "flow")
+    if strain is None:
+        f = as_finite_float32(flow, "flow")
+    else:  # the kernel checks every flow vector on its way (below): no separate pass over the flow
+        with np.errstate(over="ignore"):  # float64 beyond float32's range becomes inf, reported below
+            f = np.ascontiguousarray(check_numeric(flow, "flow"), dtype=np.float32)
     lead, (h, w) = f.shape[:-3], f.shape[-3:-1]
     rows, cols = _check_blocks(blocks, h, w)
     stack = f.reshape(-1, h, w, 2)
@@ -255,15 +443,8 @@ def biwoof(
 
         s = optical_strain(stack)
     else:
-        s = np.asarray(strain)
-        if s.shape != f.shape[:-1]:
-            raise ShapeError(f"strain must have the flow's shape without its last axis, {f.shape[:-1]}, got {s.shape}")
-        check_numeric(s, "strain", what="a numeric array")
-        check_finite(s, "strain")
-        if (s < 0).any():
-            raise ShapeError(f"strain must be a magnitude (>= 0), got a minimum of {float(s.min())}")
-        s = np.ascontiguousarray(s, dtype=np.float32).reshape(-1, h, w)
-    bounds = biwoof_block_bounds(h, w, (rows, cols), mode)
+        s = _checked_strain(strain, f.shape[:-1])
+    bounds, edges = _layout(h, w, rows, cols, mode, int(bins))
     n = stack.shape[0]
     out = np.zeros((n, rows * cols * int(bins)), np.float64)
     ref = 1 if mode == "reference" else 0
@@ -273,15 +454,17 @@ def biwoof(
     weights = (int(bool(local_weights)), int(bool(global_weights)))
     threads = n_threads_for(n_threads, n)
     if threads == 1:
-        _biwoof_kernel(stack, s, *bounds, int(bins), ref, *weights, out)
+        finite = _biwoof_kernel(stack, s, *bounds, edges, int(bins), ref, *weights, out)
     else:
         parts = np.array_split(np.arange(n), threads)
         with ThreadPoolExecutor(threads) as pool:
             jobs = [
-                pool.submit(_biwoof_kernel, stack[p[0] : p[-1] + 1], s[p[0] : p[-1] + 1], *bounds, int(bins), ref,
-                            *weights, out[p[0] : p[-1] + 1])
+                pool.submit(_biwoof_kernel, stack[p[0] : p[-1] + 1], s[p[0] : p[-1] + 1], *bounds, edges,
+                            int(bins), ref, *weights, out[p[0] : p[-1] + 1])
                 for p in parts
             ]  # fmt: skip
-            for j in jobs:
-                j.result()
+            finite = all([j.result() for j in jobs])
+    if not finite:
+        as_finite_float32(flow, "flow")  # raises, naming the problem
+        raise ShapeError("flow contains NaN or infinity")  # pragma: no cover - the line above raises
     return out.astype(np.float32).reshape(*lead, -1)

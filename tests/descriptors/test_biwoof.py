@@ -18,12 +18,14 @@ from mefast.testing import smooth_field
 # Brute-force reference, written from the spec's text: masks per block, np.histogram / explicit histc rules.
 
 
-def _reference(flow, strain, blocks=(5, 5), bins=8, mode="paper"):
+def _reference(flow, strain, blocks=(5, 5), bins=8, mode="paper", local_weights=True):
     flow = np.asarray(flow, np.float64)
     strain = np.asarray(strain, np.float64)
     h, w = strain.shape
     u, v = flow[..., 0], flow[..., 1]
     mag = np.hypot(u, v)
+    if not local_weights:  # the ablation: every moving pixel votes 1
+        mag = (mag > 0).astype(np.float64)
     theta = np.degrees(np.arctan2(v, u))
     feats = []
     for r in range(blocks[0]):
@@ -318,9 +320,10 @@ def test_kernel_releases_the_gil(longest_python_pause):
     flows = np.repeat(smooth_field(128, 128, 1.0, seed=0)[None], 400, axis=0)
     strains = np.ones(flows.shape[:3], np.float32)
     bounds = biwoof_block_bounds(128, 128, (5, 5))
+    edges = np.linspace(-np.pi, np.pi, 9)
     out = np.zeros((400, 200))
-    kernel(flows[:1], strains[:1], *bounds, 8, 0, 1, 1, out[:1])  # compiled before the test
-    pause, seconds = longest_python_pause(lambda: kernel(flows, strains, *bounds, 8, 0, 1, 1, out))
+    kernel(flows[:1], strains[:1], *bounds, edges, 8, 0, 1, 1, out[:1])  # compiled before the test
+    pause, seconds = longest_python_pause(lambda: kernel(flows, strains, *bounds, edges, 8, 0, 1, 1, out))
     assert seconds > 2e-3  # long enough to tell
     assert pause < 0.5 * seconds  # with the GIL held, the Python thread would stall for the whole call
 
