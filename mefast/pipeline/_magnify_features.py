@@ -13,7 +13,7 @@ need it use the apex -> offset flow instead, as MEB and the data-leakage paper d
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,16 +29,20 @@ __all__ = [
     "magnify_feature_shapes",
 ]
 
+#: Each feature's per-sample layout in the store: its shape from the stored ``(h, w)`` and the TIM length ``t``,
+#: and its dtype.
+_STORED: dict[str, tuple[Callable[[int, int, int], tuple[int, ...]], str]] = {
+    "flow_pair": (lambda h, w, t: (1,), "uint8"),
+    "flow_apex_offset": (lambda h, w, t: (2, h, w), "float32"),
+    "flow_onset_frames": (lambda h, w, t: (t - 1, 2, h, w), "float32"),
+    "amplified": (lambda h, w, t: (h, w), "uint8"),
+    "on_a": (lambda h, w, t: (h, w), "float32"),
+    "off_a": (lambda h, w, t: (h, w), "float32"),
+    "frames_magnified": (lambda h, w, t: (t, h, w), "uint8"),
+}
+
 #: The features this module computes (requested explicitly; the default feature set does not include them).
-MAGNIFY_FEATURES: tuple[str, ...] = (
-    "flow_pair",
-    "flow_apex_offset",
-    "flow_onset_frames",
-    "amplified",
-    "on_a",
-    "off_a",
-    "frames_magnified",
-)
+MAGNIFY_FEATURES: tuple[str, ...] = tuple(_STORED)
 
 
 @dataclass(frozen=True)
@@ -136,16 +140,7 @@ def feature_recipes(features: Sequence[str], options: Any) -> dict[str, str]:
 def magnify_feature_shapes(features: Sequence[str], size: tuple[int, int], tim_frames: int) -> dict[str, Any]:
     """Per-sample (shape, dtype) of the requested features of this module."""
     h, w = size
-    table = {
-        "flow_pair": ((1,), "uint8"),
-        "flow_apex_offset": ((2, h, w), "float32"),
-        "flow_onset_frames": ((tim_frames - 1, 2, h, w), "float32"),
-        "amplified": ((h, w), "uint8"),
-        "on_a": ((h, w), "float32"),
-        "off_a": ((h, w), "float32"),
-        "frames_magnified": ((tim_frames, h, w), "uint8"),
-    }
-    return {k: v for k, v in table.items() if k in features}
+    return {k: (shape(h, w, tim_frames), dtype) for k, (shape, dtype) in _STORED.items() if k in features}
 
 
 def _resize_u8(img: NDArray[np.uint8], size: tuple[int, int]) -> NDArray[np.uint8]:
