@@ -23,7 +23,8 @@ import functools
 from typing import Any, Literal
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 from numpy.typing import ArrayLike, NDArray
 
 from .._docs import fill_doc
@@ -36,22 +37,11 @@ __all__ = ["higo", "hog3d"]
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _bin(a, b, n_bins, scale, margin):  # pragma: no cover - compiled
-    """Bin of the angle ``atan2(a, b)`` over [-pi, pi) in ``n_bins`` parts, exactly as ``arctan2`` bins it."""
-    t = (atan2_approx(a, b) + np.pi) * scale
-    k = int(t)
-    fr = t - k
-    if fr < margin or fr > 1.0 - margin:
-        k = int(np.floor((np.arctan2(a, b) + np.pi) * n_bins / (2.0 * np.pi)))
-    return 0 if k >= n_bins else k
-
-
-@njit(cache=True, nogil=True, inline="always")
 def _neighbours(v, t, y):  # pragma: no cover - compiled
     """Row views around row ``y`` of frame ``t``, aligned on the interior columns (element j is column j + 1).
 
     ``left, right`` (x -/+ 1), ``up, down`` (y -/+ 1), ``prev, nxt`` (t -/+ 1): the central differences of all
-    three kernels. Inlined into them (Numba IR inlining), so it costs nothing in the loops.
+    three row kernels. Inlined (Numba IR inlining), so it costs nothing in the loops.
     """
     return v[t, y], v[t, y, 2:], v[t, y - 1, 1:], v[t, y + 1, 1:], v[t - 1, y, 1:], v[t + 1, y, 1:]
 
@@ -78,115 +68,135 @@ def _bin_row(a_row, b_row, c_row, w_row, n_bins, scale, margin, weighted):  # pr
 
 
 @njit(cache=True, nogil=True)
-def _hog_kernel(v, t0, t1, row_of, col_lo, col_hi, tb_of, n_bins, weighted, hist):  # pragma: no cover - compiled
-    """Votes of interior frames ``[t0, t1)`` into ``hist`` (time blocks, rows, cols, 3, 4, n_bins + 1) float64.
+def _gradient_kernel(v, t0, t1, row_of, col_lo, col_hi, tb_of, spec, weighted, out):  # pragma: no cover - compiled
+    """Votes of the interior frames ``[t0, t1)`` into ``out``, row by row; the row kernel follows the arguments.
 
-    Per image row, vectorised passes compute the three gradient components, then per plane every voxel's bin
-    (``n_bins``: no gradient, a sink bin dropped later; ``n_bins + 1``: within ``EDGE_MARGIN`` of an edge,
-    resolved with ``arctan2``) and vote; the votes go into four interleaved lanes (short dependency chains).
+    ``out`` (time blocks, rows, cols, 3, 4, n_bins + 1) float64 with ``spec`` the bin count: :func:`_float_votes`
+    (any clip dtype); with ``spec`` the uint8 bin table: :func:`_u8_votes`; ``out`` (time blocks, rows, cols,
+    4, m**3) int32 with the table: :func:`_joint_votes` (HIGO of a uint8 clip). The choice is made when the
+    kernel is compiled (``_row_votes`` and ``_work`` are overloaded on the types) and the row kernel is inlined.
     """
-    h, w = v.shape[1], v.shape[2]
-    n = w - 2
+    work = _work(out, spec, v.shape[2] - 2)
+    for t in range(t0, t1):
+        tb = tb_of[t - 1]
+        for y in range(1, v.shape[1] - 1):
+            _row_votes(_neighbours(v, t, y), out[tb, row_of[y - 1]], col_lo, col_hi, work, spec, weighted)
+
+
+def _row_votes(rows, hb, col_lo, col_hi, work, spec, weighted):
+    """Votes of one interior row into ``hb``, its block row of the output; compiled code only."""
+    raise NotImplementedError("_row_votes runs inside _gradient_kernel")
+
+
+def _work(out, spec, n):
+    """Work buffers of the row kernel for rows of ``n`` interior pixels; compiled code only."""
+    raise NotImplementedError("_work runs inside _gradient_kernel")
+
+
+def _float_votes(rows, hb, col_lo, col_hi, work, spec, weighted):  # pragma: no cover - compiled
+    """Votes of one row into ``hb`` (block cols, 3, 4, n_bins + 1) float64, any clip dtype; ``spec``: n_bins.
+
+    Vectorised passes compute the three gradient components, then per plane every voxel's bin (``n_bins``: no
+    gradient, a sink bin dropped later; ``n_bins + 1``: within ``EDGE_MARGIN`` of an edge, resolved with
+    ``arctan2``) and vote; the votes go into four interleaved lanes (short dependency chains).
+    """
+    left, right, up, down, prev, nxt = rows
+    grad, code, vote = work
+    n, n_bins = grad.shape[1], spec
     scale = n_bins / (2.0 * np.pi)
     margin = EDGE_MARGIN * scale
     exact = n_bins + 1
-    grad = np.empty((3, n))
-    code = np.empty((3, n), np.uint32)
-    vote = np.empty((3, n))
-    for t in range(t0, t1):
-        tb = tb_of[t - 1]
-        for y in range(1, h - 1):
-            hb = hist[tb, row_of[y - 1]]
-            left, right, up, down, prev, nxt = _neighbours(v, t, y)
-            gx, gy, gt = grad[0], grad[1], grad[2]
+    gx, gy, gt = grad[0], grad[1], grad[2]
+    for j in range(n):
+        gx[j] = np.float64(right[j]) - np.float64(left[j])
+        gy[j] = np.float64(down[j]) - np.float64(up[j])
+        gt[j] = np.float64(nxt[j]) - np.float64(prev[j])
+    for plane in range(3):
+        a_row = gy if plane == 0 else gt
+        b_row = gy if plane == 2 else gx
+        c_row, w_row = code[plane], vote[plane]
+        near = _bin_row(a_row, b_row, c_row, w_row, n_bins, scale, margin, weighted)
+        if near > 0:
             for j in range(n):
-                gx[j] = np.float64(right[j]) - np.float64(left[j])
-                gy[j] = np.float64(down[j]) - np.float64(up[j])
-                gt[j] = np.float64(nxt[j]) - np.float64(prev[j])
-            for plane in range(3):
-                a_row = gy if plane == 0 else gt
-                b_row = gy if plane == 2 else gx
-                c_row, w_row = code[plane], vote[plane]
-                near = _bin_row(a_row, b_row, c_row, w_row, n_bins, scale, margin, weighted)
-                if near > 0:
-                    for j in range(n):
-                        if c_row[j] == exact:
-                            k = int(np.floor((np.arctan2(a_row[j], b_row[j]) + np.pi) * n_bins / (2.0 * np.pi)))
-                            c_row[j] = 0 if k >= n_bins else k
-            for cb in range(col_lo.shape[0]):
-                seg = hb[cb]
-                for plane in range(3):
-                    sp, c_row, w_row = seg[plane], code[plane], vote[plane]
-                    for j in range(col_lo[cb], col_hi[cb]):
-                        sp[j & 3, c_row[j]] += w_row[j]
+                if c_row[j] == exact:
+                    k = int(np.floor((np.arctan2(a_row[j], b_row[j]) + np.pi) * n_bins / (2.0 * np.pi)))
+                    c_row[j] = 0 if k >= n_bins else k
+    for cb in range(col_lo.shape[0]):
+        seg = hb[cb]
+        for plane in range(3):
+            sp, c_row, w_row = seg[plane], code[plane], vote[plane]
+            for j in range(col_lo[cb], col_hi[cb]):
+                sp[j & 3, c_row[j]] += w_row[j]
 
 
-@njit(cache=True, nogil=True)
-def _hog_kernel_u8(v, t0, t1, row_of, col_lo, col_hi, tb_of, table, weighted, hist):  # pragma: no cover - compiled
-    """``_hog_kernel`` for uint8 clips, with the bins looked up instead of computed.
+def _u8_votes(rows, hb, col_lo, col_hi, work, spec, weighted):  # pragma: no cover - compiled
+    """:func:`_float_votes` for uint8 clips, with the bins looked up instead of computed.
 
-    Gradient components are integers in [-255, 255], so every plane's bin is a lookup in ``table`` (511 x 511,
+    Gradient components are integers in [-255, 255], so every plane's bin is a lookup in ``spec`` (511 x 511,
     built with ``arctan2``; the sink bin for a zero gradient).
     """
-    h, w = v.shape[1], v.shape[2]
-    n = w - 2
-    idx = np.empty((3, n), np.int32)
-    vote = np.ones((3, n))
-    for t in range(t0, t1):
-        tb = tb_of[t - 1]
-        for y in range(1, h - 1):
-            hb = hist[tb, row_of[y - 1]]
-            left, right, up, down, prev, nxt = _neighbours(v, t, y)
-            i0, i1, i2 = idx[0], idx[1], idx[2]
-            w0, w1, w2 = vote[0], vote[1], vote[2]
-            for j in range(n):
-                gx = np.int32(right[j]) - np.int32(left[j])
-                gy = np.int32(down[j]) - np.int32(up[j])
-                gt = np.int32(nxt[j]) - np.int32(prev[j])
-                i0[j] = (gy + 255) * 511 + gx + 255
-                i1[j] = (gt + 255) * 511 + gx + 255
-                i2[j] = (gt + 255) * 511 + gy + 255
-                if weighted:
-                    w0[j] = np.sqrt(np.float64(gx * gx + gy * gy))
-                    w1[j] = np.sqrt(np.float64(gx * gx + gt * gt))
-                    w2[j] = np.sqrt(np.float64(gy * gy + gt * gt))
-            for cb in range(col_lo.shape[0]):
-                s0, s1, s2 = hb[cb, 0], hb[cb, 1], hb[cb, 2]
-                for j in range(col_lo[cb], col_hi[cb]):
-                    lane = j & 3
-                    s0[lane, table[i0[j]]] += w0[j]
-                    s1[lane, table[i1[j]]] += w1[j]
-                    s2[lane, table[i2[j]]] += w2[j]
+    left, right, up, down, prev, nxt = rows
+    idx, vote = work
+    table = spec
+    i0, i1, i2 = idx[0], idx[1], idx[2]
+    w0, w1, w2 = vote[0], vote[1], vote[2]
+    for j in range(idx.shape[1]):
+        gx = np.int32(right[j]) - np.int32(left[j])
+        gy = np.int32(down[j]) - np.int32(up[j])
+        gt = np.int32(nxt[j]) - np.int32(prev[j])
+        i0[j] = (gy + 255) * 511 + gx + 255
+        i1[j] = (gt + 255) * 511 + gx + 255
+        i2[j] = (gt + 255) * 511 + gy + 255
+        if weighted:
+            w0[j] = np.sqrt(np.float64(gx * gx + gy * gy))
+            w1[j] = np.sqrt(np.float64(gx * gx + gt * gt))
+            w2[j] = np.sqrt(np.float64(gy * gy + gt * gt))
+    for cb in range(col_lo.shape[0]):
+        s0, s1, s2 = hb[cb, 0], hb[cb, 1], hb[cb, 2]
+        for j in range(col_lo[cb], col_hi[cb]):
+            lane = j & 3
+            s0[lane, table[i0[j]]] += w0[j]
+            s1[lane, table[i1[j]]] += w1[j]
+            s2[lane, table[i2[j]]] += w2[j]
 
 
-@njit(cache=True, nogil=True)
-def _higo_kernel_u8(v, t0, t1, row_of, col_lo, col_hi, tb_of, table, joint):  # pragma: no cover - compiled
-    """HIGO counts of a uint8 clip as one joint code per voxel, one scatter instead of three.
+def _joint_votes(rows, hb, col_lo, col_hi, work, spec, weighted):  # pragma: no cover - compiled
+    """HIGO counts of a uint8 row as one joint code per voxel, one scatter instead of three (never ``weighted``).
 
-    Code ``(k_xy * m + k_xt) * m + k_yt`` with ``m = n_bins + 1`` (sink included), counted into ``joint`` (time
-    blocks, rows, cols, 4 lanes, m**3) int32; the caller marginalises the planes.
+    Code ``(k_xy * m + k_xt) * m + k_yt`` with ``m = n_bins + 1`` (sink included), counted into ``hb`` (block
+    cols, 4 lanes, m**3) int32 with the bin table ``spec``; the caller marginalises the planes.
     """
-    h, w = v.shape[1], v.shape[2]
-    n = w - 2
-    m = np.int32(joint.shape[-1] ** (1.0 / 3.0) + 0.5)
-    code = np.empty(n, np.int32)
-    for t in range(t0, t1):
-        tb = tb_of[t - 1]
-        for y in range(1, h - 1):
-            hb = joint[tb, row_of[y - 1]]
-            left, right, up, down, prev, nxt = _neighbours(v, t, y)
-            for j in range(n):
-                gx = np.int32(right[j]) - np.int32(left[j]) + 255
-                gy = np.int32(down[j]) - np.int32(up[j]) + 255
-                gt = np.int32(nxt[j]) - np.int32(prev[j]) + 255
-                k0 = np.int32(table[gy * 511 + gx])
-                k1 = np.int32(table[gt * 511 + gx])
-                k2 = np.int32(table[gt * 511 + gy])
-                code[j] = (k0 * m + k1) * m + k2
-            for cb in range(col_lo.shape[0]):
-                seg = hb[cb]
-                for j in range(col_lo[cb], col_hi[cb]):
-                    seg[j & 3, code[j]] += 1
+    left, right, up, down, prev, nxt = rows
+    code, table = work, spec
+    m = np.int32(hb.shape[-1] ** (1.0 / 3.0) + 0.5)
+    for j in range(code.shape[0]):
+        gx = np.int32(right[j]) - np.int32(left[j]) + 255
+        gy = np.int32(down[j]) - np.int32(up[j]) + 255
+        gt = np.int32(nxt[j]) - np.int32(prev[j]) + 255
+        k0 = np.int32(table[gy * 511 + gx])
+        k1 = np.int32(table[gt * 511 + gx])
+        k2 = np.int32(table[gt * 511 + gy])
+        code[j] = (k0 * m + k1) * m + k2
+    for cb in range(col_lo.shape[0]):
+        seg = hb[cb]
+        for j in range(col_lo[cb], col_hi[cb]):
+            seg[j & 3, code[j]] += 1
+
+
+@overload(_row_votes, inline="always")
+def _row_votes_for(rows, hb, col_lo, col_hi, work, spec, weighted):
+    if hb.ndim == 3:
+        return _joint_votes
+    return _u8_votes if isinstance(spec, types.Array) else _float_votes
+
+
+@overload(_work, inline="always")
+def _work_for(out, spec, n):
+    if out.ndim == 5:
+        return lambda out, spec, n: np.empty(n, np.int32)
+    if isinstance(spec, types.Array):
+        return lambda out, spec, n: (np.empty((3, n), np.int32), np.ones((3, n)))
+    return lambda out, spec, n: (np.empty((3, n)), np.empty((3, n), np.uint32), np.empty((3, n)))
 
 
 @functools.lru_cache(maxsize=8)
@@ -220,17 +230,13 @@ def _gradient_histograms(
     if v.dtype == np.uint8 and not weighted and n_bins <= 16:
         m = n_bins + 1
         joints = np.zeros((len(grid.frames), *grid.shape, 4, m**3), np.int32)
-        grid.run(_higo_kernel_u8, (v,), (_u8_table(n_bins),), joints)
+        grid.run(_gradient_kernel, (v,), (_u8_table(n_bins), False), joints)
         cube = joints.sum(axis=(0, 4), dtype=np.int64).reshape(*grid.shape, m, m, m)
         planes = [cube.sum(axis=(4, 5)), cube.sum(axis=(3, 5)), cube.sum(axis=(3, 4))]  # XY, XT, YT
         return block_features(np.stack(planes, axis=3)[..., :n_bins], normalize, (n_bins,))  # drop the sink bin
-    spec: NDArray[np.uint8] | int
-    if v.dtype == np.uint8 and n_bins < 255:
-        kernel, spec = _hog_kernel_u8, _u8_table(n_bins)
-    else:
-        kernel, spec = _hog_kernel, n_bins
+    spec = _u8_table(n_bins) if v.dtype == np.uint8 and n_bins < 255 else n_bins
     hists = np.zeros((len(grid.frames), *grid.shape, 3, 4, n_bins + 1), np.float64)
-    grid.run(kernel, (v,), (spec, weighted), hists)
+    grid.run(_gradient_kernel, (v,), (spec, weighted), hists)
     hist = hists.sum(axis=(0, 5))[..., :n_bins]  # threads and lanes; drop the sink bin
     return block_features(hist, normalize, (n_bins,))
 
