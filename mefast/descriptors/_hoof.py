@@ -147,7 +147,8 @@ def hoof(
         from ._biwoof import _biwoof_kernel
 
         strain = np.zeros((n, h, w), np.float32)
-        _biwoof_kernel(stack, strain, row_lo, row_hi, col_lo, col_hi, n_bins, 0, 1, 0, out)
+        edges = np.linspace(-np.pi, np.pi, n_bins + 1)  # the paper-mode bin edges, as np.histogram's
+        _biwoof_kernel(stack, strain, row_lo, row_hi, col_lo, col_hi, edges, n_bins, 0, 1, 0, out)
         blocks_view = out.reshape(n, rows * cols, n_bins)
         total = blocks_view.sum(-1, keepdims=True)
         np.divide(blocks_view, total, out=blocks_view, where=total > 0)
