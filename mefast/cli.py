@@ -1,7 +1,8 @@
 """The ``mefast`` command line: ``mefast preprocess | info | demo | evaluate | config``.
 
-Each subcommand lives in ``mefast/_cli/<name>.py`` with ``add_parser(subparsers)`` and ``run(args) -> int``,
-so this module only dispatches. Library code never prints; the commands do.
+Each subcommand lives in ``mefast/_cli/<name>.py`` with ``add_arguments(parser)``, ``run(args) -> int`` and,
+optionally, a ``DESCRIPTION`` for its ``--help``; this module registers them under the one-line help of
+``_COMMANDS`` and dispatches. Library code never prints; the commands do.
 """
 
 from __future__ import annotations
@@ -13,7 +14,19 @@ from collections.abc import Sequence
 
 __all__ = ["main"]
 
-_COMMANDS = ("preprocess", "info", "demo", "evaluate", "config", "show", "spot", "reproduce", "magnify", "explain")
+#: The subcommands, in the order ``mefast --help`` lists them, with the one-line help it shows.
+_COMMANDS = {
+    "preprocess": "compute flow, strain and descriptors of every clip of a corpus into a Zarr store (resumable)",
+    "info": "contents, parameters, completeness and failures of a store",
+    "demo": "preprocess the built-in synthetic corpus end to end and print a summary",
+    "evaluate": "evaluate a model on a store under LOSO / LODO / CD6ME / MEGC protocols",
+    "config": "print versions, build flags, OpenMP/SIMD and CUDA status",
+    "show": "draw a figure of a store or of evaluate results (gallery, class means, confusion, ...) as PNG",
+    "spot": "spot micro-/macro-expressions in long recordings and print the MEGC table",
+    "reproduce": "rerun a published table from an experiment file (published figures beside mefast's)",
+    "magnify": "magnify the motion of a clip (Eulerian, two-frame, Lagrangian, learned)",
+    "explain": "AU-CAM / Grad-CAM picture of one sample (dual-branch models saved by evaluate --save-models)",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,14 +38,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"mefast {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in _COMMANDS:
+    for name, summary in _COMMANDS.items():
         try:
             module = importlib.import_module(f"mefast._cli.{name}")
         except ModuleNotFoundError as exc:
             if exc.name != f"mefast._cli.{name}":
                 raise
             continue
-        module.add_parser(sub)
+        p = sub.add_parser(name, help=summary, description=getattr(module, "DESCRIPTION", None))
+        module.add_arguments(p)
+        p.set_defaults(run=module.run)
     return parser
 
 

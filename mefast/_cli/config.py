@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register the subcommand."""
-    p = sub.add_parser("config", help="print versions, build flags, OpenMP/SIMD and CUDA status")
-    p.set_defaults(run=run)
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Declare the subcommand's arguments: it takes none."""
 
 
 def run(args: argparse.Namespace) -> int:

@@ -121,14 +121,12 @@ def run_demo(
     return DemoResult(store, report, lines, html)
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register the subcommand."""
-    p = sub.add_parser("demo", help="preprocess the built-in synthetic corpus end to end and print a summary")
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Declare the subcommand's arguments."""
     p.add_argument("--out", default=None, metavar="DIR", help="keep the data and store here (default: a temp dir)")
     p.add_argument("--jobs", type=int, default=None, metavar="N", help="worker processes (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-report", action="store_true", help="do not write the HTML report")
-    p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -16,13 +16,11 @@ _NOISY_VARIANTS = ("ltm-mefast", "ilc-mefast", "idc-lowloss")
 _NOISY = (*_NOISY_AUTHORS, *_NOISY_VARIANTS)
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register the subcommand."""
-    p = sub.add_parser(
-        "evaluate",
-        help="evaluate a model on a store under LOSO / LODO / CD6ME / MEGC protocols",
-        description="Train and test under a protocol; metrics over all folds concatenated, mean ± std over seeds.",
-    )
+DESCRIPTION = "Train and test under a protocol; metrics over all folds concatenated, mean ± std over seeds."
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Declare the subcommand's arguments."""
     add_store_option(p)
     p.add_argument("--protocol", required=True, choices=PROTOCOLS)
     p.add_argument(
@@ -76,7 +74,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_torch_options(p, device="auto", default_threads="torch's")
     p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (default 0)")
     p.add_argument("--out", type=Path, help="directory for CSV and markdown tables")
-    p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,15 +7,14 @@ from pathlib import Path
 
 from ._common import add_store_option, fail, missing_module
 
+DESCRIPTION = (
+    "Explain one store sample with the saved dual-branch model of the fold that held it out: "
+    "writes a PNG (input | AU-CAM | Grad-CAM, eyes above mouth) and the maps and fused features as .npz."
+)
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register the subcommand."""
-    p = sub.add_parser(
-        "explain",
-        help="AU-CAM / Grad-CAM picture of one sample (dual-branch models saved by evaluate --save-models)",
-        description="Explain one store sample with the saved dual-branch model of the fold that held it out: "
-        "writes a PNG (input | AU-CAM | Grad-CAM, eyes above mouth) and the maps and fused features as .npz.",
-    )
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Declare the subcommand's arguments."""
     add_store_option(p)
     p.add_argument(
         "--model-dir",
@@ -25,7 +24,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--sample", required=True, help="sample id (e.g. casme2/sub01/EP02_01f) or store row number")
     p.add_argument("--out", required=True, type=Path, help="PNG to write (the arrays go to the same name .npz)")
-    p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,13 +8,11 @@ import sys
 from typing import Any
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register the subcommand."""
-    p = sub.add_parser("info", help="contents, parameters, completeness and failures of a store")
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Declare the subcommand's arguments."""
     p.add_argument("store", help="the store: a directory or an fsspec URL")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.add_argument("--all-failures", action="store_true", help="list every failure (default: the first 20)")
-    p.set_defaults(run=run)
 
 
 def store_info(path: str) -> dict[str, Any]:

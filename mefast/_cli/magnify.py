@@ -17,11 +17,10 @@ _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 _VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register the subcommand."""
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Declare the subcommand's arguments."""
     from ..magnification import EVM_PRESETS, METHODS
 
-    p = sub.add_parser("magnify", help="magnify the motion of a clip (Eulerian, two-frame, Lagrangian, learned)")
     p.add_argument("input", help="folder of frames (numeric order of the names' last digits), a video file or .npy")
     p.add_argument("--alpha", type=float, required=True, help="magnification: motion d becomes (1 + alpha) d")
     p.add_argument("--method", default="eulerian", choices=METHODS, help="default eulerian (EVM over the clip)")
@@ -34,7 +33,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lambda-c", type=float, dest="lambda_c", help="EVM cutoff wavelength in pixels (default 16)")
     p.add_argument("--weights", help="weights of the learned model (method learned)")
     p.add_argument("--grey", action="store_true", help="magnify the BT.601 grey frames")
-    p.set_defaults(run=run)
 
 
 def _frame_number(path: Path) -> int:

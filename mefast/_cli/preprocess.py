@@ -21,16 +21,14 @@ def _size(text: str) -> tuple[int, int]:
     return h, w
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register the subcommand."""
-    p = sub.add_parser(
-        "preprocess",
-        help="compute flow, strain and descriptors of every clip of a corpus into a Zarr store (resumable)",
-        description=(
-            "Compute features for every clip of a corpus into one Zarr store. Re-running the same command "
-            "skips finished clips and completes the rest; failing clips are reported and retried next time."
-        ),
-    )
+DESCRIPTION = (
+    "Compute features for every clip of a corpus into one Zarr store. Re-running the same command "
+    "skips finished clips and completes the rest; failing clips are reported and retried next time."
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Declare the subcommand's arguments."""
     p.add_argument("corpus", help=f"one of {', '.join(CORPORA)}, or a composite (megc2019, cd6me, ...)")
     p.add_argument(
         "--root",
@@ -104,7 +102,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--force-unlock", action="store_true", help="take over the lock a crashed run left on a remote store"
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(run=run)
 
 
 def _named(values: list[str] | None, what: str) -> dict[str, str]:

@@ -23,14 +23,14 @@ def _shipped() -> dict[str, tuple[Path, str, str]]:
     return out
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register the subcommand."""
-    p = sub.add_parser(
-        "reproduce",
-        help="rerun a published table from an experiment file (published figures beside mefast's)",
-        description="Run a named experiment (a TOML file listing corpora, protocol, models, seeds, epochs and the "
-        "published figures) and write a markdown and CSV table: published, measured, difference.",
-    )
+DESCRIPTION = (
+    "Run a named experiment (a TOML file listing corpora, protocol, models, seeds, epochs and the "
+    "published figures) and write a markdown and CSV table: published, measured, difference."
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Declare the subcommand's arguments."""
     p.add_argument("name", nargs="?", help="a shipped experiment (see --list) or the path of a .toml file")
     p.add_argument("--list", action="store_true", help="list the shipped experiments and exit")
     p.add_argument("--root", type=Path, help="folder holding the experiment's store (and files it names)")
@@ -41,7 +41,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=int, help="run seeds 0..N-1 instead of the file's")
     p.add_argument("--rows", help="comma-separated row names to run (the others are listed, not run)")
     add_torch_options(p, device=None, default_threads="the experiment file's")
-    p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

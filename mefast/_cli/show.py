@@ -14,17 +14,14 @@ RESULT_VIEWS = ("confusion", "au-f1", "corpus", "tsne")
 VIEWS = ("gallery", "class-means", "flow", "confusion", "au-f1", "corpus", "tsne", "cam", "magnified")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register the subcommand."""
-    p = sub.add_parser(
-        "show",
-        help="draw a figure of a store or of evaluate results (gallery, class means, confusion, ...) as PNG",
-        description=(
-            "Figures of a preprocessed store (gallery, class-means, flow, tsne, cam, magnified) or of "
-            "'mefast evaluate --out' folders (confusion, au-f1, corpus, tsne). Needs the viz extra "
-            "(pip install 'mefast[viz]'); cam also needs torch."
-        ),
-    )
+DESCRIPTION = (
+    f"Figures of a preprocessed store ({', '.join(STORE_VIEWS)}) or of 'mefast evaluate --out' folders "
+    f"({', '.join(RESULT_VIEWS)}). Needs the viz extra (pip install 'mefast[viz]'); cam also needs torch."
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Declare the subcommand's arguments."""
     p.add_argument("paths", nargs="+", metavar="STORE_OR_RESULTS", help="a store, or one or more results folders")
     p.add_argument("--what", required=True, choices=VIEWS, help="the figure to draw")
     p.add_argument("--out", type=Path, default=None, help="PNG file to write (default: <what>.png)")
@@ -39,7 +36,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default="sssnet", help="cam: registered model to train (default sssnet)")
     p.add_argument("--model-dir", type=Path, default=None, help="cam/tsne: a saved model (mefast.train.fit)")
     p.add_argument("--epochs", type=int, default=30, help="cam: training epochs (default 30)")
-    p.set_defaults(run=run)
 
 
 def _is_store(path: str) -> bool:

@@ -15,11 +15,10 @@ import sys
 from ._common import add_store_option, fail, passed_on
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register the subcommand."""
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Declare the subcommand's arguments."""
     from ..spotting import SPOT_METHODS
 
-    p = sub.add_parser("spot", help="spot micro-/macro-expressions in long recordings and print the MEGC table")
     add_store_option(p, "recording store (created from --root when it does not exist)")
     p.add_argument("--method", default="mdmd", choices=SPOT_METHODS, help="spotting method (default mdmd)")
     p.add_argument("--protocol", default="loso", choices=("loso",), help="SOFTNet training protocol")
@@ -46,7 +45,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--overwrite", action="store_true", help="recompute the store from --root")
     p.add_argument("--out", help="write the predicted intervals to this CSV file")
-    p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
