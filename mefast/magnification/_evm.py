@@ -8,12 +8,13 @@ needs the whole clip, is an FFT over the core's coefficient stack.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .. import _core
+from .._twins import some_options_of
 from .._validation import check_finite, core_threads
 from ..errors import ShapeError
 
@@ -335,20 +336,22 @@ def evm(
     return out.astype(dtype, copy=False)
 
 
-def evm_pair(
-    onset: ArrayLike,
-    apex: ArrayLike,
-    *,
-    alpha: float = 10.0,
-    lambda_c: float = 16.0,
-    pyramid: Literal["laplacian", "gaussian"] | None = "laplacian",
-    levels: int | Literal["auto"] = "auto",
-    gauss_level: int = 4,
-    chroma_attenuation: float = 0.1,
-    exaggeration: float = 2.0,
-    schedule: Literal["reference", "flat"] | Sequence[float] = "reference",
-    clip: bool = True,
-) -> np.ndarray:
+class _PairOptions(TypedDict, total=False):
+    """The options of :func:`evm_pair`: the spatial ones of :func:`evm`, with its defaults."""
+
+    alpha: float
+    lambda_c: float
+    pyramid: Literal["laplacian", "gaussian"] | None
+    levels: int | Literal["auto"]
+    gauss_level: int
+    chroma_attenuation: float
+    exaggeration: float
+    schedule: Literal["reference", "flat"] | Sequence[float]
+    clip: bool
+
+
+@some_options_of(evm, _PairOptions)
+def evm_pair(onset: ArrayLike, apex: ArrayLike, **options: Unpack[_PairOptions]) -> np.ndarray:
     """Two-frame Eulerian magnification: ``apex + sum_l alpha_l (L_l(apex) - L_l(onset))``, reconstructed.
 
     The same as :func:`evm` with ``temporal="diff"`` on the two-frame clip ``[onset, apex]`` (its last frame),
@@ -363,9 +366,7 @@ def evm_pair(
         raise ShapeError(f"onset and apex must have the same shape and dtype, got {o.shape} {o.dtype} and {x.shape} "
                          f"{x.dtype}")  # fmt: skip
     h, w = a.shape[:2]
-    p = _params(h, w, alpha=alpha, lambda_c=lambda_c, temporal="diff", r1=0.4, r2=0.05, fl=None, fh=None, fs=30.0,
-                pyramid=pyramid, levels=levels, gauss_level=gauss_level, chroma_attenuation=chroma_attenuation,
-                exaggeration=exaggeration, clip=clip, compat="paper", schedule=schedule)  # fmt: skip
+    p = _params(h, w, **options, temporal="diff", r1=0.4, r2=0.05, fl=None, fh=None, fs=30.0, compat="paper")
     return _core.evm_pair(a, b, p).astype(dtype_b, copy=False)
 
 
