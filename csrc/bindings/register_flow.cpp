@@ -1,10 +1,14 @@
 // TV-L1's parameter struct (mefast._core.TVL1Params) and its CPU-only helpers: the reusable TVL1Engine, the
-// median filter and the pyramid depth. The tvl1_pairs kernel of every backend is in flow_kernels.hpp.
+// flows from one reference frame (shared pyramid, optional warm start), the median filter and the pyramid
+// depth. The tvl1_pairs kernel of every backend is in flow_kernels.hpp.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
 #include <algorithm>
 #include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
 
 #include "array_checks.hpp"
 #include "bind_struct.hpp"
@@ -65,6 +69,40 @@ void register_flow(py::module_& m) {
             "Flows of the pairs with the engine's parameters: float32 (n_pairs, H, W, 2).")
         .def_property_readonly(
             "params", [](const tvl1::Engine& e) { return Params(e.params()); }, "The parameters (a copy).");
+    m.def(
+        "tvl1_from_reference",
+        [](const carray<float>& reference, const carray<float>& frames, const Params& p, py::ssize_t chain,
+           int n_threads) {
+            require_ndim(reference, 2, "reference");
+            require_ndim(frames, 3, "frames");
+            const py::ssize_t n = frames.shape(0);
+            const int h = int_extent(frames, 1, "frames"), w = int_extent(frames, 2, "frames");
+            if (reference.shape(0) != h || reference.shape(1) != w) {
+                std::ostringstream os;
+                os << "reference of shape (" << reference.shape(0) << ", " << reference.shape(1)
+                   << ") and frames of shape (" << n << ", " << h << ", " << w << "): the frames must have the "
+                   << "reference's size";
+                throw std::invalid_argument(os.str());
+            }
+            if (chain < 0) throw std::invalid_argument("chain must be >= 0 (0: no warm start), got " +
+                                                       std::to_string(chain));
+            tvl1::validate(p);
+            tvl1::validate_size(p, h, w);
+            py::array_t<float> out({n, static_cast<py::ssize_t>(h), static_cast<py::ssize_t>(w), py::ssize_t{2}});
+            const float* r = reference.data();
+            const float* f = frames.data();
+            float* o = out.mutable_data();
+            py::gil_scoped_release release;
+            tvl1::compute_from_reference(r, f, n, h, w, p, chain, n_threads, o);
+            return out;
+        },
+        py::arg("reference").noconvert(), py::arg("frames").noconvert(), py::arg("params"), py::arg("chain") = 0,
+        py::arg("n_threads") = 0,
+        "TV-L1 flow from a float32 (H, W) reference frame to each frame of a float32 (N, H, W) stack, all in\n"
+        "[0, 255], the reference's pyramid built once: float32 (N, H, W, 2). chain=0: each flow is tvl1_pairs',\n"
+        "bit for bit; chain=k >= 1: runs of k frames, each flow after a run's first warm-started from the\n"
+        "previous frame's at the finest level (tvl1::compute_from_reference). CPU only; runs without the GIL\n"
+        "on n_threads threads (0: all).");
     m.def(
         "_median_filter",
         [](const carray<float>& img, int k) {

@@ -5,9 +5,14 @@
 //   divergence of p, update, squared change for the stopping test) and then row y-1 gets its dual update,
 //   which needs the new u of rows y-1 and y. Every value is read before it is overwritten, so the sweep is
 //   exactly the textbook iteration, with ~10 float planes streamed once instead of ~40 array passes.
-// * Loops are written branch-free over rows so they vectorise; they are compiled for AVX2+FMA and for
-//   baseline x86-64, dispatched at load time (MEFAST_TARGET_CLONES).
-// * Warping samples I1 and its gradient with one set of bicubic weights from an interleaved 4-channel image.
+// * Loops are written branch-free over whole rows so they vectorise (the sweep's planes are padded so that the
+//   neighbours past a row's ends can be read and discarded, leaving no scalar remainder on power-of-two widths);
+//   they are compiled for AVX-512, AVX2+FMA and baseline x86-64, dispatched at load time (MEFAST_TARGET_CLONES).
+// * Warping samples I1 and its gradient with one set of bicubic weights from an interleaved 4-channel image:
+//   per row, the positions and weights of all pixels in one vector loop, then per pixel one 16-float load per
+//   row of taps.
+// * Each frame's pyramid is built once (Pyramid), so the pairs of compute_from_reference share the reference's;
+//   there a warm start replaces the pyramid of every frame but the first of a run by the previous flow.
 // * The median filter sorts window columns once per row and then runs a pruned selection network
 //   (median_networks.hpp) across lanes.
 #include "mefast/tvl1.hpp"
@@ -303,49 +308,92 @@ MEFAST_INLINE Quad load_quad(const float* p) {
 }
 #endif
 
+#if defined(__GNUC__) || defined(__clang__)
+// The 4 x 4 taps of one pixel in one row of the interleaved image: 16 contiguous floats (4 taps x 4 channels).
+typedef float Taps __attribute__((vector_size(16 * sizeof(float))));
+MEFAST_INLINE Taps load_taps(const float* p) {
+    Taps t;
+    std::memcpy(&t, p, sizeof(Taps));
+    return t;
+}
+MEFAST_INLINE Quad quad_of(const Taps& t, int i) {
+    return Quad{t[4 * i], t[4 * i + 1], t[4 * i + 2], t[4 * i + 3]};
+}
+#endif
+
+MEFAST_INLINE void cubic_weights4(float t, float& w0, float& w1, float& w2, float& w3) {
+    float c[4];
+    cubic_weights(t, c);
+    w0 = c[0];
+    w1 = c[1];
+    w2 = c[2];
+    w3 = c[3];
+}
+
+// Per row: first the sample positions and cubic weights of every pixel (a loop that vectorises), then per pixel
+// the 4 x 4 taps, each row of taps one 16-float load, weighted vertically and then horizontally.
 MEFAST_TARGET_CLONES void warp_and_linearise(const float* I0, const float* I1c, const float* u1, const float* u2,
                                              int h, int w, float gamma, float* MEFAST_RESTRICT ix,
                                              float* MEFAST_RESTRICT iy, float* MEFAST_RESTRICT grad,
-                                             float* MEFAST_RESTRICT rho_c) {
+                                             float* MEFAST_RESTRICT rho_c, float* MEFAST_RESTRICT scratch) {
     const float gamma2 = gamma * gamma;
     const std::ptrdiff_t stride = static_cast<std::ptrdiff_t>(w) * 4;
+    float* MEFAST_RESTRICT wx = scratch;          // 4 planes of w: horizontal weights
+    float* MEFAST_RESTRICT wy = scratch + 4 * w;  // 4 planes of w: vertical weights
+    int* MEFAST_RESTRICT xs = reinterpret_cast<int*>(scratch + 8 * w);
+    int* MEFAST_RESTRICT ys = reinterpret_cast<int*>(scratch + 9 * w);
     for (int y = 0; y < h; ++y) {
+        const std::ptrdiff_t o = static_cast<std::ptrdiff_t>(y) * w;
+        const float* MEFAST_RESTRICT a1 = u1 + o;
+        const float* MEFAST_RESTRICT a2 = u2 + o;
+        float* MEFAST_RESTRICT wx0p = wx;
+        float* MEFAST_RESTRICT wx1p = wx + w;
+        float* MEFAST_RESTRICT wx2p = wx + 2 * w;
+        float* MEFAST_RESTRICT wx3p = wx + 3 * w;
+        float* MEFAST_RESTRICT wy0p = wy;
+        float* MEFAST_RESTRICT wy1p = wy + w;
+        float* MEFAST_RESTRICT wy2p = wy + 2 * w;
+        float* MEFAST_RESTRICT wy3p = wy + 3 * w;
+        const float fw = static_cast<float>(w + 1), fh = static_cast<float>(h + 1), fyy = static_cast<float>(y);
+#pragma omp simd
         for (int x = 0; x < w; ++x) {
-            const std::ptrdiff_t p = static_cast<std::ptrdiff_t>(y) * w + x;
-            float fx = static_cast<float>(x) + u1[p];
-            float fy = static_cast<float>(y) + u2[p];
+            float fx = static_cast<float>(x) + a1[x];
+            float fy = fyy + a2[x];
             // Clamped with NaN mapped to -2 (std::max(-2, NaN) is -2): a NaN flow must not reach the float ->
             // int conversion below, which is undefined for NaN.
-            fx = std::min(std::max(-2.0f, fx), static_cast<float>(w + 1));
-            fy = std::min(std::max(-2.0f, fy), static_cast<float>(h + 1));
+            fx = std::min(std::max(-2.0f, fx), fw);
+            fy = std::min(std::max(-2.0f, fy), fh);
             const float flx = std::floor(fx), fly = std::floor(fy);
-            const int xi = static_cast<int>(flx), yi = static_cast<int>(fly);
-            float wx[4], wy[4];
-            cubic_weights(fx - flx, wx);
-            cubic_weights(fy - fly, wy);
-            Quad acc = {0.0f, 0.0f, 0.0f, 0.0f};
+            xs[x] = static_cast<int>(flx);
+            ys[x] = static_cast<int>(fly);
+            cubic_weights4(fx - flx, wx0p[x], wx1p[x], wx2p[x], wx3p[x]);
+            cubic_weights4(fy - fly, wy0p[x], wy1p[x], wy2p[x], wy3p[x]);
+        }
+        for (int x = 0; x < w; ++x) {
+            const int xi = xs[x], yi = ys[x];
+            const float wx0 = wx[x], wx1 = wx[w + x], wx2 = wx[2 * w + x], wx3 = wx[3 * w + x];
+            const float wy0 = wy[x], wy1 = wy[w + x], wy2 = wy[2 * w + x], wy3 = wy[3 * w + x];
+            Quad acc;
             if (xi >= 1 && yi >= 1 && xi + 2 < w && yi + 2 < h) {
                 const float* base = I1c + (yi - 1) * stride + 4 * (xi - 1);
-#pragma GCC unroll 4
-                for (int j = 0; j < 4; ++j) {
-                    const float* row = base + j * stride;
-                    const Quad r = load_quad(row) * wx[0] + load_quad(row + 4) * wx[1] + load_quad(row + 8) * wx[2] +
-                                   load_quad(row + 12) * wx[3];
-                    acc += r * wy[j];
-                }
+                const Taps col = load_taps(base) * wy0 + load_taps(base + stride) * wy1 +
+                                 load_taps(base + 2 * stride) * wy2 + load_taps(base + 3 * stride) * wy3;
+                acc = quad_of(col, 0) * wx0 + quad_of(col, 1) * wx1 + quad_of(col, 2) * wx2 + quad_of(col, 3) * wx3;
             } else {
-                for (int j = 0; j < 4; ++j) {
-                    const float* row = I1c + clamp_index(yi - 1 + j, h) * stride;
-                    Quad r = {0.0f, 0.0f, 0.0f, 0.0f};
-                    for (int i = 0; i < 4; ++i) r += load_quad(row + 4 * clamp_index(xi - 1 + i, w)) * wx[i];
-                    acc += r * wy[j];
+                const float wxv[4] = {wx0, wx1, wx2, wx3}, wyv[4] = {wy0, wy1, wy2, wy3};
+                acc = Quad{0.0f, 0.0f, 0.0f, 0.0f};
+                for (int i = 0; i < 4; ++i) {
+                    const std::ptrdiff_t cx = 4 * static_cast<std::ptrdiff_t>(clamp_index(xi - 1 + i, w));
+                    Quad c = {0.0f, 0.0f, 0.0f, 0.0f};
+                    for (int j = 0; j < 4; ++j) c += load_quad(I1c + clamp_index(yi - 1 + j, h) * stride + cx) * wyv[j];
+                    acc += c * wxv[i];
                 }
             }
             const float gx = acc[1], gy = acc[2];
-            ix[p] = gx;
-            iy[p] = gy;
-            grad[p] = gx * gx + gy * gy + gamma2;
-            rho_c[p] = acc[0] - gx * u1[p] - gy * u2[p] - I0[p];
+            ix[o + x] = gx;
+            iy[o + x] = gy;
+            grad[o + x] = gx * gx + gy * gy + gamma2;
+            rho_c[o + x] = acc[0] - gx * a1[x] - gy * a2[x] - I0[o + x];
         }
     }
 }
@@ -413,9 +461,14 @@ MEFAST_INLINE float primal_row(const State& s, int y) {
         }
         return e;
     };
-    float err = body(0, 0.0f, 0.0f, 0.0f);
+    // Whole rows in one vector loop: the left neighbour of x = 0 is read (the previous row's last value, or
+    // the plane's front padding on row 0) and replaced by zero.
+    float err = 0.0f;
 #pragma omp simd reduction(+ : err)
-    for (int x = 1; x < w; ++x) err += body(x, p11[x - 1], p21[x - 1], kGamma ? p31[x - 1] : 0.0f);
+    for (int x = 0; x < w; ++x) {
+        const float l11 = p11[x - 1], l21 = p21[x - 1], l31 = kGamma ? p31[x - 1] : 0.0f;
+        err += body(x, x > 0 ? l11 : 0.0f, x > 0 ? l21 : 0.0f, x > 0 ? l31 : 0.0f);
+    }
     return err;
 }
 
@@ -427,29 +480,28 @@ MEFAST_INLINE void dual_row(const State& s, int y) {
     const std::ptrdiff_t od = y + 1 < s.h ? o + w : o;  // last row: zero vertical difference
     const float* MEFAST_RESTRICT u1 = s.u1 + o;
     const float* MEFAST_RESTRICT u2 = s.u2 + o;
+    const float* MEFAST_RESTRICT u3 = kGamma ? s.u3 + o : nullptr;
     const float* MEFAST_RESTRICT u1d = s.u1 + od;
     const float* MEFAST_RESTRICT u2d = s.u2 + od;
+    const float* MEFAST_RESTRICT u3d = kGamma ? s.u3 + od : nullptr;
     float* MEFAST_RESTRICT p11 = s.p11 + o;
     float* MEFAST_RESTRICT p12 = s.p12 + o;
     float* MEFAST_RESTRICT p21 = s.p21 + o;
     float* MEFAST_RESTRICT p22 = s.p22 + o;
+    float* MEFAST_RESTRICT p31 = kGamma ? s.p31 + o : nullptr;
+    float* MEFAST_RESTRICT p32 = kGamma ? s.p32 + o : nullptr;
     const float taut = s.taut;
+    // Whole rows in one vector loop: the right neighbour of x = w-1 is read (the next row's first value, or the
+    // plane's back padding on the last row) and its difference replaced by zero.
 #pragma omp simd
-    for (int x = 0; x < w - 1; ++x) {
-        dual_update(u1[x + 1] - u1[x], u1d[x] - u1[x], taut, p11[x], p12[x]);
-        dual_update(u2[x + 1] - u2[x], u2d[x] - u2[x], taut, p21[x], p22[x]);
-    }
-    const int x = w - 1;
-    dual_update(0.0f, u1d[x] - u1[x], taut, p11[x], p12[x]);
-    dual_update(0.0f, u2d[x] - u2[x], taut, p21[x], p22[x]);
-    if constexpr (kGamma) {
-        const float* u3 = s.u3 + o;
-        const float* u3d = s.u3 + od;
-        float* p31 = s.p31 + o;
-        float* p32 = s.p32 + o;
-        for (int xx = 0; xx < w; ++xx) {
-            const float dx = xx + 1 < w ? u3[xx + 1] - u3[xx] : 0.0f;
-            dual_update(dx, u3d[xx] - u3[xx], taut, p31[xx], p32[xx]);
+    for (int x = 0; x < w; ++x) {
+        const bool in = x + 1 < w;
+        const float r1 = u1[x + 1], r2 = u2[x + 1];
+        dual_update(in ? r1 - u1[x] : 0.0f, u1d[x] - u1[x], taut, p11[x], p12[x]);
+        dual_update(in ? r2 - u2[x] : 0.0f, u2d[x] - u2[x], taut, p21[x], p22[x]);
+        if constexpr (kGamma) {
+            const float r3 = u3[x + 1];
+            dual_update(in ? r3 - u3[x] : 0.0f, u3d[x] - u3[x], taut, p31[x], p32[x]);
         }
     }
 }
@@ -471,101 +523,118 @@ MEFAST_TARGET_CLONES double sweep_gamma(const State& s) { return sweep_impl<true
 // ---------------------------------------------------------------------------------------------------------
 // One pair, all scales
 
-struct Level {
-    int h = 0, w = 0;
-    Plane I0, I1;
+// One frame at every pyramid level: level 0 is the (pre-smoothed) frame, level s is level s-1 (anti-aliased,
+// when p.pyramid_smoothing) resized by scale_step. Built once per frame, so a reference frame's pyramid can be
+// shared by all the pairs that start from it.
+struct Pyramid {
+    struct Image {
+        int h = 0, w = 0;
+        Plane I;
+    };
+    std::vector<Image> levels;
+
+    // Levels 0 .. nlevels-1 of the h x w image `in`; blur_a and tmp hold h * w floats each.
+    void build(const float* in, int h, int w, const Params& p, int nlevels, float* blur_a, float* tmp) {
+        const std::size_t npx = static_cast<std::size_t>(h) * w;
+        if (levels.size() < static_cast<std::size_t>(nlevels)) levels.resize(static_cast<std::size_t>(nlevels));
+        levels[0].h = h;
+        levels[0].w = w;
+        levels[0].I.assign(in, in + npx);
+        if (p.presmooth_sigma > 0.0f) gaussian_blur(levels[0].I.data(), h, w, p.presmooth_sigma, tmp);
+        const float aa_sigma =
+            p.pyramid_smoothing ? 0.6f * std::sqrt(1.0f / (p.scale_step * p.scale_step) - 1.0f) : 0.0f;
+        for (int s = 1; s < nlevels; ++s) {
+            const Image& prev = levels[s - 1];
+            Image& cur = levels[s];
+            cur.h = static_cast<int>(std::lround(prev.h * static_cast<double>(p.scale_step)));
+            cur.w = static_cast<int>(std::lround(prev.w * static_cast<double>(p.scale_step)));
+            cur.I.resize(static_cast<std::size_t>(cur.h) * cur.w);
+            const float* src = prev.I.data();
+            if (aa_sigma > 0.0f) {
+                std::copy_n(prev.I.data(), static_cast<std::size_t>(prev.h) * prev.w, blur_a);
+                gaussian_blur(blur_a, prev.h, prev.w, aa_sigma, tmp);
+                src = blur_a;
+            }
+            resize_linear(src, prev.h, prev.w, cur.I.data(), cur.h, cur.w);
+        }
+    }
 };
 
 // Every buffer one pair needs, sized for the finest level and reused by all levels and, in a batch, by all
 // the pairs one thread computes (so a batch allocates and faults in its memory once per thread).
 struct Workspace {
-    std::vector<Level> levels;
+    Pyramid pyr0, pyr1;
     Plane I1c, ix, iy, grad, rho_c, u1, u2, u3, p11, p12, p21, p22, p31, p32, zeros, med_scratch, up, blur_a,
-        blur_b;
+        warp_scratch;
+
+    // The sweep reads one value before (p11, p21, p31) and after (u1, u2, u3) each plane: padding of kPad
+    // floats on both sides (the planes start at data() + kPad), zeroed once.
+    static constexpr std::size_t kPad = 16;
 
     void reserve(std::size_t n, int w, int k, bool gamma) {
-        for (Plane* pl : {&ix, &iy, &grad, &rho_c, &u1, &u2, &p11, &p12, &p21, &p22, &up, &blur_a, &blur_b})
+        for (Plane* pl : {&ix, &iy, &grad, &rho_c, &p12, &p22, &up, &blur_a})
             if (pl->size() < n) pl->resize(n);
+        for (Plane* pl : {&u1, &u2, &p11, &p21})
+            if (pl->size() < n + 2 * kPad) pl->assign(n + 2 * kPad, 0.0f);
         if (I1c.size() < 4 * n) I1c.resize(4 * n);
-        if (gamma)
-            for (Plane* pl : {&u3, &p31, &p32})
-                if (pl->size() < n) pl->resize(n);
+        if (gamma) {
+            if (p32.size() < n) p32.resize(n);
+            for (Plane* pl : {&u3, &p31})
+                if (pl->size() < n + 2 * kPad) pl->assign(n + 2 * kPad, 0.0f);
+        }
         if (zeros.size() < static_cast<std::size_t>(w)) zeros.assign(static_cast<std::size_t>(w), 0.0f);
+        const std::size_t wsz = 10 * static_cast<std::size_t>(w);
+        if (warp_scratch.size() < wsz) warp_scratch.resize(wsz);
         const std::size_t med = k > 1 ? static_cast<std::size_t>(k) * (w + k) + n : 0;
         if (med_scratch.size() < med) med_scratch.resize(med);
     }
 };
 
-void run_pair(Workspace& ws, const float* I0in, const float* I1in, int h, int w, const Params& p, float* flow) {
-    const int nscales = effective_scales(p, h, w);
-    const std::size_t n = static_cast<std::size_t>(h) * w;
+// The coarse-to-fine solve of one pair from the pyramids of its two frames, from level `start` down to 0.
+// init: null (the flow starts at zero on level `start`, the coarsest level, as OpenCV's) or, with start == 0,
+// the flow to start from, interleaved (u, v) at h x w (a warm start). p0 needs levels 0 .. start, p1 too.
+// ws.reserve() was called for the finest level.
+void solve(Workspace& ws, const Pyramid& p0, const Pyramid& p1, int start, const Params& p, const float* init,
+           float* flow) {
     const bool use_gamma = p.gamma != 0.0f;
     const int k = p.median_filtering;
-    ws.reserve(n, w, k, use_gamma);
-    if (ws.levels.size() < static_cast<std::size_t>(nscales)) ws.levels.resize(static_cast<std::size_t>(nscales));
-    auto& levels = ws.levels;
-    levels[0].h = h;
-    levels[0].w = w;
-    levels[0].I0.assign(I0in, I0in + n);
-    levels[0].I1.assign(I1in, I1in + n);
-    if (p.presmooth_sigma > 0.0f) {
-        gaussian_blur(levels[0].I0.data(), h, w, p.presmooth_sigma, ws.blur_a.data());
-        gaussian_blur(levels[0].I1.data(), h, w, p.presmooth_sigma, ws.blur_a.data());
-    }
-    const float aa_sigma = p.pyramid_smoothing ? 0.6f * std::sqrt(1.0f / (p.scale_step * p.scale_step) - 1.0f) : 0.0f;
-    for (int s = 1; s < nscales; ++s) {
-        const Level& prev = levels[s - 1];
-        const int lh = static_cast<int>(std::lround(prev.h * static_cast<double>(p.scale_step)));
-        const int lw = static_cast<int>(std::lround(prev.w * static_cast<double>(p.scale_step)));
-        Level& cur = levels[s];
-        cur.h = lh;
-        cur.w = lw;
-        cur.I0.resize(static_cast<std::size_t>(lh) * lw);
-        cur.I1.resize(static_cast<std::size_t>(lh) * lw);
-        const std::size_t pn = static_cast<std::size_t>(prev.h) * prev.w;
-        const float* a = prev.I0.data();
-        const float* b = prev.I1.data();
-        if (aa_sigma > 0.0f) {
-            std::copy_n(prev.I0.data(), pn, ws.blur_a.data());
-            std::copy_n(prev.I1.data(), pn, ws.blur_b.data());
-            gaussian_blur(ws.blur_a.data(), prev.h, prev.w, aa_sigma, ws.up.data());
-            gaussian_blur(ws.blur_b.data(), prev.h, prev.w, aa_sigma, ws.up.data());
-            a = ws.blur_a.data();
-            b = ws.blur_b.data();
-        }
-        resize_linear(a, prev.h, prev.w, cur.I0.data(), lh, lw);
-        resize_linear(b, prev.h, prev.w, cur.I1.data(), lh, lw);
-    }
-    // The flow starts at zero on the coarsest level.
-    {
-        const std::size_t cn = static_cast<std::size_t>(levels[nscales - 1].h) * levels[nscales - 1].w;
-        std::fill_n(ws.u1.begin(), cn, 0.0f);
-        std::fill_n(ws.u2.begin(), cn, 0.0f);
-        if (use_gamma) std::fill_n(ws.u3.begin(), cn, 0.0f);
-    }
     Plane &I1c = ws.I1c, &ix = ws.ix, &iy = ws.iy, &grad = ws.grad, &rho_c = ws.rho_c, &u1 = ws.u1, &u2 = ws.u2,
           &u3 = ws.u3, &p11 = ws.p11, &p12 = ws.p12, &p21 = ws.p21, &p22 = ws.p22, &p31 = ws.p31, &p32 = ws.p32,
-          &zeros = ws.zeros, &med_scratch = ws.med_scratch, &up = ws.up;
+          &med_scratch = ws.med_scratch, &up = ws.up;
+    {
+        const std::size_t cn = static_cast<std::size_t>(p1.levels[start].h) * p1.levels[start].w;
+        if (init == nullptr) {
+            std::fill_n(u1.begin(), cn, 0.0f);
+            std::fill_n(u2.begin(), cn, 0.0f);
+        } else {
+            for (std::size_t i = 0; i < cn; ++i) {
+                u1[i] = init[2 * i];
+                u2[i] = init[2 * i + 1];
+            }
+        }
+        if (use_gamma) std::fill_n(u3.begin(), cn, 0.0f);
+    }
 
     State st;
     st.lt = p.lambda * p.theta;
     st.theta = p.theta;
     st.taut = p.tau / p.theta;
     st.gamma = p.gamma;
-    st.zeros = zeros.data();
+    st.zeros = ws.zeros.data();
 
-    for (int s = nscales - 1; s >= 0; --s) {
-        const Level& L = levels[s];
-        const int lh = L.h, lw = L.w;
+    for (int s = start; s >= 0; --s) {
+        const float* I0 = p0.levels[s].I.data();
+        const float* I1 = p1.levels[s].I.data();
+        const int lh = p1.levels[s].h, lw = p1.levels[s].w;
         const std::size_t ln = static_cast<std::size_t>(lh) * lw;
         const double scaled_eps = static_cast<double>(p.epsilon) * p.epsilon * static_cast<double>(ln);
-        interleave_with_gradient(L.I1.data(), lh, lw, I1c.data());
-        std::fill_n(p11.begin(), ln, 0.0f);
+        interleave_with_gradient(I1, lh, lw, I1c.data());
+        std::fill_n(p11.begin() + Workspace::kPad, ln, 0.0f);
         std::fill_n(p12.begin(), ln, 0.0f);
-        std::fill_n(p21.begin(), ln, 0.0f);
+        std::fill_n(p21.begin() + Workspace::kPad, ln, 0.0f);
         std::fill_n(p22.begin(), ln, 0.0f);
         if (use_gamma) {
-            std::fill_n(p31.begin(), ln, 0.0f);
+            std::fill_n(p31.begin() + Workspace::kPad, ln, 0.0f);
             std::fill_n(p32.begin(), ln, 0.0f);
         }
         st.h = lh;
@@ -577,16 +646,16 @@ void run_pair(Workspace& ws, const float* I0in, const float* I1in, int h, int w,
         st.u1 = u1.data();
         st.u2 = u2.data();
         st.u3 = use_gamma ? u3.data() : nullptr;
-        st.p11 = p11.data();
+        st.p11 = p11.data() + Workspace::kPad;
         st.p12 = p12.data();
-        st.p21 = p21.data();
+        st.p21 = p21.data() + Workspace::kPad;
         st.p22 = p22.data();
-        st.p31 = use_gamma ? p31.data() : nullptr;
+        st.p31 = use_gamma ? p31.data() + Workspace::kPad : nullptr;
         st.p32 = use_gamma ? p32.data() : nullptr;
 
         for (int warp = 0; warp < p.warps; ++warp) {
-            warp_and_linearise(L.I0.data(), I1c.data(), u1.data(), u2.data(), lh, lw, p.gamma, ix.data(),
-                               iy.data(), grad.data(), rho_c.data());
+            warp_and_linearise(I0, I1c.data(), u1.data(), u2.data(), lh, lw, p.gamma, ix.data(), iy.data(),
+                               grad.data(), rho_c.data(), ws.warp_scratch.data());
             double error = std::numeric_limits<double>::max();
             for (int outer = 0; error > scaled_eps && outer < p.outer_iterations; ++outer) {
                 if (k > 1) {
@@ -599,21 +668,30 @@ void run_pair(Workspace& ws, const float* I0in, const float* I1in, int h, int w,
         }
         if (s == 0) break;
         // Upsample the flow to the next finer level and scale the vectors.
-        const Level& F = levels[s - 1];
+        const int fh = p1.levels[s - 1].h, fw = p1.levels[s - 1].w;
         const float inv = 1.0f / p.scale_step;
         auto upsample = [&](Plane& u, bool scale) {
-            resize_linear(u.data(), lh, lw, up.data(), F.h, F.w);
-            const std::size_t fn = static_cast<std::size_t>(F.h) * F.w;
+            resize_linear(u.data(), lh, lw, up.data(), fh, fw);
+            const std::size_t fn = static_cast<std::size_t>(fh) * fw;
             for (std::size_t i = 0; i < fn; ++i) u[i] = scale ? up[i] * inv : up[i];
         };
         upsample(u1, true);
         upsample(u2, true);
         if (use_gamma) upsample(u3, false);
     }
+    const std::size_t n = static_cast<std::size_t>(p1.levels[0].h) * p1.levels[0].w;
     for (std::size_t i = 0; i < n; ++i) {
         flow[2 * i] = u1[i];
         flow[2 * i + 1] = u2[i];
     }
+}
+
+void run_pair(Workspace& ws, const float* I0in, const float* I1in, int h, int w, const Params& p, float* flow) {
+    const int nscales = effective_scales(p, h, w);
+    ws.reserve(static_cast<std::size_t>(h) * w, w, p.median_filtering, p.gamma != 0.0f);
+    ws.pyr0.build(I0in, h, w, p, nscales, ws.blur_a.data(), ws.up.data());
+    ws.pyr1.build(I1in, h, w, p, nscales, ws.blur_a.data(), ws.up.data());
+    solve(ws, ws.pyr0, ws.pyr1, nscales - 1, p, nullptr, flow);
 }
 
 }  // namespace
@@ -639,6 +717,33 @@ void compute_pairs(const float* frames, int h, int w, const int* i0, const int* 
     parallel_for_workers(n_pairs, n_threads, [&](std::ptrdiff_t k, int worker) {
         run_pair(ws[static_cast<std::size_t>(worker)], frames + i0[k] * n, frames + i1[k] * n, h, w, p,
                  flows + k * n * 2);
+    });
+}
+
+void compute_from_reference(const float* reference, const float* frames, std::ptrdiff_t n, int h, int w,
+                            const Params& p, std::ptrdiff_t chain, int n_threads, float* flows) {
+    if (n <= 0) return;
+    const int nscales = effective_scales(p, h, w);
+    const std::ptrdiff_t npx = static_cast<std::ptrdiff_t>(h) * w;
+    Pyramid ref;
+    {
+        Plane a(static_cast<std::size_t>(npx)), b(static_cast<std::size_t>(npx));
+        ref.build(reference, h, w, p, nscales, a.data(), b.data());
+    }
+    // Runs of `len` frames: each starts cold, the others start from the previous frame's flow.
+    const std::ptrdiff_t len = chain <= 0 ? 1 : chain;
+    const std::ptrdiff_t n_runs = (n + len - 1) / len;
+    std::vector<Workspace> ws(static_cast<std::size_t>(resolve_threads(n_threads, n_runs)));
+    parallel_for_workers(n_runs, n_threads, [&](std::ptrdiff_t r, int worker) {
+        Workspace& wk = ws[static_cast<std::size_t>(worker)];
+        wk.reserve(static_cast<std::size_t>(npx), w, p.median_filtering, p.gamma != 0.0f);
+        const std::ptrdiff_t first = r * len, end = std::min(n, first + len);
+        for (std::ptrdiff_t k = first; k < end; ++k) {
+            const bool warm = k > first;
+            wk.pyr1.build(frames + k * npx, h, w, p, warm ? 1 : nscales, wk.blur_a.data(), wk.up.data());
+            solve(wk, ref, wk.pyr1, warm ? 0 : nscales - 1, p, warm ? flows + (k - 1) * npx * 2 : nullptr,
+                  flows + k * npx * 2);
+        }
     });
 }
 

@@ -41,4 +41,15 @@ void median_filter(float* img, int h, int w, int k);
 void compute_pairs(const float* frames, int h, int w, const int* i0, const int* i1, std::ptrdiff_t n_pairs,
                    const Params& p, int n_threads, float* flows);
 
+/// Flows from one reference frame to each of n frames (all h x w): flows[k] is reference -> frames[k], n x h x w x 2.
+/// The reference's pyramid is built once for all pairs.
+/// chain <= 0: every flow is compute()'s, bit for bit.
+/// chain >= 1: warm start. The frames are cut into runs of `chain` consecutive frames (the last may be shorter);
+/// the first flow of a run is compute()'s, every other one starts from the previous frame's flow at the finest
+/// level only (no coarser levels: the previous flow already holds the motion so far) and then runs p.warps warps
+/// with the same iterations and stopping rule. Runs are independent, so the result does not depend on n_threads.
+/// Runs on n_threads threads (<= 0: all cores): pairs in parallel when cold, runs in parallel when warm.
+void compute_from_reference(const float* reference, const float* frames, std::ptrdiff_t n, int h, int w,
+                            const Params& p, std::ptrdiff_t chain, int n_threads, float* flows);
+
 }  // namespace mefast::tvl1
