@@ -19,6 +19,7 @@ from numpy.typing import ArrayLike, NDArray
 from .. import _core
 from .._backend import kernels
 from .._docs import fill_doc
+from .._twins import options_of
 from .._validation import check_int, check_video, core_threads
 from ..errors import ShapeError
 from ._batch import clip_items
@@ -122,13 +123,9 @@ def tim(
     return out
 
 
+@options_of(tim)
 def tim_batch(
-    videos: Sequence[ArrayLike] | ArrayLike,
-    n_frames: int,
-    *,
-    output: Literal["float", "uint8"] = "float",
-    n_threads: int | None = None,
-    device: str = "cpu",
+    videos: Sequence[ArrayLike] | ArrayLike, n_frames: int, *, output: str, n_threads: int | None, device: str
 ) -> NDArray[np.float32] | NDArray[np.uint8]:
     """TIM of many clips to the same number of frames: the batch twin of :func:`tim`.
 
