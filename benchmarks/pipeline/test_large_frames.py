@@ -1,0 +1,156 @@
+"""Large frames (issue 17.2): the default preprocessing of CAS(ME)^3-A-sized clips on 2 cores, before and after.
+
+``pipeline large frames``: ``mefast.preprocess`` of the first 100 clips of the synthetic CAS(ME)^3 corpus of
+``_casme3.py`` (1280x720 colour JPEGs, 10-30 frames from onset to offset, the face about 500 px tall) with every
+default feature (flow, strain, LBP-TOP, Bi-WOOF, MDMO, TIM frames) on 2 joblib worker processes, twice in one
+run:
+
+* baseline, ``decode="full"`` with ``face={"coarse_size": None}``: what preprocess did before issue 17.2, every
+  frame decoded whole in colour, converted to grey, the face searched on the whole onset frame, then cropped;
+* ``decode="reduced"`` (the default now): the face searched on a 256-line copy of the onset and refined by the
+  landmark model at full resolution, then every frame decoded grey at the largest libjpeg reduction that keeps
+  one decoded pixel per crop pixel (1/2 for the default 256x256 crop of these faces) straight into the crop.
+
+Reported: clips/s, ms per clip of every step (summed over both workers), the peak resident memory of all processes,
+and the reduction used. Goal: 20 clips/s. Before timing, the two stores are checked to agree: the stored onset ->
+apex flows (128x128) within a mean endpoint difference of 0.05 px (the crops differ by the block mean of the
+reduced decode and by the landmarks found from the coarse box), the TIM frames within 4 grey levels on average.
+
+Run: ``python -m pytest benchmarks/pipeline/test_large_frames.py --benchmark-enable --benchmark-only -q -s`` (the
+corpus is written once to ``$MEFAST_BENCH_DIR``; ``python benchmarks/pipeline/_casme3.py`` writes it ahead).
+Benchmarks disabled (CI's smoke run): 2 clips in pytest's temp dir, one worker, each body once.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mefast import MEStore
+from mefast.pipeline import PreprocessOptions, preprocess
+from mefast.pipeline._reading import read_clip
+
+# The corpus writer shared with test_scale.py (benchmark modules are not importable by name under importlib mode).
+_spec = importlib.util.spec_from_file_location("_mefast_bench_casme3", Path(__file__).with_name("_casme3.py"))
+_conf = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_conf)
+
+N_JOBS = 2
+N_CLIPS = 100
+GROUP = f"pipeline large frames, CAS(ME)^3-sized clips (1280x720, 10-30 frames), {N_JOBS} workers"
+BEFORE = PreprocessOptions(decode="full", face={"coarse_size": None})
+AFTER = PreprocessOptions()
+MAX_FLOW_DIFF_PX = 0.05  # measured 0.011 on the 10 clips of a first corpus
+MAX_FRAMES_DIFF = 4.0  # grey levels, mean; measured 2.4
+
+
+def _small(config) -> bool:
+    return config.getoption("benchmark_disable", False) and not config.getoption("benchmark_enable", False)
+
+
+@pytest.fixture(scope="module")
+def clips(request, tmp_path_factory):
+    small = _small(request.config)
+    if small:
+        ds = _conf.casme3_corpus(_conf.CASME3_SMALL, tmp_path_factory.mktemp("casme3"), n_jobs=1)
+    else:
+        ds = _conf.casme3_corpus(_conf.CASME3_FULL).subset(range(N_CLIPS))
+    for paths in ds.frame_paths:  # the frames in the page cache for both rows alike
+        for p in paths:
+            p.read_bytes()
+    return ds, small
+
+
+@pytest.fixture(scope="module")
+def agreement(clips, tmp_path_factory):
+    """Before timing: both options on the first clips agree (stored flow and TIM frames)."""
+    ds, small = clips
+    sub = ds.subset(range(min(len(ds), 6)))
+    out = {}
+    for which, options in (("before", BEFORE), ("after", AFTER)):
+        path = tmp_path_factory.mktemp("agree") / f"{which}.zarr"
+        assert preprocess(sub, path, options=options, n_jobs=1, overwrite=True, progress=False).complete
+        out[which] = MEStore.open(path)
+    a, b = out["before"], out["after"]
+    fa, fb = a.read("flow", slice(None)), b.read("flow", slice(None))
+    flow = float(np.linalg.norm(fa - fb, axis=1).mean())
+    assert flow < MAX_FLOW_DIFF_PX, flow
+    frames = float(np.abs(a.read("frames", slice(None)).astype(np.float64) - b.read("frames", slice(None))).mean())
+    assert frames < MAX_FRAMES_DIFF, frames
+    print(f"\nbefore vs after on {len(sub)} clips: flow mean endpoint difference {flow:.4f} px, frames {frames:.2f}")
+    return {"flow_diff_px": flow, "frames_diff": frames}
+
+
+def _preprocess(ds, path, options, n_jobs):
+    with _PeakMemory() as mem:
+        rep = preprocess(ds, path, options=options, n_jobs=n_jobs, overwrite=True, progress=False)
+    assert rep.complete, rep.summary()
+    return rep, mem.peak
+
+
+def _metrics(rep, peak) -> dict[str, float]:
+    per_clip = {f"{k}_ms": 1e3 * v / rep.computed for k, v in rep.step_seconds.items()}
+    return {"clips_per_s": rep.computed / rep.seconds, "peak_mem_mb": peak / 2**20, **per_clip}
+
+
+@pytest.mark.parametrize("which", ["before", "after"])
+def test_preprocess_large_frames(benchmark, report, clips, agreement, tmp_path_factory, which):
+    ds, small = clips
+    n_jobs = 1 if small else N_JOBS
+    options = BEFORE if which == "before" else AFTER
+    path = tmp_path_factory.mktemp("large") / f"{which}.zarr"
+    result = {}
+
+    def run():
+        result["out"] = _preprocess(ds, path, options, n_jobs)
+
+    benchmark.pedantic(run, rounds=1, iterations=1)
+    rep, peak = result["out"]
+    metrics = _metrics(rep, peak)
+    if which == "after":
+        metrics["reduction"] = read_clip(ds, 0, options)[3]
+        metrics.update(agreement)
+    label = ("before: whole colour decode, face searched on the whole frame" if which == "before"
+             else "after: coarse face search, grey decode at 1/r straight into the crop")  # fmt: skip
+    report(GROUP, label, benchmark, baseline=which == "before", **metrics)
+    print(f"\n{which}: {rep.summary()}\npeak memory of all processes: {peak / 2**20:.0f} MiB")
+
+
+class _PeakMemory:
+    """Peak resident memory of this process and all its descendants, sampled every 50 ms."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    @staticmethod
+    def sample() -> int:
+        import psutil
+
+        me = psutil.Process()
+        total = me.memory_info().rss
+        for child in me.children(recursive=True):
+            try:
+                total += child.memory_info().rss
+            except psutil.Error:
+                pass
+        return total
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.sample())
+            self._stop.wait(0.05)
+
+    def __enter__(self) -> _PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()

@@ -1,0 +1,155 @@
+"""Scale (issue 17.6): a CAS(ME)^3-sized corpus on a Dask LocalCluster with bounded worker memory, 1 and 2 workers.
+
+``pipeline scale``: ``mefast.preprocess`` with every default feature of 1000 clips of 1280x720 JPEG frames
+(``_casme3.replicate`` of the 200 rendered clips of ``_casme3.py``, 10-30 frames from onset to offset) through a
+``distributed.LocalCluster`` of 1, then 2 single-threaded worker processes, each with ``memory_limit=2 GiB`` (the
+nanny restarts a worker that passes 95 % of it; a sample whose worker dies is reported, not lost). Measured per
+run: the cluster's start, the store's setup, the wall time of the jobs, clips/s, and every worker's peak resident
+memory (psutil, sampled every 50 ms, by the PIDs the workers report).
+
+The projection (``docs/scale.md``): from the 1-worker run alone, ``T(C clips, P workers) = S + ceil(C / P) * c``
+with ``S`` the fixed cost (cluster start + store setup) and ``c`` the wall time per clip of one worker (decode,
+align, features, write, and Dask's per-task cost: everything that scales with the clips). Its prediction for 2
+workers is checked against the 2-worker run (the error is reported, not asserted: on a shared machine the second
+worker does not always get a whole core).
+
+Run: ``python -m pytest benchmarks/pipeline/test_scale.py --benchmark-enable --benchmark-only -q -s``. Benchmarks
+disabled (CI's smoke run): 4 clips (2 rendered, twice), 1 worker.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from mefast.pipeline import preprocess
+
+_spec = importlib.util.spec_from_file_location("_mefast_bench_casme3", Path(__file__).with_name("_casme3.py"))
+_conf = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_conf)
+
+MEMORY_LIMIT = 2 * 2**30  # bytes per worker
+REPLICAS = 5  # 200 rendered clips -> 1000 samples
+GROUP = f"pipeline scale, {200 * REPLICAS} CAS(ME)^3-sized clips (1280x720), Dask LocalCluster, 2 GiB per worker"
+_RUNS: dict[int, dict[str, float]] = {}
+
+
+@pytest.fixture(scope="module")
+def corpus(request, tmp_path_factory):
+    opt = request.config.getoption
+    small = opt("benchmark_disable", False) and not opt("benchmark_enable", False)
+    if small:
+        base = _conf.casme3_corpus(_conf.CASME3_SMALL, tmp_path_factory.mktemp("casme3"), n_jobs=1)
+        return _conf.replicate(base, 2), True
+    ds = _conf.replicate(_conf.casme3_corpus(_conf.CASME3_FULL), REPLICAS)
+    for paths in ds.frame_paths[: len(ds) // REPLICAS]:  # the frames in the page cache for every run alike
+        for p in paths:
+            p.read_bytes()
+    return ds, False
+
+
+class WorkerMemory:
+    """Peak resident memory of each of the given processes, sampled every 50 ms."""
+
+    def __init__(self, pids) -> None:
+        import psutil
+
+        self.procs = {pid: psutil.Process(pid) for pid in pids}
+        self.peak = dict.fromkeys(self.procs, 0)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        import psutil
+
+        while not self._stop.is_set():
+            for pid, proc in self.procs.items():
+                try:
+                    self.peak[pid] = max(self.peak[pid], proc.memory_info().rss)
+                except psutil.Error:  # a worker restarted by its nanny: its successor is not followed
+                    pass
+            self._stop.wait(0.05)
+
+    def __enter__(self) -> WorkerMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def run_on_cluster(ds, path: Path, n_workers: int) -> dict[str, float]:
+    """preprocess ``ds`` on a LocalCluster of ``n_workers`` bounded workers; times, rate and memory."""
+    from distributed import Client, LocalCluster
+
+    t0 = time.perf_counter()
+    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, memory_limit=MEMORY_LIMIT,
+                           dashboard_address=":0")  # fmt: skip
+    client = Client(cluster)
+    try:
+        cluster_s = time.perf_counter() - t0
+        limits = {w["memory_limit"] for w in client.scheduler_info()["workers"].values()}
+        assert limits == {MEMORY_LIMIT}, limits
+        pids = client.run(os.getpid)
+        with WorkerMemory(pids.values()) as mem:
+            t1 = time.perf_counter()
+            rep = preprocess(ds, path, client=client, overwrite=True, progress=False)
+            wall = time.perf_counter() - t1
+        assert rep.complete, rep.summary()
+    finally:
+        client.close()
+        cluster.close()
+    peaks = sorted(mem.peak.values())
+    per_clip = {f"{k}_ms": 1e3 * v / rep.computed for k, v in rep.step_seconds.items()}
+    return {
+        "clips": rep.computed,
+        "clips_per_s": rep.computed / rep.seconds,
+        "jobs_s": rep.seconds,
+        "setup_s": wall - rep.seconds,
+        "cluster_start_s": cluster_s,
+        "total_s": cluster_s + wall,
+        "memory_limit_mb": MEMORY_LIMIT / 2**20,
+        "worker_peak_mb_max": peaks[-1] / 2**20,
+        "worker_peak_mb": [p / 2**20 for p in peaks],
+        **per_clip,
+    }
+
+
+def project(one: dict[str, float], n_clips: int, n_workers: int) -> float:
+    """Predicted total seconds for ``n_clips`` on ``n_workers`` workers, from a 1-worker run ``one``.
+
+    ``S + ceil(C / P) * c``: ``S`` = cluster start + store setup, ``c`` = jobs' wall time per clip on one worker.
+    """
+    fixed = one["cluster_start_s"] + one["setup_s"]
+    per_clip = one["jobs_s"] / one["clips"]
+    return fixed + math.ceil(n_clips / n_workers) * per_clip
+
+
+@pytest.mark.parametrize("n_workers", [1, 2])
+def test_preprocess_on_a_local_cluster(benchmark, report, corpus, tmp_path, n_workers):
+    ds, small = corpus
+    if small and n_workers > 1:
+        pytest.skip("smoke run: one worker (two on the 2-core CI runner would only time the runner)")
+    out = {}
+
+    def run():
+        out["m"] = run_on_cluster(ds, tmp_path / f"scale{n_workers}.zarr", n_workers)
+
+    benchmark.pedantic(run, rounds=1, iterations=1)
+    m = out["m"]
+    assert m["worker_peak_mb_max"] < m["memory_limit_mb"]  # no worker came near its bound
+    _RUNS[n_workers] = m
+    if n_workers > 1 and 1 in _RUNS:
+        predicted = project(_RUNS[1], len(ds), n_workers)
+        m["predicted_total_s"] = predicted
+        m["projection_error_pct"] = 100 * (predicted - m["total_s"]) / m["total_s"]
+    report(GROUP, f"{n_workers} worker{'s' if n_workers > 1 else ''}", benchmark, baseline=n_workers == 1, **m)
+    print(f"\n{n_workers} worker(s): " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                                   for k, v in m.items() if not isinstance(v, list)))  # fmt: skip
