@@ -5,7 +5,7 @@
 default feature (flow, strain, LBP-TOP, Bi-WOOF, MDMO, TIM frames) on 2 joblib worker processes, twice in one
 run:
 
-* baseline, ``decode="full"`` with ``face={"coarse_size": None}``: what preprocess did before issue 17.2, every
+* baseline, ``decode="full"``: what preprocess did before issue 17.2, every
   frame decoded whole in colour, converted to grey, the face searched on the whole onset frame, then cropped;
 * ``decode="reduced"`` (the default now): the face searched on a 256-line copy of the onset and refined by the
   landmark model at full resolution, then every frame decoded grey at the largest libjpeg reduction that keeps
@@ -41,7 +41,7 @@ _spec.loader.exec_module(_conf)
 N_JOBS = 2
 N_CLIPS = 100
 GROUP = f"pipeline large frames, CAS(ME)^3-sized clips (1280x720, 10-30 frames), {N_JOBS} workers"
-BEFORE = PreprocessOptions(decode="full", face={"coarse_size": None})
+BEFORE = PreprocessOptions(decode="full")  # implies face={"coarse_size": None}
 AFTER = PreprocessOptions()
 MAX_FLOW_DIFF_PX = 0.05  # measured 0.011 on the 10 clips of a first corpus
 MAX_FRAMES_DIFF = 4.0  # grey levels, mean; measured 2.4

@@ -13,14 +13,16 @@ With ``PreprocessOptions.decode="reduced"`` (the default) and a dataset whose ``
    colour planes and no colour conversion) and warped straight into the crop
    (:meth:`~mefast.face.FaceTransform.reduced`).
 
-Compared with decoding every frame whole in colour, converting it to grey and cropping it (``decode="full"``,
-what ``preprocess`` did before), a 1280x720 JPEG frame costs about a third, and the crop differs by what a block
-mean before the crop changes (bounded in ``tests/pipeline/test_reading.py``). Datasets whose ``read_frames``
-takes only ``(i, first, last)`` are read whole, in colour, as before.
+``decode="full"`` is what ``preprocess`` did before: every frame decoded whole in colour, converted to grey, the
+face searched on the whole onset frame (unless ``face`` sets ``coarse_size``), then cropped. Against it, a
+1280x720 JPEG frame costs about a third to decode, and the crop differs by what a block mean before the crop
+changes (bounded in ``tests/pipeline/test_reading.py``). Datasets whose ``read_frames`` takes only
+``(i, first, last)`` are read whole, in colour, and converted, with the face search of ``face``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import time
 from typing import Any
@@ -77,6 +79,8 @@ def read_clip(
         video = dataset.read_frames(i)
         seconds["read"] = time.perf_counter() - t0
         t0 = time.perf_counter()
+        if options.decode == "full":  # as before issue 17.2: the face searched on the whole frame too
+            options = dataclasses.replace(options, face={"coarse_size": None, **options.face})
         gray, landmarks = _gray_crop(video, options)
         seconds["align"] = time.perf_counter() - t0
         return gray, landmarks, seconds, 1
