@@ -52,6 +52,8 @@ _LO2 = np.float32(1e-36)
 _HI2 = np.float32(1e36)
 #: Rows summed in the float32 per-column accumulators before they are added into the float64 block sums.
 _FLUSH_ROWS = 32
+#: Rows added into the accumulators per pass (``_accumulate`` is written for four).
+_GROUP = 4
 #: Codes that no accumulator counts: a vector to resolve with ``arctan2``, and one that biwoof.m's histc drops.
 _RESOLVE = np.float32(-1.0)
 _DROP = np.float32(-2.0)
@@ -147,33 +149,38 @@ def _angle_row(src, code, mag, n_bins, reference, local_w):  # pragma: no cover 
 
 
 @njit(cache=True, nogil=True)
-def _accumulate(code, mag, srow, acc, sacc):  # pragma: no cover - compiled
-    """Add one row into the per-column accumulators: ``acc[k, x] += mag[x]`` where ``code[x] == k``.
+def _accumulate(code, mag, s0, s1, s2, s3, acc, sacc):  # pragma: no cover - compiled
+    """Add a group of ``_GROUP`` rows into the per-column accumulators.
 
-    And the strain into ``sacc``. Per column, not per block: long loops without scatter that LLVM vectorises.
+    ``acc[k, x]`` gains ``mag[j, x]`` for every row j with ``code[j, x] == k``, and ``sacc`` the strain rows
+    ``s0..s3``. Per column, not per block: long loops without scatter that LLVM vectorises; a group of rows per pass
+    loads and stores each accumulator once for four rows.
     """
     zero = np.float32(0.0)
+    c0, c1, c2, c3 = code[0], code[1], code[2], code[3]
+    m0, m1, m2, m3 = mag[0], mag[1], mag[2], mag[3]
     if acc.shape[0] == 8:
         a0, a1, a2, a3, a4, a5, a6, a7 = acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7]
-        for x in range(code.shape[0]):
-            m = mag[x]
-            c = code[x]
-            a0[x] += m if c == 0 else zero
-            a1[x] += m if c == 1 else zero
-            a2[x] += m if c == 2 else zero
-            a3[x] += m if c == 3 else zero
-            a4[x] += m if c == 4 else zero
-            a5[x] += m if c == 5 else zero
-            a6[x] += m if c == 6 else zero
-            a7[x] += m if c == 7 else zero
+        for x in range(c0.shape[0]):
+            p, q, r, t = m0[x], m1[x], m2[x], m3[x]
+            e, f, g, h = c0[x], c1[x], c2[x], c3[x]
+            a0[x] += ((p if e == 0 else zero) + (q if f == 0 else zero)) + ((r if g == 0 else zero) + (t if h == 0 else zero))  # noqa: E501
+            a1[x] += ((p if e == 1 else zero) + (q if f == 1 else zero)) + ((r if g == 1 else zero) + (t if h == 1 else zero))  # noqa: E501
+            a2[x] += ((p if e == 2 else zero) + (q if f == 2 else zero)) + ((r if g == 2 else zero) + (t if h == 2 else zero))  # noqa: E501
+            a3[x] += ((p if e == 3 else zero) + (q if f == 3 else zero)) + ((r if g == 3 else zero) + (t if h == 3 else zero))  # noqa: E501
+            a4[x] += ((p if e == 4 else zero) + (q if f == 4 else zero)) + ((r if g == 4 else zero) + (t if h == 4 else zero))  # noqa: E501
+            a5[x] += ((p if e == 5 else zero) + (q if f == 5 else zero)) + ((r if g == 5 else zero) + (t if h == 5 else zero))  # noqa: E501
+            a6[x] += ((p if e == 6 else zero) + (q if f == 6 else zero)) + ((r if g == 6 else zero) + (t if h == 6 else zero))  # noqa: E501
+            a7[x] += ((p if e == 7 else zero) + (q if f == 7 else zero)) + ((r if g == 7 else zero) + (t if h == 7 else zero))  # noqa: E501
     else:
         for k in range(acc.shape[0]):
             ak = acc[k]
             kf = np.float32(k)
-            for x in range(code.shape[0]):
-                ak[x] += mag[x] if code[x] == kf else zero
-    for x in range(srow.shape[0]):
-        sacc[x] += srow[x]
+            for x in range(c0.shape[0]):
+                ak[x] += ((m0[x] if c0[x] == kf else zero) + (m1[x] if c1[x] == kf else zero)) + (
+                    (m2[x] if c2[x] == kf else zero) + (m3[x] if c3[x] == kf else zero))  # fmt: skip
+    for x in range(s0.shape[0]):
+        sacc[x] += (s0[x] + s1[x]) + (s2[x] + s3[x])
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc"})
@@ -222,8 +229,9 @@ def _biwoof_kernel(flows, strains, row_lo, row_hi, col_lo, col_hi, edges, n_bins
     for k in range(n_codes):
         b = k >> shift if octants else k
         bin_of[k] = n_bins if (reference != 0) & (b == n_bins - 1) else b
-    code = np.empty(w, np.float32)
-    mag = np.empty(w, np.float32)
+    code = np.empty((_GROUP, w), np.float32)
+    mag = np.empty((_GROUP, w), np.float32)
+    no_strain = np.zeros(w, np.float32)
     acc = np.zeros((n_codes, w), np.float32)
     sacc = np.zeros(w, np.float32)
     hist = np.zeros((n_cols, n_bins + 1))
@@ -235,33 +243,42 @@ def _biwoof_kernel(flows, strains, row_lo, row_hi, col_lo, col_hi, edges, n_bins
             hist[:] = 0.0
             ssum[:] = 0.0
             pending = 0
-            for y in range(row_lo[r], row_hi[r]):
-                src = flows[i, y].reshape(-1)
-                if octants:
-                    resolve = _octant_row(src, code, mag, local_w)
-                else:
-                    resolve = _angle_row(src, code, mag, n_bins, reference, local_w)
-                if resolve:
-                    for x in range(w):
-                        if code[x] != _RESOLVE:
-                            continue
-                        u = np.float64(src[2 * x])
-                        v = np.float64(src[2 * x + 1])
-                        m = np.sqrt(u * u + v * v)
-                        if not np.isfinite(m):
-                            finite = False
-                            continue
-                        b = _exact_bin(u, v, n_bins, reference, edges)
-                        if b < 0:
-                            continue
-                        if local_w == 0:
-                            m = 1.0 if m > 0.0 else 0.0
-                        for c in range(n_cols):
-                            if col_lo[c] <= x < col_hi[c]:
-                                hist[c, b] += m
-                _accumulate(code, mag, strains[i, y], acc, sacc)
-                pending += 1
-                if pending == _FLUSH_ROWS:
+            for y0 in range(row_lo[r], row_hi[r], _GROUP):
+                for j in range(_GROUP):
+                    y = y0 + j
+                    c_row, m_row = code[j], mag[j]
+                    if y >= row_hi[r]:  # past the band's last row: a row that counts nowhere
+                        c_row[:] = _DROP
+                        continue
+                    src = flows[i, y].reshape(-1)
+                    if octants:
+                        resolve = _octant_row(src, c_row, m_row, local_w)
+                    else:
+                        resolve = _angle_row(src, c_row, m_row, n_bins, reference, local_w)
+                    if resolve:
+                        for x in range(w):
+                            if c_row[x] != _RESOLVE:
+                                continue
+                            u = np.float64(src[2 * x])
+                            v = np.float64(src[2 * x + 1])
+                            m = np.sqrt(u * u + v * v)
+                            if not np.isfinite(m):
+                                finite = False
+                                continue
+                            b = _exact_bin(u, v, n_bins, reference, edges)
+                            if b < 0:
+                                continue
+                            if local_w == 0:
+                                m = 1.0 if m > 0.0 else 0.0
+                            for c in range(n_cols):
+                                if col_lo[c] <= x < col_hi[c]:
+                                    hist[c, b] += m
+                last = row_hi[r] - 1
+                _accumulate(code, mag, strains[i, y0], strains[i, y0 + 1] if y0 + 1 <= last else no_strain,
+                            strains[i, y0 + 2] if y0 + 2 <= last else no_strain,
+                            strains[i, y0 + 3] if y0 + 3 <= last else no_strain, acc, sacc)  # fmt: skip
+                pending += _GROUP
+                if pending >= _FLUSH_ROWS:
                     _flush(acc, sacc, col_lo, col_hi, bin_of, hist, ssum)
                     pending = 0
             _flush(acc, sacc, col_lo, col_hi, bin_of, hist, ssum)
@@ -315,21 +332,18 @@ def biwoof_block_bounds(
     return rl, rh, cl, ch
 
 
-@njit(cache=True, nogil=True, fastmath={"reassoc"})
-def _is_magnitude(a):  # pragma: no cover - compiled
-    """True when every element is a finite number >= 0 (no NaN, infinity or negative value).
-
-    ``x - x`` is 0 for a finite x and NaN otherwise, ``min(x, 0)`` is 0 unless x < 0, and a sum of terms that
-    are all <= 0 is 0 only when each is: the sum is 0 exactly when the array is valid. Reassociation only lets
-    the sum vectorise (every order keeps that property).
-    """
-    flat = a.reshape(-1)
-    acc = np.float32(0.0)
-    zero = np.float32(0.0)
+@njit(cache=True, nogil=True)
+def _max_bits(bits):  # pragma: no cover - compiled
+    """Largest element of a uint32 array (the bit patterns of a float32 one); an integer max vectorises."""
+    flat = bits.reshape(-1)
+    m = np.uint32(0)
     for i in range(flat.shape[0]):
-        x = flat[i]
-        acc += (x - x) + min(x, zero)
-    return acc == 0.0
+        m = max(m, flat[i])
+    return m
+
+
+#: Bit pattern of float32 +infinity: a float32 is finite and >= +0 exactly when its pattern is below this.
+_INF_BITS = 0x7F800000
 
 
 def _checked_strain(strain: ArrayLike, shape: tuple[int, ...]) -> NDArray[np.float32]:
@@ -340,11 +354,12 @@ def _checked_strain(strain: ArrayLike, shape: tuple[int, ...]) -> NDArray[np.flo
     check_numeric(s, "strain", what="a numeric array")
     with np.errstate(over="ignore"):
         s32 = np.ascontiguousarray(s, dtype=np.float32)
-    if not _is_magnitude(s32):
+    if s32.size and _max_bits(s32.view(np.uint32)) >= _INF_BITS:  # NaN, infinity, a negative value or -0.0
         check_finite(s, "strain")
         if (s < 0).any():
             raise ShapeError(f"strain must be a magnitude (>= 0), got a minimum of {float(s.min())}")
-        raise ShapeError(f"strain holds values beyond the float32 range (largest {float(np.abs(s).max()):g})")
+        if np.isinf(s32).any():
+            raise ShapeError(f"strain holds values beyond the float32 range (largest {float(np.abs(s).max()):g})")
     return s32.reshape(-1, *shape[-2:])
 
 
