@@ -51,7 +51,7 @@ _NEAR_AXIS = np.float32(1e-13)
 _LO2 = np.float32(1e-36)
 _HI2 = np.float32(1e36)
 #: Rows summed in the float32 per-column accumulators before they are added into the float64 block sums.
-_FLUSH_ROWS = 32
+_FLUSH_ROWS = 64
 #: Rows added into the accumulators per pass (``_accumulate`` is written for four).
 _GROUP = 4
 #: Codes that no accumulator counts: a vector to resolve with ``arctan2``, and one that biwoof.m's histc drops.
@@ -346,14 +346,28 @@ def _max_bits(bits):  # pragma: no cover - compiled
 _INF_BITS = 0x7F800000
 
 
+def _numeric(x: ArrayLike, name: str, what: str = "an integer or floating-point array") -> np.ndarray:
+    """:func:`check_numeric`, answering the common float32/float64 ndarray without its dtype tests."""
+    if type(x) is np.ndarray and (x.dtype == np.float32 or x.dtype == np.float64):
+        return x
+    return check_numeric(x, name, what=what)
+
+
+def _contiguous_float32(a: np.ndarray) -> NDArray[np.float32]:
+    """``a`` as C-contiguous float32; values beyond float32's range become inf without a warning."""
+    if a.dtype == np.float32:
+        return np.ascontiguousarray(a)
+    with np.errstate(over="ignore"):
+        return np.ascontiguousarray(a, dtype=np.float32)
+
+
 def _checked_strain(strain: ArrayLike, shape: tuple[int, ...]) -> NDArray[np.float32]:
     """``strain`` as C-contiguous float32 (N, H, W), checked in one Numba pass; a failing one is explained."""
     s = np.asarray(strain)
     if s.shape != shape:
         raise ShapeError(f"strain must have the flow's shape without its last axis, {shape}, got {s.shape}")
-    check_numeric(s, "strain", what="a numeric array")
-    with np.errstate(over="ignore"):
-        s32 = np.ascontiguousarray(s, dtype=np.float32)
+    _numeric(s, "strain", what="a numeric array")
+    s32 = _contiguous_float32(s)
     if s32.size and _max_bits(s32.view(np.uint32)) >= _INF_BITS:  # NaN, infinity, a negative value or -0.0
         check_finite(s, "strain")
         if (s < 0).any():
@@ -448,8 +462,7 @@ def biwoof(
     if strain is None:
         f = as_finite_float32(flow, "flow")
     else:  # the kernel checks every flow vector on its way (below): no separate pass over the flow
-        with np.errstate(over="ignore"):  # float64 beyond float32's range becomes inf, reported below
-            f = np.ascontiguousarray(check_numeric(flow, "flow"), dtype=np.float32)
+        f = _contiguous_float32(_numeric(flow, "flow"))  # beyond float32's range: inf, reported below
     lead, (h, w) = f.shape[:-3], f.shape[-3:-1]
     rows, cols = _check_blocks(blocks, h, w)
     stack = f.reshape(-1, h, w, 2)

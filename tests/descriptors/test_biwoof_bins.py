@@ -116,3 +116,24 @@ def test_strain_beyond_float32_range_is_rejected():
     strain[2, 2] = -1e-30
     with pytest.raises(mefast.errors.ShapeError, match=">= 0"):
         mefast.biwoof(np.ones((8, 8, 2), np.float32), strain, blocks=2)
+
+
+@pytest.mark.parametrize("mode", ["paper", "reference"])
+@pytest.mark.parametrize("bins", [8, 6])
+def test_tall_blocks_and_partial_row_groups_match_the_reference(mode, bins, rng):
+    """Blocks taller than the kernel's float32 accumulation span and heights that leave a partial group of rows:
+    the sums stay within float32 rounding of the float64 reference."""
+    flow = rng.normal(0, 2.0, (301, 23, 2)).astype(np.float32)
+    strain = rng.uniform(0, 1, (301, 23)).astype(np.float32)
+    for blocks in ((1, 2), (3, 1), (7, 5)):
+        got = mefast.biwoof(flow, strain, blocks=blocks, bins=bins, mode=mode)
+        np.testing.assert_allclose(got, _reference(flow, strain, blocks, bins, mode), rtol=1e-5, atol=1e-7)
+
+
+def test_negative_zero_strain_is_a_valid_magnitude():
+    flow = np.random.default_rng(2).normal(0, 1, (12, 12, 2)).astype(np.float32)
+    strain = np.full((12, 12), 0.5, np.float32)
+    strain[3:6, 3:6] = 0.0
+    signed = strain.copy()
+    signed[3:6, 3:6] = -0.0
+    np.testing.assert_array_equal(mefast.biwoof(flow, signed, blocks=3), mefast.biwoof(flow, strain, blocks=3))
