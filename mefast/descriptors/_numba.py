@@ -4,9 +4,11 @@ Binning a flow vector by its angle needs the angle only to within its distance t
 kernels compute every angle with :func:`atan2_approx` (a polynomial with selects instead of branches, so that
 LLVM vectorises the loops that call it; max error 2.4e-6 rad) and recompute with ``numpy.arctan2`` the rare
 vectors within :data:`EDGE_MARGIN` of an edge, so every vector lands in exactly the bin ``arctan2`` gives it.
+(Bi-WOOF with 2, 4 or 8 bins needs no angle at all: it bins by octant, see ``_biwoof._octant_row``.)
 
 Numba's on-disk cache keys a kernel on its own source file only: after editing this module, touch
-``biwoof.py`` and ``mdmo.py`` (or delete their ``__pycache__``) so that their cached kernels are rebuilt.
+``_biwoof.py``, ``_mdmo.py`` and ``_hog3d.py`` (or delete their ``__pycache__``) so that their cached kernels are
+rebuilt.
 """
 
 from __future__ import annotations
