@@ -295,11 +295,12 @@ MEFAST_INLINE Quad load_quad(const float* p) {
 }
 #else
 struct Quad {
-    float v[4] = {0, 0, 0, 0};
+    float v[4];
     float& operator[](int i) { return v[i]; }
     float operator[](int i) const { return v[i]; }
     Quad operator*(float s) const { Quad r; for (int c = 0; c < 4; ++c) r.v[c] = v[c] * s; return r; }
     Quad& operator+=(const Quad& o) { for (int c = 0; c < 4; ++c) v[c] += o.v[c]; return *this; }
+    Quad operator+(const Quad& o) const { Quad r = *this; r += o; return r; }
 };
 MEFAST_INLINE Quad load_quad(const float* p) {
     Quad q;
@@ -308,18 +309,23 @@ MEFAST_INLINE Quad load_quad(const float* p) {
 }
 #endif
 
+// The 4 taps of one pixel in one row of the interleaved image: 16 contiguous floats (4 taps x 4 channels).
 #if defined(__GNUC__) || defined(__clang__)
-// The 4 x 4 taps of one pixel in one row of the interleaved image: 16 contiguous floats (4 taps x 4 channels).
 typedef float Taps __attribute__((vector_size(16 * sizeof(float))));
+#else
+struct Taps {
+    float v[16] = {};
+    float operator[](int i) const { return v[i]; }
+    Taps operator*(float s) const { Taps r; for (int c = 0; c < 16; ++c) r.v[c] = v[c] * s; return r; }
+    Taps operator+(const Taps& o) const { Taps r; for (int c = 0; c < 16; ++c) r.v[c] = v[c] + o.v[c]; return r; }
+};
+#endif
 MEFAST_INLINE Taps load_taps(const float* p) {
     Taps t;
     std::memcpy(&t, p, sizeof(Taps));
     return t;
 }
-MEFAST_INLINE Quad quad_of(const Taps& t, int i) {
-    return Quad{t[4 * i], t[4 * i + 1], t[4 * i + 2], t[4 * i + 3]};
-}
-#endif
+MEFAST_INLINE Quad quad_of(const Taps& t, int i) { return Quad{t[4 * i], t[4 * i + 1], t[4 * i + 2], t[4 * i + 3]}; }
 
 MEFAST_INLINE void cubic_weights4(float t, float& w0, float& w1, float& w2, float& w3) {
     float c[4];
@@ -331,7 +337,8 @@ MEFAST_INLINE void cubic_weights4(float t, float& w0, float& w1, float& w2, floa
 }
 
 // Per row: first the sample positions and cubic weights of every pixel (a loop that vectorises), then per pixel
-// the 4 x 4 taps, each row of taps one 16-float load, weighted vertically and then horizontally.
+// the 4 x 4 taps, each row of taps one 16-float load, weighted vertically and then horizontally, into a row of
+// (I, Ix, Iy) samples, and last the linearised data term of the row from them (a loop that vectorises).
 MEFAST_TARGET_CLONES void warp_and_linearise(const float* I0, const float* I1c, const float* u1, const float* u2,
                                              int h, int w, float gamma, float* MEFAST_RESTRICT ix,
                                              float* MEFAST_RESTRICT iy, float* MEFAST_RESTRICT grad,
@@ -342,6 +349,7 @@ MEFAST_TARGET_CLONES void warp_and_linearise(const float* I0, const float* I1c, 
     float* MEFAST_RESTRICT wy = scratch + 4 * w;  // 4 planes of w: vertical weights
     int* MEFAST_RESTRICT xs = reinterpret_cast<int*>(scratch + 8 * w);
     int* MEFAST_RESTRICT ys = reinterpret_cast<int*>(scratch + 9 * w);
+    float* MEFAST_RESTRICT qs = scratch + 10 * w;  // 4 floats per pixel: I, dI/dx, dI/dy at the warped position
     for (int y = 0; y < h; ++y) {
         const std::ptrdiff_t o = static_cast<std::ptrdiff_t>(y) * w;
         const float* MEFAST_RESTRICT a1 = u1 + o;
@@ -389,11 +397,20 @@ MEFAST_TARGET_CLONES void warp_and_linearise(const float* I0, const float* I1c, 
                     acc += c * wxv[i];
                 }
             }
-            const float gx = acc[1], gy = acc[2];
-            ix[o + x] = gx;
-            iy[o + x] = gy;
-            grad[o + x] = gx * gx + gy * gy + gamma2;
-            rho_c[o + x] = acc[0] - gx * a1[x] - gy * a2[x] - I0[o + x];
+            std::memcpy(qs + 4 * static_cast<std::ptrdiff_t>(x), &acc, sizeof(Quad));
+        }
+        const float* MEFAST_RESTRICT i0 = I0 + o;
+        float* MEFAST_RESTRICT oix = ix + o;
+        float* MEFAST_RESTRICT oiy = iy + o;
+        float* MEFAST_RESTRICT ogr = grad + o;
+        float* MEFAST_RESTRICT orc = rho_c + o;
+#pragma omp simd
+        for (int x = 0; x < w; ++x) {
+            const float gx = qs[4 * x + 1], gy = qs[4 * x + 2];
+            oix[x] = gx;
+            oiy[x] = gy;
+            ogr[x] = gx * gx + gy * gy + gamma2;
+            orc[x] = qs[4 * x] - gx * a1[x] - gy * a2[x] - i0[x];
         }
     }
 }
@@ -583,7 +600,7 @@ struct Workspace {
                 if (pl->size() < n + 2 * kPad) pl->assign(n + 2 * kPad, 0.0f);
         }
         if (zeros.size() < static_cast<std::size_t>(w)) zeros.assign(static_cast<std::size_t>(w), 0.0f);
-        const std::size_t wsz = 10 * static_cast<std::size_t>(w);
+        const std::size_t wsz = 14 * static_cast<std::size_t>(w);
         if (warp_scratch.size() < wsz) warp_scratch.resize(wsz);
         const std::size_t med = k > 1 ? static_cast<std::size_t>(k) * (w + k) + n : 0;
         if (med_scratch.size() < med) med_scratch.resize(med);
