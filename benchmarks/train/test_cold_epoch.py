@@ -1,65 +1,218 @@
 """Cold first epoch of a store-backed DataLoader against in-memory arrays (issue 17, goal 5).
 
 ``train-dataloader-cold``: one shuffled epoch of training batches (flip, resize to 64, min-max; batch 64) over a
-2040-clip synthetic CD6ME-sized store (flow + strain 64 x 64), each round with a fresh :class:`StoreSource`, so
-every sample's chunks are read from disk and decoded. Three rows side by side:
+2040-clip synthetic CD6ME-sized store (flow + strain 64 x 64). Every side runs the same code on the same rows:
+:class:`FlowDataset` fed whole index batches by :func:`make_loader` (one ``source.read`` per array per batch, a
+NumPy gather, one transform call per batch), ``num_workers=0``, no pin_memory, the same sampler seed and the same
+flips (the global torch seed is reset before each epoch), ``torch.set_num_threads(1)``. Only the source differs:
 
-* in-memory arrays (the baseline, how MEB feeds its networks);
-* the store read through Zarr (``MEStore.read``: Zarr's codec pipeline per chunk; the read path before the direct
-  chunk reads);
-* the store read by :class:`mefast.train._chunks.ChunkReader` (each one-sample chunk file read and Blosc-decoded
-  straight into the row cache; mefast's default on a local store).
+* ``in-memory arrays`` (the baseline): :class:`ArraySource`, C-contiguous float32 arrays gathered by the batch's
+  indices (``arrays[name][rows]``), the fastest in-memory path there is for this dataset;
+* ``cold, direct chunk reads``: a fresh :class:`StoreSource` (empty row cache) with the store's files evicted from
+  the OS page cache right before the epoch (``posix_fadvise(DONTNEED)`` on every file; the fraction left resident
+  is measured with ``mincore`` and reported), so every chunk is read from disk and Blosc-decoded by
+  :class:`mefast.train._chunks.ChunkReader` (mefast's default on a local store);
+* ``page-cached, direct chunk reads``: a fresh source whose files are in the page cache (a process that reads a
+  store it just wrote, or a second run): every chunk decoded, no disk reads;
+* ``warm epochs``: a later epoch of one source, rows served from its decoded-row cache;
+* ``cold, Zarr reads (before)``: as the cold row, each chunk through ``MEStore.read`` (Zarr's codec pipeline), the
+  read path before the direct chunk reads.
 
-The goal is a cold epoch within 2x of in-memory. Every path's batches are checked equal before timing.
+Before any timing, every store side's batches of a whole epoch are checked equal to the in-memory ones, raw and
+transformed. The sides are timed in interleaved rounds (the order rotated every round) after one warm-up round, so
+load from other jobs on a shared machine falls on all of them alike. The goal is a cold epoch within 2x of
+in-memory; each row's ``ratio_to_memory`` metric is its median over the in-memory median of the same run.
 
 Run: ``python -m pytest benchmarks/train/test_cold_epoch.py --benchmark-enable --benchmark-only -q``.
 """
 
 from __future__ import annotations
 
+import ctypes
+import mmap
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+
 import numpy as np
-import pytest
 import torch
 
 from mefast.train import FlowDataset, StoreSource, make_loader
 from mefast.train.transforms import input_transforms
 
+ROUNDS = 5
+GROUP = "train-dataloader-cold"
+NAMES = {
+    "memory": "FlowDataset, in-memory arrays",
+    "cold": "FlowDataset, store, cold, direct chunk reads",
+    "page-cached": "FlowDataset, store, page-cached, direct chunk reads",
+    "warm": "FlowDataset, store, warm epochs",
+    "zarr": "FlowDataset, store, cold, Zarr reads (before)",
+}
 
-def _source(store, where):
-    src = StoreSource(store.path)
-    if where == "zarr":
+
+def _files(root: Path) -> list[str]:
+    return [str(p) for p in sorted(Path(root).rglob("*")) if p.is_file()]
+
+
+def _evict(files: list[str]) -> bool:
+    """Drop the files' pages from the OS page cache (flushed first); False where the OS cannot."""
+    if not hasattr(os, "posix_fadvise"):
+        return False
+    for f in files:
+        fd = os.open(f, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+    return True
+
+
+def _touch(files: list[str]) -> None:
+    """Read every file once, so that its pages are in the page cache."""
+    for f in files:
+        with open(f, "rb") as fh:
+            fh.read()
+
+
+def _resident(files: list[str]) -> float:
+    """Fraction of the files' pages in the page cache (``mincore``; NaN where unavailable)."""
+    if not sys.platform.startswith("linux"):
+        return float("nan")
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+    page, have, total = mmap.PAGESIZE, 0, 0
+    for f in files:
+        size = os.path.getsize(f)
+        if size == 0:
+            continue
+        pages = (size + page - 1) // page
+        fd = os.open(f, os.O_RDONLY)
+        try:
+            addr = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+            if addr in (None, ctypes.c_void_p(-1).value):
+                return float("nan")
+            vec = ctypes.create_string_buffer(pages)
+            ok = libc.mincore(addr, size, vec) == 0
+            libc.munmap(addr, size)
+        finally:
+            os.close(fd)
+        if not ok:
+            return float("nan")
+        have += sum(b & 1 for b in vec.raw)
+        total += pages
+    return have / max(total, 1)
+
+
+def _source(path: Path, zarr: bool = False) -> StoreSource:
+    src = StoreSource(path)
+    if zarr:
         src._reader = lambda name: None  # every chunk through MEStore.read (Zarr)
     return src
 
 
-def _batches(source, rows):
+def _loader(source, rows: np.ndarray, transform: bool):
+    tf = input_transforms(64, train=True) if transform else None
+    ds = FlowDataset(source, rows, inputs=("flow", "strain"), transform=tf)
+    return make_loader(ds, batch_size=64, shuffle=True, seed=0)
+
+
+def _epoch(source, rows: np.ndarray) -> int:
+    """One training epoch (same sampler order and flips on every side); the number of clips."""
     torch.manual_seed(0)
-    ds = FlowDataset(source, rows, inputs=("flow", "strain"), transform=input_transforms(64, train=True))
-    return list(make_loader(ds, batch_size=64, shuffle=True, seed=0))
+    n = 0
+    for x in _loader(source, rows, transform=True):
+        n += len(x)
+    return n
 
 
-NAMES = {
-    "memory": "FlowDataset, in-memory arrays",
-    "zarr": "FlowDataset, store, cold, Zarr reads (before)",
-    "direct": "FlowDataset, store, cold, direct chunk reads",
-}
+def _same_epoch(source, reference, rows: np.ndarray) -> None:
+    """Every batch of a whole epoch equal to the reference source's: raw inputs, then transformed."""
+    for a, b in zip(_loader(source, rows, False), _loader(reference, rows, False), strict=True):
+        assert a.dtype == b.dtype == torch.float32 and torch.equal(a, b)
+    batches = []
+    for src in (source, reference):
+        torch.manual_seed(0)
+        batches.append(list(_loader(src, rows, True)))
+    assert all(torch.equal(a, b) for a, b in zip(*batches, strict=True))
 
 
-@pytest.mark.parametrize("where", list(NAMES))
-def test_cold_epoch(benchmark, report, store, in_memory, one_epoch, where):
+class _Rounds:
+    """The part of pytest-benchmark's fixture that ``report`` reads, for rounds timed by this module."""
+
+    def __init__(self, seconds: list[float], disabled: bool) -> None:
+        s = np.asarray(seconds, dtype=float)
+        stats = SimpleNamespace(
+            median=float(np.median(s)),
+            mean=float(s.mean()),
+            min=float(s.min()),
+            max=float(s.max()),
+            stddev=float(s.std(ddof=1)) if len(s) > 1 else 0.0,
+            rounds=len(s),
+        )
+        self.stats = SimpleNamespace(stats=stats)
+        self.extra_info: dict[str, object] = {}
+        self.disabled = disabled
+
+
+def test_cold_epoch(benchmark, report, store, in_memory):
     torch.set_num_threads(1)
     rows = np.arange(len(store))
-    check = rows[:: max(1, len(rows) // 200)]
-    ref = _batches(in_memory, check)
-    got = _batches(in_memory if where == "memory" else _source(store, where), check)
-    assert all(torch.equal(a, b) for a, b in zip(ref, got, strict=True))
-    if where == "memory":
-        n = benchmark.pedantic(one_epoch, args=(in_memory, rows), rounds=3, iterations=1, warmup_rounds=1)
-    else:  # a fresh source each round: nothing cached
-        n = benchmark.pedantic(
-            lambda: one_epoch(_source(store, where), rows), rounds=3, iterations=1, warmup_rounds=1
-        )
-    assert n == len(store)
-    stats = getattr(benchmark, "stats", None)
-    rate = n / stats.stats.median if stats is not None else float("nan")
-    report("train-dataloader-cold", NAMES[where], benchmark, baseline=where == "memory", samples_per_s=rate)
+    files = _files(store.path)
+    evicts = _evict(files)
+    warm = _source(store.path)
+    for src in (warm, _source(store.path), _source(store.path, zarr=True)):  # doubles as the warm-up epochs
+        _same_epoch(src, in_memory, rows)
+    resident: list[float] = []
+
+    def cold(zarr: bool) -> Callable[[], StoreSource]:
+        def prepare() -> StoreSource:
+            _evict(files)
+            resident.append(_resident(files))
+            return _source(store.path, zarr=zarr)
+
+        return prepare
+
+    def cached() -> StoreSource:
+        _touch(files)
+        return _source(store.path)
+
+    prepare: dict[str, Callable[[], object]] = {
+        "memory": lambda: in_memory,
+        "cold": cold(False),
+        "page-cached": cached,
+        "warm": lambda: warm,
+        "zarr": cold(True),
+    }
+    order = list(NAMES)
+    times: dict[str, list[float]] = {k: [] for k in order}
+    rounds = 1 if benchmark.disabled else ROUNDS
+    for r in range(rounds + (0 if benchmark.disabled else 1)):  # round 0: warm-up, not recorded
+        for side in order[r % len(order) :] + order[: r % len(order)]:
+            source = prepare[side]()
+            t0 = time.perf_counter()
+            n = _epoch(source, rows)
+            dt = time.perf_counter() - t0
+            assert n == len(store)
+            if r > 0 or benchmark.disabled:
+                times[side].append(dt)
+    left = max(resident) if resident else float("nan")
+    if evicts and not benchmark.disabled:
+        # a file system whose pages cannot be evicted (tmpfs) would make the cold rows page-cached ones
+        assert not left > 0.05, f"{left:.0%} of the store stayed in the page cache: put it on a disk"
+    base = float(np.median(times["memory"]))
+    print()
+    for side in order:
+        med = float(np.median(times[side]))
+        print(f"{NAMES[side]}: median {med * 1e3:.0f} ms, {med / base:.2f}x in-memory, rounds {times[side]}")
+        metrics = {"samples_per_s": len(store) / med, "ratio_to_memory": med / base}
+        if side in ("cold", "zarr"):
+            metrics["page_cache_resident"] = left  # the largest fraction left before a cold round
+        report(GROUP, NAMES[side], _Rounds(times[side], benchmark.disabled), baseline=side == "memory", **metrics)
