@@ -5,16 +5,17 @@
 default feature (flow, strain, LBP-TOP, Bi-WOOF, MDMO, TIM frames) on 2 joblib worker processes, twice in one
 run:
 
-* baseline, ``decode="full"``: what preprocess did before issue 17.2, every
-  frame decoded whole in colour, converted to grey, the face searched on the whole onset frame, then cropped;
+* baseline, ``decode="full"``: what preprocess did before issue 17.2, every frame decoded whole in colour,
+  converted to grey, the face searched on the whole onset frame, then cropped;
 * ``decode="reduced"`` (the default now): the face searched on a 256-line copy of the onset and refined by the
   landmark model at full resolution, then every frame decoded grey at the largest libjpeg reduction that keeps
   one decoded pixel per crop pixel (1/2 for the default 256x256 crop of these faces) straight into the crop.
 
-Reported: clips/s, ms per clip of every step (summed over both workers), the peak resident memory of all processes,
-and the reduction used. Goal: 20 clips/s. Before timing, the two stores are checked to agree: the stored onset ->
-apex flows (128x128) within a mean endpoint difference of 0.05 px (the crops differ by the block mean of the
-reduced decode and by the landmarks found from the coarse box), the TIM frames within 4 grey levels on average.
+Reported (the median of 3 rounds): clips/s, ms per clip of every step (summed over both workers), the peak
+resident memory of all processes, and the reduction used. Goal: 20 clips/s. Before timing, the two options are
+checked to agree on the first 6 clips: the stored onset -> apex flows (128x128) within a mean endpoint difference
+of 0.05 px (the crops differ by the block mean of the reduced decode and by the landmarks found from the coarse
+box), the TIM frames within 4 grey levels on average.
 
 Run: ``python -m pytest benchmarks/pipeline/test_large_frames.py --benchmark-enable --benchmark-only -q -s`` (the
 corpus is written once to ``$MEFAST_BENCH_DIR``; ``python benchmarks/pipeline/_casme3.py`` writes it ahead).
@@ -40,6 +41,7 @@ _spec.loader.exec_module(_conf)
 
 N_JOBS = 2
 N_CLIPS = 100
+ROUNDS = 3  # each row's median of 3 (the machine is shared: one round can be slowed by others)
 GROUP = f"pipeline large frames, CAS(ME)^3-sized clips (1280x720, 10-30 frames), {N_JOBS} workers"
 BEFORE = PreprocessOptions(decode="full")  # implies face={"coarse_size": None}
 AFTER = PreprocessOptions()
@@ -107,13 +109,13 @@ def test_preprocess_large_frames(benchmark, report, clips, agreement, tmp_path_f
     n_jobs = 1 if small else N_JOBS
     options = BEFORE if which == "before" else AFTER
     path = tmp_path_factory.mktemp("large") / f"{which}.zarr"
-    result = {}
+    runs = []
 
     def run():
-        result["out"] = _preprocess(ds, path, options, n_jobs)
+        runs.append(_preprocess(ds, path, options, n_jobs))
 
-    benchmark.pedantic(run, rounds=1, iterations=1)
-    rep, peak = result["out"]
+    benchmark.pedantic(run, rounds=1 if small else ROUNDS, iterations=1)
+    rep, peak = sorted(runs, key=lambda out: out[0].seconds)[len(runs) // 2]  # the median round
     metrics = _metrics(rep, peak)
     if which == "after":
         metrics["reduction"] = read_clip(ds, 0, options)[3]
