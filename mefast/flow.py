@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _core
-from ._backend import kernels
+from ._backend import kernels, require_cpu
 from ._docs import fill_doc
 from ._validation import as_gray_float, check_flow, core_threads
 from .errors import ShapeError
@@ -277,6 +277,7 @@ def compute_flow(
     params: TVL1Params | str | None = None,
     n_threads: int | None = None,
     device: str = "cpu",
+    warm_start: bool = False,
 ) -> NDArray[np.float32]:
     """TV-L1 flow from a reference frame to every later frame of a clip.
 
@@ -294,23 +295,51 @@ def compute_flow(
     n_threads : int, optional
         Threads for the pairs, all cores if None.
     {{device_core}}
+    warm_start : bool
+        ``reference="first"`` on the CPU only (``"auto"`` runs it on the CPU, ``"cuda"`` raises
+        ``CudaUnavailableError``). The frames are taken in runs of ``WARM_START_RUN`` (8): the first flow of a
+        run is computed as without warm start, every other one starts from the previous frame's flow at full
+        resolution, without the pyramid (that flow already holds the motion so far), with the same warps,
+        iterations and stopping rule. About a fifth less time per frame with the ``fast`` preset; on smooth face
+        motion the flows stay within the bounds the OpenCV-agreement test sets between mefast and OpenCV's
+        DualTVL1 (endpoint error at most 1.05x the cold flows', mean difference from them under 0.04 px;
+        ``tests/flow/test_warm_start.py``). Runs are independent, so the result does not depend on
+        ``n_threads``.
 
     Returns
     -------
     flows : ndarray of shape (T-1, H, W, 2), float32
+
+    Notes
+    -----
+    On the CPU, ``reference="first"`` builds frame 0's pyramid once for all pairs; without ``warm_start`` the
+    flows are those of :func:`tvl1`, bit for bit.
     """
     frames = as_gray_float(video, "video", ndim=3)
     if frames.shape[0] < 2:
         raise ShapeError(f"video needs at least 2 frames to compute flow, got shape {np.shape(video)}")
     t = frames.shape[0]
-    if reference == "first":
-        i0 = np.zeros(t - 1, dtype=np.int32)
-    elif reference == "previous":
-        i0 = np.arange(t - 1, dtype=np.int32)
-    else:
+    if reference not in ("first", "previous"):
         raise ValueError(f"reference must be 'first' or 'previous', got {reference!r}")
+    p, threads = _resolve_params(params), core_threads(n_threads)
+    if warm_start:
+        if reference != "first":
+            raise ValueError("warm_start needs reference='first' (flows from frame 0 to each frame)")
+        require_cpu(device, "compute_flow(warm_start=True)")
+    # The backends that have the reference kernel (the CPU's) build frame 0's pyramid once; the others run pairs.
+    from_reference = getattr(kernels("cpu" if warm_start else device), "tvl1_from_reference", None)
+    if reference == "first" and from_reference is not None:
+        run = WARM_START_RUN if warm_start else 0
+        out: NDArray[np.float32] = from_reference(frames[0], frames[1:], p._core_params, run, threads)
+        return out
+    i0 = np.zeros(t - 1, dtype=np.int32) if reference == "first" else np.arange(t - 1, dtype=np.int32)
     i1 = np.arange(1, t, dtype=np.int32)
-    return _pairs(frames, i0, i1, _resolve_params(params), core_threads(n_threads), device)
+    return _pairs(frames, i0, i1, p, threads, device)
+
+
+#: Frames per warm-started run of :func:`compute_flow` (``warm_start=True``): each run's first flow is computed
+#: from scratch, so a lost track lasts at most this many frames, and the runs can run in parallel.
+WARM_START_RUN = 8
 
 
 _STRAIN_SCHEMES = {"central": 0, "backward": 1, "sobel_meb": 2}

@@ -45,11 +45,13 @@ def mdmo_feature(
     params: TVL1Params | str,
     mdmo_options: Mapping[str, Any],
     n_threads: int,
+    warm_start: bool = False,
 ) -> NDArray[np.float32]:
     """MDMO of a grey clip ``(T, H, W)`` with the onset's 68 landmarks, its flows computed at ``size``.
 
     ``size`` comes from :func:`mdmo_grid`; when it is the clip's own size nothing is resized. Landmarks map
-    with the resize's pixel-centre convention, ``x' = (x + 0.5) * W' / W - 0.5`` (likewise y).
+    with the resize's pixel-centre convention, ``x' = (x + 0.5) * W' / W - 0.5`` (likewise y). ``warm_start``
+    is :func:`mefast.compute_flow`'s (each flow started from the previous frame's).
     """
     import cv2
 
@@ -62,5 +64,5 @@ def mdmo_feature(
         gray = np.stack([cv2.resize(f, (sw, sh), interpolation=cv2.INTER_AREA) for f in gray])
         scale = np.array([sw / w, sh / h])
         lm = np.clip((lm + 0.5) * scale - 0.5, 0.0, np.array([sw - 1, sh - 1], np.float64))
-    flows = compute_flow(gray, reference="first", params=params, n_threads=n_threads)
+    flows = compute_flow(gray, reference="first", params=params, n_threads=n_threads, warm_start=warm_start)
     return np.asarray(mdmo(flows, lm, **mdmo_options), np.float32)

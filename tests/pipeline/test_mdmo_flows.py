@@ -9,6 +9,8 @@ with the ``opencv`` preset instead of ``fast`` moves MDMO by about as much (rho 
 
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
 import pytest
@@ -95,4 +97,12 @@ def test_options_validate_and_pipeline_uses_the_grid(face):
 
     marks = _landmarks(clip[0], opts)
     np.testing.assert_array_equal(out["mdmo"], mdmo_feature(clip, marks, size=(128, 128), params=FAST,
+                                                            mdmo_options={}, n_threads=1, warm_start=True))  # fmt: skip
+    # mdmo_warm_start=False: every flow computed from scratch, as compute_flow without warm_start
+    cold = dataclasses.replace(opts, mdmo_warm_start=False)
+    out, _ = compute_features(rgb, 2, features=["mdmo"], size=(64, 64), options=cold)
+    np.testing.assert_array_equal(out["mdmo"], mdmo_feature(clip, marks, size=(128, 128), params=FAST,
                                                             mdmo_options={}, n_threads=1))  # fmt: skip
+    with pytest.raises(TypeError, match="mdmo_warm_start must be a bool"):
+        PreprocessOptions(mdmo_warm_start="yes")
+    assert PreprocessOptions().mdmo_warm_start is True and cold.to_dict()["mdmo_warm_start"] is False
