@@ -128,3 +128,47 @@ def test_threaded_reads_equal_serial(store_path, n_threads):
     out = np.full((len(store), *reader.shape), -1.0, np.float32)
     reader.read_into(rows, out)
     np.testing.assert_array_equal(out, _zarr_rows(store_path, "flow"))
+
+
+def test_chunk_with_trailing_bytes_raises(tmp_path):
+    """A file longer than the Blosc frame it starts with (appended to, or not a chunk) is refused, not half-read."""
+    blosc = BloscCodec(cname="zstd", clevel=5, shuffle="shuffle")
+    arr = zarr.create_array(tmp_path / "e.zarr", shape=(2, 4), chunks=(1, 4), dtype="float32", compressors=blosc)
+    arr[:] = np.arange(8, dtype=np.float32).reshape(2, 4)
+    reader = ChunkReader.for_array(arr)
+    assert reader is not None
+    chunk = tmp_path / "e.zarr" / "c" / "1" / "0"
+    chunk.write_bytes(chunk.read_bytes() + b"\0" * 3)
+    out = np.empty((2, 4), np.float32)
+    reader.read_into(np.array([0]), out[:1], np.array([0]))
+    np.testing.assert_array_equal(out[0], arr[0])
+    with pytest.raises(StoreError, match="e.zarr/c/1/0 does not hold one sample"):
+        reader.read_into(np.array([1]), out, np.array([1]))
+
+
+@pytest.mark.parametrize("separator", ["/", "."])
+def test_rows_beyond_the_checked_keys_read_like_zarr(tmp_path, separator):
+    """The chunk path template is Zarr's key encoding (either separator) for every row, not only the checked ones."""
+    blosc = BloscCodec(cname="lz4", clevel=1, shuffle="shuffle")
+    n = 130
+    arr = zarr.create_array(
+        tmp_path / "f.zarr",
+        shape=(n, 2, 3),
+        chunks=(1, 2, 3),
+        dtype="int16",
+        compressors=blosc,
+        chunk_key_encoding={"name": "default", "separator": separator},
+    )
+    arr[:] = np.arange(n * 6, dtype=np.int16).reshape(n, 2, 3)
+    reader = ChunkReader.for_array(arr, n_threads=1)
+    assert reader is not None and reader._template == f"c{separator}{{0}}{separator}0{separator}0"
+    out = np.empty((n, 2, 3), np.int16)
+    reader.read_into(np.arange(n)[::-1].copy(), out)
+    np.testing.assert_array_equal(out, arr[:])
+
+
+def test_key_template_falls_back_to_the_encoding():
+    from mefast.train._chunks import _key_template
+
+    assert _key_template(lambda c: ".".join(map(str, c)), 2) == "{0}.0.0"
+    assert _key_template(lambda c: f"s{c[0]:04d}", 2) is None  # not "c/i/...": the reader calls the encoding
