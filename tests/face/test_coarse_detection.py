@@ -82,3 +82,35 @@ def test_small_images_and_upsample_skip_the_copy(monkeypatch):
 def test_coarse_size_is_checked():
     with pytest.raises(ValueError, match="coarse_size"):
         face.detect_face(_frame(2.2), coarse_size=8)
+
+
+def test_boxes_too_small_in_the_copy_are_searched_for_at_full_resolution(monkeypatch):
+    frame = _frame(2.2)  # a face of about 330 px: about 65 px in a 144-line copy, found there by the LBP cascade
+    calls = []
+    real = face._boxes
+
+    def spy(name, gray, up):
+        found = real(name, gray, up)
+        calls.append((gray.shape, [b[2] for b in found]))
+        return found
+
+    monkeypatch.setattr(face, "_boxes", spy)
+    box = face.detect_face(frame, detector="lbp", coarse_size=144)
+    (copy_shape, widths), (whole_shape, _) = calls
+    assert copy_shape == (144, 256) and widths and max(widths) < face.COARSE_MIN_FACE
+    assert whole_shape == frame.shape  # the coarse box was not used
+    assert box == face.detect_face(frame, detector="lbp", coarse_size=None)
+
+
+def test_template_landmarks_follow_the_whole_frame_box(monkeypatch):
+    """The template has no model to refine a coarse box: its box is searched for on the whole frame."""
+    frame = _frame(2.2)
+    calls = []
+    real = face._boxes
+    monkeypatch.setattr(face, "_boxes", lambda name, gray, up: calls.append(gray.shape) or real(name, gray, up))
+    lm = face.landmarks68(frame, method="template", detector="lbp")
+    on_frame = [c for c in calls if c != face_image().shape[:2]]  # not the template's own image
+    assert on_frame == [frame.shape]  # no copy searched
+    assert lm.approximate
+    np.testing.assert_array_equal(lm.points, face.landmarks68(frame, method="template", detector="lbp",
+                                                              coarse_size=None).points)  # fmt: skip
