@@ -5,7 +5,8 @@ API's, in this order (``n_threads`` is the number of threads the C++ core may us
 
 1. Convert the RGB frames to BT.601 grey uint8 (``cv2.cvtColor``), then :func:`mefast.face.crop_align` them
    to ``crop_size`` (``align="face"``), or resize them (area) when they already are face crops
-   (``align="none"``).
+   (``align="none"``). ``preprocess`` reads its clips already grey and cropped (``aligned=``): decoded at the
+   size the crop needs, see :mod:`mefast.pipeline._reading`.
 2. ``flow``: :func:`mefast.tvl1` onset -> apex at ``crop_size`` with ``PreprocessOptions.flow``, then
    :func:`mefast.resize_flow` to the store's ``size``, stored channels first ``(2, H, W)``.
 3. ``strain``: :func:`mefast.optical_strain` of the stored flow.
@@ -105,9 +106,10 @@ class PreprocessOptions:
         ``coarse_size``); with ``align="none"``, the landmark ones go to :func:`mefast.face.landmarks68` for MDMO.
     decode : {"reduced", "full"}
         ``"reduced"``: frames are decoded grey, JPEGs at the largest reduction (libjpeg's DCT scaling, 1/2, 1/4,
-        1/8) that still gives the crop at least one pixel per crop pixel, straight into the crop
-        (:mod:`mefast.pipeline._reading`); ``"full"``: every frame decoded whole in colour, then converted and
-        cropped (slower on large frames; what ``preprocess`` did before).
+        1/8) that still gives the crop at least one pixel per crop pixel, straight into the crop, the face
+        searched on a downscaled copy (:mod:`mefast.pipeline._reading`); ``"full"``: every frame decoded whole
+        in colour, converted and cropped, the face searched on the whole frame unless ``face`` sets
+        ``coarse_size`` (slower on large frames; what ``preprocess`` did before).
     """
 
     crop_size: tuple[int, int] = (256, 256)
