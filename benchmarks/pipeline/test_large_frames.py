@@ -57,7 +57,7 @@ def _small(config) -> bool:
 def clips(request, tmp_path_factory):
     small = _small(request.config)
     if small:
-        ds = _conf.casme3_corpus(_conf.CASME3_SMALL, tmp_path_factory.mktemp("casme3"), n_jobs=1)
+        ds = _conf.casme3_corpus(_conf.CASME3_SMALL, tmp_path_factory.getbasetemp(), n_jobs=1)  # shared
     else:
         ds = _conf.casme3_corpus(_conf.CASME3_FULL).subset(range(N_CLIPS))
     for paths in ds.frame_paths:  # the frames in the page cache for both rows alike

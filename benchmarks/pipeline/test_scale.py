@@ -45,7 +45,7 @@ def corpus(request, tmp_path_factory):
     opt = request.config.getoption
     small = opt("benchmark_disable", False) and not opt("benchmark_enable", False)
     if small:
-        base = _conf.casme3_corpus(_conf.CASME3_SMALL, tmp_path_factory.mktemp("casme3"), n_jobs=1)
+        base = _conf.casme3_corpus(_conf.CASME3_SMALL, tmp_path_factory.getbasetemp(), n_jobs=1)  # shared
         return _conf.replicate(base, 2), True
     ds = _conf.replicate(_conf.casme3_corpus(_conf.CASME3_FULL), REPLICAS)
     for paths in ds.frame_paths[: len(ds) // REPLICAS]:  # the frames in the page cache for every run alike
