@@ -19,10 +19,9 @@ Seeds
 -----
 The random fields are drawn from seeds of two disjoint splits. ``"tuning"`` (seeds ``0 .. 999_999``) is where
 parameters may be chosen; ``"report"`` (seeds ``1_000_000`` and above) is only for reporting. Every number in
-the README's flow tables comes from the report split. mefast's presets were chosen on
-``mefast.testing.face_flow_pair`` (the astronaut face with the fixed-bump field of
-``mefast.testing.smooth_field``, seeds 0-15), a different generator from this one; the report seeds were used
-for nothing else.
+the README's flow tables comes from the report split. mefast's ``accurate`` and ``fast`` presets were chosen by
+``benchmarks/flow/tune_presets.py`` on tuning seeds 0 and 1 of this generator (which it asserts); the report
+seeds were used for nothing else.
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ def test_translation_is_recovered(shift):
     inner = flow[12:-12, 12:-12].reshape(-1, 2)
     med = np.median(inner, axis=0)
     assert med == pytest.approx(shift, abs=0.008)  # measured <= 0.0025 px
-    assert endpoint_error(flow, np.broadcast_to(np.float32(shift), flow.shape), border=12) < 0.035  # measured <= 0.015
+    assert endpoint_error(flow, np.broadcast_to(np.float32(shift), flow.shape), border=12) < 0.035  # measured <= 0.017
 
 
 def test_small_rotation_is_recovered():
@@ -66,7 +66,7 @@ def test_small_rotation_is_recovered():
     frame0 = np.clip(warp_image(base, field), 0, 255).astype(np.uint8)
     flow = mefast.tvl1(frame0, np.clip(base, 0, 255).astype(np.uint8), params="accurate")
     assert np.abs(field).max() > 1.5  # the motion is not trivial
-    assert endpoint_error(flow, field, border=10) < 0.05  # measured 0.021
+    assert endpoint_error(flow, field, border=10) < 0.05  # measured 0.026
 
 
 @pytest.mark.parametrize(("preset", "max_epe"), [("opencv", 0.06), ("accurate", 0.035), ("fast", 0.06)], ids=str)

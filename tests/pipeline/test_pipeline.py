@@ -215,9 +215,10 @@ def test_existing_store_with_other_parameters_or_samples_is_refused(tiny, full_s
     path, _ = full_store
     with pytest.raises(StoreError, match=r"other parameters \(size: \[32, 32\] -> \[48, 48\]\)"):
         preprocess(tiny, path, size=(48, 48), options=OPTS, n_jobs=1)
-    with pytest.raises(StoreError, match=r"options.flow.lambda_: 0.15 -> 0.3"):
+    lam = mefast.TVL1_PRESETS["accurate"].lambda_
+    with pytest.raises(StoreError, match=rf"options.flow.lambda_: {lam} -> {2 * lam}"):
         preprocess(tiny, path, size=SIZE, options=PreprocessOptions(crop_size=CROP, flow=mefast.TVL1_PRESETS[
-            "accurate"].replace(lambda_=0.3)), n_jobs=1)  # fmt: skip
+            "accurate"].replace(lambda_=2 * lam)), n_jobs=1)  # fmt: skip
     with pytest.raises(StoreError, match="holds other samples than this dataset"):
         preprocess(tiny.subset([0, 1, 2]), path, size=SIZE, options=OPTS, n_jobs=1)
     assert len(MEStore.open(path).attrs["runs"]) == 1  # refused runs leave no trace
