@@ -14,7 +14,9 @@ the dataset of a test fold carries none.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -89,10 +91,17 @@ class StoreSource:
         self._pid = os.getpid() if self._store is not None else None
         self._cache: dict[str, tuple[np.ndarray, NDArray[np.bool_]]] = {}
         self._readers: dict[str, ChunkReader | None] = {}
+        self._lock = threading.Lock()  # the cache table, filled by the caller and the prefetch thread
+        self._ahead: ThreadPoolExecutor | None = None
+        self._pending: list[tuple[str, NDArray[np.int64], Future[np.ndarray]]] = []
 
     def __getstate__(self) -> dict[str, Any]:
         state = {"path": self.path, "cache_bytes": self.cache_bytes, "_store": None, "_pid": None}
-        return {**state, "_cache": {}, "_readers": {}}
+        return {**state, "_cache": {}, "_readers": {}, "_ahead": None, "_pending": []}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     @property
     def store(self) -> LabelFreeStore:
@@ -102,6 +111,8 @@ class StoreSource:
             self._pid = os.getpid()
             self._cache = {}
             self._readers = {}
+            self._ahead = None
+            self._pending = []
         return self._store
 
     @property
@@ -110,6 +121,10 @@ class StoreSource:
         return self.store.features
 
     def _cache_for(self, name: str) -> tuple[np.ndarray, NDArray[np.bool_]] | None:
+        with self._lock:
+            return self._cache_entry(name)
+
+    def _cache_entry(self, name: str) -> tuple[np.ndarray, NDArray[np.bool_]] | None:
         if name not in self._cache:
             shape, dtype = self.store.shapes[name]
             n = len(self.store)
@@ -127,12 +142,53 @@ class StoreSource:
             self._readers[name] = ChunkReader.for_array(store._reader._array(name)) if name in store.features else None
         return self._readers[name]
 
+    def prefetch(self, name: str, rows: ArrayLike) -> None:
+        """Start reading rows of one array in a background thread; a later :meth:`read` of them takes the result.
+
+        A training loop asks for the next batch's rows while it transforms the current one, so the chunk reads
+        and decodes (which release the GIL) overlap its work. A :meth:`read` of other rows of the array first
+        waits for (and drops) the array's earlier prefetches, so the values never depend on the timing. Rows
+        out of range and unknown arrays are left to :meth:`read`, which raises.
+        """
+        rows = np.array(rows, dtype=np.int64)  # a copy: the caller may reuse its buffer
+        store = self.store  # opened here, in the calling thread
+        n = len(store)
+        if name not in store.features or (len(rows) and (rows.min() < -n or rows.max() >= n)):
+            return
+        self._reader(name)
+        if self._ahead is None:
+            self._ahead = ThreadPoolExecutor(1, thread_name_prefix="mefast-prefetch")
+        self._pending.append((name, rows, self._ahead.submit(self._read, name, rows)))
+
+    def _take(self, name: str, rows: NDArray[np.int64]) -> np.ndarray | None:
+        """The prefetched result of exactly ``rows`` of ``name``, else None; the array's older prefetches dropped.
+
+        Every prefetch of the array queued before the match (all of them when none matches) has finished when
+        this returns, so the caller never reads the array while the background thread does.
+        """
+        mine = [k for k, p in enumerate(self._pending) if p[0] == name]
+        hit = next((k for k in mine if np.array_equal(self._pending[k][1], rows)), None)
+        drop = [k for k in mine if hit is None or k <= hit]
+        wait([self._pending[k][2] for k in drop])
+        got = None if hit is None else self._pending[hit][2].result()
+        self._pending = [p for k, p in enumerate(self._pending) if k not in drop]
+        return got
+
     def read(self, name: str, rows: NDArray[np.int64]) -> np.ndarray:
         """Rows of one per-sample array (one chunk per row read from the store, then cached).
 
         On a local store the chunks are read and decompressed directly into the result (see
-        :class:`~mefast.train._chunks.ChunkReader`); the values are exactly the store's.
+        :class:`~mefast.train._chunks.ChunkReader`); the values are exactly the store's. Rows asked for by
+        :meth:`prefetch` come from the background read.
         """
+        rows = np.asarray(rows, dtype=np.int64)
+        if self._pending:
+            got = self._take(name, rows)
+            if got is not None:
+                return got
+        return self._read(name, rows)
+
+    def _read(self, name: str, rows: NDArray[np.int64]) -> np.ndarray:
         rows = np.asarray(rows, dtype=np.int64)
         n = len(self.store)
         if len(rows) and (rows.min() < -n or rows.max() >= n):
@@ -274,14 +330,65 @@ class FlowDataset(RowDataset):
         x = torch.from_numpy(stack_inputs(self.source, self.rows[pos], self.inputs))
         return x if self.transform is None else self.transform(x)
 
+    def prefetch(self, index: Sequence[int]) -> None:
+        """Start reading the arrays of the batch at positions ``index`` in the background (see :func:`make_loader`).
+
+        Only a source with a ``prefetch`` method (:class:`StoreSource`) reads ahead; the batch ``self[index]``
+        returns is the same either way.
+        """
+        ahead = getattr(self.source, "prefetch", None)
+        if ahead is None:
+            return
+        rows = self.rows[np.atleast_1d(np.asarray(index, dtype=np.int64))]
+        features = self.source.features
+        for name in self.inputs:
+            if name == "strain" and "strain" not in features:
+                name = "flow"  # stack_inputs computes it from the flow
+            if name in features:
+                ahead(name, rows)
+
+
+class _ReadAhead(torch.utils.data.Sampler):
+    """Batches of a batch sampler, each announced to the dataset (``dataset.prefetch``) one batch early.
+
+    When batch ``k`` is handed out, the reads of batch ``k + 1`` start in the background and run while the
+    caller transforms batch ``k``; batch 0 is announced with batch 1. The batches and their order are the
+    wrapped sampler's.
+    """
+
+    def __init__(self, batches: torch.utils.data.BatchSampler, dataset: Any) -> None:
+        self.batches = batches
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        it = iter(self.batches)
+        cur = next(it, None)
+        if cur is not None:
+            self.dataset.prefetch(cur)
+        while cur is not None:
+            nxt = next(it, None)
+            if nxt is not None:
+                self.dataset.prefetch(nxt)
+            yield cur
+            cur = nxt
+
 
 def make_loader(
     dataset: FlowDataset | ClipDataset, *, batch_size: int, shuffle: bool, seed: int = 0, num_workers: int = 0
 ) -> torch.utils.data.DataLoader:
-    """A DataLoader that hands whole index batches to a batched dataset (:class:`FlowDataset`, ``ClipDataset``)."""
+    """A DataLoader that hands whole index batches to a batched dataset (:class:`FlowDataset`, ``ClipDataset``).
+
+    With ``num_workers=0`` and a dataset that can read ahead (:meth:`FlowDataset.prefetch`), the next batch's
+    chunks are read in a background thread while the current batch is transformed and used.
+    """
     gen = torch.Generator().manual_seed(seed)
     base = torch.utils.data.RandomSampler(dataset, generator=gen) if shuffle else range(len(dataset))
-    sampler = torch.utils.data.BatchSampler(base, batch_size=batch_size, drop_last=False)
+    sampler: Any = torch.utils.data.BatchSampler(base, batch_size=batch_size, drop_last=False)
+    if num_workers == 0 and hasattr(dataset, "prefetch"):  # workers read in their own processes: no read-ahead
+        sampler = _ReadAhead(sampler, dataset)
     return torch.utils.data.DataLoader(
         dataset,
         sampler=sampler,

@@ -1,0 +1,109 @@
+"""Read-ahead of the next batch (make_loader with num_workers=0): same tensors in the same order, reads overlapped."""
+
+from __future__ import annotations
+
+import pickle
+import threading
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from mefast.store import MEStore  # noqa: E402
+from mefast.train import ArraySource, FlowDataset, StoreSource, make_loader  # noqa: E402
+from mefast.train.synthetic import write_flow_store  # noqa: E402
+from mefast.train.transforms import input_transforms  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def store_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("prefetch") / "s.zarr"
+    write_flow_store(path, datasets=["casme2", "samm"], n_subjects=3, clips_per_subject=6, size=16, seed=5)
+    return path
+
+
+def _memory(path) -> ArraySource:
+    store = MEStore.open(path, mode="r")
+    return ArraySource({"flow": store.read("flow", slice(None)), "strain": store.read("strain", slice(None))})
+
+
+class _Spy(StoreSource):
+    """A store source that records which thread read which rows of which array."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.log: list[tuple[str, str, tuple[int, ...]]] = []
+
+    def _read(self, name, rows):
+        self.log.append((threading.current_thread().name, name, tuple(np.asarray(rows).tolist())))
+        return super()._read(name, rows)
+
+
+def _epoch(source, rows, *, transform: bool, batch_size: int = 8, num_workers: int = 0) -> list:
+    tf = input_transforms(16, train=True) if transform else None
+    ds = FlowDataset(source, rows, inputs=("flow", "strain"), transform=tf, with_positions=True)
+    torch.manual_seed(0)
+    return list(make_loader(ds, batch_size=batch_size, shuffle=True, seed=4, num_workers=num_workers))
+
+
+@pytest.mark.parametrize("cache_bytes", [2**30, 0])
+@pytest.mark.parametrize("transform", [False, True])
+def test_read_ahead_batches_equal_in_memory(store_path, cache_bytes, transform):
+    """Every batch (inputs and positions) equals the in-memory source's, in the same order, and was read ahead."""
+    rows = np.arange(len(MEStore.open(store_path, mode="r")))[::-1].copy()
+    spy = _Spy(store_path, cache_bytes=cache_bytes)
+    got = _epoch(spy, rows, transform=transform)
+    want = _epoch(_memory(store_path), rows, transform=transform)
+    assert len(got) == len(want) == -(-len(rows) // 8)
+    for (x, p), (y, q) in zip(got, want, strict=True):
+        assert torch.equal(p, q) and x.dtype == torch.float32 and torch.equal(x, y)
+    # every batch's flow and strain came from the background thread, batch after batch in the sampler's order
+    assert {t for t, _, _ in spy.log} == {"mefast-prefetch_0"}
+    flows = [r for _, name, r in spy.log if name == "flow"]
+    assert flows == [tuple(rows[p.numpy()].tolist()) for _, p in want]
+    assert spy._pending == []
+
+
+def test_read_of_other_rows_drops_the_prefetch(store_path):
+    """Rows read without a matching prefetch are read in place, after the array's pending prefetches finish."""
+    src = StoreSource(store_path, cache_bytes=0)
+    mem = _memory(store_path)
+    src.prefetch("flow", [0, 1, 2])
+    src.prefetch("flow", [3, 4])
+    src.prefetch("strain", [5])
+    np.testing.assert_array_equal(src.read("flow", np.array([3, 4])), mem.read("flow", np.array([3, 4])))
+    assert [(n, r.tolist()) for n, r, _ in src._pending] == [("strain", [5])]  # flow's older prefetch dropped too
+    np.testing.assert_array_equal(src.read("strain", np.array([6, 7])), mem.read("strain", np.array([6, 7])))
+    assert src._pending == []
+    src.prefetch("flow", [1, 2])
+    np.testing.assert_array_equal(src.read("flow", np.array([2, 1])), mem.read("flow", np.array([2, 1])))
+    assert src._pending == []
+
+
+def test_prefetch_leaves_bad_rows_to_read(store_path):
+    src = StoreSource(store_path)
+    n = len(src.store)
+    src.prefetch("flow", [0, n])
+    src.prefetch("nope", [0])
+    assert src._pending == []
+    with pytest.raises(IndexError):
+        src.read("flow", np.array([0, n]))
+
+
+def test_source_pickles_after_prefetch(store_path):
+    src = StoreSource(store_path)
+    src.prefetch("flow", [0, 1])
+    copy = pickle.loads(pickle.dumps(src))
+    assert copy._pending == [] and copy._ahead is None
+    np.testing.assert_array_equal(copy.read("flow", np.array([1, 0])), src.read("flow", np.array([1, 0])))
+
+
+def test_workers_read_without_read_ahead(store_path):
+    """With DataLoader workers the main process announces nothing (the workers read their own batches)."""
+    rows = np.arange(len(MEStore.open(store_path, mode="r")))
+    spy = _Spy(store_path)
+    ds = FlowDataset(spy, rows, inputs=("flow", "strain"))
+    assert getattr(make_loader(ds, batch_size=8, shuffle=True, seed=0).sampler, "dataset", None) is ds
+    loader = make_loader(ds, batch_size=8, shuffle=True, seed=0, num_workers=1)
+    assert isinstance(loader.sampler, torch.utils.data.BatchSampler)
