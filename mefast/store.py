@@ -13,11 +13,11 @@ Layout (readable with plain ``zarr``, ``xarray`` or ``dask``; see the README)::
       lbptop, biwoof, mdmo   (N, D) float32
       done            (N,) bool               written last for each sample
 
-Every per-sample array is chunked ``(1, ...)`` along N and compressed with Blosc zstd, so processes on one
-machine or many write disjoint chunks without coordination. Zarr writes each chunk whole (local stores
-rename a temporary file into place, object stores put whole objects), and ``done`` is written after all of a
-sample's chunks, so a crash can leave a sample half-written but never marked done. Floating arrays are
-filled with NaN where nothing was written.
+Every per-sample array is chunked ``(1, ...)`` along N and compressed with Blosc (LZ4HC for floats, zstd for
+8-bit frames), so processes on one machine or many write disjoint chunks without coordination. Zarr writes each
+chunk whole (local stores rename a temporary file into place, object stores put whole objects), and ``done`` is
+written after all of a sample's chunks, so a crash can leave a sample half-written but never marked done.
+Floating arrays are filled with NaN where nothing was written.
 
 This is the only module of mefast that imports zarr.
 """
@@ -94,9 +94,13 @@ def _jsonable(value: Any) -> Any:
 
 
 def _codec(dtype: np.dtype) -> BloscCodec:
-    # Byte shuffle groups the exponent bytes of floats; bit shuffle suits 8-bit images.
-    shuffle: Literal["bitshuffle", "shuffle"] = "bitshuffle" if dtype.itemsize == 1 else "shuffle"
-    return BloscCodec(cname="zstd", clevel=5, shuffle=shuffle)
+    # Bit shuffle + zstd suits 8-bit images (frames, kept small). Floats (flow, strain, descriptors: what training
+    # reads every epoch) get byte shuffle, which groups their exponent bytes, + LZ4HC: on 64x64 flows it decodes
+    # about 4x faster than zstd level 5 (8 vs 31 us per chunk) and also encodes faster, for 3-5 % more bytes.
+    # Stores written with another Blosc codec read the same (the codec is in each array's metadata).
+    if dtype.itemsize == 1:
+        return BloscCodec(cname="zstd", clevel=5, shuffle="bitshuffle")
+    return BloscCodec(cname="lz4hc", clevel=5, shuffle="shuffle")
 
 
 def _fill(dtype: np.dtype) -> Any:

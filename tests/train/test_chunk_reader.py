@@ -172,3 +172,22 @@ def test_key_template_falls_back_to_the_encoding():
 
     assert _key_template(lambda c: ".".join(map(str, c)), 2) == "{0}.0.0"
     assert _key_template(lambda c: f"s{c[0]:04d}", 2) is None  # not "c/i/...": the reader calls the encoding
+
+
+@pytest.mark.parametrize(("cname", "shuffle"), [("zstd", "shuffle"), ("lz4hc", "shuffle"), ("lz4", "bitshuffle")])
+def test_any_blosc_codec_reads_like_zarr(tmp_path, cname, shuffle):
+    """Stores written before the LZ4HC default (zstd) and with other Blosc codecs get the direct reader, exact."""
+    blosc = BloscCodec(cname=cname, clevel=5, shuffle=shuffle)
+    arr = zarr.create_array(tmp_path / "g.zarr", shape=(5, 2, 7, 6), chunks=(1, 2, 7, 6), dtype="float32",
+                            compressors=blosc)  # fmt: skip
+    arr[:] = np.random.default_rng(1).normal(size=arr.shape).astype(np.float32)
+    reader = ChunkReader.for_array(arr, n_threads=1)
+    assert reader is not None
+    out = np.empty(arr.shape, np.float32)
+    reader.read_into(np.array([4, 0, 2, 1, 3]), out)
+    np.testing.assert_array_equal(out, arr[:])
+
+
+def test_new_stores_write_floats_with_lz4hc(store_path):
+    (codec,) = zarr.open_group(store_path, mode="r")["flow"].compressors
+    assert codec.cname.value == "lz4hc" and ChunkReader.for_array(MEStore.open(store_path)._array("flow")) is not None
