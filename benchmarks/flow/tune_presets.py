@@ -25,9 +25,14 @@ The search is a coordinate descent: starting from a seed candidate, each round t
 every parameter, one parameter at a time, and keeps a change when it improves the objective; it stops when a
 round changes nothing or after ``--rounds`` rounds. Results are cached, so a candidate is run once.
 
-Run (about 10-20 minutes on a shared 2-core machine)::
+Run (about 20-30 minutes on the shared 2-core machine)::
 
-    python benchmarks/flow/tune_presets.py --out tune_presets.json
+    python benchmarks/flow/tune_presets.py --seeds 2 --repeats 2 --rounds 2 --out tune_presets.json
+
+That is what chose the presets in ``TVL1_PRESETS`` (``accurate`` in one run, then ``fast`` with ``--presets fast``
+from it, which is what the one command above does in a row). On its 32 tuning pairs (seeds 0 and 1) it measured
+DIS medium 0.155 mean EPE in 9.4 ms, DualTVL1 0.130 in 1.33 s, ``accurate`` 0.093 (0.72x DualTVL1) in 13.7 ms,
+``fast`` 0.108 in 8.9 ms, below DIS medium on 32 of 32 pairs (CPU times per pair).
 
 ``--quick`` uses one seed and two images (8 pairs) to try changes to the script.
 """
