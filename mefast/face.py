@@ -28,11 +28,12 @@ import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypedDict, Unpack
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ._twins import some_options_of
 from ._validation import DELTA_PER_IOD, as_gray_float, check_int, check_landmarks, check_size, check_video
 from .errors import FaceNotFoundError, ShapeError
 
@@ -673,18 +674,21 @@ def crop_align(
     return AlignedClip(transform.warp(arr), transform)
 
 
-def face_transform(
-    image: ArrayLike,
-    *,
-    size: tuple[int, int] = (128, 128),
-    landmarks: ArrayLike | Landmarks | None = None,
-    box: FaceBox | ArrayLike | None = None,
-    margin: float = 0.1,
-    detector: Detector = "auto",
-    method: Literal["auto", "dlib", "template"] = "auto",
-    model: str | os.PathLike[str] | None = None,
-    coarse_size: int | None = COARSE_SIZE,
-) -> FaceTransform:
+class _TransformOptions(TypedDict, total=False):
+    """The options of :func:`face_transform`: those of :func:`crop_align` but ``reference``, with its defaults."""
+
+    size: tuple[int, int]
+    landmarks: ArrayLike | Landmarks | None
+    box: FaceBox | ArrayLike | None
+    margin: float
+    detector: Detector
+    method: Literal["auto", "dlib", "template"]
+    model: str | os.PathLike[str] | None
+    coarse_size: int | None
+
+
+@some_options_of(crop_align, _TransformOptions)
+def face_transform(image: ArrayLike, **options: Unpack[_TransformOptions]) -> FaceTransform:
     """The transform :func:`crop_align` applies, from one reference frame, without warping anything.
 
     For readers that decode the other frames themselves: e.g. at the reduced size
@@ -708,11 +712,13 @@ def face_transform(
         As in :func:`crop_align`.
     """
     frame = np.asarray(image)
-    h, w = check_size(size, "size", minimum=8)
+    h, w = check_size(options["size"], "size", minimum=8)
+    landmarks, margin = options["landmarks"], options["margin"]
     if not np.isfinite(margin) or margin < 0:
         raise ValueError(f"margin must be a finite fraction >= 0, got {margin!r}")
     if landmarks is None:
-        lm = landmarks68(frame, box, method=method, model=model, detector=detector, coarse_size=coarse_size)
+        lm = landmarks68(frame, options["box"], method=options["method"], model=options["model"],
+                         detector=options["detector"], coarse_size=options["coarse_size"])  # fmt: skip
     elif isinstance(landmarks, Landmarks):
         check_landmarks(landmarks.points, image_shape=frame.shape[:2])
         lm = landmarks
