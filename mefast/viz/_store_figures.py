@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .._twins import options_of
 from ._colour import _as_flow, flow_legend, flow_to_rgb, overlay_heatmap, strain_to_rgb, to_rgb_image
 from ._means import ClassMeans, class_means, face_frames, magnified_feature, open_store
 from ._mpl import new_figure, show_image
@@ -131,15 +132,8 @@ def _font(size: int) -> Any:
         return ImageFont.load_default()
 
 
-def gallery(
-    store: Any,
-    rows: Sequence[int] | NDArray[np.integer] | None = None,
-    *,
-    n: int = 64,
-    tile: int = 96,
-    columns: int | None = None,
-    max_magnitude: float | Literal["shared", "per-image"] = "shared",
-) -> Image.Image:
+@options_of(gallery_image)
+def gallery(store: Any, rows: Sequence[int] | NDArray[np.integer] | None = None, **options: Any) -> Image.Image:
     """A gallery of samples: face, flow and strain side by side, captioned with sample id and emotion.
 
     Drawn with Pillow rather than matplotlib: a 64-sample gallery is a large image, and Agg takes seconds to
@@ -168,7 +162,8 @@ def gallery(
     """
     from PIL import Image, ImageDraw
 
-    mosaic, captions, panels = gallery_image(store, rows, n=n, tile=tile, columns=columns, max_magnitude=max_magnitude)
+    mosaic, captions, panels = gallery_image(store, rows, **options)
+    tile = options["tile"]
     img = Image.fromarray(mosaic, mode="RGB")
     draw = ImageDraw.Draw(img)
     font = _font(max(8, min(12, tile // 8)))
