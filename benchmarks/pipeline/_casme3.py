@@ -2,7 +2,7 @@
 
 CAS(ME)^3 part A ships 1280x720 colour JPEG frames and 860 micro-expressions of 100 subjects, 10-30 frames
 from onset to offset at 30 fps. :func:`casme3_corpus` writes a synthetic corpus of that frame size and clip
-length with :func:`mefast.datasets.synthetic.write_synthetic` (``casme3a`` layout: recording folders shared by
+length with ``_shared.synthetic_corpus`` (``casme3a`` layout: recording folders shared by
 some clips, as in the real release) once to ``$MEFAST_BENCH_DIR`` (default: the temp dir) and reuses it; a
 ``paths.json`` written last marks it complete. ``python benchmarks/pipeline/_casme3.py`` writes it ahead of a
 benchmark run.
@@ -16,10 +16,13 @@ JPEGs for 1000 distinct clips) would fit in it as well.
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
+import importlib.util
 from pathlib import Path
+
+# The corpus writer shared with test_pipeline.py (benchmark modules are not importable by name under importlib mode).
+_spec = importlib.util.spec_from_file_location("_mefast_bench_shared", Path(__file__).with_name("_shared.py"))
+_shared = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_shared)
 
 #: 8 subjects x 25 clips = 200 clips of 1280x720 frames, 10-30 frames from onset to offset.
 CASME3_FULL = {"n_subjects": 8, "clips_per_subject": 25, "size": (720, 1280), "n_frames": (10, 30)}
@@ -29,21 +32,7 @@ CASME3_SMALL = {"n_subjects": 1, "clips_per_subject": 2, "size": (720, 1280), "n
 
 def casme3_corpus(spec: dict, cache: Path | None = None, *, n_jobs: int = 2):
     """The ``casme3a`` Dataset of a synthetic corpus of ``spec``, written to ``cache`` unless already there."""
-    from mefast import datasets
-    from mefast.datasets.synthetic import write_synthetic
-
-    cache = Path(os.environ.get("MEFAST_BENCH_DIR", tempfile.gettempdir())) if cache is None else cache
-    tag = "x".join(str(v) for v in (spec["n_subjects"], spec["clips_per_subject"], *spec["size"], *spec["n_frames"]))
-    out = cache / f"mefast-bench-casme3a-{tag}"
-    paths = out / "paths.json"  # written last: the corpus is complete
-    if not paths.exists():
-        root, ann = write_synthetic(out, corpora=("casme3a",), seed=0, n_jobs=n_jobs, overwrite=True, **spec)["casme3a"]
-        paths.write_text(json.dumps([str(root), str(ann)]))
-    root, ann = json.loads(paths.read_text())
-    ds = datasets.load("casme3a", root, ann)
-    expected = spec["n_subjects"] * spec["clips_per_subject"]
-    assert len(ds) == expected, (len(ds), expected)
-    return ds
+    return _shared.synthetic_corpus("casme3a", spec, cache, n_jobs=n_jobs)
 
 
 def replicate(ds, times: int):

@@ -40,6 +40,10 @@ from mefast.pipeline._reading import read_clip
 _spec = importlib.util.spec_from_file_location("_mefast_bench_casme3", Path(__file__).with_name("_casme3.py"))
 _conf = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_conf)
+# The memory and CPU monitor shared with test_pipeline.py.
+_spec = importlib.util.spec_from_file_location("_mefast_bench_shared", Path(__file__).with_name("_shared.py"))
+_shared = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_shared)
 
 N_JOBS = 2
 N_CLIPS = 100
@@ -94,7 +98,7 @@ def agreement(clips, tmp_path_factory):
 
 
 def _preprocess(ds, path, options, n_jobs):
-    with _PeakMemory() as mem:
+    with _shared.PeakMemory() as mem:
         rep = preprocess(ds, path, options=options, n_jobs=n_jobs, overwrite=True, progress=False)
     assert rep.complete, rep.summary()
     return rep, mem
@@ -129,48 +133,3 @@ def test_preprocess_large_frames(benchmark, report, clips, agreement, tmp_path_f
     report(GROUP, label, benchmark, baseline=which == "before", **metrics)
     print(f"\n{which}: {rep.summary()}\npeak memory of all processes: {mem.peak / 2**20:.0f} MiB, "
           f"CPU {metrics['cpu_ms_per_clip']:.0f} ms per clip")
-
-
-class _PeakMemory:
-    """Peak resident memory of this process and all its descendants, sampled every 50 ms, and their CPU time."""
-
-    def __init__(self) -> None:
-        import threading
-
-        self.peak = 0
-        self.cpu_s = 0.0
-        self._base: dict[int, float] = {}
-        self._last: dict[int, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def sample(self, first: bool = False) -> int:
-        import psutil
-
-        me = psutil.Process()
-        total = 0
-        for proc in [me, *me.children(recursive=True)]:
-            try:
-                total += proc.memory_info().rss
-                t = proc.cpu_times()
-            except psutil.Error:
-                continue
-            self._last[proc.pid] = t.user + t.system
-            self._base.setdefault(proc.pid, self._last[proc.pid] if first else 0.0)  # started during the run: 0
-        return total
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.sample())
-            self._stop.wait(0.05)
-
-    def __enter__(self) -> _PeakMemory:
-        self.sample(first=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.sample()
-        self.cpu_s = sum(self._last[pid] - self._base[pid] for pid in self._last)
