@@ -437,43 +437,51 @@ struct State {
     float lt = 0, theta = 0, taut = 0, gamma = 0;
 };
 
+// One row of the three components of a variable: of u, of the dual's x parts (p11, p21, p31) or of its y parts
+// (p12, p22, p32). The third is null without kGamma. __restrict__: no two rows a sweep reads alias.
+template <typename T>
+struct Rows3 {
+    T* MEFAST_RESTRICT c1;
+    T* MEFAST_RESTRICT c2;
+    T* MEFAST_RESTRICT c3;
+};
+
+// The rows at offset o of the planes c1, c2, c3 (c3 only with kGamma).
+template <bool kGamma, typename T>
+MEFAST_INLINE Rows3<T> rows3(T* c1, T* c2, T* c3, std::ptrdiff_t o) {
+    return {c1 + o, c2 + o, kGamma ? c3 + o : nullptr};
+}
+
 // New primal variable of row y; returns the sum of squared changes over the row.
 template <bool kGamma>
 MEFAST_INLINE float primal_row(const State& s, int y) {
     const int w = s.w;
     const std::ptrdiff_t o = static_cast<std::ptrdiff_t>(y) * w;
-    const std::ptrdiff_t ou = y > 0 ? o - w : -1;
     const float* MEFAST_RESTRICT ix = s.ix + o;
     const float* MEFAST_RESTRICT iy = s.iy + o;
     const float* MEFAST_RESTRICT gr = s.grad + o;
     const float* MEFAST_RESTRICT rc = s.rho_c + o;
-    float* MEFAST_RESTRICT u1 = s.u1 + o;
-    float* MEFAST_RESTRICT u2 = s.u2 + o;
-    float* MEFAST_RESTRICT u3 = kGamma ? s.u3 + o : nullptr;
-    const float* MEFAST_RESTRICT p11 = s.p11 + o;
-    const float* MEFAST_RESTRICT p21 = s.p21 + o;
-    const float* MEFAST_RESTRICT p31 = kGamma ? s.p31 + o : nullptr;
-    const float* MEFAST_RESTRICT p12 = s.p12 + o;
-    const float* MEFAST_RESTRICT p22 = s.p22 + o;
-    const float* MEFAST_RESTRICT p32 = kGamma ? s.p32 + o : nullptr;
-    const float* MEFAST_RESTRICT p12u = ou >= 0 ? s.p12 + ou : s.zeros;
-    const float* MEFAST_RESTRICT p22u = ou >= 0 ? s.p22 + ou : s.zeros;
-    const float* MEFAST_RESTRICT p32u = kGamma ? (ou >= 0 ? s.p32 + ou : s.zeros) : nullptr;
+    const Rows3<float> u = rows3<kGamma>(s.u1, s.u2, s.u3, o);
+    const Rows3<const float> px = rows3<kGamma, const float>(s.p11, s.p21, s.p31, o);
+    const Rows3<const float> py = rows3<kGamma, const float>(s.p12, s.p22, s.p32, o);
+    // The y parts of the row above (zeros above row 0).
+    const Rows3<const float> pyu = y > 0 ? rows3<kGamma, const float>(s.p12, s.p22, s.p32, o - w)
+                                         : rows3<kGamma, const float>(s.zeros, s.zeros, s.zeros, 0);
     const float lt = s.lt, theta = s.theta, gamma = s.gamma;
 
     auto body = [&](int x, float p11l, float p21l, float p31l) {
-        const float a1 = u1[x], a2 = u2[x], a3 = kGamma ? u3[x] : 0.0f;
+        const float a1 = u.c1[x], a2 = u.c2[x], a3 = kGamma ? u.c3[x] : 0.0f;
         const float rho = rc[x] + ix[x] * a1 + iy[x] * a2 + (kGamma ? gamma * a3 : 0.0f);
         float d1, d2, d3;
         threshold(rho, gr[x], ix[x], iy[x], gamma, lt, d1, d2, d3);
-        const float n1 = a1 + d1 + theta * (p11[x] - p11l + p12[x] - p12u[x]);
-        const float n2 = a2 + d2 + theta * (p21[x] - p21l + p22[x] - p22u[x]);
-        u1[x] = n1;
-        u2[x] = n2;
+        const float n1 = a1 + d1 + theta * (px.c1[x] - p11l + py.c1[x] - pyu.c1[x]);
+        const float n2 = a2 + d2 + theta * (px.c2[x] - p21l + py.c2[x] - pyu.c2[x]);
+        u.c1[x] = n1;
+        u.c2[x] = n2;
         float e = (n1 - a1) * (n1 - a1) + (n2 - a2) * (n2 - a2);
         if constexpr (kGamma) {
-            const float n3 = a3 + d3 + theta * (p31[x] - p31l + p32[x] - p32u[x]);
-            u3[x] = n3;
+            const float n3 = a3 + d3 + theta * (px.c3[x] - p31l + py.c3[x] - pyu.c3[x]);
+            u.c3[x] = n3;
             e += (n3 - a3) * (n3 - a3);
         }
         return e;
@@ -483,7 +491,7 @@ MEFAST_INLINE float primal_row(const State& s, int y) {
     float err = 0.0f;
 #pragma omp simd reduction(+ : err)
     for (int x = 0; x < w; ++x) {
-        const float l11 = p11[x - 1], l21 = p21[x - 1], l31 = kGamma ? p31[x - 1] : 0.0f;
+        const float l11 = px.c1[x - 1], l21 = px.c2[x - 1], l31 = kGamma ? px.c3[x - 1] : 0.0f;
         err += body(x, x > 0 ? l11 : 0.0f, x > 0 ? l21 : 0.0f, x > 0 ? l31 : 0.0f);
     }
     return err;
@@ -495,30 +503,22 @@ MEFAST_INLINE void dual_row(const State& s, int y) {
     const int w = s.w;
     const std::ptrdiff_t o = static_cast<std::ptrdiff_t>(y) * w;
     const std::ptrdiff_t od = y + 1 < s.h ? o + w : o;  // last row: zero vertical difference
-    const float* MEFAST_RESTRICT u1 = s.u1 + o;
-    const float* MEFAST_RESTRICT u2 = s.u2 + o;
-    const float* MEFAST_RESTRICT u3 = kGamma ? s.u3 + o : nullptr;
-    const float* MEFAST_RESTRICT u1d = s.u1 + od;
-    const float* MEFAST_RESTRICT u2d = s.u2 + od;
-    const float* MEFAST_RESTRICT u3d = kGamma ? s.u3 + od : nullptr;
-    float* MEFAST_RESTRICT p11 = s.p11 + o;
-    float* MEFAST_RESTRICT p12 = s.p12 + o;
-    float* MEFAST_RESTRICT p21 = s.p21 + o;
-    float* MEFAST_RESTRICT p22 = s.p22 + o;
-    float* MEFAST_RESTRICT p31 = kGamma ? s.p31 + o : nullptr;
-    float* MEFAST_RESTRICT p32 = kGamma ? s.p32 + o : nullptr;
+    const Rows3<const float> u = rows3<kGamma, const float>(s.u1, s.u2, s.u3, o);
+    const Rows3<const float> ud = rows3<kGamma, const float>(s.u1, s.u2, s.u3, od);
+    const Rows3<float> px = rows3<kGamma>(s.p11, s.p21, s.p31, o);
+    const Rows3<float> py = rows3<kGamma>(s.p12, s.p22, s.p32, o);
     const float taut = s.taut;
     // Whole rows in one vector loop: the right neighbour of x = w-1 is read (the next row's first value, or the
     // plane's back padding on the last row) and its difference replaced by zero.
 #pragma omp simd
     for (int x = 0; x < w; ++x) {
         const bool in = x + 1 < w;
-        const float r1 = u1[x + 1], r2 = u2[x + 1];
-        dual_update(in ? r1 - u1[x] : 0.0f, u1d[x] - u1[x], taut, p11[x], p12[x]);
-        dual_update(in ? r2 - u2[x] : 0.0f, u2d[x] - u2[x], taut, p21[x], p22[x]);
+        const float r1 = u.c1[x + 1], r2 = u.c2[x + 1];
+        dual_update(in ? r1 - u.c1[x] : 0.0f, ud.c1[x] - u.c1[x], taut, px.c1[x], py.c1[x]);
+        dual_update(in ? r2 - u.c2[x] : 0.0f, ud.c2[x] - u.c2[x], taut, px.c2[x], py.c2[x]);
         if constexpr (kGamma) {
-            const float r3 = u3[x + 1];
-            dual_update(in ? r3 - u3[x] : 0.0f, u3d[x] - u3[x], taut, p31[x], p32[x]);
+            const float r3 = u.c3[x + 1];
+            dual_update(in ? r3 - u.c3[x] : 0.0f, ud.c3[x] - u.c3[x], taut, px.c3[x], py.c3[x]);
         }
     }
 }
