@@ -139,28 +139,28 @@ class TVL1Params:
 #: ``benchmarks/flow/test_battery.py`` (the README's preset table):
 #:
 #: ``opencv``    OpenCV's defaults, for reproducing published settings.
-#: ``accurate``  IPOL-style pre-smoothing (sigma 0.8) and anti-aliased pyramid (step 0.5), a data term twice
-#:               OpenCV's weight (lambda 0.3: less of TV's flattening of smooth motion), theta 0.5, and a fixed
-#:               budget of 3 warps x 8 iterations per level. Within 15 ms per 340x280 pair on one core.
-#: ``fast``      ``accurate`` made cheaper, for many pairs (MDMO's per-frame flows): below DIS-medium's error on
-#:               every tuning pair at no more than its time (about 9 ms per pair on one core).
+#: ``accurate``  Gaussian pre-smoothing (sigma 0.5) and an anti-aliased pyramid (step 0.5, as IPOL), a data term
+#:               weighted more than OpenCV's (lambda 0.25: less of TV's flattening of smooth motion), theta 0.5,
+#:               and at most 2 warps x 20 iterations per level. Within 15 ms per 340x280 pair on one core.
+#: ``fast``      ``accurate`` with at most 8 iterations per warp, for many pairs (MDMO's per-frame flows): below
+#:               DIS-medium's error on every tuning pair at no more than its time (about 9 ms per pair on one core).
 _ACCURATE = TVL1Params(
-    lambda_=0.3,
+    lambda_=0.25,
     theta=0.5,
-    warps=3,
-    epsilon=0.005,
-    inner_iterations=8,
+    nscales=6,  # frames too small for 6 levels of at least min_size pixels get fewer (adapt_scales)
+    warps=2,
+    epsilon=0.01,
+    inner_iterations=20,
     outer_iterations=1,
     scale_step=0.5,
-    presmooth_sigma=0.8,
+    presmooth_sigma=0.5,
     pyramid_smoothing=True,
     adapt_scales=True,
 )
 TVL1_PRESETS: dict[str, TVL1Params] = {
     "opencv": TVL1Params(),
     "accurate": _ACCURATE,
-    # 2 warps instead of 3 and a lighter pre-smoothing; a 6th level only where frames are large enough for it
-    "fast": _ACCURATE.replace(lambda_=0.25, warps=2, epsilon=0.01, presmooth_sigma=0.5, nscales=6),
+    "fast": _ACCURATE.replace(inner_iterations=8),
 }
 
 
