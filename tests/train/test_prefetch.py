@@ -63,6 +63,14 @@ def test_read_ahead_batches_equal_in_memory(store_path, cache_bytes, transform):
     flows = [r for _, name, r in spy.log if name == "flow"]
     assert flows == [tuple(rows[p.numpy()].tolist()) for _, p in want]
     assert spy._pending == []
+    # a second epoch: served from the decoded-row cache on the calling thread, no read-ahead (without a cache:
+    # read ahead from the store again)
+    n_reads = len(spy.log)
+    again = _epoch(spy, rows, transform=transform)
+    assert all(torch.equal(x, y) for (x, _), (y, _) in zip(again, want, strict=True))
+    ahead = "mefast-prefetch_0"
+    assert {t for t, _, _ in spy.log[n_reads:]} == ({threading.main_thread().name} if cache_bytes else {ahead})
+    assert spy._pending == []
 
 
 def test_read_of_other_rows_drops_the_prefetch(store_path):
