@@ -70,7 +70,7 @@ def test_small_rotation_is_recovered():
 
 
 # measured: opencv 0.056, accurate 0.038, fast 0.042 (the presets tuned on the flow battery for issue 17.3)
-@pytest.mark.parametrize(("preset", "max_epe"), [("opencv", 0.06), ("accurate", 0.05), ("fast", 0.06)], ids=str)
+@pytest.mark.parametrize(("preset", "max_epe"), [("opencv", 0.06), ("accurate", 0.045), ("fast", 0.06)], ids=str)
 def test_face_with_known_nonrigid_flow(face_pair, preset, max_epe):
     flow = mefast.tvl1(face_pair.frame0, face_pair.frame1, params=preset)
     assert endpoint_error(flow, face_pair.flow) < max_epe
