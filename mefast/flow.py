@@ -144,6 +144,10 @@ class TVL1Params:
 #:               and at most 2 warps x 20 iterations per level. Within 15 ms per 340x280 pair on one core.
 #: ``fast``      ``accurate`` with at most 8 iterations per warp, for many pairs (MDMO's per-frame flows): below
 #:               DIS-medium's error on every tuning pair at no more than its time (about 9 ms per pair on one core).
+#: ``spotting``  the settings spotting's frame-to-frame features and thresholds were validated with (the ``fast``
+#:               preset before the battery tuning: 3 levels, 2 warps x 15 iterations, no median filter). On
+#:               sub-pixel motion between neighbouring 128x128 frames the battery-tuned ``fast`` (median 5, 8
+#:               iterations) leaves blotches that the interval spotters count as motion.
 _ACCURATE = TVL1Params(
     lambda_=0.25,
     theta=0.5,
@@ -161,6 +165,18 @@ TVL1_PRESETS: dict[str, TVL1Params] = {
     "opencv": TVL1Params(),
     "accurate": _ACCURATE,
     "fast": _ACCURATE.replace(inner_iterations=8),
+    "spotting": TVL1Params(
+        presmooth_sigma=0.8,
+        scale_step=0.5,
+        pyramid_smoothing=True,
+        median_filtering=1,
+        nscales=3,
+        warps=2,
+        inner_iterations=15,
+        outer_iterations=1,
+        epsilon=0.02,
+        adapt_scales=True,
+    ),
 }
 
 

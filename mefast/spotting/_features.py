@@ -63,7 +63,8 @@ class FeatureOptions:
     features : tuple of str
         Any of ``"lbp"``, ``"uv"``, ``"mag"``, ``"strain"``, ``"mdmd"``, ``"softnet"``.
     flow : str
-        TV-L1 preset name (``"fast"``: about 1 ms per 128x128 pair).
+        TV-L1 preset name (``"spotting"``: the settings the spotting methods were validated with, about 1 ms
+        per 128x128 pair; see ``TVL1_PRESETS``).
     crop : (x, y, w, h), "face" or None
         A fixed crop box in source pixels; ``"face"``: the face box detected in the first frame
         (:func:`mefast.detect_face`), widened by 20 % on each side, kept for the whole video (SOFTNet's and
@@ -80,7 +81,7 @@ class FeatureOptions:
     size: tuple[int, int] = (128, 128)
     blocks: tuple[int, int] = (6, 6)
     features: tuple[str, ...] = ("lbp", "mag", "strain", "mdmd")
-    flow: str = "fast"
+    flow: str = "spotting"
     crop: tuple[int, int, int, int] | str | None = None
     mask_eyes: bool = True
     chunk: int = 64
