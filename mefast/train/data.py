@@ -355,9 +355,9 @@ class _ReadAhead(torch.utils.data.Sampler):
     """Batches of a batch sampler, each announced to the dataset (``dataset.prefetch``) ``depth`` batches early.
 
     When batch ``k`` is handed out, the reads of batches up to ``k + depth`` are queued in the background and run
-    while the caller transforms batch ``k``. Two batches of slack absorb a slow read (measured on a loaded
-    2-vCPU machine: page-cached epoch 185 ms without read-ahead, 167 ms one batch ahead, 163 ms two ahead). The
-    batches and their order are the wrapped sampler's.
+    while the caller transforms batch ``k``; two batches of slack absorb a slow read. The gain needs a core the
+    caller does not use: on a shared 2-vCPU machine interleaved runs measured a cold first epoch 10 % shorter but
+    a page-cached one from 12 % shorter to 4 % longer. The batches and their order are the wrapped sampler's.
     """
 
     depth = 2
