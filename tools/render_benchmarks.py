@@ -13,20 +13,24 @@ the README's ``<!-- BEGIN name -->`` / ``<!-- END name -->`` markers:
 * ``magnify``: the Eulerian video magnification of a clip and the two-frame methods, next to the peers;
 * ``epochs``: the time of one training epoch per built-in network;
 * ``spotting``: frames/s of the long-video spotting feature pass next to an OpenCV loop, and its memory;
-* ``viz``: the flow colour coding and a store gallery next to flow_vis and a matplotlib grid.
+* ``viz``: the flow colour coding and a store gallery next to flow_vis and a matplotlib grid;
 
-Every measured figure of the README lives in one of these blocks; a test (``tests/docs``) fails on a time, speed-up,
-rate or memory figure typed anywhere else.
+and of ``docs/scale.md``'s ``scale`` block (``DOC_BLOCKS``): the Dask LocalCluster runs of 1 and 2 bounded workers,
+the check of the scaling model against them and what it projects.
+
+Every measured figure of the README and of docs/scale.md lives in one of these blocks; a test (``tests/docs``) fails
+on a time, speed-up, rate or memory figure typed anywhere else.
 
 Usage::
 
     python tools/render_benchmarks.py            # rewrite the README's rendered blocks
-    python tools/render_benchmarks.py --check    # exit 1 if the README differs from what would be rendered
+    python tools/render_benchmarks.py --check    # exit 1 if the README or docs/scale.md differ from the render
 
 A group or entry missing from the results file is an error naming it (run that benchmark), except for the rows
 whose runs take many minutes of OpenCV DualTVL1 or a whole corpus (TV-L1 16 pairs in a row, the 64-pair batch,
-the whole-corpus preprocessing, the 10 000-frame spotting memory run): those are rendered when the results file
-holds them. Times are the fastest round of each entry (``min_s``), the least disturbed by other jobs on a shared
+the whole-corpus preprocessing, the CAS(ME)^3-sized large-frame and cluster-scale runs, the 10 000-frame spotting
+memory run) or that were added later (MDMO's warm-started flows): those are rendered when the results file holds
+them. Times are the fastest round of each entry (``min_s``), the least disturbed by other jobs on a shared
 machine.
 """
 
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 from collections.abc import Callable
@@ -303,18 +308,120 @@ def _pipeline_rows(r: Results) -> list[list[str]]:
         n_cold = round(r.m(cold, base, "samples_per_s") * float(r.entry(cold, base)["median_s"]))
         for name, what in {**cold_rows, **later}.items():
             label = f"torch DataLoader epoch from the store ({n_cold} clips), {what}"
-            rows.append(_versus(r, cold, label, name, base, "in-memory arrays"))
+            row = _versus(r, cold, label, name, base, "in-memory arrays")
+            m = r.entry(cold, name)["metrics"]
+            if "ratio_to_memory" in m:  # interleaved rounds: the ratio of their medians, not of two minima
+                rounds = r.entry(cold, name)["rounds"]
+                row[1] += (
+                    f" ({sig(m['ratio_to_memory'], 3)}x the in-memory epoch, CPU time "
+                    f"{sig(m['cpu_ratio_to_memory'], 3)}x: medians of {rounds} interleaved rounds)"
+                )
+                row[3] = f"{sig(1 / m['ratio_to_memory'])}x"
+            rows.append(row)
     warm_here = "FlowDataset, store, warm epochs" in later
     for where in () if warm_here else ("warm epochs",) if superseded else ("cold first epoch", "warm epochs"):
         label = f"torch DataLoader epoch from the store ({n_samples} clips), {where}"
         rows.append(_versus(r, g, label, f"FlowDataset, store, {where}", mem, "in-memory arrays"))
+    rows += _large_frames_rows(r) + _scale_rows(r)
     g = "mdmo step per clip, 67 frames 256x256 crop"
     me, base = "flows + MDMO at 128x128 (default)", "flows + MDMO at 256x256 (before: crop resolution)"
     if r.has(g, me, base):
         label = "MDMO step of one 67-frame 256x256 clip (flows + MDMO, 1 thread) at `mdmo_size` 128x128 (default)"
         cosine = f" (cosine {sig(r.m(g, me, 'cosine'), 3)} to the crop-resolution MDMO)"
         rows.append(_versus(r, g, label, me, base, "same step at the crop's 256x256", me_note=cosine))
+    g = next((k for k in r.groups if k.startswith(_WARM)), None)
+    me, base = "warm-started (warm_start=True, the preprocess default)", "every flow from scratch (before)"
+    if g is not None and r.has(g, me, base):  # rendered when measured
+        n_frames = g.split(",")[1].split()[0]
+        label = (
+            f"MDMO's onset -> every-frame flows of a {n_frames}-frame clip, 128x128, preset `fast`, 1 thread, "
+            "warm-started (the default)"
+        )
+        diff = f" ({epe(r.m(g, me, 'diff_from_cold_px'))} px from the cold flows)"
+        rows.append(_versus(r, g, label, me, base, "every flow from scratch", epe_of=("epe_px",), me_note=diff))
     return rows
+
+
+_WARM = "mdmo flows per clip,"
+_LARGE = "pipeline large frames,"
+_SCALE = "pipeline scale,"
+_LARGE_BEFORE = "before: whole colour decode, face searched on the whole frame"
+_LARGE_AFTER = "after: coarse face search, grey decode at 1/r straight into the crop"
+
+
+def _steps(r: Results, g: str, name: str) -> str:
+    """The ms per clip of every step of a preprocess entry (its ``<step>_ms`` metrics), largest first."""
+    steps = {k[:-3]: v for k, v in r.entry(g, name)["metrics"].items() if k.endswith("_ms")}
+    return ", ".join(f"{k} {sig(v, 2)}" for k, v in sorted(steps.items(), key=lambda kv: -kv[1]))
+
+
+def _large_frames_rows(r: Results) -> list[list[str]]:
+    """Issue 17.2: the default preprocessing of CAS(ME)^3-sized clips, before (whole colour decode) and after."""
+    g = next((k for k in r.groups if k.startswith(_LARGE)), None)
+    if g is None or not r.has(g, _LARGE_BEFORE, _LARGE_AFTER):  # minutes per run: rendered when measured
+        return []
+
+    def cell(name: str) -> str:
+        m = r.entry(g, name)["metrics"]
+        return (
+            f"{sig(m['clips_per_s'], 3)} clips/s ({sig(m['cpu_ms_per_clip'], 3)} ms CPU per clip: "
+            f"{sig(m['clips_per_s_on_2_free_cores'], 3)} clips/s on 2 free cores; {sig(m['peak_mem_mb'] / 1024, 2)} "
+            "GiB peak)"
+        )
+
+    size = g.split(",", 1)[1].rsplit(",", 1)[0].strip()  # "CAS(ME)^3-sized clips (1280x720, 10-30 frames)"
+    after = r.entry(g, _LARGE_AFTER)["metrics"]
+    red = f", decoded at 1/{after['reduction']}" if "reduction" in after else ""
+    agree = (
+        f"; flows within {sig(after['flow_diff_px'], 2)} px of the whole decode's" if "flow_diff_px" in after else ""
+    )
+    return [
+        [
+            f"preprocess {size}, every default feature, 2 workers: default reading (coarse face search, grey "
+            f"decode into the crop{red})",
+            cell(_LARGE_AFTER) + agree,
+            f"before (whole colour decode) {cell(_LARGE_BEFORE)}",
+            ratio(r.s(g, _LARGE_BEFORE), r.s(g, _LARGE_AFTER)),
+        ],
+        [
+            "same clips, ms per clip of each step (summed over both workers)",
+            _steps(r, g, _LARGE_AFTER),
+            f"before: {_steps(r, g, _LARGE_BEFORE)}",
+            "",
+        ],
+    ]
+
+
+def _scale_rows(r: Results) -> list[list[str]]:
+    """Issue 17.6: the CAS(ME)^3-sized corpus on a Dask LocalCluster of 1 and 2 bounded workers (docs/scale.md)."""
+    g = next((k for k in r.groups if k.startswith(_SCALE)), None)
+    if g is None or not r.has(g, "1 worker", "2 workers"):  # many minutes per run: rendered when measured
+        return []
+    one, two = r.entry(g, "1 worker")["metrics"], r.entry(g, "2 workers")["metrics"]
+    n_clips = g.split(",")[1].split()[0]
+
+    def cell(m: dict[str, Any]) -> str:
+        return (
+            f"{duration(m['total_s'])} ({sig(m['clips_per_s'], 3)} clips/s, peak {sig(m['worker_peak_mb_max'], 3)} "
+            f"MiB per worker of its {sig(m['memory_limit_mb'], 4)} MiB limit)"
+        )
+
+    peer = ""
+    if "predicted_total_at_measured_share_s" in two:
+        peer = (
+            "2 workers projected from the 1-worker run (at the core share they got): "
+            f"{duration(two['predicted_total_at_measured_share_s'])}, error "
+            f"{two['projection_error_at_measured_share_pct']:+.1f} %"
+        )
+    return [
+        [
+            f"preprocess {n_clips} CAS(ME)^3-sized clips on a Dask LocalCluster, bounded memory per worker: 1 worker "
+            "/ 2 workers ([docs/scale.md](docs/scale.md))",
+            f"1 worker {cell(one)}; 2 workers {cell(two)}",
+            peer,
+            f"{sig(one['total_s'] / two['total_s'], 3)}x from the second worker",
+        ]
+    ]
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -592,6 +699,89 @@ def render_viz(r: Results) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# docs/scale.md: the cluster runs, the model's check and what it predicts
+
+_SCALE_CMD = "python -m pytest benchmarks/pipeline/test_scale.py --benchmark-enable --benchmark-only -q -s"
+_STEP_TEXT = {"read": "decode", "align": "detection and crop", "flow": "onset -> apex flow", "mdmo": "MDMO",
+              "frames": "TIM frames", "lbptop": "LBP-TOP", "biwoof": "Bi-WOOF"}  # fmt: skip
+
+
+def render_scale(r: Results) -> str:
+    """docs/scale.md's measured section: 1 and 2 bounded Dask workers, the model's check, and its projections."""
+    g = next((k for k in r.groups if k.startswith(_SCALE)), None)
+    if g is None or not r.has(g, "1 worker", "2 workers"):  # many minutes per run: rendered when measured
+        return f"Not in the committed results file yet: `{_SCALE_CMD} --mefast-results=benchmarks/results.json`."
+    one, two = r.entry(g, "1 worker")["metrics"], r.entry(g, "2 workers")["metrics"]
+    n_clips = g.split(",")[1].split()[0]
+
+    def total(m: dict[str, Any]) -> str:
+        parts = " + ".join(sig(m[k], 2) for k in ("cluster_start_s", "setup_s"))
+        return f"{sig(m['total_s'], 4)} s ({parts} + {sig(m['jobs_s'], 4)})"
+
+    grew = f" ({two['cpu_per_clip_vs_1_worker_pct']:+.1f} %)" if "cpu_per_clip_vs_1_worker_pct" in two else ""
+    limit = sig(one["memory_limit_mb"], 4)
+    rows = [
+        ["total (cluster start + store setup + jobs)", total(one), total(two)],
+        ["clips/s", sig(one["clips_per_s"], 3), sig(two["clips_per_s"], 3)],
+        ["worker CPU time per clip", f"{sig(one['worker_cpu_ms_per_clip'], 3)} ms",
+         f"{sig(two['worker_cpu_ms_per_clip'], 3)} ms{grew}"],
+        ["core share each worker got (CPU time / wall time)", sig(one["worker_core_share"], 2),
+         sig(two["worker_core_share"], 2)],
+        [f"peak resident memory per worker (limit {limit} MiB)", " / ".join(f"{sig(v, 3)} MiB" for v in
+         one["worker_peak_mb"]), " / ".join(f"{sig(v, 3)} MiB" for v in two["worker_peak_mb"])],
+    ]  # fmt: skip
+    steps = {k[:-3]: v for k, v in one.items() if k.endswith("_ms")}
+    per_step = ", ".join(f"{_STEP_TEXT.get(k, k)} {sig(v, 2)} ms" for k, v in steps.items())
+    fixed = one["cluster_start_s"] + one["setup_s"]
+    cpu = one["worker_cpu_ms_per_clip"] / 1e3
+    wait = max(0.0, one["jobs_s"] / one["clips"] - cpu / one["worker_core_share"])
+    m = r.groups[g]["measured"]
+    out = [
+        f"`{m['command'].split(' --mefast-results')[0]}` ({m['date']}, commit `{m['commit']}`, "
+        f"{m['machine']['cpus']} vCPU {m['machine']['cpu']} shared with other jobs, 1-minute load average "
+        f"{sig(one['load_1min'][0], 2)} at the start, {sig(two['load_1min'][1], 2)} at the end): {n_clips} clips "
+        "of 1280x720 JPEG frames (the rendered clips of `benchmarks/pipeline/_casme3.py`, replicated as separate "
+        "samples), every default feature, a `LocalCluster` with a bounded `memory_limit` per worker.",
+        "",
+        _table(["", "1 worker", "2 workers"], rows),
+        "",
+        f"Per clip on one worker (wall time at a {sig(one['worker_core_share'], 2)} core share): {per_step}.",
+    ]
+    if "predicted_total_at_measured_share_s" in two:
+        out += [
+            "",
+            f"The check of the model against the 2-worker run, with `S` = {sig(fixed, 2)} s, `c_cpu` = "
+            f"{sig(cpu * 1e3, 3)} ms and `c_wait` = {sig(wait * 1e3, 2)} ms from the 1-worker run:",
+            "",
+            f"- at the core share the two workers measurably got on this shared machine "
+            f"({sig(two['worker_core_share'], 2)} each), the model predicts "
+            f"{sig(two['predicted_total_at_measured_share_s'], 4)} s for the 2-worker run, measured "
+            f"{sig(two['total_s'], 4)} s: **{two['projection_error_at_measured_share_pct']:+.1f} %** (the CPU time per "
+            "clip the second worker adds, from sharing one machine's caches and memory bandwidth, is not in the "
+            "model: see the table);",
+            f"- with a free core per worker it predicts {sig(two['predicted_total_s'], 3)} s "
+            f"({sig(int(n_clips) / two['predicted_total_s'], 2)} clips/s; error against this machine's run "
+            f"{two['projection_error_pct']:+.1f} %, which could not give each worker a whole core).",
+        ]
+    c = max(one["worker_cpu_ms_per_clip"], two["worker_cpu_ms_per_clip"]) / 1e3
+    proj = [
+        [corpus, *(f"S + {duration(math.ceil(n / p) * c)}" for p in (16, 64, 256))]
+        for corpus, n in (("CAS(ME)^3 part A (860 clips)", 860), ("10 000 clips", 10_000))
+    ]
+    out += [
+        "",
+        f"What this predicts with a free core per worker (`ceil(C / P) * {sig(c * 1e3, 3)} ms`, the larger of the two "
+        "runs' CPU time per clip) and frames on storage that keeps up:",
+        "",
+        _table(["corpus", "1 machine, 16 workers", "4 machines x 16 workers", "16 machines x 16 workers"], proj),
+        "",
+        f"Peak resident memory per worker: {sig(max(one['worker_peak_mb_max'], two['worker_peak_mb_max']), 3)} MiB "
+        "here, whatever the corpus size.",
+    ]
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------------------------------------
 
 BLOCKS: dict[str, Callable[[Results], str]] = {
     "benchmarks": render_benchmarks,
@@ -604,19 +794,35 @@ BLOCKS: dict[str, Callable[[Results], str]] = {
 }
 
 
+# Rendered blocks in other documents than the README: block name -> (path under the root, renderer).
+DOC_BLOCKS: dict[str, tuple[str, Callable[[Results], str]]] = {
+    "scale": ("docs/scale.md", render_scale),
+}
+
+
 def _pattern(name: str) -> re.Pattern[str]:
     return re.compile(rf"(<!-- BEGIN {name}[^>]*-->\n)(.*?)(<!-- END {name} -->)", re.S)
 
 
+def _render_blocks(text: str, results: dict[str, Any], blocks: dict[str, Callable[[Results], str]], where: str) -> str:
+    for name, fn in blocks.items():
+        pat = _pattern(name)
+        if not pat.search(text):
+            raise ValueError(f"{where} has no '<!-- BEGIN {name} -->' ... '<!-- END {name} -->' block")
+        body = fn(Results(results))
+        text = pat.sub(lambda m, body=body: m.group(1) + body + "\n" + m.group(3), text)
+    return text
+
+
 def render_readme(readme: str, results: dict[str, Any]) -> str:
     """``readme`` with every rendered block replaced by what ``results`` gives."""
-    for name, fn in BLOCKS.items():
-        pat = _pattern(name)
-        if not pat.search(readme):
-            raise ValueError(f"the README has no '<!-- BEGIN {name} -->' ... '<!-- END {name} -->' block")
-        body = fn(Results(results))
-        readme = pat.sub(lambda m, body=body: m.group(1) + body + "\n" + m.group(3), readme)
-    return readme
+    return _render_blocks(readme, results, BLOCKS, "the README")
+
+
+def render_doc(name: str, text: str, results: dict[str, Any]) -> str:
+    """``text`` of the document holding block ``name`` of ``DOC_BLOCKS``, that block rendered from ``results``."""
+    path, fn = DOC_BLOCKS[name]
+    return _render_blocks(text, results, {name: fn}, path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -625,18 +831,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="exit 1 if the README is not what would be rendered")
     ap.add_argument("--results", type=Path, default=RESULTS)
     ap.add_argument("--readme", type=Path, default=README)
+    for name, (path, _) in DOC_BLOCKS.items():
+        ap.add_argument(f"--{name}-doc", type=Path, default=ROOT / path, help=f"the document of block {name!r}")
     args = ap.parse_args(argv)
-    text = args.readme.read_text()
-    new = render_readme(text, json.loads(args.results.read_text()))
-    if args.check:
-        if new != text:
-            print(f"{args.readme} is out of date: run python tools/render_benchmarks.py", file=sys.stderr)
-            return 1
-        return 0
-    if new != text:
-        args.readme.write_text(new)
-        print(f"rewrote the rendered blocks of {args.readme}")
-    return 0
+    results = json.loads(args.results.read_text())
+    docs = [(args.readme, lambda text: render_readme(text, results))]
+    for name in DOC_BLOCKS:
+        docs.append((getattr(args, f"{name}_doc"), lambda text, name=name: render_doc(name, text, results)))
+    stale = 0
+    for path, render in docs:
+        text = path.read_text()
+        new = render(text)
+        if new == text:
+            continue
+        if args.check:
+            print(f"{path} is out of date: run python tools/render_benchmarks.py", file=sys.stderr)
+            stale = 1
+        else:
+            path.write_text(new)
+            print(f"rewrote the rendered blocks of {path}")
+    return stale
 
 
 if __name__ == "__main__":

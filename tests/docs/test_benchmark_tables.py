@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 RESULTS = ROOT / "benchmarks" / "results.json"
 SCRIPT = ROOT / "tools" / "render_benchmarks.py"
+SCALE_DOC = ROOT / "docs" / "scale.md"
 
 pytestmark = pytest.mark.skipif(
     not (README.exists() and RESULTS.exists() and SCRIPT.exists()), reason="not running from a source checkout"
@@ -125,6 +126,147 @@ def test_battery_rows_hold_every_pair(results):
         assert max(per_case) == pytest.approx(e["metrics"]["epe_worst"], abs=1e-5)
 
 
+# ---------------------------------------------------------------------------------------------------------
+# Groups rendered only when measured (runs of many minutes): crafted here in the structure benchmarks/conftest.py's
+# report fixture writes, so their rows are tested before (and whether or not) the committed results file holds them.
+
+_LARGE = "pipeline large frames, CAS(ME)^3-sized clips (1280x720, 10-30 frames), 2 workers"
+_SCALE = "pipeline scale, 1000 CAS(ME)^3-sized clips (1280x720), Dask LocalCluster, 2 GiB per worker"
+_WARM = "mdmo flows per clip, 67 frames 128x128, fast preset, 1 thread"
+_STEPS = {"read_ms": 61.5, "align_ms": 21.25, "flow_ms": 15.75, "mdmo_ms": 23.5, "write_ms": 33.25}
+
+
+def _entry(name: str, seconds: float, rounds: int = 3, baseline: bool = False, **metrics) -> dict:
+    return {"name": name, "baseline": baseline, "median_s": seconds, "mean_s": seconds, "min_s": seconds,
+            "max_s": seconds, "stddev_s": 0.0, "rounds": rounds, "metrics": metrics}  # fmt: skip
+
+
+def _measured(test: str) -> dict:
+    return {"date": "2026-12-08", "commit": "abc1234", "command": f"python -m pytest benchmarks/{test} "
+            "--benchmark-enable --benchmark-only -q -s --mefast-results=benchmarks/results.json",
+            "machine": {"cpu": "AMD EPYC", "cpus": 2}, "load_average_1min": {"start": 1.25, "end": 1.75},
+            "note": "crafted by tests/docs", "failed_in_run": []}  # fmt: skip
+
+
+def _large_metrics(clips_per_s: float, cpu_ms: float, **more) -> dict:
+    return {"clips_per_s": clips_per_s, "cpu_ms_per_clip": cpu_ms, "clips_per_s_on_2_free_cores": 2e3 / cpu_ms,
+            "peak_mem_mb": 1456.0, **_STEPS, **more}  # fmt: skip
+
+
+def _scale_metrics(workers: int, total: float, **more) -> dict:
+    return {"clips": 1000, "clips_per_s": 1000 / (total - 2.75), "jobs_s": total - 2.75, "setup_s": 1.875,
+            "cluster_start_s": 0.875, "total_s": total, "worker_cpu_ms_per_clip": 128.5 + 9.25 * (workers - 1),
+            "worker_core_share": 0.65 - 0.21 * (workers - 1), "memory_limit_mb": 2048.0,
+            "worker_peak_mb_max": 391.5, "worker_peak_mb": [388.25, 391.5][-workers:], "load_1min": [5.25, 4.125],
+            **_STEPS, **more}  # fmt: skip
+
+
+def _with_new_groups(results: dict) -> dict:
+    """``results`` with the large-frame, scale and warm-start groups and the cold-epoch rows, crafted."""
+    out = copy.deepcopy(results)
+    g = out["groups"]
+    g[_LARGE] = {"measured": _measured("pipeline/test_large_frames.py"), "entries": [
+        _entry("before: whole colour decode, face searched on the whole frame", 31.25, baseline=True,
+               **_large_metrics(3.2, 590.5)),
+        _entry("after: coarse face search, grey decode at 1/r straight into the crop", 9.375,
+               **_large_metrics(10.67, 176.25, reduction=2, flow_diff_px=0.0114, frames_diff=2.375)),
+    ]}  # fmt: skip
+    g[_SCALE] = {"measured": _measured("pipeline/test_scale.py"), "entries": [
+        _entry("1 worker", 202.75, rounds=1, baseline=True, **_scale_metrics(1, 202.75)),
+        _entry("2 workers", 162.875, rounds=1, **_scale_metrics(
+            2, 162.875, predicted_total_s=67.375, projection_error_pct=-58.63, cpu_per_clip_vs_1_worker_pct=7.2,
+            predicted_total_at_measured_share_s=151.375, projection_error_at_measured_share_pct=-7.06)),
+    ]}  # fmt: skip
+    g[_WARM] = {"measured": _measured("perf/test_mdmo_warm_start.py"), "entries": [
+        _entry("every flow from scratch (before)", 0.0807, rounds=5, baseline=True, epe_px=0.0594,
+               diff_from_cold_px=0.0),
+        _entry("warm-started (warm_start=True, the preprocess default)", 0.0597, rounds=5, epe_px=0.0563,
+               diff_from_cold_px=0.0179),
+    ]}  # fmt: skip
+    cold = {"memory": ("FlowDataset, in-memory arrays", 0.125, 1.0, 1.0),
+            "cold": ("FlowDataset, store, cold, direct chunk reads", 0.2125, 1.875, 1.5),
+            "page-cached": ("FlowDataset, store, page-cached, direct chunk reads", 0.1875, 1.625, 1.375),
+            "warm": ("FlowDataset, store, warm epochs", 0.125, 1.125, 1.0625),
+            "zarr": ("FlowDataset, store, cold, Zarr reads (before)", 0.5, 4.25, 3.5)}  # fmt: skip
+    g["train-dataloader-cold"] = {"measured": _measured("train/test_cold_epoch.py"), "entries": [
+        _entry(name, s, rounds=9, baseline=k == "memory", samples_per_s=2040 / s, ratio_to_memory=rm, cpu_s=s,
+               cpu_ratio_to_memory=rc) for k, (name, s, rm, rc) in cold.items()
+    ]}  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="module")
+def full(results):
+    return _with_new_groups(results)
+
+
+def test_new_groups_render_where_they_belong(render, full):
+    r = render.Results(full)
+    table = render.render_benchmarks(r)
+    assert "CAS(ME)^3-sized clips (1280x720, 10-30 frames), every default feature, 2 workers" in table
+    assert "10.7 clips/s" in table and "3.33x" in table  # after; before / after
+    assert "1 worker 3.38 min" in table and "error -7.1 %" in table
+    assert "warm-started (the default)" in table and "EPE 0.056" in table and "1.35x" in table
+    # the cold rows: their ratio is the one of the interleaved medians (1.875x in-memory's time), not of the minima
+    assert "1.88x the in-memory epoch, CPU time 1.50x: medians of 9 interleaved rounds" in table
+    assert "| 0.533x |" in table
+    assert "first epoch from the page cache" in table and "store (2040 clips), warm epochs | 125 ms (1.12x" in table
+    scale = render.render_scale(r)
+    assert "| clips/s | 5.00 | 6.25 |" in scale and "**-7.1 %**" in scale
+    assert "| S + 7.44 s | S + 1.93 s |" in scale  # ceil(860 / 16) and ceil(860 / 64) clips x 137.75 ms
+    for block in (table, scale):
+        assert "nan" not in block and "None" not in block
+
+
+def test_new_groups_are_rendered_only_when_measured(render, results, full):
+    """Without them the README's table lacks their rows, docs/scale.md says how to measure, nothing fails."""
+    plain = render.Results(copy.deepcopy(results))
+    for g in (_LARGE, _SCALE, _WARM):
+        plain.groups.pop(g, None)
+    table = render.render_benchmarks(plain)
+    assert "1280x720" not in table and "warm-started" not in table and "Dask LocalCluster, bounded" not in table
+    assert render.render_scale(plain).startswith("Not in the committed results file yet")
+    assert "1280x720" in render.render_benchmarks(render.Results(full))
+
+
+def _edit_first_number(text: str, block: str) -> str:
+    body = _blocks(text)[block]
+    first = re.search(r"\b\d+\.\d+\b", body).group(0)
+    return text.replace(body, body.replace(first, first + "1", 1))
+
+
+@pytest.mark.parametrize("row", ["1280x720", "Dask LocalCluster, bounded", "warm-started", "from the page cache"])
+def test_an_edited_number_in_a_new_row_is_caught(render, tmp_path, full, row):
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(full))
+    readme, scale = tmp_path / "README.md", tmp_path / "scale.md"
+    readme.write_text(render.render_readme(README.read_text(), full))
+    scale.write_text(render.render_doc("scale", SCALE_DOC.read_text(), full))
+    argv = ["--check", "--readme", str(readme), "--results", str(path), "--scale-doc", str(scale)]
+    assert render.main(argv) == 0
+    text = readme.read_text()
+    line = next(ln for ln in text.splitlines() if row in ln and ln.startswith("| "))
+    number = re.search(r"(?<![\d.])\d+\.\d+(?!\d)", line.split(" | ", 1)[1]).group(0)
+    readme.write_text(text.replace(line, line.replace(number, number + "1", 1)))
+    assert render.main(argv) == 1
+
+
+def test_docs_scale_numbers_are_rendered_and_an_edit_is_caught(render, tmp_path, results, full):
+    assert render.render_doc("scale", SCALE_DOC.read_text(), results) == SCALE_DOC.read_text(), (
+        "docs/scale.md out of date: run python tools/render_benchmarks.py"
+    )
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(full))
+    scale = tmp_path / "scale.md"
+    text = render.render_doc("scale", SCALE_DOC.read_text(), full)
+    scale.write_text(_edit_first_number(text, "scale"))
+    argv = ["--check", "--readme", str(tmp_path / "README.md"), "--results", str(path), "--scale-doc", str(scale)]
+    (tmp_path / "README.md").write_text(render.render_readme(README.read_text(), full))
+    assert render.main(argv) == 1
+    scale.write_text(text)
+    assert render.main(argv) == 0
+
+
 def _outside_rendered_blocks(text: str) -> str:
     return re.sub(r"<!-- BEGIN (\w+)[^>]*-->.*?<!-- END \1 -->", "", text, flags=re.S)
 
@@ -169,6 +311,22 @@ def test_no_measured_figure_outside_the_rendered_blocks():
         assert phrase in outside, f"allow-listed {phrase!r} is no longer in the README: drop it from ALLOWED"
     for stale in ("a fortieth", "a fiftieth", "about half OpenCV"):
         assert stale not in outside
+
+
+# docs/scale.md: its measured figures are in its rendered block; outside it, settings and definitions only.
+SCALE_ALLOWED = {
+    'memory_limit="2GiB"': "the example's setting",
+    "passes 95 % of it": "Dask's nanny threshold",
+}
+
+
+def test_no_measured_figure_outside_the_rendered_block_of_docs_scale():
+    prose = _prose(SCALE_DOC.read_text())
+    for phrase in SCALE_ALLOWED:
+        assert phrase in prose, f"allow-listed {phrase!r} is no longer in docs/scale.md: drop it"
+        prose = prose.replace(phrase, "")
+    assert _FIGURE.findall(prose) == []
+    assert _FIGURE.findall(prose + " it takes 0.13 s per clip")  # the rule would catch a typed figure
 
 
 @pytest.mark.parametrize("typed", ["takes 12.3 ms per pair", "8.8x faster", "runs at 53 frames/s", "peaks at 66 MiB",
