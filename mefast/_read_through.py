@@ -6,8 +6,9 @@ is four lines that differ only in names; :class:`ReadThrough` says the same in o
     class View:
         path = ReadThrough[str]("_reader", "path", "What the store was opened from.")
 
-``View().path`` is ``View()._reader.path``; assigning it raises ``AttributeError`` as a property without a setter
-does. On a dataclass, leave the attribute unannotated so that it does not become a field.
+``View().path`` is ``View()._reader.path``; assigning or deleting it raises the ``AttributeError`` that a
+property without a setter or deleter raises, with the same message. On a dataclass, leave the attribute
+unannotated so that it does not become a field.
 """
 
 from __future__ import annotations
@@ -54,4 +55,7 @@ class ReadThrough(Generic[T]):
         return value
 
     def __set__(self, obj: object, value: Any) -> NoReturn:
-        raise AttributeError(f"{self._public!r} of {type(obj).__name__!r} objects is read-only")
+        raise AttributeError(f"property {self._public!r} of {type(obj).__qualname__!r} object has no setter")
+
+    def __delete__(self, obj: object) -> NoReturn:
+        raise AttributeError(f"property {self._public!r} of {type(obj).__qualname__!r} object has no deleter")

@@ -33,7 +33,8 @@ def options_of(
     With ``k`` positional parameters in the decorated function ``impl``, the result's signature is ``impl``'s
     first ``k`` parameters (the batch twin's ``videos`` instead of ``video``) followed by ``template``'s
     parameters after its first ``k``, defaults included. A call binds its arguments to that signature, as Python
-    binds a call to a ``def`` (the same ``TypeError`` for a missing, unknown or doubled argument), fills in the
+    binds a call to a ``def`` (a ``TypeError`` for a missing, unknown or doubled argument that starts with the
+    function's name, as Python's does: ``lbp_top_batch() missing a required argument: 'videos'``), fills in the
     defaults and calls ``impl`` with every argument by keyword. The result keeps ``impl``'s name and docstring;
     ``inspect.signature`` shows the combined signature, and a type checker sees the template's options.
 
@@ -95,7 +96,10 @@ def _with_signature(impl: Callable[..., R], template: Callable[..., object], par
 
     @functools.wraps(impl)
     def with_options(*args: Any, **kwargs: Any) -> R:
-        bound = signature.bind(*args, **kwargs)
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as exc:  # bind's message names no function: name it, as Python's own call errors do
+            raise TypeError(f"{impl.__qualname__}() {exc}") from None
         bound.apply_defaults()
         return impl(**bound.arguments)
 

@@ -13,11 +13,11 @@ Layout (readable with plain ``zarr``, ``xarray`` or ``dask``; see the README)::
       lbptop, biwoof, mdmo   (N, D) float32
       done            (N,) bool               written last for each sample
 
-Every per-sample array is chunked ``(1, ...)`` along N and compressed with Blosc (LZ4HC for flow and strain,
-zstd for the rest), so processes on one machine or many write disjoint chunks without coordination. Zarr writes each
-chunk whole (local stores rename a temporary file into place, object stores put whole objects), and ``done`` is
-written after all of a sample's chunks, so a crash can leave a sample half-written but never marked done.
-Floating arrays are filled with NaN where nothing was written.
+Every per-sample array is chunked ``(1, ...)`` along N and compressed with Blosc (LZ4HC for float maps of 2+
+dimensions per sample: flow, strain, magnification flows; zstd for the rest), so processes on one machine or many
+write disjoint chunks without coordination. Zarr writes each chunk whole (local stores rename a temporary file
+into place, object stores put whole objects), and ``done`` is written after all of a sample's chunks, so a crash
+can leave a sample half-written but never marked done. Floating arrays are filled with NaN where nothing was written.
 
 This is the only module of mefast that imports zarr.
 """

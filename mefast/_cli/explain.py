@@ -15,7 +15,7 @@ DESCRIPTION = (
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Declare the subcommand's arguments."""
-    add_store_option(p)
+    add_store_option(p, "path or URL of the preprocessed store")
     p.add_argument(
         "--model-dir",
         required=True,

@@ -53,6 +53,11 @@ def run(args: argparse.Namespace) -> int:
         return fail("reproduce", "give an experiment name (see --list) or a .toml path")
     if args.seeds is not None and args.seeds < 1:
         return fail("reproduce", "--seeds must be at least 1")
+    # An empty --rows value runs every row (as before); one of separators only names none, so it is an error,
+    # not "every row".
+    rows = comma_list(args.rows) if args.rows and args.rows.strip() else None
+    if rows == []:
+        return fail("reproduce", f"--rows: no row names given in {args.rows!r}")
     try:
         from ..train.reproduce import run_experiment
     except ModuleNotFoundError as exc:
@@ -63,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         result = run_experiment(
             args.name,
             seeds=None if args.seeds is None else range(args.seeds),
-            rows=comma_list(args.rows) or None,
+            rows=rows,
             **passed_on(args, "root", "store", "quick", "epochs", "threads", "device"),
         )
     except (MefastError, ValueError, OSError) as exc:

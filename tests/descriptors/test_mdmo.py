@@ -513,13 +513,14 @@ def test_chain_mdmo_recovers_the_action_units(chain):
 
 
 def test_chain_biwoof_recovers_the_action_units(chain):
-    _, flows, truth, _ = chain
+    kind, flows, truth, _ = chain
     est = mefast.biwoof(flows[-1]).reshape(25, 8)
     exact = mefast.biwoof(truth[-1]).reshape(25, 8)
     # The cosine of the two histograms is 0.78-0.92 over both chains and the presets (fast, accurate, opencv), and
     # does not follow the flow's error: the fast preset tuned for issue 17.3 has a lower EPE on both chains than the
     # one before it (0.028 / 0.038 px against 0.029 / 0.043) and the lowest cosine on the no-dlib chain (0.78).
-    assert float(est.ravel() @ exact.ravel()) > 0.75
+    # One bound per chain: the template's regions (no dlib) sit a little off the moving skin.
+    assert float(est.ravel() @ exact.ravel()) > (0.8 if kind == "dlib" else 0.75)
     strong = exact.sum(axis=1) > 0.15  # blocks with a clear motion
     assert strong.sum() >= 8
     assert (np.abs(est[strong].argmax(axis=1) - exact[strong].argmax(axis=1)) <= 1).all()
