@@ -142,12 +142,14 @@ class TVL1Params:
 #: ``accurate``  Gaussian pre-smoothing (sigma 0.5) and an anti-aliased pyramid (step 0.5, as IPOL), a data term
 #:               weighted more than OpenCV's (lambda 0.25: less of TV's flattening of smooth motion), theta 0.5,
 #:               and at most 2 warps x 20 iterations per level. Within 15 ms per 340x280 pair on one core.
-#: ``fast``      ``accurate`` with at most 8 iterations per warp, for many pairs (MDMO's per-frame flows): below
-#:               DIS-medium's error on every tuning pair at no more than its time (about 9 ms per pair on one core).
-#: ``spotting``  the settings spotting's frame-to-frame features and thresholds were validated with (the ``fast``
-#:               preset before the battery tuning: 3 levels, 2 warps x 15 iterations, no median filter). On
-#:               sub-pixel motion between neighbouring 128x128 frames the battery-tuned ``fast`` (median 5, 8
-#:               iterations) leaves blotches that the interval spotters count as motion.
+#: ``fast``      ``accurate`` with at most 8 iterations per warp, for many full-size pairs: below DIS-medium's
+#:               error on every tuning pair at no more than its time (about 9 ms per 340x280 pair on one core).
+#: ``per-frame`` many small-motion pairs at working size (128x128): MDMO's onset-to-every-frame flows in
+#:               ``preprocess`` and spotting's frame-to-frame flows, validated with these settings (the ``fast``
+#:               preset before the battery tuning: 3 levels, 2 warps x 15 iterations, no median filter). At
+#:               128x128 it takes about a fifth of the battery-tuned ``fast``'s time (0.6 vs 3.0 ms per pair),
+#:               and on sub-pixel motion between neighbouring frames ``fast`` (median 5, 8 iterations) leaves
+#:               blotches that the interval spotters count as motion.
 _ACCURATE = TVL1Params(
     lambda_=0.25,
     theta=0.5,
@@ -165,7 +167,7 @@ TVL1_PRESETS: dict[str, TVL1Params] = {
     "opencv": TVL1Params(),
     "accurate": _ACCURATE,
     "fast": _ACCURATE.replace(inner_iterations=8),
-    "spotting": TVL1Params(
+    "per-frame": TVL1Params(
         presmooth_sigma=0.8,
         scale_step=0.5,
         pyramid_smoothing=True,
@@ -210,7 +212,8 @@ def tvl1(
         Grey or RGB frames. Integer input is grey levels (0-255); floating input is taken to lie in [0, 1]
         (OpenCV's convention). RGB is converted with BT.601 luma weights.
     params : TVL1Params or str, optional
-        Parameters or a preset name (``"opencv"``, ``"accurate"``, ``"fast"``); OpenCV's defaults if None.
+        Parameters or a preset name (``"opencv"``, ``"accurate"``, ``"fast"``, ``"per-frame"``); OpenCV's
+        defaults if None.
     n_threads : int, optional
         Accepted for the common kernel signature; a single pair runs on one thread.
     {{device_core}}
@@ -324,6 +327,18 @@ def compute_flow(
     Returns
     -------
     flows : ndarray of shape (T-1, H, W, 2), float32
+
+    Raises
+    ------
+    ShapeError
+        ``video`` is not one clip of at least 2 frames (a ``ValueError``).
+    ValueError
+        ``reference`` is neither ``"first"`` nor ``"previous"``; ``warm_start=True`` with
+        ``reference="previous"``; an unknown preset name or ``device``.
+    CudaUnavailableError
+        ``device="cuda"`` without a CUDA build or a visible GPU, or with ``warm_start=True`` (CPU only).
+    TypeError
+        ``params`` is neither a ``TVL1Params``, a preset name nor None.
 
     Notes
     -----

@@ -1,7 +1,8 @@
 """MDMO step of preprocessing per clip: flows at the crop's resolution against ``PreprocessOptions.mdmo_size``.
 
 ``mdmo step per clip``: the ``mdmo`` feature of one aligned 256 x 256 grey clip of 67 frames (CASME II's mean
-onset-to-offset length), the onset -> every-frame TV-L1 flows (``fast`` preset, 1 thread) plus MDMO (paper mode),
+onset-to-offset length), the onset -> every-frame TV-L1 flows (``PreprocessOptions().mdmo_flow``, 1 thread) plus
+MDMO (paper mode),
 as ``mefast.preprocess`` runs it: at the crop's resolution (``mdmo_size=None``, the baseline: how it ran before)
 and downscaled to 128 x 128 (the default). The clip is the face of ``mefast.data.face_image`` warped by a smooth
 field growing over the clip. Each row reports how close its MDMO is to the baseline's: the correlation of the 36
@@ -19,12 +20,12 @@ import pytest
 
 import mefast
 from mefast.data import face_image, face_landmarks
-from mefast.flow import TVL1Params
+from mefast.pipeline import PreprocessOptions
 from mefast.pipeline._mdmo_flows import mdmo_feature
 from mefast.testing import smooth_field, warp_image
 
 CROP = (256, 256)
-FAST = TVL1Params.preset("fast")
+FAST = PreprocessOptions().mdmo_flow  # the settings preprocess uses for these flows (a TVL1Params)
 
 
 @pytest.fixture(scope="module")

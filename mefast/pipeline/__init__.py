@@ -174,7 +174,7 @@ def preprocess(
         A Dask client, or a scheduler address to connect to (implies ``backend="dask"``).
     options : PreprocessOptions, optional
         Crop size, alignment, TV-L1 parameters (default preset ``"accurate"`` for the onset -> apex flow,
-        ``"fast"`` for MDMO's per-frame flows), TIM length and descriptor options.
+        ``"per-frame"`` for MDMO's per-frame flows), TIM length and descriptor options.
     overwrite : bool
         Recreate the store from scratch instead of resuming it.
     progress : bool, optional

@@ -77,12 +77,12 @@ class PreprocessOptions:
         ``"none"``: the frames already are aligned face crops (e.g. CASME II's cropped release) and are only
         resized to ``crop_size``.
     flow : TVL1Params or str
-        TV-L1 parameters of the onset -> apex flow. Default: the ``"accurate"`` preset (IPOL-style
-        pre-smoothing; about half OpenCV's endpoint error on face motion). ``"opencv"`` reproduces the
-        settings most published ME work used.
+        TV-L1 parameters of the onset -> apex flow. Default: the ``"accurate"`` preset (tuned on the flow
+        battery; its endpoint error next to OpenCV's DualTVL1 is in the README's preset table). ``"opencv"``
+        reproduces the settings most published ME work used.
     mdmo_flow : TVL1Params or str
         TV-L1 parameters of MDMO's onset -> every-frame flows (one flow per frame, so the cost that matters);
-        default the ``"fast"`` preset.
+        default the ``"per-frame"`` preset.
     mdmo_size : (int, int) or None
         ``(H, W)`` at which MDMO's flows and regions are computed: the crop downscaled (area), at most the crop
         size; None keeps the crop's resolution (as ``"reference"`` mode and an explicit ``mdmo`` ``delta`` do).
@@ -115,7 +115,7 @@ class PreprocessOptions:
     crop_size: tuple[int, int] = (256, 256)
     align: Literal["face", "none"] = "face"
     flow: TVL1Params | str = "accurate"
-    mdmo_flow: TVL1Params | str = "fast"
+    mdmo_flow: TVL1Params | str = "per-frame"
     mdmo_size: tuple[int, int] | None = (128, 128)
     mdmo_warm_start: bool = True
     tim_frames: int = 10

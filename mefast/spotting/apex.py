@@ -40,7 +40,7 @@ def apex_curve(
     size: tuple[int, int] = (128, 128),
     blocks: tuple[int, int] = (6, 6),
     m: int = 12,
-    flow: str = "spotting",
+    flow: str = "per-frame",
 ) -> NDArray[np.float64]:
     """The per-frame apex score of a clip (its argmax is :func:`apex_frame`).
 

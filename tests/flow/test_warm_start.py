@@ -55,7 +55,7 @@ def clips():
 # Cold: the shared reference pyramid is an optimisation only
 
 
-@pytest.mark.parametrize("preset", ["opencv", "accurate", "fast"])
+@pytest.mark.parametrize("preset", ["opencv", "accurate", "fast", "per-frame"])
 def test_reference_flows_are_the_pairwise_flows_bit_for_bit(preset):
     a = face_flow_pair((96, 80), amplitude=1.5, seed=3)
     b = face_flow_pair((96, 80), amplitude=1.0, seed=4)
@@ -73,7 +73,7 @@ def test_reference_flows_are_the_pairwise_flows_bit_for_bit(preset):
 # Warm start
 
 
-@pytest.mark.parametrize("preset", ["fast", "accurate"])
+@pytest.mark.parametrize("preset", ["fast", "accurate", "per-frame"])
 def test_warm_start_keeps_the_flow_within_the_opencv_agreement_bounds(clips, preset):
     for frames, truth, _ in clips:
         cold = mefast.compute_flow(frames, params=preset, n_threads=1)
@@ -104,10 +104,12 @@ def test_warm_runs_start_cold_and_do_not_depend_on_threads(clips):
     assert np.abs(whole[WARM_START_RUN] - one[WARM_START_RUN]).max() > 1e-4
 
 
-def test_warm_started_mdmo_is_as_close_to_the_true_motions_mdmo(clips):
-    """MDMO (the pipeline's use of the flows, ``fast`` preset): the warm flows' descriptor is as close to the
-    descriptor of the exact flows as the cold flows' is (mean cosine similarity of the 36 region vectors over
-    the clips within 0.01; measured +0.0002), and close to the cold one (cosine >= 0.97, measured >= 0.99)."""
+@pytest.mark.parametrize("preset", ["per-frame", "fast"])
+def test_warm_started_mdmo_is_as_close_to_the_true_motions_mdmo(clips, preset):
+    """MDMO (the pipeline's use of the flows: ``per-frame`` preset, and ``fast``): the warm flows' descriptor is
+    as close to the descriptor of the exact flows as the cold flows' is (mean cosine similarity of the 36 region
+    vectors over the clips within 0.01; measured +0.0002 with fast), and close to the cold one (cosine >= 0.97,
+    measured >= 0.99)."""
 
     def cosine(a, b):
         za, zb = a[0::2] * np.exp(1j * a[1::2]), b[0::2] * np.exp(1j * b[1::2])
@@ -116,8 +118,8 @@ def test_warm_started_mdmo_is_as_close_to_the_true_motions_mdmo(clips):
     to_truth_cold, to_truth_warm = [], []
     for frames, truth, landmarks in clips:
         exact = mdmo(truth, landmarks)
-        cold = mdmo(mefast.compute_flow(frames, params="fast", n_threads=1), landmarks)
-        warm = mdmo(mefast.compute_flow(frames, params="fast", n_threads=1, warm_start=True), landmarks)
+        cold = mdmo(mefast.compute_flow(frames, params=preset, n_threads=1), landmarks)
+        warm = mdmo(mefast.compute_flow(frames, params=preset, n_threads=1, warm_start=True), landmarks)
         assert cosine(cold, warm) >= 0.97
         assert np.corrcoef(cold[0::2], warm[0::2])[0, 1] >= 0.97
         to_truth_cold.append(cosine(exact, cold))

@@ -23,7 +23,7 @@ from mefast.pipeline._mdmo_flows import mdmo_feature, mdmo_grid
 from mefast.testing import smooth_field, warp_image
 
 CROP = (256, 256)
-FAST = TVL1Params.preset("fast")
+FAST = TVL1Params.preset("per-frame")  # what preprocess uses for MDMO's flows (PreprocessOptions.mdmo_flow)
 
 
 @pytest.fixture(scope="module")
