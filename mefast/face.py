@@ -51,7 +51,8 @@ __all__ = [
 ]
 
 Detector = Literal["auto", "dlib", "haar", "lbp"]
-#: Shorter side of the downscaled copy :func:`detect_face` searches first in large images.
+#: Shorter side of the downscaled copy in which ``preprocess`` has :func:`detect_face` search large frames first
+#: (``coarse_size=COARSE_SIZE``; the public functions search the whole image unless given a ``coarse_size``).
 COARSE_SIZE = 256
 #: Smallest face (pixels, in the copy) whose coarse box is used; smaller ones are searched for at full resolution.
 COARSE_MIN_FACE = 80
@@ -148,8 +149,25 @@ class FaceTransform:
 
         A frame decoded at ``1/r`` of its size (libjpeg's DCT scaling) still holds at least one pixel per crop
         pixel when ``scale * r <= 1``; a face that fills less of the crop than of the frame gets a larger ``r``.
-        Returns 1 when even the full frame has fewer pixels than the crop (``scale >= 0.5``).
+
+        Parameters
+        ----------
+        limit : int
+            The largest reduction allowed, at least 1 (1: whole frames, e.g. for a reader that cannot decode
+            smaller).
+
+        Returns
+        -------
+        reduction : int
+            1, 2, 4 or 8: the largest ``r <= limit`` with ``scale * r <= 1`` (up to rounding), else 1 (the crop
+            has more than half the frame's resolution, ``scale > 0.5``).
+
+        Raises
+        ------
+        ValueError
+            ``limit`` is not an integer of at least 1.
         """
+        limit = check_int(limit, "limit", minimum=1)
         best = 1
         for r in (2, 4, 8):
             if r <= limit and self.scale * r <= 1.0 + 1e-9:
@@ -160,8 +178,23 @@ class FaceTransform:
         """The same crop, from a frame decoded at ``1/reduction`` of the size the transform was made for.
 
         Pixel ``j`` of the reduced frame covers source pixels ``r*j .. r*j + r - 1`` (libjpeg's scaled decode,
-        an ``r x r`` block average), so its centre is source pixel ``r*j + (r - 1) / 2``. The landmarks stay
-        in crop coordinates, which do not change.
+        an ``r x r`` block average), so its centre is source pixel ``r*j + (r - 1) / 2``.
+
+        Parameters
+        ----------
+        reduction : {1, 2, 4, 8}
+            The factor the frames to warp were decoded smaller by.
+
+        Returns
+        -------
+        FaceTransform
+            Mapping reduced-frame pixels into the same crop (``size``), with the same ``landmarks`` (in crop
+            coordinates, which do not change); ``self`` when ``reduction`` is 1.
+
+        Raises
+        ------
+        ValueError
+            ``reduction`` is not 1, 2, 4 or 8.
         """
         r = int(reduction)
         if r not in (1, 2, 4, 8) or r != reduction:
@@ -374,7 +407,7 @@ def _coarse_box(name: str, gray: NDArray[np.uint8], side: int) -> FaceBox | None
 
 
 def detect_face(
-    image: ArrayLike, *, detector: Detector = "auto", upsample: int | None = None, coarse_size: int | None = COARSE_SIZE
+    image: ArrayLike, *, detector: Detector = "auto", upsample: int | None = None, coarse_size: int | None = None
 ) -> FaceBox:
     """Find the largest frontal face in an image.
 
@@ -388,12 +421,13 @@ def detect_face(
         dlib only: times the image is upsampled (finds smaller faces, 4x slower per step). Default: 0, then
         1 if nothing was found.
     coarse_size : int or None
-        Large images (shorter side over 1.5x ``coarse_size``) are searched first on a copy downscaled (area) to
-        a shorter side of ``coarse_size`` pixels, and the box found there is scaled back: a fraction of the
-        detector's time on 1280x720 frames. The box is as coarse as the copy (a few pixels); the landmark model
-        (:func:`landmarks68`, dlib) refines the face at full resolution. When the copy holds no face of at least
-        :data:`COARSE_MIN_FACE` pixels (faces too small for it), the full image is searched as without it.
-        None, or ``upsample`` given: the full image only.
+        None (default), or ``upsample`` given: the full image is searched. An int (at least 32; ``preprocess``
+        uses :data:`COARSE_SIZE`, 256): large images (shorter side over 1.5x ``coarse_size``) are searched first
+        on a copy downscaled (area) to a shorter side of ``coarse_size`` pixels, and the box found there is
+        scaled back: a fraction of the detector's time on 1280x720 frames. The box is as coarse as the copy (a
+        few pixels); the landmark model (:func:`landmarks68`, dlib) refines the face at full resolution. When the
+        copy holds no face of at least :data:`COARSE_MIN_FACE` pixels (faces too small for it), the full image is
+        searched as without it.
 
     Returns
     -------
@@ -515,7 +549,7 @@ def landmarks68(
     method: Literal["auto", "dlib", "template"] = "auto",
     model: str | os.PathLike[str] | None = None,
     detector: Detector = "auto",
-    coarse_size: int | None = COARSE_SIZE,
+    coarse_size: int | None = None,
 ) -> Landmarks:
     """68 iBUG landmarks of the face in an image.
 
@@ -533,9 +567,9 @@ def landmarks68(
     detector : {"auto", "dlib", "haar", "lbp"}
         Detector used to find the box, and whose box convention the template follows.
     coarse_size : int or None
-        As in :func:`detect_face`: large images are searched on a downscaled copy first, when the landmarks come
-        from dlib's model (which refines the face at full resolution); the template follows the box as found,
-        so for it the whole image is searched.
+        As in :func:`detect_face` (default None: the whole image): given, large images are searched on a
+        downscaled copy first, when the landmarks come from dlib's model (which refines the face at full
+        resolution); the template follows the box as found, so for it the whole image is searched.
 
     Returns
     -------
@@ -619,7 +653,7 @@ def crop_align(
     detector: Detector = "auto",
     method: Literal["auto", "dlib", "template"] = "auto",
     model: str | os.PathLike[str] | None = None,
-    coarse_size: int | None = COARSE_SIZE,
+    coarse_size: int | None = None,
 ) -> AlignedClip:
     """Crop the face of a clip and align it by the eye centres, the same transform for every frame.
 

@@ -34,6 +34,7 @@ import pytest
 
 import mefast
 from mefast import MEStore
+from mefast.face import COARSE_SIZE
 from mefast.pipeline import ALL_FEATURES, PreprocessOptions, preprocess
 
 # The corpus writer and run monitor shared with the other pipeline benchmarks (not importable by name under
@@ -79,7 +80,7 @@ def reference(corpus, tmp_path_factory):
     i = len(ds) // 2
     row = ds.samples.iloc[i]
     gray = ds.read_frames(i, gray=True)  # the JPEGs' luma, as preprocess decodes it (here at full size: r = 1)
-    clip = mefast.crop_align(gray, size=PreprocessOptions().crop_size).video
+    clip = mefast.crop_align(gray, size=PreprocessOptions().crop_size, coarse_size=COARSE_SIZE).video  # as preprocess
     apex = ds.frame_numbers[i].index(int(row["apex"])) - ds.frame_numbers[i].index(int(row["onset"]))
     flow = mefast.resize_flow(mefast.tvl1(clip[0], clip[apex], params="accurate"), SIZE)
     np.testing.assert_array_equal(st.read("flow", i), mefast.flow_to_channels_first(flow))
@@ -165,7 +166,7 @@ def _peer(ds, rows) -> list[tuple[np.ndarray, np.ndarray]]:
         onset = ds.read_frames(i, int(row["onset"]), int(row["onset"]))[0]
         apex = ds.read_frames(i, int(row["apex"]), int(row["apex"]))[0]
         pair = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in (onset, apex)])
-        a, b = mefast.crop_align(pair, size=crop).video
+        a, b = mefast.crop_align(pair, size=crop, coarse_size=COARSE_SIZE).video  # the face found as preprocess does
         flow = mefast.resize_flow(tvl1.calc(a, b, None), SIZE)
         out.append((flow, _strain_numpy(flow)))
     return out

@@ -3,9 +3,10 @@
 With ``PreprocessOptions.decode="reduced"`` (the default) and a dataset whose ``read_frames`` takes ``gray`` and
 ``reduction`` (:class:`mefast.datasets.Dataset`):
 
-1. the onset frame is decoded whole, grey; the face is found on a downscaled copy of it
-   (:func:`mefast.face.detect_face`'s ``coarse_size``) and its 68 landmarks at full resolution, which give the
-   alignment (:func:`mefast.face.face_transform`);
+1. the reference frame (the onset, or ``face``'s ``reference``) is decoded whole, grey; the face is found on a
+   copy of it downscaled to :data:`mefast.face.COARSE_SIZE` lines (:func:`mefast.face.detect_face`'s
+   ``coarse_size``, unless ``face`` sets it) and its 68 landmarks at full resolution, which give the alignment
+   (:func:`mefast.face.face_transform`);
 2. the reduction ``r`` (1, 2, 4 or 8) is the largest that leaves at least one decoded pixel per crop pixel
    (:meth:`~mefast.face.FaceTransform.max_reduction`; ``align="none"``: the largest at which the frame still
    covers ``crop_size``), so a reduced decode never upsamples what a whole decode would not;
@@ -14,10 +15,10 @@ With ``PreprocessOptions.decode="reduced"`` (the default) and a dataset whose ``
    (:meth:`~mefast.face.FaceTransform.reduced`).
 
 ``decode="full"`` is what ``preprocess`` did before: every frame decoded whole in colour, converted to grey, the
-face searched on the whole onset frame (unless ``face`` sets ``coarse_size``), then cropped. Against it, a
+face searched on the whole reference frame (unless ``face`` sets ``coarse_size``), then cropped. Against it, a
 1280x720 JPEG frame costs about a third to decode, and the crop differs by what a block mean before the crop
 changes (bounded in ``tests/pipeline/test_reading.py``). Datasets whose ``read_frames`` takes only
-``(i, first, last)`` are read whole, in colour, and converted, with the face search of ``face``.
+``(i, first, last)`` are read whole, in colour, and converted, the face searched as in step 1.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .._validation import check_int
 from ._features import PreprocessOptions, _gray_crop
 
 __all__ = ["read_clip", "reduction_for_size", "supports_reduced_reads"]
@@ -67,20 +69,23 @@ def read_clip(
     gray : ndarray of shape (T, h, w), uint8
         The frames onset..offset at ``options.crop_size``: aligned on the face (``align="face"``) or resized.
     landmarks : ndarray of shape (68, 2), float32, or None
-        The onset's landmarks in crop coordinates (``align="face"``), else None.
+        The reference frame's landmarks (the onset's unless ``face`` sets ``reference``) in crop coordinates
+        (``align="face"``), else None.
     seconds : dict
         ``"read"`` (decoding) and ``"align"`` (detection, landmarks, crop) wall times.
     reduction : int
         The decode reduction used (1: whole frames).
     """
+    from ..face import COARSE_SIZE
+
     seconds = {"read": 0.0, "align": 0.0}
+    if options.decode == "reduced":  # the face searched on a downscaled copy of large frames first
+        options = dataclasses.replace(options, face={"coarse_size": COARSE_SIZE, **options.face})
     if options.decode == "full" or not supports_reduced_reads(dataset):
         t0 = time.perf_counter()
         video = dataset.read_frames(i)
         seconds["read"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        if options.decode == "full":  # as before issue 17.2: the face searched on the whole frame too
-            options = dataclasses.replace(options, face={"coarse_size": None, **options.face})
         gray, landmarks = _gray_crop(video, options)
         seconds["align"] = time.perf_counter() - t0
         return gray, landmarks, seconds, 1
@@ -89,17 +94,19 @@ def read_clip(
 
     h, w = options.crop_size
     row = dataset.samples.iloc[i]
+    onset = int(row["onset"])
     if options.align == "face":
         from ..face import face_transform
 
         t0 = time.perf_counter()
-        onset = int(row["onset"])
-        reference = dataset.read_frames(i, onset, onset, gray=True)[0]
+        face = dict(options.face)
+        number = onset + _reference_index(face.pop("reference", 0), int(row["offset"]) - onset + 1)
+        reference = dataset.read_frames(i, number, number, gray=True)[0]
         t1 = time.perf_counter()
-        transform = face_transform(reference, size=(h, w), **options.face)
+        transform = face_transform(reference, size=(h, w), **face)
         r = transform.max_reduction()
         t2 = time.perf_counter()
-        frames = dataset.read_frames(i, gray=True, reduction=r)  # the onset again: the same decode as the others
+        frames = dataset.read_frames(i, gray=True, reduction=r)  # the reference again: the same decode as the others
         t3 = time.perf_counter()
         gray = np.ascontiguousarray(transform.reduced(r).warp(frames), np.uint8)
         seconds["read"] = (t1 - t0) + (t3 - t2)
@@ -108,7 +115,7 @@ def read_clip(
         return gray, np.asarray(transform.landmarks, np.float32), seconds, r
     # align="none": the frames are face crops, only resized (area); decode no larger than that needs
     t0 = time.perf_counter()
-    first = dataset.read_frames(i, int(row["onset"]), int(row["onset"]), gray=True)[0]
+    first = dataset.read_frames(i, onset, onset, gray=True)[0]
     r = reduction_for_size(first.shape[:2], (h, w))
     frames = dataset.read_frames(i, gray=True, reduction=r)
     t1 = time.perf_counter()
@@ -116,3 +123,12 @@ def read_clip(
     seconds["read"] = t1 - t0
     seconds["align"] = time.perf_counter() - t1
     return gray, None, seconds, r
+
+
+def _reference_index(reference: Any, n: int) -> int:
+    """``crop_align``'s ``reference`` (a frame index of the ``n``-frame clip, negative from the end), checked."""
+    msg = f"reference must be a frame index of the {n}-frame clip, got {reference!r}"
+    k = check_int(reference, "reference", minimum=-n, message=msg)
+    if k >= n:
+        raise ValueError(msg)
+    return k % n

@@ -1,12 +1,14 @@
 """detect_face on large frames: the coarse search on a downscaled copy against the search of the whole frame.
 
-The reference is the detector run on the whole 1280x720 frame (``coarse_size=None``, what detect_face did
-before); the coarse box, refined by dlib's landmark model at full resolution, must give the same landmarks within
-what the model's own jitter is (a fraction of the inter-ocular distance), and a face too small for the copy must
-still be found.
+The reference is the detector run on the whole 1280x720 frame (``coarse_size=None``, what detect_face does by
+default); the coarse box (``coarse_size=COARSE_SIZE``, as preprocess asks for it), refined by dlib's landmark
+model at full resolution, must give the same landmarks within what the model's own jitter is (a fraction of the
+inter-ocular distance), and a face too small for the copy must still be found.
 """
 
 from __future__ import annotations
+
+import inspect
 
 import cv2
 import numpy as np
@@ -39,7 +41,7 @@ def _iod(points):
 @pytest.mark.parametrize("detector", DETECTORS)
 def test_coarse_box_is_the_whole_frame_box(detector):
     frame = _frame(2.2)
-    coarse = face.detect_face(frame, detector=detector)
+    coarse = face.detect_face(frame, detector=detector, coarse_size=face.COARSE_SIZE)
     whole = face.detect_face(frame, detector=detector, coarse_size=None)
     a = np.array([coarse.x, coarse.y, coarse.x + coarse.width, coarse.y + coarse.height], float)
     b = np.array([whole.x, whole.y, whole.x + whole.width, whole.y + whole.height], float)
@@ -50,7 +52,7 @@ def test_coarse_box_is_the_whole_frame_box(detector):
 @pytest.mark.parametrize("zoom", [1.6, 2.2])
 def test_landmarks_from_the_coarse_box_match_the_whole_frame_ones(zoom):
     frame = _frame(zoom)
-    coarse = np.asarray(face.landmarks68(frame, method="dlib", detector="dlib"))
+    coarse = np.asarray(face.landmarks68(frame, method="dlib", detector="dlib", coarse_size=face.COARSE_SIZE))
     whole = np.asarray(face.landmarks68(frame, method="dlib", detector="dlib", coarse_size=None))
     err = np.linalg.norm(coarse - whole, axis=1).mean() / _iod(whole)
     assert err < 0.02, err  # measured 0.5-1 % on the synthetic CAS(ME)^3 frames
@@ -71,12 +73,24 @@ def test_small_images_and_upsample_skip_the_copy(monkeypatch):
     calls = []
     real = face._boxes
     monkeypatch.setattr(face, "_boxes", lambda name, gray, up: calls.append(gray.shape) or real(name, gray, up))
-    face.detect_face(face_image(), detector="lbp")  # 280 x 230: smaller than 1.5 x 256
+    face.detect_face(face_image(), detector="lbp", coarse_size=face.COARSE_SIZE)  # 280 x 230: smaller than 1.5 x 256
     assert calls == [(280, 230)]
     if "dlib" in DETECTORS:
         calls.clear()
-        face.detect_face(_frame(2.2), detector="dlib", upsample=0)
+        face.detect_face(_frame(2.2), detector="dlib", upsample=0, coarse_size=face.COARSE_SIZE)
         assert calls == [(720, 1280)]
+
+
+def test_the_public_functions_search_the_whole_image_by_default(monkeypatch):
+    """The coarse search changes boxes (and so crops) a little: it is asked for, never a default."""
+    for fn in (face.detect_face, face.landmarks68, face.crop_align, face.face_transform):
+        assert inspect.signature(fn).parameters["coarse_size"].default is None, fn.__name__
+    frame = _frame(2.2)
+    calls = []
+    real = face._boxes
+    monkeypatch.setattr(face, "_boxes", lambda name, gray, up: calls.append(gray.shape) or real(name, gray, up))
+    face.detect_face(frame, detector="lbp")
+    assert calls == [frame.shape]
 
 
 def test_coarse_size_is_checked():
@@ -108,7 +122,7 @@ def test_template_landmarks_follow_the_whole_frame_box(monkeypatch):
     calls = []
     real = face._boxes
     monkeypatch.setattr(face, "_boxes", lambda name, gray, up: calls.append(gray.shape) or real(name, gray, up))
-    lm = face.landmarks68(frame, method="template", detector="lbp")
+    lm = face.landmarks68(frame, method="template", detector="lbp", coarse_size=face.COARSE_SIZE)
     on_frame = [c for c in calls if c != face_image().shape[:2]]  # not the template's own image
     assert on_frame == [frame.shape]  # no copy searched
     assert lm.approximate

@@ -8,6 +8,9 @@ whole decode would not.
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+
 import cv2
 import numpy as np
 import pandas as pd
@@ -19,7 +22,7 @@ from mefast.data import face_image
 from mefast.datasets import Dataset
 from mefast.datasets._engine.frames import _block_mean, read_image, read_rgb
 from mefast.errors import FrameReadError
-from mefast.face import FaceTransform, face_transform
+from mefast.face import COARSE_SIZE, FaceTransform, face_transform
 from mefast.pipeline import PreprocessOptions, preprocess
 from mefast.pipeline._reading import read_clip, reduction_for_size, supports_reduced_reads
 from mefast.testing import smooth_field, warp_image
@@ -146,6 +149,10 @@ def test_the_reduction_never_upsamples_and_is_the_largest_allowed(big):
         if t.scale > 0.5:  # the crop magnifies the face already: whole frames
             assert r == 1
     assert seen == {1, 2, 4, 8}
+    assert t.max_reduction(limit=1) == 1
+    for bad in (0, 2.0):
+        with pytest.raises(ValueError, match="limit must be an integer >= 1"):
+            t.max_reduction(limit=bad)
     assert reduction_for_size((720, 1280), (256, 256)) == 2
     assert reduction_for_size((720, 1280), (90, 160)) == 8
     assert reduction_for_size((280, 340), (256, 256)) == 1
@@ -184,7 +191,7 @@ def test_cropped_face_is_close_to_the_whole_decode(big, crop):
     gray, lm, seconds, r = read_clip(big, 0, opts)
     assert gray.shape == (T, *crop) and gray.dtype == np.uint8 and set(seconds) == {"read", "align"}
     ref = big.read_frames(0, 1, 1, gray=True)[0]
-    t = face_transform(ref, size=crop)
+    t = face_transform(ref, size=crop, coarse_size=COARSE_SIZE)  # the face searched as preprocess searches it
     assert r == t.max_reduction() > 1
     np.testing.assert_allclose(lm, t.landmarks.points)
     whole = big.read_frames(0, gray=True)
@@ -223,9 +230,52 @@ def test_decode_full_and_foreign_datasets_take_the_old_path(big):
     assert supports_reduced_reads(big) and not supports_reduced_reads(Plain())
     gray2, _, _, r2 = read_clip(Plain(), 1, PreprocessOptions(crop_size=(64, 64)))
     assert r2 == 1
-    np.testing.assert_array_equal(gray2, mefast.crop_align(converted, size=(64, 64)).video)
+    np.testing.assert_array_equal(gray2, mefast.crop_align(converted, size=(64, 64), coarse_size=COARSE_SIZE).video)
     with pytest.raises(ValueError, match="decode must be 'reduced' or 'full'"):
         PreprocessOptions(decode="half")
+
+
+@pytest.mark.parametrize("reference", [2, -3])
+def test_the_face_reference_option_aligns_on_that_frame(big, reference):
+    """``face={"reference": k}`` is crop_align's: frame ``k`` of the clip (3rd here, the apex) gives the transform."""
+    opts = PreprocessOptions(crop_size=(64, 64), face={"reference": reference})
+    gray, lm, _, r = read_clip(big, 0, opts)
+    apex = big.read_frames(0, 3, 3, gray=True)[0]  # frame numbers 1..5
+    t = face_transform(apex, size=(64, 64), coarse_size=COARSE_SIZE)
+    assert r == t.max_reduction() > 1
+    np.testing.assert_array_equal(lm, t.landmarks.points)
+    np.testing.assert_array_equal(gray, t.reduced(r).warp(big.read_frames(0, gray=True, reduction=r)))
+    # the whole-decode path takes it as crop_align does
+    converted = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in big.read_frames(0)])
+    full, full_lm, _, _ = read_clip(big, 0, PreprocessOptions(crop_size=(64, 64), face=opts.face, decode="full"))
+    old = mefast.crop_align(converted, size=(64, 64), reference=reference)
+    np.testing.assert_array_equal(full, old.video)
+    np.testing.assert_array_equal(full_lm, old.landmarks.points)
+    with pytest.raises(ValueError, match="reference must be a frame index of the 5-frame clip, got 5"):
+        read_clip(big, 0, PreprocessOptions(crop_size=(64, 64), face={"reference": T}))
+
+
+def test_preprocess_searches_large_frames_on_a_copy_and_the_public_functions_do_not(big, monkeypatch):
+    """The coarse search is preprocess's choice (``COARSE_SIZE``); crop_align and the rest search the whole frame
+    unless given ``coarse_size`` (``tests/face/test_coarse_detection.py``)."""
+    from mefast import face
+
+    calls = []
+    real = face._boxes
+    monkeypatch.setattr(face, "_boxes", lambda name, gray, up: calls.append(gray.shape) or real(name, gray, up))
+
+    def searched(fn):
+        calls.clear()
+        fn()
+        return [c for c in calls if c != face_image().shape[:2]]  # not the template's own image
+
+    dlib_box = "dlib" in face.available_detectors() and face.dlib_model_path() is not None  # else the template's
+    small = (COARSE_SIZE, round(FRAME[1] * COARSE_SIZE / FRAME[0]))
+    opts = PreprocessOptions(crop_size=(64, 64))
+    assert searched(lambda: read_clip(big, 0, opts))[0] == (small if dlib_box else FRAME)
+    assert searched(lambda: read_clip(big, 0, dataclasses.replace(opts, decode="full")))[0] == FRAME
+    onset = big.read_frames(0, 1, 1, gray=True)
+    assert searched(lambda: mefast.crop_align(onset, size=(64, 64)))[0] == FRAME
 
 
 def test_align_none_reads_no_larger_than_the_crop(big):
@@ -256,3 +306,28 @@ def test_preprocess_reduced_against_full_decode(big, tmp_path):
     # the decode is part of the store's parameters: a store of one is not resumed with the other
     with pytest.raises(StoreError, match="decode"):
         preprocess(big, tmp_path / "full.zarr", options=PreprocessOptions(crop_size=crop), **kw)
+
+
+# ------------------------------------------------------------------------------------------------- docstrings
+
+
+def _sections(fn) -> dict[str, list[str]]:
+    """A numpydoc docstring's sections: header -> the names of its unindented entries."""
+    lines = (inspect.getdoc(fn) or "").splitlines()
+    out: dict[str, list[str]] = {}
+    name = None
+    for line, below in zip(lines, [*lines[1:], ""], strict=True):
+        if below and set(below) == {"-"} and len(below) == len(line):
+            name = line
+            out[name] = []
+        elif name and line and not line.startswith(" ") and set(line) != {"-"}:
+            out[name].append(line.split(" :")[0])
+    return out
+
+
+@pytest.mark.parametrize("fn", [FaceTransform.max_reduction, FaceTransform.reduced, read_image])
+def test_the_reading_helpers_document_parameters_returns_and_raises(fn):
+    sections = _sections(fn)
+    documented = {n.strip() for entry in sections.get("Parameters", []) for n in entry.split(",")}
+    assert set(inspect.signature(fn).parameters) - {"self"} <= documented, sections
+    assert sections.get("Returns") and sections.get("Raises") == ["ValueError"], sections

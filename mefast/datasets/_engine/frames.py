@@ -156,12 +156,32 @@ REDUCTIONS = (1, 2, 4, 8)
 def read_image(path: Path, *, gray: bool = False, reduction: int = 1) -> tuple[NDArray[np.uint8] | None, str | None]:
     """Read one frame as RGB uint8 ``(H, W, 3)`` or grey ``(H, W)``, optionally at ``1/reduction`` of its size.
 
-    ``(None, why)`` on failure. Grey is BT.601 luma: a JPEG's own luma plane, decoded without its colour
-    planes (within a few grey levels of converting the decoded RGB), for other formats exactly
-    ``cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)``. ``reduction`` 2, 4 or 8 decodes a JPEG at that fraction of its
-    size by libjpeg's DCT scaling (``cv2.IMREAD_REDUCED_*``: cheaper than decoding it whole); other formats
-    are decoded whole and averaged over ``r x r`` blocks (area). Either way the result has
-    ``ceil(H / r) x ceil(W / r)`` pixels and pixel ``j`` covers source pixels ``r*j .. r*j + r - 1``.
+    Parameters
+    ----------
+    path : Path
+        A JPEG, PNG or BMP file.
+    gray : bool
+        BT.601 luma instead of RGB: a JPEG's own luma plane, decoded without its colour planes (within a few
+        grey levels of converting the decoded RGB), for other formats exactly ``cv2.cvtColor(rgb,
+        cv2.COLOR_RGB2GRAY)``.
+    reduction : {1, 2, 4, 8}
+        2, 4 or 8 decodes a JPEG at that fraction of its size by libjpeg's DCT scaling
+        (``cv2.IMREAD_REDUCED_*``: cheaper than decoding it whole); other formats are decoded whole and averaged
+        over ``r x r`` blocks (area). Either way the result has ``ceil(H / r) x ceil(W / r)`` pixels and pixel
+        ``j`` covers source pixels ``r*j .. r*j + r - 1``.
+
+    Returns
+    -------
+    image : ndarray of shape (H', W', 3) or (H', W'), uint8, or None
+        The frame (grey images replicated to three channels for RGB); None when it could not be read.
+    why : str or None
+        None on success, else what is wrong with the file, as the end of a sentence naming it (``"does not
+        exist"``, ``"is a truncated JPEG (...)"``, ``"cannot be decoded"``).
+
+    Raises
+    ------
+    ValueError
+        ``reduction`` is not 1, 2, 4 or 8.
     """
     import cv2
 
