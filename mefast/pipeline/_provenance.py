@@ -86,10 +86,18 @@ def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix[:-1]: d}
 
 
+#: Options added to ``PreprocessOptions`` after stores were first written, with the value that gives what
+#: ``preprocess`` did before them: a store without the key was made that way.
+_ADDED_OPTIONS: dict[str, Any] = {"options.decode": "full", "options.mdmo_warm_start": False}
+#: Labels recorded next to the values they name: the TV-L1 preset whose values these are, in the preset table
+#: of the version that wrote the store (a preset renamed or retuned since changes the label, not the values).
+_LABELS = ("options.flow.preset", "options.mdmo_flow.preset")
+
+
 def _check_compatible(st: MEStore, dataset: Any, params: dict[str, Any]) -> None:
-    stored = _flatten(st.attrs.get("parameters") or {})
+    stored = {**_ADDED_OPTIONS, **_flatten(st.attrs.get("parameters") or {})}
     wanted = _flatten(json.loads(json.dumps(params)))
-    if stored != wanted:
+    if any(stored.get(k) != wanted.get(k) for k in set(stored) | set(wanted) if k not in _LABELS):
         diffs = [f"{k}: {stored.get(k)!r} -> {wanted.get(k)!r}" for k in sorted(set(stored) | set(wanted))
                  if stored.get(k) != wanted.get(k)]  # fmt: skip
         raise StoreError(

@@ -1,0 +1,77 @@
+"""What preprocess records in a store and how a resume compares it: stores of older versions stay resumable."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+import mefast
+from mefast import MEStore, StoreError
+from mefast.data import face_image
+from mefast.datasets import Dataset
+from mefast.pipeline import PreprocessOptions, preprocess
+
+FRAME = (48, 40)  # (H, W): frames that already are face crops (align="none")
+T = 3
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Dataset:
+    """Three 3-frame clips of the astronaut face shifted by a pixel per frame, as PNG files."""
+    root = tmp_path_factory.mktemp("tiny")
+    face = cv2.resize(face_image(), (FRAME[1], FRAME[0]), interpolation=cv2.INTER_AREA)
+    rows, numbers, paths = [], [], []
+    for i in range(3):
+        folder = root / f"s{i}"
+        folder.mkdir()
+        clip = []
+        for t in range(1, T + 1):
+            p = folder / f"img{t}.png"
+            cv2.imwrite(str(p), cv2.cvtColor(np.roll(face, t + i, axis=1), cv2.COLOR_RGB2BGR))
+            clip.append(p)
+        rows.append({"sample_id": f"tiny/s{i}/EP01", "dataset": "tiny", "subject": f"s{i}", "clip": "EP01",
+                     "onset": 1, "apex": 2, "offset": T, "n_frames": T, "emotion": "surprise", "aus": "1"})  # fmt: skip
+        numbers.append(list(range(1, T + 1)))
+        paths.append(clip)
+    return Dataset(name="tiny", root=root, samples=pd.DataFrame(rows), frame_numbers=numbers, frame_paths=paths,
+                   au_names=("AU1",))  # fmt: skip
+
+
+#: MDMO's flow parameters before the presets were retuned (its default then, recorded as preset "fast"): a preset
+#: still, under another name.
+OLD_FAST = mefast.TVL1Params(presmooth_sigma=0.8, scale_step=0.5, pyramid_smoothing=True, median_filtering=1,
+                             nscales=3, warps=2, inner_iterations=15, outer_iterations=1, epsilon=0.02,
+                             adapt_scales=True)  # fmt: skip
+
+
+def test_stores_made_before_decode_and_warm_start_resume_with_the_old_behaviour(tiny, tmp_path):
+    """A store written before ``decode`` and ``mdmo_warm_start`` existed has no keys for them: it was made as
+    ``decode="full"`` and ``mdmo_warm_start=False`` make one, and resumes with those. The preset names recorded
+    next to the TV-L1 values are labels of the table of the version that wrote them; the values are compared."""
+    assert OLD_FAST in mefast.TVL1_PRESETS.values() and mefast.TVL1_PRESETS["fast"] != OLD_FAST
+    path = tmp_path / "old.zarr"
+    opts = PreprocessOptions(crop_size=FRAME, align="none", mdmo_flow=OLD_FAST, decode="full", mdmo_warm_start=False)
+    light = {"features": "flow", "size": (32, 32), "n_jobs": 1, "progress": False}
+    assert preprocess(tiny, path, options=opts, **light).complete
+    st = MEStore.open(path, "r+")
+    params = st.attrs["parameters"]
+    del params["options"]["decode"], params["options"]["mdmo_warm_start"]  # as an older version wrote it
+    params["options"]["mdmo_flow"]["preset"] = "fast"
+    st.update_attrs(parameters=params)
+    st.mark_undone(2)
+    report = preprocess(tiny, path, options=opts, **light)
+    assert (report.computed, report.skipped, report.failures) == (1, len(tiny) - 1, [])
+    # the missing keys stand for the old behaviour, not for any value: other options are refused, by name
+    for changed, diff in (
+        ({"decode": "reduced"}, "options.decode: 'full' -> 'reduced'"),
+        ({"mdmo_warm_start": True}, "options.mdmo_warm_start: False -> True"),
+        ({"mdmo_flow": OLD_FAST.replace(warps=3)}, "options.mdmo_flow.warps: 2 -> 3"),
+    ):
+        with pytest.raises(StoreError, match=re.escape(diff)):
+            preprocess(tiny, path, options=dataclasses.replace(opts, **changed), **light)
+    assert MEStore.open(path).attrs["parameters"] == params  # and the record is left as it was
