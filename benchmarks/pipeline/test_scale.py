@@ -104,10 +104,11 @@ def run_on_cluster(ds, path: Path, n_workers: int) -> dict[str, float]:
     from distributed import Client, LocalCluster
 
     t0 = time.perf_counter()
-    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, memory_limit=MEMORY_LIMIT,
-                           dashboard_address=":0")  # fmt: skip
-    client = Client(cluster)
-    try:
+    with (
+        LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, memory_limit=MEMORY_LIMIT,
+                     dashboard_address=":0") as cluster,
+        Client(cluster) as client,
+    ):  # fmt: skip
         cluster_s = time.perf_counter() - t0
         limits = {w["memory_limit"] for w in client.scheduler_info()["workers"].values()}
         assert limits == {MEMORY_LIMIT}, limits
@@ -118,9 +119,6 @@ def run_on_cluster(ds, path: Path, n_workers: int) -> dict[str, float]:
             rep = preprocess(ds, path, client=client, overwrite=True, progress=False)
             wall = time.perf_counter() - t1
         assert rep.complete, rep.summary()
-    finally:
-        client.close()
-        cluster.close()
     peaks = sorted(mon.peak.values())
     cpu = sum(mon.cpu_s.values())
     per_clip = {f"{k}_ms": 1e3 * v / rep.computed for k, v in rep.step_seconds.items()}
@@ -184,3 +182,31 @@ def test_preprocess_on_a_local_cluster(benchmark, report, corpus, tmp_path, n_wo
     report(GROUP, f"{n_workers} worker{'s' if n_workers > 1 else ''}", benchmark, baseline=n_workers == 1, **m)
     print(f"\n{n_workers} worker(s): " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                                    for k, v in m.items() if not isinstance(v, list)))  # fmt: skip
+
+
+def test_a_client_that_fails_to_start_closes_its_cluster(monkeypatch, tmp_path):
+    """The LocalCluster (worker processes) is closed when the Client cannot be made (no leaked workers)."""
+    distributed = pytest.importorskip("distributed")
+    closed = []
+
+    class Cluster:  # stands for LocalCluster: records being closed
+        def __init__(self, **kwargs) -> None:
+            pass
+
+        def __enter__(self) -> Cluster:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.close()
+
+        def close(self) -> None:
+            closed.append(True)
+
+    def client(cluster):
+        raise OSError("cannot reach the scheduler")
+
+    monkeypatch.setattr(distributed, "LocalCluster", Cluster)
+    monkeypatch.setattr(distributed, "Client", client)
+    with pytest.raises(OSError, match="cannot reach the scheduler"):
+        run_on_cluster(None, tmp_path / "s.zarr", 1)
+    assert closed
