@@ -54,5 +54,5 @@ def test_mdmo_flows(benchmark, report, clip, warm):
         rounds=5, iterations=1,
     )  # fmt: skip
     name = "warm-started (warm_start=True, the preprocess default)" if warm else "every flow from scratch (before)"
-    report(f"mdmo flows per clip, {len(frames)} frames 128x128, fast preset, 1 thread", name, benchmark,
+    report(f"mdmo flows per clip, {len(frames)} frames 128x128, per-frame preset, 1 thread", name, benchmark,
            baseline=not warm, epe_px=epe, diff_from_cold_px=diff)  # fmt: skip

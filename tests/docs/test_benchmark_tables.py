@@ -132,7 +132,7 @@ def test_battery_rows_hold_every_pair(results):
 
 _LARGE = "pipeline large frames, CAS(ME)^3-sized clips (1280x720, 10-30 frames), 2 workers"
 _SCALE = "pipeline scale, 1000 CAS(ME)^3-sized clips (1280x720), Dask LocalCluster, 2 GiB per worker"
-_WARM = "mdmo flows per clip, 67 frames 128x128, fast preset, 1 thread"
+_WARM = "mdmo flows per clip, 67 frames 128x128, per-frame preset, 1 thread"
 _STEPS = {"read_ms": 61.5, "align_ms": 21.25, "flow_ms": 15.75, "mdmo_ms": 23.5, "write_ms": 33.25}
 
 
