@@ -115,3 +115,106 @@ def test_workers_read_without_read_ahead(store_path):
     assert getattr(make_loader(ds, batch_size=8, shuffle=True, seed=0).sampler, "dataset", None) is ds
     loader = make_loader(ds, batch_size=8, shuffle=True, seed=0, num_workers=1)
     assert isinstance(loader.sampler, torch.utils.data.BatchSampler)
+
+
+@pytest.fixture(scope="module")
+def flow_only_path(tmp_path_factory):
+    """A store with flow and no strain: the strain input is computed from the flow."""
+    from mefast.train.synthetic import AU_NAMES, synthetic_flow_samples
+
+    meta, au, flows = synthetic_flow_samples(datasets=["casme2"], n_subjects=3, clips_per_subject=6, size=16, seed=7)
+    path = tmp_path_factory.mktemp("prefetch") / "flow_only.zarr"
+    store = MEStore.create(path, meta, au=au, au_names=AU_NAMES, arrays={"flow": ((2, 16, 16), "float32")})
+    for i in range(len(meta)):
+        store.write_sample(i, {"flow": flows[i]})
+        store.mark_done(i)
+    return path
+
+
+@pytest.mark.parametrize("inputs", [("flow", "strain"), ("strain", "flow")])
+@pytest.mark.parametrize("cache_bytes", [2**30, 0])
+def test_strain_from_flow_reads_the_flow_once_per_batch(flow_only_path, inputs, cache_bytes):
+    """One read of the flow per batch (read ahead), none left pending, batches equal the in-memory source's."""
+    flows = MEStore.open(flow_only_path, mode="r").read("flow", slice(None))
+    rows = np.arange(len(flows))
+    spy = _Spy(flow_only_path, cache_bytes=cache_bytes)
+    got = list(make_loader(FlowDataset(spy, rows, inputs=inputs, with_positions=True), batch_size=5, shuffle=True))
+    mem = FlowDataset(ArraySource({"flow": flows}), rows, inputs=inputs, with_positions=True)
+    want = list(make_loader(mem, batch_size=5, shuffle=True))
+    for (x, p), (y, q) in zip(got, want, strict=True):
+        assert torch.equal(p, q) and torch.equal(x, y)
+    assert [r for _, _, r in spy.log] == [tuple(p.tolist()) for _, p in want]  # once per batch, in order
+    assert {(t, name) for t, name, _ in spy.log} == {("mefast-prefetch_0", "flow")}
+    assert spy._pending == []
+
+
+def test_no_read_ahead_reads_on_the_calling_thread(store_path):
+    """read_ahead=False: the same batches, every read on the caller's thread, no background thread started."""
+    rows = np.arange(len(MEStore.open(store_path, mode="r")))
+    spy = _Spy(store_path, cache_bytes=0)
+    ds = FlowDataset(spy, rows, inputs=("flow", "strain"), with_positions=True)
+    got = list(make_loader(ds, batch_size=8, shuffle=True, seed=2, read_ahead=False))
+    mem = FlowDataset(_memory(store_path), rows, with_positions=True)
+    want = list(make_loader(mem, batch_size=8, shuffle=True, seed=2))
+    assert all(torch.equal(x, y) and torch.equal(p, q) for (x, p), (y, q) in zip(got, want, strict=True))
+    assert len(spy.log) == 2 * len(want) and {t for t, _, _ in spy.log} == {threading.current_thread().name}
+    assert spy._ahead is None and spy._pending == []
+
+
+def _returns_within(fn, seconds: float = 30.0):
+    """fn() run on a daemon thread: its result, or a test failure when it has not returned in ``seconds``."""
+    out: list = []
+    t = threading.Thread(target=lambda: out.append(fn()), daemon=True)
+    t.start()
+    t.join(seconds)
+    assert not t.is_alive(), f"still blocked after {seconds} s"
+    return out[0]
+
+
+def test_forked_child_drops_the_parents_prefetches(store_path):
+    """In a forked child (simulated: another recorded pid) a read neither waits on the parent's read-ahead nor
+    on a lock the parent's thread held; it reads the store itself."""
+    from concurrent.futures import Future
+
+    src = StoreSource(store_path, cache_bytes=2**30)
+    want = src.read("flow", np.array([2, 3]))
+    never: Future = Future()  # the parent's read-ahead: its thread does not exist in the child, it never finishes
+    src._pending.append(("flow", np.array([2, 3]), never))
+    src._lock.acquire()  # held by the parent's thread at the fork, never released in the child
+    src._pid = -1  # the process that opened the store (and queued the read) is not this one
+    got = _returns_within(lambda: src.read("flow", np.array([2, 3])))
+    np.testing.assert_array_equal(got, want)
+    assert src._pending == [] and not never.done()
+    # after the reset, read-ahead works again in the child, on a thread of its own
+    src.prefetch("flow", [4, 5, 6])
+    assert len(src._pending) == 1 and src._ahead is not None
+    rows = np.array([4, 5, 6])
+    np.testing.assert_array_equal(src.read("flow", rows), _memory(store_path).read("flow", rows))
+    assert src._pending == []
+    src.close()
+
+
+def test_close_ends_the_read_ahead_thread(store_path):
+    src = StoreSource(store_path, cache_bytes=0)
+    src.prefetch("flow", [0, 1])
+    src.prefetch("strain", [2])
+    ahead = src._ahead
+    src.close()
+    assert ahead is not None and src._ahead is None and src._pending == []
+    with pytest.raises(RuntimeError, match="shutdown"):
+        ahead.submit(print)  # the executor is shut down
+    src.close()  # twice: nothing more
+    mem = _memory(store_path)
+    np.testing.assert_array_equal(src.read("flow", np.array([0, 1])), mem.read("flow", np.array([0, 1])))
+    src.prefetch("flow", [3])  # a new thread
+    assert src._ahead is not None and src._ahead is not ahead
+    np.testing.assert_array_equal(src.read("flow", np.array([3])), mem.read("flow", np.array([3])))
+    # in a forked child close drops the parent's read-ahead without waiting for it
+    from concurrent.futures import Future
+
+    live = src._ahead
+    src._pending.append(("flow", np.array([4]), Future()))
+    src._pid = -1
+    _returns_within(src.close)
+    assert src._pending == [] and src._ahead is None
+    live.shutdown()  # (this process's thread: the simulated child left it alone)
