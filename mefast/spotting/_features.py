@@ -32,14 +32,17 @@ never holds more.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import ShapeError
+
+if TYPE_CHECKING:
+    from ..flow import TVL1Params
 
 __all__ = ["FeatureChunk", "FeatureOptions", "FrameGeometry", "feature_shapes", "iter_features", "long_video_features"]
 
@@ -63,8 +66,9 @@ class FeatureOptions:
     features : tuple of str
         Any of ``"lbp"``, ``"uv"``, ``"mag"``, ``"strain"``, ``"mdmd"``, ``"softnet"``.
     flow : str
-        TV-L1 preset name (``"spotting"``: the settings the spotting methods were validated with, about 1 ms
-        per 128x128 pair; see ``TVL1_PRESETS``).
+        TV-L1 preset name (``"per-frame"``: the settings the spotting methods were validated with, about 1 ms
+        per 128x128 pair; see ``TVL1_PRESETS``). A store records the preset's values with its name, and resumes
+        only with the same values.
     crop : (x, y, w, h), "face" or None
         A fixed crop box in source pixels; ``"face"``: the face box detected in the first frame
         (:func:`mefast.detect_face`), widened by 20 % on each side, kept for the whole video (SOFTNet's and
@@ -81,7 +85,7 @@ class FeatureOptions:
     size: tuple[int, int] = (128, 128)
     blocks: tuple[int, int] = (6, 6)
     features: tuple[str, ...] = ("lbp", "mag", "strain", "mdmd")
-    flow: str = "spotting"
+    flow: str = "per-frame"
     crop: tuple[int, int, int, int] | str | None = None
     mask_eyes: bool = True
     chunk: int = 64
@@ -95,6 +99,10 @@ class FeatureOptions:
         unknown = [f for f in self.features if f not in _FEATURES]
         if unknown or not self.features:
             raise ValueError(f"features: {unknown or '()'} unknown; choose from {_FEATURES}")
+        try:
+            _ = self.tvl1  # an unknown preset name raises here, not in every recording's job
+        except ValueError as e:
+            raise ValueError(f"flow: {e}") from None
         h, w = (int(v) for v in self.size)
         r, c = (int(v) for v in self.blocks)
         if r < 1 or c < 1:
@@ -113,16 +121,90 @@ class FeatureOptions:
     def n_blocks(self) -> int:
         return int(self.blocks[0]) * int(self.blocks[1])
 
+    @property
+    def tvl1(self) -> TVL1Params:
+        """The TV-L1 parameters of the preset :attr:`flow`."""
+        from ..flow import TVL1Params
+
+        return TVL1Params.preset(self.flow)
+
     def as_dict(self) -> dict[str, Any]:
+        """JSON-ready record of what the pass computes (recorded in the store; ``n_threads`` and ``chunk`` left out).
+
+        ``flow`` is recorded as ``{"preset": name, **values}``: the TV-L1 values, not only the name (a preset's
+        values may change between versions, as ``"fast"``'s did).
+        """
         return {
             "lags": list(self.lags),
             "size": list(self.size),
             "blocks": list(self.blocks),
             "features": list(self.features),
-            "flow": self.flow,
+            "flow": {"preset": self.flow, **asdict(self.tvl1)},
             "crop": self.crop if self.crop is None or isinstance(self.crop, str) else list(self.crop),
             "mask_eyes": bool(self.mask_eyes),
         }
+
+    def differences(self, recorded: Mapping[str, Any]) -> list[str]:
+        """What differs between these options and a record of :meth:`as_dict` (a store's); empty: the same.
+
+        The flow is compared by its TV-L1 values, whatever the presets are named. Stores of older versions
+        recorded only the preset's name: ``"fast"`` there (the default then) and ``"spotting"`` mean the values
+        that are now the ``"per-frame"`` preset (``"fast"`` was tuned for larger frames since).
+
+        Parameters
+        ----------
+        recorded : mapping
+            Options recorded by :meth:`as_dict`, read back from a store.
+
+        Returns
+        -------
+        list of str
+            One line per differing option, naming it, the recorded value and this one.
+        """
+        mine = self.as_dict()
+        out = []
+        for key in [*mine, *sorted(set(recorded) - set(mine))]:
+            have, want = recorded.get(key), mine.get(key)
+            if key != "flow":
+                if have != want:
+                    out.append(f"{key}: the store's {have!r}, these options' {want!r}")
+                continue
+            values = _recorded_tvl1(have)
+            if values != asdict(self.tvl1):
+                out.append(f"flow: the store's {_describe_tvl1(have, values)}, these options' flow={self.flow!r}")
+        return out
+
+
+#: Preset names recorded by older versions (only the name, no values), and the preset that now has their values.
+_RENAMED_FLOW = {"fast": "per-frame", "spotting": "per-frame"}
+
+
+def _recorded_tvl1(flow: Any) -> dict[str, Any] | None:
+    """The TV-L1 values of a recorded ``flow`` option (a name from older versions or ``{"preset", **values}``)."""
+    from ..flow import TVL1_PRESETS
+
+    if isinstance(flow, str):
+        params = TVL1_PRESETS.get(_RENAMED_FLOW.get(flow, flow))
+        return None if params is None else asdict(params)
+    if isinstance(flow, Mapping):
+        return {k: v for k, v in flow.items() if k != "preset"}
+    return None
+
+
+def _describe_tvl1(flow: Any, values: dict[str, Any] | None) -> str:
+    """Words for a recorded ``flow`` option: its name as recorded and the current preset with its values."""
+    from ..flow import TVL1_PRESETS
+
+    if isinstance(flow, str):
+        said = f"flow {flow!r} (recorded by an older mefast, without values)"
+    elif isinstance(flow, Mapping):
+        said = f"TV-L1 settings (recorded as preset {flow.get('preset')!r})"
+    else:
+        return f"flow {flow!r} (not a recorded TV-L1 setting)"
+    now = [name for name, p in TVL1_PRESETS.items() if values is not None and asdict(p) == values]
+    if now:
+        return f"{said}, now the {now[0]!r} preset (pass flow={now[0]!r} to resume it)"
+    return f"{said}, which no preset has now"
 
 
 def feature_shapes(opts: FeatureOptions) -> dict[str, tuple[int, ...]]:

@@ -86,7 +86,9 @@ def preprocess_recordings(
     client : distributed.Client, optional
     overwrite : bool
         Replace an existing store; otherwise a store with the same recordings and options is resumed (finished
-        recordings are skipped) and another one is refused.
+        recordings are skipped) and another one is refused (:class:`~mefast.errors.StoreError` naming what
+        differs). The flow is compared by its TV-L1 values (:meth:`FeatureOptions.differences`): a store written
+        by an older mefast with ``flow="fast"`` resumes with ``flow="per-frame"``, which has those values now.
 
     Returns
     -------
@@ -109,9 +111,14 @@ def preprocess_recordings(
     except StoreError:
         st = None
     if st is not None:
-        have = st.attrs
-        if have.get("options") != opts.as_dict() or st.recordings["recording_id"].tolist() != ids:
-            raise StoreError(f"the store at {path!s} holds other recordings or options; use a new store or overwrite")
+        if st.recordings["recording_id"].tolist() != ids:
+            raise StoreError(f"the store at {path!s} holds other recordings; use a new store or overwrite")
+        differ = opts.differences(st.attrs.get("options") or {})
+        if differ:
+            raise StoreError(
+                f"the store at {path!s} holds features of other options ({'; '.join(differ)}); "
+                "resume it with its options, use a new store or overwrite"
+            )
     else:
         st = RecordingStore.create(
             path,

@@ -165,3 +165,29 @@ def test_face_crop_is_fixed_on_the_first_frame() -> None:
     assert np.isfinite(out["mag4"][:-4]).all()
     with pytest.raises(ValueError, match="crop"):
         FeatureOptions(crop="eyes")
+
+
+def test_options_record_the_flow_values_and_compare_them() -> None:
+    """as_dict records the preset's TV-L1 values; differences compares values (older stores: names only)."""
+    import json
+    from dataclasses import asdict
+
+    from mefast.flow import TVL1_PRESETS
+
+    opts = FeatureOptions(lags=(3, 9))
+    recorded = json.loads(json.dumps(opts.as_dict()))  # as a store gives it back
+    assert recorded["flow"] == {"preset": "per-frame", **asdict(TVL1_PRESETS["per-frame"])}
+    assert opts.differences(recorded) == []
+    # a preset name from an older version: "fast" then had what is now "per-frame"'s values
+    for old in ("fast", "spotting"):
+        assert opts.differences({**recorded, "flow": old}) == []
+        fast = FeatureOptions(lags=(3, 9), flow="fast")
+        (line,) = fast.differences({**recorded, "flow": old})
+        assert line.startswith(f"flow: the store's flow {old!r}") and "pass flow='per-frame'" in line
+    assert FeatureOptions(lags=(3, 9), flow="fast").differences(json.loads(json.dumps(fast.as_dict()))) == []
+    assert opts.differences({**recorded, "flow": "nope"})[0].startswith("flow: the store's flow 'nope'")
+    assert opts.differences({**recorded, "mask_eyes": False}) == ["mask_eyes: the store's False, these options' True"]
+    extra = opts.differences({**recorded, "colour": True})
+    assert extra == ["colour: the store's True, these options' None"]
+    with pytest.raises(ValueError, match="flow: unknown TV-L1 preset 'nope'"):
+        FeatureOptions(flow="nope")

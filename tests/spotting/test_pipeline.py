@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import shutil
 
 import numpy as np
 import pytest
 
+import mefast
 from mefast.datasets import load
 from mefast.datasets import long_videos as lv
 from mefast.datasets.long_videos import load_long
+from mefast.errors import StoreError
 from mefast.spotting import FeatureOptions, default_lags, match_intervals, spot_features
 from mefast.spotting._synthetic import LONG_TRUTH_FILE, write_long_synthetic
 from mefast.spotting.evaluate import evaluate_spotting, preprocess_recordings
@@ -74,8 +78,49 @@ def test_store_resumes_only_unfinished_recordings(store, corpus, tmp_path) -> No
     report = preprocess_recordings(load_long("casme3a", root), store, options=OPTS, backend="serial")
     assert report["skipped"] == 1 and report["computed"] == ["casme3a/spNO.2/a"]
     np.testing.assert_array_equal(RecordingStore.open(store).read(1, "mdmd4"), before)
-    with pytest.raises(Exception, match="other recordings or options"):
+    with pytest.raises(StoreError, match=r"other options \(lags: the store's \[4, 14\], these options' \[3\]"):
         preprocess_recordings(load_long("casme3a", root), store, options=FeatureOptions(lags=(3,)), backend="serial")
+
+
+def _with_recorded_flow(store, tmp_path, flow) -> object:
+    """A copy of the (finished) store whose options record ``flow`` as given (as an older mefast wrote it)."""
+    import zarr
+
+    path = tmp_path / "copy.zarr"
+    shutil.copytree(store, path)
+    group = zarr.open_group(path, mode="r+")
+    group.attrs["options"] = {**dict(group.attrs["options"]), "flow": flow}
+    return path
+
+
+@pytest.mark.parametrize("old_name", ["fast", "spotting"])
+def test_store_of_an_older_version_resumes_by_the_flow_values(store, corpus, tmp_path, old_name) -> None:
+    """An older store recorded only the preset's name: "fast" (then the default) and "spotting" meant the values
+    that are now "per-frame"; it resumes with those values and is refused with the retuned "fast"."""
+    _, root = corpus
+    assert mefast.TVL1_PRESETS["fast"] != mefast.TVL1_PRESETS["per-frame"]  # else nothing here is tested
+    path = _with_recorded_flow(store, tmp_path, old_name)
+    rec = load_long("casme3a", root)
+    report = preprocess_recordings(rec, path, options=dataclasses.replace(OPTS, flow="per-frame"), backend="serial")
+    assert report == {"computed": [], "skipped": 2, "failures": {}}
+    want = rf"flow: the store's flow '{old_name}' .*now the 'per-frame' preset \(pass flow='per-frame' to resume it\)"
+    with pytest.raises(StoreError, match=want + ", these options' flow='fast'"):
+        preprocess_recordings(rec, path, options=dataclasses.replace(OPTS, flow="fast"), backend="serial")
+
+
+def test_store_records_and_compares_the_flow_values(store, corpus, tmp_path) -> None:
+    """The store records the preset's TV-L1 values; a resume compares them, not the name."""
+    _, root = corpus
+    recorded = RecordingStore.open(store).attrs["options"]["flow"]
+    assert recorded == {"preset": "per-frame", **dataclasses.asdict(mefast.TVL1_PRESETS["per-frame"])}
+    rec = load_long("casme3a", root)
+    with pytest.raises(StoreError, match=r"recorded as preset 'per-frame'\), now the 'per-frame' preset .*flow='fast'"):
+        preprocess_recordings(rec, store, options=dataclasses.replace(OPTS, flow="fast"), backend="serial")
+    # values that no preset has now (say the preset was retuned since): refused whatever the name
+    changed = {**recorded, "inner_iterations": recorded["inner_iterations"] + 1}
+    path = _with_recorded_flow(store, tmp_path, changed)
+    with pytest.raises(StoreError, match=r"recorded as preset 'per-frame'\), which no preset has now"):
+        preprocess_recordings(rec, path, options=OPTS, backend="serial")
 
 
 def test_megc_table_equals_matching_the_spotted_rows(store) -> None:
