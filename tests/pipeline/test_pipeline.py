@@ -95,7 +95,7 @@ def test_all_features_match_the_public_api(tiny, full_store):
         np.testing.assert_array_equal(st.read("flow", i), mefast.flow_to_channels_first(small))
         np.testing.assert_array_equal(st.read("strain", i), mefast.optical_strain(small))
         np.testing.assert_array_equal(st.read("biwoof", i), mefast.biwoof(full, mefast.optical_strain(full)))
-        flows = mefast.compute_flow(clip, params="fast", warm_start=True)  # PreprocessOptions.mdmo_warm_start
+        flows = mefast.compute_flow(clip, params="per-frame", warm_start=True)  # PreprocessOptions.mdmo_warm_start
         np.testing.assert_allclose(st.read("mdmo", i), mefast.mdmo(flows, aligned.landmarks), atol=1e-6)
         from mefast.descriptors import lbp_top, tim
 
@@ -129,7 +129,7 @@ def test_provenance(tiny, full_store):
     attrs = MEStore.open(path).attrs
     p = attrs["parameters"]
     assert p["features"] == ["flow", "strain", "lbptop", "biwoof", "mdmo", "frames"] and p["size"] == [32, 32]
-    assert p["options"]["flow"]["preset"] == "accurate" and p["options"]["mdmo_flow"]["preset"] == "fast"
+    assert p["options"]["flow"]["preset"] == "accurate" and p["options"]["mdmo_flow"]["preset"] == "per-frame"
     assert p["options"]["flow"]["presmooth_sigma"] == mefast.TVL1_PRESETS["accurate"].presmooth_sigma
     assert p["options"]["crop_size"] == [64, 64]
     assert attrs["datasets"] == ["tiny"] and attrs["corpus"] == "tiny"
