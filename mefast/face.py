@@ -397,7 +397,8 @@ def _coarse_box(name: str, gray: NDArray[np.uint8], side: int) -> FaceBox | None
     f = side / min(h, w)
     if f * 1.5 > 1.0:
         return None
-    small = cv2.resize(gray, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    small_size = (max(1, round(w * f)), max(1, round(h * f)))
+    small = np.asarray(cv2.resize(gray, small_size, interpolation=cv2.INTER_AREA), np.uint8)
     found = _largest(_boxes(name, small, 0), small.shape)
     if found is None or found.width < COARSE_MIN_FACE:
         return None

@@ -797,8 +797,14 @@ class RecordingStore:
                     compressors=_codec(np.dtype("float32")),
                     dimension_names=("frame", *(f"{name}_{d}" for d in range(len(shape)))),
                 )
-        done = group.create_array("done", shape=(len(recordings),), chunks=(1,), dtype="bool", fill_value=False,
-                                  dimension_names=("recording",))
+        done = group.create_array(
+            "done",
+            shape=(len(recordings),),
+            chunks=(1,),
+            dtype="bool",
+            fill_value=False,
+            dimension_names=("recording",),
+        )
         done[:] = False
         from ._version import __version__
 

@@ -131,5 +131,7 @@ def test_preprocess_large_frames(benchmark, report, clips, agreement, tmp_path_f
     label = ("before: whole colour decode, face searched on the whole frame" if which == "before"
              else "after: coarse face search, grey decode at 1/r straight into the crop")  # fmt: skip
     report(GROUP, label, benchmark, baseline=which == "before", **metrics)
-    print(f"\n{which}: {rep.summary()}\npeak memory of all processes: {mem.peak / 2**20:.0f} MiB, "
-          f"CPU {metrics['cpu_ms_per_clip']:.0f} ms per clip")
+    print(
+        f"\n{which}: {rep.summary()}\npeak memory of all processes: {mem.peak / 2**20:.0f} MiB, "
+        f"CPU {metrics['cpu_ms_per_clip']:.0f} ms per clip"
+    )

@@ -380,7 +380,7 @@ def _checked_strain(strain: ArrayLike, shape: tuple[int, ...]) -> NDArray[np.flo
 @functools.lru_cache(maxsize=32)
 def _layout(
     h: int, w: int, rows: int, cols: int, mode: Literal["paper", "reference"], bins: int
-) -> tuple[tuple[NDArray[np.int64], ...], NDArray[np.float64]]:
+) -> tuple[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]], NDArray[np.float64]]:
     """The kernel's block bounds and paper-mode bin edges, computed once per geometry (never written to)."""
     return biwoof_block_bounds(h, w, (rows, cols), mode), np.linspace(-np.pi, np.pi, bins + 1)
 

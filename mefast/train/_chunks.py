@@ -149,18 +149,18 @@ class ChunkReader:
                     if _WILLNEED is not None:
                         os.posix_fadvise(fd, 0, 0, _WILLNEED)
                 for k, (r, a) in enumerate(group):
-                    fd = fds[k]
-                    if fd is None:
+                    open_fd = fds[k]
+                    if open_fd is None:
                         dest[a] = self.fill_value
                         continue
-                    buf = os.read(fd, self._nbytes + _SLACK + 1)
-                    os.close(fd)
+                    buf = os.read(open_fd, self._nbytes + _SLACK + 1)
+                    os.close(open_fd)
                     fds[k] = None
                     self._decompress(r, buf, dest[a])
             finally:
-                for fd in fds:
-                    if fd is not None:
-                        os.close(fd)
+                for left in fds:
+                    if left is not None:
+                        os.close(left)
 
     def _decompress(self, row: int, buf: bytes, out: np.ndarray) -> None:
         # Blosc's 16-byte header: version, versionlz, flags, typesize, then the decoded and the compressed size

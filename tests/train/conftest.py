@@ -13,4 +13,3 @@ def quick_store_path(tmp_path_factory):
     from mefast.train.reproduce import quick_store
 
     return quick_store(tmp_path_factory.mktemp("quick"))
-

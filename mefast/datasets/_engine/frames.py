@@ -202,8 +202,8 @@ def read_image(path: Path, *, gray: bool = False, reduction: int = 1) -> tuple[N
         image = cv2.imdecode(buf, getattr(cv2, flag) if isinstance(flag, str) else flag)
         if image is None:
             return None, "cannot be decoded"
-        image = np.asarray(image, np.uint8)
-        return (image if gray else np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), np.uint8)), None
+        decoded = np.asarray(image, np.uint8)
+        return (decoded if gray else np.asarray(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB), np.uint8)), None
     bgr = _decode(data)
     if bgr is None:
         return None, "cannot be decoded"
@@ -225,6 +225,6 @@ def _block_mean(image: NDArray[np.uint8], r: int) -> NDArray[np.uint8]:
     h, w = image.shape[:2]
     ph, pw = -h % r, -w % r
     if ph or pw:
-        image = cv2.copyMakeBorder(image, 0, ph, 0, pw, cv2.BORDER_REPLICATE)
+        image = np.asarray(cv2.copyMakeBorder(image, 0, ph, 0, pw, cv2.BORDER_REPLICATE), np.uint8)
     size = ((w + pw) // r, (h + ph) // r)
     return np.asarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA), np.uint8)
