@@ -13,15 +13,8 @@ from mefast.errors import StoreError  # noqa: E402
 from mefast.store import MEStore  # noqa: E402
 from mefast.train import ArraySource, FlowDataset, StoreSource, make_loader  # noqa: E402
 from mefast.train._chunks import ChunkReader  # noqa: E402
-from mefast.train.synthetic import synthetic_flow_samples, write_flow_store  # noqa: E402
+from mefast.train.synthetic import synthetic_flow_samples  # noqa: E402
 from mefast.train.transforms import input_transforms  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def store_path(tmp_path_factory):
-    path = tmp_path_factory.mktemp("chunks") / "s.zarr"
-    write_flow_store(path, datasets=["casme2", "samm"], n_subjects=2, clips_per_subject=5, size=16, seed=3)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -77,15 +70,15 @@ def test_store_source_reads_exactly_the_store(partial_path, cache_bytes):
         src.read("flow", np.array([8]))
 
 
-def test_batched_loader_yields_the_same_tensors(store_path):
+def test_batched_loader_yields_the_same_tensors(flow_store_path):
     """A shuffled DataLoader epoch over the store: the direct path, Zarr's path and in-memory arrays agree."""
-    store = MEStore.open(store_path, mode="r")
+    store = MEStore.open(flow_store_path, mode="r")
     rows = np.arange(len(store))
     memory = ArraySource({k: store.read(k, slice(None)) for k in ("flow", "strain")})
-    zarr_only = StoreSource(store_path)
+    zarr_only = StoreSource(flow_store_path)
     zarr_only._reader = lambda name: None  # Zarr's own read path, as before the direct reads
     epochs = []
-    for source in (StoreSource(store_path), zarr_only, memory):
+    for source in (StoreSource(flow_store_path), zarr_only, memory):
         torch.manual_seed(0)
         ds = FlowDataset(source, rows, transform=input_transforms(16, train=True))
         epochs.append(list(make_loader(ds, batch_size=4, shuffle=True, seed=0)))
@@ -102,41 +95,42 @@ def test_other_layouts_get_no_reader(tmp_path):
     assert ChunkReader.for_array(mem) is None  # not on local disk
 
 
-def test_foreign_chunk_raises(tmp_path):
+def _one_row_chunks(path, data: np.ndarray):
+    """A float32 array of one Blosc-zstd chunk per row, written with ``data``, and its direct reader."""
     blosc = BloscCodec(cname="zstd", clevel=5, shuffle="shuffle")
-    arr = zarr.create_array(tmp_path / "c.zarr", shape=(3, 4), chunks=(1, 4), dtype="float32", compressors=blosc)
-    arr[:] = np.arange(12, dtype=np.float32).reshape(3, 4)
+    arr = zarr.create_array(path, shape=data.shape, chunks=(1, data.shape[1]), dtype="float32", compressors=blosc)
+    arr[:] = data
     reader = ChunkReader.for_array(arr)
     assert reader is not None
+    return arr, reader
+
+
+def test_foreign_chunk_raises(tmp_path):
+    arr, reader = _one_row_chunks(tmp_path / "c.zarr", np.arange(12, dtype=np.float32).reshape(3, 4))
     out = np.empty((3, 4), np.float32)
     reader.read_into(np.arange(3), out)
     np.testing.assert_array_equal(out, arr[:])
-    other = zarr.create_array(tmp_path / "d.zarr", shape=(1, 8), chunks=(1, 8), dtype="float32", compressors=blosc)
-    other[:] = 1.0
+    _one_row_chunks(tmp_path / "d.zarr", np.ones((1, 8), np.float32))
     (tmp_path / "c.zarr" / "c" / "1" / "0").write_bytes((tmp_path / "d.zarr" / "c" / "0" / "0").read_bytes())
     with pytest.raises(StoreError, match="does not hold one sample"):
         reader.read_into(np.array([1]), out)
 
 
 @pytest.mark.parametrize("n_threads", [1, 3])
-def test_threaded_reads_equal_serial(store_path, n_threads):
+def test_threaded_reads_equal_serial(flow_store_path, n_threads):
     """Many rows split over threads land in the same places as a serial read."""
-    store = MEStore.open(store_path, mode="r")
+    store = MEStore.open(flow_store_path, mode="r")
     reader = ChunkReader.for_array(store._array("flow"), n_threads=n_threads)
     assert reader is not None and reader.n_threads == n_threads
     rows = np.random.default_rng(0).permutation(len(store)).astype(np.int64)
     out = np.full((len(store), *reader.shape), -1.0, np.float32)
     reader.read_into(rows, out)
-    np.testing.assert_array_equal(out, _zarr_rows(store_path, "flow"))
+    np.testing.assert_array_equal(out, _zarr_rows(flow_store_path, "flow"))
 
 
 def test_chunk_with_trailing_bytes_raises(tmp_path):
     """A file longer than the Blosc frame it starts with (appended to, or not a chunk) is refused, not half-read."""
-    blosc = BloscCodec(cname="zstd", clevel=5, shuffle="shuffle")
-    arr = zarr.create_array(tmp_path / "e.zarr", shape=(2, 4), chunks=(1, 4), dtype="float32", compressors=blosc)
-    arr[:] = np.arange(8, dtype=np.float32).reshape(2, 4)
-    reader = ChunkReader.for_array(arr)
-    assert reader is not None
+    arr, reader = _one_row_chunks(tmp_path / "e.zarr", np.arange(8, dtype=np.float32).reshape(2, 4))
     chunk = tmp_path / "e.zarr" / "c" / "1" / "0"
     chunk.write_bytes(chunk.read_bytes() + b"\0" * 3)
     out = np.empty((2, 4), np.float32)
@@ -188,6 +182,7 @@ def test_any_blosc_codec_reads_like_zarr(tmp_path, cname, shuffle):
     np.testing.assert_array_equal(out, arr[:])
 
 
-def test_new_stores_write_floats_with_lz4hc(store_path):
-    (codec,) = zarr.open_group(store_path, mode="r")["flow"].compressors
-    assert codec.cname.value == "lz4hc" and ChunkReader.for_array(MEStore.open(store_path)._array("flow")) is not None
+def test_new_stores_write_floats_with_lz4hc(flow_store_path):
+    (codec,) = zarr.open_group(flow_store_path, mode="r")["flow"].compressors
+    assert codec.cname.value == "lz4hc"
+    assert ChunkReader.for_array(MEStore.open(flow_store_path)._array("flow")) is not None

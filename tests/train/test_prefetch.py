@@ -12,15 +12,7 @@ torch = pytest.importorskip("torch")
 
 from mefast.store import MEStore  # noqa: E402
 from mefast.train import ArraySource, FlowDataset, StoreSource, make_loader  # noqa: E402
-from mefast.train.synthetic import write_flow_store  # noqa: E402
 from mefast.train.transforms import input_transforms  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def store_path(tmp_path_factory):
-    path = tmp_path_factory.mktemp("prefetch") / "s.zarr"
-    write_flow_store(path, datasets=["casme2", "samm"], n_subjects=3, clips_per_subject=6, size=16, seed=5)
-    return path
 
 
 def _memory(path) -> ArraySource:
@@ -49,12 +41,12 @@ def _epoch(source, rows, *, transform: bool, batch_size: int = 8, num_workers: i
 
 @pytest.mark.parametrize("cache_bytes", [2**30, 0])
 @pytest.mark.parametrize("transform", [False, True])
-def test_read_ahead_batches_equal_in_memory(store_path, cache_bytes, transform):
+def test_read_ahead_batches_equal_in_memory(flow_store_path, cache_bytes, transform):
     """Every batch (inputs and positions) equals the in-memory source's, in the same order, and was read ahead."""
-    rows = np.arange(len(MEStore.open(store_path, mode="r")))[::-1].copy()
-    spy = _Spy(store_path, cache_bytes=cache_bytes)
+    rows = np.arange(len(MEStore.open(flow_store_path, mode="r")))[::-1].copy()
+    spy = _Spy(flow_store_path, cache_bytes=cache_bytes)
     got = _epoch(spy, rows, transform=transform)
-    want = _epoch(_memory(store_path), rows, transform=transform)
+    want = _epoch(_memory(flow_store_path), rows, transform=transform)
     assert len(got) == len(want) == -(-len(rows) // 8)
     for (x, p), (y, q) in zip(got, want, strict=True):
         assert torch.equal(p, q) and x.dtype == torch.float32 and torch.equal(x, y)
@@ -73,10 +65,10 @@ def test_read_ahead_batches_equal_in_memory(store_path, cache_bytes, transform):
     assert spy._pending == []
 
 
-def test_read_of_other_rows_drops_the_prefetch(store_path):
+def test_read_of_other_rows_drops_the_prefetch(flow_store_path):
     """Rows read without a matching prefetch are read in place, after the array's pending prefetches finish."""
-    src = StoreSource(store_path, cache_bytes=0)
-    mem = _memory(store_path)
+    src = StoreSource(flow_store_path, cache_bytes=0)
+    mem = _memory(flow_store_path)
     src.prefetch("flow", [0, 1, 2])
     src.prefetch("flow", [3, 4])
     src.prefetch("strain", [5])
@@ -89,8 +81,8 @@ def test_read_of_other_rows_drops_the_prefetch(store_path):
     assert src._pending == []
 
 
-def test_prefetch_leaves_bad_rows_to_read(store_path):
-    src = StoreSource(store_path)
+def test_prefetch_leaves_bad_rows_to_read(flow_store_path):
+    src = StoreSource(flow_store_path)
     n = len(src.store)
     src.prefetch("flow", [0, n])
     src.prefetch("nope", [0])
@@ -99,18 +91,18 @@ def test_prefetch_leaves_bad_rows_to_read(store_path):
         src.read("flow", np.array([0, n]))
 
 
-def test_source_pickles_after_prefetch(store_path):
-    src = StoreSource(store_path)
+def test_source_pickles_after_prefetch(flow_store_path):
+    src = StoreSource(flow_store_path)
     src.prefetch("flow", [0, 1])
     copy = pickle.loads(pickle.dumps(src))
     assert copy._pending == [] and copy._ahead is None
     np.testing.assert_array_equal(copy.read("flow", np.array([1, 0])), src.read("flow", np.array([1, 0])))
 
 
-def test_workers_read_without_read_ahead(store_path):
+def test_workers_read_without_read_ahead(flow_store_path):
     """With DataLoader workers the main process announces nothing (the workers read their own batches)."""
-    rows = np.arange(len(MEStore.open(store_path, mode="r")))
-    spy = _Spy(store_path)
+    rows = np.arange(len(MEStore.open(flow_store_path, mode="r")))
+    spy = _Spy(flow_store_path)
     ds = FlowDataset(spy, rows, inputs=("flow", "strain"))
     assert getattr(make_loader(ds, batch_size=8, shuffle=True, seed=0).sampler, "dataset", None) is ds
     loader = make_loader(ds, batch_size=8, shuffle=True, seed=0, num_workers=1)
@@ -148,13 +140,13 @@ def test_strain_from_flow_reads_the_flow_once_per_batch(flow_only_path, inputs, 
     assert spy._pending == []
 
 
-def test_no_read_ahead_reads_on_the_calling_thread(store_path):
+def test_no_read_ahead_reads_on_the_calling_thread(flow_store_path):
     """read_ahead=False: the same batches, every read on the caller's thread, no background thread started."""
-    rows = np.arange(len(MEStore.open(store_path, mode="r")))
-    spy = _Spy(store_path, cache_bytes=0)
+    rows = np.arange(len(MEStore.open(flow_store_path, mode="r")))
+    spy = _Spy(flow_store_path, cache_bytes=0)
     ds = FlowDataset(spy, rows, inputs=("flow", "strain"), with_positions=True)
     got = list(make_loader(ds, batch_size=8, shuffle=True, seed=2, read_ahead=False))
-    mem = FlowDataset(_memory(store_path), rows, with_positions=True)
+    mem = FlowDataset(_memory(flow_store_path), rows, with_positions=True)
     want = list(make_loader(mem, batch_size=8, shuffle=True, seed=2))
     assert all(torch.equal(x, y) and torch.equal(p, q) for (x, p), (y, q) in zip(got, want, strict=True))
     assert len(spy.log) == 2 * len(want) and {t for t, _, _ in spy.log} == {threading.current_thread().name}
@@ -171,12 +163,12 @@ def _returns_within(fn, seconds: float = 30.0):
     return out[0]
 
 
-def test_forked_child_drops_the_parents_prefetches(store_path):
+def test_forked_child_drops_the_parents_prefetches(flow_store_path):
     """In a forked child (simulated: another recorded pid) a read neither waits on the parent's read-ahead nor
     on a lock the parent's thread held; it reads the store itself."""
     from concurrent.futures import Future
 
-    src = StoreSource(store_path, cache_bytes=2**30)
+    src = StoreSource(flow_store_path, cache_bytes=2**30)
     want = src.read("flow", np.array([2, 3]))
     never: Future = Future()  # the parent's read-ahead: its thread does not exist in the child, it never finishes
     src._pending.append(("flow", np.array([2, 3]), never))
@@ -189,13 +181,13 @@ def test_forked_child_drops_the_parents_prefetches(store_path):
     src.prefetch("flow", [4, 5, 6])
     assert len(src._pending) == 1 and src._ahead is not None
     rows = np.array([4, 5, 6])
-    np.testing.assert_array_equal(src.read("flow", rows), _memory(store_path).read("flow", rows))
+    np.testing.assert_array_equal(src.read("flow", rows), _memory(flow_store_path).read("flow", rows))
     assert src._pending == []
     src.close()
 
 
-def test_close_ends_the_read_ahead_thread(store_path):
-    src = StoreSource(store_path, cache_bytes=0)
+def test_close_ends_the_read_ahead_thread(flow_store_path):
+    src = StoreSource(flow_store_path, cache_bytes=0)
     src.prefetch("flow", [0, 1])
     src.prefetch("strain", [2])
     ahead = src._ahead
@@ -204,7 +196,7 @@ def test_close_ends_the_read_ahead_thread(store_path):
     with pytest.raises(RuntimeError, match="shutdown"):
         ahead.submit(print)  # the executor is shut down
     src.close()  # twice: nothing more
-    mem = _memory(store_path)
+    mem = _memory(flow_store_path)
     np.testing.assert_array_equal(src.read("flow", np.array([0, 1])), mem.read("flow", np.array([0, 1])))
     src.prefetch("flow", [3])  # a new thread
     assert src._ahead is not None and src._ahead is not ahead
