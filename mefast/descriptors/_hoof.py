@@ -20,7 +20,6 @@ gives zeros (never NaN). One mode, ``"paper"`` (Chaudhry's MATLAB code is not pu
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 import numpy as np
@@ -31,15 +30,18 @@ from .._backend import require_cpu
 from .._docs import fill_doc
 from .._validation import check_int, check_paper_only
 from ..errors import ShapeError
-from ._grid import check_grid, part_bounds
+from ._grid import check_grid, part_bounds, run_parts
 from ._numba import as_finite_float32, n_threads_for
 
 __all__ = ["hoof"]
 
 
 @njit(cache=True, nogil=True)
-def _hoof_kernel(flows, row_lo, row_hi, col_lo, col_hi, n_bins, symmetric, out):  # pragma: no cover - compiled
-    """HOOF of each flow of ``flows`` (N, H, W, 2) float32 into ``out`` (N, rows * cols * n_bins) float64."""
+def _hoof_kernel(flows, row_lo, row_hi, col_lo, col_hi, n_bins, out):  # pragma: no cover - compiled
+    """Mirror-symmetric HOOF of each flow of ``flows`` (N, H, W, 2) float32 into ``out`` (N, blocks * bins) float64.
+
+    The default (not symmetric) binning is Bi-WOOF's kernel, whatever the thread count.
+    """
     n_rows, n_cols = row_lo.shape[0], col_lo.shape[0]
     for i in range(flows.shape[0]):
         pos = 0
@@ -52,13 +54,8 @@ def _hoof_kernel(flows, row_lo, row_hi, col_lo, col_hi, n_bins, symmetric, out):
                         m = np.sqrt(u * u + v * v)
                         if m == 0.0:
                             continue
-                        if symmetric:
-                            b = int(np.floor((np.arctan2(v, abs(u)) + np.pi / 2) * n_bins / np.pi))
-                            b = min(b, n_bins - 1)
-                        else:
-                            b = int(np.floor((np.arctan2(v, u) + np.pi) * n_bins / (2.0 * np.pi)))
-                            if b >= n_bins:
-                                b = 0
+                        b = int(np.floor((np.arctan2(v, abs(u)) + np.pi / 2) * n_bins / np.pi))
+                        b = min(b, n_bins - 1)
                         out[i, pos + b] += m
                 total = 0.0
                 for b in range(n_bins):
@@ -140,25 +137,25 @@ def hoof(
     n = stack.shape[0]
     out = np.zeros((n, rows * cols * n_bins), np.float64)
     sym = bool(symmetric)
-    threads = n_threads_for(n_threads, n)
-    if not sym and threads == 1:
+    lo, hi = part_bounds(n, n_threads_for(n_threads, n), "thread parts")
+    parts = list(zip(lo, hi, strict=True))
+    if sym:
+        run_parts(_hoof_kernel, [(stack[a:b], row_lo, row_hi, col_lo, col_hi, n_bins, out[a:b]) for a, b in parts])
+    else:
         # Bi-WOOF's vectorised kernel with the strain weights off computes the same block histograms (each
         # summing to 1), L2-normalised over the whole vector: undo that by normalising each block again.
         from ._biwoof import _biwoof_kernel
 
         strain = np.zeros((n, h, w), np.float32)
         edges = np.linspace(-np.pi, np.pi, n_bins + 1)  # the paper-mode bin edges, as np.histogram's
-        _biwoof_kernel(stack, strain, row_lo, row_hi, col_lo, col_hi, edges, n_bins, 0, 1, 0, out)
+        run_parts(
+            _biwoof_kernel,
+            [
+                (stack[a:b], strain[a:b], row_lo, row_hi, col_lo, col_hi, edges, n_bins, 0, 1, 0, out[a:b])
+                for a, b in parts
+            ],
+        )
         blocks_view = out.reshape(n, rows * cols, n_bins)
         total = blocks_view.sum(-1, keepdims=True)
         np.divide(blocks_view, total, out=blocks_view, where=total > 0)
-    elif threads == 1:
-        _hoof_kernel(stack, row_lo, row_hi, col_lo, col_hi, n_bins, sym, out)
-    else:
-        lo, hi = part_bounds(n, threads, "thread parts")
-        with ThreadPoolExecutor(threads) as pool:
-            jobs = [pool.submit(_hoof_kernel, stack[a:b], row_lo, row_hi, col_lo, col_hi, n_bins, sym, out[a:b])
-                    for a, b in zip(lo, hi, strict=True)]  # fmt: skip
-            for j in jobs:
-                j.result()
     return out.astype(np.float32).reshape(*lead, -1)

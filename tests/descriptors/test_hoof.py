@@ -33,6 +33,21 @@ def test_hoof_stack_layout_and_threads():
     np.testing.assert_allclose(got[1, 2], ref.hoof(flows[1, 2], (2, 2), 8), rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_threads_do_not_change_bins_on_the_edges(symmetric):
+    """A stack split over threads bins exactly as one thread does, vectors on bin edges (and at 180 degrees)
+    included: every sample equals the reference."""
+    rng = np.random.default_rng(7)
+    flows = rng.normal(size=(4, 20, 20, 2)).astype(np.float32)
+    angles = np.pi * np.arange(-8, 9) / 4  # every edge of 8 bins, both ends of the circle
+    flows[:, 0, :17] = np.stack([np.cos(angles), np.sin(angles)], axis=-1).astype(np.float32)
+    flows[:, 1, :4] = [[1, 0], [0, 1], [-1, 0], [0, -1]]
+    one = mefast.hoof(flows, blocks=2, symmetric=symmetric, n_threads=1)
+    np.testing.assert_array_equal(mefast.hoof(flows, blocks=2, symmetric=symmetric, n_threads=2), one)
+    for i in range(len(flows)):
+        np.testing.assert_allclose(one[i], ref.hoof(flows[i], (2, 2), 8, symmetric), rtol=1e-5, atol=1e-7)
+
+
 @pytest.mark.parametrize(("u", "v", "bin_"), [(1.0, 0.0, 4), (0.0, -2.0, 2), (-1.0, 1.0, 7), (-3.0, 0.0, 0)])
 def test_uniform_translation_fills_one_bin(u, v, bin_):
     flow = np.zeros((30, 30, 2), np.float32)
