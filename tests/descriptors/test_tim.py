@@ -14,6 +14,8 @@ from mefast import _core
 from mefast._backend import kernels
 from mefast.errors import CudaUnavailableError
 
+from .test_lbptop import _face_clips
+
 _spec = importlib.util.spec_from_file_location("_reference_lbp", Path(__file__).with_name("_reference_lbp.py"))
 ref = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(ref)
@@ -242,18 +244,10 @@ def test_cuda_matches_cpu(output, rng):
 # Backends and the batch twin
 
 
-def _face_clip(t=12, size=(40, 36)):
-    from mefast.testing import face_flow_pair
-
-    p = face_flow_pair(size, amplitude=1.0, seed=0)
-    c = np.stack([p.frame1, p.frame0] * t)[:t].astype(np.float32) + np.random.default_rng(5).normal(0, 2, (t, *size))
-    return np.clip(np.rint(c), 0, 255).astype(np.uint8)
-
-
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
 @pytest.mark.parametrize("output", ["float", "uint8"])
 def test_backends_match_the_cpu_core(backend, dtype, output):
-    clip = _face_clip().astype(dtype)
+    clip = _face_clips(1, 12)[0].astype(dtype)
     rgb = np.repeat(clip[..., None], 3, axis=-1)
     for video, n_out in [(clip, 1), (clip, 5), (clip, 12), (clip, 23), (rgb, 7)]:
         got = mefast.tim(video, n_out, output=output, device=backend)
@@ -268,7 +262,7 @@ def test_backends_match_the_cpu_core(backend, dtype, output):
 
 
 def test_batch_twin_equals_one_call_per_clip(backend):
-    clips = [_face_clip(t) for t in (5, 12, 9)]
+    clips = [_face_clips(1, t)[0] for t in (5, 12, 9)]
     out = mefast.tim_batch(clips, 7, output="uint8", device=backend)
     assert out.shape == (3, 7, 40, 36) and out.dtype == np.uint8
     for o, c in zip(out, clips, strict=True):
@@ -284,7 +278,7 @@ def test_batch_twin_equals_one_call_per_clip(backend):
 @pytest.mark.gpu
 @pytest.mark.parametrize("output", ["float", "uint8"])
 def test_gpu_tim_matches_cpu_on_a_long_clip(output):
-    clip = _face_clip(30, (120, 100))
+    clip = _face_clips(1, 30, (120, 100))[0]
     gpu = mefast.tim(clip, 10, output=output, device="cuda")
     cpu = mefast.tim(clip, 10, output=output)
     assert gpu.dtype == cpu.dtype and gpu.shape == cpu.shape
