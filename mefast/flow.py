@@ -357,14 +357,15 @@ def compute_flow(
             raise ValueError("warm_start needs reference='first' (flows from frame 0 to each frame)")
         require_cpu(device, "compute_flow(warm_start=True)")
     # The backends that have the reference kernel (the CPU's) build frame 0's pyramid once; the others run pairs.
-    from_reference = getattr(kernels("cpu" if warm_start else device), "tvl1_from_reference", None)
+    k = kernels("cpu" if warm_start else device)
+    from_reference = getattr(k, "tvl1_from_reference", None)
     if reference == "first" and from_reference is not None:
         run = WARM_START_RUN if warm_start else 0
         out: NDArray[np.float32] = from_reference(frames[0], frames[1:], p._core_params, run, threads)
         return out
     i0 = np.zeros(t - 1, dtype=np.int32) if reference == "first" else np.arange(t - 1, dtype=np.int32)
     i1 = np.arange(1, t, dtype=np.int32)
-    return _pairs(frames, i0, i1, p, threads, device)
+    return k.tvl1_pairs(frames, i0, i1, p._core_params, threads)
 
 
 #: Frames per warm-started run of :func:`compute_flow` (``warm_start=True``): each run's first flow is computed
