@@ -134,8 +134,6 @@ def kernels(device: str = "cpu") -> Kernels:
         ``mefast._core``, ``mefast._cuda`` or ``mefast._cuda.emulated``: modules with the same kernel
         functions and signatures (registered from one C++ template per area).
     """
-    if device == "cpu":  # the common case, first
-        return _cpu_kernels()
     backend = resolve_device(device)
     if backend == "cpu":
         return _cpu_kernels()
