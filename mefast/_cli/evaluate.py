@@ -82,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         return fail("evaluate", "--seeds must be at least 1")
     try:
         from ..train import IDC, NOISY_METHODS, TrainConfig, evaluate
+        from ..train.dualbranch import is_dualbranch
         from ..train.noisy import NoisyMethod
     except ModuleNotFoundError as exc:
         return missing_module("evaluate", exc)
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             noisy = NOISY_METHODS[args.noisy]() if args.noisy else None
         model = f"{args.model}-{args.variant}" if args.variant else args.model
-        if args.save_models is not None and not _is_dualbranch(model):
+        if args.save_models is not None and not is_dualbranch(model):
             raise ValueError("--save-models is for the dual-branch models")
         config = TrainConfig(
             epochs=args.epochs or 200,
@@ -108,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
             num_workers=args.workers,
             **passed_on(args, "input_size", "early_stopping", "device", "threads", "weights"),
         )
-        if _is_dualbranch(model):
+        if is_dualbranch(model):
             from ..train.dualbranch import DualBranchConfig
 
             given = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "input_size": args.input_size}
@@ -197,19 +198,3 @@ def demo_evaluation(store_path: str, *, n_jobs: int | None = None, results_dir: 
             tables_to_markdown([e.table("dataset") for e in evals]),
         ]
     )
-
-
-def _is_dualbranch(model: str) -> bool:
-    """Whether ``model`` is a dual-branch Table 4 variant (checked by name, without importing torch)."""
-    return model.lower() in _DUALBRANCH
-
-
-_DUALBRANCH = (
-    "dualbranch",
-    "dualbranch-plain",
-    "dualbranch-au",
-    "dualbranch-awm",
-    "dualbranch-norr",
-    "singlebranch",
-    "singlebranch-au",
-)

@@ -29,12 +29,6 @@ _TITLES = {
 }
 
 
-def _dualbranch_variants() -> tuple[str, ...]:
-    from .dualbranch.model import VARIANTS
-
-    return tuple(VARIANTS)
-
-
 def output_head(proto: Protocol) -> dict[str, Any]:
     """The ``n_outputs`` and ``multilabel`` keywords of a network trained under ``proto``.
 
@@ -134,31 +128,32 @@ def evaluate(
         method = constant_method(multilabel=proto.multilabel)
     elif model == "svm":
         method = svm_method(source, feature=feature, multilabel=proto.multilabel)
-    elif str(model).lower() in _dualbranch_variants():
-        from .dualbranch.train import dualbranch_method
-
-        if proto.multilabel:
-            raise ValueError(f"{model} classifies emotions; the protocol asks for {proto.label} labels")
-        rows_au = st.au  # the evaluator's copy; the method is asked for training rows only
-        method = dualbranch_method(
-            str(model).lower(),
-            source,
-            n_outputs=len(proto.classes),
-            config=config,
-            au_reader=lambda rows: rows_au[rows],
-            au_names=st.au_names,
-            classes=[str(c) for c in proto.classes],
-            sample_ids=proto.meta["sample_id"].astype(str) if "sample_id" in proto.meta else None,
-            save_dir=save_models,
-        )
     else:
-        config = config or TrainConfig()
-        method = torch_method(
-            model,
-            source,
-            **output_head(proto),
-            config=config,
-            groups=subject_keys(proto),
-            sample_ids=proto.meta["sample_id"].astype(str) if "sample_id" in proto.meta else None,
-        )
+        from .dualbranch.train import dualbranch_method, is_dualbranch
+
+        if is_dualbranch(model):
+            if proto.multilabel:
+                raise ValueError(f"{model} classifies emotions; the protocol asks for {proto.label} labels")
+            rows_au = st.au  # the evaluator's copy; the method is asked for training rows only
+            method = dualbranch_method(
+                str(model).lower(),
+                source,
+                n_outputs=len(proto.classes),
+                config=config,
+                au_reader=lambda rows: rows_au[rows],
+                au_names=st.au_names,
+                classes=[str(c) for c in proto.classes],
+                sample_ids=proto.meta["sample_id"].astype(str) if "sample_id" in proto.meta else None,
+                save_dir=save_models,
+            )
+        else:
+            config = config or TrainConfig()
+            method = torch_method(
+                model,
+                source,
+                **output_head(proto),
+                config=config,
+                groups=subject_keys(proto),
+                sample_ids=proto.meta["sample_id"].astype(str) if "sample_id" in proto.meta else None,
+            )
     return cross_validate(proto, method, seeds=seeds, method=method_title(model, feature=feature, config=config))
