@@ -30,6 +30,7 @@ __all__ = [
     "check_grid",
     "gray_clip",
     "part_bounds",
+    "part_index",
     "part_of",
     "run_parts",
 ]
@@ -50,14 +51,6 @@ def check_grid(blocks: object, name: str = "blocks") -> tuple[int, int]:
     return rows, cols
 
 
-def part_of(n: int, k: int, what: str) -> NDArray[np.int64]:
-    """Part index of each of ``n`` positions cut into ``k`` parts; raises if a part would be empty."""
-    if k > n:
-        raise ShapeError(f"{k} {what} need at least {k} positions, got {n}")
-    s = n // k
-    return np.minimum(np.arange(n) // s, k - 1).astype(np.int64)
-
-
 def part_bounds(n: int, k: int, what: str) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Half-open ``(lo, hi)`` of each of ``k`` parts of ``n`` positions."""
     if k > n:
@@ -67,6 +60,16 @@ def part_bounds(n: int, k: int, what: str) -> tuple[NDArray[np.int64], NDArray[n
     hi = lo + s
     hi[-1] = n
     return lo, hi
+
+
+def part_index(lo: NDArray[np.int64], hi: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Part index of each position covered by the consecutive half-open parts ``[lo[b], hi[b])``."""
+    return np.repeat(np.arange(len(lo), dtype=np.int64), hi - lo)
+
+
+def part_of(n: int, k: int, what: str) -> NDArray[np.int64]:
+    """Part index of each of ``n`` positions cut into ``k`` parts; raises if a part would be empty."""
+    return part_index(*part_bounds(n, k, what))
 
 
 def check_block_options(device: str, mode: object, normalize: object, name: str, label: str) -> None:

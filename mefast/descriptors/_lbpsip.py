@@ -26,7 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 from .._docs import fill_doc
 from .._validation import check_int
 from ..errors import ShapeError
-from ._grid import block_features, centre_grid, check_block_options, check_grid, gray_clip, part_bounds, part_of
+from ._grid import block_features, centre_grid, check_block_options, check_grid, gray_clip, part_bounds, part_index
 
 __all__ = ["lbp_mop", "lbp_sip"]
 
@@ -282,7 +282,7 @@ def lbp_mop(
     xy = np.zeros((h, w), acc)
     xt = np.zeros((rows, t, w), acc)
     yt = np.zeros((cols, t, h), acc)
-    _mop_sums(v, part_of(h, rows, "block rows"), c_lo, c_hi, xy, xt, yt)
+    _mop_sums(v, part_index(r_lo, r_hi), c_lo, c_hi, xy, xt, yt)
     hist = np.zeros((rows, cols, 3, n_bins), np.int64)
     o_xy, o_xt, o_yt = _offsets(p, rx, ry), _offsets(p, rx, rt), _offsets(p, ry, rt)
     for i in range(rows):
