@@ -20,7 +20,7 @@ _NEEDS = (
 )
 
 
-def _model(weights: Any, device: str) -> Any:
+def _model(weights: Any) -> Any:
     if weights is None:
         raise ValueError(_NEEDS)
     try:
@@ -28,7 +28,7 @@ def _model(weights: Any, device: str) -> Any:
     except ImportError as e:
         raise ImportError(f"method='learned' needs torch: pip install 'mefast[train]' ({e})") from e
     model = weights if isinstance(weights, LBMM) else LBMM.load(Path(weights))
-    return model, device
+    return model
 
 
 def learned_pairs(onset: ArrayLike, frames: ArrayLike, *, alpha: float, weights: Any = None, device: str = "cpu",
@@ -40,7 +40,7 @@ def learned_pairs(onset: ArrayLike, frames: ArrayLike, *, alpha: float, weights:
     grey = on.ndim == 2
     if fr.shape[1:] != on.shape:
         raise ShapeError(f"frames of shape {fr.shape[1:]} do not match the onset's {on.shape}")
-    model, dev = _model(weights, device)
+    model = _model(weights)
     from ..train.magnification import magnify_pairs
 
     scale = 255.0 if on.dtype == np.uint8 else 1.0
@@ -49,7 +49,7 @@ def learned_pairs(onset: ArrayLike, frames: ArrayLike, *, alpha: float, weights:
         on3, fr3 = np.repeat(on3[..., None], 3, -1), np.repeat(fr3[..., None], 3, -1)
     elif on.ndim != 3 or on.shape[-1] != 3:
         raise ShapeError(f"frames must be (H, W) grey or (H, W, 3) RGB, got onset shape {on.shape}")
-    out = magnify_pairs(model, on3, fr3, 1.0 + float(alpha), device=dev, batch=batch)
+    out = magnify_pairs(model, on3, fr3, 1.0 + float(alpha), device=device, batch=batch)
     if grey:  # BT.601 luma of the RGB output
         out = out @ np.array([0.299, 0.587, 0.114], np.float32)
     if fr.dtype == np.uint8:
