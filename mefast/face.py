@@ -643,6 +643,18 @@ def _alignment_matrix(pts: NDArray[np.float64], size: tuple[int, int], margin: f
     return np.column_stack([lin, shift])
 
 
+def _reference_frame(reference: Any, n: int) -> int:
+    """``crop_align``'s ``reference`` (a frame index of the ``n``-frame clip, negative from the end), checked.
+
+    Returns the index in ``[0, n)``; raises ``ValueError`` (naming the clip length) for anything else.
+    """
+    msg = f"reference must be a frame index of the {n}-frame clip, got {reference!r}"
+    k = check_int(reference, "reference", minimum=-n, message=msg)
+    if k >= n:
+        raise ValueError(msg)
+    return k % n
+
+
 def crop_align(
     video: ArrayLike,
     *,
@@ -697,13 +709,9 @@ def crop_align(
         Bad video, landmarks of the wrong shape, non-finite or outside the frame.
     """
     arr = check_video(video, "video")
-    n = arr.shape[0]
-    msg = f"reference must be a frame index of the {n}-frame clip, got {reference!r}"
-    reference = check_int(reference, "reference", minimum=-n, message=msg)
-    if reference >= n:
-        raise ValueError(msg)
+    reference_frame = arr[_reference_frame(reference, arr.shape[0])]
     transform = face_transform(
-        arr[int(reference)], size=size, landmarks=landmarks, box=box, margin=margin, detector=detector,
+        reference_frame, size=size, landmarks=landmarks, box=box, margin=margin, detector=detector,
         method=method, model=model, coarse_size=coarse_size,
     )  # fmt: skip
     return AlignedClip(transform.warp(arr), transform)

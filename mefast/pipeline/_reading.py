@@ -31,7 +31,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .._validation import check_int
 from ._features import PreprocessOptions, _gray_crop
 
 __all__ = ["read_clip", "reduction_for_size", "supports_reduced_reads"]
@@ -96,11 +95,11 @@ def read_clip(
     row = dataset.samples.iloc[i]
     onset = int(row["onset"])
     if options.align == "face":
-        from ..face import face_transform
+        from ..face import _reference_frame, face_transform
 
         t0 = time.perf_counter()
         face = dict(options.face)
-        number = onset + _reference_index(face.pop("reference", 0), int(row["offset"]) - onset + 1)
+        number = onset + _reference_frame(face.pop("reference", 0), int(row["offset"]) - onset + 1)
         reference = dataset.read_frames(i, number, number, gray=True)[0]
         t1 = time.perf_counter()
         transform = face_transform(reference, size=(h, w), **face)
@@ -123,12 +122,3 @@ def read_clip(
     seconds["read"] = t1 - t0
     seconds["align"] = time.perf_counter() - t1
     return gray, None, seconds, r
-
-
-def _reference_index(reference: Any, n: int) -> int:
-    """``crop_align``'s ``reference`` (a frame index of the ``n``-frame clip, negative from the end), checked."""
-    msg = f"reference must be a frame index of the {n}-frame clip, got {reference!r}"
-    k = check_int(reference, "reference", minimum=-n, message=msg)
-    if k >= n:
-        raise ValueError(msg)
-    return k % n
