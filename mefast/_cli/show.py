@@ -47,10 +47,8 @@ def _is_store(path: str) -> bool:
 def _sample(st: Any, sample: str | None) -> int:
     import numpy as np
 
-    from ..viz._store_figures import sample_row
-
     if sample is not None:
-        return sample_row(st, sample)
+        return int(st.row_of(sample))
     done = np.flatnonzero(st.done)
     if not len(done):
         raise ValueError("the store has no finished sample")

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from PIL import Image
 
-__all__ = ["cam_figure", "class_means_figure", "flow_figure", "gallery", "gallery_image", "quiver", "sample_row"]
+__all__ = ["cam_figure", "class_means_figure", "flow_figure", "gallery", "gallery_image", "quiver"]
 
 _LABEL_PX = 14  # height of the caption band above each gallery cell
 _GAP_PX = 4
@@ -30,11 +30,6 @@ def _resize(img: NDArray[np.uint8], side: int) -> NDArray[np.uint8]:
 
     interp = cv2.INTER_AREA if img.shape[0] > side else cv2.INTER_LINEAR
     return np.asarray(cv2.resize(img, (side, side), interpolation=interp), dtype=np.uint8)
-
-
-def sample_row(store: Any, sample: int | str) -> int:
-    """Store row of a sample given by row number or sample id (see :meth:`mefast.store.MEStore.row_of`)."""
-    return int(open_store(store).row_of(sample))
 
 
 def gallery_image(
@@ -304,7 +299,7 @@ def quiver(
 def flow_figure(store: Any, sample: int | str, *, step: int = 8, tile: int = 200, dpi: int = 100) -> Figure:
     """One sample in detail: face with flow arrows, Middlebury and HSV codings with their keys, strain."""
     st = open_store(store)
-    row = sample_row(st, sample)
+    row = int(st.row_of(sample))
     if not st.done[row]:
         raise ValueError(f"sample {st.meta['sample_id'].iloc[row]!r} (row {row}) is not preprocessed (not done)")
     if "flow" not in st.features:
