@@ -386,7 +386,6 @@ def recognise(st: Any, pred: pd.DataFrame, *, kind: str = "micro", iou: float = 
     y_annot = np.empty(len(ivs), object)
     y_spot = np.full(len(ivs), "(missed)", object)
     pred_rows: list[dict] = []
-    spot_tp = 0
     pk = pred[pred["kind"] == kind]
     for s in sorted(set(subject_of)):
         train = subj_all != s
@@ -406,7 +405,6 @@ def recognise(st: Any, pred: pd.DataFrame, *, kind: str = "micro", iou: float = 
             m = match_intervals(
                 p_i[["onset", "offset", "score"]].to_numpy(), ivs.loc[g_idx, ["onset", "offset"]].to_numpy(), iou
             )
-            spot_tp += m.tp
             for pi, gj in m.pairs.tolist():
                 y_spot[g_idx[gj]] = yhat[pi]
     uf1_a, uar_a, acc_a = _class_scores(y_all, y_annot, classes)
@@ -418,7 +416,7 @@ def recognise(st: Any, pred: pd.DataFrame, *, kind: str = "micro", iou: float = 
     score = strs(pred_rows, truth_rows, iou=iou, classes=classes)  # the STR task's score, on the same matching
     return {
         "n": len(ivs),
-        "spotted": spot_tp,
+        "spotted": score["tp"],
         "f1_spot": score["f1_spot"],
         "annotated": (uf1_a, uar_a, acc_a),
         "spotted_scores": (uf1_s, uar_s, acc_s),
