@@ -472,9 +472,9 @@ def biwoof(
         s = optical_strain(stack)
     else:
         s = _checked_strain(strain, f.shape[:-1])
-    bounds, edges = _layout(h, w, rows, cols, mode, int(bins))
+    bounds, edges = _layout(h, w, rows, cols, mode, bins)
     n = stack.shape[0]
-    out = np.zeros((n, rows * cols * int(bins)), np.float64)
+    out = np.zeros((n, rows * cols * bins), np.float64)
     ref = 1 if mode == "reference" else 0
     for flag, flag_name in ((local_weights, "local_weights"), (global_weights, "global_weights")):
         if not isinstance(flag, bool | np.bool_):
@@ -482,13 +482,13 @@ def biwoof(
     weights = (int(bool(local_weights)), int(bool(global_weights)))
     threads = n_threads_for(n_threads, n)
     if threads == 1:
-        finite = _biwoof_kernel(stack, s, *bounds, edges, int(bins), ref, *weights, out)
+        finite = _biwoof_kernel(stack, s, *bounds, edges, bins, ref, *weights, out)
     else:
         parts = np.array_split(np.arange(n), threads)
         with ThreadPoolExecutor(threads) as pool:
             jobs = [
                 pool.submit(_biwoof_kernel, stack[p[0] : p[-1] + 1], s[p[0] : p[-1] + 1], *bounds, edges,
-                            int(bins), ref, *weights, out[p[0] : p[-1] + 1])
+                            bins, ref, *weights, out[p[0] : p[-1] + 1])
                 for p in parts
             ]  # fmt: skip
             finite = all([j.result() for j in jobs])
