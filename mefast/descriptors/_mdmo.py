@@ -34,7 +34,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .._backend import require_cpu
 from .._twins import options_of
-from .._validation import check_mode
+from .._validation import check_mode, core_threads
 from ..errors import ShapeError
 from ._numba import EDGE_MARGIN, as_finite_float32, atan2_approx, n_threads_for
 from .roi import N_ROIS, RIGID_LANDMARKS, check_landmarks, roi_pixel_lists
@@ -402,7 +402,7 @@ def mdmo(
     (np.float32(1.0), 4.7124)
     """
     require_cpu(device, "mdmo")
-    n_threads_for(n_threads, 1)
+    core_threads(n_threads)  # validated only: one flow stack runs on one thread
     mode = check_mode(mode)
     f, pts = _prepare(flows, landmarks, "flows")
     return _mdmo_one(f, pts, _resolve_align(align, mode), mode, delta)
