@@ -7,11 +7,11 @@ mefast magnify clip.mp4 --alpha 5 --method lagrangian --out magnified/        # 
 from __future__ import annotations
 
 import argparse
-import re
-import sys
 from pathlib import Path
 
 import numpy as np
+
+from ._common import fail
 
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 _VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
@@ -35,18 +35,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--grey", action="store_true", help="magnify the BT.601 grey frames")
 
 
-def _frame_number(path: Path) -> int:
-    m = re.search(r"(\d+)(?!.*\d)", path.stem)
-    return int(m.group(1)) if m else -1
-
-
 def read_clip(path: Path) -> tuple[np.ndarray, float | None]:
     """RGB uint8 (T, H, W, 3) frames of a folder, video or .npy, and the video's frame rate if it has one."""
     import cv2
 
     if path.is_dir():
+        from ..datasets._engine.frames import frame_number
+
+        # numeric order of the names' last digits; names without digits first
         files = sorted((f for f in path.iterdir() if f.suffix.lower() in _IMAGE_SUFFIXES),
-                       key=lambda f: (_frame_number(f), f.name))  # fmt: skip
+                       key=lambda f: (-1 if (n := frame_number(f.name)) is None else n, f.name))  # fmt: skip
         if not files:
             raise ValueError(f"{path} holds no image files ({', '.join(_IMAGE_SUFFIXES)})")
         frames = []
@@ -123,8 +121,7 @@ def run(args: argparse.Namespace) -> int:
             out = magnify(clip, args.alpha, args.method, **extra)
         write_clip(np.asarray(out, np.uint8), Path(args.out), fs)
     except (MefastError, ValueError, OSError, ImportError) as exc:
-        print(f"mefast magnify: {exc}", file=sys.stderr)
-        return 2
+        return fail("magnify", exc)
     print(f"magnified {len(out)} frames of {out.shape[1]} x {out.shape[2]} ({args.method}, alpha {args.alpha}) "
           f"-> {args.out}")  # fmt: skip
     return 0
