@@ -88,13 +88,10 @@ def train_softnet(x: NDArray, y: NDArray, config: SoftnetConfig | None = None) -
     y = np.asarray(y, np.float32)
     ok = np.isfinite(x).all(axis=(1, 2, 3))
     x, y = x[ok], y[ok]
-    previous = torch.get_num_threads()
-    if cfg.n_threads is not None:
-        torch.set_num_threads(int(cfg.n_threads))
-    try:
+    from .trainer import _torch_threads
+
+    with _torch_threads(None if cfg.n_threads is None else int(cfg.n_threads)):
         return _train(x, y, cfg)
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _train(x: NDArray[np.float32], y: NDArray[np.float32], cfg: SoftnetConfig) -> SOFTNet:
