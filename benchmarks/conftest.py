@@ -72,6 +72,13 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+@pytest.fixture(scope="session")
+def smoke(request) -> bool:
+    """Whether this is the untimed smoke run (benchmarks disabled and not re-enabled): small inputs, one worker."""
+    opt = request.config.getoption
+    return bool(opt("benchmark_disable", False) and not opt("benchmark_enable", False))
+
+
 @pytest.fixture
 def report():
     """Record a timed result: ``report(group, name, benchmark, baseline=False, **metrics)``."""

@@ -73,10 +73,8 @@ _MEASURED: dict[str, Measured] = {}
 
 
 @pytest.fixture(scope="module")
-def battery(request):
-    opt = request.config.getoption
-    small = opt("benchmark_disable", False) and not opt("benchmark_enable", False)
-    if small:
+def battery(smoke):
+    if smoke:
         cases = flow_battery(images=("cameraman",), amplitudes=(2.0,), n_seeds=1)
     else:
         cases = flow_battery(n_seeds=N_SEEDS)

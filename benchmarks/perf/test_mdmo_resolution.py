@@ -29,9 +29,8 @@ FAST = PreprocessOptions().mdmo_flow  # the settings preprocess uses for these f
 
 
 @pytest.fixture(scope="module")
-def clip(request):
-    opt = request.config.getoption
-    n = 8 if (opt("benchmark_disable", False) and not opt("benchmark_enable", False)) else 67
+def clip(smoke):
+    n = 8 if smoke else 67
     img = face_image()
     gray = img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
     video, transform = mefast.crop_align(gray[None], size=CROP, landmarks=face_landmarks())

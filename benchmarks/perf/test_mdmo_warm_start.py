@@ -31,9 +31,8 @@ MDMO_FLOW = PreprocessOptions().mdmo_flow  # the settings preprocess uses for th
 
 
 @pytest.fixture(scope="module")
-def clip(request):
-    opt = request.config.getoption
-    n = 12 if (opt("benchmark_disable", False) and not opt("benchmark_enable", False)) else 67
+def clip(smoke):
+    n = 12 if smoke else 67
     event = Event(2, n // 2, n - 3, (1, 2), (3.0, 3.0))  # brows up 3 px at the apex (256x256)
     rec = Recording((256, 256), SubjectStyle(noise=1.0), 0, n, (event,), (0.8, -0.6, 0.2, 0.2, 1.0, 0.0), (), 7, True)
     frames = np.stack([cv2.resize(f, (128, 128), interpolation=cv2.INTER_AREA) for f in rec.render()])

@@ -55,21 +55,16 @@ MAX_FLOW_DIFF_PX = 0.05  # measured 0.011 on the 10 clips of a first corpus
 MAX_FRAMES_DIFF = 4.0  # grey levels, mean; measured 2.4
 
 
-def _small(config) -> bool:
-    return config.getoption("benchmark_disable", False) and not config.getoption("benchmark_enable", False)
-
-
 @pytest.fixture(scope="module")
-def clips(request, tmp_path_factory):
-    small = _small(request.config)
-    if small:
+def clips(smoke, tmp_path_factory):
+    if smoke:
         ds = _conf.casme3_corpus(_conf.CASME3_SMALL, tmp_path_factory.getbasetemp(), n_jobs=1)  # shared
     else:
         ds = _conf.casme3_corpus(_conf.CASME3_FULL).subset(range(N_CLIPS))
     for paths in ds.frame_paths:  # the frames in the page cache for both rows alike
         for p in paths:
             p.read_bytes()
-    return ds, small
+    return ds, smoke
 
 
 @pytest.fixture(scope="module")

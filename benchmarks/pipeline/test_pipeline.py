@@ -50,11 +50,9 @@ SMALL = {"n_subjects": 1, "clips_per_subject": 3, "size": (128, 128), "n_frames"
 
 
 @pytest.fixture(scope="module")
-def corpus(request, tmp_path_factory):
-    opt = request.config.getoption
-    small = opt("benchmark_disable", False) and not opt("benchmark_enable", False)
-    cache = tmp_path_factory.mktemp("corpus") if small else None  # None: $MEFAST_BENCH_DIR, else the temp dir
-    return _shared.synthetic_corpus("casme2", SMALL if small else FULL, cache, n_jobs=N_JOBS), small
+def corpus(smoke, tmp_path_factory):
+    cache = tmp_path_factory.mktemp("corpus") if smoke else None  # None: $MEFAST_BENCH_DIR, else the temp dir
+    return _shared.synthetic_corpus("casme2", SMALL if smoke else FULL, cache, n_jobs=N_JOBS), smoke
 
 
 def _run(ds, path: Path, backend: str, features=ALL_FEATURES, n_jobs: int = N_JOBS, options=None):

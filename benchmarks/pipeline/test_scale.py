@@ -41,10 +41,8 @@ _RUNS: dict[int, dict[str, float]] = {}
 
 
 @pytest.fixture(scope="module")
-def corpus(request, tmp_path_factory):
-    opt = request.config.getoption
-    small = opt("benchmark_disable", False) and not opt("benchmark_enable", False)
-    if small:
+def corpus(smoke, tmp_path_factory):
+    if smoke:
         base = _conf.casme3_corpus(_conf.CASME3_SMALL, tmp_path_factory.getbasetemp(), n_jobs=1)  # shared
         return _conf.replicate(base, 2), True
     ds = _conf.replicate(_conf.casme3_corpus(_conf.CASME3_FULL), REPLICAS)

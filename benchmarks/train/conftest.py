@@ -15,11 +15,9 @@ from mefast.train.transforms import input_transforms
 
 
 @pytest.fixture(scope="module")
-def store(request, tmp_path_factory) -> MEStore:
+def store(smoke, tmp_path_factory) -> MEStore:
     """A 2040-clip six-corpus flow+strain store (a 60-clip one when benchmarks are disabled: CI's smoke run)."""
-    opt = request.config.getoption
-    small = opt("benchmark_disable", False) and not opt("benchmark_enable", False)
-    n_subjects, clips = (2, 5) if small else (20, 17)  # 6 corpora x 20 x 17 = 2040 clips (CD6ME: 2031)
+    n_subjects, clips = (2, 5) if smoke else (20, 17)  # 6 corpora x 20 x 17 = 2040 clips (CD6ME: 2031)
     path = tmp_path_factory.mktemp("train-bench") / "cd6me-synthetic.zarr"
     write_flow_store(path, datasets=CD6ME_DATASETS, n_subjects=n_subjects, clips_per_subject=clips, size=64, seed=0)
     return MEStore.open(path)

@@ -27,12 +27,6 @@ pytestmark = pytest.mark.timeout(1200)
 LOSO = {"casme2": (246, 26), "samm": (136, 27)}
 
 
-@pytest.fixture(scope="module")
-def smoke(request):
-    opt = request.config.getoption
-    return bool(opt("benchmark_disable", False) and not opt("benchmark_enable", False))
-
-
 @pytest.mark.parametrize("variant", ["singlebranch", "dualbranch"])
 def test_dualbranch_epoch(benchmark, report, smoke, variant):
     n, size = (4, 32) if smoke else (256, 224)

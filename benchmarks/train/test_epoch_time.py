@@ -26,12 +26,6 @@ pytestmark = pytest.mark.timeout(1200)
 
 
 @pytest.fixture(scope="module")
-def smoke(request):
-    opt = request.config.getoption
-    return bool(opt("benchmark_disable", False) and not opt("benchmark_enable", False))
-
-
-@pytest.fixture(scope="module")
 def n_samples(smoke):
     return 4 if smoke else 64
 
