@@ -559,9 +559,9 @@ def iter_features(
                     lm = np.asarray(landmarks, np.float64)
                     if lm.shape != (68, 2):
                         raise ShapeError(f"landmarks must have shape (68, 2), got {lm.shape}")
-                g0 = _to_grey(raw, 0)
                 if lm is not None:
-                    lm = prep.landmark_transform(lm, g0.shape)
+                    assert prep.shape is not None  # fixed by prep's first call, on this frame
+                    lm = prep.landmark_transform(lm, prep.shape)
                 size = (int(opts.size[0]), int(opts.size[1]))
                 grid = (int(opts.blocks[0]), int(opts.blocks[1]))
                 geo = FrameGeometry(size, grid, lm, opts.mask_eyes)
