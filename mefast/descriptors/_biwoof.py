@@ -164,6 +164,8 @@ def _accumulate(code, mag, s0, s1, s2, s3, acc, sacc):  # pragma: no cover - com
         for x in range(c0.shape[0]):
             p, q, r, t = m0[x], m1[x], m2[x], m3[x]
             e, f, g, h = c0[x], c1[x], c2[x], c3[x]
+            # one line per bin: the unrolled accumulation LLVM vectorises
+            # fmt: off
             a0[x] += ((p if e == 0 else zero) + (q if f == 0 else zero)) + ((r if g == 0 else zero) + (t if h == 0 else zero))  # noqa: E501
             a1[x] += ((p if e == 1 else zero) + (q if f == 1 else zero)) + ((r if g == 1 else zero) + (t if h == 1 else zero))  # noqa: E501
             a2[x] += ((p if e == 2 else zero) + (q if f == 2 else zero)) + ((r if g == 2 else zero) + (t if h == 2 else zero))  # noqa: E501
@@ -172,6 +174,7 @@ def _accumulate(code, mag, s0, s1, s2, s3, acc, sacc):  # pragma: no cover - com
             a5[x] += ((p if e == 5 else zero) + (q if f == 5 else zero)) + ((r if g == 5 else zero) + (t if h == 5 else zero))  # noqa: E501
             a6[x] += ((p if e == 6 else zero) + (q if f == 6 else zero)) + ((r if g == 6 else zero) + (t if h == 6 else zero))  # noqa: E501
             a7[x] += ((p if e == 7 else zero) + (q if f == 7 else zero)) + ((r if g == 7 else zero) + (t if h == 7 else zero))  # noqa: E501
+            # fmt: on
     else:
         for k in range(acc.shape[0]):
             ak = acc[k]
