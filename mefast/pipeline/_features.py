@@ -290,9 +290,17 @@ def compute_features(
     if not 0 <= apex < len(gray):
         raise ValueError(f"apex index {apex} is outside the clip of {len(gray)} frames")
     h, w = size
+    selected = None  # the clip of opts.frame_selection, computed once for frames, descriptors and magnify
+    if (
+        options.frame_selection == "tim"
+        and wanted & {"frames", *_VIDEO_DESCRIPTORS}
+        and wanted & {"flow_onset_frames", "frames_magnified"}
+    ):
+        selected = timed("frames", lambda: _selected_clip(gray, apex, options, n_threads))
     if wanted & set(MAGNIFY_FEATURES):
         out.update(timed("magnify", lambda: compute_magnify_features(
-            gray, apex, features=features, size=size, options=options, n_threads=n_threads)))  # fmt: skip
+            gray, apex, features=features, size=size, options=options, n_threads=n_threads,
+            clip=selected)))  # fmt: skip
     if wanted & {"flow", "strain", "biwoof", "hoof"}:
         substitute = MagnifyFeatureOptions.from_mapping(options.magnify).substitute_apex_offset
         i0, i1, _ = flow_pair(apex, len(gray), substitute)  # apex -> offset where onset == apex
@@ -324,7 +332,9 @@ def compute_features(
     if wanted & {"frames", *_VIDEO_DESCRIPTORS}:
         import cv2
 
-        clip = timed("frames", lambda: _selected_clip(gray, apex, options, n_threads))
+        clip = selected
+        if clip is None:
+            clip = timed("frames", lambda: _selected_clip(gray, apex, options, n_threads))
         if "frames" in wanted:
             out["frames"] = timed(
                 "frames",

@@ -158,8 +158,13 @@ def compute_magnify_features(
     size: tuple[int, int],
     options: Any,
     n_threads: int = 1,
+    clip: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """The requested :data:`MAGNIFY_FEATURES` of one aligned grey clip ``(T, h, w)`` uint8 (onset .. offset)."""
+    """The requested :data:`MAGNIFY_FEATURES` of one aligned grey clip ``(T, h, w)`` uint8 (onset .. offset).
+
+    ``clip``: the TIM clip of ``gray`` (``tim(gray, options.tim_frames, output="uint8")``) when the caller has it
+    already; computed here when a feature needs it and none is given.
+    """
     from ..flow import compute_flow, resize_flow, tvl1
     from ..magnification import magnify, magnify_pair
 
@@ -174,8 +179,7 @@ def compute_magnify_features(
     if "flow_apex_offset" in wanted:
         f = tvl1(gray[apex], offset, params=options.flow)
         out["flow_apex_offset"] = np.moveaxis(resize_flow(f, size), -1, 0)
-    clip = None
-    if wanted & {"flow_onset_frames", "frames_magnified"}:
+    if clip is None and wanted & {"flow_onset_frames", "frames_magnified"}:
         from ..descriptors import tim
 
         clip = tim(gray, options.tim_frames, output="uint8", n_threads=n_threads)
