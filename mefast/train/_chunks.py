@@ -17,7 +17,6 @@ the page cache is read from disk with many requests in flight instead of one fil
 from __future__ import annotations
 
 import os
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ import numcodecs.blosc
 import numpy as np
 from numpy.typing import NDArray
 
+from .._chunk_files import chunk_layout, key_template
 from .._validation import core_threads
 from ..errors import StoreError
 
@@ -75,36 +75,17 @@ class ChunkReader:
         self._zeros = (0,) * len(self.shape)
         self._nbytes = int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
         self._prefix = str(folder) + os.sep  # chunk keys use "/", which every supported OS accepts
-        self._template = _key_template(keys, len(self.shape))
+        self._template = key_template(keys, len(self.shape))
         self.n_threads = max(1, min(_MAX_THREADS, core_threads(n_threads) or os.cpu_count() or 1))
         self._pool: ThreadPoolExecutor | None = None
 
     @classmethod
     def for_array(cls, array: Any, *, n_threads: int | None = None) -> ChunkReader | None:
-        """A reader for a Zarr v3 ``array`` of mefast's per-sample layout on local disk, else None."""
-        try:
-            meta = array.metadata
-            root = array.store_path.store.root
-            codecs = [c.to_dict() for c in meta.codecs]
-            chunks = tuple(meta.chunk_grid.chunk_shape)
-        except AttributeError:  # another Zarr format, store or chunk grid
+        """A reader for a Zarr v3 ``array`` of mefast's per-sample layout on local disk (Blosc chunks), else None."""
+        layout = chunk_layout(array)
+        if layout is None or layout.blosc is None:
             return None
-        if not isinstance(root, Path) or getattr(meta, "zarr_format", None) != 3:
-            return None
-        folder = root / array.store_path.path
-        shape = tuple(array.shape[1:])
-        dtype = np.dtype(array.dtype)
-        names = [c.get("name") for c in codecs]
-        endian = (codecs[0].get("configuration") or {}).get("endian") if codecs else None
-        if (
-            names != ["bytes", "blosc"]
-            or chunks != (1, *shape)
-            or not (folder / "zarr.json").is_file()
-            or dtype.hasobject
-            or (dtype.itemsize > 1 and (endian != "little" or sys.byteorder != "little"))
-        ):
-            return None
-        return cls(folder, meta.encode_chunk_key, shape, dtype, meta.fill_value, n_threads=n_threads)
+        return cls(layout.folder, layout.keys, layout.shape, layout.dtype, layout.fill_value, n_threads=n_threads)
 
     def read_into(self, rows: NDArray[np.int64], dest: np.ndarray, at: NDArray[np.int64] | None = None) -> None:
         """Decode the chunk of sample ``rows[k]`` into ``dest[at[k]]`` (``at`` defaults to ``rows``).
@@ -177,21 +158,3 @@ class ChunkReader:
 
 _O_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
 _WILLNEED = getattr(os, "POSIX_FADV_WILLNEED", None) if hasattr(os, "posix_fadvise") else None
-
-
-def _key_template(keys: Any, ndim: int) -> str | None:
-    """``str.format`` template of ``keys((i, 0, ...))`` in ``i`` when it is one, checked on a few rows; else None."""
-    zeros = (0,) * ndim
-    sample = keys((0, *zeros))
-    cand = None if "{" in sample or "}" in sample else _first_index(sample)
-    if cand is not None and all(cand.format(i) == keys((i, *zeros)) for i in (0, 1, 7, 10, 123, 98765)):
-        return cand
-    return None
-
-
-def _first_index(sample: str) -> str | None:
-    """Replace the first coordinate (a lone "0" between separators after an optional "c" prefix) by ``{0}``."""
-    for prefix in ("c/", "c.", ""):
-        if sample.startswith(prefix + "0"):
-            return prefix + "{0}" + sample[len(prefix) + 1 :]
-    return None
