@@ -102,6 +102,7 @@ def chunk_layout(array: Any) -> ChunkLayout | None:
 
 
 _SHUFFLE = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}
+_W_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 class ChunkWriter:
@@ -161,7 +162,7 @@ class ChunkWriter:
             self._dirs.add(parent)
         tmp = f"{path}.{uuid.uuid4().hex}.partial"  # what MEStore.remove_partial_writes cleans up after a crash
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o644)
+            fd = os.open(tmp, _W_FLAGS, 0o666)  # the umask applies, as to Zarr's files
             try:
                 view = memoryview(data)
                 while view:

@@ -84,6 +84,8 @@ def test_direct_writes_are_zarrs_files_byte_for_byte(tmp_path, case):
     writer.write(3, np.require(samples[4], requirements="C"))
     want, got = _files(tmp_path / "zarr"), _files(tmp_path / "direct")
     assert want == got and len(want) >= 3
+    modes = [{k: (root / k).stat().st_mode for k in want} for root in (tmp_path / "zarr", tmp_path / "direct")]
+    assert modes[0] == modes[1]  # the same permissions (the umask applies to both)
     np.testing.assert_array_equal(zarr.open_array(tmp_path / "direct", mode="r")[:], by_zarr[:])
 
 
