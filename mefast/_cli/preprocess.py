@@ -102,6 +102,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--force-unlock", action="store_true", help="take over the lock a crashed run left on a remote store"
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--no-pack", action="store_true", help="do not write the store's pack for reading (packed/, for training)"
+    )
 
 
 def _named(values: list[str] | None, what: str) -> dict[str, str]:
@@ -163,7 +166,8 @@ def run(args: argparse.Namespace) -> int:
         report = preprocess(
             dataset, args.out, backend=backend, n_jobs=args.jobs, client=args.scheduler,
             options=PreprocessOptions(**opts), overwrite=args.overwrite,
-            progress=False if args.no_progress else None, force_unlock=args.force_unlock, **kwargs,
+            progress=False if args.no_progress else None, force_unlock=args.force_unlock,
+            pack=not args.no_pack, **kwargs,
         )  # fmt: skip
     except (MefastError, ValueError, OSError) as exc:  # OSError: an unwritable --out, an unreachable --scheduler
         return fail("preprocess", exc)

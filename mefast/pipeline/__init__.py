@@ -74,6 +74,9 @@ class PreprocessReport:
         Time per step (read, align, each feature, write) summed over the samples this run computed.
     backend : str
     n_jobs : int
+    pack_seconds : float
+        Time spent writing the store's pack for reading (:meth:`MEStore.pack`) at the end of the run; 0 when
+        there was none to write.
     """
 
     store: str
@@ -85,6 +88,7 @@ class PreprocessReport:
     step_seconds: dict[str, float]
     backend: str
     n_jobs: int
+    pack_seconds: float = 0.0
 
     def _run_record(self, started: float, interrupted: bool) -> dict[str, Any]:
         """The run as an entry of the store's ``runs`` attribute (``started``: its ``time.time()``)."""
@@ -120,6 +124,8 @@ class PreprocessReport:
         if self.computed:
             steps = ", ".join(f"{k} {v / self.computed * 1000:.0f}" for k, v in self.step_seconds.items())
             lines.append(f"ms per clip: {steps}")
+        if self.pack_seconds:
+            lines.append(f"packed for reading in {self.pack_seconds:.1f} s")
         for sid, reason in self.failures:
             lines.append(f"FAILED {sid}: {reason}")
         return "\n".join(lines)
@@ -149,6 +155,7 @@ def preprocess(
     progress: bool | None = None,
     force_unlock: bool = False,
     annotations: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+    pack: bool = True,
 ) -> PreprocessReport:
     """Compute features for every sample of a dataset into a Zarr store; resumes an existing store.
 
@@ -183,6 +190,10 @@ def preprocess(
         Take over the lock of a non-local store left behind by a crashed run.
     annotations : path or list of paths, optional
         Annotation files whose SHA-256 is recorded in the store's provenance.
+    pack : bool
+        At the end of a run that was not interrupted, write the store's pack for reading (:meth:`MEStore.pack`:
+        the per-sample arrays grouped many samples per chunk, what a training epoch reads fastest) unless a
+        current one is there. A run that computes anything drops the pack first, so it never serves old values.
 
     Returns
     -------
@@ -236,6 +247,8 @@ def preprocess(
         st.remove_partial_writes()
         done = st.done
         todo = [i for i in range(len(st)) if not done[i]]
+        if todo:
+            st.drop_pack()  # before anything is written: a pack never holds values the run replaces
         # the run's counts and times, filled in as the samples complete
         report = PreprocessReport(
             store=str(location if isinstance(location, str) else type(location).__name__),
@@ -303,5 +316,9 @@ def preprocess(
             st.update_attrs(failures=[{"sample_id": s, "reason": r} for s, r in report.failures], runs=runs)
             if marker_dir is not None:
                 shutil.rmtree(marker_dir, ignore_errors=True)
+        if pack and report.n_done and st.pack_record() is None:
+            t_pack = time.perf_counter()
+            st.pack()
+            report.pack_seconds = time.perf_counter() - t_pack
     log.info("%s", report.summary())
     return report

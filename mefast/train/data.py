@@ -27,6 +27,7 @@ from numpy.typing import ArrayLike, NDArray
 from .._sealed import LabelFreeStore
 from ..store import MEStore
 from ._chunks import ChunkReader
+from ._packed import PackedReader
 
 if TYPE_CHECKING:
     from .clips import ClipDataset
@@ -76,17 +77,29 @@ class StoreSource:
     speed; a larger store is simply read from disk every time. The cache belongs to the process: a
     DataLoader worker fills its own.
 
+    When the store has a current pack (:meth:`~mefast.store.MEStore.pack`: ``packed/<name>``, many samples per
+    chunk; ``preprocess`` writes one) and an array fits in the cache, its rows are read from the pack instead:
+    each packed chunk holding a requested row is decoded whole into the cache, so a first (cold) epoch reads a
+    few files per array instead of one per sample. The values are the per-sample arrays' exactly: the pack is
+    used only while :meth:`~mefast.store.MEStore.pack_record` says it is current (checked once per process,
+    when the array is first read), and only for the samples it holds (rows not done when it was made are read
+    per sample).
+
     Parameters
     ----------
     store : str, Path or MEStore
         The store or its path / URL.
     cache_bytes : int
         Memory budget of the decoded-row cache (0: no cache).
+    packed : bool
+        Read cached arrays from the store's pack when it has a current one (False: always one chunk per sample).
     """
 
-    def __init__(self, store: str | Path | MEStore, *, cache_bytes: int = 2 * 2**30) -> None:
+    def __init__(self, store: str | Path | MEStore, *, cache_bytes: int = 2 * 2**30, packed: bool = True) -> None:
         self.path = store.path if isinstance(store, MEStore) else store
         self.cache_bytes = int(cache_bytes)
+        self.packed = bool(packed)
+        self._packs: dict[str, PackedReader | None] | None = None
         self._store: LabelFreeStore | None = LabelFreeStore(store) if isinstance(store, MEStore) else None
         self._pid = os.getpid() if self._store is not None else None
         self._cache: dict[str, tuple[np.ndarray, NDArray[np.bool_]]] = {}
@@ -97,7 +110,8 @@ class StoreSource:
 
     def __getstate__(self) -> dict[str, Any]:
         state = {"path": self.path, "cache_bytes": self.cache_bytes, "_store": None, "_pid": None}
-        return {**state, "_cache": {}, "_readers": {}, "_ahead": None, "_pending": []}
+        return {**state, "packed": self.packed, "_packs": None, "_cache": {}, "_readers": {}, "_ahead": None,
+                "_pending": []}  # fmt: skip
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -111,6 +125,7 @@ class StoreSource:
             self._pid = os.getpid()
             self._cache = {}
             self._readers = {}
+            self._packs = None
             self._ahead = None  # a forked child: the parent's read-ahead thread does not exist here
             self._pending = []
             self._lock = threading.Lock()  # nor does a thread that may have held the parent's lock
@@ -142,6 +157,20 @@ class StoreSource:
         if name not in self._readers:
             self._readers[name] = ChunkReader.for_array(store._reader._array(name)) if name in store.features else None
         return self._readers[name]
+
+    def _packed_reader(self, name: str) -> PackedReader | None:
+        """The reader of the array's pack (None: no current pack of it, or ``packed=False``)."""
+        store = self.store
+        with self._lock:  # the caller's thread and the read-ahead thread may both ask first
+            if self._packs is None:
+                self._packs = {}
+                record = store._reader.pack_record() if self.packed else None
+                if record is not None:
+                    held = store._reader.packed_done()
+                    for key in record.get("arrays", {}):
+                        if key in store.features:
+                            self._packs[key] = PackedReader(store._reader._array(f"packed/{key}"), held)
+            return self._packs.get(name)
 
     def prefetch(self, name: str, rows: ArrayLike) -> None:
         """Start reading rows of one array in a background thread; a later :meth:`read` of them takes the result.
@@ -229,6 +258,11 @@ class StoreSource:
             return out
         values, have = cache
         missing = np.unique(rows[~have[rows]])
+        if len(missing):
+            packed = self._packed_reader(name)
+            if packed is not None:
+                packed.fill(missing, values, have)  # whole packed chunks: every held row of them
+                missing = missing[~have[missing]]
         if len(missing):
             if reader is None:
                 values[missing] = self.store.read(name, missing)
