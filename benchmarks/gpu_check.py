@@ -32,6 +32,8 @@ Checks (tolerances are printed with each row):
   looser bound on the maximum. The endpoint errors to the known flow must agree.
 * ``optical_strain``: the three derivative schemes, exact up to float rounding.
 * ``lbp_top`` and ``tim`` (when the module has them): the same numbers as the CPU core.
+* ``preprocess``: clips/s of the whole preprocessing of a CASME II-sized synthetic corpus (every default
+  feature, every core as workers) with ``device="cuda"`` next to the CPU, the two stores checked to agree.
 * Throughput at 340x280: TV-L1 pairs/s for batches of 1, 16 and 256 with OpenCV's default parameters
   against OpenCV's single-thread DualTVL1 with identical parameters (goal: >= 1000x at equal accuracy),
   LBP-TOP clips/s and TIM clips/s against the CPU core on all cores.
@@ -292,6 +294,8 @@ def environment(rep: Report) -> None:
 
 
 def check_tvl1(rep: Report) -> None:
+    import numpy as np
+
     import mefast
     from mefast import _core
 
@@ -330,7 +334,8 @@ def check_tvl1(rep: Report) -> None:
     single = _cuda.schedule(batch_size=1).tvl1_pairs(frames, i0[:n], i1[:n], d)
     mx, mean, _ = _diff(whole, single)
     rep.checks.append(Check("tvl1_pairs", f"batch_size=1 vs one batch of {n}", mx, mean, "max<=1e-3 px", mx <= 1e-3))
-    video = frames[[i0[0], i1[0], i0[0], i1[0]]]
+    # the public API takes float frames in [0, 1] (the batch holds grey levels, as the core's tvl1_pairs takes them)
+    video = frames[[i0[0], i1[0], i0[0], i1[0]]] / np.float32(255)
     cpu = mefast.compute_flow(video, params="fast", device="cpu")
     gpu = mefast.compute_flow(video, params="fast", device="cuda")
     mx, mean, p999 = _diff(gpu, cpu)
@@ -533,6 +538,62 @@ def throughput_descriptors(rep: Report, quick: bool) -> None:
         rep.rates.append(Rate(f"TIM CPU core, {os.cpu_count()} threads", "clips/s", m / t))
 
 
+def throughput_preprocess(rep: Report, quick: bool, emulate: bool) -> None:
+    """Clips/s of the whole preprocessing, every default feature, ``device="cuda"`` next to the CPU (issue 17.7).
+
+    A CASME II-sized synthetic corpus (340x280 JPEG frames, 30-80 per clip; 2 tiny clips with ``--emulate``) is
+    preprocessed twice into fresh stores with every core as worker processes, once per device, after one warm-up
+    clip each (CUDA contexts, Numba compilation, dlib's model). The stores must agree: onset -> apex flows within
+    0.05 px mean endpoint difference (float rounding and the GPU's own reduction order), TIM frames exactly.
+    MDMO differs by design (cold batched flows on the GPU, warm-started on the CPU) and is not compared.
+    """
+    import tempfile
+
+    import numpy as np
+
+    from mefast import MEStore, datasets
+    from mefast.datasets.synthetic import write_synthetic
+    from mefast.pipeline import PreprocessOptions, preprocess
+
+    if emulate:  # in-process: the emulation shim lives in this process only
+        spec = {"n_subjects": 1, "clips_per_subject": 2, "size": (96, 80), "n_frames": (6, 8)}
+        opts, size, n_jobs = {"crop_size": (32, 32), "lbptop": {"blocks": (2, 2)}}, (16, 16), 1
+    else:
+        spec = {"n_subjects": 8 if quick else 15, "clips_per_subject": 8 if quick else 17, "size": (340, 280),
+                "n_frames": (30, 80)}  # fmt: skip
+        opts, size, n_jobs = {}, (128, 128), os.cpu_count() or 1
+    work = Path(tempfile.mkdtemp(prefix="mefast-gpu-check-"))
+    try:
+        root, ann = write_synthetic(work / "corpus", corpora=("casme2",), seed=0, n_jobs=n_jobs, **spec)["casme2"]
+        ds = datasets.load("casme2", root, ann)
+        stores, rates = {}, {}
+        frame = "x".join(map(str, spec["size"]))
+        for device in ("cpu", "cuda"):
+            options = PreprocessOptions(device=device, **opts)
+            kw = {"size": size, "options": options, "n_jobs": n_jobs, "progress": False, "pack": False}
+            preprocess(ds.subset([0]), work / f"warm-{device}.zarr", **kw)
+            t0 = time.perf_counter()
+            report = preprocess(ds, work / f"{device}.zarr", **kw)
+            dt = time.perf_counter() - t0
+            if not report.complete:
+                raise RuntimeError(f"preprocess on {device}: {report.summary()}")
+            stores[device], rates[device] = MEStore.open(work / f"{device}.zarr"), len(ds) / dt
+            what = f"preprocess {len(ds)} clips {frame}, every default feature, {device}, {n_jobs} workers"
+            rep.rates.append(Rate(what, "clips/s", rates[device]))
+        flow = {d: st.read("flow", slice(None)) for d, st in stores.items()}
+        epe = np.linalg.norm(flow["cuda"] - flow["cpu"], axis=1)
+        same_frames = bool(
+            np.array_equal(stores["cuda"].read("frames", slice(None)), stores["cpu"].read("frames", slice(None)))
+        )
+        rep.checks.append(Check("preprocess", f"{len(ds)} clips, cuda store vs cpu store", float(epe.max()),
+                                float(epe.mean()), "flow mean EPE difference < 0.05 px, TIM frames equal",
+                                bool(epe.mean() < 0.05) and same_frames))  # fmt: skip
+        rep.goals.append((f"preprocess on the GPU vs the CPU: {rates['cuda'] / rates['cpu']:.2f}x clips/s", None,
+                          f"{rates['cuda']:.1f} vs {rates['cpu']:.1f} clips/s, {n_jobs} workers each"))  # fmt: skip
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def gpu_tests(rep: Report) -> None:
     """The gpu-marked tests of tests/backend/test_cuda.py (and the rest of that file), in a subprocess."""
     import tempfile
@@ -621,6 +682,7 @@ def main(argv: list[str] | None = None) -> int:
         rep.guard("lbp_top/tim correctness", lambda: check_lbp_tim(rep))
         rep.guard("tvl1 throughput", lambda: throughput_tvl1(rep, args.quick))
         rep.guard("lbp_top/tim throughput", lambda: throughput_descriptors(rep, args.quick))
+        rep.guard("preprocess throughput", lambda: throughput_preprocess(rep, args.quick, args.emulate))
         if not args.emulate and not args.no_tests:
             rep.guard("pytest tests/backend/test_cuda.py", lambda: gpu_tests(rep))
     ok = summary(rep)

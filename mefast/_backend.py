@@ -101,6 +101,20 @@ def resolve_device(device: str) -> Backend:
     raise ValueError(f"device must be 'cpu', 'cuda' or 'auto', got {device!r}")
 
 
+def runs_on(device: str) -> Backend:
+    """The backend that :func:`kernels` picks for ``device``, checked now.
+
+    For code that records it or plans around it without calling a kernel: ``preprocess`` records the device of
+    a run (``"auto"`` resolved) and computes MDMO's flows cold off the CPU.
+
+    Raises
+    ------
+    CudaUnavailableError, ValueError
+        As :func:`resolve_device`.
+    """
+    return resolve_device(device)
+
+
 def require_cpu(device: str, what: str) -> None:
     """Check ``device`` for a kernel that runs only on the CPU (the Numba descriptors).
 

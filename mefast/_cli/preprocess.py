@@ -84,6 +84,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         choices=("accurate", "opencv", "fast"),
         help="TV-L1 parameters of the onset->apex flow (default accurate)",
     )
+    p.add_argument(
+        "--device",
+        default="cpu",
+        choices=("cpu", "cuda", "auto"),
+        help="where TV-L1, TIM and LBP-TOP run (default cpu; auto: the GPU when mefast's CUDA module sees one)",
+    )
     p.add_argument("--jobs", type=int, default=None, metavar="N", help="worker processes (default: all cores)")
     p.add_argument(
         "--scheduler",
@@ -147,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
         dataset = load_corpus(args.corpus, args.root, args.annotations, frame_range=args.frame_range)
     except (MefastError, OSError, ValueError, KeyError) as exc:
         return fail("preprocess", f"cannot load {args.corpus}: {exc}")
-    opts: dict[str, Any] = {"align": args.align, "flow": args.flow_preset}
+    opts: dict[str, Any] = {"align": args.align, "flow": args.flow_preset, "device": args.device}
     if args.crop_size:
         opts["crop_size"] = args.crop_size
     if args.frame_selection:

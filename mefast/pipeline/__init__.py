@@ -26,6 +26,7 @@ Guarantees
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shutil
@@ -36,6 +37,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .._backend import runs_on
 from .._validation import check_int
 from ..store import MEStore
 from ._executors import _cpu_count, _run_dask, _run_joblib
@@ -211,6 +213,8 @@ def preprocess(
     options = options if options is not None else PreprocessOptions()
     if not isinstance(options, PreprocessOptions):
         raise TypeError(f"options must be a PreprocessOptions, got {type(options).__name__}")
+    if options.device != "cpu":  # fails before any work without a GPU; records the device that runs, not "auto"
+        options = dataclasses.replace(options, device=runs_on(options.device))
     if client is not None:
         backend = "dask"
     if backend not in ("joblib", "dask"):

@@ -62,6 +62,7 @@ EXTRA_FEATURES: tuple[str, ...] = ("hoof", "lbpsip", "lbpmop", "hog3d", "higo")
 FRAME_SELECTION: tuple[str, ...] = ("tim", "dmdsp", "uniform", "onset_apex", "apex")
 
 _VIDEO_DESCRIPTORS = ("lbptop", "lbpsip", "lbpmop", "hog3d", "higo")
+_DEVICES = ("cpu", "cuda", "auto", "emulated-cuda")  # the last: the CUDA kernels emulated on the CPU, for tests
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,13 @@ class PreprocessOptions:
         searched on a downscaled copy (:mod:`mefast.pipeline._reading`); ``"full"``: every frame decoded whole
         in colour, converted and cropped, the face searched on the whole frame unless ``face`` sets
         ``coarse_size`` (slower on large frames; what ``preprocess`` did before).
+    device : {"cpu", "cuda", "auto"}
+        Where the C++ kernels run: the TV-L1 flows (onset -> apex and MDMO's), TIM and LBP-TOP. ``"cuda"``
+        needs mefast's CUDA module and a visible GPU (``preprocess`` checks before any work); ``"auto"`` is
+        ``"cuda"`` when both are there, else ``"cpu"``, and ``preprocess`` records the device it chose. On the
+        GPU, MDMO's flows are computed cold in one batch (warm starts run one frame after another, on the CPU
+        only), the other features as on the CPU up to float rounding; face alignment, strain, Bi-WOOF and the
+        other descriptors stay on the CPU. A store is resumed only with the device it was started with.
     """
 
     crop_size: tuple[int, int] = (256, 256)
@@ -128,6 +136,7 @@ class PreprocessOptions:
     frame_selection: str = "tim"
     handcrafted: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     decode: Literal["reduced", "full"] = "reduced"
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "crop_size", _size(self.crop_size, "crop_size"))
@@ -135,6 +144,8 @@ class PreprocessOptions:
             raise ValueError(f"align must be 'face' or 'none', got {self.align!r}")
         if self.decode not in ("reduced", "full"):
             raise ValueError(f"decode must be 'reduced' or 'full', got {self.decode!r}")
+        if self.device not in _DEVICES:
+            raise ValueError(f"device must be 'cpu', 'cuda' or 'auto', got {self.device!r}")
         for name in ("flow", "mdmo_flow"):
             p = getattr(self, name)
             if isinstance(p, str):
@@ -210,7 +221,7 @@ def _selected_clip(gray: NDArray[np.uint8], apex: int, opts: PreprocessOptions, 
 
     how = opts.frame_selection
     if how == "tim":
-        return tim(gray, opts.tim_frames, **_with_threads({"output": "uint8"}, n_threads))
+        return tim(gray, opts.tim_frames, device=opts.device, **_with_threads({"output": "uint8"}, n_threads))
     if how == "dmdsp":
         return dmdsp(gray, **{"n_frames": opts.tim_frames, **opts.handcrafted.get("dmdsp", {})})
     if how == "uniform":
@@ -230,7 +241,7 @@ def _video_descriptor(name: str, clip: np.ndarray, opts: PreprocessOptions, n_th
         "lbptop": d.lbp_top, "lbpsip": d.lbp_sip, "lbpmop": d.lbp_mop, "hog3d": d.hog3d, "higo": d.higo,
     }  # fmt: skip
     fn = fns[name]
-    kw = opts.lbptop if name == "lbptop" else opts.handcrafted.get(name, {})
+    kw = {"device": opts.device, **opts.lbptop} if name == "lbptop" else opts.handcrafted.get(name, {})
     return np.asarray(fn(clip, **_with_threads(kw, n_threads)))
 
 
@@ -304,7 +315,7 @@ def compute_features(
     if wanted & {"flow", "strain", "biwoof", "hoof"}:
         substitute = MagnifyFeatureOptions.from_mapping(options.magnify).substitute_apex_offset
         i0, i1, _ = flow_pair(apex, len(gray), substitute)  # apex -> offset where onset == apex
-        full = timed("flow", lambda: tvl1(gray[i0], gray[i1], params=options.flow))
+        full = timed("flow", lambda: tvl1(gray[i0], gray[i1], params=options.flow, device=options.device))
         small = timed("flow", lambda: resize_flow(full, (h, w)))
         if "flow" in wanted:
             out["flow"] = np.ascontiguousarray(np.moveaxis(small, -1, 0))
@@ -326,7 +337,8 @@ def compute_features(
             lm = landmarks if landmarks is not None else _landmarks(gray[0], options)
             grid = mdmo_grid(gray.shape[1:], options.mdmo_size, options.mdmo)
             return mdmo_feature(gray, lm, size=grid, params=options.mdmo_flow, mdmo_options=options.mdmo,
-                                n_threads=n_threads, warm_start=options.mdmo_warm_start)  # fmt: skip
+                                n_threads=n_threads, warm_start=options.mdmo_warm_start,
+                                device=options.device)  # fmt: skip
 
         out["mdmo"] = timed("mdmo", _mdmo)
     if wanted & {"frames", *_VIDEO_DESCRIPTORS}:
@@ -360,6 +372,7 @@ def feature_shapes(
     h, w = size
     shapes: dict[str, tuple[tuple[int, ...], str]] = {}
     probe: dict[str, np.ndarray] = {}
+    options = dataclasses.replace(options, device="cpu")  # the lengths do not depend on where they are computed
     ch, cw = options.crop_size
     for name in _VIDEO_DESCRIPTORS:
         if name in features:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .._backend import runs_on
 from ..flow import TVL1Params, compute_flow
 
 __all__ = ["mdmo_feature", "mdmo_grid"]
@@ -46,12 +47,14 @@ def mdmo_feature(
     mdmo_options: Mapping[str, Any],
     n_threads: int,
     warm_start: bool = False,
+    device: str = "cpu",
 ) -> NDArray[np.float32]:
     """MDMO of a grey clip ``(T, H, W)`` with the onset's 68 landmarks, its flows computed at ``size``.
 
     ``size`` comes from :func:`mdmo_grid`; when it is the clip's own size nothing is resized. Landmarks map
     with the resize's pixel-centre convention, ``x' = (x + 0.5) * W' / W - 0.5`` (likewise y). ``warm_start``
-    is :func:`mefast.compute_flow`'s (each flow started from the previous frame's).
+    is :func:`mefast.compute_flow`'s (each flow started from the previous frame's); it applies on the CPU only,
+    any other ``device`` computes the flows cold in one batch.
     """
     import cv2
 
@@ -64,5 +67,7 @@ def mdmo_feature(
         gray = np.stack([cv2.resize(f, (sw, sh), interpolation=cv2.INTER_AREA) for f in gray])
         scale = np.array([sw / w, sh / h])
         lm = np.clip((lm + 0.5) * scale - 0.5, 0.0, np.array([sw - 1, sh - 1], np.float64))
-    flows = compute_flow(gray, reference="first", params=params, n_threads=n_threads, warm_start=warm_start)
+    on_cpu = runs_on(device) == "cpu"
+    flows = compute_flow(gray, reference="first", params=params, n_threads=n_threads, device=device,
+                         warm_start=warm_start and on_cpu)  # fmt: skip
     return np.asarray(mdmo(flows, lm, **mdmo_options), np.float32)

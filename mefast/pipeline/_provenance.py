@@ -88,7 +88,11 @@ def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
 
 #: Options added to ``PreprocessOptions`` after stores were first written, with the value that gives what
 #: ``preprocess`` did before them: a store without the key was made that way.
-_ADDED_OPTIONS: dict[str, Any] = {"options.decode": "full", "options.mdmo_warm_start": False}
+_ADDED_OPTIONS: dict[str, Any] = {
+    "options.decode": "full",
+    "options.mdmo_warm_start": False,
+    "options.device": "cpu",
+}
 #: Labels recorded next to the values they name: the TV-L1 preset whose values these are, in the preset table
 #: of the version that wrote the store (a preset renamed or retuned since changes the label, not the values).
 _LABELS = ("options.flow.preset", "options.mdmo_flow.preset")

@@ -149,3 +149,16 @@ def test_unwritable_store_or_unreachable_scheduler_is_an_error_message(corpora, 
     with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
         assert main([*args, "--out", str(tmp_path / "s.zarr"), "--scheduler", "tcp://127.0.0.1:1"]) == 2
     assert "mefast preprocess: Timed out trying to connect to tcp://127.0.0.1:1" in capsys.readouterr().err
+
+
+def test_preprocess_device_cuda_without_a_gpu_fails_clearly(corpora, tmp_path, capsys):
+    from mefast._backend import has_cuda
+
+    if has_cuda():
+        pytest.skip("a GPU is visible")
+    root, ann = corpora["casme2"]
+    out = tmp_path / "gpu.zarr"
+    rc = main(["preprocess", "casme2", "--root", str(root), "--out", str(out), "--features", "flow", "--device", "cuda",
+               *FAST])  # fmt: skip
+    assert rc != 0 and "cuda" in capsys.readouterr().err.lower()
+    assert not out.exists()

@@ -50,9 +50,10 @@ OLD_FAST = mefast.TVL1Params(presmooth_sigma=0.8, scale_step=0.5, pyramid_smooth
 
 
 def test_stores_made_before_decode_and_warm_start_resume_with_the_old_behaviour(tiny, tmp_path):
-    """A store written before ``decode`` and ``mdmo_warm_start`` existed has no keys for them: it was made as
-    ``decode="full"`` and ``mdmo_warm_start=False`` make one, and resumes with those. The preset names recorded
-    next to the TV-L1 values are labels of the table of the version that wrote them; the values are compared."""
+    """A store written before ``decode``, ``mdmo_warm_start`` and ``device`` existed has no keys for them: it was
+    made as ``decode="full"``, ``mdmo_warm_start=False`` and ``device="cpu"`` make one, and resumes with those.
+    The preset names recorded next to the TV-L1 values are labels of the table of the version that wrote them;
+    the values are compared."""
     assert OLD_FAST in mefast.TVL1_PRESETS.values() and mefast.TVL1_PRESETS["fast"] != OLD_FAST
     path = tmp_path / "old.zarr"
     opts = PreprocessOptions(crop_size=FRAME, align="none", mdmo_flow=OLD_FAST, decode="full", mdmo_warm_start=False)
@@ -61,6 +62,7 @@ def test_stores_made_before_decode_and_warm_start_resume_with_the_old_behaviour(
     st = MEStore.open(path, "r+")
     params = st.attrs["parameters"]
     del params["options"]["decode"], params["options"]["mdmo_warm_start"]  # as an older version wrote it
+    del params["options"]["device"]
     params["options"]["mdmo_flow"]["preset"] = "fast"
     st.update_attrs(parameters=params)
     st.mark_undone(2)
