@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._validation import core_threads
+from ..errors import StoreError
 
 __all__ = ["PackedReader"]
 
@@ -56,7 +57,7 @@ class PackedReader:
         if len(self.held) != self.n or tuple(array.metadata.chunk_grid.chunk_shape[1:]) != self.shape:
             raise ValueError(f"packed array {array.shape} chunks {array.chunks} does not fit held {self.held.shape}")
         self._row_bytes = int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
-        self._folder = _direct_folder(array) if direct else None
+        self._folder, self._raw = _direct_folder(array) if direct else (None, False)
         self.n_threads = max(1, min(_MAX_THREADS, core_threads(n_threads) or os.cpu_count() or 1))
         self._pool: ThreadPoolExecutor | None = None
         self._buffers = threading.local()  # one read buffer per thread, reused: no page faults per chunk
@@ -77,6 +78,7 @@ class PackedReader:
         chunks = [int(k) for k in chunks if self.held[k * self.g : (k + 1) * self.g].any()]
         if not chunks:
             return
+        self._announce(chunks)
         if self.n_threads < 2 or len(chunks) < 2:
             for k in chunks:
                 self._chunk(k, values, have)
@@ -85,6 +87,20 @@ class PackedReader:
             self._pool = ThreadPoolExecutor(self.n_threads, thread_name_prefix="mefast-packed")
         for job in [self._pool.submit(self._chunk, k, values, have) for k in chunks]:
             job.result()
+
+    def _announce(self, chunks: list[int]) -> None:
+        """Let the OS start reading every chunk file at once (many requests in flight, not one file at a time)."""
+        if self._folder is None or _WILLNEED is None or len(chunks) < 2:
+            return
+        for k in chunks:
+            try:
+                fd = os.open(os.path.join(self._folder, self._key(k)), _O_FLAGS)
+            except FileNotFoundError:
+                continue
+            try:
+                os.posix_fadvise(fd, 0, 0, _WILLNEED)
+            finally:
+                os.close(fd)
 
     def _chunk(self, k: int, values: np.ndarray, have: NDArray[np.bool_]) -> None:
         a = k * self.g
@@ -111,27 +127,28 @@ class PackedReader:
             fd = os.open(path, _O_FLAGS)
         except FileNotFoundError:
             return False
+        nbytes = self.g * self._row_bytes
         try:
             if _WILLNEED is not None:
                 os.posix_fadvise(fd, 0, 0, _WILLNEED)
             size = os.fstat(fd).st_size
-            buf = getattr(self._buffers, "buf", None)
-            if buf is None or len(buf) < size:
-                buf = self._buffers.buf = bytearray(size)
-            view = memoryview(buf)
-            got = 0
-            while got < size:
-                n = os.readv(fd, [view[got:size]])
-                if n == 0:
-                    break
-                got += n
+            if self._raw:  # the chunk is the rows' bytes: read them straight into place
+                view = memoryview(out.reshape(-1).view(np.uint8))
+                got = _read_all(fd, view[: min(size, nbytes)]) if size == nbytes else -1
+            else:
+                buf = getattr(self._buffers, "buf", None)
+                if buf is None or len(buf) < size:
+                    buf = self._buffers.buf = bytearray(size)
+                view = memoryview(buf)
+                got = _read_all(fd, view[:size])
         finally:
             os.close(fd)
+        if self._raw:
+            if got != nbytes:
+                raise StoreError(f"the packed chunk {path} has {size} bytes, not the {nbytes} of {self.g} samples")
+            return True
         head = bytes(view[:16])
-        nbytes = self.g * self._row_bytes
         if got < 16 or int.from_bytes(head[4:8], "little") != nbytes or int.from_bytes(head[12:16], "little") != got:
-            from ..errors import StoreError
-
             raise StoreError(f"the packed chunk {path} does not hold {self.g} samples of {self.shape} {self.dtype}")
         numcodecs.blosc.decompress(view[:got], out)
         return True
@@ -141,20 +158,33 @@ class PackedReader:
         return key
 
 
-def _direct_folder(array: Any) -> str | None:
-    """The array's folder when its chunks are local files of ``bytes`` (little-endian) then ``blosc``, else None."""
+def _read_all(fd: int, view: memoryview) -> int:
+    """Read from ``fd`` until ``view`` is full or the file ends; the bytes read."""
+    got = 0
+    while got < len(view):
+        n = os.readv(fd, [view[got:]])
+        if n == 0:
+            break
+        got += n
+    return got
+
+
+def _direct_folder(array: Any) -> tuple[str | None, bool]:
+    """``(folder, raw)``: local chunk files of ``bytes`` (little-endian), then ``blosc`` or nothing (raw); else None."""
     try:
         meta = array.metadata
         root = array.store_path.store.root
         codecs = [c.to_dict() for c in meta.codecs]
     except AttributeError:
-        return None
+        return None, False
     if not isinstance(root, Path) or getattr(meta, "zarr_format", None) != 3:
-        return None
+        return None, False
     names = [c.get("name") for c in codecs]
     endian = (codecs[0].get("configuration") or {}).get("endian") if codecs else None
     dtype = np.dtype(array.dtype)
-    if names != ["bytes", "blosc"] or (dtype.itemsize > 1 and (endian != "little" or sys.byteorder != "little")):
-        return None
+    if names not in (["bytes", "blosc"], ["bytes"]) or (
+        dtype.itemsize > 1 and (endian != "little" or sys.byteorder != "little")
+    ):
+        return None, False
     folder = root / array.store_path.path
-    return str(folder) if (folder / "zarr.json").is_file() else None
+    return (str(folder), names == ["bytes"]) if (folder / "zarr.json").is_file() else (None, False)

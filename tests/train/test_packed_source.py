@@ -19,7 +19,7 @@ ARRAYS = {"flow": ((2, 8, 8), "float32"), "strain": ((8, 8), "float32"), "frames
 HALF_WRITTEN, NEVER_WRITTEN = (4, 11), (2, 17)
 
 
-def _store(path, g: int = 5) -> MEStore:
+def _store(path, g: int = 5, compress: bool = False) -> MEStore:
     """37 samples (the last packed chunk is short): two half-written by a crashed run, two never written."""
     meta, au, flows = synthetic_flow_samples(datasets=["casme2"], n_subjects=4, clips_per_subject=10, size=8, seed=2)
     meta, au, flows = meta.iloc[:37].reset_index(drop=True), au[:37], flows[:37]
@@ -32,13 +32,13 @@ def _store(path, g: int = 5) -> MEStore:
         st.write_sample(i, {"flow": flows[i], "strain": flows[i, 0] - flows[i, 1], "frames": frames})
         if i not in HALF_WRITTEN:
             st.mark_done(i)
-    st.pack(samples_per_chunk=g)
+    st.pack(samples_per_chunk=g, compress=compress)
     return st
 
 
-@pytest.fixture
-def packed_path(tmp_path):
-    return _store(tmp_path / "p.zarr").path
+@pytest.fixture(params=[False, True], ids=["raw", "lz4"])
+def packed_path(request, tmp_path):
+    return _store(tmp_path / "p.zarr", compress=request.param).path
 
 
 def _per_sample(path, name, rows):
