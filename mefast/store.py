@@ -19,6 +19,18 @@ write disjoint chunks without coordination. Zarr writes each chunk whole (local 
 into place, object stores put whole objects), and ``done`` is written after all of a sample's chunks, so a crash
 can leave a sample half-written but never marked done. Floating arrays are filled with NaN where nothing was written.
 
+A store may also hold a *pack* for reading (:meth:`MEStore.pack`; ``preprocess`` writes it at the end of
+a run)::
+
+      packed/<name>   (N, ...) the per-sample array's copy, chunked (G, ...) with G samples (~4 MB) per chunk
+      packed/done     (N,) bool               the samples the pack holds (done when it was made)
+
+recorded last in ``attrs["packed"]`` with a digest of ``done``. A training epoch then opens a few files per
+array instead of one per sample. Writers drop it before writing (``write_sample``, ``mark_undone``), and
+:meth:`MEStore.pack_record` says whether ``done`` is still the one it was made from, so a reader never gets
+values that differ from the per-sample arrays. Plain ``zarr``, ``xarray`` (``group="packed"``) and ``dask``
+users can read ``packed/flow`` like any array (rows where ``packed/done`` is False hold the fill value).
+
 This is the only module of mefast that imports zarr.
 """
 

@@ -299,11 +299,20 @@ def _pipeline_rows(r: Results) -> list[list[str]]:
         "FlowDataset, store, cold, direct chunk reads": "cold first epoch, direct chunk reads (the default)",
         "FlowDataset, store, cold, Zarr reads (before)": "cold first epoch, read through Zarr (before)",
     }
+    packed_rows = {  # since the store's pack (MEStore.pack): the per-sample direct reads are the "before"
+        "FlowDataset, store, cold, packed chunks": "cold first epoch, packed chunks (the default after preprocess)",
+        "FlowDataset, store, cold, packed chunks (LZ4)": "cold first epoch, packed chunks compressed with LZ4",
+        "FlowDataset, store, cold, per-sample chunks": "cold first epoch, one chunk per sample (before the pack)",
+        "FlowDataset, store, cold, Zarr reads (before)": "cold first epoch, read through Zarr (before)",
+    }
+    if r.has(cold, *packed_rows):
+        cold_rows = packed_rows
     # The cold-epoch group times the chunk reader that replaced Zarr reads: it supersedes the older cold row.
     superseded = r.has(cold, "FlowDataset, in-memory arrays", *cold_rows)
     # Since the interleaved cold-epoch benchmark, its group also times the page-cached first epoch and warm epochs.
     later = {
         "FlowDataset, store, page-cached, direct chunk reads": "first epoch from the page cache, direct chunk reads",
+        "FlowDataset, store, page-cached, packed chunks": "first epoch from the page cache, packed chunks",
         "FlowDataset, store, warm epochs": "warm epochs",
     }
     later = {name: what for name, what in later.items() if superseded and r.has(cold, name)}
