@@ -832,13 +832,15 @@ class MEStore:
                 dimension_names=src.metadata.dimension_names,
             )
             fill = _fill(dtype)
-            for a in range(0, n, g):
-                keep = done[a : a + g]
+            # Several chunks per Zarr call (up to ~64 MB): Zarr reads, encodes and writes a call's chunks concurrently.
+            step = g * max(1, 16 * self.PACK_CHUNK_BYTES // max(g * per, 1))
+            for a in range(0, n, step):
+                keep = done[a : a + step]
                 if not keep.any():
                     continue  # never written: reads as the fill value
-                block = np.asarray(src[a : a + g])
+                block = np.asarray(src[a : a + step])
                 block[~keep] = fill
-                dst[a : a + g] = block
+                dst[a : a + step] = block  # chunks of only fill values are not written (Zarr's default)
             arrays[name] = {"samples_per_chunk": g, "compressor": [c.to_dict() for c in dst.compressors]}
         marker = group.create_array(
             "done", shape=(n,), dtype=bool, chunks=(n,), fill_value=False, dimension_names=("sample",)

@@ -10,6 +10,7 @@ import zarr
 
 torch = pytest.importorskip("torch")
 
+from mefast.errors import StoreError  # noqa: E402
 from mefast.store import MEStore  # noqa: E402
 from mefast.train import ArraySource, FlowDataset, StoreSource, make_loader  # noqa: E402
 from mefast.train._packed import PackedReader  # noqa: E402
@@ -140,3 +141,10 @@ def test_epoch_from_the_pack_equals_in_memory(tmp_path):
         ds = FlowDataset(src, rows, inputs=("flow", "strain"))
         batches.append(list(make_loader(ds, batch_size=6, shuffle=True, seed=3)))
     assert all(torch.equal(a, b) for a, b in zip(*batches, strict=True))
+
+
+def test_a_foreign_packed_chunk_is_an_error(packed_path):
+    chunk = packed_path / "packed" / "flow" / "c" / "1" / "0" / "0" / "0"
+    chunk.write_bytes(chunk.read_bytes()[:-8])  # truncated: neither the raw rows nor a whole Blosc frame
+    with pytest.raises(StoreError, match="packed chunk"):
+        StoreSource(packed_path).read("flow", np.array([6]))
