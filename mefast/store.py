@@ -810,7 +810,10 @@ class MEStore:
         if not done.any():
             raise StoreError(f"no sample of the {self._describe()} is done: there is nothing to pack")
         self.drop_pack()
-        group = self._group.create_group("packed")
+        import uuid
+
+        token = uuid.uuid4().hex  # a writer that drops the pack meanwhile takes the group and its token with it
+        group = self._group.create_group("packed", attributes={"token": token})
         arrays: dict[str, Any] = {}
         n = self._n
         for name in chosen:
@@ -853,7 +856,9 @@ class MEStore:
             import time
 
             time.sleep(wait)
-        if self._done_signature() != signature or not np.array_equal(self._read_done(), done):
+        changed = self._done_signature() != signature or not np.array_equal(self._read_done(), done)
+        kept = zarr.open_group(store=self._group.store_path, mode="r").get("packed")  # checked last
+        if changed or not isinstance(kept, zarr.Group) or kept.attrs.get("token") != token:
             self.drop_pack()
             raise StoreError(f"the {self._describe()} was written while it was being packed; pack it again")
         record = {

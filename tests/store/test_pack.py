@@ -174,3 +174,21 @@ def test_a_killed_pack_leaves_nothing_trusted(tmp_path):
     assert st.pack_record() is None
     st.write_sample(0, _sample_arrays(0))
     assert not (tmp_path / "s.zarr" / "packed").exists()
+
+
+def test_a_write_while_packing_is_refused(tmp_path, monkeypatch):
+    st = _filled(tmp_path / "s.zarr")
+    other = MEStore.open(tmp_path / "s.zarr", "r+")
+    real = MEStore._read_done
+    calls = []
+
+    def read_done_then_write(self):
+        calls.append(1)
+        if len(calls) == 2:  # the final check: a writer without the run lock rewrote a done sample meanwhile
+            other.write_sample(0, {"mdmo": np.zeros(72, np.float32)})
+        return real(self)
+
+    monkeypatch.setattr(MEStore, "_read_done", read_done_then_write)
+    with pytest.raises(StoreError, match="written while it was being packed"):
+        st.pack()
+    assert st.pack_record() is None and not (tmp_path / "s.zarr" / "packed").exists()
