@@ -47,7 +47,17 @@ def store_info(path: str) -> dict[str, Any]:
         "failures": attrs.get("failures", []),
         "runs": attrs.get("runs", []),
         "not_done": [str(s) for s in meta["sample_id"][~done]],
+        "pack": _pack(st, attrs),
     }
+
+
+def _pack(st: Any, attrs: dict[str, Any]) -> dict[str, Any] | None:
+    """The store's pack for reading (MEStore.pack): its samples per chunk and whether it is current; None if none."""
+    record = attrs.get("packed")
+    if not isinstance(record, dict):
+        return None
+    per = {name: a.get("samples_per_chunk") for name, a in record.get("arrays", {}).items()}
+    return {"current": st.pack_record() is not None, "samples_per_chunk": per, "n_done": record.get("n_done")}
 
 
 def _flat(d: Any, prefix: str = "") -> list[str]:
@@ -78,6 +88,11 @@ def run(args: argparse.Namespace) -> int:
     lines.append("arrays")
     for name, a in info["arrays"].items():
         lines.append(f"  {name:<10} {tuple(a['shape'])} {a['dtype']}")
+    if info["pack"] is not None:
+        pack = info["pack"]
+        per = ", ".join(f"{name} {g}" for name, g in pack["samples_per_chunk"].items())
+        state = "current" if pack["current"] else "stale, not used (re-run mefast preprocess to pack again)"
+        lines.append(f"pack       {pack['n_done']} samples, {per} per chunk: {state}")
     lines.append(f"AUs        {', '.join(info['au_names']) or '(none)'}")
     lines.append("parameters")
     lines += [f"  {line}" for line in _flat(info["parameters"])]
