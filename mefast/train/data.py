@@ -2,7 +2,8 @@
 
 :class:`StoreSource` reads an :class:`~mefast.store.MEStore` lazily: the store is opened on first use in
 each process, so a :class:`FlowDataset` can be handed to DataLoader workers (it pickles as a path). The
-store keeps one chunk per sample along N, so reading a batch of rows reads exactly their chunks. A source is
+store keeps one chunk per sample along N, so reading a batch of rows reads exactly their chunks; a store packed
+for reading (:meth:`~mefast.store.MEStore.pack`) is read a few files per array instead. A source is
 what training code receives, so it is built without labels: its ``store`` is a
 :class:`~mefast._sealed.LabelFreeStore` (per-sample arrays and non-label metadata; label columns and the AU
 matrix raise :class:`~mefast.errors.LabelLeakError`).
