@@ -832,7 +832,7 @@ class MEStore:
                 chunks=(g, *shape),
                 fill_value=_fill(dtype),
                 compressors=codec,
-                dimension_names=src.metadata.dimension_names,
+                dimension_names=getattr(src.metadata, "dimension_names", None),
             )
             fill = _fill(dtype)
             # Several chunks per Zarr call (up to ~64 MB): Zarr reads, encodes and writes a call's chunks concurrently.
@@ -844,7 +844,8 @@ class MEStore:
                 block = np.asarray(src[a : a + step])
                 block[~keep] = fill
                 dst[a : a + step] = block  # chunks of only fill values are not written (Zarr's default)
-            arrays[name] = {"samples_per_chunk": g, "compressor": [c.to_dict() for c in dst.compressors]}
+            conf = [c.to_dict() if isinstance(c, BloscCodec) else {"codec": repr(c)} for c in dst.compressors]
+            arrays[name] = {"samples_per_chunk": g, "compressor": conf}
         marker = group.create_array(
             "done", shape=(n,), dtype=bool, chunks=(n,), fill_value=False, dimension_names=("sample",)
         )
@@ -952,7 +953,7 @@ class MEStore:
         root = self._local_root()
         if root is None:
             return None
-        meta = self._array("done").metadata
+        meta: Any = self._array("done").metadata
         try:
             names = [c.to_dict().get("name") for c in meta.codecs]
             keys_ok = all(meta.encode_chunk_key((i,)) == f"c/{i}" for i in (0, 1, 12))

@@ -74,8 +74,10 @@ class PackedReader:
         the cache are never overwritten with other values: a chunk is decoded in place only when every row of it
         that is filled is held by the pack (the decoded values of those rows are the ones already there).
         """
-        chunks = np.unique(np.asarray(rows, dtype=np.int64) // self.g)
-        chunks = [int(k) for k in chunks if self.held[k * self.g : (k + 1) * self.g].any()]
+        if not values.flags.c_contiguous or values.shape != (self.n, *self.shape) or values.dtype != self.dtype:
+            raise ValueError(f"values must be C-contiguous ({self.n}, {self.shape}) {self.dtype}, got {values.shape}")
+        touched = np.unique(np.asarray(rows, dtype=np.int64) // self.g)
+        chunks = [int(k) for k in touched if self.held[k * self.g : (k + 1) * self.g].any()]
         if not chunks:
             return
         self._announce(chunks)
@@ -133,7 +135,7 @@ class PackedReader:
                 os.posix_fadvise(fd, 0, 0, _WILLNEED)
             size = os.fstat(fd).st_size
             if self._raw:  # the chunk is the rows' bytes: read them straight into place
-                view = memoryview(out.reshape(-1).view(np.uint8))
+                view = out.reshape(-1).view(np.uint8).data
                 got = _read_all(fd, view[: min(size, nbytes)]) if size == nbytes else -1
             else:
                 buf = getattr(self._buffers, "buf", None)
