@@ -5,7 +5,7 @@ A store keeps one chunk per sample (see :mod:`mefast.store`). On a local file sy
 file whose name is a fixed template of the sample's index and whose bytes are the sample's array, Blosc-compressed
 or raw. :func:`chunk_layout` recognises that layout from an opened Zarr array (None for anything else: a remote or
 in-memory store, other codecs or chunks, a big-endian machine), and both the training reader
-(:class:`mefast.train._chunks.ChunkReader`) and :class:`ChunkWriter` work from it.
+(:class:`mefast._chunk_reader.ChunkReader`) and :class:`ChunkWriter` work from it.
 
 Writing a small sample through ``zarr.Array.__setitem__`` costs about 0.9 ms of indexing, event-loop round trips
 and codec-pipeline set-up on top of the compression and the file write (measured on a 72-float MDMO vector); a

@@ -56,6 +56,7 @@ from zarr.codecs import BloscCodec
 from zarr.storage import LocalStore
 
 from ._chunk_files import ChunkWriter
+from ._chunk_reader import ChunkReader
 from ._validation import check_int
 from .errors import ShapeError, StoreError
 
@@ -755,7 +756,8 @@ class MEStore:
         pack adds ``packed/<name>`` with the same shape, dtype, fill value and dimension names, chunked
         ``(G, *shape)`` (``G`` samples per file), so that reading a whole array (a training epoch) opens a few
         files instead of one per sample. Float arrays are stored uncompressed by default (``compress=False``: a
-        reader copies each chunk file straight into place), the others with their array's codec; ``packed/done``
+        reader copies each chunk file straight into place), the others with Blosc LZ4 (fast to write and to decode);
+        ``packed/done``
         records which samples the pack holds. Plain ``zarr``, ``xarray`` (``group="packed"``) and ``dask`` read
         ``packed/<name>`` like any array.
 
@@ -822,9 +824,12 @@ class MEStore:
             per = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
             g = min(n, samples_per_chunk or max(1, self.PACK_CHUNK_BYTES // max(per, 1)))
             floating = np.issubdtype(dtype, np.floating)
-            codec: Any = src.compressors
-            if floating:
-                codec = BloscCodec(cname="lz4", clevel=5, shuffle="shuffle") if compress else None
+            # Non-float arrays (frames, masks) get LZ4 too: the pack is a copy for reading, and on TIM frames LZ4 with
+            # bit shuffle encodes ~9x faster than the per-sample zstd level 5 (what packing spent most time on) and
+            # decodes ~2x faster, for 1.34x rather than 1.82x compression.
+            codec: Any = BloscCodec(cname="lz4", clevel=5, shuffle="bitshuffle" if dtype.itemsize == 1 else "shuffle")
+            if floating and not compress:
+                codec = None
             dst = group.create_array(
                 name,
                 shape=(n, *shape),
@@ -835,13 +840,20 @@ class MEStore:
                 dimension_names=getattr(src.metadata, "dimension_names", None),
             )
             fill = _fill(dtype)
-            # Several chunks per Zarr call (up to ~64 MB): Zarr reads, encodes and writes a call's chunks concurrently.
+            # The per-sample chunks read directly where the layout allows (Zarr spends ~0.4 ms per chunk on its
+            # read pipeline, most of a small chunk's cost), else through Zarr.
+            reader = ChunkReader.for_array(src)
+            # Several chunks per Zarr call (up to ~64 MB): Zarr encodes and writes a call's chunks concurrently.
             step = g * max(1, 16 * self.PACK_CHUNK_BYTES // max(g * per, 1))
             for a in range(0, n, step):
                 keep = done[a : a + step]
                 if not keep.any():
                     continue  # never written: reads as the fill value
-                block = np.asarray(src[a : a + step])
+                if reader is None:
+                    block = np.asarray(src[a : a + step])
+                else:
+                    block = np.empty((len(keep), *shape), dtype)
+                    reader.read_into(np.arange(a, a + len(keep), dtype=np.int64), block, np.arange(len(keep)))
                 block[~keep] = fill
                 dst[a : a + step] = block  # chunks of only fill values are not written (Zarr's default)
             conf = [c.to_dict() if isinstance(c, BloscCodec) else {"codec": repr(c)} for c in dst.compressors]

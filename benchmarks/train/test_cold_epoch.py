@@ -19,7 +19,7 @@ flips (the global torch seed is reset before each epoch), ``torch.set_num_thread
   byte shuffle: 1.3x fewer bytes to read, each chunk decoded);
 * ``cold, per-sample chunks``: the same without a pack (the store as the preprocess workers wrote it, one chunk
   per sample, the read path before the pack): every chunk read from disk and decoded by
-  :class:`mefast.train._chunks.ChunkReader`;
+  :class:`mefast._chunk_reader.ChunkReader`;
 * ``page-cached, packed chunks``: a fresh source over the packed copy whose files are in the page cache (a
   process that reads a store it just wrote, or a second run): every packed chunk decoded, no disk reads;
 * ``warm epochs``: a later epoch of one source, rows served from its decoded-row cache;

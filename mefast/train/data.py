@@ -25,9 +25,9 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike, NDArray
 
+from .._chunk_reader import ChunkReader
 from .._sealed import LabelFreeStore
 from ..store import MEStore
-from ._chunks import ChunkReader
 from ._packed import PackedReader
 
 if TYPE_CHECKING:
@@ -232,7 +232,7 @@ class StoreSource:
         """Rows of one per-sample array (one chunk per row read from the store, then cached).
 
         On a local store the chunks are read and decompressed directly into the result (see
-        :class:`~mefast.train._chunks.ChunkReader`); the values are exactly the store's. Rows asked for by
+        :class:`~mefast._chunk_reader.ChunkReader`); the values are exactly the store's. Rows asked for by
         :meth:`prefetch` come from the background read.
         """
         rows = np.asarray(rows, dtype=np.int64)

@@ -9,10 +9,10 @@ from zarr.codecs import BloscCodec
 
 torch = pytest.importorskip("torch")
 
+from mefast._chunk_reader import ChunkReader  # noqa: E402
 from mefast.errors import StoreError  # noqa: E402
 from mefast.store import MEStore  # noqa: E402
 from mefast.train import ArraySource, FlowDataset, StoreSource, make_loader  # noqa: E402
-from mefast.train._chunks import ChunkReader  # noqa: E402
 from mefast.train.synthetic import synthetic_flow_samples  # noqa: E402
 from mefast.train.transforms import input_transforms  # noqa: E402
 

@@ -9,6 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from mefast._chunk_reader import ChunkReader  # noqa: E402
 from mefast.errors import CudaUnavailableError  # noqa: E402
 from mefast.flow import optical_strain  # noqa: E402
 from mefast.protocols import LabelLeakError, ProtocolError, make_protocol  # noqa: E402
@@ -26,7 +27,6 @@ from mefast.train import (  # noqa: E402
     make_loader,
     stack_inputs,
 )
-from mefast.train._chunks import ChunkReader  # noqa: E402
 from mefast.train.noisy import flag_high_loss, per_sample_loss  # noqa: E402
 from mefast.train.synthetic import synthetic_flow_samples, write_flow_store  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Direct reads of a local store's one-sample chunks, for the training read path.
+"""Direct reads of a local store's one-sample chunks: the training read path's and the store pack's.
 
 A store keeps one chunk per sample (see :mod:`mefast.store`), and Zarr's generic read path spends about as much
 time per chunk on its asynchronous codec pipeline as on decompressing it. When an array lies on the local file
@@ -25,9 +25,9 @@ import numcodecs.blosc
 import numpy as np
 from numpy.typing import NDArray
 
-from .._chunk_files import chunk_layout, key_template
-from .._validation import core_threads
-from ..errors import StoreError
+from ._chunk_files import chunk_layout, key_template
+from ._validation import core_threads
+from .errors import StoreError
 
 __all__ = ["ChunkReader"]
 
