@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import numcodecs.blosc
 import numpy as np
 from numpy.typing import NDArray
 
-from ._chunk_files import chunk_layout, key_template
+from ._chunk_files import ChunkLayout, chunk_layout
 from ._validation import core_threads
 from .errors import StoreError
 
@@ -42,40 +41,19 @@ class ChunkReader:
 
     Parameters
     ----------
-    folder : Path
-        The array's folder (holding its ``zarr.json``).
-    keys : callable
-        ``keys((i, 0, ...))`` -> the chunk key of sample ``i`` (the array's chunk key encoding).
-    shape : tuple of int
-        Per-sample shape.
-    dtype : numpy.dtype
-        Element type (native byte order).
-    fill_value : scalar
-        Value of a sample whose chunk was never written.
+    layout : ChunkLayout
+        Where the chunks are and what they hold (:func:`mefast._chunk_files.chunk_layout`; Blosc chunks).
     n_threads : int, optional
         Threads reading and decoding the chunks of one call (all cores, at most 4, if None); calls with few
         rows stay on the calling thread.
     """
 
-    def __init__(
-        self,
-        folder: Path,
-        keys: Any,
-        shape: tuple[int, ...],
-        dtype: np.dtype,
-        fill_value: Any,
-        *,
-        n_threads: int | None = None,
-    ) -> None:
-        self.folder = folder
-        self._keys = keys
-        self.shape = tuple(shape)
-        self.dtype = np.dtype(dtype)
-        self.fill_value = fill_value
-        self._zeros = (0,) * len(self.shape)
-        self._nbytes = int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
-        self._prefix = str(folder) + os.sep  # chunk keys use "/", which every supported OS accepts
-        self._template = key_template(keys, len(self.shape))
+    def __init__(self, layout: ChunkLayout, *, n_threads: int | None = None) -> None:
+        self.layout = layout
+        self.shape = layout.shape
+        self.dtype = layout.dtype
+        self.fill_value = layout.fill_value
+        self._nbytes = layout.nbytes
         self.n_threads = max(1, min(_MAX_THREADS, core_threads(n_threads) or os.cpu_count() or 1))
         self._pool: ThreadPoolExecutor | None = None
 
@@ -85,7 +63,7 @@ class ChunkReader:
         layout = chunk_layout(array)
         if layout is None or layout.blosc is None:
             return None
-        return cls(layout.folder, layout.keys, layout.shape, layout.dtype, layout.fill_value, n_threads=n_threads)
+        return cls(layout, n_threads=n_threads)
 
     def read_into(self, rows: NDArray[np.int64], dest: np.ndarray, at: NDArray[np.int64] | None = None) -> None:
         """Decode the chunk of sample ``rows[k]`` into ``dest[at[k]]`` (``at`` defaults to ``rows``).
@@ -110,10 +88,6 @@ class ChunkReader:
         for job in [self._pool.submit(self._decode, part, dest) for part in parts]:
             job.result()
 
-    def _path(self, row: int) -> str:
-        key = self._template.format(row) if self._template is not None else self._keys((row, *self._zeros))
-        return self._prefix + key
-
     def _decode(self, pairs: list[tuple[int, int]], dest: np.ndarray) -> None:
         """Read and decompress ``(row, at)`` pairs (file reads and Blosc release the GIL)."""
         for start in range(0, len(pairs), _GROUP):
@@ -122,7 +96,7 @@ class ChunkReader:
             try:
                 for r, _ in group:  # open the group's files and let the OS start reading them all
                     try:
-                        fd = os.open(self._path(r), _O_FLAGS)
+                        fd = os.open(self.layout.path(r), _O_FLAGS)
                     except FileNotFoundError:
                         fds.append(None)
                         continue
@@ -151,7 +125,7 @@ class ChunkReader:
             or int.from_bytes(buf[4:8], "little") != self._nbytes
             or int.from_bytes(buf[12:16], "little") != len(buf)
         ):
-            path = self._path(row)
+            path = self.layout.path(row)
             raise StoreError(f"the chunk {path} does not hold one sample of shape {self.shape} {self.dtype}")
         numcodecs.blosc.decompress(buf, out)
 

@@ -155,7 +155,7 @@ def test_rows_beyond_the_checked_keys_read_like_zarr(tmp_path, separator):
     )
     arr[:] = np.arange(n * 6, dtype=np.int16).reshape(n, 2, 3)
     reader = ChunkReader.for_array(arr, n_threads=1)
-    assert reader is not None and reader._template == f"c{separator}{{0}}{separator}0{separator}0"
+    assert reader is not None and reader.layout.template == f"c{separator}{{0}}{separator}0{separator}0"
     out = np.empty((n, 2, 3), np.int16)
     reader.read_into(np.arange(n)[::-1].copy(), out)
     np.testing.assert_array_equal(out, arr[:])
