@@ -144,6 +144,9 @@ class TVL1Params:
 #:               and at most 2 warps x 20 iterations per level. Within 15 ms per 340x280 pair on one core.
 #: ``fast``      ``accurate`` with at most 8 iterations per warp, for many full-size pairs: below DIS-medium's
 #:               error on every tuning pair at no more than its time (about 9 ms per 340x280 pair on one core).
+#:               Not for large, discontinuous motion: on layered stereo pairs (``mefast.testing.stereo_battery``,
+#:               2-15 px) DIS medium is more accurate, and the tuning search found no TV-L1 setting within DIS's
+#:               time that beats it there on most pairs (``benchmarks/flow/tune_presets.py``).
 #: ``per-frame`` many small-motion pairs at working size (128x128): MDMO's onset-to-every-frame flows in
 #:               ``preprocess`` and spotting's frame-to-frame flows, validated with these settings (the ``fast``
 #:               preset before the battery tuning: 3 levels, 2 warps x 15 iterations, no median filter). At
