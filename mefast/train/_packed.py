@@ -162,9 +162,15 @@ class PackedReader:
 
 def _read_all(fd: int, view: memoryview) -> int:
     """Read from ``fd`` until ``view`` is full or the file ends; the bytes read."""
+    readv = getattr(os, "readv", None)  # Unix only: elsewhere (Windows) read and copy
     got = 0
     while got < len(view):
-        n = os.readv(fd, [view[got:]])
+        if readv is not None:
+            n = readv(fd, [view[got:]])
+        else:
+            data = os.read(fd, len(view) - got)
+            n = len(data)
+            view[got : got + n] = data
         if n == 0:
             break
         got += n
