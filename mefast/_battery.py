@@ -509,7 +509,9 @@ def stereo_battery(
                 if right:  # the left point x shows at x - d(x, y) in the right view: invert that (planar d)
                     xl = (xf + a - b * xc + c * (yf - yc)) / (1 - b)
                     mx, my = np.asarray(xl * s + (s - 1) / 2, np.float32), y
-                    tex = cv2.remap(tex, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+                    tex = np.asarray(
+                        cv2.remap(tex, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT), np.float32
+                    )
                     if k == 0:  # the background continues beyond the left view's border
                         mask = np.ones((hs, ws), bool)
                     else:
@@ -536,5 +538,8 @@ def stereo_battery(
             frames.append(_to_u8(small + rng.normal(0, noise, small.shape)) if noise else _to_u8(small))
         flow = np.stack([-d, np.zeros_like(d)], axis=-1).astype(np.float32)
         amp = float(d[valid].max()) if valid.any() else 0.0
-        cases.append(BatteryCase(f"layered-stereo/seed{seed}", "layered-stereo", amp, seed, *frames, flow, valid))
+        left, right_view = frames
+        cases.append(
+            BatteryCase(f"layered-stereo/seed{seed}", "layered-stereo", amp, seed, left, right_view, flow, valid)
+        )
     return cases
