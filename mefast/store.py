@@ -355,7 +355,7 @@ class MEStore:
             "arrays": {name: [list(shape), dtype.str] for name, (shape, dtype) in spec.items()},
         }
         user = _jsonable(dict(attrs or {}))
-        clash = sorted(set(user) & set(base))
+        clash = sorted(set(user) & {*base, "packed"})  # "packed": the pack's record, written only by pack()
         if clash:
             raise ValueError(f"attrs may not set the reserved keys {clash}")
         # One metadata write, and the last one: a reader that sees the schema sees a complete layout.
@@ -427,7 +427,7 @@ class MEStore:
     def update_attrs(self, **values: Any) -> None:
         """Set provenance attributes (JSON-serialisable values; reserved layout keys are refused)."""
         self._writable()
-        reserved = {"schema", "n_samples", "meta_columns", "au_names", "arrays"}
+        reserved = {"schema", "n_samples", "meta_columns", "au_names", "arrays", "packed"}  # "packed": by pack() only
         bad = sorted(set(values) & reserved)
         if bad:
             raise ValueError(f"attrs {bad} describe the layout and cannot be changed")
