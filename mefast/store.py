@@ -883,7 +883,6 @@ class MEStore:
         }
         fresh = zarr.open_group(store=self._group.store_path, mode="r+")
         fresh.update_attributes({"packed": _jsonable(record)})  # last: a reader trusts a pack once it is recorded
-        self._pack_checked = False  # this store's next write drops it, whatever the store
         return record
 
     def drop_pack(self) -> bool:
@@ -937,10 +936,9 @@ class MEStore:
     def _before_write(self) -> None:
         """Drop a pack before a write could make it stale.
 
-        Local stores look for the ``packed`` folder on every write (one ``stat``); other stores read the
-        attributes at the first write of the opened store and after it packs. On those, another opened store that
-        wrote before the pack was made and writes again is caught only through ``done`` (the digest of
-        :meth:`pack_record`): ``mark_undone`` before rewriting a done sample, as ``preprocess`` does.
+        Every write looks for a pack first: local stores for the ``packed`` folder (one ``stat``), other stores
+        for the pack's record or group (one read of the store's metadata), so a store opened before the pack was
+        made never rewrites a sample under it.
         """
         if self._mode == "r":
             return  # the write itself raises
@@ -949,10 +947,9 @@ class MEStore:
             if os.path.isdir(os.path.join(root, "packed")):
                 self.drop_pack()
             return
-        if not getattr(self, "_pack_checked", False):
-            self._pack_checked = True
-            if "packed" in self.attrs or "packed" in self._group:
-                self.drop_pack()
+        fresh = zarr.open_group(store=self._group.store_path, mode="r")
+        if "packed" in fresh.attrs or "packed" in fresh:
+            self.drop_pack()
 
     @staticmethod
     def _done_digest(done: NDArray[np.bool_]) -> str:

@@ -39,6 +39,7 @@ from typing import Any, Literal
 
 from .._backend import runs_on
 from .._validation import check_int
+from ..errors import StoreError
 from ..store import MEStore
 from ._executors import _cpu_count, _run_dask, _run_joblib
 from ._features import ALL_FEATURES, EXTRA_FEATURES, PreprocessOptions, _size, feature_shapes
@@ -322,7 +323,11 @@ def preprocess(
                 shutil.rmtree(marker_dir, ignore_errors=True)
         if pack and report.n_done and st.pack_record() is None:
             t_pack = time.perf_counter()
-            st.pack()
-            report.pack_seconds = time.perf_counter() - t_pack
+            try:
+                st.pack()
+            except (StoreError, OSError) as exc:  # the samples are done and stored: a missing pack only reads slower
+                log.warning("the store was not packed for reading (%s); `MEStore.pack()` or a rerun packs it", exc)
+            else:
+                report.pack_seconds = time.perf_counter() - t_pack
     log.info("%s", report.summary())
     return report

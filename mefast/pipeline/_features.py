@@ -116,8 +116,10 @@ class PreprocessOptions:
         needs mefast's CUDA module and a visible GPU (``preprocess`` checks before any work); ``"auto"`` is
         ``"cuda"`` when both are there, else ``"cpu"``, and ``preprocess`` records the device it chose. On the
         GPU, MDMO's flows are computed cold in one batch (warm starts run one frame after another, on the CPU
-        only), the other features as on the CPU up to float rounding; face alignment, strain, Bi-WOOF and the
-        other descriptors stay on the CPU. A store is resumed only with the device it was started with.
+        only), the other features as on the CPU up to float rounding; face alignment, strain, Bi-WOOF, the
+        other descriptors and the magnification features stay on the CPU. A store is resumed only with the
+        device it was started with (a store started with ``"auto"`` records the device it got). Tests also use
+        ``"emulated-cuda"``: the CUDA kernels run one thread at a time on the CPU.
     """
 
     crop_size: tuple[int, int] = (256, 256)

@@ -170,7 +170,11 @@ class StoreSource:
                     held = store._reader.packed_done()
                     for key in record.get("arrays", {}):
                         if key in store.features:
-                            self._packs[key] = PackedReader(store._reader._array(f"packed/{key}"), held)
+                            try:
+                                packed = store._reader._array(f"packed/{key}")
+                            except KeyError:  # recorded but gone (deleted by hand): read per sample
+                                continue
+                            self._packs[key] = PackedReader(packed, held)
             return self._packs.get(name)
 
     def prefetch(self, name: str, rows: ArrayLike) -> None:

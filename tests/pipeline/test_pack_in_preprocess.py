@@ -43,3 +43,19 @@ def test_no_pack(tmp_path):
     report = preprocess(tiny, tmp_path / "s.zarr", **LIGHT, n_jobs=1, progress=False, pack=False)
     assert report.complete and report.pack_seconds == 0
     assert MEStore.open(tmp_path / "s.zarr").pack_record() is None and not (tmp_path / "s.zarr" / "packed").exists()
+
+
+def test_a_failed_pack_leaves_a_complete_run(tmp_path, monkeypatch, caplog):
+    """The samples are done and stored when the pack fails (a full disk): a warning, no exception, no pack."""
+    tiny = write_tiny(tmp_path / "tiny", n=2)
+
+    def full_disk(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(MEStore, "pack", full_disk)
+    with caplog.at_level("WARNING", logger="mefast.pipeline"):
+        report = preprocess(tiny, tmp_path / "s.zarr", **LIGHT, n_jobs=1, progress=False)
+    assert report.complete and report.pack_seconds == 0
+    assert "not packed for reading" in caplog.text and "No space left" in caplog.text
+    st = MEStore.open(tmp_path / "s.zarr")
+    assert st.done.all() and st.pack_record() is None

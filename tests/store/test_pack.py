@@ -123,13 +123,17 @@ def test_a_changed_done_array_makes_the_pack_stale(location):
     assert st.pack_record() is not None
 
 
-def test_a_writer_that_checked_before_the_pack_is_caught_by_the_digest():
-    st = _filled(zarr.storage.MemoryStore())
+def test_a_writer_opened_before_the_pack_drops_it(location):
+    """A store handle that wrote before the pack existed checks again at its next write, on every kind of store,
+    and drops the pack before rewriting a done sample (no mark_undone first): no stale value is ever served."""
+    st = _filled(location)
     other = MEStore(st._group, st._source, "r+")
-    other.write_sample(0, _sample_arrays(0))  # checked (once) before the pack existed
+    other.write_sample(0, _sample_arrays(0))  # before the pack existed
     st.pack()
-    other.mark_undone(0)  # not checked again on a non-local store, but done changed
-    assert st.pack_record() is None
+    assert st.pack_record() is not None
+    other.write_sample(0, {"mdmo": np.full(ARRAYS["mdmo"][0], 9.0, np.float32)})  # done stays True
+    assert st.pack_record() is None and "packed" not in zarr.open_group(st._group.store_path, mode="r")
+    assert (st.read("mdmo", 0) == 9.0).all()
 
 
 def test_pack_after_resume(tmp_path):

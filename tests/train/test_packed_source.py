@@ -112,6 +112,14 @@ def test_stale_or_missing_pack_is_not_used(tmp_path):
     np.testing.assert_array_equal(nothing.read("strain", rows), _per_sample(path, "strain", rows))
 
 
+def test_a_recorded_pack_array_deleted_by_hand_is_read_per_sample(packed_path):
+    del zarr.open_group(packed_path, mode="r+")["packed/flow"]  # the record still names it
+    src = StoreSource(packed_path)
+    rows = np.arange(37)
+    np.testing.assert_array_equal(src.read("flow", rows), _per_sample(packed_path, "flow", rows))
+    assert "flow" not in src._packs and isinstance(src._packs["strain"], PackedReader)
+
+
 def test_a_pack_deleted_under_the_reader_falls_back(packed_path):
     src = StoreSource(packed_path)
     src._packed_reader("flow")  # validated while the pack was there
