@@ -34,6 +34,9 @@ _MAX_THREADS = 4  # file reads and small decodes: more threads only contend
 _MIN_PER_THREAD = 8  # fewer rows than this per thread: decode on the calling thread
 _GROUP = 64  # files opened (and their reads announced) at a time per thread
 _SLACK = 64  # bytes a compressed chunk may exceed its decoded size by (Blosc's header: 16)
+#: Flags of a chunk file opened for reading, and the hint that announces a read (None where unsupported).
+READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+WILLNEED = getattr(os, "POSIX_FADVWILLNEED", None) if hasattr(os, "posix_fadvise") else None
 
 
 class ChunkReader:
@@ -96,13 +99,13 @@ class ChunkReader:
             try:
                 for r, _ in group:  # open the group's files and let the OS start reading them all
                     try:
-                        fd = os.open(self.layout.path(r), _O_FLAGS)
+                        fd = os.open(self.layout.path(r), READ_FLAGS)
                     except FileNotFoundError:
                         fds.append(None)
                         continue
                     fds.append(fd)
-                    if _WILLNEED is not None:
-                        os.posix_fadvise(fd, 0, 0, _WILLNEED)
+                    if WILLNEED is not None:
+                        os.posix_fadvise(fd, 0, 0, WILLNEED)
                 for k, (r, a) in enumerate(group):
                     open_fd = fds[k]
                     if open_fd is None:
@@ -128,7 +131,3 @@ class ChunkReader:
             path = self.layout.path(row)
             raise StoreError(f"the chunk {path} does not hold one sample of shape {self.shape} {self.dtype}")
         numcodecs.blosc.decompress(buf, out)
-
-
-_O_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
-_WILLNEED = getattr(os, "POSIX_FADV_WILLNEED", None) if hasattr(os, "posix_fadvise") else None

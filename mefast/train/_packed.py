@@ -22,14 +22,13 @@ import numcodecs.blosc
 import numpy as np
 from numpy.typing import NDArray
 
+from .._chunk_reader import READ_FLAGS, WILLNEED
 from .._validation import core_threads
 from ..errors import StoreError
 
 __all__ = ["PackedReader"]
 
 _MAX_THREADS = 4
-_O_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
-_WILLNEED = getattr(os, "POSIX_FADV_WILLNEED", None) if hasattr(os, "posix_fadvise") else None
 
 
 class PackedReader:
@@ -92,15 +91,15 @@ class PackedReader:
 
     def _announce(self, chunks: list[int]) -> None:
         """Let the OS start reading every chunk file at once (many requests in flight, not one file at a time)."""
-        if self._folder is None or _WILLNEED is None or len(chunks) < 2:
+        if self._folder is None or WILLNEED is None or len(chunks) < 2:
             return
         for k in chunks:
             try:
-                fd = os.open(os.path.join(self._folder, self._key(k)), _O_FLAGS)
+                fd = os.open(os.path.join(self._folder, self._key(k)), READ_FLAGS)
             except FileNotFoundError:
                 continue
             try:
-                os.posix_fadvise(fd, 0, 0, _WILLNEED)
+                os.posix_fadvise(fd, 0, 0, WILLNEED)
             finally:
                 os.close(fd)
 
@@ -126,13 +125,13 @@ class PackedReader:
             return True
         path = os.path.join(self._folder, self._key(k))
         try:
-            fd = os.open(path, _O_FLAGS)
+            fd = os.open(path, READ_FLAGS)
         except FileNotFoundError:
             return False
         nbytes = self.g * self._row_bytes
         try:
-            if _WILLNEED is not None:
-                os.posix_fadvise(fd, 0, 0, _WILLNEED)
+            if WILLNEED is not None:
+                os.posix_fadvise(fd, 0, 0, WILLNEED)
             size = os.fstat(fd).st_size
             if self._raw:  # the chunk is the rows' bytes: read them straight into place
                 view = out.reshape(-1).view(np.uint8).data
