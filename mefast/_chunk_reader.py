@@ -36,7 +36,7 @@ _GROUP = 64  # files opened (and their reads announced) at a time per thread
 _SLACK = 64  # bytes a compressed chunk may exceed its decoded size by (Blosc's header: 16)
 #: Flags of a chunk file opened for reading, and the hint that announces a read (None where unsupported).
 READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
-WILLNEED = getattr(os, "POSIX_FADVWILLNEED", None) if hasattr(os, "posix_fadvise") else None
+WILLNEED = getattr(os, "POSIX_FADV_WILLNEED", None) if hasattr(os, "posix_fadvise") else None
 
 
 class ChunkReader:

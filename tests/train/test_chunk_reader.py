@@ -186,3 +186,16 @@ def test_new_stores_write_floats_with_lz4(flow_store_path):
     (codec,) = zarr.open_group(flow_store_path, mode="r")["flow"].compressors
     assert codec.cname.value == "lz4"
     assert ChunkReader.for_array(MEStore.open(flow_store_path)._array("flow")) is not None
+
+
+def test_reads_are_announced_to_the_os_where_it_can_take_the_hint():
+    """The read-ahead hint is the OS's WILLNEED wherever posix_fadvise exists (a misspelt name would silently
+    turn it off and only a cold-epoch benchmark would notice)."""
+    import os
+
+    from mefast._chunk_reader import WILLNEED
+
+    if hasattr(os, "posix_fadvise"):
+        assert WILLNEED == os.POSIX_FADV_WILLNEED
+    else:
+        assert WILLNEED is None
