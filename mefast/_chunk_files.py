@@ -71,33 +71,52 @@ class ChunkLayout:
         return str(self.folder) + os.sep + key  # chunk keys use "/", which every supported OS accepts
 
 
-def chunk_layout(array: Any) -> ChunkLayout | None:
-    """The layout of a Zarr v3 ``array`` of mefast's per-sample layout on local disk, else None."""
+def local_chunk_files(array: Any) -> tuple[Path, dict[str, Any] | None] | None:
+    """Where a local Zarr v3 ``array``'s chunk files are and how they are encoded, else None.
+
+    ``(folder, blosc)`` when each chunk is a file of the array's little-endian bytes, raw (``blosc`` None) or
+    Blosc-compressed (``blosc``: the codec's configuration); None for anything else (another store, Zarr
+    format or codec, a big-endian machine). The chunks' shape is the caller's to check.
+    """
     try:
         meta = array.metadata
         root = array.store_path.store.root
         codecs = [c.to_dict() for c in meta.codecs]
-        chunks = tuple(meta.chunk_grid.chunk_shape)
-        write_empty = bool(array.config.write_empty_chunks)
-    except AttributeError:  # another Zarr format, store or chunk grid
+    except AttributeError:  # another Zarr format or store
         return None
     if not isinstance(root, Path) or getattr(meta, "zarr_format", None) != 3:
         return None
     folder = root / array.store_path.path
-    shape = tuple(array.shape[1:])
     dtype = np.dtype(array.dtype)
     names = [c.get("name") for c in codecs]
     endian = (codecs[0].get("configuration") or {}).get("endian") if codecs else None
     if (
         names not in (["bytes"], ["bytes", "blosc"])
-        or chunks != (1, *shape)
         or not (folder / "zarr.json").is_file()
         or dtype.hasobject
         or (dtype.itemsize > 1 and (endian != "little" or sys.byteorder != "little"))
     ):
         return None
-    blosc = dict(codecs[1].get("configuration") or {}) if len(names) == 2 else None
+    return folder, (dict(codecs[1].get("configuration") or {}) if len(names) == 2 else None)
+
+
+def chunk_layout(array: Any) -> ChunkLayout | None:
+    """The layout of a Zarr v3 ``array`` of mefast's per-sample layout on local disk, else None."""
+    files = local_chunk_files(array)
+    if files is None:
+        return None
+    try:
+        meta = array.metadata
+        chunks = tuple(meta.chunk_grid.chunk_shape)
+        write_empty = bool(array.config.write_empty_chunks)
+    except AttributeError:  # another chunk grid
+        return None
+    shape = tuple(array.shape[1:])
+    if chunks != (1, *shape):
+        return None
+    folder, blosc = files
     template = key_template(meta.encode_chunk_key, len(shape))
+    dtype = np.dtype(array.dtype)
     return ChunkLayout(folder, shape, dtype, meta.fill_value, blosc, write_empty, meta.encode_chunk_key, template)
 
 

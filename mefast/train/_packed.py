@@ -12,16 +12,15 @@ under the reader) leaves those rows to the per-sample reads.
 from __future__ import annotations
 
 import os
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import numcodecs.blosc
 import numpy as np
 from numpy.typing import NDArray
 
+from .._chunk_files import local_chunk_files
 from .._chunk_reader import READ_FLAGS, WILLNEED
 from .._validation import core_threads
 from ..errors import StoreError
@@ -130,8 +129,6 @@ class PackedReader:
             return False
         nbytes = self.g * self._row_bytes
         try:
-            if WILLNEED is not None:
-                os.posix_fadvise(fd, 0, 0, WILLNEED)
             size = os.fstat(fd).st_size
             if self._raw:  # the chunk is the rows' bytes: read them straight into place
                 view = out.reshape(-1).view(np.uint8).data
@@ -178,20 +175,5 @@ def _read_all(fd: int, view: memoryview) -> int:
 
 def _direct_folder(array: Any) -> tuple[str | None, bool]:
     """``(folder, raw)``: local chunk files of ``bytes`` (little-endian), then ``blosc`` or nothing (raw); else None."""
-    try:
-        meta = array.metadata
-        root = array.store_path.store.root
-        codecs = [c.to_dict() for c in meta.codecs]
-    except AttributeError:
-        return None, False
-    if not isinstance(root, Path) or getattr(meta, "zarr_format", None) != 3:
-        return None, False
-    names = [c.get("name") for c in codecs]
-    endian = (codecs[0].get("configuration") or {}).get("endian") if codecs else None
-    dtype = np.dtype(array.dtype)
-    if names not in (["bytes", "blosc"], ["bytes"]) or (
-        dtype.itemsize > 1 and (endian != "little" or sys.byteorder != "little")
-    ):
-        return None, False
-    folder = root / array.store_path.path
-    return (str(folder), names == ["bytes"]) if (folder / "zarr.json").is_file() else (None, False)
+    files = local_chunk_files(array)
+    return (None, False) if files is None else (str(files[0]), files[1] is None)
