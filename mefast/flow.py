@@ -56,6 +56,12 @@ class TVL1Params:
         Size ratio between consecutive pyramid levels, in (0, 1).
     gamma : float
         Weight of the illumination-change term (0: none).
+    gamma_finest_level : int
+        Finest pyramid level (0: full size) on which the illumination field is estimated; on finer levels it
+        is held at its upsampled value. Brightness changes between frames (exposure, gain, offset) are smooth,
+        so a coarse estimate serves the full-size levels, which then cost what they cost without ``gamma``.
+        A warm-started pair (:func:`compute_flow`'s ``warm_start``) solves only level 0, so with a value above
+        0 it has no illumination term.
     median_filtering : int
         Size of the median filter applied to the flow (1: off, 3 or 5).
     presmooth_sigma : float
@@ -97,6 +103,7 @@ class TVL1Params:
     outer_iterations: int = 10
     scale_step: float = 0.8
     gamma: float = 0.0
+    gamma_finest_level: int = 0
     median_filtering: int = 5
     presmooth_sigma: float = 0.0
     pyramid_smoothing: bool = False

@@ -49,6 +49,8 @@ void register_flow(py::module_& m) {
     field(c, "outer_iterations", &Params::outer_iterations, "median filterings per warp");
     field(c, "scale_step", &Params::scale_step, "size ratio of two pyramid levels");
     field(c, "gamma", &Params::gamma, "weight of the illumination term");
+    field(c, "gamma_finest_level", &Params::gamma_finest_level,
+          "finest pyramid level that updates the illumination field (0: every level)");
     field(c, "median_filtering", &Params::median_filtering, "median filter size (1: none; 3 or 5)");
     field(c, "presmooth_sigma", &Params::presmooth_sigma, "Gaussian smoothing of both input images");
     field(c, "pyramid_smoothing", &Params::pyramid_smoothing, "Gaussian anti-aliasing before each downsampling");

@@ -113,7 +113,9 @@ struct WarpOp {
     double* err;
     int h, w;
     index_t stride;  // pair plane stride N
-    float gamma;
+    float gamma;            // of the illumination field solved for on this level (0: none)
+    const float* held_u3;   // an illumination field held fixed on this level (null: none)
+    float held_gamma;       // its weight
 
     MEFAST_HD void operator()(int k, int i) const {
         const int y = i / w, x = i - y * w;
@@ -153,7 +155,8 @@ struct WarpOp {
         ix[q] = gx;
         iy[q] = gy;
         grad[q] = gx * gx + gy * gy + gamma * gamma;
-        rho_c[q] = acc0 - gx * a1 - gy * a2 - I0[static_cast<index_t>(f0[k]) * area + i];
+        const float rho = acc0 - gx * a1 - gy * a2 - I0[static_cast<index_t>(f0[k]) * area + i];
+        rho_c[q] = held_u3 != nullptr ? tvl1::hold_illumination(rho, held_gamma, held_u3[q]) : rho;
         if (i == 0) err[3 * static_cast<index_t>(k)] = 0.0;
     }
 };

@@ -203,20 +203,25 @@ void tvl1_pairs(Exec& ex, const float* frames, int nf, int h, int w, const int* 
             const int lw = sizes[static_cast<std::size_t>(s)].second;
             const int ln = lh * lw;
             const double scaled_eps = static_cast<double>(p.epsilon) * p.epsilon * static_cast<double>(ln);
+            // The illumination field is solved for on levels gamma_finest_level and coarser, and held at its
+            // upsampled value on the finer ones (solve() in tvl1.cpp).
+            const bool update_gamma = use_gamma && s >= p.gamma_finest_level;
+            const bool hold_gamma = use_gamma && !update_gamma;
             ex.for_each(nf, ln, AllItems{}, GradientOp{level(s), grad4.data(), lh, lw});
             for (float* q : {a_p11.data(), a_p12.data(), a_p21.data(), a_p22.data()}) ex.fill_zero(q, used);
-            if (use_gamma) {
+            if (update_gamma) {
                 ex.fill_zero(a_p31.data(), used);
                 ex.fill_zero(a_p32.data(), used);
             }
             DualState st{a_ix.data(), a_iy.data(), a_grad.data(), a_rho.data(), u1, u2, u3,
                          a_p11.data(), a_p12.data(), a_p21.data(), a_p22.data(), a_p31.data(), a_p32.data(),
-                         lh, lw, N, p.lambda * p.theta, p.theta, p.tau / p.theta, p.gamma};
+                         lh, lw, N, p.lambda * p.theta, p.theta, p.tau / p.theta, update_gamma ? p.gamma : 0.0f};
             for (int warp = 0; warp < p.warps; ++warp) {
                 ex.for_each(b, ln, AllItems{},
                             WarpOp{level(s), grad4.data(), f0, f1, u1, u2, a_ix.data(), a_iy.data(), a_grad.data(),
-                                   a_rho.data(), a_err.data(), lh, lw, N, p.gamma});
-                if (use_gamma)
+                                   a_rho.data(), a_err.data(), lh, lw, N, st.gamma, hold_gamma ? u3 : nullptr,
+                                   p.gamma});
+                if (update_gamma)
                     detail::iterate_warp<true>(ex, p, st, a_err.data(), m1, a_m2.data(), b, scaled_eps);
                 else
                     detail::iterate_warp<false>(ex, p, st, a_err.data(), m1, a_m2.data(), b, scaled_eps);

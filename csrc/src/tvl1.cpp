@@ -415,6 +415,14 @@ MEFAST_TARGET_CLONES void warp_and_linearise(const float* I0, const float* I1c, 
     }
 }
 
+// rho_c += gamma * u3: the illumination field, held fixed on a level finer than gamma_finest_level, enters the
+// linearised data term as a constant (rho = rho_c + grad I1 . u + gamma u3).
+MEFAST_TARGET_CLONES void add_held_illumination(float* MEFAST_RESTRICT rho_c, const float* MEFAST_RESTRICT u3,
+                                                std::size_t n, float gamma) {
+#pragma omp simd
+    for (std::size_t i = 0; i < n; ++i) rho_c[i] = hold_illumination(rho_c[i], gamma, u3[i]);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // The fused primal-dual sweep
 
@@ -636,7 +644,6 @@ void solve(Workspace& ws, const Pyramid& p0, const Pyramid& p1, int start, const
     st.lt = p.lambda * p.theta;
     st.theta = p.theta;
     st.taut = p.tau / p.theta;
-    st.gamma = p.gamma;
     st.zeros = ws.zeros.data();
 
     for (int s = start; s >= 0; --s) {
@@ -645,12 +652,16 @@ void solve(Workspace& ws, const Pyramid& p0, const Pyramid& p1, int start, const
         const int lh = p1.levels[s].h, lw = p1.levels[s].w;
         const std::size_t ln = static_cast<std::size_t>(lh) * lw;
         const double scaled_eps = static_cast<double>(p.epsilon) * p.epsilon * static_cast<double>(ln);
+        // The illumination field is updated on levels gamma_finest_level and coarser; on the finer ones it is
+        // held at its upsampled value, a fixed part of the data term's constant.
+        const bool update_gamma = use_gamma && s >= p.gamma_finest_level;
+        const bool hold_gamma = use_gamma && !update_gamma;
         interleave_with_gradient(I1, lh, lw, I1c.data());
         std::fill_n(p11.begin() + Workspace::kPad, ln, 0.0f);
         std::fill_n(p12.begin(), ln, 0.0f);
         std::fill_n(p21.begin() + Workspace::kPad, ln, 0.0f);
         std::fill_n(p22.begin(), ln, 0.0f);
-        if (use_gamma) {
+        if (update_gamma) {
             std::fill_n(p31.begin() + Workspace::kPad, ln, 0.0f);
             std::fill_n(p32.begin(), ln, 0.0f);
         }
@@ -662,17 +673,19 @@ void solve(Workspace& ws, const Pyramid& p0, const Pyramid& p1, int start, const
         st.rho_c = rho_c.data();
         st.u1 = u1.data();
         st.u2 = u2.data();
-        st.u3 = use_gamma ? u3.data() : nullptr;
+        st.u3 = update_gamma ? u3.data() : nullptr;
         st.p11 = p11.data() + Workspace::kPad;
         st.p12 = p12.data();
         st.p21 = p21.data() + Workspace::kPad;
         st.p22 = p22.data();
-        st.p31 = use_gamma ? p31.data() + Workspace::kPad : nullptr;
-        st.p32 = use_gamma ? p32.data() : nullptr;
+        st.p31 = update_gamma ? p31.data() + Workspace::kPad : nullptr;
+        st.p32 = update_gamma ? p32.data() : nullptr;
+        st.gamma = update_gamma ? p.gamma : 0.0f;
 
         for (int warp = 0; warp < p.warps; ++warp) {
-            warp_and_linearise(I0, I1c.data(), u1.data(), u2.data(), lh, lw, p.gamma, ix.data(), iy.data(),
+            warp_and_linearise(I0, I1c.data(), u1.data(), u2.data(), lh, lw, st.gamma, ix.data(), iy.data(),
                                grad.data(), rho_c.data(), ws.warp_scratch.data());
+            if (hold_gamma) add_held_illumination(rho_c.data(), u3.data(), ln, p.gamma);
             double error = std::numeric_limits<double>::max();
             for (int outer = 0; error > scaled_eps && outer < p.outer_iterations; ++outer) {
                 if (k > 1) {
@@ -680,7 +693,7 @@ void solve(Workspace& ws, const Pyramid& p0, const Pyramid& p1, int start, const
                     median_filter_scratch(u2.data(), lh, lw, k, med_scratch.data());
                 }
                 for (int inner = 0; error > scaled_eps && inner < p.inner_iterations; ++inner)
-                    error = use_gamma ? sweep_gamma(st) : sweep(st);
+                    error = update_gamma ? sweep_gamma(st) : sweep(st);
             }
         }
         if (s == 0) break;

@@ -78,6 +78,7 @@ def test_video_errors():
         ({"median_filtering": 4}, r"median_filtering=4 is invalid: must be 1 \(off\), 3 or 5"),
         ({"theta": float("nan")}, r"theta=nan is invalid"),
         ({"epsilon": -1}, r"epsilon=-1.0 is invalid"),
+        ({"gamma_finest_level": -1}, r"gamma_finest_level=-1 is invalid: must be >= 0"),
         ({"presmooth_sigma": 1e9}, r"presmooth_sigma=1000000000.0 is invalid: must be in \[0, 50\]"),
     ],
     ids=str,

@@ -17,6 +17,7 @@ struct Params {
     float lambda = 0.15f;          // weight of the data term
     float theta = 0.3f;            // coupling of u and v
     float gamma = 0.0f;            // weight of the illumination term (0: none)
+    int gamma_finest_level = 0;    // finest level that updates the illumination field (0: every level)
     int nscales = 5;               // pyramid levels (fewer when a level would fall below min_size)
     int warps = 5;                 // warps per level
     float epsilon = 0.01f;         // stop when the mean squared update is below epsilon^2
@@ -62,6 +63,7 @@ inline void validate(const Params& p) {
     if (!(p.lambda > 0.0f && std::isfinite(p.lambda))) detail::bad("lambda_", p.lambda, "must be > 0");
     if (!(p.theta > 0.0f && std::isfinite(p.theta))) detail::bad("theta", p.theta, "must be > 0");
     if (!(p.gamma >= 0.0f && std::isfinite(p.gamma))) detail::bad("gamma", p.gamma, "must be >= 0");
+    if (p.gamma_finest_level < 0) detail::bad("gamma_finest_level", p.gamma_finest_level, "must be >= 0");
     if (p.nscales < 1) detail::bad("nscales", p.nscales, "must be >= 1");
     if (p.warps < 1) detail::bad("warps", p.warps, "must be >= 1");
     if (!(p.epsilon >= 0.0f && std::isfinite(p.epsilon))) detail::bad("epsilon", p.epsilon, "must be >= 0");

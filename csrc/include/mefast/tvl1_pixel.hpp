@@ -22,6 +22,10 @@ MEFAST_HD void threshold(float rho, float grad, float ix, float iy, float gamma,
     d3 = s * gamma;
 }
 
+/// The linearised residual's constant with an illumination field u3 held fixed (on levels finer than
+/// gamma_finest_level): the term gamma * u3 of rho moves into rho_c, and the level is solved without gamma.
+MEFAST_HD float hold_illumination(float rho_c, float gamma, float u3) { return rho_c + gamma * u3; }
+
 /// Projected dual ascent for one component pair: p <- (p + taut * du) / (1 + taut * |du|).
 MEFAST_HD void dual_update(float dx, float dy, float taut, float& px, float& py) {
     const float inv = 1.0f / (1.0f + taut * std::sqrt(dx * dx + dy * dy));
