@@ -20,6 +20,7 @@ class TVL1Params:  # register_flow.cpp, tvl1::Params
     inner_iterations: int
     outer_iterations: int
     scale_step: float
+    finest_warps: int
     gamma: float
     gamma_finest_level: int
     median_filtering: int

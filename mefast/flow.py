@@ -48,6 +48,9 @@ class TVL1Params:
         ``min_size`` pixels) raise ``ValueError``, unless ``adapt_scales``.
     warps : int
         Warps (re-linearisations of the data term) per level.
+    finest_warps : int
+        Warps on the full-size level (0: ``warps``). Large motions are found on the coarse levels, which cost
+        little; the full-size level, the largest cost, often needs fewer warps to refine them.
     epsilon : float
         Stopping threshold: iterations stop when the mean squared flow update falls below ``epsilon**2``.
     inner_iterations, outer_iterations : int
@@ -98,6 +101,7 @@ class TVL1Params:
     theta: float = 0.3
     nscales: int = 5
     warps: int = 5
+    finest_warps: int = 0
     epsilon: float = 0.01
     inner_iterations: int = 30
     outer_iterations: int = 10
@@ -154,6 +158,13 @@ class TVL1Params:
 #:               Not for large, discontinuous motion: on layered stereo pairs (``mefast.testing.stereo_battery``,
 #:               2-15 px) DIS medium is more accurate, and the tuning search found no TV-L1 setting within DIS's
 #:               time that beats it there on most pairs (``benchmarks/flow/tune_presets.py``).
+#: ``robust``    large, discontinuous motion (2-15 px, occlusions) and brightness changes between the frames
+#:               (another camera's gain and offset, exposure, flicker): chosen on the tuning seeds and on layered
+#:               stereo pairs (``mefast.testing.stereo_battery``) as the cheapest setting found below DIS-medium's
+#:               error on every tuning pair of both kinds. 5 warps on each coarse level (where large motions are
+#:               found, cheaply) and 2 on the full-size one (``finest_warps``), a 0.6 pyramid, lambda 0.4, and the
+#:               illumination term (gamma 1) estimated on the coarse levels and held on the full-size one
+#:               (``gamma_finest_level``), where it would cost ~40 % more. About ``accurate``'s time (~1.7x DIS's).
 #: ``per-frame`` many small-motion pairs at working size (128x128): MDMO's onset-to-every-frame flows in
 #:               ``preprocess`` and spotting's frame-to-frame flows, validated with these settings (the ``fast``
 #:               preset before the battery tuning: 3 levels, 2 warps x 15 iterations, no median filter). At
@@ -177,6 +188,19 @@ TVL1_PRESETS: dict[str, TVL1Params] = {
     "opencv": TVL1Params(),
     "accurate": _ACCURATE,
     "fast": _ACCURATE.replace(inner_iterations=8),
+    "robust": _ACCURATE.replace(
+        lambda_=0.4,
+        theta=0.4,
+        nscales=5,
+        warps=5,
+        finest_warps=2,
+        epsilon=0.02,
+        inner_iterations=10,
+        scale_step=0.6,
+        gamma=1.0,
+        gamma_finest_level=1,
+        median_filtering=3,
+    ),
     "per-frame": TVL1Params(
         presmooth_sigma=0.8,
         scale_step=0.5,
@@ -222,8 +246,8 @@ def tvl1(
         Grey or RGB frames. Integer input is grey levels (0-255); floating input is taken to lie in [0, 1]
         (OpenCV's convention). RGB is converted with BT.601 luma weights.
     params : TVL1Params or str, optional
-        Parameters or a preset name (``"opencv"``, ``"accurate"``, ``"fast"``, ``"per-frame"``); OpenCV's
-        defaults if None.
+        Parameters or a preset name (``"opencv"``, ``"accurate"``, ``"fast"``, ``"robust"``,
+        ``"per-frame"``); OpenCV's defaults if None.
     n_threads : int, optional
         Accepted for the common kernel signature; a single pair runs on one thread.
     {{device_core}}

@@ -56,6 +56,8 @@ PRESET_TEXT = {
     "accurate": "Gaussian pre-smoothing (sigma 0.5), anti-aliased 0.5 pyramid, lambda 0.25, theta 0.5, "
     "2 warps x 20 iterations per level, median 5 (tuned on the battery's tuning seeds)",
     "fast": "`accurate` with 8 iterations per warp",
+    "robust": "for large motion and brightness changes: 0.6 pyramid, 5 warps per coarse level and 2 at full size, "
+    "lambda 0.4, theta 0.4, 10 iterations, median 3, illumination term (gamma 1) held at full size",
 }
 
 
@@ -194,7 +196,7 @@ def _flow_rows(r: Results) -> list[list[str]]:
         if r.has(g, me, peer):
             rows.append(_versus(r, g, label, me, peer, peer_label, epe_of=("epe",)))
     g = BATTERY
-    for preset, peer in (("opencv", dual), ("accurate", dual), ("fast", dis)):
+    for preset, peer in (("opencv", dual), ("accurate", dual), ("fast", dis), ("robust", dis)):
         me = f"mefast.TVL1 preset={preset}"
         peer_label = "OpenCV DualTVL1" if peer == dual else "OpenCV DIS medium"
         label = f"held-out battery, 64 pairs 340x280, 1 thread, preset `{preset}`: per pair, mean / worst EPE"
@@ -515,7 +517,18 @@ def render_presets(r: Results) -> str:
         "(shipped by scikit-image; 125x185, 1.9-15 px), one thread, measured "
         f"{measured['date']} (`benchmarks/flow/test_battery.py`):"
     )
-    return lead + "\n\n" + _table(header, rows)
+    versus = []
+    for p in ("fast", "robust"):
+        name = f"mefast.TVL1 preset={p}"
+        if not r.has(g, name):
+            continue
+        motorcycle = "and on" if r.m(g, name, "middlebury_motorcycle_below_dis_medium") else "but not on"
+        versus.append(
+            f"`{p}` is below its EPE on {r.m(g, name, 'pairs_below_dis_medium_epe')} of {n} pairs {motorcycle} "
+            f"Motorcycle, in {sig(r.m(g, name, 'cpu_time_vs_dis_medium'), 2)}x its CPU time"
+        )
+    tail = f"\n\nAgainst DIS medium on the same pairs: {'; '.join(versus)}." if versus else ""
+    return lead + "\n\n" + _table(header, rows) + tail
 
 
 # ---------------------------------------------------------------------------------------------------------

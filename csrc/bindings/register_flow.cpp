@@ -48,6 +48,7 @@ void register_flow(py::module_& m) {
     field(c, "inner_iterations", &Params::inner_iterations, "iterations between two median filterings");
     field(c, "outer_iterations", &Params::outer_iterations, "median filterings per warp");
     field(c, "scale_step", &Params::scale_step, "size ratio of two pyramid levels");
+    field(c, "finest_warps", &Params::finest_warps, "warps on the full-size level (0: warps)");
     field(c, "gamma", &Params::gamma, "weight of the illumination term");
     field(c, "gamma_finest_level", &Params::gamma_finest_level,
           "finest pyramid level that updates the illumination field (0: every level)");

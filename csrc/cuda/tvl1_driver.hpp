@@ -216,7 +216,7 @@ void tvl1_pairs(Exec& ex, const float* frames, int nf, int h, int w, const int* 
             DualState st{a_ix.data(), a_iy.data(), a_grad.data(), a_rho.data(), u1, u2, u3,
                          a_p11.data(), a_p12.data(), a_p21.data(), a_p22.data(), a_p31.data(), a_p32.data(),
                          lh, lw, N, p.lambda * p.theta, p.theta, p.tau / p.theta, update_gamma ? p.gamma : 0.0f};
-            for (int warp = 0; warp < p.warps; ++warp) {
+            for (int warp = 0, nw = tvl1::warps_on_level(p, s); warp < nw; ++warp) {
                 ex.for_each(b, ln, AllItems{},
                             WarpOp{level(s), grad4.data(), f0, f1, u1, u2, a_ix.data(), a_iy.data(), a_grad.data(),
                                    a_rho.data(), a_err.data(), lh, lw, N, st.gamma, hold_gamma ? u3 : nullptr,

@@ -682,7 +682,7 @@ void solve(Workspace& ws, const Pyramid& p0, const Pyramid& p1, int start, const
         st.p32 = update_gamma ? p32.data() : nullptr;
         st.gamma = update_gamma ? p.gamma : 0.0f;
 
-        for (int warp = 0; warp < p.warps; ++warp) {
+        for (int warp = 0, nw = warps_on_level(p, s); warp < nw; ++warp) {
             warp_and_linearise(I0, I1c.data(), u1.data(), u2.data(), lh, lw, st.gamma, ix.data(), iy.data(),
                                grad.data(), rho_c.data(), ws.warp_scratch.data());
             if (hold_gamma) add_held_illumination(rho_c.data(), u3.data(), ln, p.gamma);

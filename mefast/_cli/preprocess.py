@@ -81,7 +81,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--flow-preset",
         default="accurate",
-        choices=("accurate", "opencv", "fast"),
+        choices=("accurate", "opencv", "fast", "robust"),
         help="TV-L1 parameters of the onset->apex flow (default accurate)",
     )
     p.add_argument(

@@ -131,12 +131,30 @@ def test_illumination_field_held_on_fine_levels():
     none, every, held = epe(fast), epe(fast.replace(gamma=4.0)), epe(fast.replace(gamma=4.0, gamma_finest_level=1))
     assert none > 2.0  # measured 5.3 px
     assert every < 0.2 and held < 0.2, (every, held)  # measured 0.13 and 0.11 px
+    assert epe("robust") < 0.25  # the preset for brightness changes, which holds its gamma too: measured 0.15 px
     # Held from a level coarser than the pyramid has, the field is never estimated: exactly no illumination term.
     levels = mefast.TVL1Params.preset("fast").nscales
     never = fast.replace(gamma=4.0, gamma_finest_level=levels)
     np.testing.assert_array_equal(
         mefast.tvl1(pair.frame0, brighter, params=never), mefast.tvl1(pair.frame0, brighter, params=fast)
     )
+
+
+def test_finest_warps_apply_to_the_full_size_level_only(face_pair):
+    f0, f1 = face_pair.frame0, face_pair.frame1
+    base = mefast.TVL1Params.preset("accurate").replace(warps=3)
+
+    def flow(params):
+        return mefast.tvl1(f0, f1, params=params)
+
+    np.testing.assert_array_equal(flow(base.replace(finest_warps=3)), flow(base))  # = warps: the same run
+    # one level: finest_warps is the only warp count there is
+    one = base.replace(nscales=1)
+    np.testing.assert_array_equal(flow(one.replace(finest_warps=1)), flow(one.replace(warps=1)))
+    # several levels: only the full-size level changes, so the result differs from both uniform counts
+    mixed = flow(base.replace(finest_warps=1))
+    assert np.abs(mixed - flow(base)).max() > 1e-3 and np.abs(mixed - flow(base.replace(warps=1))).max() > 1e-3
+    assert endpoint_error(mixed, face_pair.flow) < 0.2
 
 
 def test_single_level_matches_opencv_to_float_precision(face_pair):
@@ -213,7 +231,7 @@ def test_presets_and_params_are_frozen():
     assert (p.inner_iterations, p.outer_iterations, p.scale_step, p.gamma, p.median_filtering) == (30, 10, 0.8, 0, 5)
     with pytest.raises(AttributeError):
         p.tau = 0.1  # type: ignore[misc]
-    assert set(mefast.TVL1_PRESETS) >= {"opencv", "accurate", "fast"}
+    assert set(mefast.TVL1_PRESETS) >= {"opencv", "accurate", "fast", "robust", "per-frame"}
     assert mefast.TVL1Params.preset("opencv") == p
     assert p.replace(warps=2).warps == 2
 
@@ -296,8 +314,9 @@ def _struct(preset: str, **changes) -> _core.TVL1Params:
         ("accurate", {}),
         ("fast", {"median_filtering": 1}),
         ("fast", {"gamma": 1.0, "gamma_finest_level": 1}),
+        ("robust", {}),
     ],
-    ids=["opencv", "median3-gamma", "full-budget", "accurate", "fast", "held-gamma"],
+    ids=["opencv", "median3-gamma", "full-budget", "accurate", "fast", "held-gamma", "robust"],
 )
 def test_backends_match_the_cpu_core(backend, small_stack, preset, changes):
     frames, i0, i1 = small_stack

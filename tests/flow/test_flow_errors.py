@@ -79,6 +79,7 @@ def test_video_errors():
         ({"theta": float("nan")}, r"theta=nan is invalid"),
         ({"epsilon": -1}, r"epsilon=-1.0 is invalid"),
         ({"gamma_finest_level": -1}, r"gamma_finest_level=-1 is invalid: must be >= 0"),
+        ({"finest_warps": -2}, r"finest_warps=-2 is invalid: must be >= 0 \(0: warps\)"),
         ({"presmooth_sigma": 1e9}, r"presmooth_sigma=1000000000.0 is invalid: must be in \[0, 50\]"),
     ],
     ids=str,

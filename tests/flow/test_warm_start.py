@@ -55,7 +55,7 @@ def clips():
 # Cold: the shared reference pyramid is an optimisation only
 
 
-@pytest.mark.parametrize("preset", ["opencv", "accurate", "fast", "per-frame"])
+@pytest.mark.parametrize("preset", ["opencv", "accurate", "fast", "robust", "per-frame"])
 def test_reference_flows_are_the_pairwise_flows_bit_for_bit(preset):
     a = face_flow_pair((96, 80), amplitude=1.5, seed=3)
     b = face_flow_pair((96, 80), amplitude=1.0, seed=4)

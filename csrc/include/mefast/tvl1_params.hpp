@@ -20,6 +20,7 @@ struct Params {
     int gamma_finest_level = 0;    // finest level that updates the illumination field (0: every level)
     int nscales = 5;               // pyramid levels (fewer when a level would fall below min_size)
     int warps = 5;                 // warps per level
+    int finest_warps = 0;          // warps on the full-size level (0: warps)
     float epsilon = 0.01f;         // stop when the mean squared update is below epsilon^2
     int inner_iterations = 30;     // iterations between two median filterings
     int outer_iterations = 10;     // median filterings per warp
@@ -66,6 +67,7 @@ inline void validate(const Params& p) {
     if (p.gamma_finest_level < 0) detail::bad("gamma_finest_level", p.gamma_finest_level, "must be >= 0");
     if (p.nscales < 1) detail::bad("nscales", p.nscales, "must be >= 1");
     if (p.warps < 1) detail::bad("warps", p.warps, "must be >= 1");
+    if (p.finest_warps < 0) detail::bad("finest_warps", p.finest_warps, "must be >= 0 (0: warps)");
     if (!(p.epsilon >= 0.0f && std::isfinite(p.epsilon))) detail::bad("epsilon", p.epsilon, "must be >= 0");
     if (p.inner_iterations < 1) detail::bad("inner_iterations", p.inner_iterations, "must be >= 1");
     if (p.outer_iterations < 1) detail::bad("outer_iterations", p.outer_iterations, "must be >= 1");
@@ -76,6 +78,9 @@ inline void validate(const Params& p) {
         detail::bad("presmooth_sigma", p.presmooth_sigma, "must be in [0, 50]");
     if (p.min_size < 4) detail::bad("min_size", p.min_size, "must be >= 4");
 }
+
+/// Warps on pyramid level s (0: full size).
+inline int warps_on_level(const Params& p, int s) { return s == 0 && p.finest_warps > 0 ? p.finest_warps : p.warps; }
 
 /// Number of pyramid levels actually used for an h x w image.
 inline int effective_scales(const Params& p, int h, int w) {
