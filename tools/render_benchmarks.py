@@ -56,8 +56,9 @@ PRESET_TEXT = {
     "accurate": "Gaussian pre-smoothing (sigma 0.5), anti-aliased 0.5 pyramid, lambda 0.25, theta 0.5, "
     "2 warps x 20 iterations per level, median 5 (tuned on the battery's tuning seeds)",
     "fast": "`accurate` with 8 iterations per warp",
-    "robust": "for large motion and brightness changes: 0.6 pyramid, 5 warps per coarse level and 2 at full size, "
-    "lambda 0.4, theta 0.4, 10 iterations, median 3, illumination term (gamma 1) held at full size",
+    "robust": "for large motion and brightness changes: `accurate`'s pyramid, 5 warps per coarse level and 3 at "
+    "full size, 2 x 10 iterations to epsilon 0.03, lambda 0.6, theta 0.3, no median filter, illumination term "
+    "(gamma 1) held at full size",
 }
 
 
