@@ -7,6 +7,7 @@ down), in pixels, from the first image to the second: ``I1(x + u, y + v) ~ I0(x,
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -216,6 +217,28 @@ TVL1_PRESETS: dict[str, TVL1Params] = {
         adapt_scales=True,
     ),
 }
+
+
+#: Fields added to ``TVL1Params`` after stores began recording TV-L1 values (``preprocess``, spotting), each with
+#: the value that does what the core did before the field existed: a record without the field was made with it.
+#: A new field must default to that value, and be listed here.
+TVL1_ADDED_FIELDS: dict[str, Any] = {"finest_warps": 0, "gamma_finest_level": 0}
+
+
+def with_added_fields(values: Mapping[str, Any]) -> dict[str, Any]:
+    """TV-L1 values read back from a store's record, with the fields added since it was written filled in.
+
+    Parameters
+    ----------
+    values : mapping
+        Recorded ``TVL1Params`` fields (a record may also hold other keys, such as the preset's name).
+
+    Returns
+    -------
+    dict
+        ``values`` with every field of :data:`TVL1_ADDED_FIELDS` it lacks set to its old-behaviour value.
+    """
+    return {**TVL1_ADDED_FIELDS, **values}
 
 
 def _resolve_params(params: TVL1Params | str | None) -> TVL1Params:

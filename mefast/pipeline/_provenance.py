@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import StoreError
+from ..flow import TVL1_ADDED_FIELDS
 from ..store import MEStore
 
 log = logging.getLogger(__package__)
@@ -98,8 +99,18 @@ _ADDED_OPTIONS: dict[str, Any] = {
 _LABELS = ("options.flow.preset", "options.mdmo_flow.preset")
 
 
+def _with_added(stored: dict[str, Any]) -> dict[str, Any]:
+    """A store's flattened parameters with the options and TV-L1 fields added since it was written filled in."""
+    out = {**_ADDED_OPTIONS, **stored}
+    for flow in ("options.flow", "options.mdmo_flow"):
+        if f"{flow}.tau" in out:  # TV-L1 values recorded: older ones lack the fields added since
+            for name, value in TVL1_ADDED_FIELDS.items():
+                out.setdefault(f"{flow}.{name}", value)
+    return out
+
+
 def _check_compatible(st: MEStore, dataset: Any, params: dict[str, Any]) -> None:
-    stored = {**_ADDED_OPTIONS, **_flatten(st.attrs.get("parameters") or {})}
+    stored = _with_added(_flatten(st.attrs.get("parameters") or {}))
     wanted = _flatten(json.loads(json.dumps(params)))
     if any(stored.get(k) != wanted.get(k) for k in set(stored) | set(wanted) if k not in _LABELS):
         diffs = [f"{k}: {stored.get(k)!r} -> {wanted.get(k)!r}" for k in sorted(set(stored) | set(wanted))

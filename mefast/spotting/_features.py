@@ -181,13 +181,13 @@ _RENAMED_FLOW = {"fast": "per-frame", "spotting": "per-frame"}
 
 def _recorded_tvl1(flow: Any) -> dict[str, Any] | None:
     """The TV-L1 values of a recorded ``flow`` option (a name from older versions or ``{"preset", **values}``)."""
-    from ..flow import TVL1_PRESETS
+    from ..flow import TVL1_PRESETS, with_added_fields
 
     if isinstance(flow, str):
         params = TVL1_PRESETS.get(_RENAMED_FLOW.get(flow, flow))
         return None if params is None else asdict(params)
-    if isinstance(flow, Mapping):
-        return {k: v for k, v in flow.items() if k != "preset"}
+    if isinstance(flow, Mapping):  # values recorded before a field was added lack it: its old-behaviour value
+        return with_added_fields({k: v for k, v in flow.items() if k != "preset"})
     return None
 
 

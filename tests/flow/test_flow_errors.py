@@ -114,6 +114,8 @@ def test_dataclass_fields_are_the_core_struct_fields():
     dflt = mefast.TVL1Params()
     for name in fields:  # same defaults on both sides
         assert getattr(struct_defaults, name) == getattr(dflt, name), name
+    # fields added after stores began recording default to what older records were made with
+    assert all(getattr(dflt, name) == value for name, value in mefast.flow.TVL1_ADDED_FIELDS.items())
     p = mefast.TVL1Params.preset("accurate")
     assert p._core_params is p._core_params  # built once, kept
     assert all(getattr(p._core_params, name) == getattr(p, name) for name in fields)

@@ -52,8 +52,9 @@ OLD_FAST = mefast.TVL1Params(presmooth_sigma=0.8, scale_step=0.5, pyramid_smooth
 def test_stores_made_before_decode_and_warm_start_resume_with_the_old_behaviour(tiny, tmp_path):
     """A store written before ``decode``, ``mdmo_warm_start`` and ``device`` existed has no keys for them: it was
     made as ``decode="full"``, ``mdmo_warm_start=False`` and ``device="cpu"`` make one, and resumes with those.
-    The preset names recorded next to the TV-L1 values are labels of the table of the version that wrote them;
-    the values are compared."""
+    Likewise its TV-L1 values lack the fields added since (``finest_warps``, ``gamma_finest_level``), whose
+    defaults do what the core did before them. The preset names recorded next to the TV-L1 values are labels
+    of the table of the version that wrote them; the values are compared."""
     assert OLD_FAST in mefast.TVL1_PRESETS.values() and mefast.TVL1_PRESETS["fast"] != OLD_FAST
     path = tmp_path / "old.zarr"
     opts = PreprocessOptions(crop_size=FRAME, align="none", mdmo_flow=OLD_FAST, decode="full", mdmo_warm_start=False)
@@ -64,6 +65,9 @@ def test_stores_made_before_decode_and_warm_start_resume_with_the_old_behaviour(
     del params["options"]["decode"], params["options"]["mdmo_warm_start"]  # as an older version wrote it
     del params["options"]["device"]
     params["options"]["mdmo_flow"]["preset"] = "fast"
+    for flow in ("flow", "mdmo_flow"):
+        for name in mefast.flow.TVL1_ADDED_FIELDS:
+            del params["options"][flow][name]
     st.update_attrs(parameters=params)
     st.mark_undone(2)
     report = preprocess(tiny, path, options=opts, **light)
@@ -73,6 +77,7 @@ def test_stores_made_before_decode_and_warm_start_resume_with_the_old_behaviour(
         ({"decode": "reduced"}, "options.decode: 'full' -> 'reduced'"),
         ({"mdmo_warm_start": True}, "options.mdmo_warm_start: False -> True"),
         ({"mdmo_flow": OLD_FAST.replace(warps=3)}, "options.mdmo_flow.warps: 2 -> 3"),
+        ({"flow": mefast.TVL1_PRESETS["accurate"].replace(finest_warps=1)}, "options.flow.finest_warps: 0 -> 1"),
     ):
         with pytest.raises(StoreError, match=re.escape(diff)):
             preprocess(tiny, path, options=dataclasses.replace(opts, **changed), **light)

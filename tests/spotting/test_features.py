@@ -185,6 +185,13 @@ def test_options_record_the_flow_values_and_compare_them() -> None:
         (line,) = fast.differences({**recorded, "flow": old})
         assert line.startswith(f"flow: the store's flow {old!r}") and "pass flow='per-frame'" in line
     assert FeatureOptions(lags=(3, 9), flow="fast").differences(json.loads(json.dumps(fast.as_dict()))) == []
+    # values recorded before the TV-L1 fields added since: those fields' defaults are what the core did then
+    from mefast.flow import TVL1_ADDED_FIELDS
+
+    older = {k: v for k, v in recorded["flow"].items() if k not in TVL1_ADDED_FIELDS}
+    assert len(older) == len(recorded["flow"]) - len(TVL1_ADDED_FIELDS)
+    assert opts.differences({**recorded, "flow": older}) == []
+    assert opts.differences({**recorded, "flow": {**older, "finest_warps": 1}})[0].startswith("flow: the store's")
     assert opts.differences({**recorded, "flow": "nope"})[0].startswith("flow: the store's flow 'nope'")
     assert opts.differences({**recorded, "mask_eyes": False}) == ["mask_eyes: the store's False, these options' True"]
     extra = opts.differences({**recorded, "colour": True})

@@ -1,7 +1,9 @@
 // TV-L1's parameters and their rules, the only place they are written: the struct (bound to Python as
 // mefast._core.TVL1Params, one line per field in csrc/bindings/register_flow.cpp, built once by the dataclass
 // mefast.TVL1Params) and validate(), which the dataclass and every backend's binding call. A new parameter: a
-// member and its rule here, its binding line, its dataclass field (tests/flow check the two field lists match).
+// member and its rule here, its binding line, its dataclass field (tests/flow check the two field lists match),
+// and a default that does what the core did without it, listed in mefast.flow.TVL1_ADDED_FIELDS (stores record
+// every field; an older store's record lacks the new one and is read with that default, so it still resumes).
 #pragma once
 
 #include <charconv>
