@@ -82,8 +82,9 @@ illumination term and about 2.6x DIS's time.
 So the core got two cheaper ways to spend time where stereo needs it. ``gamma_finest_level=1`` estimates the
 illumination field on the coarse levels only and holds it, upsampled, on the full-size level, which then costs
 what it costs without ``gamma`` (the field is smooth: a gain and an offset); ``finest_warps`` gives the full-size
-level fewer warps than the coarse ones, where large motions are found. The ``fast`` search rerun with the grid
-as listed now (469 candidates; same command): DIS medium 0.155 synthetic / 0.964 stereo in 8.9 / 2.35 ms; front
+level fewer warps than the coarse ones, where large motions are found. The ``fast`` search rerun with its grid
+as listed now (469 candidates; same command; ``SEARCH_SPACE`` then had neither ``finest_warps`` nor lambda
+0.4 and 0.6): DIS medium 0.155 synthetic / 0.964 stereo in 8.9 / 2.35 ms; front
 (no synthetic pair lost) 0.80x: 12 stereo pairs lost; 0.87x: 11 (lambda 0.4, theta 0.4, 2 warps x 8, step 0.6,
 median 3, epsilon 0.005: the objective's pick, stereo 1.284); 1.07x: 8 (gamma 1 held, lambda 0.6, 2 x 12);
 1.28x: 6; 1.54x: 4; 1.59x: 3; 1.82x: 2; 1.84x: 1 (3 warps x 12, step 0.6, gamma 1 held). Within DIS's time
