@@ -49,9 +49,6 @@ class TVL1Params:
         ``min_size`` pixels) raise ``ValueError``, unless ``adapt_scales``.
     warps : int
         Warps (re-linearisations of the data term) per level.
-    finest_warps : int
-        Warps on the full-size level (0: ``warps``). Large motions are found on the coarse levels, which cost
-        little; the full-size level, the largest cost, often needs fewer warps to refine them.
     epsilon : float
         Stopping threshold: iterations stop when the mean squared flow update falls below ``epsilon**2``.
     inner_iterations, outer_iterations : int
@@ -60,12 +57,6 @@ class TVL1Params:
         Size ratio between consecutive pyramid levels, in (0, 1).
     gamma : float
         Weight of the illumination-change term (0: none).
-    gamma_finest_level : int
-        Finest pyramid level (0: full size) on which the illumination field is estimated; on finer levels it
-        is held at its upsampled value. Brightness changes between frames (exposure, gain, offset) are smooth,
-        so a coarse estimate serves the full-size levels, which then cost what they cost without ``gamma``.
-        A warm-started pair (:func:`compute_flow`'s ``warm_start``) solves only level 0, so with a value above
-        0 it has no illumination term.
     median_filtering : int
         Size of the median filter applied to the flow (1: off, 3 or 5).
     presmooth_sigma : float
@@ -79,6 +70,15 @@ class TVL1Params:
         Use fewer than ``nscales`` levels when the frames are too small for them (what OpenCV does
         silently), instead of raising. The ``accurate`` and ``fast`` presets set it, so they work on any
         frame size; the defaults keep OpenCV's parameters and say so when they cannot be honoured.
+    finest_warps : int
+        Warps on the full-size level (0: ``warps``). Large motions are found on the coarse levels, which cost
+        little; the full-size level, the largest cost, often needs fewer warps to refine them.
+    gamma_finest_level : int
+        Finest pyramid level (0: full size) on which the illumination field is estimated; on finer levels it
+        is held at its upsampled value. Brightness changes between frames (exposure, gain, offset) are smooth,
+        so a coarse estimate serves the full-size levels, which then cost what they cost without ``gamma``.
+        The coarsest level a pair solves always estimates it: a pyramid with fewer levels (``adapt_scales``) or
+        a warm-started pair (:func:`compute_flow`'s ``warm_start``, which solves level 0 only) still has the term.
 
     Raises
     ------
@@ -102,18 +102,19 @@ class TVL1Params:
     theta: float = 0.3
     nscales: int = 5
     warps: int = 5
-    finest_warps: int = 0
     epsilon: float = 0.01
     inner_iterations: int = 30
     outer_iterations: int = 10
     scale_step: float = 0.8
     gamma: float = 0.0
-    gamma_finest_level: int = 0
     median_filtering: int = 5
     presmooth_sigma: float = 0.0
     pyramid_smoothing: bool = False
     min_size: int = 16
     adapt_scales: bool = False
+    # Fields added later go last (TVL1_ADDED_FIELDS), so positional arguments and older pickles keep their order.
+    finest_warps: int = 0
+    gamma_finest_level: int = 0
 
     def __post_init__(self) -> None:
         # Each field sets the bound struct's attribute of the same name (an unknown name raises AttributeError,
@@ -129,8 +130,9 @@ class TVL1Params:
         return struct
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # The bound struct is rebuilt from the fields, not pickled.
-        return (type(self), tuple(getattr(self, f.name) for f in dataclasses.fields(self)))
+        # The bound struct is rebuilt from the fields, not pickled; by name, so that fields added later cannot
+        # shift the values of a pickle.
+        return (_params_from_fields, (type(self), {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}))
 
     @classmethod
     def preset(cls, name: str) -> TVL1Params:
@@ -145,7 +147,12 @@ class TVL1Params:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
 
-#: Named parameter sets. ``accurate`` and ``fast`` were chosen by ``benchmarks/flow/tune_presets.py`` on the
+def _params_from_fields(cls: type[TVL1Params], fields: dict[str, Any]) -> TVL1Params:
+    """Unpickle a :class:`TVL1Params` (see its ``__reduce__``)."""
+    return cls(**fields)
+
+
+#: Named parameter sets. ``accurate``, ``fast`` and ``robust`` were chosen by ``benchmarks/flow/tune_presets.py`` on the
 #: tuning seeds of the flow battery (``mefast.testing.flow_battery``); their endpoint error (mean and worst case)
 #: and time, next to OpenCV's DualTVL1 and DIS, are measured on its held-out report seeds by
 #: ``benchmarks/flow/test_battery.py`` (the README's preset table):
@@ -165,8 +172,8 @@ class TVL1Params:
 #:               error on every tuning pair of both kinds. 5 warps on each coarse level (where large motions are
 #:               found, cheaply) and 3 on the full-size one (``finest_warps``), each of at most 2 x 10 iterations
 #:               stopped at epsilon 0.03, lambda 0.6, no median filter, and the illumination term (gamma 1)
-#:               estimated on the coarse levels and held on the full-size one (``gamma_finest_level``), where it
-#:               would cost ~40 % more. About ``accurate``'s time (~1.3x DIS's). On the held-out battery it is
+#:               estimated on the coarse levels and held on the full-size one (``gamma_finest_level``), the level
+#:               where estimating it costs most. About ``accurate``'s time (~1.3x DIS's). On the held-out battery it is
 #:               below DIS medium on every synthetic pair but, by a hair, not on the Motorcycle stereo pair (the
 #:               README's preset table).
 #: ``per-frame`` many small-motion pairs at working size (128x128): MDMO's onset-to-every-frame flows in

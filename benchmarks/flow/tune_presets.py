@@ -27,7 +27,7 @@ never looked at here.
 * ``robust``: the fewest pairs of either kind not below DIS-medium's EPE, then the least time: what beating DIS
   medium on every pair costs.
 
-Both must also recover clean translations of the face without the bias that stopping early leaves
+All three must also recover clean translations of the face without the bias that stopping early leaves
 (``TRANSLATIONS``, ``MAX_TRANSLATION_BIAS``): a candidate that fails that check loses to every one that passes.
 
 The search is a coordinate descent: starting from a seed candidate, each round tries every listed value of
@@ -38,8 +38,11 @@ Run (about 20-30 minutes on the shared 2-core machine)::
 
     python benchmarks/flow/tune_presets.py --seeds 2 --repeats 2 --rounds 2 --out tune_presets.json
 
-That is what chose the presets in ``TVL1_PRESETS`` (run as ``accurate`` and then ``--presets fast`` from it, which
-the one command above does in a row, followed by the final pick of each preset among all candidates). On its 32
+That is what chose ``accurate`` and ``fast`` in ``TVL1_PRESETS`` (run as ``accurate`` and then ``--presets fast``
+from it, which the one command above does in a row, followed by the final pick of each preset among all
+candidates). The grids and ``SEARCH_SPACE`` have grown since (each paragraph below says what differed), so the
+same command today searches more and need not stop at the same candidates: to rerun a documented search
+exactly, take this script from the commit that documented it (``git log -- benchmarks/flow/tune_presets.py``). On its 32
 tuning pairs (seeds 0 and 1) it measured DIS medium 0.155 mean EPE in 9.4 ms and DualTVL1 0.130 in 1.33 s;
 ``accurate`` 0.087 (0.67x DualTVL1) in 14.3 ms and ``fast`` 0.108 in 8.9 ms, below DIS medium on 32 of 32
 pairs (CPU times per pair). ``accurate`` is a candidate met in ``fast``'s search (``fast`` with 20 rather than 8
@@ -154,8 +157,8 @@ COARSE_GRID: dict[str, dict[str, tuple]] = {
         "gamma": (0.0, 1.0, 2.0, 4.0),
         "gamma_finest_level": (1,),
     },
-    # robust starts from the cheapest setting of the fast search that beats DIS medium on every tuning pair,
-    # synthetic and stereo, and looks for less time at no pair lost
+    # robust starts from the cheapest setting that beat DIS medium on every tuning pair, synthetic and stereo, in a
+    # first probe with finest_warps (TVL1_START), and looks for less time at no pair lost
     "robust": {
         "warps": (3, 4),
         "finest_warps": (2,),
@@ -311,7 +314,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, default=2, help="tuning seeds per image and amplitude (default 2)")
     ap.add_argument(
-        "--stereo-seeds", type=int, default=16, help="layered stereo tuning pairs that fast must also win (default 16)"
+        "--stereo-seeds",
+        type=int,
+        default=16,
+        help="layered stereo tuning pairs that fast and robust must also win (default 16)",
     )
     ap.add_argument("--stereo-gain", type=float, default=0.02, help="stereo views' gain difference (stereo_battery)")
     ap.add_argument("--stereo-offset", type=float, default=2.0, help="stereo views' offset difference, grey levels")
@@ -347,7 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stereo = stereo_tuning_cases(n_stereo, args.stereo_gain, args.stereo_offset)
     log = lambda s: print(s, flush=True)  # noqa: E731
     log(f"{len(cases)} tuning pairs (seeds {sorted({c.seed for c in cases})}), {args.repeats} passes each")
-    log(f"{len(stereo)} layered stereo tuning pairs (seeds {[c.seed for c in stereo]}), for fast")
+    log(f"{len(stereo)} layered stereo tuning pairs (seeds {[c.seed for c in stereo]}), for fast and robust")
 
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     dis_epe, dis_ms = run_pairs(lambda a, b: dis.calc(a, b, None), cases, args.repeats)
@@ -397,7 +403,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     chosen: dict[str, Result] = {}
     for name in args.presets:
         score = scores[name]
-        # fast starts from accurate: tuned in this run, else the current preset
         if name in TVL1_START:
             start = TVL1_START[name]
         else:  # fast starts from accurate: tuned in this run, else the current preset
@@ -443,7 +448,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
     if {"fast", "robust"} & set(args.presets) and m:
         # what fast's objective trades: time for all pairs against pairs lost to DIS medium (synthetic, stereo)
-        log(f"fast's front over the {len(tuner.cache)} candidates (unbiased only): time vs DIS medium, pairs lost")
+        log(f"the front over the {len(tuner.cache)} candidates (unbiased only): time vs DIS medium, pairs lost")
         for r in _front([r for r in tuner.cache.values() if not biased(r)], lambda r: (total_ms(r), *losses(r))):
             syn, st = losses(r)
             log(

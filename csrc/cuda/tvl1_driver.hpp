@@ -203,9 +203,9 @@ void tvl1_pairs(Exec& ex, const float* frames, int nf, int h, int w, const int* 
             const int lw = sizes[static_cast<std::size_t>(s)].second;
             const int ln = lh * lw;
             const double scaled_eps = static_cast<double>(p.epsilon) * p.epsilon * static_cast<double>(ln);
-            // The illumination field is solved for on levels gamma_finest_level and coarser, and held at its
-            // upsampled value on the finer ones (solve() in tvl1.cpp).
-            const bool update_gamma = use_gamma && s >= p.gamma_finest_level;
+            // The illumination field is solved for on levels gamma_finest_level and coarser (and on the coarsest
+            // level), and held at its upsampled value on the finer ones (solve() in tvl1.cpp).
+            const bool update_gamma = tvl1::updates_illumination(p, s, L - 1);
             const bool hold_gamma = use_gamma && !update_gamma;
             ex.for_each(nf, ln, AllItems{}, GradientOp{level(s), grad4.data(), lh, lw});
             for (float* q : {a_p11.data(), a_p12.data(), a_p21.data(), a_p22.data()}) ex.fill_zero(q, used);

@@ -618,7 +618,10 @@ struct Workspace {
 // The coarse-to-fine solve of one pair from the pyramids of its two frames, from level `start` down to 0.
 // init: null (the flow starts at zero on level `start`, the coarsest level, as OpenCV's) or, with start == 0,
 // the flow to start from, interleaved (u, v) at h x w (a warm start). p0 needs levels 0 .. start, p1 too.
-// ws.reserve() was called for the finest level.
+// ws.reserve() was called for the finest level. With a warm start, the illumination field (gamma) starts from
+// ws.u3 as the previous solve in ws left it, the previous pair's field: a chain of warm starts carries it, as
+// it carries the flow (started from zero at full size, the field takes more iterations than a warp has, and
+// the flow follows the brightness change instead, further with each pair of the chain).
 void solve(Workspace& ws, const Pyramid& p0, const Pyramid& p1, int start, const Params& p, const float* init,
            float* flow) {
     const bool use_gamma = p.gamma != 0.0f;
@@ -637,7 +640,7 @@ void solve(Workspace& ws, const Pyramid& p0, const Pyramid& p1, int start, const
                 u2[i] = init[2 * i + 1];
             }
         }
-        if (use_gamma) std::fill_n(u3.begin(), cn, 0.0f);
+        if (use_gamma && init == nullptr) std::fill_n(u3.begin(), cn, 0.0f);
     }
 
     State st;
@@ -652,9 +655,9 @@ void solve(Workspace& ws, const Pyramid& p0, const Pyramid& p1, int start, const
         const int lh = p1.levels[s].h, lw = p1.levels[s].w;
         const std::size_t ln = static_cast<std::size_t>(lh) * lw;
         const double scaled_eps = static_cast<double>(p.epsilon) * p.epsilon * static_cast<double>(ln);
-        // The illumination field is updated on levels gamma_finest_level and coarser; on the finer ones it is
-        // held at its upsampled value, a fixed part of the data term's constant.
-        const bool update_gamma = use_gamma && s >= p.gamma_finest_level;
+        // The illumination field is updated on levels gamma_finest_level and coarser (and on the start level);
+        // on the finer ones it is held at its upsampled value, a fixed part of the data term's constant.
+        const bool update_gamma = updates_illumination(p, s, start);
         const bool hold_gamma = use_gamma && !update_gamma;
         interleave_with_gradient(I1, lh, lw, I1c.data());
         std::fill_n(p11.begin() + Workspace::kPad, ln, 0.0f);
@@ -769,7 +772,7 @@ void compute_from_reference(const float* reference, const float* frames, std::pt
         wk.reserve(static_cast<std::size_t>(npx), w, p.median_filtering, p.gamma != 0.0f);
         const std::ptrdiff_t first = r * len, end = std::min(n, first + len);
         for (std::ptrdiff_t k = first; k < end; ++k) {
-            const bool warm = k > first;
+            const bool warm = k > first;  // then wk's last solve was frame k-1's: its illumination field carries
             wk.pyr1.build(frames + k * npx, h, w, p, warm ? 1 : nscales, wk.blur_a.data(), wk.up.data());
             solve(wk, ref, wk.pyr1, warm ? 0 : nscales - 1, p, warm ? flows + (k - 1) * npx * 2 : nullptr,
                   flows + k * npx * 2);

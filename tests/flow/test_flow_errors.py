@@ -114,8 +114,14 @@ def test_dataclass_fields_are_the_core_struct_fields():
     dflt = mefast.TVL1Params()
     for name in fields:  # same defaults on both sides
         assert getattr(struct_defaults, name) == getattr(dflt, name), name
-    # fields added after stores began recording default to what older records were made with
+    # fields added after stores began recording default to what older records were made with, and every field
+    # that is not one of the recorded ones is listed there (a new field cannot be forgotten)
     assert all(getattr(dflt, name) == value for name, value in mefast.flow.TVL1_ADDED_FIELDS.items())
+    recorded_from_the_start = {"tau", "lambda_", "theta", "nscales", "warps", "epsilon", "inner_iterations",
+                               "outer_iterations", "scale_step", "gamma", "median_filtering", "presmooth_sigma",
+                               "pyramid_smoothing", "min_size", "adapt_scales"}  # fmt: skip
+    assert set(fields) == recorded_from_the_start | set(mefast.flow.TVL1_ADDED_FIELDS)
+    assert fields[-len(mefast.flow.TVL1_ADDED_FIELDS) :] == list(mefast.flow.TVL1_ADDED_FIELDS)  # appended: pickles
     p = mefast.TVL1Params.preset("accurate")
     assert p._core_params is p._core_params  # built once, kept
     assert all(getattr(p._core_params, name) == getattr(p, name) for name in fields)
@@ -131,6 +137,15 @@ def test_params_pickle_and_copy_rebuild_the_struct():
         assert q._core_params.gamma == pytest.approx(0.1) and q._core_params.adapt_scales
     s = pickle.loads(pickle.dumps(p._core_params))
     assert repr(s) == repr(p._core_params)
+    robust = mefast.TVL1Params.preset("robust")  # the fields added later round-trip by name
+    assert pickle.loads(pickle.dumps(robust)) == robust and robust.finest_warps and robust.gamma_finest_level
+
+    class OlderPickle:  # what an older version pickled: the class and its fields' values in order, no new fields
+        def __reduce__(self):
+            older = [f.name for f in dataclasses.fields(mefast.TVL1Params)][: -len(mefast.flow.TVL1_ADDED_FIELDS)]
+            return (mefast.TVL1Params, tuple(getattr(p, name) for name in older))
+
+    assert pickle.loads(pickle.dumps(OlderPickle())) == p
 
 
 def test_unknown_preset_and_params_type():

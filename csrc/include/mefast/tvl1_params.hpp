@@ -81,6 +81,14 @@ inline void validate(const Params& p) {
     if (p.min_size < 4) detail::bad("min_size", p.min_size, "must be >= 4");
 }
 
+/// Whether pyramid level s updates the illumination field (gamma > 0) of a solve that starts at level `start`
+/// (its coarsest level, or 0 for a warm start): levels gamma_finest_level and coarser do, and so does the start
+/// level always, so that a shallow pyramid (adapt_scales on small frames) or a warm-started pair, which solves
+/// level 0 only, still estimates the field. The finer levels hold it.
+inline bool updates_illumination(const Params& p, int s, int start) {
+    return p.gamma != 0.0f && s >= (p.gamma_finest_level < start ? p.gamma_finest_level : start);
+}
+
 /// Warps on pyramid level s (0: full size).
 inline int warps_on_level(const Params& p, int s) { return s == 0 && p.finest_warps > 0 ? p.finest_warps : p.warps; }
 
