@@ -39,6 +39,23 @@ READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC",
 WILLNEED = getattr(os, "POSIX_FADV_WILLNEED", None) if hasattr(os, "posix_fadvise") else None
 
 
+def reader_threads(n_threads: int | None) -> int:
+    """Threads a chunk reader uses: ``n_threads`` (all cores if None), at most 4, at least 1."""
+    return max(1, min(_MAX_THREADS, core_threads(n_threads) or os.cpu_count() or 1))
+
+
+def blosc_holds(buf: bytes | memoryview, nbytes: int, size: int) -> bool:
+    """Whether the Blosc chunk ``buf`` of ``size`` bytes (as read) decodes to ``nbytes`` bytes.
+
+    Blosc's 16-byte header: version, versionlz, flags, typesize, then the decoded and the compressed size
+    (uint32 LE each); a file longer than its compressed size, or of another decoded size, is not the chunk.
+    """
+    head = bytes(buf[:16])
+    return (
+        size >= 16 and int.from_bytes(head[4:8], "little") == nbytes and int.from_bytes(head[12:16], "little") == size
+    )
+
+
 class ChunkReader:
     """Reads whole one-sample chunks of one Zarr v3 array from local files into NumPy buffers.
 
@@ -57,7 +74,7 @@ class ChunkReader:
         self.dtype = layout.dtype
         self.fill_value = layout.fill_value
         self._nbytes = layout.nbytes
-        self.n_threads = max(1, min(_MAX_THREADS, core_threads(n_threads) or os.cpu_count() or 1))
+        self.n_threads = reader_threads(n_threads)
         self._pool: ThreadPoolExecutor | None = None
 
     @classmethod
@@ -121,13 +138,8 @@ class ChunkReader:
                         os.close(left)
 
     def _decompress(self, row: int, buf: bytes, out: np.ndarray) -> None:
-        # Blosc's 16-byte header: version, versionlz, flags, typesize, then the decoded and the compressed size
-        # (uint32 LE each); a file longer than its compressed size (or than any one-sample chunk) is foreign.
-        if (
-            len(buf) < 16
-            or int.from_bytes(buf[4:8], "little") != self._nbytes
-            or int.from_bytes(buf[12:16], "little") != len(buf)
-        ):
+        # a file longer than its compressed size (or than any one-sample chunk) is foreign
+        if not blosc_holds(buf, self._nbytes, len(buf)):
             path = self.layout.path(row)
             raise StoreError(f"the chunk {path} does not hold one sample of shape {self.shape} {self.dtype}")
         numcodecs.blosc.decompress(buf, out)

@@ -56,7 +56,7 @@ from zarr.codecs import BloscCodec
 from zarr.storage import LocalStore
 
 from ._chunk_files import ChunkLayout, ChunkWriter, chunk_layout
-from ._chunk_reader import ChunkReader
+from ._chunk_reader import READ_FLAGS, ChunkReader
 from ._validation import check_int
 from .errors import ShapeError, StoreError
 
@@ -981,7 +981,7 @@ class MEStore:
         out = np.zeros(self._n, dtype=bool)
         for i in range(self._n):
             try:
-                fd = os.open(layout.path(i), os.O_RDONLY)
+                fd = os.open(layout.path(i), READ_FLAGS)
             except FileNotFoundError:
                 continue  # never written or deleted as the fill value: False
             try:

@@ -21,13 +21,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._chunk_files import local_chunk_files
-from .._chunk_reader import READ_FLAGS, WILLNEED
-from .._validation import core_threads
+from .._chunk_reader import READ_FLAGS, WILLNEED, blosc_holds, reader_threads
 from ..errors import StoreError
 
 __all__ = ["PackedReader"]
-
-_MAX_THREADS = 4
 
 
 class PackedReader:
@@ -56,7 +53,7 @@ class PackedReader:
             raise ValueError(f"packed array {array.shape} chunks {array.chunks} does not fit held {self.held.shape}")
         self._row_bytes = int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
         self._folder, self._raw = _direct_folder(array) if direct else (None, False)
-        self.n_threads = max(1, min(_MAX_THREADS, core_threads(n_threads) or os.cpu_count() or 1))
+        self.n_threads = reader_threads(n_threads)
         self._pool: ThreadPoolExecutor | None = None
         self._buffers = threading.local()  # one read buffer per thread, reused: no page faults per chunk
 
@@ -145,8 +142,7 @@ class PackedReader:
             if got != nbytes:
                 raise StoreError(f"the packed chunk {path} has {size} bytes, not the {nbytes} of {self.g} samples")
             return True
-        head = bytes(view[:16])
-        if got < 16 or int.from_bytes(head[4:8], "little") != nbytes or int.from_bytes(head[12:16], "little") != got:
+        if not blosc_holds(view, nbytes, got):
             raise StoreError(f"the packed chunk {path} does not hold {self.g} samples of {self.shape} {self.dtype}")
         numcodecs.blosc.decompress(view[:got], out)
         return True
