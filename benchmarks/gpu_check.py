@@ -308,6 +308,10 @@ def check_tvl1(rep: Report) -> None:
         ("accurate", mefast.TVL1Params.preset("accurate")),
         ("fast", mefast.TVL1Params.preset("fast")),
         ("robust (illumination held at full size, finest_warps)", mefast.TVL1Params.preset("robust")),
+        (
+            "robust, 4 iterations per pass at full size (finest_inner_iterations)",
+            mefast.TVL1Params.preset("robust").replace(finest_inner_iterations=4),
+        ),
         ("opencv + gamma 0.1 + median 3", mefast.TVL1Params(gamma=0.1, median_filtering=3)),
     ]
     tol = "mean<=1e-3, p99.9<=0.02, max<=0.5 px, |dEPE|<=0.002"

@@ -21,6 +21,7 @@ class TVL1Params:  # register_flow.cpp, tvl1::Params
     outer_iterations: int
     scale_step: float
     finest_warps: int
+    finest_inner_iterations: int
     gamma: float
     gamma_finest_level: int
     median_filtering: int

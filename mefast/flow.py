@@ -73,6 +73,10 @@ class TVL1Params:
     finest_warps : int
         Warps on the full-size level (0: ``warps``). Large motions are found on the coarse levels, which cost
         little; the full-size level, the largest cost, often needs fewer warps to refine them.
+    finest_inner_iterations : int
+        ``inner_iterations`` on the full-size level (0: ``inner_iterations``): as ``finest_warps``, a smaller budget
+        where iterations cost most, after the coarse levels have found the motion. The stopping test
+        (``epsilon``) applies on every level as before.
     gamma_finest_level : int
         Finest pyramid level (0: full size) on which the illumination field is estimated; on finer levels it
         is held at its upsampled value. Brightness changes between frames (exposure, gain, offset) are smooth,
@@ -115,6 +119,7 @@ class TVL1Params:
     # Fields added later go last (TVL1_ADDED_FIELDS), so positional arguments and older pickles keep their order.
     finest_warps: int = 0
     gamma_finest_level: int = 0
+    finest_inner_iterations: int = 0
 
     def __post_init__(self) -> None:
         # Each field sets the bound struct's attribute of the same name (an unknown name raises AttributeError,
@@ -164,8 +169,9 @@ def _params_from_fields(cls: type[TVL1Params], fields: dict[str, Any]) -> TVL1Pa
 #: ``fast``      ``accurate`` with at most 8 iterations per warp, for many full-size pairs: below DIS-medium's
 #:               error on every tuning pair at no more than its time (about 9 ms per 340x280 pair on one core).
 #:               Not for large, discontinuous motion: on layered stereo pairs (``mefast.testing.stereo_battery``,
-#:               2-15 px) DIS medium is more accurate, and the tuning search found no TV-L1 setting within DIS's
-#:               time that beats it there on most pairs (``benchmarks/flow/tune_presets.py``).
+#:               2-15 px) DIS medium is more accurate, and the best TV-L1 setting the tuning search found within
+#:               DIS's time still loses 4 of its 16 stereo pairs and a synthetic one; winning all costs about
+#:               1.4x DIS's time (``robust``; ``benchmarks/flow/tune_presets.py``).
 #: ``robust``    large, discontinuous motion (2-15 px, occlusions) and brightness changes between the frames
 #:               (another camera's gain and offset, exposure, flicker): chosen on the tuning seeds and on layered
 #:               stereo pairs (``mefast.testing.stereo_battery``) as the cheapest setting found below DIS-medium's
@@ -229,7 +235,7 @@ TVL1_PRESETS: dict[str, TVL1Params] = {
 #: Fields added to ``TVL1Params`` after stores began recording TV-L1 values (``preprocess``, spotting), each with
 #: the value that does what the core did before the field existed: a record without the field was made with it.
 #: A new field must default to that value, and be listed here.
-TVL1_ADDED_FIELDS: dict[str, Any] = {"finest_warps": 0, "gamma_finest_level": 0}
+TVL1_ADDED_FIELDS: dict[str, Any] = {"finest_warps": 0, "gamma_finest_level": 0, "finest_inner_iterations": 0}
 
 
 def with_added_fields(values: Mapping[str, Any]) -> dict[str, Any]:

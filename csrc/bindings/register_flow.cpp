@@ -49,6 +49,8 @@ void register_flow(py::module_& m) {
     field(c, "outer_iterations", &Params::outer_iterations, "median filterings per warp");
     field(c, "scale_step", &Params::scale_step, "size ratio of two pyramid levels");
     field(c, "finest_warps", &Params::finest_warps, "warps on the full-size level (0: warps)");
+    field(c, "finest_inner_iterations", &Params::finest_inner_iterations,
+          "inner_iterations on the full-size level (0: inner_iterations)");
     field(c, "gamma", &Params::gamma, "weight of the illumination term");
     field(c, "gamma_finest_level", &Params::gamma_finest_level,
           "finest pyramid level that updates the illumination field (0: every level)");

@@ -71,8 +71,8 @@ void blur(Exec& ex, float* img, float* tmp, int n, int h, int w, index_t stride,
 }
 
 template <bool kGamma, class Exec>
-void iterate_warp(Exec& ex, const tvl1::Params& p, const DualState& st, double* err, float* m1, float* m2, int b,
-                  double scaled_eps) {
+void iterate_warp(Exec& ex, const tvl1::Params& p, int inner_iterations, const DualState& st, double* err, float* m1,
+                  float* m2, int b, double scaled_eps) {
     const int ln = st.h * st.w;
     int it = 0;
     int pending = -1;  // ticket of the last poll, read one poll later
@@ -85,7 +85,7 @@ void iterate_warp(Exec& ex, const tvl1::Params& p, const DualState& st, double* 
             ex.for_each(b, ln, at_outer, MedianOp<3>{st.u1, st.u2, m1, m2, st.h, st.w, st.stride});
         }
         if (p.median_filtering > 1) ex.for_each(b, ln, at_outer, CopyBackOp{m1, m2, st.u1, st.u2, st.stride});
-        for (int inner = 0; inner < p.inner_iterations; ++inner) {
+        for (int inner = 0; inner < inner_iterations; ++inner) {
             const ActivePairs gate{err, it, scaled_eps};
             ex.for_each_sum(b, ln, gate, PrimalOp<kGamma>{st}, err, err_slot_sum(it), err_slot_clear(it));
             ex.for_each(b, ln, gate, DualOp<kGamma>{st});
@@ -216,15 +216,16 @@ void tvl1_pairs(Exec& ex, const float* frames, int nf, int h, int w, const int* 
             DualState st{a_ix.data(), a_iy.data(), a_grad.data(), a_rho.data(), u1, u2, u3,
                          a_p11.data(), a_p12.data(), a_p21.data(), a_p22.data(), a_p31.data(), a_p32.data(),
                          lh, lw, N, p.lambda * p.theta, p.theta, p.tau / p.theta, update_gamma ? p.gamma : 0.0f};
+            const int inner = tvl1::inner_on_level(p, s);  // iterations between two median filterings
             for (int warp = 0, nw = tvl1::warps_on_level(p, s); warp < nw; ++warp) {
                 ex.for_each(b, ln, AllItems{},
                             WarpOp{level(s), grad4.data(), f0, f1, u1, u2, a_ix.data(), a_iy.data(), a_grad.data(),
                                    a_rho.data(), a_err.data(), lh, lw, N, st.gamma, hold_gamma ? u3 : nullptr,
                                    p.gamma});
                 if (update_gamma)
-                    detail::iterate_warp<true>(ex, p, st, a_err.data(), m1, a_m2.data(), b, scaled_eps);
+                    detail::iterate_warp<true>(ex, p, inner, st, a_err.data(), m1, a_m2.data(), b, scaled_eps);
                 else
-                    detail::iterate_warp<false>(ex, p, st, a_err.data(), m1, a_m2.data(), b, scaled_eps);
+                    detail::iterate_warp<false>(ex, p, inner, st, a_err.data(), m1, a_m2.data(), b, scaled_eps);
             }
             if (s == 0) break;
             // Upsample the flow to the next finer level (vectors scaled by 1 / scale_step, u3 not scaled).

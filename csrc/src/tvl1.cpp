@@ -695,7 +695,7 @@ void solve(Workspace& ws, const Pyramid& p0, const Pyramid& p1, int start, const
                     median_filter_scratch(u1.data(), lh, lw, k, med_scratch.data());
                     median_filter_scratch(u2.data(), lh, lw, k, med_scratch.data());
                 }
-                for (int inner = 0; error > scaled_eps && inner < p.inner_iterations; ++inner)
+                for (int inner = 0, ni = inner_on_level(p, s); error > scaled_eps && inner < ni; ++inner)
                     error = update_gamma ? sweep_gamma(st) : sweep(st);
             }
         }

@@ -157,6 +157,23 @@ def test_finest_warps_apply_to_the_full_size_level_only(face_pair):
     assert endpoint_error(mixed, face_pair.flow) < 0.2
 
 
+def test_finest_inner_iterations_apply_to_the_full_size_level_only(face_pair):
+    f0, f1 = face_pair.frame0, face_pair.frame1
+    base = mefast.TVL1Params.preset("accurate").replace(epsilon=0.0)  # every iteration runs: counts decide
+
+    def flow(params):
+        return mefast.tvl1(f0, f1, params=params)
+
+    np.testing.assert_array_equal(flow(base.replace(finest_inner_iterations=20)), flow(base))  # = inner_iterations
+    one = base.replace(nscales=1)  # one level: the full-size budget is the only one
+    np.testing.assert_array_equal(flow(one.replace(finest_inner_iterations=5)), flow(one.replace(inner_iterations=5)))
+    # several levels: only the full-size level changes, so the result differs from both uniform budgets
+    mixed = flow(base.replace(finest_inner_iterations=5))
+    assert np.abs(mixed - flow(base)).max() > 1e-3
+    assert np.abs(mixed - flow(base.replace(inner_iterations=5))).max() > 1e-3
+    assert endpoint_error(mixed, face_pair.flow) < 0.2
+
+
 def test_single_level_matches_opencv_to_float_precision(face_pair):
     # At one level, one warp and zero initial flow no interpolation differences remain: the iterations
     # themselves must agree with OpenCV's to rounding.
@@ -317,6 +334,7 @@ def _struct(preset: str, **changes) -> _core.TVL1Params:
         ("opencv", {"gamma": 0.2, "gamma_finest_level": 2}),
         ("fast", {"gamma": 1.0, "gamma_finest_level": 9}),
         ("robust", {}),
+        ("robust", {"finest_inner_iterations": 3, "epsilon": 0.0}),
     ],
     ids=[
         "opencv",
@@ -328,6 +346,7 @@ def _struct(preset: str, **changes) -> _core.TVL1Params:
         "held-2-levels",
         "gamma-coarsest-only",
         "robust",
+        "finest-inner",
     ],  # fmt: skip
 )
 def test_backends_match_the_cpu_core(backend, small_stack, preset, changes):

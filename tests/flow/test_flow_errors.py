@@ -80,6 +80,10 @@ def test_video_errors():
         ({"epsilon": -1}, r"epsilon=-1.0 is invalid"),
         ({"gamma_finest_level": -1}, r"gamma_finest_level=-1 is invalid: must be >= 0"),
         ({"finest_warps": -2}, r"finest_warps=-2 is invalid: must be >= 0 \(0: warps\)"),
+        (
+            {"finest_inner_iterations": -1},
+            r"finest_inner_iterations=-1 is invalid: must be >= 0 \(0: inner_iterations\)",
+        ),
         ({"presmooth_sigma": 1e9}, r"presmooth_sigma=1000000000.0 is invalid: must be in \[0, 50\]"),
     ],
     ids=str,

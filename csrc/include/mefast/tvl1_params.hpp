@@ -23,6 +23,7 @@ struct Params {
     int nscales = 5;               // pyramid levels (fewer when a level would fall below min_size)
     int warps = 5;                 // warps per level
     int finest_warps = 0;          // warps on the full-size level (0: warps)
+    int finest_inner_iterations = 0;  // inner_iterations on the full-size level (0: inner_iterations)
     float epsilon = 0.01f;         // stop when the mean squared update is below epsilon^2
     int inner_iterations = 30;     // iterations between two median filterings
     int outer_iterations = 10;     // median filterings per warp
@@ -72,6 +73,8 @@ inline void validate(const Params& p) {
     if (p.finest_warps < 0) detail::bad("finest_warps", p.finest_warps, "must be >= 0 (0: warps)");
     if (!(p.epsilon >= 0.0f && std::isfinite(p.epsilon))) detail::bad("epsilon", p.epsilon, "must be >= 0");
     if (p.inner_iterations < 1) detail::bad("inner_iterations", p.inner_iterations, "must be >= 1");
+    if (p.finest_inner_iterations < 0)
+        detail::bad("finest_inner_iterations", p.finest_inner_iterations, "must be >= 0 (0: inner_iterations)");
     if (p.outer_iterations < 1) detail::bad("outer_iterations", p.outer_iterations, "must be >= 1");
     if (!(p.scale_step > 0.0f && p.scale_step < 1.0f)) detail::bad("scale_step", p.scale_step, "must be in (0, 1)");
     if (p.median_filtering != 1 && p.median_filtering != 3 && p.median_filtering != 5)
@@ -91,6 +94,11 @@ inline bool updates_illumination(const Params& p, int s, int start) {
 
 /// Warps on pyramid level s (0: full size).
 inline int warps_on_level(const Params& p, int s) { return s == 0 && p.finest_warps > 0 ? p.finest_warps : p.warps; }
+
+/// Iterations between two median filterings on pyramid level s (0: full size).
+inline int inner_on_level(const Params& p, int s) {
+    return s == 0 && p.finest_inner_iterations > 0 ? p.finest_inner_iterations : p.inner_iterations;
+}
 
 /// Number of pyramid levels actually used for an h x w image.
 inline int effective_scales(const Params& p, int h, int w) {
