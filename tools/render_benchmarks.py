@@ -50,16 +50,38 @@ RESULTS = ROOT / "benchmarks" / "results.json"
 README = ROOT / "README.md"
 
 BATTERY = "flow battery 340x280, 64 held-out pairs, 1 thread"
-PRESET_TEXT = {
-    "opencv": "OpenCV's defaults (tau 0.25, lambda 0.15, theta 0.3, 5 scales x 0.8, 5 warps, epsilon 0.01, "
-    "30 x 10 iterations, median 5)",
-    "accurate": "Gaussian pre-smoothing (sigma 0.5), anti-aliased 0.5 pyramid, lambda 0.25, theta 0.5, "
-    "2 warps x 20 iterations per level, median 5 (tuned on the battery's tuning seeds)",
-    "fast": "`accurate` with 8 iterations per warp",
-    "robust": "for large motion and brightness changes: `accurate`'s pyramid, 5 warps per coarse level and 3 at "
-    "full size, 2 x 10 iterations to epsilon 0.03, lambda 0.6, theta 0.3, no median filter, illumination term "
-    "(gamma 1) held at full size",
+# What each battery preset is for; its values are written from the ones the battery recorded (describe_params).
+PRESET_PURPOSE = {
+    "opencv": "OpenCV's defaults, for published settings",
+    "accurate": "the lowest error within 15 ms per pair on the battery's tuning seeds",
+    "fast": "below DIS medium's error on the tuning seeds' smooth warps, at no more than its time",
+    "robust": "large motion and brightness changes: below DIS medium's error on every tuning pair, synthetic and "
+    "layered stereo",
 }
+
+
+def describe_params(p: dict[str, Any]) -> str:
+    """TV-L1 parameters as recorded by the battery benchmark (``TVL1Params`` fields), in a few words.
+
+    Fields added to ``TVL1Params`` later may be absent from an older record: absent means their neutral value.
+    """
+    warps = f"{p['warps']} warps per level" + (f" ({p['finest_warps']} at full size)" if p.get("finest_warps") else "")
+    passes = f"{p['outer_iterations']} passes of " if p["outer_iterations"] > 1 else ""
+    iters = f"{passes}{p['inner_iterations']} iterations per warp"
+    if p.get("finest_inner_iterations"):
+        iters += f" ({p['finest_inner_iterations']} at full size)"
+    parts = [
+        f"lambda {p['lambda_']:g}, theta {p['theta']:g}" + (f", tau {p['tau']:g}" if p["tau"] != 0.25 else ""),
+        f"{p['nscales']} scales x {p['scale_step']:g}" + (" anti-aliased" if p["pyramid_smoothing"] else ""),
+        f"{warps}, {iters}, epsilon {p['epsilon']:g}",
+        f"median {p['median_filtering']}" if p["median_filtering"] > 1 else "no median filter",
+    ]
+    if p["presmooth_sigma"]:
+        parts.insert(1, f"pre-smoothing sigma {p['presmooth_sigma']:g}")
+    if p["gamma"]:
+        held = p.get("gamma_finest_level", 0)
+        parts.append(f"illumination term gamma {p['gamma']:g}" + (f", held below level {held}" if held else ""))
+    return ", ".join(parts)
 
 
 class Results:
@@ -488,7 +510,11 @@ def render_benchmarks(r: Results) -> str:
 def render_presets(r: Results) -> str:
     """The TV-L1 preset table with each preset's figures on the held-out battery."""
     g = BATTERY
-    methods = [(f"`{p}`", PRESET_TEXT[p], f"mefast.TVL1 preset={p}") for p in PRESET_TEXT] + [
+    methods = [
+        (f"`{p}`", f"{purpose} ({describe_params(r.m(g, name, 'params'))})", name)
+        for p, purpose in PRESET_PURPOSE.items()
+        for name in [f"mefast.TVL1 preset={p}"]
+    ] + [
         ("peer", "OpenCV DualTVL1, defaults", "opencv DualTVL1 (defaults)"),
         ("peer", "OpenCV DIS, `PRESET_MEDIUM`", "opencv DIS medium"),
     ]

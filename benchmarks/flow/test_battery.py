@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import cv2
 import numpy as np
@@ -181,6 +181,9 @@ def test_battery(benchmark, report, battery, method):
         epe_worst_by_amplitude={f"{a:g}": float(epe[amps == a].max()) for a in sorted(set(amps))},
         epe_middlebury_motorcycle=float(me.stereo_epe),
         **(_versus(me, method, cases, stereo) if method.startswith("mefast") else {}),
+        # the preset's values as measured: the README's preset table describes it from them, and tests/docs
+        # checks that they are still the preset's (a changed preset needs a new measurement)
+        **({"params": asdict(mefast.TVL1_PRESETS[method.rsplit("=", 1)[1]])} if method.startswith("mefast") else {}),
         cases=[c.name for c in cases],
         epe_per_case=[round(float(e), 5) for e in epe],
         cpu_ms_per_case=[round(float(t), 3) for t in me.cpu_ms],

@@ -126,6 +126,44 @@ def test_battery_rows_hold_every_pair(results):
         assert max(per_case) == pytest.approx(e["metrics"]["epe_worst"], abs=1e-5)
 
 
+def test_battery_presets_are_the_ones_measured(results):
+    # The README's preset table describes each preset from the values its battery run recorded: a preset changed
+    # since must be measured again (python -m pytest benchmarks/flow/test_battery.py --benchmark-enable ...).
+    import dataclasses
+
+    import mefast
+
+    group = next(g for g in results["groups"] if g.startswith("flow battery"))
+    recorded = {
+        e["name"].rsplit("=", 1)[1]: e["metrics"]["params"]
+        for e in results["groups"][group]["entries"]
+        if e["name"].startswith("mefast.TVL1 preset=")
+    }
+    assert set(recorded) == {"opencv", "accurate", "fast", "robust"}
+    for preset, values in recorded.items():
+        assert values == dataclasses.asdict(mefast.TVL1_PRESETS[preset]), f"{preset} changed since its battery run"
+
+
+def test_preset_text_names_every_recorded_value(render):
+    import dataclasses
+
+    import mefast
+
+    robust = dataclasses.asdict(mefast.TVL1_PRESETS["robust"])
+    text = render.describe_params(robust)
+    for piece in ("lambda 0.6, theta 0.3", "pre-smoothing sigma 0.5", "6 scales x 0.5 anti-aliased",
+                  "5 warps per level (3 at full size), 2 passes of 10 iterations per warp, epsilon 0.03",
+                  "no median filter", "illumination term gamma 1, held below level 1"):  # fmt: skip
+        assert piece in text, (piece, text)
+    older = {k: v for k, v in robust.items() if k not in ("finest_warps", "finest_inner_iterations")}
+    assert "at full size" not in render.describe_params(older)  # a record from before those fields
+    budget = render.describe_params({**robust, "finest_inner_iterations": 4})
+    assert "2 passes of 10 iterations per warp (4 at full size)" in budget
+    opencv = render.describe_params(dataclasses.asdict(mefast.TVL1_PRESETS["opencv"]))
+    expected = "lambda 0.15, theta 0.3, 5 scales x 0.8, 5 warps per level, 10 passes of 30 iterations per warp"
+    assert opencv == expected + ", epsilon 0.01, median 5"
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Groups rendered only when measured (runs of many minutes): crafted here in the structure benchmarks/conftest.py's
 # report fixture writes, so their rows are tested before (and whether or not) the committed results file holds them.
