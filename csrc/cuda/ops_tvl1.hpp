@@ -283,8 +283,9 @@ MEFAST_HD void sort_columns(float (&v)[N], std::integer_sequence<int, C...>) {
     (sort_column<K, C>(v), ...);
 }
 
-/// The pruned median selection network of median_networks.hpp (the CPU's), unrolled at compile time: the
-/// table is only read in template arguments, so the wires stay in registers.
+/// The pruned one-output median selection network of median_networks.hpp, unrolled at compile time: the table
+/// is only read in template arguments, so the wires stay in registers. (The CPU's 3x3 filter uses the same one; its
+/// 5x5 filter computes two neighbouring outputs at once with the two-output networks: the same exact median.)
 template <int K, int N, std::size_t... I>
 MEFAST_HD void median_network(float (&v)[N], std::index_sequence<I...>) {
     if constexpr (K == 5) {
@@ -294,8 +295,8 @@ MEFAST_HD void median_network(float (&v)[N], std::index_sequence<I...>) {
     }
 }
 
-/// Median of a K x K window laid out column-major (wire = col * K + row), as tvl1.cpp computes it: sort the
-/// columns, then run the pruned selection network. Destroys v.
+/// Median of a K x K window laid out column-major (wire = col * K + row): sort the columns, then run the pruned
+/// selection network. Destroys v.
 template <int K>
 MEFAST_HD float window_median(float (&v)[K * K]) {
     sort_columns<K>(v, std::make_integer_sequence<int, K>{});

@@ -139,9 +139,13 @@ MEFAST_TARGET_CLONES void gaussian_blur(float* img, int h, int w, float sigma, f
 // Median filter of a flow component, k = 3 or 5, replicated border.
 //
 // Per output row: copy the k source rows into a padded buffer and sort every window column (k values) once;
-// then, 8 outputs at a time, run the pruned selection network of median_networks.hpp on the k*k column-sorted
-// values. The network is expanded at compile time (constant wire indices), so the 8-lane values live in
-// vector registers.
+// then run the comparator networks of median_networks.hpp on kMedianLanes outputs at a time, expanded at compile
+// time (constant wire indices), so the 8-lane values live in vector registers. 3x3: one network per output on its
+// 9 column-sorted values. 5x5: two neighbouring outputs at once, whose windows share 4 columns: one network on the
+// 20 shared values leaves their ranks 7..12, and per output a 10-comparator network merges those 6 with the
+// output's own fifth column (71 comparators for two outputs instead of 2 x 85 for one network each). There the
+// sorted rows are split into their even and odd columns, so that lane l of a block (outputs 2l and 2l+1) loads
+// contiguous values. Either way the result is the exact median (tests: scipy's median_filter).
 
 constexpr int kMedianLanes = 8;
 #if defined(__GNUC__) || defined(__clang__)
@@ -173,19 +177,18 @@ MEFAST_INLINE Lanes load_lanes(const float* p) {
     return v;
 }
 
-template <int K>
-struct MedianNet;
-template <>
-struct MedianNet<5> {
-    static constexpr const unsigned char* pairs = median_net::k5_pairs;
-    static constexpr int size = median_net::k5_size;
-    static constexpr int out = median_net::k5_out;
-};
-template <>
-struct MedianNet<3> {
+// A comparator network of median_networks.hpp: `size` pairs (a, b), each putting the minimum in a, the maximum in b.
+struct Median3 {
     static constexpr const unsigned char* pairs = median_net::k3_pairs;
     static constexpr int size = median_net::k3_size;
-    static constexpr int out = median_net::k3_out;
+};
+struct Shared5 {
+    static constexpr const unsigned char* pairs = median_net::k5_shared_pairs;
+    static constexpr int size = median_net::k5_shared_size;
+};
+struct Select5 {
+    static constexpr const unsigned char* pairs = median_net::k5_select_pairs;
+    static constexpr int size = median_net::k5_select_size;
 };
 
 template <int A, int B>
@@ -196,60 +199,132 @@ MEFAST_INLINE void compare_exchange(Lanes* v) {
     v[B] = hi;
 }
 
-template <int K, std::size_t... I>
+template <class Net, std::size_t... I>
 MEFAST_INLINE void run_network(Lanes* v, std::index_sequence<I...>) {
-    (compare_exchange<MedianNet<K>::pairs[2 * I], MedianNet<K>::pairs[2 * I + 1]>(v), ...);
+    (compare_exchange<Net::pairs[2 * I], Net::pairs[2 * I + 1]>(v), ...);
 }
 
+template <class Net>
+MEFAST_INLINE void run_network(Lanes* v) {
+    run_network<Net>(v, std::make_index_sequence<Net::size>{});
+}
+
+// The K source rows of output row y (row r: source row y - K/2 + r, replicated at the top and bottom) into K rows
+// of pw values from `cols`, each padded with its border value: K/2 on the left, the rest of pw on the right.
+// Then every column is sorted: row r holds, at each position, the r-th smallest of the column's K values.
 template <int K>
-MEFAST_TARGET_CLONES void median_filter_k(float* img, int h, int w, float* scratch) {
+MEFAST_INLINE void sorted_columns(const float* img, int h, int w, int y, float* cols, int pw) {
     constexpr int R = K / 2;
-    constexpr int kN = K * K;
-    const int pw = w + 2 * R;
-    float* cols = scratch;                                       // K rows of pw: padded, column-sorted
-    float* out = scratch + static_cast<std::ptrdiff_t>(K) * pw;  // h * w result
-    for (int y = 0; y < h; ++y) {
-        for (int r = 0; r < K; ++r) {
-            const float* src = img + static_cast<std::ptrdiff_t>(clamp_index(y - R + r, h)) * w;
-            float* dst = cols + static_cast<std::ptrdiff_t>(r) * pw;
-            for (int x = 0; x < R; ++x) dst[x] = src[0];
-            std::copy(src, src + w, dst + R);
-            for (int x = 0; x < R; ++x) dst[R + w + x] = src[w - 1];
-        }
-        auto ce = [&](int a, int b) {
-            float* MEFAST_RESTRICT pa = cols + static_cast<std::ptrdiff_t>(a) * pw;
-            float* MEFAST_RESTRICT pb = cols + static_cast<std::ptrdiff_t>(b) * pw;
+    for (int r = 0; r < K; ++r) {
+        const float* src = img + static_cast<std::ptrdiff_t>(clamp_index(y - R + r, h)) * w;
+        float* dst = cols + static_cast<std::ptrdiff_t>(r) * pw;
+        std::fill_n(dst, R, src[0]);
+        std::copy(src, src + w, dst + R);
+        std::fill(dst + R + w, dst + pw, src[w - 1]);
+    }
+    auto ce = [&](int a, int b) {
+        float* MEFAST_RESTRICT pa = cols + static_cast<std::ptrdiff_t>(a) * pw;
+        float* MEFAST_RESTRICT pb = cols + static_cast<std::ptrdiff_t>(b) * pw;
 #pragma omp simd
-            for (int x = 0; x < pw; ++x) {
-                const float lo = std::min(pa[x], pb[x]);
-                const float hi = std::max(pa[x], pb[x]);
-                pa[x] = lo;
-                pb[x] = hi;
-            }
-        };
-        if constexpr (K == 5) {
-            ce(0, 1); ce(3, 4); ce(2, 4); ce(2, 3); ce(0, 3); ce(0, 2); ce(1, 4); ce(1, 3); ce(1, 2);
-        } else {
-            ce(1, 2); ce(0, 2); ce(0, 1);
+        for (int x = 0; x < pw; ++x) {
+            const float lo = std::min(pa[x], pb[x]);
+            const float hi = std::max(pa[x], pb[x]);
+            pa[x] = lo;
+            pb[x] = hi;
         }
+    };
+    if constexpr (K == 5) {
+        ce(0, 1); ce(3, 4); ce(2, 4); ce(2, 3); ce(0, 3); ce(0, 2); ce(1, 4); ce(1, 3); ce(1, 2);
+    } else {
+        ce(1, 2); ce(0, 2); ce(0, 1);
+    }
+}
+
+// Scratch floats of median_filter_scratch() for an image of n pixels, w per row.
+std::size_t median_scratch_floats(int k, std::size_t n, int w) {
+    if (k == 5) {  // 5 sorted rows of 2 nq values, their 5 even and 5 odd rows of nq (median_filter_5), the result
+        const std::size_t blocks = (static_cast<std::size_t>(w + 1) / 2 + kMedianLanes - 1) / kMedianLanes;
+        return 20 * (blocks * kMedianLanes + 3) + n;
+    }
+    return 3 * static_cast<std::size_t>(w + 2) + n;  // 3 sorted rows of w + 2 values, the result
+}
+
+MEFAST_TARGET_CLONES void median_filter_3(float* img, int h, int w, float* scratch) {
+    const int pw = w + 2;
+    float* cols = scratch;          // 3 rows of pw: padded, column-sorted
+    float* out = scratch + 3 * pw;  // h * w result
+    for (int y = 0; y < h; ++y) {
+        sorted_columns<3>(img, h, w, y, cols, pw);
         float* orow = out + static_cast<std::ptrdiff_t>(y) * w;
         for (int x0 = 0; x0 < w; x0 += kMedianLanes) {
-            Lanes v[kN];
+            Lanes v[9];
             if (x0 + kMedianLanes <= w) {
-                for (int c = 0; c < K; ++c)
-                    for (int r = 0; r < K; ++r) v[c * K + r] = load_lanes(cols + static_cast<std::ptrdiff_t>(r) * pw + x0 + c);
-            } else {
+                for (int c = 0; c < 3; ++c)
+                    for (int r = 0; r < 3; ++r) v[c * 3 + r] = load_lanes(cols + static_cast<std::ptrdiff_t>(r) * pw + x0 + c);
+            } else {  // the last block: lanes past the row repeat its last output's window
                 float tmp[kMedianLanes];
-                for (int c = 0; c < K; ++c)
-                    for (int r = 0; r < K; ++r) {
+                for (int c = 0; c < 3; ++c)
+                    for (int r = 0; r < 3; ++r) {
                         for (int l = 0; l < kMedianLanes; ++l)
                             tmp[l] = cols[static_cast<std::ptrdiff_t>(r) * pw + std::min(x0 + l, w - 1) + c];
-                        v[c * K + r] = load_lanes(tmp);
+                        v[c * 3 + r] = load_lanes(tmp);
                     }
             }
-            run_network<K>(v, std::make_index_sequence<MedianNet<K>::size>{});
+            run_network<Median3>(v);
             const int n = std::min(kMedianLanes, w - x0);
-            for (int l = 0; l < n; ++l) orow[x0 + l] = v[MedianNet<K>::out][l];
+            for (int l = 0; l < n; ++l) orow[x0 + l] = v[median_net::k3_out][l];
+        }
+    }
+    std::copy(out, out + static_cast<std::ptrdiff_t>(h) * w, img);
+}
+
+MEFAST_TARGET_CLONES void median_filter_5(float* img, int h, int w, float* scratch) {
+    constexpr int L = kMedianLanes;
+    // Output pair q is x = 2q and 2q + 1; its windows span the padded columns 2q .. 2q + 5, which are the even
+    // columns q .. q + 2 and the odd ones q .. q + 2. Blocks of L pairs; the rows are padded so that the last
+    // block reads inside them (its outputs past w are computed from border values and not stored).
+    const int blocks = ((w + 1) / 2 + L - 1) / L;
+    const int nq = blocks * L + 3;
+    const int pw = 2 * nq;
+    float* cols = scratch;     // 5 rows of pw: padded, column-sorted
+    float* even = cols + 5 * pw;  // 5 rows of nq: the even columns of cols
+    float* odd = even + 5 * nq;   // 5 rows of nq: the odd columns
+    float* out = odd + 5 * nq;    // h * w result
+    for (int y = 0; y < h; ++y) {
+        sorted_columns<5>(img, h, w, y, cols, pw);
+        for (int r = 0; r < 5; ++r) {
+            const float* MEFAST_RESTRICT src = cols + static_cast<std::ptrdiff_t>(r) * pw;
+            float* MEFAST_RESTRICT ev = even + static_cast<std::ptrdiff_t>(r) * nq;
+            float* MEFAST_RESTRICT od = odd + static_cast<std::ptrdiff_t>(r) * nq;
+            for (int i = 0; i < nq; ++i) {
+                ev[i] = src[2 * i];
+                od[i] = src[2 * i + 1];
+            }
+        }
+        float* orow = out + static_cast<std::ptrdiff_t>(y) * w;
+        for (int q0 = 0; q0 < blocks * L; q0 += L) {
+            // row r of padded column 2q + j, for the L pairs q = q0 .. q0 + L - 1
+            auto column = [&](int j, int r) {
+                const float* half = (j % 2 == 0 ? even : odd) + static_cast<std::ptrdiff_t>(r) * nq;
+                return load_lanes(half + q0 + j / 2);
+            };
+            Lanes shared[20];  // the 4 columns both windows hold, 2q + 1 .. 2q + 4 (wire = column * 5 + row)
+            for (int c = 0; c < 4; ++c)
+                for (int r = 0; r < 5; ++r) shared[c * 5 + r] = column(c + 1, r);
+            run_network<Shared5>(shared);
+            Lanes left[11], right[11];  // ranks 7..12 of the shared values, then the window's own fifth column
+            for (int i = 0; i < 6; ++i) left[i] = right[i] = shared[median_net::k5_shared_out[i]];
+            for (int r = 0; r < 5; ++r) {
+                left[6 + r] = column(0, r);
+                right[6 + r] = column(5, r);
+            }
+            run_network<Select5>(left);
+            run_network<Select5>(right);
+            const int x0 = 2 * q0, n = std::min(2 * L, w - x0);
+            for (int l = 0; 2 * l < n; ++l) {
+                orow[x0 + 2 * l] = left[median_net::k5_select_out][l];
+                if (2 * l + 1 < n) orow[x0 + 2 * l + 1] = right[median_net::k5_select_out][l];
+            }
         }
     }
     std::copy(out, out + static_cast<std::ptrdiff_t>(h) * w, img);
@@ -257,9 +332,9 @@ MEFAST_TARGET_CLONES void median_filter_k(float* img, int h, int w, float* scrat
 
 void median_filter_scratch(float* img, int h, int w, int k, float* scratch) {
     if (k == 5)
-        median_filter_k<5>(img, h, w, scratch);
+        median_filter_5(img, h, w, scratch);
     else if (k == 3)
-        median_filter_k<3>(img, h, w, scratch);
+        median_filter_3(img, h, w, scratch);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -610,7 +685,7 @@ struct Workspace {
         if (zeros.size() < static_cast<std::size_t>(w)) zeros.assign(static_cast<std::size_t>(w), 0.0f);
         const std::size_t wsz = 14 * static_cast<std::size_t>(w);
         if (warp_scratch.size() < wsz) warp_scratch.resize(wsz);
-        const std::size_t med = k > 1 ? static_cast<std::size_t>(k) * (w + k) + n : 0;
+        const std::size_t med = k > 1 ? median_scratch_floats(k, n, w) : 0;
         if (med_scratch.size() < med) med_scratch.resize(med);
     }
 };
@@ -734,7 +809,7 @@ void run_pair(Workspace& ws, const float* I0in, const float* I1in, int h, int w,
 void median_filter(float* img, int h, int w, int k) {
     if (k != 3 && k != 5) throw std::invalid_argument("median filter size must be 3 or 5, got " + str(k));
     if (h <= 0 || w <= 0) return;  // nothing to filter (the kernel would read the border of an empty row)
-    Plane scratch(static_cast<std::size_t>(k) * (w + k) + static_cast<std::size_t>(h) * w);
+    Plane scratch(median_scratch_floats(k, static_cast<std::size_t>(h) * w, w));
     median_filter_scratch(img, h, w, k, scratch.data());
 }
 

@@ -13,4 +13,14 @@ constexpr int k5_size = 85;
 constexpr int k5_out = 12;
 constexpr unsigned char k5_pairs[170] = {4, 5, 14, 15, 5, 7, 8, 10, 9, 11, 12, 14, 5, 6, 9, 10, 13, 14, 0, 4, 1, 5, 2, 6, 8, 12, 10, 14, 11, 15, 16, 20, 17, 21, 18, 22, 19, 23, 2, 4, 3, 5, 10, 12, 11, 13, 18, 20, 19, 21, 1, 2, 3, 4, 5, 6, 9, 10, 11, 12, 13, 14, 17, 18, 19, 20, 21, 22, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15, 4, 8, 5, 9, 6, 10, 7, 11, 20, 24, 2, 4, 3, 5, 6, 8, 7, 9, 10, 12, 11, 13, 22, 24, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 21, 22, 23, 24, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23, 8, 24, 8, 16, 9, 17, 10, 18, 11, 19, 12, 20, 13, 21, 6, 10, 7, 11, 12, 16, 13, 17, 10, 12, 11, 13, 11, 12};
 
+// Two neighbouring 5x5 outputs: k5_shared on the 20 values of their 4 shared columns (wire = col*5 + row),
+// which leaves ranks 7..12 on the wires k5_shared_out; then, per output, k5_select on those 6 (wires 0..5)
+// and the output's own fifth column (wires 6..10), which leaves the median on k5_select_out.
+constexpr int k5_shared_size = 51;
+constexpr unsigned char k5_shared_out[6] = {8, 5, 9, 12, 13, 14};
+constexpr unsigned char k5_shared_pairs[102] = {0, 5, 1, 6, 2, 7, 3, 8, 4, 9, 10, 15, 11, 16, 12, 17, 13, 18, 14, 19, 4, 5, 14, 15, 2, 4, 3, 6, 7, 5, 12, 14, 13, 16, 17, 15, 1, 2, 3, 4, 6, 7, 8, 5, 11, 12, 13, 14, 16, 17, 18, 15, 0, 10, 1, 11, 2, 12, 3, 13, 4, 14, 6, 16, 7, 17, 8, 18, 5, 15, 9, 19, 5, 10, 9, 11, 4, 5, 6, 9, 7, 12, 8, 13, 14, 10, 16, 11, 7, 5, 8, 9, 12, 14, 13, 16, 8, 5, 9, 12, 13, 14};
+constexpr int k5_select_size = 10;
+constexpr int k5_select_out = 5;
+constexpr unsigned char k5_select_pairs[20] = {0, 6, 1, 7, 2, 8, 3, 9, 4, 10, 4, 6, 5, 7, 3, 5, 8, 6, 5, 8};
+
 }  // namespace mefast::median_net
