@@ -1,18 +1,18 @@
 """Generate the median selection networks of csrc/include/mefast/median_networks.hpp.
 
-The median of a k x k window (k = 3 or 5) is computed by comparator networks applied across SIMD lanes.
-The network is Batcher's odd-even merge sort on the next power of two, with the padding wires held at
-+inf, reduced to the comparators that can influence the middle output. The filter sorts each window column
-first (columns are shared by neighbouring outputs), so comparators that never exchange anything on inputs
-with sorted columns are dropped too. Every network is checked exhaustively by the 0-1 principle.
+The median of a k x k window (k = 3 or 5) is computed by comparator networks applied across SIMD lanes. The
+filter sorts each window column first (columns are shared by neighbouring outputs), so every network here starts
+from sorted lists: it is Batcher's odd-even merge sort on blocks of 2**m wires, each block holding one sorted list
+(padded with +inf), reduced to the comparators that can influence the wanted ranks and then to those that ever
+exchange anything on inputs made of sorted lists. Every network is checked exhaustively by the 0-1 principle.
 
-The 5x5 filter computes two neighbouring outputs at once (``k5_shared_*`` and ``k5_select_*``): the windows of
-x and x+1 share four columns. Their 20 values are sorted far enough to give ranks 7..12 (``k5_shared``):
-the 7 values below rank 7 are below both medians and the 7 above rank 12 above them, whatever the fifth column
-holds, so each median is the middle (rank 5) of those 6 values and its own fifth column, 11 values
-(``k5_select``). These networks are Batcher's sort on blocks that each hold one sorted list (a column, or the 6
-ranks), so its first stages are no-ops on sorted input and only the merges remain: 51 + 2 x 10 comparators for
-two outputs against 2 x 85 for two single-output networks.
+* ``k3_*``, ``k5_*``: one output, the middle rank of the k sorted columns (the 3x3 filter; the CUDA kernel's 3x3
+  and 5x5 filters, one thread per output).
+* ``k5_shared_*``, ``k5_select_*``: the CPU's 5x5 filter computes two neighbouring outputs at once, whose windows
+  share four columns. Their 20 values are sorted far enough to give ranks 7..12 (``k5_shared``): the 7 values
+  below rank 7 are below both medians and the 7 above rank 12 above them, whatever the fifth column holds, so each
+  median is the middle (rank 5) of those 6 values and its own fifth column, 11 values (``k5_select``): 51 + 2 x 10
+  comparators for two outputs against 2 x 82 for two one-output networks.
 
 Run: python tools/gen_median_networks.py > csrc/include/mefast/median_networks.hpp
 """
@@ -38,35 +38,6 @@ def batcher(n: int) -> list[tuple[int, int]]:
             k //= 2
         p *= 2
     return pairs
-
-
-def select_network(n_in: int, target: int) -> list[tuple[int, int]]:
-    """Comparators on n_in wires after which wire `target` holds the target-th smallest input."""
-    n = 1 << (n_in - 1).bit_length()
-    # Wires >= n_in carry +inf. A comparator (lo, hi) with +inf on hi is a no-op; with +inf on lo only it is
-    # a swap, which we apply to the labels instead of emitting it.
-    label = list(range(n))  # physical wire -> logical slot
-    inf = [w >= n_in for w in range(n)]
-    ops: list[tuple[int, int]] = []
-    for lo, hi in batcher(n):
-        if inf[hi]:
-            continue
-        if inf[lo]:
-            label[lo], label[hi] = label[hi], label[lo]
-            inf[lo], inf[hi] = inf[hi], inf[lo]
-            continue
-        ops.append((label[lo], label[hi]))
-    out = label.index(target)
-    out_slot = label[out]
-    # Backward pruning: keep comparators that feed the output slot.
-    needed = {out_slot}
-    kept: list[tuple[int, int]] = []
-    for a, b in reversed(ops):
-        if a in needed or b in needed:
-            kept.append((a, b))
-            needed |= {a, b}
-    kept.reverse()
-    return kept, out_slot
 
 
 def blocked_network(sizes: list[int], targets: list[int]) -> tuple[list[tuple[int, int]], dict[int, int]]:
@@ -138,13 +109,6 @@ def build_pair5() -> tuple[list[tuple[int, int]], list[int], list[tuple[int, int
     return shared, shared_out, select, select_out
 
 
-def sorted_column_inputs(k: int) -> np.ndarray:
-    """All 0-1 windows (k*k wires, column-major) whose columns are sorted ascending."""
-    cols = [np.array([0] * (k - z) + [1] * z, dtype=bool) for z in range(k + 1)]
-    rows = [np.concatenate(c) for c in itertools.product(cols, repeat=k)]
-    return np.array(rows)
-
-
 def run(ops, x):
     """Apply the compare-exchange ``ops`` to each 0-1 row of ``x``; also say which ops ever swapped."""
     x = x.copy()
@@ -157,18 +121,9 @@ def run(ops, x):
     return x, swaps
 
 
-def build(k: int):
-    """The pruned median network for a ``k x k`` window and its output wire, checked exhaustively."""
-    n = k * k
-    target = n // 2
-    ops, out = select_network(n, target)
-    tests = sorted_column_inputs(k)
-    _, swaps = run(ops, tests)
-    ops = [op for op, s in zip(ops, swaps, strict=True) if s]
-    # Exhaustive check on every sorted-column 0-1 input: the output wire holds the median.
-    res, _ = run(ops, tests)
-    expect = tests.sum(axis=1) > target  # the median is 1 iff more than `target` ones
-    assert np.array_equal(res[:, out], expect)
+def build(k: int) -> tuple[list[tuple[int, int]], int]:
+    """The one-output median network of a ``k x k`` window (k sorted columns) and its output wire."""
+    ops, (out,) = build_merge([k] * k, [k * k // 2])
     return ops, out
 
 

@@ -143,7 +143,7 @@ MEFAST_TARGET_CLONES void gaussian_blur(float* img, int h, int w, float sigma, f
 // time (constant wire indices), so the 8-lane values live in vector registers. 3x3: one network per output on its
 // 9 column-sorted values. 5x5: two neighbouring outputs at once, whose windows share 4 columns: one network on the
 // 20 shared values leaves their ranks 7..12, and per output a 10-comparator network merges those 6 with the
-// output's own fifth column (71 comparators for two outputs instead of 2 x 85 for one network each). There the
+// output's own fifth column (71 comparators for two outputs instead of 2 x 82 for one network each). There the
 // sorted rows are split into their even and odd columns, so that lane l of a block (outputs 2l and 2l+1) loads
 // contiguous values. Either way the result is the exact median (tests: scipy's median_filter).
 
