@@ -494,7 +494,8 @@ def render_benchmarks(r: Results) -> str:
         "",
         "Single pairs are timed with every engine created once and reused (`mefast.TVL1(preset)`, OpenCV's "
         "objects); the one-shot `mefast.tvl1()` allocates its buffers per call, on fresh pages as in a loop that calls "
-        f"it (preset `fast` at 340x280: {t(fresh)} against {t(reused)} reused, in this run). EPE = mean endpoint error to the known flow of the pair "
+        f"it (preset `fast` at 340x280: {t(fresh)} against {t(reused)} reused, in this run). EPE = mean endpoint "
+        "error to the known flow of the pair "
         "(`mefast.testing.face_flow_pair`: the astronaut face warped by a smooth field of at most 2.1 px); the "
         "held-out battery is described under [TV-L1 optical flow](#tv-l1-optical-flow). The numbers come from "
         "`benchmarks/results.json` (each group with its date, commit, command, machine and load), rendered "
