@@ -73,16 +73,16 @@ class TVL1Params:
     finest_warps : int
         Warps on the full-size level (0: ``warps``). Large motions are found on the coarse levels, which cost
         little; the full-size level, the largest cost, often needs fewer warps to refine them.
-    finest_inner_iterations : int
-        ``inner_iterations`` on the full-size level (0: ``inner_iterations``): as ``finest_warps``, a smaller budget
-        where iterations cost most, after the coarse levels have found the motion. The stopping test
-        (``epsilon``) applies on every level as before.
     gamma_finest_level : int
         Finest pyramid level (0: full size) on which the illumination field is estimated; on finer levels it
         is held at its upsampled value. Brightness changes between frames (exposure, gain, offset) are smooth,
         so a coarse estimate serves the full-size levels, which then cost what they cost without ``gamma``.
         The coarsest level a pair solves always estimates it: a pyramid with fewer levels (``adapt_scales``) or
         a warm-started pair (:func:`compute_flow`'s ``warm_start``, which solves level 0 only) still has the term.
+    finest_inner_iterations : int
+        ``inner_iterations`` on the full-size level (0: ``inner_iterations``): as ``finest_warps``, a smaller budget
+        where iterations cost most, after the coarse levels have found the motion. The stopping test
+        (``epsilon``) applies on every level as before.
 
     Raises
     ------
@@ -167,7 +167,7 @@ def _params_from_fields(cls: type[TVL1Params], fields: dict[str, Any]) -> TVL1Pa
 #:               weighted more than OpenCV's (lambda 0.25: less of TV's flattening of smooth motion), theta 0.5,
 #:               and at most 2 warps x 20 iterations per level. Within 15 ms per 340x280 pair on one core.
 #: ``fast``      ``accurate`` with at most 8 iterations per warp, for many full-size pairs: below DIS-medium's
-#:               error on every tuning pair at no more than its time (about 9 ms per 340x280 pair on one core).
+#:               error on every tuning pair at no more than its time (about 8 ms per 340x280 pair on one core).
 #:               Not for large, discontinuous motion: on layered stereo pairs (``mefast.testing.stereo_battery``,
 #:               2-15 px) DIS medium is more accurate, and the best TV-L1 setting the tuning search found within
 #:               DIS's time still loses 4 of its 16 stereo pairs and a synthetic one; winning all costs about
