@@ -25,6 +25,7 @@
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -240,12 +241,17 @@ MEFAST_INLINE void sorted_columns(const float* img, int h, int w, int y, float* 
     }
 }
 
+// The 5x5 filter's output pairs q (x = 2q and 2q + 1) of a row of w, in blocks of kMedianLanes pairs.
+MEFAST_INLINE int median5_blocks(int w) { return ((w + 1) / 2 + kMedianLanes - 1) / kMedianLanes; }
+
+// Values per even (or odd) half of a padded row of the 5x5 filter: the last block's pairs read columns up to
+// q + 2 of each half.
+MEFAST_INLINE int median5_half(int w) { return median5_blocks(w) * kMedianLanes + 3; }
+
 // Scratch floats of median_filter_scratch() for an image of n pixels, w per row.
 std::size_t median_scratch_floats(int k, std::size_t n, int w) {
-    if (k == 5) {  // 5 sorted rows of 2 nq values, their 5 even and 5 odd rows of nq (median_filter_5), the result
-        const std::size_t blocks = (static_cast<std::size_t>(w + 1) / 2 + kMedianLanes - 1) / kMedianLanes;
-        return 20 * (blocks * kMedianLanes + 3) + n;
-    }
+    if (k == 5)  // 5 sorted rows of 2 halves, their 5 even and 5 odd halves (median_filter_5), the result
+        return 20 * static_cast<std::size_t>(median5_half(w)) + n;
     return 3 * static_cast<std::size_t>(w + 2) + n;  // 3 sorted rows of w + 2 values, the result
 }
 
@@ -283,8 +289,8 @@ MEFAST_TARGET_CLONES void median_filter_5(float* img, int h, int w, float* scrat
     // Output pair q is x = 2q and 2q + 1; its windows span the padded columns 2q .. 2q + 5, which are the even
     // columns q .. q + 2 and the odd ones q .. q + 2. Blocks of L pairs; the rows are padded so that the last
     // block reads inside them (its outputs past w are computed from border values and not stored).
-    const int blocks = ((w + 1) / 2 + L - 1) / L;
-    const int nq = blocks * L + 3;
+    const int blocks = median5_blocks(w);
+    const int nq = median5_half(w);
     const int pw = 2 * nq;
     float* cols = scratch;     // 5 rows of pw: padded, column-sorted
     float* even = cols + 5 * pw;  // 5 rows of nq: the even columns of cols
@@ -414,10 +420,13 @@ MEFAST_INLINE void cubic_weights4(float t, float& w0, float& w1, float& w2, floa
 // Per row: first the sample positions and cubic weights of every pixel (a loop that vectorises), then per pixel
 // the 4 x 4 taps, each row of taps one 16-float load, weighted vertically and then horizontally, into a row of
 // (I, Ix, Iy) samples, and last the linearised data term of the row from them (a loop that vectorises).
+// held_u3: an illumination field held fixed on this level (null: none), whose term held_gamma * u3 enters rho_c
+// as a constant (rho = rho_c + grad I1 . u + gamma u3; the CUDA WarpOp does the same).
 MEFAST_TARGET_CLONES void warp_and_linearise(const float* I0, const float* I1c, const float* u1, const float* u2,
-                                             int h, int w, float gamma, float* MEFAST_RESTRICT ix,
-                                             float* MEFAST_RESTRICT iy, float* MEFAST_RESTRICT grad,
-                                             float* MEFAST_RESTRICT rho_c, float* MEFAST_RESTRICT scratch) {
+                                             int h, int w, float gamma, const float* held_u3, float held_gamma,
+                                             float* MEFAST_RESTRICT ix, float* MEFAST_RESTRICT iy,
+                                             float* MEFAST_RESTRICT grad, float* MEFAST_RESTRICT rho_c,
+                                             float* MEFAST_RESTRICT scratch) {
     const float gamma2 = gamma * gamma;
     const std::ptrdiff_t stride = static_cast<std::ptrdiff_t>(w) * 4;
     float* MEFAST_RESTRICT wx = scratch;          // 4 planes of w: horizontal weights
@@ -479,23 +488,23 @@ MEFAST_TARGET_CLONES void warp_and_linearise(const float* I0, const float* I1c, 
         float* MEFAST_RESTRICT oiy = iy + o;
         float* MEFAST_RESTRICT ogr = grad + o;
         float* MEFAST_RESTRICT orc = rho_c + o;
+        const float* MEFAST_RESTRICT hu3 = held_u3 != nullptr ? held_u3 + o : nullptr;
+        auto linearise = [&](auto held) {  // one loop each with and without a held field, so both vectorise
 #pragma omp simd
-        for (int x = 0; x < w; ++x) {
-            const float gx = qs[4 * x + 1], gy = qs[4 * x + 2];
-            oix[x] = gx;
-            oiy[x] = gy;
-            ogr[x] = gx * gx + gy * gy + gamma2;
-            orc[x] = qs[4 * x] - gx * a1[x] - gy * a2[x] - i0[x];
-        }
+            for (int x = 0; x < w; ++x) {
+                const float gx = qs[4 * x + 1], gy = qs[4 * x + 2];
+                oix[x] = gx;
+                oiy[x] = gy;
+                ogr[x] = gx * gx + gy * gy + gamma2;
+                const float rho = qs[4 * x] - gx * a1[x] - gy * a2[x] - i0[x];
+                orc[x] = decltype(held)::value ? hold_illumination(rho, held_gamma, hu3[x]) : rho;
+            }
+        };
+        if (hu3 != nullptr)
+            linearise(std::true_type{});
+        else
+            linearise(std::false_type{});
     }
-}
-
-// rho_c += gamma * u3: the illumination field, held fixed on a level finer than gamma_finest_level, enters the
-// linearised data term as a constant (rho = rho_c + grad I1 . u + gamma u3).
-MEFAST_TARGET_CLONES void add_held_illumination(float* MEFAST_RESTRICT rho_c, const float* MEFAST_RESTRICT u3,
-                                                std::size_t n, float gamma) {
-#pragma omp simd
-    for (std::size_t i = 0; i < n; ++i) rho_c[i] = hold_illumination(rho_c[i], gamma, u3[i]);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -761,9 +770,8 @@ void solve(Workspace& ws, const Pyramid& p0, const Pyramid& p1, int start, const
         st.gamma = update_gamma ? p.gamma : 0.0f;
 
         for (int warp = 0, nw = warps_on_level(p, s); warp < nw; ++warp) {
-            warp_and_linearise(I0, I1c.data(), u1.data(), u2.data(), lh, lw, st.gamma, ix.data(), iy.data(),
-                               grad.data(), rho_c.data(), ws.warp_scratch.data());
-            if (hold_gamma) add_held_illumination(rho_c.data(), u3.data(), ln, p.gamma);
+            warp_and_linearise(I0, I1c.data(), u1.data(), u2.data(), lh, lw, st.gamma, hold_gamma ? u3.data() : nullptr,
+                               p.gamma, ix.data(), iy.data(), grad.data(), rho_c.data(), ws.warp_scratch.data());
             double error = std::numeric_limits<double>::max();
             for (int outer = 0; error > scaled_eps && outer < p.outer_iterations; ++outer) {
                 if (k > 1) {
