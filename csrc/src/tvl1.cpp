@@ -4,7 +4,9 @@
 // * The primal-dual iteration is one fused sweep per iteration: row y gets its new u (thresholding,
 //   divergence of p, update, squared change for the stopping test) and then row y-1 gets its dual update,
 //   which needs the new u of rows y-1 and y. Every value is read before it is overwritten, so the sweep is
-//   exactly the textbook iteration, with ~10 float planes streamed once instead of ~40 array passes.
+//   exactly the textbook iteration, with ~10 float planes streamed once instead of ~40 array passes. The
+//   sweeps of a warp are pipelined, a few rows apart, so that on frames larger than the cache each row is
+//   fetched once for several sweeps (sweeps_impl).
 // * Loops are written branch-free over whole rows so they vectorise (the sweep's planes are padded so that the
 //   neighbours past a row's ends can be read and discarded, leaving no scalar remainder on power-of-two widths);
 //   they are compiled for AVX-512, AVX2+FMA and baseline x86-64, dispatched at load time (MEFAST_TARGET_CLONES).
@@ -615,19 +617,75 @@ MEFAST_INLINE void dual_row(const State& s, int y) {
     }
 }
 
+// The sweeps of one warp's inner loop, `for (i = 0; error > eps && i < n; ++i) error = sweep();` with sweep()
+// the fused sweep above (primal row y, then dual row y-1, for y = 0 .. h-1, then dual row h-1), computed
+// pipelined: up to kSweepDepth sweeps run at once, each a few rows behind the one before it, so a row's planes
+// are used by all of them while they are in cache instead of being streamed from memory once per sweep (the ~10
+// planes of a 1280x720 level are ~40 MB, more than the last-level cache; at 340x280 they fit, and the
+// pipelining changes little). Every sweep does the same arithmetic on the same values in the same order as
+// alone, so the result is bit for bit the loop's:
+// * A sweep does primal row r once the sweep before it has done primal row r+1 and dual row r (its
+//   `next` >= r+2): then every value it reads is the previous sweep's final one, and nothing the previous
+//   sweep has still to read (rows r+1 and on) is overwritten.
+// * A sweep starts only once the one before it is sure not to be the last: its error so far (a sum of
+//   squares, in row order, so it only grows) already exceeds eps. Near convergence that happens late in the
+//   sweep, and the sweeps run one after the other as before.
+// error: the caller's error, > eps on entry; returns the last sweep's error.
+constexpr int kSweepDepth = 4;
+
+// One sweep's progress through the rows (sweeps_impl).
+struct SweepLane {
+    int next = 0;      // the next primal row; h + 1 once the sweep is done (its last dual row included)
+    double err = 0.0;  // its error so far
+};
+
+// Primal row lane.next, the dual row above it, and after the last row the last dual row. Always inlined, not a
+// lambda: a lambda's body is a function of its own, compiled for the baseline target rather than for each of
+// the caller's MEFAST_TARGET_CLONES.
 template <bool kGamma>
-MEFAST_INLINE double sweep_impl(const State& s) {
-    double err = 0.0;
-    for (int y = 0; y < s.h; ++y) {
-        err += static_cast<double>(primal_row<kGamma>(s, y));
-        if (y > 0) dual_row<kGamma>(s, y - 1);
+MEFAST_INLINE void sweep_row(const State& s, SweepLane& lane) {
+    const int y = lane.next;
+    lane.err += static_cast<double>(primal_row<kGamma>(s, y));
+    if (y > 0) dual_row<kGamma>(s, y - 1);
+    if (++lane.next == s.h) {
+        dual_row<kGamma>(s, s.h - 1);
+        lane.next = s.h + 1;
     }
-    dual_row<kGamma>(s, s.h - 1);
-    return err;
 }
 
-MEFAST_TARGET_CLONES double sweep(const State& s) { return sweep_impl<false>(s); }
-MEFAST_TARGET_CLONES double sweep_gamma(const State& s) { return sweep_impl<true>(s); }
+template <bool kGamma>
+MEFAST_INLINE double sweeps_impl(const State& s, int n, double eps, double error) {
+    const int done = s.h + 1;
+    SweepLane lanes[kSweepDepth];
+    int first = 0, active = 0, started = 0;  // the running sweeps, oldest first: lanes[(first + i) % kSweepDepth]
+    for (;;) {
+        const double newest = active > 0 ? lanes[(first + active - 1) % kSweepDepth].err : error;
+        if (active < kSweepDepth && started < n && newest > eps) {
+            lanes[(first + active++) % kSweepDepth] = SweepLane{};
+            ++started;
+        }
+        if (active == 0) return error;
+        sweep_row<kGamma>(s, lanes[first]);
+        for (int i = 1; i < active; ++i) {
+            SweepLane& lane = lanes[(first + i) % kSweepDepth];
+            const int ahead = lanes[(first + i - 1) % kSweepDepth].next;
+            while (lane.next != done && (ahead == done || lane.next + 2 <= ahead)) sweep_row<kGamma>(s, lane);
+        }
+        // (a sweep behind one that finished runs to its own end in the same step, so it may have finished too)
+        while (active > 0 && lanes[first].next == done) {
+            error = lanes[first].err;
+            first = (first + 1) % kSweepDepth;
+            --active;
+        }
+    }
+}
+
+MEFAST_TARGET_CLONES double sweeps(const State& s, int n, double eps, double error) {
+    return sweeps_impl<false>(s, n, eps, error);
+}
+MEFAST_TARGET_CLONES double sweeps_gamma(const State& s, int n, double eps, double error) {
+    return sweeps_impl<true>(s, n, eps, error);
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // One pair, all scales
@@ -778,8 +836,8 @@ void solve(Workspace& ws, const Pyramid& p0, const Pyramid& p1, int start, const
                     median_filter_scratch(u1.data(), lh, lw, k, med_scratch.data());
                     median_filter_scratch(u2.data(), lh, lw, k, med_scratch.data());
                 }
-                for (int inner = 0, ni = inner_on_level(p, s); error > scaled_eps && inner < ni; ++inner)
-                    error = update_gamma ? sweep_gamma(st) : sweep(st);
+                const int ni = inner_on_level(p, s);
+                error = update_gamma ? sweeps_gamma(st, ni, scaled_eps, error) : sweeps(st, ni, scaled_eps, error);
             }
         }
         if (s == 0) break;
