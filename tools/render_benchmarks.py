@@ -209,6 +209,20 @@ def _flow_rows(r: Results) -> list[list[str]]:
             f"{ratio(r.s(g, dual), r.s(g, o))} / {ratio(r.s(g, dis), r.s(g, f))}",
         ]
     )
+    g = "tvl1 1280x720 frame, 1 thread"
+    o, a, f = (f"mefast.TVL1 preset={k}" for k in ("opencv", "accurate", "fast"))
+    if r.has(g, o, a, f, dual, dis):
+        ratios = (ratio(r.s(g, dual), r.s(g, o)), ratio(r.s(g, dual), r.s(g, a)), ratio(r.s(g, dis), r.s(g, f)))
+        rows.append(
+            [
+                "TV-L1 1280x720 frame pair, 1 thread, OpenCV's parameters / `accurate` / `fast`",
+                f"{t(r.s(g, o))} / {t(r.s(g, a))} / {t(r.s(g, f))}, EPE "
+                + " / ".join(epe(r.m(g, k, "epe")) for k in (o, a, f)),
+                f"OpenCV DualTVL1 {t(r.s(g, dual))}, EPE {epe(r.m(g, dual, 'epe'))} / DIS medium {t(r.s(g, dis))}, "
+                f"EPE {epe(r.m(g, dis, 'epe'))}",
+                " / ".join(ratios),
+            ]
+        )
     # The many-pair rows take DualTVL1 minutes per run: rendered when the results file has both sides.
     for g, me, peer, label, peer_label in (
         ("tvl1 340x280, 16 pairs in a row, 1 thread", "mefast preset=opencv", "opencv DualTVL1",

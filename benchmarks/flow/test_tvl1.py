@@ -1,8 +1,8 @@
 """TV-L1 speed and accuracy: mefast against OpenCV DualTVL1 and DIS (PRESET_MEDIUM), side by side.
 
 Face-sized pairs (340x280 and 128x128) of the astronaut face warped by a known smooth field with
-micro-expression-sized motion (max ~2 px), one thread each, every engine created once and reused; then 16
-pairs in a row on one thread and a batch of 64 pairs on all cores.
+micro-expression-sized motion (max ~2 px), one thread each, every engine created once and reused; a whole
+1280x720 frame pair; then 16 pairs in a row on one thread and a batch of 64 pairs on all cores.
 The endpoint error (EPE) to the known flow of every row is asserted before timing (within 1.5x of what each
 method measured on these pairs when the bounds were set: a regression in accuracy fails the run) and reported
 next to each time. The held-out battery (many faces, amplitudes and seeds) is in ``test_battery.py``.
@@ -105,6 +105,45 @@ def test_mefast_tvl1_function(benchmark, report, pair, preset):
     rounds = 100 if size == "340x280" else 400
     benchmark.pedantic(run, setup=_return_freed_memory, rounds=rounds, iterations=1)
     report(f"tvl1 {size}, 1 thread", f"mefast.tvl1() preset={preset} (fresh buffers)", benchmark, epe=epe)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# A whole video frame, 1280 wide and 720 high (CAS(ME)^3's size), one thread: the planes of a full-size pyramid
+# level (~40 MB) no longer fit in the cache, which is where pipelining a warp's sweeps pays (tvl1.cpp).
+
+FRAME = "1280x720 frame"
+FRAME_GROUP = f"tvl1 {FRAME}, 1 thread"
+# 1.5x the EPE measured when set: DualTVL1 0.109, DIS medium 0.085, mefast opencv 0.108, accurate 0.074, fast 0.079
+EPE_BOUND[FRAME] = {"DualTVL1": 0.165, "DIS medium": 0.13, "opencv": 0.165, "accurate": 0.11, "fast": 0.12}
+
+
+@pytest.fixture(scope="module")
+def frame_pair():
+    cv2.setNumThreads(1)
+    # (height, width); amplitude 2: the face's motion in pixels grows with the frame
+    return face_flow_pair((720, 1280), amplitude=2.0, seed=0)
+
+
+@pytest.mark.parametrize("method", ["DualTVL1", "DIS medium"])
+def test_opencv_frame(benchmark, report, frame_pair, engines, method):
+    p = frame_pair
+    if method == "DualTVL1" and benchmark.disabled:  # smoke run: one DualTVL1 frame pair takes ~6 s
+        return
+    engine = engines["cv2 DualTVL1" if method == "DualTVL1" else "cv2 DIS"]
+    run = lambda: engine.calc(p.frame0, p.frame1, None)  # noqa: E731
+    epe = check_epe(run(), p.flow, method, FRAME)
+    benchmark.pedantic(run, rounds=1 if method == "DualTVL1" else 5, iterations=1)
+    name = "opencv DualTVL1 (defaults)" if method == "DualTVL1" else "opencv DIS medium"
+    report(FRAME_GROUP, name, benchmark, baseline=method == "DualTVL1", epe=epe)
+
+
+@pytest.mark.parametrize("preset", ["opencv", "accurate", "fast"])
+def test_mefast_frame(benchmark, report, frame_pair, engines, preset):
+    p = frame_pair
+    run = lambda: engines[preset](p.frame0, p.frame1)  # noqa: E731
+    epe = check_epe(run(), p.flow, preset, FRAME)
+    benchmark.pedantic(run, rounds=3 if preset == "opencv" else 5, iterations=1)
+    report(FRAME_GROUP, f"mefast.TVL1 preset={preset}", benchmark, epe=epe)
 
 
 # ---------------------------------------------------------------------------------------------------------
