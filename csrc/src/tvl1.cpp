@@ -630,8 +630,12 @@ MEFAST_INLINE void dual_row(const State& s, int y) {
 // * A sweep starts only once the one before it is sure not to be the last: its error so far (a sum of
 //   squares, in row order, so it only grows) already exceeds eps. Near convergence that happens late in the
 //   sweep, and the sweeps run one after the other as before.
+// Levels smaller than kPipelineMinPixels (whose planes stay in the caches anyway) run the sweeps one after the
+// other: there, switching between the rows of several sweeps cost 1-4 % (interleaved A/B on 340x280 and 185x125
+// pairs).
 // error: the caller's error, > eps on entry; returns the last sweep's error.
 constexpr int kSweepDepth = 4;
+constexpr std::size_t kPipelineMinPixels = std::size_t{1} << 18;  // 512 x 512; ~10 MB of planes
 
 // One sweep's progress through the rows (sweeps_impl).
 struct SweepLane {
@@ -656,6 +660,14 @@ MEFAST_INLINE void sweep_row(const State& s, SweepLane& lane) {
 template <bool kGamma>
 MEFAST_INLINE double sweeps_impl(const State& s, int n, double eps, double error) {
     const int done = s.h + 1;
+    if (static_cast<std::size_t>(s.h) * static_cast<std::size_t>(s.w) < kPipelineMinPixels) {
+        for (int i = 0; error > eps && i < n; ++i) {
+            SweepLane lane;
+            while (lane.next != done) sweep_row<kGamma>(s, lane);
+            error = lane.err;
+        }
+        return error;
+    }
     SweepLane lanes[kSweepDepth];
     int first = 0, active = 0, started = 0;  // the running sweeps, oldest first: lanes[(first + i) % kSweepDepth]
     for (;;) {
