@@ -171,6 +171,7 @@ def test_preset_text_names_every_recorded_value(render):
 _LARGE = "pipeline large frames, CAS(ME)^3-sized clips (1280x720, 10-30 frames), 2 workers"
 _SCALE = "pipeline scale, 1000 CAS(ME)^3-sized clips (1280x720), Dask LocalCluster, 2 GiB per worker"
 _WARM = "mdmo flows per clip, 67 frames 128x128, per-frame preset, 1 thread"
+_FRAME = "tvl1 1280x720 frame, 1 thread"
 _STEPS = {"read_ms": 61.5, "align_ms": 21.25, "flow_ms": 15.75, "mdmo_ms": 23.5, "write_ms": 33.25}
 
 
@@ -259,12 +260,25 @@ def test_new_groups_render_where_they_belong(render, full):
 def test_new_groups_are_rendered_only_when_measured(render, results, full):
     """Without them the README's table lacks their rows, docs/scale.md says how to measure, nothing fails."""
     plain = render.Results(copy.deepcopy(results))
-    for g in (_LARGE, _SCALE, _WARM):
+    for g in (_LARGE, _SCALE, _WARM, _FRAME):
         plain.groups.pop(g, None)
     table = render.render_benchmarks(plain)
     assert "1280x720" not in table and "warm-started" not in table and "Dask LocalCluster, bounded" not in table
     assert render.render_scale(plain).startswith("Not in the committed results file yet")
     assert "1280x720" in render.render_benchmarks(render.Results(full))
+
+
+def test_frame_row_puts_each_preset_beside_its_peer(render, results):
+    """The 1280x720 frame row: OpenCV's parameters and accurate over DualTVL1's time, fast over DIS medium's."""
+    r = render.Results(copy.deepcopy(results))
+    g = r.groups[_FRAME]
+    times = {"opencv DualTVL1 (defaults)": 6.0, "opencv DIS medium": 0.09, "mefast.TVL1 preset=opencv": 0.4,
+             "mefast.TVL1 preset=accurate": 0.12, "mefast.TVL1 preset=fast": 0.06}  # fmt: skip
+    for e in g["entries"]:
+        e["min_s"] = times[e["name"]]
+    row = next(line for line in render.render_benchmarks(r).splitlines() if "TV-L1 1280x720 frame pair" in line)
+    assert row.endswith("| 15.0x / 50.0x / 1.50x |"), row
+    assert "400 ms / 120 ms / 60.0 ms" in row and "OpenCV DualTVL1 6.00 s" in row and "DIS medium 90.0 ms" in row
 
 
 def _edit_first_number(text: str, block: str) -> str:
