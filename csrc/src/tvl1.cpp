@@ -148,7 +148,9 @@ MEFAST_TARGET_CLONES void gaussian_blur(float* img, int h, int w, float sigma, f
 // 20 shared values leaves their ranks 7..12, and per output a 10-comparator network merges those 6 with the
 // output's own fifth column (71 comparators for two outputs instead of 2 x 82 for one network each). There the
 // sorted rows are split into their even and odd columns, so that lane l of a block (outputs 2l and 2l+1) loads
-// contiguous values. Either way the result is the exact median (tests: scipy's median_filter).
+// contiguous values. Either way the result is the exact median (tests: scipy's median_filter). Output rows go to
+// a ring of k/2 + 1 rows and back into the image as soon as no later output reads their source row
+// (write_back_row), so the filter works in place with a few rows of scratch.
 
 constexpr int kMedianLanes = 8;
 #if defined(__GNUC__) || defined(__clang__)
@@ -178,6 +180,49 @@ MEFAST_INLINE Lanes load_lanes(const float* p) {
     Lanes v;
     std::memcpy(&v, p, sizeof(Lanes));
     return v;
+}
+
+// The first n (<= 2 * kMedianLanes) values of a[0], b[0], a[1], b[1], ... stored at dst: a whole block as two
+// vector stores of the interleaved lanes.
+MEFAST_INLINE void store_interleaved(float* dst, Lanes a, Lanes b, int n) {
+#if defined(__clang__)
+    if (n == 2 * kMedianLanes) {
+        const Lanes lo = __builtin_shufflevector(a, b, 0, 8, 1, 9, 2, 10, 3, 11);
+        const Lanes hi = __builtin_shufflevector(a, b, 4, 12, 5, 13, 6, 14, 7, 15);
+        std::memcpy(dst, &lo, sizeof(Lanes));
+        std::memcpy(dst + kMedianLanes, &hi, sizeof(Lanes));
+        return;
+    }
+#elif defined(__GNUC__)
+    if (n == 2 * kMedianLanes) {
+        typedef int LaneIndex __attribute__((vector_size(kMedianLanes * sizeof(int))));
+        const Lanes lo = __builtin_shuffle(a, b, LaneIndex{0, 8, 1, 9, 2, 10, 3, 11});
+        const Lanes hi = __builtin_shuffle(a, b, LaneIndex{4, 12, 5, 13, 6, 14, 7, 15});
+        std::memcpy(dst, &lo, sizeof(Lanes));
+        std::memcpy(dst + kMedianLanes, &hi, sizeof(Lanes));
+        return;
+    }
+#endif
+    for (int l = 0; 2 * l < n; ++l) {
+        dst[2 * l] = a[l];
+        if (2 * l + 1 < n) dst[2 * l + 1] = b[l];
+    }
+}
+
+// Output row y of a k x k filter (k = 2R + 1) is computed into row y % (R + 1) of a ring of R + 1 rows, and
+// copied back into the image once source row y - R is no longer read (the next output row reads source rows
+// y + 1 - R and on): the image is filtered in place without a second whole image.
+template <int R>
+MEFAST_INLINE void write_back_row(float* img, int w, const float* ring, int y) {
+    if (y < 0) return;
+    const float* src = ring + static_cast<std::ptrdiff_t>(y % (R + 1)) * w;
+    std::copy(src, src + w, img + static_cast<std::ptrdiff_t>(y) * w);
+}
+
+// Rows h - R .. h - 1 (those not yet written back when the last output row is done).
+template <int R>
+MEFAST_INLINE void write_back_tail(float* img, int h, int w, const float* ring) {
+    for (int y = std::max(0, h - R); y < h; ++y) write_back_row<R>(img, w, ring, y);
 }
 
 // A comparator network of median_networks.hpp: `size` pairs (a, b), each putting the minimum in a, the maximum in b.
@@ -250,20 +295,21 @@ MEFAST_INLINE int median5_blocks(int w) { return ((w + 1) / 2 + kMedianLanes - 1
 // q + 2 of each half.
 MEFAST_INLINE int median5_half(int w) { return median5_blocks(w) * kMedianLanes + 3; }
 
-// Scratch floats of median_filter_scratch() for an image of n pixels, w per row.
-std::size_t median_scratch_floats(int k, std::size_t n, int w) {
-    if (k == 5)  // 5 sorted rows of 2 halves, their 5 even and 5 odd halves (median_filter_5), the result
-        return 20 * static_cast<std::size_t>(median5_half(w)) + n;
-    return 3 * static_cast<std::size_t>(w + 2) + n;  // 3 sorted rows of w + 2 values, the result
+// Scratch floats of median_filter_scratch() for rows of w pixels.
+std::size_t median_scratch_floats(int k, int w) {
+    const std::size_t ring = static_cast<std::size_t>(k / 2 + 1) * w;  // write_back_row
+    if (k == 5)  // 5 sorted rows of 2 halves, their 5 even and 5 odd halves (median_filter_5), the ring
+        return 20 * static_cast<std::size_t>(median5_half(w)) + ring;
+    return 3 * static_cast<std::size_t>(w + 2) + ring;  // 3 sorted rows of w + 2 values, the ring
 }
 
 MEFAST_TARGET_CLONES void median_filter_3(float* img, int h, int w, float* scratch) {
     const int pw = w + 2;
     float* cols = scratch;          // 3 rows of pw: padded, column-sorted
-    float* out = scratch + 3 * pw;  // h * w result
+    float* ring = scratch + 3 * pw;  // 2 output rows (write_back_row)
     for (int y = 0; y < h; ++y) {
         sorted_columns<3>(img, h, w, y, cols, pw);
-        float* orow = out + static_cast<std::ptrdiff_t>(y) * w;
+        float* orow = ring + static_cast<std::ptrdiff_t>(y % 2) * w;
         for (int x0 = 0; x0 < w; x0 += kMedianLanes) {
             Lanes v[9];
             if (x0 + kMedianLanes <= w) {
@@ -282,8 +328,9 @@ MEFAST_TARGET_CLONES void median_filter_3(float* img, int h, int w, float* scrat
             const int n = std::min(kMedianLanes, w - x0);
             for (int l = 0; l < n; ++l) orow[x0 + l] = v[median_net::k3_out][l];
         }
+        write_back_row<1>(img, w, ring, y - 1);
     }
-    std::copy(out, out + static_cast<std::ptrdiff_t>(h) * w, img);
+    write_back_tail<1>(img, h, w, ring);
 }
 
 MEFAST_TARGET_CLONES void median_filter_5(float* img, int h, int w, float* scratch) {
@@ -297,7 +344,7 @@ MEFAST_TARGET_CLONES void median_filter_5(float* img, int h, int w, float* scrat
     float* cols = scratch;     // 5 rows of pw: padded, column-sorted
     float* even = cols + 5 * pw;  // 5 rows of nq: the even columns of cols
     float* odd = even + 5 * nq;   // 5 rows of nq: the odd columns
-    float* out = odd + 5 * nq;    // h * w result
+    float* ring = odd + 5 * nq;   // 3 output rows (write_back_row)
     for (int y = 0; y < h; ++y) {
         sorted_columns<5>(img, h, w, y, cols, pw);
         for (int r = 0; r < 5; ++r) {
@@ -309,7 +356,7 @@ MEFAST_TARGET_CLONES void median_filter_5(float* img, int h, int w, float* scrat
                 od[i] = src[2 * i + 1];
             }
         }
-        float* orow = out + static_cast<std::ptrdiff_t>(y) * w;
+        float* orow = ring + static_cast<std::ptrdiff_t>(y % 3) * w;
         for (int q0 = 0; q0 < blocks * L; q0 += L) {
             // row r of padded column 2q + j, for the L pairs q = q0 .. q0 + L - 1
             auto column = [&](int j, int r) {
@@ -328,14 +375,13 @@ MEFAST_TARGET_CLONES void median_filter_5(float* img, int h, int w, float* scrat
             }
             run_network<Select5>(left);
             run_network<Select5>(right);
-            const int x0 = 2 * q0, n = std::min(2 * L, w - x0);
-            for (int l = 0; 2 * l < n; ++l) {
-                orow[x0 + 2 * l] = left[median_net::k5_select_out][l];
-                if (2 * l + 1 < n) orow[x0 + 2 * l + 1] = right[median_net::k5_select_out][l];
-            }
+            const int x0 = 2 * q0;
+            store_interleaved(orow + x0, left[median_net::k5_select_out], right[median_net::k5_select_out],
+                              std::min(2 * L, w - x0));
         }
+        write_back_row<2>(img, w, ring, y - 2);
     }
-    std::copy(out, out + static_cast<std::ptrdiff_t>(h) * w, img);
+    write_back_tail<2>(img, h, w, ring);
 }
 
 void median_filter_scratch(float* img, int h, int w, int k, float* scratch) {
@@ -764,7 +810,7 @@ struct Workspace {
         if (zeros.size() < static_cast<std::size_t>(w)) zeros.assign(static_cast<std::size_t>(w), 0.0f);
         const std::size_t wsz = 14 * static_cast<std::size_t>(w);
         if (warp_scratch.size() < wsz) warp_scratch.resize(wsz);
-        const std::size_t med = k > 1 ? median_scratch_floats(k, n, w) : 0;
+        const std::size_t med = k > 1 ? median_scratch_floats(k, w) : 0;
         if (med_scratch.size() < med) med_scratch.resize(med);
     }
 };
@@ -887,7 +933,7 @@ void run_pair(Workspace& ws, const float* I0in, const float* I1in, int h, int w,
 void median_filter(float* img, int h, int w, int k) {
     if (k != 3 && k != 5) throw std::invalid_argument("median filter size must be 3 or 5, got " + str(k));
     if (h <= 0 || w <= 0) return;  // nothing to filter (the kernel would read the border of an empty row)
-    Plane scratch(median_scratch_floats(k, static_cast<std::size_t>(h) * w, w));
+    Plane scratch(median_scratch_floats(k, w));
     median_filter_scratch(img, h, w, k, scratch.data());
 }
 
