@@ -148,9 +148,9 @@ MEFAST_TARGET_CLONES void gaussian_blur(float* img, int h, int w, float sigma, f
 // 20 shared values leaves their ranks 7..12, and per output a 10-comparator network merges those 6 with the
 // output's own fifth column (71 comparators for two outputs instead of 2 x 82 for one network each). There the
 // sorted rows are split into their even and odd columns, so that lane l of a block (outputs 2l and 2l+1) loads
-// contiguous values. Either way the result is the exact median (tests: scipy's median_filter). Output rows go to
-// a ring of k/2 + 1 rows and back into the image as soon as no later output reads their source row
-// (write_back_row), so the filter works in place with a few rows of scratch.
+// contiguous values; each source row is padded once into a ring of 5 rows, before its own output row overwrites
+// it, and a window's 5 rows are split and column-sorted in registers. Either way the result is the exact median
+// (tests: scipy's median_filter), computed in place with a few rows of scratch.
 
 constexpr int kMedianLanes = 8;
 #if defined(__GNUC__) || defined(__clang__)
@@ -209,7 +209,7 @@ MEFAST_INLINE void store_interleaved(float* dst, Lanes a, Lanes b, int n) {
     }
 }
 
-// Output row y of a k x k filter (k = 2R + 1) is computed into row y % (R + 1) of a ring of R + 1 rows, and
+// The 3x3 filter's output row y (k = 2R + 1) is computed into row y % (R + 1) of a ring of R + 1 rows, and
 // copied back into the image once source row y - R is no longer read (the next output row reads source rows
 // y + 1 - R and on): the image is filtered in place without a second whole image.
 template <int R>
@@ -281,26 +281,22 @@ MEFAST_INLINE void sorted_columns(const float* img, int h, int w, int y, float* 
             pb[x] = hi;
         }
     };
-    if constexpr (K == 5) {
-        ce(0, 1); ce(3, 4); ce(2, 4); ce(2, 3); ce(0, 3); ce(0, 2); ce(1, 4); ce(1, 3); ce(1, 2);
-    } else {
-        ce(1, 2); ce(0, 2); ce(0, 1);
-    }
+    static_assert(K == 3, "the 5x5 filter sorts its columns in registers (sort5)");
+    ce(1, 2); ce(0, 2); ce(0, 1);
 }
 
 // The 5x5 filter's output pairs q (x = 2q and 2q + 1) of a row of w, in blocks of kMedianLanes pairs.
 MEFAST_INLINE int median5_blocks(int w) { return ((w + 1) / 2 + kMedianLanes - 1) / kMedianLanes; }
 
 // Values per even (or odd) half of a padded row of the 5x5 filter: the last block's pairs read columns up to
-// q + 2 of each half.
-MEFAST_INLINE int median5_half(int w) { return median5_blocks(w) * kMedianLanes + 3; }
+// q + 2 of each half; rounded up to whole lanes, which split the padded rows into halves.
+MEFAST_INLINE int median5_half(int w) { return (median5_blocks(w) + 1) * kMedianLanes; }
 
 // Scratch floats of median_filter_scratch() for rows of w pixels.
 std::size_t median_scratch_floats(int k, int w) {
-    const std::size_t ring = static_cast<std::size_t>(k / 2 + 1) * w;  // write_back_row
-    if (k == 5)  // 5 sorted rows of 2 halves, their 5 even and 5 odd halves (median_filter_5), the ring
-        return 20 * static_cast<std::size_t>(median5_half(w)) + ring;
-    return 3 * static_cast<std::size_t>(w + 2) + ring;  // 3 sorted rows of w + 2 values, the ring
+    if (k == 5)  // 5 padded source rows of 2 halves, their 5 even and 5 odd halves (median_filter_5)
+        return 20 * static_cast<std::size_t>(median5_half(w));
+    return 3 * static_cast<std::size_t>(w + 2) + 2 * static_cast<std::size_t>(w);  // 3 sorted rows, 2 output rows
 }
 
 MEFAST_TARGET_CLONES void median_filter_3(float* img, int h, int w, float* scratch) {
@@ -333,6 +329,54 @@ MEFAST_TARGET_CLONES void median_filter_3(float* img, int h, int w, float* scrat
     write_back_tail<1>(img, h, w, ring);
 }
 
+// The even (pairs 2i) and odd (2i + 1) values of the 2 kMedianLanes floats at p.
+MEFAST_INLINE void load_deinterleaved(const float* p, Lanes& even, Lanes& odd) {
+#if defined(__clang__)
+    const Lanes a = load_lanes(p), b = load_lanes(p + kMedianLanes);
+    even = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14);
+    odd = __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15);
+#elif defined(__GNUC__)
+    typedef int LaneIndex __attribute__((vector_size(kMedianLanes * sizeof(int))));
+    const Lanes a = load_lanes(p), b = load_lanes(p + kMedianLanes);
+    even = __builtin_shuffle(a, b, LaneIndex{0, 2, 4, 6, 8, 10, 12, 14});
+    odd = __builtin_shuffle(a, b, LaneIndex{1, 3, 5, 7, 9, 11, 13, 15});
+#else
+    for (int l = 0; l < kMedianLanes; ++l) {
+        even[l] = p[2 * l];
+        odd[l] = p[2 * l + 1];
+    }
+#endif
+}
+
+// Lanes a and b ordered, with std::min and std::max's choice between equal values (a comparator of sort5).
+MEFAST_INLINE void order_lanes(Lanes& a, Lanes& b) {
+    Lanes lo, hi;
+#if defined(__GNUC__) || defined(__clang__)
+    lo = b < a ? b : a;
+    hi = a < b ? b : a;
+#else
+    for (int l = 0; l < kMedianLanes; ++l) {
+        lo[l] = std::min(a[l], b[l]);
+        hi[l] = std::max(a[l], b[l]);
+    }
+#endif
+    a = lo;
+    b = hi;
+}
+
+// Sorts 5 values per lane: a 9-comparator network.
+MEFAST_INLINE void sort5(Lanes* v) {
+    order_lanes(v[0], v[1]);
+    order_lanes(v[3], v[4]);
+    order_lanes(v[2], v[4]);
+    order_lanes(v[2], v[3]);
+    order_lanes(v[0], v[3]);
+    order_lanes(v[0], v[2]);
+    order_lanes(v[1], v[4]);
+    order_lanes(v[1], v[3]);
+    order_lanes(v[1], v[2]);
+}
+
 MEFAST_TARGET_CLONES void median_filter_5(float* img, int h, int w, float* scratch) {
     constexpr int L = kMedianLanes;
     // Output pair q is x = 2q and 2q + 1; its windows span the padded columns 2q .. 2q + 5, which are the even
@@ -341,22 +385,35 @@ MEFAST_TARGET_CLONES void median_filter_5(float* img, int h, int w, float* scrat
     const int blocks = median5_blocks(w);
     const int nq = median5_half(w);
     const int pw = 2 * nq;
-    float* cols = scratch;     // 5 rows of pw: padded, column-sorted
-    float* even = cols + 5 * pw;  // 5 rows of nq: the even columns of cols
+    float* rows = scratch;        // 5 padded source rows, a ring: source row s (unclamped) in slot s mod 5
+    float* even = rows + 5 * pw;  // 5 rows of nq: the even columns of the window rows, sorted down each column
     float* odd = even + 5 * nq;   // 5 rows of nq: the odd columns
-    float* ring = odd + 5 * nq;   // 3 output rows (write_back_row)
+    // Source row s (clamped to the image: replicated border), padded with its border values, into its slot. Each
+    // is padded once, at output row s - 2, before output row s overwrites it: so the outputs go straight into img.
+    auto pad = [&](int s) {
+        const float* src = img + static_cast<std::ptrdiff_t>(clamp_index(s, h)) * w;
+        float* dst = rows + static_cast<std::ptrdiff_t>((s + 5) % 5) * pw;
+        std::fill_n(dst, 2, src[0]);
+        std::copy(src, src + w, dst + 2);
+        std::fill(dst + 2 + w, dst + pw, src[w - 1]);
+    };
+    for (int s = -2; s < 2; ++s) pad(s);
     for (int y = 0; y < h; ++y) {
-        sorted_columns<5>(img, h, w, y, cols, pw);
-        for (int r = 0; r < 5; ++r) {
-            const float* MEFAST_RESTRICT src = cols + static_cast<std::ptrdiff_t>(r) * pw;
-            float* MEFAST_RESTRICT ev = even + static_cast<std::ptrdiff_t>(r) * nq;
-            float* MEFAST_RESTRICT od = odd + static_cast<std::ptrdiff_t>(r) * nq;
-            for (int i = 0; i < nq; ++i) {
-                ev[i] = src[2 * i];
-                od[i] = src[2 * i + 1];
+        pad(y + 2);
+        // The 5 window rows split into even and odd columns, each column sorted.
+        const float* win[5];
+        for (int r = 0; r < 5; ++r) win[r] = rows + static_cast<std::ptrdiff_t>((y + r + 3) % 5) * pw;
+        for (int i0 = 0; i0 < nq; i0 += L) {
+            Lanes e[5], o[5];
+            for (int r = 0; r < 5; ++r) load_deinterleaved(win[r] + 2 * i0, e[r], o[r]);
+            sort5(e);
+            sort5(o);
+            for (int r = 0; r < 5; ++r) {
+                std::memcpy(even + static_cast<std::ptrdiff_t>(r) * nq + i0, &e[r], sizeof(Lanes));
+                std::memcpy(odd + static_cast<std::ptrdiff_t>(r) * nq + i0, &o[r], sizeof(Lanes));
             }
         }
-        float* orow = ring + static_cast<std::ptrdiff_t>(y % 3) * w;
+        float* orow = img + static_cast<std::ptrdiff_t>(y) * w;
         for (int q0 = 0; q0 < blocks * L; q0 += L) {
             // row r of padded column 2q + j, for the L pairs q = q0 .. q0 + L - 1
             auto column = [&](int j, int r) {
@@ -379,9 +436,7 @@ MEFAST_TARGET_CLONES void median_filter_5(float* img, int h, int w, float* scrat
             store_interleaved(orow + x0, left[median_net::k5_select_out], right[median_net::k5_select_out],
                               std::min(2 * L, w - x0));
         }
-        write_back_row<2>(img, w, ring, y - 2);
     }
-    write_back_tail<2>(img, h, w, ring);
 }
 
 void median_filter_scratch(float* img, int h, int w, int k, float* scratch) {
