@@ -167,7 +167,7 @@ def _params_from_fields(cls: type[TVL1Params], fields: dict[str, Any]) -> TVL1Pa
 #:               weighted more than OpenCV's (lambda 0.25: less of TV's flattening of smooth motion), theta 0.5,
 #:               and at most 2 warps x 20 iterations per level. Within 15 ms per 340x280 pair on one core.
 #: ``fast``      ``accurate`` with at most 8 iterations per warp, for many full-size pairs: below DIS-medium's
-#:               error on every tuning pair at no more than its time (about 8 ms per 340x280 pair on one core).
+#:               error on every tuning pair at no more than its time (about 7 ms per 340x280 pair on one core).
 #:               Not for large, discontinuous motion: on layered stereo pairs (``mefast.testing.stereo_battery``,
 #:               2-15 px) DIS medium is more accurate, and the best TV-L1 setting the tuning search found within
 #:               DIS's time still loses 4 of its 16 stereo pairs and a synthetic one; winning all costs about
@@ -179,7 +179,7 @@ def _params_from_fields(cls: type[TVL1Params], fields: dict[str, Any]) -> TVL1Pa
 #:               found, cheaply) and 3 on the full-size one (``finest_warps``), each of at most 2 x 10 iterations
 #:               stopped at epsilon 0.03, lambda 0.6, no median filter, and the illumination term (gamma 1)
 #:               estimated on the coarse levels and held on the full-size one (``gamma_finest_level``), the level
-#:               where estimating it costs most. About ``accurate``'s time (~1.3x DIS's). On the held-out battery it is
+#:               where estimating it costs most. About ``accurate``'s time (~1.2x DIS's). On the held-out battery it is
 #:               below DIS medium on every synthetic pair but, by a hair, not on the Motorcycle stereo pair (the
 #:               README's preset table).
 #: ``per-frame`` many small-motion pairs at working size (128x128): MDMO's onset-to-every-frame flows in
@@ -324,7 +324,7 @@ class TVL1:
 
     ``TVL1(params)(frame0, frame1)`` equals ``tvl1(frame0, frame1, params=params)`` bit for bit, but the
     ~8 MB of buffers a 340x280 pair needs are allocated once, as OpenCV's ``DualTVL1OpticalFlow`` object does:
-    on one thread that saves about 2-3 ms per pair, a third of the ``fast`` preset's time. CPU only; one
+    on one thread that saves about 3-4 ms per pair, half the ``fast`` preset's time. CPU only; one
     call at a time per object (concurrent calls on one object wait for each other: use one object per thread).
 
     Parameters
