@@ -140,6 +140,11 @@ Counting only the synthetic pairs' time, as the battery's report does: the cheap
 pairs took 0.99x DIS's time on them (4 warps, 2 at full size) but fails the translation check (0.013 px bias);
 the cheapest that passes it, 1.22x.
 
+The same command after the core's 5x5 median filter became about twice as fast (eff2bb1; 321 candidates, DIS
+medium 0.155 / 0.964 in 9.4 / 2.36 ms): 0.83x: 2 + 5 lost; 1.03x: 0 + 4; 1.07x: 0 + 2; 1.26x: 0 + 1; 1.47x: 0 + 0
+(all without the median filter, which the stereo pairs do without: the faster filter does not move the front;
+the all-win end differs from 1.37x by the run's randomness and noise). ``fast`` stays as it is.
+
 ``--quick`` uses one seed and two images (8 pairs; 4 stereo pairs) to try changes to the script.
 """
 
