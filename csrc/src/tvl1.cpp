@@ -520,8 +520,8 @@ MEFAST_INLINE void cubic_weights4(float t, float& w0, float& w1, float& w2, floa
     w3 = c[3];
 }
 
-// Row j of the 4 x 4 taps of pixel x (its sample at xs[x], ys[x] + its fractions), all 4 rows weighted by the
-// vertical weights wy (4 planes of w) and summed: 4 taps x 4 channels. The taps must lie inside the image.
+// The 4 x 4 taps of pixel x (around its sample at xs[x], ys[x] plus its fractions) weighted down each column by
+// the vertical weights wy (4 planes of w) and summed: 4 taps x 4 channels. The taps must lie inside the image.
 MEFAST_INLINE Taps vertical_taps(const float* I1c, int w, const float* wy, const int* xs, const int* ys, int x) {
     const std::ptrdiff_t stride = static_cast<std::ptrdiff_t>(w) * 4;
     const float* base = I1c + (ys[x] - 1) * stride + 4 * (xs[x] - 1);
@@ -574,9 +574,9 @@ MEFAST_INLINE void taps_by_tap(const Taps c[4], Taps t[4]) {
 }
 #undef MEFAST_SHUFFLE16
 
-// w[0..3] spread over 16 lanes, each 4 times: one horizontal weight per pixel for its 4 channels. Reads w[0..15]:
-// from weight plane i at pixel x <= w - 4 that stays inside warp_and_linearise's scratch (14 w floats, the
-// vertical weights and more after the horizontal ones).
+// w[0..3] spread over 16 lanes, each 4 times: one horizontal weight per pixel for its 4 channels. Reads w[0..15],
+// which at pixel x <= w - 4 of a horizontal weight plane stays inside warp_and_linearise's scratch of 14 w floats
+// (the vertical weights and the rest follow the horizontal ones).
 MEFAST_INLINE Taps spread_weights(const float* w) {
 #if defined(__clang__)
     return __builtin_shufflevector(load_taps(w), load_taps(w), 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
@@ -597,7 +597,6 @@ MEFAST_TARGET_CLONES void warp_and_linearise(const float* I0, const float* I1c, 
                                              float* MEFAST_RESTRICT grad, float* MEFAST_RESTRICT rho_c,
                                              float* MEFAST_RESTRICT scratch) {
     const float gamma2 = gamma * gamma;
-    const std::ptrdiff_t stride = static_cast<std::ptrdiff_t>(w) * 4;
     float* MEFAST_RESTRICT wx = scratch;          // 4 planes of w: horizontal weights
     float* MEFAST_RESTRICT wy = scratch + 4 * w;  // 4 planes of w: vertical weights
     int* MEFAST_RESTRICT xs = reinterpret_cast<int*>(scratch + 8 * w);
