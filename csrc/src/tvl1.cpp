@@ -158,6 +158,16 @@ constexpr int kMedianLanes = 8;
 typedef float Lanes __attribute__((vector_size(kMedianLanes * sizeof(float))));
 MEFAST_INLINE Lanes lanes_min(Lanes a, Lanes b) { return a < b ? a : b; }
 MEFAST_INLINE Lanes lanes_max(Lanes a, Lanes b) { return a < b ? b : a; }
+// Lanes of a (indices 0 .. n-1) and b (n .. 2n-1) picked by constant indices, for n-lane values (Index: an int
+// vector of n lanes, LaneIndex for Lanes, TapIndex for the warp's 16-float Taps): GCC takes the indices as an
+// Index value, clang as arguments.
+typedef int LaneIndex __attribute__((vector_size(kMedianLanes * sizeof(int))));
+typedef int TapIndex __attribute__((vector_size(16 * sizeof(int))));
+#if defined(__clang__)
+#define MEFAST_SHUFFLE(Index, a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+#define MEFAST_SHUFFLE(Index, a, b, ...) __builtin_shuffle(a, b, Index{__VA_ARGS__})
+#endif
 #else
 struct Lanes {
     float v[kMedianLanes];
@@ -185,19 +195,10 @@ MEFAST_INLINE Lanes load_lanes(const float* p) {
 // The first n (<= 2 * kMedianLanes) values of a[0], b[0], a[1], b[1], ... stored at dst: a whole block as two
 // vector stores of the interleaved lanes.
 MEFAST_INLINE void store_interleaved(float* dst, Lanes a, Lanes b, int n) {
-#if defined(__clang__)
+#if defined(__GNUC__) || defined(__clang__)
     if (n == 2 * kMedianLanes) {
-        const Lanes lo = __builtin_shufflevector(a, b, 0, 8, 1, 9, 2, 10, 3, 11);
-        const Lanes hi = __builtin_shufflevector(a, b, 4, 12, 5, 13, 6, 14, 7, 15);
-        std::memcpy(dst, &lo, sizeof(Lanes));
-        std::memcpy(dst + kMedianLanes, &hi, sizeof(Lanes));
-        return;
-    }
-#elif defined(__GNUC__)
-    if (n == 2 * kMedianLanes) {
-        typedef int LaneIndex __attribute__((vector_size(kMedianLanes * sizeof(int))));
-        const Lanes lo = __builtin_shuffle(a, b, LaneIndex{0, 8, 1, 9, 2, 10, 3, 11});
-        const Lanes hi = __builtin_shuffle(a, b, LaneIndex{4, 12, 5, 13, 6, 14, 7, 15});
+        const Lanes lo = MEFAST_SHUFFLE(LaneIndex, a, b, 0, 8, 1, 9, 2, 10, 3, 11);
+        const Lanes hi = MEFAST_SHUFFLE(LaneIndex, a, b, 4, 12, 5, 13, 6, 14, 7, 15);
         std::memcpy(dst, &lo, sizeof(Lanes));
         std::memcpy(dst + kMedianLanes, &hi, sizeof(Lanes));
         return;
@@ -331,15 +332,10 @@ MEFAST_TARGET_CLONES void median_filter_3(float* img, int h, int w, float* scrat
 
 // The even (pairs 2i) and odd (2i + 1) values of the 2 kMedianLanes floats at p.
 MEFAST_INLINE void load_deinterleaved(const float* p, Lanes& even, Lanes& odd) {
-#if defined(__clang__)
+#if defined(__GNUC__) || defined(__clang__)
     const Lanes a = load_lanes(p), b = load_lanes(p + kMedianLanes);
-    even = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14);
-    odd = __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15);
-#elif defined(__GNUC__)
-    typedef int LaneIndex __attribute__((vector_size(kMedianLanes * sizeof(int))));
-    const Lanes a = load_lanes(p), b = load_lanes(p + kMedianLanes);
-    even = __builtin_shuffle(a, b, LaneIndex{0, 2, 4, 6, 8, 10, 12, 14});
-    odd = __builtin_shuffle(a, b, LaneIndex{1, 3, 5, 7, 9, 11, 13, 15});
+    even = MEFAST_SHUFFLE(LaneIndex, a, b, 0, 2, 4, 6, 8, 10, 12, 14);
+    odd = MEFAST_SHUFFLE(LaneIndex, a, b, 1, 3, 5, 7, 9, 11, 13, 15);
 #else
     for (int l = 0; l < kMedianLanes; ++l) {
         even[l] = p[2 * l];
@@ -525,8 +521,8 @@ MEFAST_INLINE void cubic_weights4(float t, float& w0, float& w1, float& w2, floa
 MEFAST_INLINE Taps vertical_taps(const float* I1c, int w, const float* wy, const int* xs, const int* ys, int x) {
     const std::ptrdiff_t stride = static_cast<std::ptrdiff_t>(w) * 4;
     const float* base = I1c + (ys[x] - 1) * stride + 4 * (xs[x] - 1);
-    return load_taps(base) * wy[x] + load_taps(base + stride) * wy[w + x] + load_taps(base + 2 * stride) * wy[2 * w + x] +
-           load_taps(base + 3 * stride) * wy[3 * w + x];
+    return load_taps(base) * wy[x] + load_taps(base + stride) * wy[w + x] +
+           load_taps(base + 2 * stride) * wy[2 * w + x] + load_taps(base + 3 * stride) * wy[3 * w + x];
 }
 
 // The samples (I, dI/dx, dI/dy, 0) of pixel x into qs[4x .. 4x + 3]: bicubic over the 4 x 4 taps, vertically and
@@ -554,35 +550,25 @@ MEFAST_INLINE void warp_pixel(const float* I1c, int w, int h, const float* wx, c
 }
 
 #if defined(__GNUC__) || defined(__clang__)
-typedef int TapIndex __attribute__((vector_size(16 * sizeof(int))));
-#if defined(__clang__)
-#define MEFAST_SHUFFLE16(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
-#else
-#define MEFAST_SHUFFLE16(a, b, ...) __builtin_shuffle(a, b, TapIndex{__VA_ARGS__})
-#endif
 // The tap columns of 4 pixels (c[p]: taps 0..3 of pixel p, 4 channels each) regrouped by tap: t[i] holds tap i of
 // pixels 0, 1, 2, 3 (a transpose of 4 x 4 blocks of 4 floats).
 MEFAST_INLINE void taps_by_tap(const Taps c[4], Taps t[4]) {
-    const Taps p = MEFAST_SHUFFLE16(c[0], c[1], 0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
-    const Taps q = MEFAST_SHUFFLE16(c[0], c[1], 8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
-    const Taps r = MEFAST_SHUFFLE16(c[2], c[3], 0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
-    const Taps s = MEFAST_SHUFFLE16(c[2], c[3], 8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
-    t[0] = MEFAST_SHUFFLE16(p, r, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
-    t[1] = MEFAST_SHUFFLE16(p, r, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
-    t[2] = MEFAST_SHUFFLE16(q, s, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
-    t[3] = MEFAST_SHUFFLE16(q, s, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    const Taps p = MEFAST_SHUFFLE(TapIndex, c[0], c[1], 0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+    const Taps q = MEFAST_SHUFFLE(TapIndex, c[0], c[1], 8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+    const Taps r = MEFAST_SHUFFLE(TapIndex, c[2], c[3], 0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+    const Taps s = MEFAST_SHUFFLE(TapIndex, c[2], c[3], 8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+    t[0] = MEFAST_SHUFFLE(TapIndex, p, r, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+    t[1] = MEFAST_SHUFFLE(TapIndex, p, r, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    t[2] = MEFAST_SHUFFLE(TapIndex, q, s, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+    t[3] = MEFAST_SHUFFLE(TapIndex, q, s, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
 }
-#undef MEFAST_SHUFFLE16
 
 // w[0..3] spread over 16 lanes, each 4 times: one horizontal weight per pixel for its 4 channels. Reads w[0..15],
 // which at pixel x <= w - 4 of a horizontal weight plane stays inside warp_and_linearise's scratch of 14 w floats
 // (the vertical weights and the rest follow the horizontal ones).
 MEFAST_INLINE Taps spread_weights(const float* w) {
-#if defined(__clang__)
-    return __builtin_shufflevector(load_taps(w), load_taps(w), 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
-#else
-    return __builtin_shuffle(load_taps(w), TapIndex{0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3});
-#endif
+    const Taps v = load_taps(w);
+    return MEFAST_SHUFFLE(TapIndex, v, v, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
 }
 #endif
 
