@@ -141,8 +141,8 @@ MEFAST_TARGET_CLONES void gaussian_blur(float* img, int h, int w, float sigma, f
 // ---------------------------------------------------------------------------------------------------------
 // Median filter of a flow component, k = 3 or 5, replicated border.
 //
-// Per output row: copy the k source rows into a padded buffer and sort every window column (k values) once;
-// then run the comparator networks of median_networks.hpp on kMedianLanes outputs at a time, expanded at compile
+// Per output row: the k source rows, padded, with every window column (k values) sorted once; then run the
+// comparator networks of median_networks.hpp on kMedianLanes outputs at a time, expanded at compile
 // time (constant wire indices), so the 8-lane values live in vector registers. 3x3: one network per output on its
 // 9 column-sorted values. 5x5: two neighbouring outputs at once, whose windows share 4 columns: one network on the
 // 20 shared values leaves their ranks 7..12, and per output a 10-comparator network merges those 6 with the
@@ -210,20 +210,12 @@ MEFAST_INLINE void store_interleaved(float* dst, Lanes a, Lanes b, int n) {
     }
 }
 
-// The 3x3 filter's output row y (k = 2R + 1) is computed into row y % (R + 1) of a ring of R + 1 rows, and
-// copied back into the image once source row y - R is no longer read (the next output row reads source rows
-// y + 1 - R and on): the image is filtered in place without a second whole image.
-template <int R>
+// The 3x3 filter works in place with a ring of 2 output rows: output row y goes to ring row y % 2 and is copied
+// back into the image (here) after output row y + 1, the last one that reads source row y.
 MEFAST_INLINE void write_back_row(float* img, int w, const float* ring, int y) {
     if (y < 0) return;
-    const float* src = ring + static_cast<std::ptrdiff_t>(y % (R + 1)) * w;
+    const float* src = ring + static_cast<std::ptrdiff_t>(y % 2) * w;
     std::copy(src, src + w, img + static_cast<std::ptrdiff_t>(y) * w);
-}
-
-// Rows h - R .. h - 1 (those not yet written back when the last output row is done).
-template <int R>
-MEFAST_INLINE void write_back_tail(float* img, int h, int w, const float* ring) {
-    for (int y = std::max(0, h - R); y < h; ++y) write_back_row<R>(img, w, ring, y);
 }
 
 // A comparator network of median_networks.hpp: `size` pairs (a, b), each putting the minimum in a, the maximum in b.
@@ -258,18 +250,16 @@ MEFAST_INLINE void run_network(Lanes* v) {
     run_network<Net>(v, std::make_index_sequence<Net::size>{});
 }
 
-// The K source rows of output row y (row r: source row y - K/2 + r, replicated at the top and bottom) into K rows
-// of pw values from `cols`, each padded with its border value: K/2 on the left, the rest of pw on the right.
-// Then every column is sorted: row r holds, at each position, the r-th smallest of the column's K values.
-template <int K>
-MEFAST_INLINE void sorted_columns(const float* img, int h, int w, int y, float* cols, int pw) {
-    constexpr int R = K / 2;
-    for (int r = 0; r < K; ++r) {
-        const float* src = img + static_cast<std::ptrdiff_t>(clamp_index(y - R + r, h)) * w;
+// The 3 source rows of the 3x3 filter's output row y (row r: source row y - 1 + r, replicated at the top and
+// bottom) into 3 rows of pw = w + 2 values from `cols`, each padded with its border value on both sides. Then
+// every column is sorted: row r holds, at each position, the r-th smallest of the column's 3 values.
+MEFAST_INLINE void sorted_columns3(const float* img, int h, int w, int y, float* cols, int pw) {
+    for (int r = 0; r < 3; ++r) {
+        const float* src = img + static_cast<std::ptrdiff_t>(clamp_index(y - 1 + r, h)) * w;
         float* dst = cols + static_cast<std::ptrdiff_t>(r) * pw;
-        std::fill_n(dst, R, src[0]);
-        std::copy(src, src + w, dst + R);
-        std::fill(dst + R + w, dst + pw, src[w - 1]);
+        dst[0] = src[0];
+        std::copy(src, src + w, dst + 1);
+        dst[w + 1] = src[w - 1];
     }
     auto ce = [&](int a, int b) {
         float* MEFAST_RESTRICT pa = cols + static_cast<std::ptrdiff_t>(a) * pw;
@@ -282,7 +272,6 @@ MEFAST_INLINE void sorted_columns(const float* img, int h, int w, int y, float* 
             pb[x] = hi;
         }
     };
-    static_assert(K == 3, "the 5x5 filter sorts its columns in registers (sort5)");
     ce(1, 2); ce(0, 2); ce(0, 1);
 }
 
@@ -305,7 +294,7 @@ MEFAST_TARGET_CLONES void median_filter_3(float* img, int h, int w, float* scrat
     float* cols = scratch;          // 3 rows of pw: padded, column-sorted
     float* ring = scratch + 3 * pw;  // 2 output rows (write_back_row)
     for (int y = 0; y < h; ++y) {
-        sorted_columns<3>(img, h, w, y, cols, pw);
+        sorted_columns3(img, h, w, y, cols, pw);
         float* orow = ring + static_cast<std::ptrdiff_t>(y % 2) * w;
         for (int x0 = 0; x0 < w; x0 += kMedianLanes) {
             Lanes v[9];
@@ -325,9 +314,9 @@ MEFAST_TARGET_CLONES void median_filter_3(float* img, int h, int w, float* scrat
             const int n = std::min(kMedianLanes, w - x0);
             for (int l = 0; l < n; ++l) orow[x0 + l] = v[median_net::k3_out][l];
         }
-        write_back_row<1>(img, w, ring, y - 1);
+        write_back_row(img, w, ring, y - 1);
     }
-    write_back_tail<1>(img, h, w, ring);
+    write_back_row(img, w, ring, h - 1);
 }
 
 // The even (pairs 2i) and odd (2i + 1) values of the 2 kMedianLanes floats at p.
@@ -516,6 +505,11 @@ MEFAST_INLINE void cubic_weights4(float t, float& w0, float& w1, float& w2, floa
     w3 = c[3];
 }
 
+// Whether all 4 x 4 taps of pixel x (sample at xs[x], ys[x]) lie inside the h x w image.
+MEFAST_INLINE bool taps_inside(const int* xs, const int* ys, int x, int w, int h) {
+    return xs[x] >= 1 && ys[x] >= 1 && xs[x] + 2 < w && ys[x] + 2 < h;
+}
+
 // The 4 x 4 taps of pixel x (around its sample at xs[x], ys[x] plus its fractions) weighted down each column by
 // the vertical weights wy (4 planes of w) and summed: 4 taps x 4 channels. The taps must lie inside the image.
 MEFAST_INLINE Taps vertical_taps(const float* I1c, int w, const float* wy, const int* xs, const int* ys, int x) {
@@ -533,7 +527,7 @@ MEFAST_INLINE void warp_pixel(const float* I1c, int w, int h, const float* wx, c
     const int xi = xs[x], yi = ys[x];
     const float wx0 = wx[x], wx1 = wx[w + x], wx2 = wx[2 * w + x], wx3 = wx[3 * w + x];
     Quad acc;
-    if (xi >= 1 && yi >= 1 && xi + 2 < w && yi + 2 < h) {
+    if (taps_inside(xs, ys, x, w, h)) {
         const Taps col = vertical_taps(I1c, w, wy, xs, ys, x);
         acc = quad_of(col, 0) * wx0 + quad_of(col, 1) * wx1 + quad_of(col, 2) * wx2 + quad_of(col, 3) * wx3;
     } else {
@@ -623,8 +617,7 @@ MEFAST_TARGET_CLONES void warp_and_linearise(const float* I0, const float* I1c, 
         // value, in the same order, as one pixel at a time.
         for (; x + 4 <= w; x += 4) {
             bool inside = true;
-            for (int p = 0; p < 4; ++p)
-                inside = inside && xs[x + p] >= 1 && ys[x + p] >= 1 && xs[x + p] + 2 < w && ys[x + p] + 2 < h;
+            for (int p = 0; p < 4; ++p) inside = inside && taps_inside(xs, ys, x + p, w, h);
             if (!inside) {
                 for (int p = 0; p < 4; ++p) warp_pixel(I1c, w, h, wx, wy, xs, ys, x + p, qs);
                 continue;
