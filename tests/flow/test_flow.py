@@ -280,8 +280,9 @@ def test_presets_and_params_are_frozen():
 
 @pytest.mark.parametrize("k", [3, 5])
 # widths: the 5x5 filter computes pairs of outputs in blocks of 8 pairs (16 columns): one column, odd widths, a
-# whole block, a block and one more, a partial last block; heights: the filter writes each row back into the image
-# once the rows after it no longer read it, and the last k // 2 rows at the end (1 and 2 rows: only those)
+# whole block, a block and one more, a partial last block; heights: both filters work in place, reading each
+# source row (padded, 5x5) or writing each output row back (3x3) once no other output needs it, so images with
+# fewer rows than the window (1 and 2 rows) test the ends of those rings
 @pytest.mark.parametrize(
     "shape", [(340, 280), (7, 5), (1, 9), (2, 20), (17, 33), (3, 1), (6, 16), (5, 31), (4, 34)], ids=str
 )
