@@ -109,7 +109,7 @@ def test_mefast_tvl1_function(benchmark, report, pair, preset):
 
 # ---------------------------------------------------------------------------------------------------------
 # A whole video frame, 1280 wide and 720 high (CAS(ME)^3's size), one thread: the planes of a full-size pyramid
-# level (~40 MB) no longer fit in the cache, which is where pipelining a warp's sweeps pays (tvl1.cpp).
+# level (~40 MB) no longer fit in the cache, which is where pipelining a warp's sweeps pays (tvl1_sweeps.cpp).
 
 FRAME = "1280x720 frame"
 FRAME_GROUP = f"tvl1 {FRAME}, 1 thread"

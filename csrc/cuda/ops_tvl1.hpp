@@ -1,4 +1,4 @@
-// Per-pixel operations of batched TV-L1, each the GPU twin of a loop in csrc/src/tvl1.cpp, written with the
+// Per-pixel operations of batched TV-L1, each the GPU twin of a loop in csrc/src/tvl1*.cpp, written with the
 // same expressions in the same order and the shared per-pixel math of mefast/tvl1_pixel.hpp.
 //
 // Memory layout. Frame images of a pyramid level are contiguous (frame f at f * area). Pair planes have a
@@ -15,7 +15,7 @@
 namespace mefast::gpu {
 
 /// Bilinear resize with pixel-centre alignment (cv::resize INTER_LINEAR), replicated border; the twin of
-/// resize_linear() in tvl1.cpp. Item k is image k of a stack; `scale` multiplies the result by `mult`
+/// resize_linear() in tvl1_resample.cpp. Item k is image k of a stack; `scale` multiplies the result by `mult`
 /// (flow upsampling, where the CPU multiplies the resized plane by 1 / scale_step).
 struct ResizeOp {
     const float* src;
@@ -45,7 +45,7 @@ struct ResizeOp {
     }
 };
 
-/// One pass of the separable Gaussian blur (gaussian_blur() in tvl1.cpp), along the rows (Vertical = false) or
+/// One pass of the separable Gaussian blur (gaussian_blur() in tvl1_resample.cpp), along the rows (Vertical = false) or
 /// the columns: taps k[0..2r], replicated border, accumulated from 0 in tap order.
 template <bool Vertical>
 struct BlurOp {
@@ -74,7 +74,7 @@ using BlurRowsOp = BlurOp<false>;
 using BlurColsOp = BlurOp<true>;
 
 /// (I, dI/dx, dI/dy, 0) of frame k: centred differences, halved one-sided ones on the border
-/// (interleave_with_gradient() in tvl1.cpp).
+/// (interleave_with_gradient() in tvl1_warp.cpp).
 struct GradientOp {
     const float* src;  // frames of the level, contiguous, h * w each
     F4* dst;           // same layout
@@ -98,7 +98,7 @@ struct GradientOp {
 };
 
 /// Warp I1 and its gradient by the current flow and linearise the data term (warp_and_linearise() in
-/// tvl1.cpp). Also clears error slot 0 of the pair: the warp's first iteration sums into it.
+/// tvl1_warp.cpp). Also clears error slot 0 of the pair: the warp's first iteration sums into it.
 struct WarpOp {
     const float* I0;  // level frames, contiguous
     const F4* I1c;    // GradientOp output for the level's frames
@@ -193,7 +193,7 @@ struct DualStateOp {
     }
 };
 
-/// New primal variable at one pixel (primal_row() in tvl1.cpp); returns its squared change.
+/// New primal variable at one pixel (primal_row() in tvl1_sweeps.cpp); returns its squared change.
 /// Reads u at the pixel and p at the pixel and its left and upper neighbours; writes u at the pixel only,
 /// so it runs in place.
 template <bool kGamma>
@@ -227,7 +227,7 @@ struct PrimalStep {
 template <bool kGamma>
 using PrimalOp = DualStateOp<PrimalStep<kGamma>>;
 
-/// Dual update at one pixel from the new primal variable (dual_row() in tvl1.cpp): forward differences with
+/// Dual update at one pixel from the new primal variable (dual_row() in tvl1_sweeps.cpp): forward differences with
 /// zero on the last column and row. Reads u (not written by this launch), writes p at the pixel only.
 template <bool kGamma>
 struct DualStep {
@@ -257,7 +257,7 @@ MEFAST_HD void compare_exchange(float (&v)[N]) {
     v[B] = hi;
 }
 
-/// Sort the K values of window column C (wires C*K .. C*K+K-1) with tvl1.cpp's column networks.
+/// Sort the K values of window column C (wires C*K .. C*K+K-1) with tvl1_median.cpp's column networks.
 template <int K, int C, int N>
 MEFAST_HD void sort_column(float (&v)[N]) {
     constexpr int o = C * K;
@@ -309,7 +309,7 @@ MEFAST_HD float window_median(float (&v)[K * K]) {
     }
 }
 
-/// K x K median filter of u1 and u2 (replicated border) into m1 and m2 (median_filter() in tvl1.cpp).
+/// K x K median filter of u1 and u2 (replicated border) into m1 and m2 (median_filter() in tvl1_median.cpp).
 template <int K>
 struct MedianOp {
     const float* u1;

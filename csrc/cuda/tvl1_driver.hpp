@@ -30,7 +30,7 @@ constexpr int kPoll = 4;
 /// Most pairs in flight at once (the gate table of a launch lives in shared memory).
 constexpr int kMaxBatch = 4096;
 
-/// Gaussian taps of gaussian_blur() in tvl1.cpp: radius ceil(3 sigma), normalised in float.
+/// Gaussian taps of gaussian_blur() in tvl1_resample.cpp: radius ceil(3 sigma), normalised in float.
 inline std::vector<float> gaussian_taps(float sigma) {
     const int r = std::max(1, static_cast<int>(std::ceil(3.0f * sigma)));
     std::vector<float> k(static_cast<std::size_t>(2 * r + 1));

@@ -1,5 +1,5 @@
 // Per-pixel arithmetic of TV-L1 (Zach, Pock & Bischof 2007; Sanchez, Meinhardt-Llopis & Facciolo, IPOL 2013).
-// Shared by the CPU loops (tvl1.cpp) and the CUDA kernels (cuda/), so the CPU tests check the GPU math too.
+// Shared by the CPU loops (csrc/src/tvl1*.cpp) and the CUDA kernels (cuda/), so the CPU tests check the GPU math too.
 #pragma once
 
 #include <cmath>
@@ -49,7 +49,7 @@ MEFAST_HD void cubic_weights(float t, float w[4]) {
 
 /// Source sample i and weight a of output sample x of a linear resize with pixel-centre alignment (cv::resize
 /// INTER_LINEAR; scale = source size / output size, n source samples): clamped at 0, the last sample repeated past
-/// the far border. Shared by resize_linear() in tvl1.cpp and the CUDA ResizeOp.
+/// the far border. Shared by resize_linear() in tvl1_resample.cpp and the CUDA ResizeOp.
 MEFAST_HD void linear_tap(int x, float scale, int n, int& i, float& a) {
     float f = (static_cast<float>(x) + 0.5f) * scale - 0.5f;
     f = f < 0.0f ? 0.0f : f;
