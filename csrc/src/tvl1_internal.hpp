@@ -53,9 +53,10 @@ void gaussian_blur(float* img, int h, int w, float sigma, float* tmp);
 std::size_t median_scratch_floats(int k, int w);
 void median_filter_scratch(float* img, int h, int w, int k, float* scratch);
 
-// tvl1_warp.cpp
+// tvl1_warp.cpp: I1 interleaved with its gradient (out4: h x w x 4), then per warp sampled at x + (u1, u2) and
+// the data term linearised around it into ix, iy, grad and rho_c (held_u3: an illumination field held on this
+// level, or null); scratch holds warp_scratch_floats(w).
 void interleave_with_gradient(const float* I, int h, int w, float* out4);
-/// Floats of warp_and_linearise()'s scratch for rows of w pixels.
 constexpr std::size_t warp_scratch_floats(int w) { return 14 * static_cast<std::size_t>(w); }
 void warp_and_linearise(const float* I0, const float* I1c, const float* u1, const float* u2, int h, int w,
                         float gamma, const float* held_u3, float held_gamma, float* ix, float* iy, float* grad,
@@ -81,6 +82,8 @@ struct State {
     float lt = 0, theta = 0, taut = 0, gamma = 0;
 };
 
+// One warp's inner loop: at most n sweeps, while the last one's sum of squared updates exceeds eps (error, the
+// caller's, exceeds it on entry); returns the last sweep's sum. sweeps_gamma updates the illumination field too.
 double sweeps(const State& s, int n, double eps, double error);
 double sweeps_gamma(const State& s, int n, double eps, double error);
 
