@@ -209,6 +209,12 @@ class FaceTransform:
 
         Bilinear interpolation, replicated border. uint8, uint16, int16, float32 and float64 keep their dtype;
         other dtypes become float32.
+
+        Where the crop reaches past the frame (a face near its edge, a crop wider than the frame), each frame is
+        first padded by replication as far as the crop samples and warped without touching the border: the same
+        values as warping with a replicated border (up to OpenCV's fixed-point rounding of the shifted
+        coordinates: at most 1 grey level on about one pixel in 100 000), at about half the cost, since
+        OpenCV's warp takes a slow path for every block that samples past the image.
         """
         import cv2
 
@@ -220,13 +226,43 @@ class FaceTransform:
         single = arr.ndim == 2 or (arr.ndim == 3 and arr.shape[-1] == 3)
         clip = arr[None] if single else arr
         h, w = self.size
+        inverse, pad = self._inverse_and_padding(clip.shape[1:3])
+        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
         out = np.empty((clip.shape[0], h, w, *clip.shape[3:]), arr.dtype)
         for t, frame in enumerate(clip):
-            out[t] = cv2.warpAffine(
-                np.ascontiguousarray(frame), self.matrix, (w, h), flags=cv2.INTER_LINEAR,
-                borderMode=cv2.BORDER_REPLICATE,
-            )  # fmt: skip
+            src = np.ascontiguousarray(frame)
+            if pad is not None:
+                src = cv2.copyMakeBorder(src, *pad, cv2.BORDER_REPLICATE)
+            out[t] = cv2.warpAffine(src, inverse, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
         return out[0] if single else out
+
+    def _inverse_and_padding(
+        self, shape: tuple[int, int]
+    ) -> tuple[NDArray[np.float64], tuple[int, int, int, int] | None]:
+        """The crop -> frame matrix for ``warpAffine``'s inverse map and the replicated border it needs.
+
+        Returns the matrix (shifted onto the padded frame) and ``(top, bottom, left, right)`` padding of an
+        ``(H, W)`` frame that holds every source pixel the crop's bilinear samples read, or None when the
+        crop stays inside the frame or the padding would exceed the frame and crop together (a degenerate
+        transform: then OpenCV's own border handling, whatever it costs).
+        """
+        import cv2
+
+        inverse = np.asarray(cv2.invertAffineTransform(self.matrix), np.float64)
+        fh, fw = shape
+        h, w = self.size
+        corners = np.array([[0, 0, 1], [w - 1, 0, 1], [0, h - 1, 1], [w - 1, h - 1, 1]], np.float64) @ inverse.T
+        lo = np.floor(corners.min(axis=0)) - 1  # a bilinear sample reads its pixel and the next: a pixel of margin
+        hi = np.ceil(corners.max(axis=0)) + 2
+        left, top = (max(0, int(-v)) for v in lo)
+        right, bottom = max(0, int(hi[0]) - (fw - 1)), max(0, int(hi[1]) - (fh - 1))
+        if not (left or top or right or bottom):
+            return inverse, None
+        if (fh + top + bottom) * (fw + left + right) > 4 * (fh * fw + h * w):
+            return inverse, None
+        shifted = inverse.copy()
+        shifted[:, 2] += (left, top)
+        return shifted, (top, bottom, left, right)
 
 
 class AlignedClip(NamedTuple):

@@ -231,6 +231,52 @@ def _rotated(img, degrees, centre):
     return cv2.warpAffine(img, m, (img.shape[1], img.shape[0]), borderMode=cv2.BORDER_REPLICATE), m
 
 
+def _replicated_warp(frame, matrix, size):
+    """OpenCV's warp with a replicated border: what FaceTransform.warp computes, the slow way."""
+    h, w = size
+    return cv2.warpAffine(frame, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+@pytest.mark.parametrize(
+    ("scale", "degrees", "shift", "padded"),
+    [
+        (2.0, 5.0, (4.0, -6.0), False),  # the crop inside the frame: no padding
+        (1.4, 8.0, (-40.0, 30.0), True),  # past the left and top edges, upsampled, rotated
+        (0.9, -12.0, (60.0, -20.0), True),  # past the right and top edges
+    ],
+)
+@pytest.mark.parametrize("channels", [None, 3])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_warp_matches_opencvs_replicated_border(scale, degrees, shift, padded, channels, dtype):
+    rng = np.random.default_rng(0)
+    shape = (3, 90, 120) if channels is None else (3, 90, 120, channels)
+    smooth = cv2.GaussianBlur(rng.random((90, 120 * (channels or 1))).astype(np.float32), (0, 0), 2)
+    frame = (255 * smooth / smooth.max()).reshape(shape[1:])
+    frames = np.stack([np.roll(frame, k, axis=1) for k in range(3)]).astype(dtype)
+    matrix = cv2.getRotationMatrix2D((60.0, 45.0), degrees, scale)
+    matrix[:, 2] += shift
+    transform = face.FaceTransform(matrix, (100, 110))
+    assert (transform._inverse_and_padding((90, 120))[1] is not None) == padded
+    got = transform.warp(frames)
+    assert got.shape == (3, 100, 110, *(() if channels is None else (channels,))) and got.dtype == dtype
+    want = np.stack([_replicated_warp(f, matrix, (100, 110)) for f in frames])
+    diff = np.abs(got.astype(np.float64) - want)
+    if dtype == np.uint8:  # fixed-point coordinates: at most one grey level, on very few pixels
+        assert diff.max() <= 1 and (diff > 0).mean() < 1e-3
+    else:
+        np.testing.assert_allclose(got, want, rtol=0, atol=0.5)
+    assert np.array_equal(transform.warp(frames[0]), got[0])  # one frame as a clip of one
+
+
+def test_warp_of_a_degenerate_transform_falls_back_to_opencvs_border():
+    # a crop of a 1000-fold enlarged frame: padding it would cost more than the warp, so it is not padded
+    matrix = np.array([[0.001, 0.0, 50.0], [0.0, 0.001, 50.0]])
+    transform = face.FaceTransform(matrix, (100, 100))
+    assert transform._inverse_and_padding((60, 80))[1] is None
+    frame = np.arange(60 * 80, dtype=np.float32).reshape(60, 80)
+    np.testing.assert_allclose(transform.warp(frame), _replicated_warp(frame, matrix, (100, 100)), rtol=0, atol=0.5)
+
+
 @pytest.mark.parametrize("method", ["auto", "template"])
 def test_crop_align_output_and_transform(method):
     video = np.stack([astronaut()] * 3)
