@@ -33,6 +33,7 @@ import shutil
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -271,6 +272,7 @@ def preprocess(
         else:
             n_threads, limit = max(1, cpus // n_jobs), n_jobs > 1
         marker_dir = tempfile.mkdtemp(prefix="mefast-inflight-") if backend == "joblib" and n_jobs > 1 else None
+        run = uuid.uuid4().hex  # workers keep the store they open for this run's samples (_jobs._run_store)
         ids = list(map(str, dataset.samples["sample_id"]))
         jobs = []
         for i in todo:
@@ -278,7 +280,7 @@ def preprocess(
             jobs.append(
                 _Job(index=i, sample_id=ids[i], dataset=view, local=local, store=location if parallel else st,
                      features=feats, size=size, options=options, n_threads=n_threads, limit_threads=limit,
-                     marker_dir=marker_dir)
+                     marker_dir=marker_dir, run=run)
             )  # fmt: skip
         started = time.time()
         t0 = time.perf_counter()

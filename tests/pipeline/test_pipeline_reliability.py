@@ -201,3 +201,27 @@ def test_dask_local_cluster_and_joblib_stores_are_identical(tiny, clean, tmp_pat
     _assert_same(st, clean)
     assert st.attrs["parameters"] == clean.attrs["parameters"]
     assert st.meta.equals(clean.meta) and np.array_equal(st.au, clean.au)
+
+
+def test_reused_workers_open_each_runs_store_afresh(tiny, clean_light, tmp_path):
+    # loky keeps its worker processes between preprocess calls, and each worker keeps the store it opened for a
+    # run (pipeline._jobs._run_store): a second run at the same path, over a store recreated with another
+    # layout, must not write through the first run's handles.
+    path = tmp_path / "again.zarr"
+    first = {**LIGHT, "size": (24, 24)}
+    assert preprocess(tiny, path, **first, n_jobs=2).complete
+    assert MEStore.open(path).shapes["flow"][0] == (2, 24, 24)
+    report = preprocess(tiny, path, **LIGHT, n_jobs=2, overwrite=True)
+    assert report.complete and report.computed == len(tiny)
+    _assert_same(MEStore.open(path), clean_light)
+
+
+def test_run_store_is_one_per_run_and_thread(tiny, tmp_path):
+    from mefast.pipeline._jobs import _run_store
+
+    path = str(tmp_path / "s.zarr")
+    assert preprocess(tiny.subset([0]), path, **LIGHT, n_jobs=1).complete
+    a = _run_store(path, "run-a", 1)
+    assert _run_store(path, "run-a", 1) is a  # opened once for the run's samples
+    assert _run_store(path, "run-b", 1) is not a  # a new run opens it again
+    assert _run_store(path, "run-a", 2) is not a  # and so does another thread
