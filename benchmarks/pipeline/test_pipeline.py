@@ -97,8 +97,10 @@ def test_preprocess_all_features(benchmark, report, corpus, reference, tmp_path,
     def run():
         result["out"] = _run(ds, path, backend, n_jobs=1 if small else N_JOBS)
 
-    benchmark.pedantic(run, rounds=1, iterations=1)
-    rep, peak = result["out"]
+    # joblib: 3 rounds, as the decode floor it is compared with (the README takes each side's fastest round);
+    # Dask, no ratio of its own, and the smoke run: one
+    benchmark.pedantic(run, rounds=3 if backend == "joblib" and not small else 1, iterations=1)
+    rep, peak = result["out"]  # the last round's report and peak memory
     got = MEStore.open(path)
     for name in ref.features:  # identical stores, whichever backend wrote them
         np.testing.assert_array_equal(got.read(name, slice(None)), ref.read(name, slice(None)), err_msg=name)
