@@ -29,7 +29,7 @@ class _Job:
     n_threads: int
     limit_threads: bool  # set process-wide thread counts (only in worker processes we own)
     marker_dir: str | None  # joblib: where in-flight markers go, to attribute a dead worker
-    run: str = ""  # this preprocess call's token: a worker keeps the store it opened for the run (_run_store)
+    run: str  # this preprocess call's token: a worker keeps the store it opened for the run (_run_store)
 
 
 @dataclass(frozen=True)
