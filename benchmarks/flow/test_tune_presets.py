@@ -52,7 +52,7 @@ def _candidates(tune):
 
 def _front_lines(tune, timed_stereo):
     lines: list[str] = []
-    tune.log_front(_candidates(tune), DIS["epe"], DIS["ms"], DIS_ST["epe"], DIS_ST["ms"], timed_stereo, lines.append)
+    tune.log_front(_candidates(tune), tune._dis_result(DIS, DIS_ST), timed_stereo, lines.append)
     return lines
 
 

@@ -417,9 +417,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.front_of:
         with _open_text(args.front_of, "r") as fh:
             run = json.load(fh)
-        dis, dis_st = run["dis_medium"], run["stereo_dis_medium"]
         results = [Result(**r) for r in run["evaluated"]]
-        log_front(results, dis["epe"], dis["ms"], dis_st["epe"], dis_st["ms"], args.fast_time == "all", log)
+        log_front(results, _dis_result(run["dis_medium"], run["stereo_dis_medium"]), args.fast_time == "all", log)
         return 0
 
     cv2.setNumThreads(1)
@@ -436,13 +435,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     cv_epe, cv_ms = run_pairs(lambda a, b: dual.calc(a, b, None), cases, 1)
     dis_st_epe, dis_st_ms = run_pairs(lambda a, b: dis.calc(a, b, None), stereo, args.repeats) if stereo else ([], 0.0)
     cv_st_epe, cv_st_ms = run_pairs(lambda a, b: dual.calc(a, b, None), stereo, 1) if stereo else ([], 0.0)
-    dis_arr, dis_st = np.array(dis_epe), np.array(dis_st_epe)
+    dis_result = _dis_result({"epe": dis_epe, "ms": dis_ms}, {"epe": dis_st_epe, "ms": dis_st_ms})
     budget = args.accurate_ms
     n, m = len(cases), len(stereo)
     # fast's budget: DIS medium's time on the pairs --fast-time names (the battery's report times its synthetic
     # pairs only: the real stereo pair is scored on its EPE)
     timed_stereo = args.fast_time == "all"
-    dis_total = dis_ms * n + (dis_st_ms * m if timed_stereo else 0.0)
+    dis_total = _timed_ms(dis_result, timed_stereo)
     log(f"DIS medium: mean {np.mean(dis_epe):.4f} worst {np.max(dis_epe):.4f} {dis_ms:.1f} ms")
     log(f"OpenCV DualTVL1: mean {np.mean(cv_epe):.4f} worst {np.max(cv_epe):.4f} {cv_ms:.1f} ms")
     if stereo:
@@ -465,7 +464,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _timed_ms(r, timed_stereo)
 
     def losses(r: Result, margin: float = 1.0) -> tuple[int, int]:
-        return _losses(r, dis_arr, dis_st, margin)
+        return _losses(r, dis_result, margin)
 
     def fast_score(r: Result) -> tuple:
         # every pair of both sets counts the same: a preset that loses a stereo pair to DIS misses the goal as
@@ -525,7 +524,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"ms, translation bias {best_seen.translation_bias:.4f} px\n  {_changes(_params(best_seen))}"
             )
     if {"fast", "robust"} & set(args.presets) and m:
-        log_front(list(tuner.cache.values()), dis_epe, dis_ms, dis_st_epe, dis_st_ms, timed_stereo, log)
+        log_front(list(tuner.cache.values()), dis_result, timed_stereo, log)
     if args.out:
         with _open_text(args.out, "w") as fh:
             json.dump(
@@ -545,41 +544,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def log_front(
-    results: Sequence[Result],
-    dis_epe: Sequence[float],
-    dis_ms: float,
-    dis_st_epe: Sequence[float],
-    dis_st_ms: float,
-    timed_stereo: bool,
-    log: Callable[[str], None],
-) -> None:
+def log_front(results: Sequence[Result], dis: Result, timed_stereo: bool, log: Callable[[str], None]) -> None:
     """What fast's objective trades: the front of time against pairs lost to DIS medium (synthetic, stereo).
 
     Over the candidates that pass the translation check; time for the synthetic pairs, plus the stereo pairs
-    with ``timed_stereo`` (``--fast-time all``), over DIS medium's for the same pairs.
+    with ``timed_stereo`` (``--fast-time all``), over DIS medium's (``dis``, :func:`_dis_result`) for the same
+    pairs.
     """
-    dis, dis_st = np.asarray(dis_epe), np.asarray(dis_st_epe)
-    n, m = len(dis), len(dis_st)
-    dis_total = dis_ms * n + (dis_st_ms * m if timed_stereo else 0.0)
+    n, m = len(dis.epe), len(dis.stereo_epe)
+    dis_total = _timed_ms(dis, timed_stereo)
     unbiased = [r for r in results if r.translation_bias <= MAX_TRANSLATION_BIAS]
     log(f"the front over the {len(results)} candidates (unbiased only): time vs DIS medium, pairs lost")
-    for r in _front(unbiased, lambda r: (_timed_ms(r, timed_stereo), *_losses(r, dis, dis_st))):
-        syn, st = _losses(r, dis, dis_st)
+    for r in _front(unbiased, lambda r: (_timed_ms(r, timed_stereo), *_losses(r, dis))):
+        syn, st = _losses(r, dis)
         log(
             f"  {_timed_ms(r, timed_stereo) / dis_total:.2f}x DIS time, lost {syn}/{n} synthetic + {st}/{m} stereo; "
             f"synthetic mean {r.mean:.4f}, stereo {_stereo(r)}: {_changes(_params(r))}"
         )
 
 
+def _dis_result(synthetic: dict, stereo: dict) -> Result:
+    """DIS medium's per-pair EPEs and time per pair (``{"epe": [...], "ms": ...}`` per set) as a Result."""
+    return Result({}, list(synthetic["epe"]), synthetic["ms"], 0.0, list(stereo["epe"]), stereo["ms"])
+
+
 def _timed_ms(r: Result, timed_stereo: bool) -> float:
-    """A candidate's time on the pairs fast's budget counts (synthetic; stereo too with ``timed_stereo``)."""
+    """Time on the pairs fast's budget counts (synthetic; stereo too with ``timed_stereo``)."""
     return r.ms * len(r.epe) + (r.stereo_ms * len(r.stereo_epe) if timed_stereo else 0.0)
 
 
-def _losses(r: Result, dis: np.ndarray, dis_st: np.ndarray, margin: float = 1.0) -> tuple[int, int]:
+def _losses(r: Result, dis: Result, margin: float = 1.0) -> tuple[int, int]:
     """Pairs where a candidate is not below ``margin`` times DIS-medium's EPE: (synthetic, stereo)."""
-    return int((np.asarray(r.epe) >= margin * dis).sum()), int((np.asarray(r.stereo_epe) >= margin * dis_st).sum())
+    syn = int((np.asarray(r.epe) >= margin * np.asarray(dis.epe)).sum())
+    return syn, int((np.asarray(r.stereo_epe) >= margin * np.asarray(dis.stereo_epe)).sum())
 
 
 def _open_text(path: str, mode: str) -> TextIO:
