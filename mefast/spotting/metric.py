@@ -300,7 +300,10 @@ def megc_table(
         ``overall`` pools the two types' counts (a prediction matches only annotations of its own type).
     """
     items: Sequence = list(videos.values()) if isinstance(videos, Mapping) else list(videos)
-    total = {"micro": [0, 0, 0], "macro": [0, 0, 0]}
+    # tp, fp, fn, and the numbers of annotations and predictions, counted as given: under rule="megc2020_log"
+    # several predictions can hit one annotation, and under "strs_reference" one prediction two, so tp + fn
+    # and tp + fp need not be them.
+    total = {"micro": [0, 0, 0, 0, 0], "macro": [0, 0, 0, 0, 0]}
     for k, item in enumerate(items):
         if len(item) != 4:
             raise ValueError(f"video {k}: expected (micro_pred, macro_pred, micro_gt, macro_gt), got {len(item)} items")
@@ -311,13 +314,17 @@ def megc_table(
             c[0] += m.tp
             c[1] += m.fp
             c[2] += m.fn
+            c[3] += len(_as_intervals(g, "truth")[0])
+            c[4] += len(_as_intervals(p, "predicted")[0])
     rows = {}
     for kind in ("micro", "macro", "overall"):
-        tp, fp, fn = [total["micro"][i] + total["macro"][i] for i in range(3)] if kind == "overall" else total[kind]
+        tp, fp, fn, n_gt, n_pred = (
+            [total["micro"][i] + total["macro"][i] for i in range(5)] if kind == "overall" else total[kind]
+        )
         p, r, f = prf(tp, fp, fn)
         rows[kind] = {
-            "n_gt": tp + fn,
-            "n_pred": tp + fp,
+            "n_gt": n_gt,
+            "n_pred": n_pred,
             "tp": tp,
             "fp": fp,
             "fn": fn,
@@ -342,11 +349,15 @@ def strs(
     Parameters
     ----------
     predicted, truth : DataFrame or records
-        Columns ``video``, ``onset``, ``offset``, ``emotion`` (predicted also ``score``, optional). Intervals are
-        matched per video with :func:`match_intervals`.
+        Columns ``video``, ``onset``, ``offset``, ``emotion`` (predicted also ``score``, optional), and
+        ``subject``, optional. Intervals are matched per video with :func:`match_intervals`; when both have a
+        ``subject`` column, per (subject, video), as STRS-Metric's records (clip names such as CASME II's
+        ``EP02_01f`` repeat across subjects).
     iou : float
     classes : sequence of str, optional
-        The emotion classes; default: every emotion of ``truth`` and of the matched predictions.
+        The emotion classes; default: every emotion of ``truth`` and of the matched predictions. Only matched
+        pairs whose annotated emotion is one of them are scored for recognition (spec 5d; MEGC's STR task
+        leaves "others" out this way); every pair counts for spotting.
     rule : str
 
     Returns
@@ -369,13 +380,15 @@ def strs(
         missing = [c for c in ("video", "onset", "offset", "emotion") if len(df) and c not in df.columns]
         if missing:
             raise ValueError(f"{name} lacks columns {missing}")
+    keys = ["subject", "video"] if "subject" in p.columns and "subject" in g.columns else ["video"]
     tp = fp = fn = 0
     true_e: list[str] = []
     pred_e: list[str] = []
-    videos = sorted(set(p["video"] if len(p) else []) | set(g["video"] if len(g) else []), key=str)
-    for v in videos:
-        pv = p[p["video"] == v] if len(p) else p
-        gv = g[g["video"] == v] if len(g) else g
+    by_p = {k: d for k, d in p.groupby(keys, sort=False, dropna=False)} if len(p) else {}
+    by_g = {k: d for k, d in g.groupby(keys, sort=False, dropna=False)} if len(g) else {}
+    for v in sorted(set(by_p) | set(by_g), key=lambda k: tuple(map(str, k))):
+        pv = by_p.get(v, p.iloc[:0])
+        gv = by_g.get(v, g.iloc[:0])
         cols = ["onset", "offset", "score"] if "score" in pv.columns else ["onset", "offset"]
         m = match_intervals(pv[cols].to_numpy() if len(pv) else None, gv[["onset", "offset"]].to_numpy()
                             if len(gv) else None, iou, rule=rule)  # fmt: skip
@@ -390,6 +403,8 @@ def strs(
         else sorted(set(true_e) | set(pred_e) | set(map(str, g.get("emotion", []))))
     )
     t, q = np.asarray(true_e, object), np.asarray(pred_e, object)
+    scored = np.isin(t, np.asarray(cls, object))
+    t, q = t[scored], q[scored]
     ps, rs, fs = [], [], []
     for c in cls:
         pc, rc, fc = prf(

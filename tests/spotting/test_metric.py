@@ -173,3 +173,48 @@ def test_strs_on_the_str_scripts_example() -> None:
     assert r["f1_spot"] == pytest.approx(0.6, abs=1e-12)
     assert r["f1_a"] == pytest.approx(1 / 3, abs=1e-12)
     assert r["strs"] == pytest.approx(0.2, abs=1e-12)
+
+
+def test_strs_scores_only_pairs_whose_annotated_emotion_is_a_class() -> None:
+    """Spec 5d: a matched pair annotated 'oth', outside the classes, is spotted but not scored for recognition
+    (counted, it would be a false positive of 'hap' and halve hap's precision)."""
+    from mefast.spotting import strs
+
+    pred = [
+        {"video": "v", "onset": 0, "offset": 9, "emotion": "hap"},
+        {"video": "v", "onset": 20, "offset": 29, "emotion": "hap"},
+    ]
+    gt = [
+        {"video": "v", "onset": 0, "offset": 9, "emotion": "hap"},
+        {"video": "v", "onset": 20, "offset": 29, "emotion": "oth"},
+    ]
+    r = strs(pred, gt, classes=["hap", "rep"])
+    assert (r["tp"], r["fp"], r["fn"]) == (2, 0, 0)
+    assert (r["precision_a"], r["recall_a"], r["f1_a"]) == (0.5, 0.5, 0.5)  # hap 1/1, rep 0/0 -> 0
+    assert strs(pred, gt)["precision_a"] == pytest.approx((0.5 + 0.0) / 2)  # default classes: oth scored too
+
+
+def test_strs_matches_per_subject_and_video_when_both_name_the_subject() -> None:
+    """The same clip name under two subjects is two videos: subject 1's prediction must not take subject 2's
+    annotation."""
+    from mefast.spotting import strs
+
+    pred = [{"subject": 1, "video": "EP02_01f", "onset": 100, "offset": 109, "emotion": "hap"}]
+    gt = [
+        {"subject": 1, "video": "EP02_01f", "onset": 0, "offset": 9, "emotion": "hap"},
+        {"subject": 2, "video": "EP02_01f", "onset": 100, "offset": 109, "emotion": "hap"},
+    ]
+    r = strs(pred, gt)
+    assert (r["tp"], r["fp"], r["fn"]) == (0, 1, 2)
+    assert r["strs"] == 0.0
+    without = strs([{k: v for k, v in x.items() if k != "subject"} for x in pred], gt)
+    assert (without["tp"], without["fp"], without["fn"]) == (1, 0, 1)  # no subject on one side: by video
+
+
+def test_megc_table_counts_annotations_and_predictions_as_given() -> None:
+    """Under megc2020_log two predictions can both hit one annotation (tp 2): n_gt stays 1, n_pred 2."""
+    t = megc_table([([[0, 9], [1, 10]], None, [[0, 9]], None)], rule="megc2020_log")
+    assert t.loc["micro", ["n_gt", "n_pred", "tp", "fp", "fn"]].tolist() == [1, 2, 2, 0, 0]
+    g = megc_table([([[0, 9], [1, 10]], [[0, 50]], [[0, 9]], [])])
+    assert g.loc["micro", ["n_gt", "n_pred", "tp", "fp", "fn"]].tolist() == [1, 2, 1, 1, 0]
+    assert g.loc["overall", ["n_gt", "n_pred"]].tolist() == [1, 3]
