@@ -295,7 +295,10 @@ def evaluate_spotting(
 
     ``types="window"`` types each prediction by the window that found it (micro: 0.3 s, macro: 1 s);
     ``"length"`` retypes it by its length with the corpus's limits (:data:`~mefast.spotting.metric.CORPUS_SPOTTING`:
-    a micro-expression lasts at most 0.5 s), as MEGC does for methods without labels.
+    a micro-expression lasts at most 0.5 s), as MEGC does for methods without labels, and then scores every type
+    against its annotations whichever ``kinds`` were spotted: a micro-window prediction longer than the limit is
+    a macro prediction, a false positive unless it matches a macro-expression (scoring only ``kinds``, it would
+    vanish from every row).
     """
     from ..store import RecordingStore
     from .metric import CORPUS_SPOTTING, expression_type
@@ -308,7 +311,8 @@ def evaluate_spotting(
         pred["kind"] = expression_type(pred[["onset", "offset"]].to_numpy(), float(st.attrs["fps"]), micro_max_s=max_s)
     elif types not in ("window", "length"):
         raise ValueError(f"types must be 'window' or 'length', got {types!r}")
-    table = megc_table(_per_video(st, pred, kinds), iou=iou, rule=rule)  # type: ignore[arg-type]
+    scored = KINDS if types == "length" else kinds
+    table = megc_table(_per_video(st, pred, scored), iou=iou, rule=rule)  # type: ignore[arg-type]
     rec = recognise_table(st, pred, iou=iou) if recognise else None
     return SpottingResult(table, pred, method, rec)
 

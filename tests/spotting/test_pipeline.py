@@ -138,6 +138,20 @@ def test_megc_table_equals_matching_the_spotted_rows(store) -> None:
     assert res.table.loc["micro", "n_gt"] == 4 and res.table.loc["macro", "n_gt"] == 2
 
 
+def test_length_typing_scores_every_prediction(store) -> None:
+    """types="length" retypes micro-window predictions by length: one longer than 0.5 s is a macro prediction,
+    scored against the macro-expressions even when only the micro window ran (not dropped from every row)."""
+    res = evaluate_spotting(store, "mdmd", kinds=("micro",), types="length")
+    pred = res.predictions
+    assert len(pred) and set(pred["kind"]) <= {"micro", "macro"}
+    assert res.table.loc["overall", "n_pred"] == len(pred)
+    for kind in ("micro", "macro"):
+        assert res.table.loc[kind, "n_pred"] == int((pred["kind"] == kind).sum())
+    assert res.table.loc["macro", "n_gt"] == 2
+    window = evaluate_spotting(store, "mdmd", kinds=("micro",))
+    assert window.table.loc["overall", "n_pred"] == len(pred)  # the same predictions, typed by their window
+
+
 def test_cli_prints_the_table(store, capsys) -> None:
     from mefast.cli import main
 
