@@ -119,24 +119,37 @@ def apex_frame(clip: ArrayLike, method: Literal["flow", "strain", "fd"] = "flow"
     return int(np.argmax(apex_curve(clip, method, **kw)))
 
 
+def _filled_apexes(corrections: Any) -> dict[str, str]:
+    """Sample id -> the apex a reader or a known correction wrote, as text (the last applied one per sample)."""
+    if corrections is None or not len(corrections) or "field" not in corrections.columns:
+        return {}
+    c = corrections[corrections["field"] == "apex"]
+    if "status" in c.columns:
+        c = c[c["status"] == "applied"]
+    return {str(s): str(v) for s, v in zip(c["sample_id"], c["new"], strict=True)}
+
+
 def spot_apexes(
     dataset: Any, method: Literal["flow", "strain", "fd"] = "flow", *, only_missing: bool = False, **kw: Any
 ) -> Any:
     """A copy of a :class:`~mefast.datasets.Dataset` whose apexes are spotted from the frames.
 
-    Every row (or, with ``only_missing``, every row whose apex is -1 or the middle frame a reader filled in)
-    gets the argmax of :func:`apex_curve` over onset..offset. Every spotted apex is recorded in
+    Every row (or, with ``only_missing``, every row whose apex is -1 or the middle frame a reader filled in, as
+    ``dataset.corrections`` records: an annotated apex that happens to be the middle frame is kept) gets the
+    argmax of :func:`apex_curve` over onset..offset. Every spotted apex is recorded in
     ``dataset.corrections`` (field ``apex``, old and new value, reason ``"apex spotted (method=...)"``), also where
     it equals the old one, so the store's provenance says which apexes are annotated and which are spotted.
     """
     import pandas as pd
 
     samples = dataset.samples.copy()
+    filled = _filled_apexes(dataset.corrections)
     rows = []
     for i in range(len(samples)):
         r = samples.iloc[i]
         onset, offset, apex = int(r["onset"]), int(r["offset"]), int(r["apex"])
-        if only_missing and apex >= 0 and apex != onset + (offset - onset) // 2:
+        middle_filled = apex == onset + (offset - onset) // 2 and filled.get(str(r["sample_id"])) == str(apex)
+        if only_missing and apex >= 0 and not middle_filled:
             continue
         clip = dataset.read_frames(i, onset, offset)
         new = onset + apex_frame(clip, method, **kw)

@@ -202,3 +202,28 @@ def test_dask_backend_writes_the_same_store(store, corpus, tmp_path) -> None:
     a, b = RecordingStore.open(tmp_path / "d.zarr"), RecordingStore.open(store)
     for name in ("lbp", "uv4", "mdmd14"):
         np.testing.assert_array_equal(a.read(0, name), b.read(0, name))
+
+
+def test_only_missing_respots_filled_apexes_and_keeps_annotated_ones(tmp_path) -> None:
+    """only_missing respots an apex the reader filled in (the sheet's '/': the middle frame, recorded in the
+    corrections) and keeps an annotated apex even where it is the middle frame."""
+    import pandas as pd
+
+    from mefast.datasets.synthetic import write_synthetic
+    from mefast.spotting import spot_apexes
+
+    root, sheet = write_synthetic(tmp_path, corpora=("casme2",), n_subjects=1, clips_per_subject=3, seed=2)["casme2"]
+    table = pd.read_excel(sheet).astype({"ApexFrame": object})
+    table.loc[0, "ApexFrame"] = "/"
+    table.loc[1, "ApexFrame"] = int(
+        table.loc[1, "OnsetFrame"] + (table.loc[1, "OffsetFrame"] - table.loc[1, "OnsetFrame"]) // 2
+    )
+    table.to_excel(sheet, index=False)
+    ds = load("casme2", root, sheet, corrections=False)
+    ids = ds.samples["sample_id"].tolist()
+    mid = (ds.samples["onset"] + (ds.samples["offset"] - ds.samples["onset"]) // 2).tolist()
+    assert ds.samples["apex"].tolist()[:2] == mid[:2]  # filled in and annotated: the same value
+    out = spot_apexes(ds, "fd", only_missing=True)
+    spotted = out.corrections[out.corrections["reason"].str.startswith("apex spotted")]
+    assert spotted["sample_id"].tolist() == [ids[0]]
+    assert out.samples["apex"].tolist()[1:] == ds.samples["apex"].tolist()[1:]
