@@ -253,6 +253,14 @@ def _rows(
     if unknown_quick:
         raise _fail(path, f"[quick] rows names unknown rows {sorted(unknown_quick)}")
     for row in rows:
+        for c in columns:  # a column's run settings win the merge: one that contradicts the row's would void it
+            clash = sorted(k for k, v in row.get("run", {}).items() if k in c.get("run", {}) and c["run"][k] != v)
+            if clash:
+                raise _fail(
+                    path,
+                    f"row {row.get('name')!r} and column {c['key']!r} set {clash} differently; the column's would "
+                    "win and the row's be ignored (give the setting in one of them only)",
+                )
         tokens = [row.get("run", {}).get("train_datasets")] + [c.get("run", {}).get("train_datasets") for c in columns]
         for t in tokens:
             if isinstance(t, str) and t not in ("same", "all", "all-but-test"):

@@ -101,6 +101,11 @@ read = "overall"
         (BASE.replace("loso", "kfold") + '[[rows]]\nname = "a"\nmodel = "svm"\n', "protocol must be one of"),
         (BASE + '[[rows]]\nname = "a"\nmodel = "svm"\nrun = { train_datasets = "most" }\n', "train_datasets 'most'"),
         ("[data\n", "not valid TOML"),
+        (
+            BASE.replace('read = "overall"', 'read = "overall"\nrun = { train_datasets = ["casme2"] }')
+            + '[[rows]]\nname = "a"\nmodel = "svm"\nrun = { train_datasets = "all-but-test" }\n',
+            r"row 'a' and column 'Full' set \['train_datasets'\] differently",
+        ),
     ],
 )
 def test_bad_experiment_files_are_refused(tmp_path, body, message):
@@ -133,3 +138,32 @@ def test_cli_quick_run_writes_tables(quick_store_path, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "published / mefast (difference)" in out and (tmp_path / "tutorial-ststnet.csv").is_file()
     assert main(["reproduce"]) == 2
+
+
+def test_extra_data_rows_train_on_the_other_corpora(quick_store_path, monkeypatch):
+    """Table 10's "+ extra data" rows add every corpus but the test one to the training data: each cell runs
+    with its own training corpora (a column that named them too used to override the row's, so the extra-data
+    rows ran, and reported, the plain rows' jobs)."""
+    import mefast.train.reproduce as rp
+
+    seen: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = []
+    have: set[str] = set()
+
+    def spy(st, params, *args):
+        have.update(st.meta["dataset"].astype(str))
+        train = params.get("train_datasets")
+        train = sorted(have - set(params["test_datasets"])) if train == "all-but-test" else train
+        seen.append((params["model"], tuple(train or ()), tuple(params["test_datasets"])))
+        return "not run: recorded by the test"
+
+    monkeypatch.setattr(rp, "_run_cell", spy)
+    run_experiment("leakage-table10", store=quick_store_path, quick=True, rows=["SSSNet", "SSSNet + extra data"])
+    assert {"casme2", "samm", "casme"} <= have
+    assert sorted(seen) == sorted(
+        [
+            ("sssnet", (), ("samm",)),  # megc2018-holdout trains on the pair's other corpus
+            ("sssnet", (), ("casme2",)),
+            ("sssnet", tuple(sorted(have - {"samm"})), ("samm",)),
+            ("sssnet", tuple(sorted(have - {"casme2"})), ("casme2",)),
+        ]
+    )
