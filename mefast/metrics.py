@@ -113,7 +113,9 @@ def class_report(y_true: ArrayLike, y_pred: ArrayLike, classes: Sequence[str]) -
     )
 
 
-def classification_metrics(y_true: ArrayLike, y_pred: ArrayLike, classes: Sequence[str]) -> dict[str, float]:
+def classification_metrics(
+    y_true: ArrayLike, y_pred: ArrayLike, classes: Sequence[str], *, present_only: bool = False
+) -> dict[str, float]:
     """UF1, UAR and accuracy of class predictions.
 
     Parameters
@@ -122,6 +124,12 @@ def classification_metrics(y_true: ArrayLike, y_pred: ArrayLike, classes: Sequen
         Integer class codes indexing ``classes``: the predictions of all folds concatenated.
     classes : sequence of str
         Class names, in code order.
+    present_only : bool
+        Average over the classes ``y_true`` has only. By default a class no sample has but some prediction
+        names enters the averages with F1 0 (scikit-learn's ``average="macro"`` without ``labels``); with
+        ``present_only`` (how protocols score: the classes of the test corpora) such a prediction costs only
+        the recall of the sample's true class. Use it when training sees classes the test data lacks (extra
+        corpora).
 
     Returns
     -------
@@ -137,6 +145,8 @@ def classification_metrics(y_true: ArrayLike, y_pred: ArrayLike, classes: Sequen
     """
     report = class_report(y_true, y_pred, classes)
     n = int(report["support"].sum())
+    if present_only:
+        report = report[report["support"] > 0]
     correct = float(np.sum(np.asarray(y_true) == np.asarray(y_pred))) if n else float("nan")
     return {
         "uf1": _nanmean(report["f1"].to_numpy()),

@@ -758,9 +758,14 @@ def _check_predictions(protocol: Protocol, fold: Fold, pred: ArrayLike) -> NDArr
 
 
 def _score(protocol: Protocol, y_true: NDArray, y_pred: NDArray) -> dict[str, float]:
+    """The protocol's metrics of a set of predictions.
+
+    UF1 and UAR average over the classes its samples have: with extra training corpora, a class only they have
+    is not scored on the test corpus, and predicting it is a miss.
+    """
     if protocol.multilabel:
         return au_metrics(y_true, y_pred, protocol.classes)
-    return classification_metrics(y_true, y_pred, protocol.classes)
+    return classification_metrics(y_true, y_pred, protocol.classes, present_only=True)
 
 
 def cross_validate(

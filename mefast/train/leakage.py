@@ -29,8 +29,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from ..metrics import au_metrics, classification_metrics
-from ..protocols import Evaluation, Protocol, make_protocol
+from ..protocols import Evaluation, Protocol, _score, make_protocol
 from ..store import MEStore
 from .data import Source, StoreSource
 from .evaluate import evaluate, method_title, output_head, subject_keys
@@ -92,12 +91,6 @@ class LeakageComparison:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.table().to_csv(path, index=False)
         return path
-
-
-def _score(proto: Protocol, y_true: NDArray, y_pred: NDArray) -> dict[str, float]:
-    if proto.multilabel:
-        return au_metrics(y_true, y_pred, proto.classes)
-    return classification_metrics(y_true, y_pred, proto.classes)
 
 
 def _leaky_evaluation(

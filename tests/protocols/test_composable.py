@@ -121,6 +121,39 @@ def test_more_training_data_experiments():
         make_protocol("lodo", meta, train_datasets=["smic"], test_datasets=["smic"])
 
 
+def test_extra_corpora_classes_are_not_scored_on_the_test_corpus():
+    """LOSO on CASME II with SAMM (which adds anger) as extra training data: a test sample predicted as anger
+    is a miss of its own class, and anger, a class CASME II's samples lack, is not averaged in with F1 0."""
+    from mefast.protocols import cross_validate
+
+    rows = [
+        {"sample_id": f"{ds}{s}{e}{k}", "dataset": ds, "subject": s, "emotion": e, "megc2019": "",
+         "objective_class": 1}
+        for ds, emos in (("casme2", ["disgust", "happiness", "surprise"]), ("samm", ["anger", "happiness", "surprise"]))
+        for s in ("01", "02", "03")
+        for e in emos
+        for k in range(2)
+    ]  # fmt: skip
+    meta = pd.DataFrame(rows)
+    truth = dict(zip(meta.sample_id, meta.emotion, strict=True))
+    p = make_protocol("loso", meta, train_datasets=["casme2", "samm"], test_datasets=["casme2"])
+    assert "anger" in p.classes
+
+    def one_anger_per_fold(fold, y, seed):
+        out = meta.loc[fold.test, "sample_id"].map(truth).map(p.classes.index).to_numpy().copy()
+        out[0] = p.classes.index("anger")
+        return out
+
+    ev = cross_validate(p, one_anger_per_fold)
+    r = ev.runs.set_index(["scope", "key", "metric"])["value"]
+    pr = ev.predictions
+    test_classes = ["disgust", "happiness", "surprise"]
+    assert r[("overall", "all", "uf1")] == pytest.approx(
+        f1_score(pr.true, pr.pred, labels=test_classes, average="macro")
+    )
+    assert r[("overall", "all", "uf1")] == pytest.approx(8 / 9)  # 3 misses of disgust's 6: F1 2/3, others 1
+
+
 def test_class_filters_per_corpus():
     meta, au, names = make_meta(2, 300)
     filters = {"casme": ["happiness", "surprise"], "samm": ["disgust"]}

@@ -32,6 +32,21 @@ def test_class_metrics_equal_sklearn(seed, n, k):
     )
 
 
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 60), k=st.integers(2, 6))
+def test_present_only_averages_over_the_classes_the_truth_has(seed, n, k):
+    """present_only is scikit-learn's macro average with labels = the classes y_true has, however many other
+    classes the predictions name."""
+    rng = np.random.default_rng(seed)
+    y_true = rng.integers(0, k // 2 + 1, n)  # the upper classes only predicted, never true
+    y_pred = rng.integers(0, k, n)
+    m = classification_metrics(y_true, y_pred, [f"c{i}" for i in range(k)], present_only=True)
+    labels = sorted(set(y_true.tolist()))
+    np.testing.assert_allclose(m["uf1"], f1_score(y_true, y_pred, labels=labels, average="macro"), rtol=1e-12)
+    np.testing.assert_allclose(m["uar"], recall_score(y_true, y_pred, labels=labels, average="macro"), rtol=1e-12)
+    assert m["accuracy"] == pytest.approx(accuracy_score(y_true, y_pred))
+
+
 def test_uf1_and_uar_every_class_present():
     # All classes present in the truth: UAR equals scikit-learn's balanced accuracy.
     from sklearn.metrics import balanced_accuracy_score
