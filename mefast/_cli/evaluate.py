@@ -112,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
         if is_dualbranch(model):
             from ..train.dualbranch import DualBranchConfig
 
+            DualBranchConfig.from_train_config(config)  # refuses --noisy and --early-stopping, which it lacks
             given = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "input_size": args.input_size}
             config = DualBranchConfig(  # type: ignore[assignment]
                 **{k: v for k, v in given.items() if v is not None},

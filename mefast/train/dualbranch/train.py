@@ -109,9 +109,28 @@ class DualBranchConfig:
         Epochs, batch size, lr, weight decay, device, threads, weights and input size are taken from ``config``
         where they differ from :class:`~mefast.train.TrainConfig`'s defaults (so a plain ``TrainConfig()``
         means the paper's settings); ``augment=False`` turns flips and erasing off.
+
+        Raises
+        ------
+        ValueError
+            If ``config`` asks for a noisy-label method or early stopping: the dual-branch loop has neither, and
+            training without them would report a method that did not run.
         """
         kw: dict[str, Any] = {}
         if config is not None:
+            unsupported = [
+                what
+                for what, on in (
+                    (f"noisy={type(config.noisy).__name__}", config.noisy is not None),
+                    ("early_stopping=True", config.early_stopping),
+                )
+                if on
+            ]
+            if unsupported:
+                raise ValueError(
+                    f"the dual-branch method trains with its own loop, which has no {' or '.join(unsupported)}; "
+                    "leave them unset (its schedule is the paper's fixed number of epochs)"
+                )
             default = TrainConfig()
             for name in ("epochs", "batch_size", "lr", "weight_decay", "device", "threads", "weights", "input_size"):
                 value = getattr(config, name)

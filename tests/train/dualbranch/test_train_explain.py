@@ -137,3 +137,27 @@ def test_cam_highlights_the_region_whose_input_is_decisive(kind):
     swapped = cam(m, torch.cat([x[:, :, 64:], x[:, :, :64]], 2), kind)
     assert swapped[:, 64:].max() == 0
     assert (swapped[:, :64].max((1, 2)) > 0.9).all()
+
+
+@pytest.mark.parametrize(
+    "settings, named", [({"noisy": "ilc"}, "noisy=ILC"), ({"early_stopping": True}, "early_stopping=True")]
+)
+def test_settings_the_dual_branch_loop_lacks_are_refused(store_path, settings, named):
+    """A noisy-label method or early stopping asked of the dual-branch method is refused before training: its own
+    loop has neither, and the evaluation would be titled "+ ILC" for a method that never ran."""
+    from mefast.train import TrainConfig
+    from mefast.train.noisy import ILC
+
+    config = TrainConfig(epochs=1, **{k: ILC() if v == "ilc" else v for k, v in settings.items()})
+    with pytest.raises(ValueError, match=f"no {named}"):
+        evaluate(store_path, "loso", "dualbranch", config=config)
+    with pytest.raises(ValueError, match=f"no {named}"):
+        DualBranchConfig.from_train_config(config)
+
+
+def test_cli_refuses_noisy_for_the_dual_branch_model(store_path, capsys):
+    from mefast.cli import main
+
+    argv = ["evaluate", "--store", str(store_path), "--protocol", "loso", "--model", "dualbranch", "--epochs", "1"]
+    assert main([*argv, "--noisy", "ilc"]) == 2
+    assert "no noisy=ILC" in capsys.readouterr().err
