@@ -295,7 +295,12 @@ class SealedLabels:
         return self._values.shape
 
     def _positions(self, rows: ArrayLike) -> NDArray[np.int64]:
-        rows = np.atleast_1d(np.asarray(rows, dtype=np.int64))
+        given = np.asarray(rows)
+        if given.dtype == np.bool_:  # cast to int64 it would read rows 0 and 1
+            raise ProtocolError("labels are looked up by store row numbers, not by a boolean mask")
+        if given.size and not np.issubdtype(given.dtype, np.integer):
+            raise ProtocolError(f"store row numbers must be integers, got dtype {given.dtype}")
+        rows = np.atleast_1d(given.astype(np.int64))
         pos = self._pos.reindex(rows).to_numpy()
         if np.isnan(pos).any():
             missing = rows[np.isnan(pos)][:5].tolist()

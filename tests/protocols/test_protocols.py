@@ -167,6 +167,19 @@ def test_test_labels_cannot_be_read_before_the_fold_ends():
     assert len(p.labels[p.index]) == len(p.index)
 
 
+def test_labels_are_looked_up_by_row_number_only():
+    """A boolean mask cast to row numbers would read rows 0 and 1: it is refused, as are non-integer rows."""
+    from mefast.protocols import SealedLabels
+
+    lab = SealedLabels(np.array([0, 1, 5, 9]), np.array([2, 1, 0, 3]))
+    assert lab[np.array([5, 9])].tolist() == [0, 3]
+    assert lab[[]].tolist() == []
+    with pytest.raises(ProtocolError, match="not by a boolean mask"):
+        lab[np.array([False, False, True, True])]
+    with pytest.raises(ProtocolError, match="must be integers"):
+        lab[np.array([5.0, 9.0])]
+
+
 def test_predictions_of_wrong_shape_are_refused():
     meta, au, names = make_meta(6)
     p = make_protocol("loso", meta)
