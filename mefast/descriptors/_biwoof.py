@@ -498,4 +498,4 @@ def biwoof(
     if not finite:
         as_finite_float32(flow, "flow")  # raises, naming the problem
         raise ShapeError("flow contains NaN or infinity")  # pragma: no cover - the line above raises
-    return out.astype(np.float32).reshape(*lead, -1)
+    return out.astype(np.float32).reshape(*lead, rows * cols * bins)  # not -1: lead may hold a 0

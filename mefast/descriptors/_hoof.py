@@ -136,6 +136,8 @@ def hoof(
     stack = f.reshape(-1, h, w, 2)
     n = stack.shape[0]
     out = np.zeros((n, rows * cols * n_bins), np.float64)
+    if n == 0:  # an empty stack: no thread parts to split it into
+        return out.astype(np.float32).reshape(*lead, rows * cols * n_bins)
     sym = bool(symmetric)
     lo, hi = part_bounds(n, n_threads_for(n_threads, n), "thread parts")
     parts = list(zip(lo, hi, strict=True))
@@ -158,4 +160,4 @@ def hoof(
         blocks_view = out.reshape(n, rows * cols, n_bins)
         total = blocks_view.sum(-1, keepdims=True)
         np.divide(blocks_view, total, out=blocks_view, where=total > 0)
-    return out.astype(np.float32).reshape(*lead, -1)
+    return out.astype(np.float32).reshape(*lead, rows * cols * n_bins)

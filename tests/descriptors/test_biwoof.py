@@ -308,6 +308,17 @@ def test_float64_beyond_float32_range_is_rejected():
     flow[3, 4, 0] = 1e300
     with pytest.raises(ShapeError, match="float32 range"):
         mefast.biwoof(flow)
+    with pytest.raises(ShapeError, match="float32 range"):
+        mefast.optical_strain(flow)  # the strain of the same flow: refused too, not NaN
+
+
+@pytest.mark.parametrize("with_strain", [False, True])
+def test_an_empty_stack_gives_an_empty_feature_stack(with_strain):
+    """(0, H, W, 2) gives (0, rows * cols * bins), as optical_strain and mdmo_batch give empty results."""
+    flow = np.zeros((0, 20, 20, 2), np.float32)
+    strain = np.zeros((0, 20, 20), np.float32) if with_strain else None
+    assert mefast.biwoof(flow, strain, blocks=(2, 3), bins=8).shape == (0, 48)
+    assert mefast.biwoof(np.zeros((2, 0, 20, 20, 2), np.float32), blocks=(2, 3), bins=8).shape == (2, 0, 48)
 
 
 # ---------------------------------------------------------------------------------------------------------

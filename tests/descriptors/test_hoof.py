@@ -106,3 +106,9 @@ def test_bad_input_names_the_problem():
         mefast.biwoof(np.zeros((10, 10, 2)), local_weights=None)
     with pytest.raises(CudaUnavailableError, match="hoof"):
         mefast.hoof(np.zeros((10, 10, 2)), device="cuda")
+
+
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_an_empty_stack_gives_an_empty_feature_stack(symmetric):
+    feat = mefast.hoof(np.zeros((0, 20, 20, 2), np.float32), blocks=(2, 2), bins=6, symmetric=symmetric)
+    assert feat.shape == (0, 24)
