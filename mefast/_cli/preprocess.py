@@ -113,11 +113,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _is_named(value: str) -> bool:
+    """Whether a --root / --annotations value is NAME=PATH.
+
+    It is when the text before its first ``=`` names a corpus: a path that merely holds an ``=``, such as
+    ``/data/run=1/CASME2``, is a path.
+    """
+    from ..datasets import CORPORA
+
+    name, sep, _ = value.partition("=")
+    return bool(sep) and name.strip().lower() in CORPORA
+
+
 def _named(values: list[str] | None, what: str) -> dict[str, str]:
+    from ..datasets import CORPORA
+
     out: dict[str, str] = {}
     for v in values or []:
         name, sep, path = v.partition("=")
-        if not sep or not name:
+        if sep and name.strip() and not _is_named(v) and "/" not in name and "\\" not in name:
+            raise SystemExit(f"mefast preprocess: unknown corpus {name.strip()!r} in --{what} {v!r}; expected one of "
+                             f"{list(CORPORA)}")  # fmt: skip
+        if not _is_named(v):
             raise SystemExit(f"mefast preprocess: a composite needs --{what} NAME=PATH for each member, got {v!r}")
         out[name.strip().lower()] = path
     return out
@@ -128,7 +145,7 @@ def load_corpus(corpus: str, roots: list[str], annotations: list[str] | None, *,
     from .. import datasets
 
     corpus = corpus.lower()
-    single = len(roots) == 1 and "=" not in roots[0]
+    single = len(roots) == 1 and not _is_named(roots[0])
     if single:
         if annotations and len(annotations) > 1:
             raise SystemExit("mefast preprocess: one corpus takes at most one --annotations FILE")
