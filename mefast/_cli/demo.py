@@ -74,7 +74,8 @@ def run_demo(
     Parameters
     ----------
     workdir : path
-        Folder for the synthetic frames and the store (created if missing).
+        Folder for the synthetic frames and the store (created if missing). A rerun there replaces the corpora
+        and the store an earlier demo wrote, and refuses a corpus folder it did not write.
     corpora, n_subjects, clips_per_subject
         What :func:`mefast.datasets.synthetic.write_synthetic` writes.
     n_jobs, progress
@@ -85,18 +86,28 @@ def run_demo(
         Write ``report.html`` next to the store (needs the ``viz`` extra; skipped with a note without it).
     """
     from .. import datasets
-    from ..datasets.synthetic import write_synthetic
+    from ..datasets.synthetic import LAYOUTS, TRUTH_FILE, write_synthetic
     from ..pipeline import preprocess
 
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
+    # A rerun in the same folder starts afresh: it replaces the corpora and the store an earlier demo wrote
+    # there, and nothing else (a corpus folder without the synthetic writer's truth file is someone's data).
+    for name in corpora:
+        root = workdir / "corpora" / LAYOUTS[name].root(False) if name in LAYOUTS else None
+        if root is not None and root.is_dir() and any(root.iterdir()) and not (root / TRUTH_FILE).is_file():
+            raise FileExistsError(f"{root} holds files the demo did not write; choose another folder")
     written = write_synthetic(
-        workdir / "corpora", corpora=tuple(corpora), n_subjects=n_subjects, clips_per_subject=clips_per_subject
+        workdir / "corpora",
+        corpora=tuple(corpora),
+        n_subjects=n_subjects,
+        clips_per_subject=clips_per_subject,
+        overwrite=True,
     )
     parts = [datasets.load(name, root, annotations) for name, (root, annotations) in written.items()]
     dataset = parts[0] if len(parts) == 1 else datasets.composite(parts, "demo")
     store = workdir / "demo.zarr"
-    report = preprocess(dataset, store, n_jobs=n_jobs, progress=progress)
+    report = preprocess(dataset, store, n_jobs=n_jobs, progress=progress, overwrite=True)
     lines = [
         f"synthetic corpora {', '.join(written)}: {len(dataset)} clips of {dataset.samples['subject'].nunique()} "
         f"subjects written to {workdir / 'corpora'}",
@@ -131,9 +142,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo; 0 when every clip was preprocessed."""
+    from ..errors import StoreError
+    from ._common import fail
+
     progress = False if args.no_progress else None
     if args.out is not None:
-        result = run_demo(args.out, n_jobs=args.jobs, progress=progress, html_report=not args.no_report)
+        try:
+            result = run_demo(args.out, n_jobs=args.jobs, progress=progress, html_report=not args.no_report)
+        except (FileExistsError, StoreError) as exc:  # --out holds data the demo did not write
+            return fail("demo", exc)
         print("\n".join(result.lines))
         return 0 if result.report.complete else 1
     with tempfile.TemporaryDirectory(prefix="mefast-demo-") as tmp:

@@ -126,6 +126,20 @@ def test_demo_writes_preprocesses_and_summarises(tmp_path):
     text = "\n".join(result.lines)
     assert "synthetic corpora casme2: 4 clips of 2 subjects" in text and "4/4 samples done" in text
     assert text.endswith(f"inspect it with: mefast info {result.store}")
+    again = run_demo(tmp_path, corpora=("casme2",), n_subjects=2, clips_per_subject=2, n_jobs=1, evaluate=False)
+    assert again.report.complete and again.report.computed == 4  # a rerun in the same folder starts afresh
+
+
+def test_demo_refuses_a_folder_holding_other_data(tmp_path, capsys):
+    """--out DIR whose corpus folder holds files the demo did not write: an error, and the files stay."""
+    from mefast.datasets.synthetic import LAYOUTS
+
+    theirs = tmp_path / "corpora" / LAYOUTS["casme2"].root(False) / "sub01" / "notes.txt"
+    theirs.parent.mkdir(parents=True)
+    theirs.write_text("mine")
+    assert main(["demo", "--out", str(tmp_path), "--no-report", "--no-progress", "--jobs", "1"]) == 2
+    assert "holds files the demo did not write" in capsys.readouterr().err
+    assert theirs.read_text() == "mine"
 
 
 def test_console_script_help():
@@ -162,3 +176,30 @@ def test_preprocess_device_cuda_without_a_gpu_fails_clearly(corpora, tmp_path, c
                *FAST])  # fmt: skip
     assert rc != 0 and "cuda" in capsys.readouterr().err.lower()
     assert not out.exists()
+
+
+def test_a_root_whose_path_holds_an_equals_sign_is_a_path(corpora, tmp_path, capsys):
+    """--root /data/run=1/CASME2 is one corpus's folder, not NAME=DIR (only a corpus name before '=' is)."""
+    import shutil
+
+    root, ann = corpora["casme2"]
+    copy = tmp_path / "run=1" / "CASME2"
+    shutil.copytree(root, copy)
+    out = tmp_path / "eq.zarr"
+    rc = main(["preprocess", "casme2", "--root", str(copy), "--annotations", str(ann), "--out", str(out),
+               "--features", "flow", *FAST])  # fmt: skip
+    assert rc == 0, capsys.readouterr().err
+    assert MEStore.open(out).done.all()
+    c2, samm = corpora["casme2"][0], corpora["samm"][0]
+    combo = [
+        "preprocess",
+        "combo",
+        "--root",
+        f"casme2={c2}",
+        "--root",
+        f"sam={samm}",
+        "--out",
+        str(tmp_path / "c.zarr"),
+    ]
+    with pytest.raises(SystemExit, match="unknown corpus 'sam' in --root"):
+        main([*combo, *FAST])
