@@ -10,25 +10,35 @@ order (:meth:`Recordings.iter_frames`), never the whole video at once.
 ``casme3a``  ``CASME3/part_A/data/part_A/spNO.1/a/color/0.jpg`` (one folder per task);                   30
              ``cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx`` (Subject, Filename, Onset, Apex, Offset, AU,
              Objective class, emotion) and, when present, ``cas(me)3_part_A_MaE_label_JpgIndex_v2.xlsx``
-             (the same columns, macro-expressions)
+             (the same columns, macro-expressions); a sheet's type is read from its file name (``ME`` or
+             ``MaE``, in any order of sheets), and a name that says neither is an error
 ``samm_lv``  ``SAMM_longvideos/006_1/006_1_00001.jpg`` (one folder per video);                          200
              ``SAMM_LongVideos_V3_Release.xlsx`` (notes, then Subject, Filename ``006_1_2``,
              Inducement Code, Onset, Apex, Offset, Duration, Type ``Micro - 1/2`` / ``Macro``,
              Action Units, Notes); the video is the first two parts of the file name
 ``casme2lv`` ``CAS(ME)^2/rawpic/s15/15_0101disgustingteeth/img1.jpg``;                                    30
-             ``CAS(ME)^2code_final.xlsx`` (Subject, Filename ``disgustingteeth``, Onset, Apex, Offset,
-             AUs, Emotion, Type ``micro-expression`` / ``macro-expression``); an offset of 0 means
-             missing and becomes the apex (as SOFTNet does)
+             ``CAS(ME)^2code_final.xlsx`` or ``CAS(ME)^2code_final(Updated).xlsx`` as released: a first
+             sheet with no header row (participant 1-22, file name ``disgust1_1``, onset, apex, offset,
+             AUs, emotion, type ``micro-expression`` / ``macro-expression``, self-report), a second
+             mapping participant -> subject code (column 3 -> column 2: ``1`` -> ``s15``), a third
+             mapping the file name's part before ``_`` -> video code (column 2 -> column 1: ``disgust1``
+             -> ``0101``); the recording is ``s<code>/<code>_<video code>...``. A first sheet with a
+             header row (Subject = subject code, Filename contained in the folder name, Onset, Apex,
+             Offset, AUs, Emotion, Type) is read too. An offset of 0 means missing and becomes the apex
+             (as SOFTNet does)
 ===========  =======================================================================================  =====
 
 Interval frames are converted to 0-based positions in the recording's sorted frame list (spec 0); the
-sheets' frame numbers stay in ``onset_frame``/``offset_frame``. The sheets' column names follow the
-distributed files as described by the MEGC baselines and SOFTNet's loaders; they were checked on synthetic
-copies (:func:`mefast.datasets.synthetic.write_long_synthetic`), not on the licensed originals.
+sheets' frame numbers stay in ``onset_frame``/``offset_frame``. A missing or unusable apex becomes the middle
+of onset..offset and every such fill (and CAS(ME)^2's offset 0) is listed in :attr:`Recordings.corrections`;
+an apex outside onset..offset is kept and reported in :attr:`Recordings.issues`. The sheets' layouts follow the
+distributed files as the MEGC baselines and SOFTNet's and MEAN's loaders read them; they were checked on
+synthetic copies (:func:`mefast.datasets.synthetic.write_long_synthetic`), not on the licensed originals.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +48,10 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from ..errors import AnnotationError, FrameReadError
+from ._engine.base import CORRECTION_COLUMNS, ISSUE_COLUMNS, empty_corrections, empty_issues
+from ._engine.corrections import show
 from ._engine.frames import list_frames, read_rgb
+from ._engine.table import frame_cell, is_blank
 
 __all__ = ["LONG_CORPORA", "RECORDING_COLUMNS", "INTERVAL_COLUMNS", "Recordings", "load_long"]
 
@@ -53,20 +66,27 @@ INTERVAL_COLUMNS = (
 class _LongSpec:
     corpus: str
     fps: float
-    sheets: tuple[str, ...]  # file names searched next to and above root (first: micro, or both types)
+    # per sheet, the file names it is distributed under, searched next to and above root (first: micro, or both)
+    sheets: tuple[tuple[str, ...], ...]
     grey: bool = False
 
 
 LONG_CORPORA: dict[str, _LongSpec] = {
     "casme3a": _LongSpec(
         "casme3a", 30.0,
-        ("cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx", "cas(me)3_part_A_MaE_label_JpgIndex_v2.xlsx"),
+        (("cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx",), ("cas(me)3_part_A_MaE_label_JpgIndex_v2.xlsx",)),
     ),
-    "samm_lv": _LongSpec("samm_lv", 200.0, ("SAMM_LongVideos_V3_Release.xlsx",), grey=True),
-    "casme2lv": _LongSpec("casme2lv", 30.0, ("CAS(ME)^2code_final.xlsx",)),
+    "samm_lv": _LongSpec("samm_lv", 200.0, (("SAMM_LongVideos_V3_Release.xlsx",),), grey=True),
+    "casme2lv": _LongSpec(
+        "casme2lv", 30.0, (("CAS(ME)^2code_final.xlsx", "CAS(ME)^2code_final(Updated).xlsx"),)
+    ),
 }  # fmt: skip
 _ALIASES = {"sammlv": "samm_lv", "samm-lv": "samm_lv", "cas(me)^2": "casme2lv", "casme^2": "casme2lv",
             "cas(me)3a": "casme3a", "casme3": "casme3a"}  # fmt: skip
+# The columns of the released CAS(ME)^2 sheet, which has no header row (as SOFTNet, MEAN and the MEGC loaders
+# name them).
+_CASME2_RELEASE = ("Subject", "Filename", "Onset", "Apex", "Offset", "AUs", "Emotion", "Type", "Self-report")
+_APEX_FILL = "the middle frame of onset..offset is used"
 
 
 @dataclass
@@ -87,8 +107,14 @@ class Recordings:
         Per recording, its frames in order.
     annotations : tuple of Path
     issues : DataFrame
-        ``sample_id, problem, detail, severity`` of rows that could not be placed (unknown video, frames outside
-        the recording, offset before onset).
+        ``sample_id, problem, detail, severity``: rows that could not be placed (``missing_recording``,
+        ``interval_outside``: left out) and problems of rows that were kept (``onset_after_apex``,
+        ``apex_after_offset``: the annotated apex is kept; ``apex_outside_recording``, ``invalid_annotation``:
+        the apex is filled, see ``corrections``).
+    corrections : DataFrame
+        ``sample_id, row, field, old, new, reason, status`` (:data:`mefast.datasets.CORRECTION_COLUMNS`): every
+        value the reader filled in, ``old`` as the sheet has it and ``new`` in the sheet's frame numbers, ``row``
+        the data row of the sheet named in ``reason``.
     """
 
     name: str
@@ -98,9 +124,8 @@ class Recordings:
     intervals: pd.DataFrame
     frame_paths: list[list[Path]]
     annotations: tuple[Path, ...] = ()
-    issues: pd.DataFrame = field(
-        default_factory=lambda: pd.DataFrame(columns=["sample_id", "problem", "detail", "severity"])
-    )
+    issues: pd.DataFrame = field(default_factory=empty_issues)
+    corrections: pd.DataFrame = field(default_factory=empty_corrections)
 
     def __len__(self) -> int:
         return len(self.recordings)
@@ -153,40 +178,132 @@ class Recordings:
             [self.frame_paths[i] for i in idx],
             self.annotations,
             self.issues,
+            self.corrections,
         )
 
 
-def _find(root: Path, names: Sequence[str]) -> list[Path | None]:
+def _find(root: Path, names: Sequence[tuple[str, ...]]) -> list[Path | None]:
     out: list[Path | None] = []
-    for name in names:
+    for alternatives in names:
         hit = None
         for folder in (root, *list(root.parents)[:4]):
-            for cand in (folder / name, folder / "annotation" / name):
-                if cand.is_file():
-                    hit = cand
+            for name in alternatives:
+                for cand in (folder / name, folder / "annotation" / name):
+                    if cand.is_file():
+                        hit = cand
+                        break
+                if hit is None:
+                    found = sorted(folder.glob(f"*/{name}"))
+                    hit = found[0] if found else None
+                if hit is not None:
                     break
-            if hit is None:
-                found = sorted(folder.glob(f"*/{name}"))
-                hit = found[0] if found else None
             if hit is not None:
                 break
         out.append(hit)
     return out
 
 
-def _read_table(path: Path, first_column: str) -> pd.DataFrame:
-    """A sheet whose header row (the one starting with ``first_column``) may sit below rows of notes."""
+def _read_book(path: Path, all_sheets: bool = False) -> list[pd.DataFrame]:
+    """The sheets of a workbook (only the first unless ``all_sheets``) as read with no header row."""
     try:
-        raw = pd.read_excel(path, header=None, dtype=object)
+        book = pd.read_excel(path, header=None, dtype=object, sheet_name=None if all_sheets else 0)
     except Exception as e:  # openpyxl raises many kinds
         raise AnnotationError(f"cannot read the annotation sheet {path}: {e}") from e
+    return list(book.values()) if isinstance(book, dict) else [book]
+
+
+def _header_table(raw: pd.DataFrame, first_column: str) -> pd.DataFrame | None:
+    """The rows below the header row (the one starting with ``first_column``, maybe below notes); None if none."""
     hits = [r for r in range(len(raw)) if str(raw.iat[r, 0]).strip().lower() == first_column.lower()]
     if not hits:
-        raise AnnotationError(f"{path}: no header row starting with {first_column!r}")
+        return None
     h = hits[0]
     table = raw.iloc[h + 1 :].copy()
     table.columns = [str(c).strip() for c in raw.iloc[h]]
     return table.dropna(how="all").reset_index(drop=True)
+
+
+def _read_table(path: Path, first_column: str) -> pd.DataFrame:
+    """A sheet whose header row (the one starting with ``first_column``) may sit below rows of notes."""
+    table = _header_table(_read_book(path)[0], first_column)
+    if table is None:
+        raise AnnotationError(f"{path}: no header row starting with {first_column!r}")
+    return table
+
+
+@dataclass(frozen=True)
+class _Casme2Names:
+    """The released CAS(ME)^2 sheet's naming rules: participant -> subject code, video name -> video code."""
+
+    subjects: dict[int, str]  # 1 -> "15"
+    videos: dict[str, str]  # "disgust1" -> "0101"
+
+
+def _read_casme2(path: Path) -> tuple[pd.DataFrame, _Casme2Names | None]:
+    """CAS(ME)^2's sheet: the header layout (no naming rules) or the released, headerless three-sheet one.
+
+    Raises
+    ------
+    AnnotationError
+        Neither layout (the message says what each needs).
+    """
+    sheets = _read_book(path, all_sheets=True)
+    table = _header_table(sheets[0], "Subject")
+    if table is not None:
+        return table, None
+    first = sheets[0].dropna(how="all").reset_index(drop=True)
+    if first.empty:  # no expressions at all
+        first = pd.DataFrame(columns=list(_CASME2_RELEASE))
+    types = first.iloc[:, 7].astype(str).str.lower() if first.shape[1] >= 8 else pd.Series(dtype=str)
+    if len(first) and not types.str.contains("micro|macro").any():
+        raise AnnotationError(
+            f"{path}: neither a header row starting with 'Subject' nor the released layout (no header row; "
+            f"participant, file name, onset, apex, offset, AUs, emotion, type 'micro-expression'/"
+            f"'macro-expression' in columns 1-8); its first sheet has {first.shape[1]} columns"
+        )
+    if len(sheets) < 3:
+        raise AnnotationError(
+            f"{path}: the first sheet has no header row (the released layout) but the workbook has {len(sheets)} "
+            "sheet(s); the release maps participant -> subject code in sheet 2 and video name -> video code in "
+            "sheet 3 ('naming rule1', 'naming rule2')"
+        )
+    first.columns = [*_CASME2_RELEASE, *(f"column {c + 1}" for c in range(9, first.shape[1]))][: first.shape[1]]
+    subjects: dict[int, str] = {}
+    for row in sheets[1].itertuples(index=False):
+        cells = list(row)
+        participant = frame_cell(cells[2]) if len(cells) > 2 else None
+        # the subject code: "s15" (or 15) in column 2, else in column 1
+        code = next((m.group(0) for c in cells[1::-1] if (m := re.search(r"\d+", show(c)))), None)
+        if participant is not None and code is not None:
+            subjects[participant] = str(int(code))
+    videos: dict[str, str] = {}
+    for row in sheets[2].itertuples(index=False):
+        cells = list(row)
+        if len(cells) < 2 or is_blank(cells[0]) or is_blank(cells[1]):
+            continue
+        number = frame_cell(cells[0])
+        videos[show(cells[1]).lower()] = f"{number:04d}" if number is not None else show(cells[0])
+    return first, _Casme2Names(subjects, videos)
+
+
+def _sheet_kind(path: Path) -> str:
+    """``"micro"`` or ``"macro"`` from a CAS(ME)^3 sheet's file name (``..._ME_label...`` / ``..._MaE_label...``).
+
+    Raises
+    ------
+    AnnotationError
+        The name says neither, or both.
+    """
+    name = re.sub(r"cas\W*me\W*", "", path.name.lower())  # the corpus name "cas(me)3" holds "me"
+    tokens = set(re.split(r"[^a-z]+", name))
+    micro, macro = bool(tokens & {"me", "micro"}), bool(tokens & {"mae", "macro"})
+    if micro == macro:
+        raise AnnotationError(
+            f"casme3a: cannot tell from the file name {path.name!r} ({path}) whether it lists micro- or "
+            "macro-expressions; the name must hold ME or MaE as a word, as the released "
+            "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx and cas(me)3_part_A_MaE_label_JpgIndex_v2.xlsx do"
+        )
+    return "micro" if micro else "macro"
 
 
 def _col(table: pd.DataFrame, path: Path, *names: str) -> pd.Series:
@@ -195,6 +312,11 @@ def _col(table: pd.DataFrame, path: Path, *names: str) -> pd.Series:
         if n.lower() in low:
             return table[low[n.lower()]]
     raise AnnotationError(f"{path}: no column {names[0]!r}; it has {list(table.columns)}")
+
+
+def _optional(table: pd.DataFrame, *names: str) -> pd.Series:
+    hits = [c for c in table.columns if c.lower() in names]
+    return table[hits[0]] if hits else pd.Series([""] * len(table))
 
 
 def _int(v: object) -> int:
@@ -228,7 +350,7 @@ def load_long(
     FileNotFoundError
         ``root`` is not a folder.
     AnnotationError
-        A sheet is missing, unreadable or lacks a column.
+        A sheet is missing, unreadable or lacks a column; a ``casme3a`` sheet's name says neither ME nor MaE.
     """
     key = str(corpus).lower().replace(" ", "")
     key = _ALIASES.get(key, key)
@@ -241,10 +363,12 @@ def load_long(
     if annotations is None:
         sheets = _find(root, spec.sheets)
         if sheets[0] is None:
-            raise AnnotationError(f"{corpus}: no {spec.sheets[0]} next to or above {root}; pass annotations=")
+            names = " or ".join(spec.sheets[0])
+            raise AnnotationError(f"{corpus}: no {names} next to or above {root}; pass annotations=")
         paths = [p for p in sheets if p is not None]
     else:
         paths = [Path(a) for a in ([annotations] if isinstance(annotations, str | Path) else annotations)]
+    sheet_kinds = [_sheet_kind(p) for p in paths] if key == "casme3a" else [None] * len(paths)
     # Recording folders.
     if key == "casme3a":
         folders = sorted(p.parent for p in root.glob("*/*/color"))
@@ -274,55 +398,78 @@ def load_long(
         frame_paths.append(list(listing.paths))
         numbers.append(listing.numbers)
     recordings = pd.DataFrame(rec_rows, columns=list(RECORDING_COLUMNS))
-    lookup = {(r["subject"], r["video"]): i for i, r in enumerate(rec_rows)}
-    rows, issues = [], []
-    for sheet_i, path in enumerate(paths):
-        first = "Subject"
-        table = _read_table(path, first)
+    lookup: dict[tuple[str, str], int] = {(str(r["subject"]), str(r["video"])): i for i, r in enumerate(rec_rows)}
+    rows: list[dict] = []
+    issues: list[dict] = []
+    fixes: list[dict] = []
+    for path, sheet_kind in zip(paths, sheet_kinds, strict=True):
+        naming: _Casme2Names | None = None
+        if key == "casme2lv":
+            table, naming = _read_casme2(path)
+        else:
+            table = _read_table(path, "Subject")
         subj = _col(table, path, "Subject", "sub")
         fname = _col(table, path, "Filename", "video")
         onset = _col(table, path, "Onset", "Onset Frame", "OnsetFrame")
         apex = _col(table, path, "Apex", "Apex Frame", "ApexFrame")
         offset = _col(table, path, "Offset", "Offset Frame", "OffsetFrame")
-        if key == "casme3a":
-            kinds = ["macro" if sheet_i > 0 or "mae" in path.name.lower() else "micro"] * len(table)
+        if sheet_kind is not None:
+            kinds = [sheet_kind] * len(table)
         else:
             kinds = [
                 ("micro" if "micro" in str(v).lower() else "macro")
                 for v in _col(table, path, "Type", "Expression type")
             ]
-        emotion = (
-            table[[c for c in table.columns if c.lower() in ("emotion", "estimated emotion")][0]]
-            if any(c.lower() in ("emotion", "estimated emotion") for c in table.columns)
-            else pd.Series([""] * len(table))
-        )
-        aus = (
-            table[[c for c in table.columns if c.lower() in ("au", "aus", "action units")][0]]
-            if any(c.lower() in ("au", "aus", "action units") for c in table.columns)
-            else pd.Series([""] * len(table))
-        )
+        emotion = _optional(table, "emotion", "estimated emotion")
+        aus = _optional(table, "au", "aus", "action units")
         for r in range(len(table)):
             s_raw = str(subj.iloc[r]).strip()
             name = str(fname.iloc[r]).strip()
+            why_missing = ""
             if key == "casme3a":
                 k = (s_raw, name)
             elif key == "samm_lv":
                 k = (s_raw.zfill(3), "_".join(name.split("_")[:2]))
+            elif naming is not None:  # released CAS(ME)^2: participant and video name through the naming rules
+                participant, stem = _int(s_raw), name.split("_")[0]
+                code, vcode = naming.subjects.get(participant), naming.videos.get(stem.lower())
+                s2 = code.zfill(2) if code is not None else f"participant {s_raw}"
+                # the folder is "<code>_<video code><title>": 15_0101disgustingteeth
+                cands = [v for (s, v) in lookup if vcode and s == s2 and v.split("_", 1)[-1].startswith(vcode)]
+                k = (s2, cands[0] if cands else vcode or stem)
+                if code is None:
+                    why_missing = f" (participant {s_raw} is not in the naming rule of sheet 2)"
+                elif vcode is None:
+                    why_missing = f" (video name {stem!r} is not in the naming rule of sheet 3)"
             else:
                 s2 = str(_int(s_raw)).zfill(2)
+                stem = re.sub(r"_\d+$", "", name)  # "disgustingteeth_1" -> "disgustingteeth"
                 cands = [str(v) for (s, v) in lookup if s == s2 and name in str(v)]
+                cands = cands or [str(v) for (s, v) in lookup if s == s2 and stem in str(v)]
                 k = (s2, cands[0] if cands else name)
-            sid = f"{key}/{k[0]}/{name}/{r}"
+            tag = {"micro": "me", "macro": "mae"}.get(sheet_kind or "", "")  # ME and MaE sheets number rows alike
+            sid = f"{key}/{k[0]}/{name}/{tag}{r}"
             i = lookup.get(k)
             on, ap, off = _int(onset.iloc[r]), _int(apex.iloc[r]), _int(offset.iloc[r])
-            if off == 0 and key == "casme2lv":
+            if off == 0 and key == "casme2lv" and ap > 0:
                 off = ap
+                fixes.append(
+                    {
+                        "sample_id": sid,
+                        "row": r,
+                        "field": "offset",
+                        "old": show(offset.iloc[r]),
+                        "new": str(ap),
+                        "reason": f"{path.name} row {r}: offset 0 means missing in CAS(ME)^2; the apex is used",
+                        "status": "applied",
+                    }
+                )
             if i is None:
                 issues.append(
                     {
                         "sample_id": sid,
                         "problem": "missing_recording",
-                        "detail": f"{path.name} row {r}: no recording folder for {k}",
+                        "detail": f"{path.name} row {r}: no recording folder for {k}{why_missing}",
                         "severity": "error",
                     }
                 )
@@ -338,13 +485,15 @@ def load_long(
                     }
                 )
                 continue
+            where = f"{path.name} row {r}"
+            ap_pos = _apex(sid, r, where, apex.iloc[r], on, off, numbers[i], pos, issues, fixes)
             rows.append(
                 {
                     "recording": i,
                     "recording_id": rec_rows[i]["recording_id"],
                     "sample_id": sid,
                     "onset": pos[on],
-                    "apex": pos.get(ap, pos[on] + (pos[off] - pos[on]) // 2),
+                    "apex": ap_pos,
                     "offset": pos[off],
                     "kind": kinds[r],
                     "emotion": str(emotion.iloc[r]).strip(),
@@ -355,5 +504,58 @@ def load_long(
             )
     intervals = pd.DataFrame(rows, columns=list(INTERVAL_COLUMNS))
     intervals = intervals.sort_values(["recording", "onset"], kind="stable").reset_index(drop=True)
-    issue_df = pd.DataFrame(issues, columns=["sample_id", "problem", "detail", "severity"])
-    return Recordings(key, root, spec.fps, recordings, intervals, frame_paths, tuple(paths), issue_df)
+    issue_df = pd.DataFrame(issues, columns=list(ISSUE_COLUMNS))
+    fix_df = pd.DataFrame(fixes, columns=list(CORRECTION_COLUMNS)) if fixes else empty_corrections()
+    return Recordings(key, root, spec.fps, recordings, intervals, frame_paths, tuple(paths), issue_df, fix_df)
+
+
+def _apex(
+    sid: str,
+    r: int,
+    where: str,
+    cell: object,
+    on: int,
+    off: int,
+    frames: Sequence[int],
+    pos: dict[int, int],
+    issues: list[dict],
+    fixes: list[dict],
+) -> int:
+    """The apex's position in the recording: the annotated one, or the middle of onset..offset (recorded)."""
+    ap = frame_cell(cell)
+    if ap is not None and ap in pos:
+        if not on <= ap <= off:
+            problem, order = ("onset_after_apex", "before onset") if ap < on else ("apex_after_offset", "after offset")
+            issues.append(
+                {
+                    "sample_id": sid,
+                    "problem": problem,
+                    "detail": f"{where}: apex {ap} is {order} ({on}..{off}); the annotated apex is kept",
+                    "severity": "error",
+                }
+            )
+        return pos[ap]
+    middle = pos[on] + (pos[off] - pos[on]) // 2
+    if ap is not None:
+        problem = "apex_outside_recording"
+        why = f"apex {ap} is not a frame of the recording ({frames[0]}..{frames[-1]})"
+    elif is_blank(cell) or str(cell).strip() in ("/", "-"):
+        problem, why = "", "apex missing in the annotation"
+    else:
+        problem, why = "invalid_annotation", f"apex {show(cell)!r} is not a frame number"
+    if problem:
+        issues.append(
+            {"sample_id": sid, "problem": problem, "detail": f"{where}: {why}; {_APEX_FILL}", "severity": "error"}
+        )
+    fixes.append(
+        {
+            "sample_id": sid,
+            "row": r,
+            "field": "apex",
+            "old": show(cell),
+            "new": str(frames[middle]),
+            "reason": f"{where}: {why}; {_APEX_FILL}",
+            "status": "applied",
+        }
+    )
+    return middle

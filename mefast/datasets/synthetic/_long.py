@@ -222,6 +222,11 @@ _EMOTION = {
 }
 _CASME2_VIDEOS = ("0101disgustingteeth", "0102eatingworms", "0401girlcrashing", "0502funnyerrors",
                   "0503unnyfarting", "0505funnyinnovations")  # fmt: skip
+# the released sheet names a video by its stimulus ("disgust1_2": the second expression of disgust1), which its
+# third sheet maps to the folder's video code
+_CASME2_STIMULI = ("disgust1", "disgust2", "anger1", "happy1", "happy2", "happy3")
+_CASME2_CLASS = {"happy": "positive", "surprise": "surprise", "anger": "negative", "disgust": "negative",
+                 "sad": "negative", "others": "others"}  # fmt: skip
 
 
 def _frame_name(corpus: str, subject: str, video: str, n: int) -> str:
@@ -246,6 +251,7 @@ def write_long_synthetic(
     n_blinks: int = 3,
     jpeg_quality: int = 95,
     overwrite: bool = False,
+    casme2_layout: str = "release",
 ) -> dict[str, tuple[Path, list[Path]]]:
     """Write synthetic long recordings in the layouts of the long-video corpora.
 
@@ -263,6 +269,11 @@ def write_long_synthetic(
     jpeg_quality : int
     overwrite : bool
         Replace existing frame roots.
+    casme2_layout : {"release", "header"}
+        The CAS(ME)^2 sheet as released (a first sheet with no header row: participant number, file name
+        ``disgust1_1``, onset, apex, offset, AUs, emotion, type, self-report; ``naming rule1`` mapping the
+        participant to its subject code ``s15``; ``naming rule2`` mapping ``disgust1`` to the video code
+        ``0101``) or one sheet with a header row (Subject = subject code, Filename = the folder's video name).
 
     Returns
     -------
@@ -275,6 +286,8 @@ def write_long_synthetic(
     import cv2
     import pandas as pd
 
+    if casme2_layout not in ("release", "header"):
+        raise ValueError(f"casme2_layout must be 'release' or 'header', got {casme2_layout!r}")
     unknown = [c for c in corpora if c not in _LONG_LAYOUTS]
     if unknown:
         raise ValueError(f"corpora: {unknown} unknown; expected some of {list(_LONG_LAYOUTS)}")
@@ -346,7 +359,7 @@ def write_long_synthetic(
                             "Action Units": au,
                             "Notes": "",
                         }
-                    else:
+                    elif casme2_layout == "header":
                         row = {
                             "Subject": sheet_subject,
                             "Filename": video.split("_", 1)[1][4:],
@@ -356,6 +369,18 @@ def write_long_synthetic(
                             "AUs": au,
                             "Emotion": emo,
                             "Type": f"{e.kind}-expression",
+                        }
+                    else:  # released: no header; participant s, the stimulus and the expression's number
+                        row = {
+                            "Subject": s,
+                            "Filename": f"{_CASME2_STIMULI[v % len(_CASME2_STIMULI)]}_{j + 1}",
+                            "Onset": on,
+                            "Apex": ap,
+                            "Offset": off,
+                            "AUs": au,
+                            "Emotion": _CASME2_CLASS.get(emo, "others"),
+                            "Type": f"{e.kind}-expression",
+                            "Self-report": emo,
                         }
                     (macro_rows if (corpus == "casme3a" and e.kind == "macro") else micro_rows).append(row)
                 truth_rows.append(
@@ -381,9 +406,29 @@ def write_long_synthetic(
                 with pd.ExcelWriter(path, engine="openpyxl") as w:
                     notes.to_excel(w, index=False, header=False, startrow=0)
                     table.to_excel(w, index=False, startrow=3)
+            elif corpus == "casme2lv" and casme2_layout == "release":
+                _write_casme2_release(path, table, n_subjects, videos_per_subject)
             else:
                 table.to_excel(path, index=False, engine="openpyxl")
             written.append(path)
         (root / LONG_TRUTH_FILE).write_text(json.dumps({"corpus": corpus, "seed": seed, "recordings": truth_rows}))
         result[corpus] = (root, written)
     return result
+
+
+def _write_casme2_release(path: Path, table: object, n_subjects: int, videos_per_subject: int) -> None:
+    """CAS(ME)^2code_final.xlsx as released: three sheets, none with a header row.
+
+    The first holds the expressions, ``naming rule1`` maps participant number (third column) to subject code
+    (second column; the first is not read by the loaders, here the same code), ``naming rule2`` maps the
+    stimulus (second column) to the video code (first column, text ``"0101"``).
+    """
+    import pandas as pd
+
+    subjects = [[f"s{14 + s}", f"s{14 + s}", s] for s in range(1, n_subjects + 1)]
+    n_videos = min(videos_per_subject, len(_CASME2_STIMULI))
+    videos = [[_CASME2_VIDEOS[v][:4], _CASME2_STIMULI[v]] for v in range(n_videos)]
+    with pd.ExcelWriter(path, engine="openpyxl") as w:
+        pd.DataFrame(table).to_excel(w, sheet_name="CASFEcode_final", index=False, header=False)
+        pd.DataFrame(subjects).to_excel(w, sheet_name="naming rule1", index=False, header=False)
+        pd.DataFrame(videos).to_excel(w, sheet_name="naming rule2", index=False, header=False)
