@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..errors import AnnotationError
 from ._features import PreprocessOptions, _gray_crop
 
 __all__ = ["read_clip", "reduction_for_size", "supports_reduced_reads"]
@@ -78,6 +79,9 @@ def read_clip(
     from ..face import COARSE_SIZE
 
     seconds = {"read": 0.0, "align": 0.0}
+    onset, offset = int(dataset.samples.iloc[i]["onset"]), int(dataset.samples.iloc[i]["offset"])
+    if offset < onset:  # say so before any frame is read (a reduced decode would fail on an empty clip)
+        raise AnnotationError(f"offset {offset} is before onset {onset}: the annotation's frame range is empty")
     if options.decode == "reduced":  # the face searched on a downscaled copy of large frames first
         options = dataclasses.replace(options, face={"coarse_size": COARSE_SIZE, **options.face})
     if options.decode == "full" or not supports_reduced_reads(dataset):

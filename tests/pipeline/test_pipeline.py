@@ -195,6 +195,21 @@ def test_bad_samples_fail_alone_with_precise_reasons(tiny, tmp_path):
     assert again.complete and again.computed == 4 and MEStore.open(tmp_path / "s.zarr").attrs["failures"] == []
 
 
+@pytest.mark.parametrize("decode", ["full", "reduced"])
+def test_offset_before_onset_is_reported_as_such(tiny, tmp_path, decode):
+    import dataclasses
+
+    samples = tiny.samples.copy()
+    onset = int(samples.loc[2, "onset"])
+    samples.loc[2, ["apex", "offset"]] = [onset, onset - 1]
+    ds = dataclasses.replace(tiny, samples=samples)
+    opts = dataclasses.replace(OPTS, decode=decode)
+    report = preprocess(ds, tmp_path / "s.zarr", features="flow", size=SIZE, options=opts, n_jobs=1)
+    (sid, reason), *_ = report.failures
+    assert sid == samples.loc[2, "sample_id"] and len(report.failures) == 1
+    assert reason.startswith(f"AnnotationError: offset {onset - 1} is before onset {onset}")
+
+
 def test_worker_processes_equal_in_process(tiny, tmp_path):
     """Two loky workers writing their own chunks give the same store as one process (all features are
     compared across processes by the Dask test of test_pipeline_reliability.py)."""
