@@ -67,7 +67,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--magnify-alpha", type=float, help="alpha of the magnification features (default 5: motion x 6)")
     p.add_argument("--magnify-method", choices=("eulerian-2frame", "lagrangian"), help="their two-frame method")
-    p.add_argument("--on-off-target", choices=("apex", "amplified"), help="On-A/Off-A flow into (default apex)")
+    p.add_argument(
+        "--on-off-target",
+        choices=("apex", "amplified", "auto"),
+        help="On-A/Off-A flow into (default apex; auto: the amplified frame for SAMM, the apex otherwise)",
+    )
     p.add_argument("--size", type=_size, default=None, metavar="HxW", help="stored flow/strain/frames size (128x128)")
     p.add_argument(
         "--crop-size", type=_size, default=None, metavar="HxW", help="aligned face size for computing (256x256)"

@@ -261,6 +261,7 @@ def compute_features(
     options: PreprocessOptions,
     n_threads: int = 1,
     aligned: tuple[NDArray[np.uint8], NDArray[np.float32] | None] | None = None,
+    corpus: str | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """Compute the requested features of one clip.
 
@@ -281,6 +282,9 @@ def compute_features(
         The grey crop clip ``(T, h, w)`` at ``crop_size`` and its onset landmarks (or None), when the caller
         read and aligned the clip already (:func:`mefast.pipeline._reading.read_clip`); ``video`` is then not
         used.
+    corpus : str, optional
+        The sample's corpus (``samples["dataset"]``), which ``options.magnify["on_off_target"] == "auto"``
+        chooses On-A/Off-A's target by.
 
     Returns
     -------
@@ -313,7 +317,7 @@ def compute_features(
     if wanted & set(MAGNIFY_FEATURES):
         out.update(timed("magnify", lambda: compute_magnify_features(
             gray, apex, features=features, size=size, options=options, n_threads=n_threads,
-            clip=selected)))  # fmt: skip
+            clip=selected, corpus=corpus)))  # fmt: skip
     if wanted & {"flow", "strain", "biwoof", "hoof"}:
         substitute = MagnifyFeatureOptions.from_mapping(options.magnify).substitute_apex_offset
         i0, i1, _ = flow_pair(apex, len(gray), substitute)  # apex -> offset where onset == apex

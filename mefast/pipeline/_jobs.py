@@ -87,9 +87,11 @@ def _run_job(job: _Job) -> _Outcome:
             _limit_threads(job.n_threads)
         gray, landmarks, seconds, _ = read_clip(job.dataset, job.local, job.options)
         apex = _apex_index(job.dataset, job.local, len(gray))
+        row = job.dataset.samples.iloc[job.local]
+        corpus = str(row["dataset"]) if "dataset" in row.index else str(job.dataset.name)
         arrays, steps = compute_features(
             gray, apex, features=job.features, size=job.size, options=job.options, n_threads=job.n_threads,
-            aligned=(gray, landmarks),
+            aligned=(gray, landmarks), corpus=corpus,
         )  # fmt: skip
         seconds.update(steps)
         t0 = time.perf_counter()

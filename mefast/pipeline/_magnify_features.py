@@ -59,9 +59,10 @@ class MagnifyFeatureOptions:
         ``"lagrangian"`` or ``"learned"`` (then ``method_options={"weights": path}``).
     method_options : dict
         Keyword arguments of the method.
-    on_off_target : {"apex", "amplified"}
-        The frame On-A and Off-A flow into: the apex (the paper's choice for CASME II) or the amplified frame
-        (its choice for SAMM).
+    on_off_target : {"apex", "amplified", "auto"}
+        The frame On-A and Off-A flow into: the apex (the paper's choice for CASME II), the amplified frame (its
+        choice for SAMM), or ``"auto"``: each sample by its corpus, the amplified frame for SAMM and the apex
+        for the others (:func:`on_off_target_of`), as the dual-branch paper does in a CASME II + SAMM store.
     on_off_scale_step : float
         Pyramid scale of the On-A/Off-A TV-L1 (OpenCV's parameters otherwise, as the paper's code).
     substitute_apex_offset : bool
@@ -82,8 +83,8 @@ class MagnifyFeatureOptions:
             raise ValueError(f"magnify alpha must be finite, got {self.alpha!r}")
         if self.method not in METHODS or self.method == "eulerian":
             raise ValueError(f"magnify method must be a two-frame method of {METHODS[1:]}, got {self.method!r}")
-        if self.on_off_target not in ("apex", "amplified"):
-            raise ValueError(f"on_off_target must be 'apex' or 'amplified', got {self.on_off_target!r}")
+        if self.on_off_target not in ON_OFF_TARGETS:
+            raise ValueError(f"on_off_target must be one of {ON_OFF_TARGETS}, got {self.on_off_target!r}")
         if not 0 < self.on_off_scale_step < 1:
             raise ValueError(f"on_off_scale_step must be in (0, 1), got {self.on_off_scale_step!r}")
         object.__setattr__(self, "method_options", dict(self.method_options))
@@ -96,6 +97,24 @@ class MagnifyFeatureOptions:
         if unknown:
             raise ValueError(f"unknown magnify option(s) {unknown}; known: {sorted(known)}")
         return cls(**d)
+
+
+#: Values of ``MagnifyFeatureOptions.on_off_target``.
+ON_OFF_TARGETS = ("apex", "amplified", "auto")
+
+
+def on_off_target_of(target: str, corpus: str | None) -> str:
+    """The frame (``"apex"`` or ``"amplified"``) a sample's On-A/Off-A flow into.
+
+    ``"auto"`` picks by the sample's corpus, as the dual-branch paper (Ruan et al. 2022, section 4.3): the
+    amplified frame for SAMM (``samm``, ``samm_lv``...), the apex for every other corpus. ``"auto"`` needs the
+    corpus.
+    """
+    if target != "auto":
+        return target
+    if corpus is None:
+        raise ValueError("on_off_target='auto' chooses by the sample's corpus, and none was given")
+    return "amplified" if str(corpus).lower().startswith("samm") else "apex"
 
 
 def flow_pair(apex: int, n_frames: int, substitute: bool = True) -> tuple[int, int, int]:
@@ -120,6 +139,12 @@ def feature_recipes(features: Sequence[str], options: Any) -> dict[str, str]:
     m = MagnifyFeatureOptions.from_mapping(getattr(options, "magnify", {}) or {})
     mag = f"{m.method} alpha={m.alpha} (motion x {1 + m.alpha}) {dict(m.method_options) or ''}".strip()
     sub = " (apex -> offset where onset == apex, see flow_pair)" if m.substitute_apex_offset else ""
+    target = "the amplified frame for SAMM, the apex otherwise" if m.on_off_target == "auto" else m.on_off_target
+    on_off_note = {
+        "apex": "dual-branch paper, CASME II choice",
+        "amplified": f"amplified = {mag}",
+        "auto": f"dual-branch paper's choice per corpus; amplified = {mag}",
+    }[m.on_off_target]
     recipes = {
         "flow": f"TV-L1 options.flow, onset -> apex{sub}, on the crop, resized to size (vectors scaled)",
         "flow_pair": "0: the motion flows use onset -> apex; 1: apex -> offset (onset == apex)",
@@ -127,10 +152,9 @@ def feature_recipes(features: Sequence[str], options: Any) -> dict[str, str]:
         "flow_onset_frames": "TV-L1 options.flow, onset -> each frame of the TIM clip (tim_frames, frame 0 = onset) "
         "except the onset itself, on the crop, resized to size",
         "amplified": f"grey apex magnified against the onset: {mag}; uint8, resized to size (area)",
-        "on_a": f"|TV-L1| onset -> {m.on_off_target} (OpenCV parameters, scale_step {m.on_off_scale_step}), pixels "
-        f"at size; {m.on_off_target == 'amplified' and 'amplified = ' + mag or 'dual-branch paper, CASME II choice'}",
-        "off_a": f"|TV-L1| offset -> {m.on_off_target} (OpenCV parameters, scale_step {m.on_off_scale_step}), "
-        "pixels at size",
+        "on_a": f"|TV-L1| onset -> {target} (OpenCV parameters, scale_step {m.on_off_scale_step}), pixels at size; "
+        f"{on_off_note}",
+        "off_a": f"|TV-L1| offset -> {target} (OpenCV parameters, scale_step {m.on_off_scale_step}), pixels at size",
         "frames_magnified": f"TIM clip (tim_frames) with every frame magnified against its frame 0: {mag}; uint8 at "
         "size",
     }
@@ -159,11 +183,13 @@ def compute_magnify_features(
     options: Any,
     n_threads: int = 1,
     clip: np.ndarray | None = None,
+    corpus: str | None = None,
 ) -> dict[str, np.ndarray]:
     """The requested :data:`MAGNIFY_FEATURES` of one aligned grey clip ``(T, h, w)`` uint8 (onset .. offset).
 
     ``clip``: the TIM clip of ``gray`` (``tim(gray, options.tim_frames, output="uint8")``) when the caller has it
-    already; computed here when a feature needs it and none is given.
+    already; computed here when a feature needs it and none is given. ``corpus``: the sample's corpus, which
+    ``on_off_target="auto"`` chooses by.
     """
     from ..flow import compute_flow, resize_flow, tvl1
     from ..magnification import magnify, magnify_pair
@@ -194,7 +220,7 @@ def compute_magnify_features(
         if "amplified" in wanted:
             out["amplified"] = _resize_u8(amplified, size)
     if wanted & {"on_a", "off_a"}:
-        target = gray[apex] if m.on_off_target == "apex" else amplified
+        target = gray[apex] if on_off_target_of(m.on_off_target, corpus) == "apex" else amplified
         assert target is not None
         params = _tvl1_onoff(m.on_off_scale_step)
         for name, src in (("on_a", onset), ("off_a", offset)):

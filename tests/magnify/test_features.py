@@ -126,3 +126,28 @@ def test_bad_magnify_options_are_refused():
         PreprocessOptions(magnify={"method": "eulerian"})
     with pytest.raises(ValueError, match="features must be"):
         preprocess(None, "x.zarr", features="flow,magic")  # type: ignore[arg-type]
+
+
+def test_on_off_target_auto_chooses_by_corpus(tmp_path):
+    """on_off_target="auto": On-A/Off-A flow into the amplified frame for a SAMM sample and into the apex for a
+    CASME II one, in one store (the dual-branch paper's choice per corpus)."""
+    import dataclasses
+
+    ds = _write(tmp_path / "clips")
+    samples = ds.samples.iloc[:2].copy()
+    samples["dataset"] = ["samm", "casme2"]
+    ds = dataclasses.replace(ds, samples=samples, frame_numbers=ds.frame_numbers[:2], frame_paths=ds.frame_paths[:2],
+                             clip_dirs=ds.clip_dirs[:2])  # fmt: skip
+    got = {}
+    for target in ("apex", "amplified", "auto"):
+        opts = PreprocessOptions(crop_size=FRAME, align="none", magnify={"alpha": 3.0, "on_off_target": target})
+        path = tmp_path / f"{target}.zarr"
+        assert preprocess(ds, path, features="on_a,off_a", size=SIZE, options=opts, n_jobs=1, progress=False).complete
+        got[target] = MEStore.open(path)
+    for name in ("on_a", "off_a"):
+        assert not np.array_equal(got["apex"].read(name, 0), got["amplified"].read(name, 0))
+        np.testing.assert_array_equal(got["auto"].read(name, 0), got["amplified"].read(name, 0))  # SAMM
+        np.testing.assert_array_equal(got["auto"].read(name, 1), got["apex"].read(name, 1))  # CASME II
+    assert "amplified frame for SAMM" in got["auto"].attrs["parameters"]["recipes"]["on_a"]
+    with pytest.raises(ValueError, match="on_off_target must be one of"):
+        PreprocessOptions(magnify={"on_off_target": "samm"})
