@@ -36,7 +36,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def read_clip(path: Path) -> tuple[np.ndarray, float | None]:
-    """RGB uint8 (T, H, W, 3) frames of a folder, video or .npy, and the video's frame rate if it has one."""
+    """The frames of a folder or video (RGB uint8, (T, H, W, 3)) or .npy, and the video's frame rate if it has one.
+
+    A .npy holds uint8 frames or float frames in [0, 1] (mefast's video convention), (T, H, W) or (T, H, W, 3).
+    """
     import cv2
 
     if path.is_dir():
@@ -57,7 +60,14 @@ def read_clip(path: Path) -> tuple[np.ndarray, float | None]:
             raise ValueError(f"the frames in {path} do not all have the same size")
         return np.stack(frames), None
     if path.suffix.lower() == ".npy":
-        return np.load(path, allow_pickle=False), None
+        arr = np.load(path, allow_pickle=False)
+        if arr.ndim not in (3, 4) or (arr.ndim == 4 and arr.shape[-1] != 3):
+            raise ValueError(f"{path}: frames must have shape (T, H, W) or (T, H, W, 3), got {arr.shape}")
+        if arr.dtype != np.uint8 and not np.issubdtype(arr.dtype, np.floating):
+            raise ValueError(f"{path}: frames must be uint8 or float in [0, 1], got dtype {arr.dtype}")
+        if arr.dtype != np.uint8 and not (np.isfinite(arr).all() and arr.min() >= 0 and arr.max() <= 1):
+            raise ValueError(f"{path}: float frames must be finite and in [0, 1] (uint8 frames: 0-255)")
+        return arr, None
     if not path.is_file():
         raise ValueError(f"{path} does not exist")
     cap = cv2.VideoCapture(str(path))
@@ -110,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
             import cv2
 
             clip = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in clip])
-        fs = args.fs or fps or 30.0
+        fs = args.fs or fps  # None: the preset's frame rate, else 30
         opts = {k: getattr(args, k) for k in ("temporal", "fl", "fh", "lambda_c") if getattr(args, k) is not None}
         if args.method == "eulerian":
             out = magnify(clip, args.alpha, "eulerian", fs=fs, preset=args.preset, **opts)
@@ -119,7 +129,9 @@ def run(args: argparse.Namespace) -> int:
                 raise ValueError("--preset, --temporal, --fl, --fh and --lambda-c apply to --method eulerian only")
             extra = {"weights": args.weights} if args.method == "learned" else {}
             out = magnify(clip, args.alpha, args.method, **extra)
-        write_clip(np.asarray(out, np.uint8), Path(args.out), fs)
+        if out.dtype != np.uint8:  # float frames in [0, 1] (a float .npy in): written as 0-255
+            out = np.clip(np.rint(np.asarray(out, np.float64) * 255), 0, 255).astype(np.uint8)
+        write_clip(out, Path(args.out), fs or 30.0)
     except (MefastError, ValueError, OSError, ImportError) as exc:
         return fail("magnify", exc)
     print(f"magnified {len(out)} frames of {out.shape[1]} x {out.shape[2]} ({args.method}, alpha {args.alpha}) "

@@ -59,7 +59,7 @@ def magnify(
     alpha: float,
     method: str = "eulerian",
     *,
-    fs: float = 30.0,
+    fs: float | None = None,
     preset: str | None = None,
     device: str = "cpu",
     **options: Any,
@@ -77,10 +77,12 @@ def magnify(
         ``eulerian``: :func:`evm` (Wu et al. 2012) with its temporal filter over the clip;
         ``eulerian-2frame``: :func:`evm_pair` per frame; ``lagrangian``: :func:`lagrangian` (TV-L1 flow, warp);
         ``learned``: Oh et al. 2018 (torch; ``weights=`` a file or an ``LBMM`` module).
-    fs : float
-        Frame rate (``eulerian`` with ``butter`` or ``ideal``).
+    fs : float, optional
+        Frame rate of ``video`` (``eulerian`` with ``butter`` or ``ideal``, whose bands are in Hz): default the
+        preset's (the frame rate of the video it was made for), else 30.
     preset : str, optional
-        ``eulerian`` only: a name in :data:`EVM_PRESETS`; ``alpha`` and ``options`` override its settings.
+        ``eulerian`` only: a name in :data:`EVM_PRESETS`; ``alpha``, ``fs`` and ``options`` override its
+        settings.
     device : {"cpu", "cuda", "auto"}
         The Eulerian and Lagrangian methods run on the CPU (no CUDA kernel yet): ``"cuda"`` raises, ``"auto"``
         uses the CPU. ``learned`` runs on the torch device given (``"auto"``: CUDA when torch sees a GPU).
@@ -111,7 +113,9 @@ def magnify(
             if preset not in EVM_PRESETS:
                 raise ValueError(f"unknown EVM preset {preset!r}; known: {', '.join(sorted(EVM_PRESETS))}")
             opts.update(EVM_PRESETS[preset])
-        opts.setdefault("fs", fs)
+        if fs is not None:  # the video's own frame rate: the preset's band is in Hz
+            opts["fs"] = fs
+        opts.setdefault("fs", 30.0)
         opts.update(options)
         opts["alpha"] = alpha
         fs_ = opts.pop("fs")

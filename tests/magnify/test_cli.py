@@ -59,3 +59,20 @@ def test_bad_input_gives_a_message_and_exit_2(clip_dir, tmp_path, capsys):
     folder, _ = clip_dir
     assert main(["magnify", str(folder), "--alpha", "3", "--method", "learned", "--out", str(tmp_path / "o")]) == 2
     assert "needs weights=" in capsys.readouterr().err
+
+
+def test_float_npy_frames_are_written_as_0_255(clip_dir, tmp_path, capsys):
+    """A float .npy in [0, 1] (mefast's video convention) magnifies in float and is written scaled to 0-255, not
+    cast (which truncated every value to 0: black frames)."""
+    _, frames = clip_dir
+    clip = frames.astype(np.float32) / 255
+    src = tmp_path / "clip.npy"
+    np.save(src, clip)
+    out = tmp_path / "mag"
+    assert main(["magnify", str(src), "--alpha", "4", "--method", "eulerian-2frame", "--out", str(out)]) == 0
+    written = np.stack([cv2.cvtColor(cv2.imread(str(out / f"frame_{t:05d}.png")), cv2.COLOR_BGR2RGB) for t in range(6)])
+    want = np.clip(np.rint(mefast.magnify(clip, 4, "eulerian-2frame").astype(np.float64) * 255), 0, 255)
+    np.testing.assert_array_equal(written, want.astype(np.uint8))
+    np.save(src, clip * 2)
+    assert main(["magnify", str(src), "--alpha", "4", "--out", str(out)]) == 2
+    assert "in [0, 1]" in capsys.readouterr().err

@@ -198,6 +198,22 @@ def test_presets_run_and_unknown_preset_is_refused(rng):
         mefast.magnify(v, 10, preset="nope")
 
 
+def test_a_given_frame_rate_overrides_the_presets():
+    """The preset's band is in Hz: a 2.625 Hz flicker is in baby2's 2.33-2.67 Hz band at 35 fps (9 cycles in 120
+    frames), and outside it read at the preset's 30 fps (2.25 Hz). fs=35 must filter at 35 fps."""
+    t = np.arange(120)
+    v = ((0.5 + 0.01 * np.cos(2 * np.pi * 9 * t / 120))[:, None, None, None] * np.ones((1, 32, 32, 3))).astype(
+        np.float32
+    )
+    settings = {k: x for k, x in mg.EVM_PRESETS["baby2"].items() if k != "fs"}
+    at35 = mefast.magnify(v, 10, preset="baby2", fs=35.0)
+    np.testing.assert_array_equal(at35, mg.evm(v, 35.0, **{**settings, "alpha": 10}))
+    assert np.abs(at35 - v).max() > 0.05  # amplified
+    np.testing.assert_array_equal(
+        mefast.magnify(v, 10, preset="baby2"), mg.evm(v, mg.EVM_PRESETS["baby2"]["fs"], **{**settings, "alpha": 10})
+    )
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
