@@ -307,3 +307,45 @@ def test_subset_keeps_frames_and_records(trees):
 def test_format_of_canonical_aus_in_samples(trees):
     d = load("samm", *trees["samm"])
     assert all(a == format_aus(parse_aus(a)) for a in d.samples["aus"])
+
+
+def _casme3a_sheet(tmp_path: Path, rows: list[tuple[str, int, int, int]]) -> Path:
+    """A part-A sheet of subject spNO.1: (file name, onset, apex, offset) per ME."""
+    records = [
+        {"subject": "spNO.1", "clip": f, "onset": a, "apex": b, "offset": c, "aus": "4", "emotion": "disgust"}
+        for f, a, b, c in rows
+    ]
+    return synthetic.write_sheet("casme3a", synthetic.sheet_table("casme3a", records), tmp_path / "sheet.xlsx")
+
+
+def _jpgs(folder: Path, numbers: range) -> None:
+    import cv2
+
+    folder.mkdir(parents=True)
+    for n in numbers:
+        cv2.imwrite(str(folder / f"{n}.jpg"), np.full((8, 8, 3), n, np.uint8))
+
+
+@pytest.mark.parametrize("sub", ["", "color"], ids=["flat", "color"])
+def test_casme3a_cropped_copy_reads_each_me_from_its_own_folder(tmp_path, sub):
+    # A cropped copy (as MEB writes one) holds a folder per ME: the second ME of recording "a" is in a2/.
+    root = tmp_path / "cropped"
+    _jpgs(root / "spNO.1" / "a" / sub, range(5, 14))
+    _jpgs(root / "spNO.1" / "a2" / sub, range(18, 30))
+    sheet = _casme3a_sheet(tmp_path, [("a", 5, 8, 13), ("a", 18, 24, 29)])
+    d = load("casme3a", root, sheet)
+    assert d.samples["clip"].tolist() == ["a", "a2"]
+    assert d.clip_dirs == [root / "spNO.1" / "a" / sub, root / "spNO.1" / "a2" / sub]
+    assert d.frame_numbers == [list(range(5, 14)), list(range(18, 30))]
+    assert d.read_frames(1).shape[0] == 12
+    assert not validate(d, decode=False)["problem"].str.endswith("_outside_clip").any()
+
+
+def test_casme3a_release_layout_reads_every_me_from_the_recording(tmp_path):
+    # The release has one folder per recording task: no a2/, so the second ME is read from a/color.
+    root = tmp_path / "part_A"
+    _jpgs(root / "spNO.1" / "a" / "color", range(0, 40))
+    d = load("casme3a", root, _casme3a_sheet(tmp_path, [("a", 5, 8, 13), ("a", 18, 24, 29), ("b", 1, 2, 3)]))
+    assert d.clip_dirs[:2] == [root / "spNO.1" / "a" / "color"] * 2
+    assert d.frame_numbers[1] == list(range(0, 40))
+    assert d.clip_dirs[2] == root / "spNO.1" / "b" / "color"  # missing: reported at the recording's folder

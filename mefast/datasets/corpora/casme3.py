@@ -12,9 +12,10 @@ Layout as distributed::
 
 A part-A recording folder holds a whole task, so several MEs share it: the sheet then repeats the file
 name. mefast numbers the repeats of a subject's file name in sheet order (``f``, ``f2``, ``f3`` as the
-MEB library does) to make sample ids unique, and keeps reading the frames from ``f/color``. Frame numbers
-are the jpg indices. Part C has no apex column: the middle frame is used (as MEB does); its AU cells
-use commas, once a full-width one.
+MEB library does) to make sample ids unique. Frames are read from the ME's own folder when there is one
+(``f2/color`` or ``f2``: a cropped copy with one folder per ME, as MEB writes it), else from the
+recording's ``f/color``. Frame numbers are the jpg indices. Part C has no apex column: the middle frame
+is used (as MEB does); its AU cells use commas, once a full-width one.
 """
 
 from __future__ import annotations
@@ -75,8 +76,13 @@ def _number_duplicates(table: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple]]:
 
 
 def _dirs_a(root: Path, rec: Mapping[str, str]) -> list[Path]:
+    """The ME's own folder where there is one (``f2/color``, ``f2``: a cropped copy), then the recording's.
+
+    A missing clip is reported at the recording's folder (``f/color``), where the release keeps its frames.
+    """
     s, folder, clip = rec["subject"], rec["folder"], rec["clip"]
-    return [root / s / folder / "color", root / s / folder, root / s / clip / "color", root / s / clip]
+    own = [d for d in (root / s / clip / "color", root / s / clip) if clip != folder and d.is_dir()]
+    return [*own, root / s / folder / "color", root / s / folder]
 
 
 def _dirs_c(root: Path, rec: Mapping[str, str]) -> list[Path]:
