@@ -107,6 +107,31 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _out_of_range(x: np.ndarray, dtype: np.dtype) -> str | None:
+    """Why casting ``x`` to ``dtype`` would change its values, or None.
+
+    ``np.asarray(x, dtype)`` wraps integers (300 in uint8 is 44) and turns finite values too large for a
+    narrower float into infinity, silently.
+    """
+    if x.size == 0 or np.can_cast(x.dtype, dtype, casting="safe"):
+        return None
+    if dtype.kind in "iu" and x.dtype.kind in "iub":
+        info = np.iinfo(dtype)
+        lo, hi = int(x.min()), int(x.max())
+        if lo < info.min or hi > info.max:
+            return f"holds {lo if lo < info.min else hi}, outside the range {info.min}..{info.max} of {dtype}"
+    elif dtype.kind == "f" and x.dtype.kind in "iuf":
+        finite = x[np.isfinite(x)] if x.dtype.kind == "f" else x
+        if finite.size:
+            limit = float(np.finfo(dtype).max)
+            low, high = float(finite.min()), float(finite.max())
+            big = low if -low > high else high
+            if abs(big) > limit:
+                inf = "inf" if big > 0 else "-inf"
+                return f"holds {big:g}, beyond the largest {dtype} (±{limit:g}): it would be stored as {inf}"
+    return None
+
+
 def _codec(dtype: np.dtype, shape: tuple[int, ...] = ()) -> BloscCodec:
     # Bit shuffle + zstd suits 8-bit images (frames, kept small); byte shuffle groups the exponent bytes of floats.
     # Float maps of 2+ dimensions per sample (flow, strain: what a training epoch reads) use LZ4: on 64x64 flows it
@@ -631,6 +656,10 @@ class MEStore:
                 raise ShapeError(f"{name} of sample {i} must have shape {shape}, got {x.shape}")
             if not np.can_cast(x.dtype, dtype, casting="same_kind"):
                 raise ShapeError(f"{name} of sample {i} must be castable to {dtype}, got dtype {x.dtype}")
+            why = _out_of_range(x, dtype)
+            if why is not None:
+                sid = self.meta["sample_id"].iloc[i]
+                raise ValueError(f"{name} of sample {i} ({sid}) {why}; nothing of the sample was written")
             checked[name] = np.ascontiguousarray(x, dtype=dtype)
         for name, x in checked.items():
             self._write_chunk(name, i, x)

@@ -1,0 +1,72 @@
+"""MEStore: interrupted creation, cleared samples, AU vocabulary rewrites and the checks of what writers give it."""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+import pandas as pd
+import pytest
+import zarr
+
+from mefast import MEStore
+
+ARRAYS = {
+    "flow": ((2, 6, 5), "float32"),
+    "frames": ((3, 6, 5), "uint8"),
+    "mdmo": ((7,), "float32"),
+}
+AUS = ["AU1", "AU2", "AU4"]
+
+
+def _samples(n: int = 4) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "sample_id": [f"casme2/sub{i // 2:02d}/EP{i:02d}" for i in range(n)],
+            "subject": [f"sub{i // 2:02d}" for i in range(n)],
+            "aus": ["1", "2", "1+4", ""][:n],
+        }
+    )
+
+
+def _au(n: int = 4) -> np.ndarray:
+    return np.array([[1, 0, 0], [0, 1, 0], [1, 0, 1], [0, 0, 0]], np.uint8)[:n]
+
+
+@pytest.fixture(params=["memory", "local", "fsspec-url"])
+def location(request, tmp_path):
+    if request.param == "memory":
+        return zarr.storage.MemoryStore()
+    if request.param == "fsspec-url":
+        return f"memory://{uuid.uuid4().hex}/s.zarr"
+    return tmp_path / "s.zarr"
+
+
+def _make(location, **kw):
+    return MEStore.create(location, _samples(), au=_au(), au_names=AUS, arrays=ARRAYS, **kw)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("frames", np.full((3, 6, 5), 300, np.uint16), "holds 300, outside the range 0..255 of uint8"),
+        ("mdmo", np.array([1e300, 0, 0, 0, 0, 0, np.nan]), "holds 1e\\+300, beyond the largest float32"),
+        ("mdmo", np.array([-1e39, 0, 0, 0, 0, 0, 0]), "holds -1e\\+39, beyond the largest float32 .*-inf"),
+    ],
+    ids=["uint16-300-in-uint8", "float64-1e300-in-float32", "negative-overflow"],
+)
+def test_write_sample_refuses_values_its_dtype_cannot_hold(location, name, value, message):
+    st = _make(location)
+    ok = {"flow": np.zeros((2, 6, 5), np.float32)}
+    with pytest.raises(ValueError, match=f"{name} of sample 1 \\(casme2/sub00/EP01\\) {message}"):
+        st.write_sample(1, {**ok, name: value})
+    assert np.isnan(st.read("flow", 1)).all()  # nothing of the sample was written
+
+
+def test_write_sample_casts_values_in_range(location):
+    st = _make(location)
+    mdmo = np.array([np.inf, -np.inf, np.nan, 1e38, 0, 0, 1])  # float64: infinities stay, 1e38 fits float32
+    st.write_sample(0, {"frames": np.full((3, 6, 5), 255, np.uint16), "mdmo": mdmo})
+    assert (st.read("frames", 0) == 255).all()
+    got = st.read("mdmo", 0)
+    assert np.isposinf(got[0]) and np.isneginf(got[1]) and np.isnan(got[2]) and got[3] == np.float32(1e38)
