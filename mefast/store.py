@@ -1198,6 +1198,8 @@ class RecordingStore:
         """Write frames ``start .. start + len - 1`` of recording ``i`` for each feature given."""
         if self._mode == "r":
             raise StoreError("the recording store is open read-only")
+        msg = f"recording {i}: start must be a frame index >= 0, got {start!r}"
+        start = check_int(start, "start", minimum=0, message=msg)
         for name, a in arrays.items():
             self._check(i, name)
             node = self._node(f"rec/{int(i)}/{name}")

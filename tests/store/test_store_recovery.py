@@ -10,6 +10,7 @@ import pytest
 import zarr
 
 from mefast import MEStore
+from mefast.store import RecordingStore
 
 ARRAYS = {
     "flow": ((2, 6, 5), "float32"),
@@ -70,3 +71,14 @@ def test_write_sample_casts_values_in_range(location):
     assert (st.read("frames", 0) == 255).all()
     got = st.read("mdmo", 0)
     assert np.isposinf(got[0]) and np.isneginf(got[1]) and np.isnan(got[2]) and got[3] == np.float32(1e38)
+
+
+def test_recording_store_write_refuses_a_negative_start():
+    rec = pd.DataFrame({"recording_id": ["r0"], "n_frames": [10]})
+    st = RecordingStore.create(zarr.storage.MemoryStore(), rec, pd.DataFrame(), arrays={"mag": (1,)})
+    for start in (-2, -5):
+        with pytest.raises(ValueError, match=f"recording 0: start must be a frame index >= 0, got {start}"):
+            st.write(0, start, {"mag": np.ones((2, 1))})
+    assert np.isnan(st.read(0, "mag")).all()
+    st.write(0, np.int64(8), {"mag": np.ones((2, 1))})
+    assert st.read(0, "mag")[8:].ravel().tolist() == [1.0, 1.0]
