@@ -66,6 +66,13 @@ __all__ = ["SCHEMA", "MEStore"]
 SCHEMA = "mefast-store/1"
 
 _RESERVED = frozenset({"meta", "done", "packed"})
+#: Attribute a store being created carries from its first metadata write until its last (which replaces every
+#: attribute): who is creating it. A group with it and without ``schema`` is a creation that was interrupted.
+_CREATING = "mefast_creating"
+#: Attributes :meth:`MEStore.create` writes that describe the layout (``attrs=`` may not set them).
+_LAYOUT_KEYS = frozenset(
+    {"schema", "mefast_version", "zarr_version", "created", "n_samples", "meta_columns", "au_names", "arrays"}
+)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # The run lock lives in the ``done`` array's folder: zarr lists a group's members by their folder names and an
 # array's chunks under ``done/c/``, so it never sees (nor warns about) this key.
@@ -90,6 +97,15 @@ def _zarr_location(path: StoreLike) -> StoreLike:
 
 def _utcnow() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def _owner() -> dict[str, Any]:
+    """Describe this process, as recorded by the run lock and a store being created."""
+    return {"pid": os.getpid(), "host": socket.gethostname(), "since": _utcnow()}
+
+
+def _describe_owner(owner: Mapping[str, Any]) -> str:
+    return f"by process {owner.get('pid')} on {owner.get('host')} since {owner.get('since')}"
 
 
 def _jsonable(value: Any) -> Any:
@@ -244,6 +260,11 @@ class MEStore:
         self._source = source
         self._mode = mode
         attrs: dict[str, Any] = dict(group.attrs)
+        if attrs.get("schema") is None and isinstance(attrs.get(_CREATING), dict):
+            raise StoreError(
+                f"the {self._describe()} is being created, or its creation was interrupted "
+                f"({_describe_owner(attrs[_CREATING])}); rerun preprocess to create it again"
+            )
         if attrs.get("schema") != SCHEMA:
             raise StoreError(
                 f"{self._describe()} is not a mefast store of schema {SCHEMA!r} "
@@ -319,9 +340,22 @@ class MEStore:
         if "au" in columns:
             raise ValueError("samples may not have a column named 'au' (reserved for the AU matrix)")
         meta = {c: _meta_column(c, samples[c]) for c in columns}
+        user = _jsonable(dict(attrs or {}))
+        clash = sorted(set(user) & {*_LAYOUT_KEYS, "packed", _CREATING})  # "packed": written only by pack()
+        if clash:
+            raise ValueError(f"attrs may not set the reserved keys {clash}")
+        for key, value in user.items():  # before anything is written: a value zarr cannot store fails here
+            try:
+                json.dumps(value, allow_nan=True)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"attrs[{key!r}] cannot be stored as JSON: {exc}") from None
 
         try:
-            group = zarr.open_group(store=_zarr_location(path), mode="w" if overwrite else "w-")
+            # The first metadata write names the store as being created (see :meth:`creating`); the last one
+            # replaces it with the layout, so a killed creation is recognisable and never mistaken for a store.
+            group = zarr.open_group(
+                store=_zarr_location(path), mode="w" if overwrite else "w-", attributes={_CREATING: _owner()}
+            )
         except (FileExistsError, zarr.errors.ContainsGroupError, zarr.errors.ContainsArrayError) as exc:
             raise StoreError(
                 f"a store already exists at {path!s}; open it with MEStore.open or pass overwrite=True"
@@ -379,13 +413,9 @@ class MEStore:
             "au_names": names,
             "arrays": {name: [list(shape), dtype.str] for name, (shape, dtype) in spec.items()},
         }
-        user = _jsonable(dict(attrs or {}))
-        clash = sorted(set(user) & {*base, "packed"})  # "packed": the pack's record, written only by pack()
-        if clash:
-            raise ValueError(f"attrs may not set the reserved keys {clash}")
-        # One metadata write, and the last one: a reader that sees the schema sees a complete layout.
-        # (``group.attrs.update`` would write zarr.json once per key.)
-        group.update_attributes({**base, **user})
+        # One metadata write, and the last one: a reader that sees the schema sees a complete layout. It replaces
+        # every attribute, the creation marker included. (``group.attrs.update`` would write zarr.json per key.)
+        group.attrs.put({**base, **user})
         return cls(group, path, "r+")
 
     @classmethod
@@ -406,6 +436,24 @@ class MEStore:
         except (FileNotFoundError, zarr.errors.BaseZarrError) as exc:
             raise StoreError(f"no mefast store at {path!s} ({exc})") from exc
         return cls(group, path, mode)
+
+    @staticmethod
+    def creating(path: StoreLike) -> dict[str, Any] | None:
+        """Who began creating the store at ``path`` if its creation has not finished, else None.
+
+        A store whose :meth:`create` was interrupted (a killed process, a full disk) is a zarr group with part of
+        the layout and no ``schema``; its attributes name the process that was creating it (``pid``, ``host``,
+        ``since``), which this returns. None for a complete store, a foreign zarr group, or nothing at ``path``.
+        """
+        try:
+            group = zarr.open_group(store=_zarr_location(path), mode="r")
+        except (FileNotFoundError, zarr.errors.BaseZarrError):
+            return None
+        attrs = dict(group.attrs)
+        marker = attrs.get(_CREATING)
+        if "schema" in attrs or not isinstance(marker, dict):
+            return None
+        return dict(marker)
 
     @staticmethod
     def exists(path: StoreLike) -> bool:
@@ -710,7 +758,7 @@ class MEStore:
             If another run holds the lock.
         """
         self._writable()
-        owner = {"pid": os.getpid(), "host": socket.gethostname(), "since": _utcnow()}
+        owner = _owner()
         root = self._local_root()
         if root is not None:
             path = root / _LOCK_KEY

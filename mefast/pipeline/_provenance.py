@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,26 @@ def _update_annotations(st: MEStore, dataset: Any, annotations: Any) -> None:
     st.update_attrs(annotation_sha256=prov["annotation_sha256"], samples_sha256=prov["samples_sha256"])
 
 
+def _alive(owner: dict[str, Any]) -> bool:
+    """Whether the process that began creating a store may still be at it.
+
+    On this machine its process id tells (this process's own id: an earlier call of this process, which gave up);
+    on another one it cannot be told, and the creation counts as running.
+    """
+    if owner.get("host") != socket.gethostname():
+        return True
+    pid = owner.get("pid")
+    if not isinstance(pid, int) or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def _open_or_create(
     location: Any,
     dataset: Any,
@@ -177,11 +198,21 @@ def _open_or_create(
     force_unlock: bool,
 ) -> MEStore:
     exists = MEStore.exists(location)
-    if exists and not overwrite:
+    creating = MEStore.creating(location) if exists else None
+    if creating is not None:  # a creation that did not finish holds nothing to keep: create the store again
+        if _alive(creating) and not force_unlock:
+            raise StoreError(
+                f"{location} is being created by another run (process {creating.get('pid')} on "
+                f"{creating.get('host')} since {creating.get('since')}); wait for it, or pass force_unlock=True "
+                "(mefast preprocess --force-unlock) if that run is gone"
+            )
+        log.warning("the creation of the store at %s was interrupted (begun %s); creating it again", location,
+                    creating.get("since"))  # fmt: skip
+    elif exists and not overwrite:
         return MEStore.open(location, "r+")
     if not exists and _is_nonempty_foreign(location):
         raise StoreError(f"{location} is a non-empty directory that is not a zarr store; refusing to write there")
-    if exists:
+    if exists and creating is None:
         try:
             old = MEStore.open(location, "r+")
         except StoreError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import numpy as np
@@ -9,7 +10,7 @@ import pandas as pd
 import pytest
 import zarr
 
-from mefast import MEStore
+from mefast import MEStore, StoreError
 from mefast.store import RecordingStore
 
 ARRAYS = {
@@ -45,6 +46,56 @@ def location(request, tmp_path):
 
 def _make(location, **kw):
     return MEStore.create(location, _samples(), au=_au(), au_names=AUS, arrays=ARRAYS, **kw)
+
+
+class _Killed(BaseException):
+    """What a kill looks like to the code after it: nothing more runs."""
+
+
+def _interrupt_create(monkeypatch, at: str) -> None:
+    """Make the next MEStore.create stop as a killed process would, when it is about to create array ``at``."""
+    real = zarr.Group.create_array
+
+    def create_array(self, name, *args, **kwargs):
+        if name == at:
+            raise _Killed
+        return real(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(zarr.Group, "create_array", create_array)
+
+
+@pytest.mark.parametrize("at", ["sample_id", "flow", "done"])
+def test_an_interrupted_creation_is_recognised_and_never_opened(location, monkeypatch, at):
+    """A store whose creation stopped midway carries who created it and no schema: ``creating`` says so, and
+    opening it names the problem; a complete store and a foreign group are not taken for one."""
+    with monkeypatch.context() as m:
+        _interrupt_create(m, at)
+        with pytest.raises(_Killed):
+            _make(location)
+    assert MEStore.exists(location)
+    marker = MEStore.creating(location)
+    assert marker is not None and marker["pid"] == os.getpid() and {"host", "since"} <= set(marker)
+    with pytest.raises(StoreError, match="creation was interrupted"):
+        MEStore.open(location)
+    st = _make(location, overwrite=True)  # created again: complete, the marker gone
+    assert MEStore.creating(location) is None and "mefast_creating" not in st.attrs
+    assert len(MEStore.open(location)) == 4
+
+
+def test_creating_is_none_for_a_foreign_group_or_nothing(tmp_path):
+    foreign = zarr.open_group(tmp_path / "other.zarr", mode="w", attributes={"owner": "someone"})
+    foreign.create_array("x", shape=(3,), dtype="int32")
+    assert MEStore.creating(tmp_path / "other.zarr") is None
+    assert MEStore.creating(tmp_path / "nothing.zarr") is None
+
+
+def test_create_refuses_attrs_it_cannot_store_before_writing_anything(tmp_path):
+    """A value zarr cannot write as JSON fails before the layout is written, not after (a half-made store)."""
+    with pytest.raises(TypeError, match="attrs\\['parameters'\\]"):
+        _make(tmp_path / "s.zarr", attrs={"parameters": {"model": object()}})
+    assert not (tmp_path / "s.zarr").exists()
+    st = _make(tmp_path / "p.zarr", attrs={"parameters": {"model": tmp_path / "m.dat", "r": np.int64(2)}})
+    assert st.attrs["parameters"] == {"model": os.fspath(tmp_path / "m.dat"), "r": 2}
 
 
 @pytest.mark.parametrize(

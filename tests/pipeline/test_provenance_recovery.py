@@ -1,0 +1,97 @@
+"""preprocess after the unexpected: a killed creation, options holding paths or numpy values, corrected annotations
+(new AUs, a recompute that fails), composites given in any order, mistyped annotation paths."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+import zarr
+
+from mefast import MEStore, StoreError
+from mefast.data import face_image
+from mefast.datasets import Dataset
+from mefast.pipeline import PreprocessOptions, preprocess
+
+FRAME = (48, 40)  # (H, W): frames that already are face crops (align="none")
+T = 3
+OPTS = PreprocessOptions(crop_size=FRAME, align="none")
+RUN = {"features": "flow", "size": (16, 16), "n_jobs": 1, "options": OPTS, "progress": False}
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Dataset:
+    """Three 3-frame clips of the astronaut face shifted by a pixel per frame, as PNG files, AU1 each."""
+    root = tmp_path_factory.mktemp("tiny")
+    face = cv2.resize(face_image(), (FRAME[1], FRAME[0]), interpolation=cv2.INTER_AREA)
+    rows, numbers, paths = [], [], []
+    for i in range(3):
+        folder = root / f"s{i}"
+        folder.mkdir()
+        clip = []
+        for t in range(1, T + 1):
+            p = folder / f"img{t}.png"
+            cv2.imwrite(str(p), cv2.cvtColor(np.roll(face, t + i, axis=1), cv2.COLOR_RGB2BGR))
+            clip.append(p)
+        rows.append({"sample_id": f"tiny/s{i}/EP01", "dataset": "tiny", "subject": f"s{i}", "clip": "EP01",
+                     "onset": 1, "apex": 2, "offset": T, "n_frames": T, "emotion": "surprise", "aus": "1"})  # fmt: skip
+        numbers.append(list(range(1, T + 1)))
+        paths.append(clip)
+    return Dataset(name="tiny", root=root, samples=pd.DataFrame(rows), frame_numbers=numbers, frame_paths=paths,
+                   au_names=("AU1",))  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------- interrupted creation
+class _Killed(BaseException):
+    """What a kill looks like to the code after it: nothing more runs."""
+
+
+def _kill_creation(monkeypatch, at: str = "done") -> None:
+    real = zarr.Group.create_array
+
+    def create_array(self, name, *args, **kwargs):
+        if name == at:
+            raise _Killed
+        return real(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(zarr.Group, "create_array", create_array)
+
+
+@pytest.mark.parametrize("overwrite", [False, True], ids=["same-command", "overwrite"])
+def test_a_run_killed_while_creating_its_store_is_completed_by_a_rerun(tiny, tmp_path, monkeypatch, overwrite):
+    path = tmp_path / "s.zarr"
+    with monkeypatch.context() as m:
+        _kill_creation(m)
+        with pytest.raises(_Killed):
+            preprocess(tiny, path, **RUN)
+    assert MEStore.creating(path) is not None
+    report = preprocess(tiny, path, overwrite=overwrite, **RUN)
+    assert report.computed == 3 and not report.failures
+    st = MEStore.open(path)
+    assert st.done.all() and MEStore.creating(path) is None
+    assert preprocess(tiny, path, **RUN).skipped == 3  # and it resumes as any store
+
+
+def test_a_creation_by_a_live_process_is_left_alone(tiny, tmp_path):
+    """A store another process on this machine is creating is not recreated under it, unless forced."""
+    path = tmp_path / "s.zarr"
+    owner = {"pid": os.getppid(), "host": socket.gethostname(), "since": "2025-01-01T00:00:00+00:00"}
+    zarr.open_group(path, mode="w", attributes={"mefast_creating": owner})
+    with pytest.raises(StoreError, match=f"being created by another run \\(process {os.getppid()}"):
+        preprocess(tiny, path, **RUN)
+    assert MEStore.creating(path) is not None
+    assert preprocess(tiny, path, force_unlock=True, **RUN).computed == 3
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_foreign_zarr_group_is_never_overwritten(tiny, tmp_path, overwrite):
+    path = tmp_path / "other.zarr"
+    group = zarr.open_group(path, mode="w", attributes={"owner": "someone else"})
+    group.create_array("x", shape=(3,), dtype="int32")[:] = [1, 2, 3]
+    with pytest.raises(StoreError, match="not a mefast store"):
+        preprocess(tiny, path, overwrite=overwrite, **RUN)
+    assert zarr.open_group(path, mode="r")["x"][:].tolist() == [1, 2, 3]
