@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import StoreError
 from ..flow import TVL1_ADDED_FIELDS
-from ..store import MEStore
+from ..store import MEStore, _jsonable
 
 log = logging.getLogger(__package__)
 
@@ -112,7 +112,7 @@ def _with_added(stored: dict[str, Any]) -> dict[str, Any]:
 
 def _check_compatible(st: MEStore, dataset: Any, params: dict[str, Any]) -> None:
     stored = _with_added(_flatten(st.attrs.get("parameters") or {}))
-    wanted = _flatten(json.loads(json.dumps(params)))
+    wanted = _flatten(json.loads(json.dumps(_jsonable(params))))  # as create stored them: paths, numpy values
     if any(stored.get(k) != wanted.get(k) for k in set(stored) | set(wanted) if k not in _LABELS):
         diffs = [f"{k}: {stored.get(k)!r} -> {wanted.get(k)!r}" for k in sorted(set(stored) | set(wanted))
                  if stored.get(k) != wanted.get(k)]  # fmt: skip

@@ -95,3 +95,16 @@ def test_a_foreign_zarr_group_is_never_overwritten(tiny, tmp_path, overwrite):
     with pytest.raises(StoreError, match="not a mefast store"):
         preprocess(tiny, path, overwrite=overwrite, **RUN)
     assert zarr.open_group(path, mode="r")["x"][:].tolist() == [1, 2, 3]
+
+
+# --------------------------------------------------------------------------------------------------- options
+def test_options_holding_paths_and_numpy_values_resume(tiny, tmp_path):
+    """A Path (a landmark model) or numpy values in the options are recorded as JSON and compare equal on resume."""
+    opts = PreprocessOptions(crop_size=np.array(FRAME), align="none", face={"model": tmp_path / "model.dat"},
+                             lbptop={"radius": np.int64(1)}, biwoof={"blocks": np.array([2, 2])})  # fmt: skip
+    path = tmp_path / "s.zarr"
+    run = {**RUN, "options": opts}
+    assert preprocess(tiny, path, **run).computed == 3
+    assert preprocess(tiny, path, **run).skipped == 3
+    recorded = MEStore.open(path).attrs["parameters"]["options"]
+    assert recorded["face"]["model"] == os.fspath(tmp_path / "model.dat") and recorded["lbptop"]["radius"] == 1
