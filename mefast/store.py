@@ -723,6 +723,21 @@ class MEStore:
         self._before_write()
         self._write_chunk("done", self._check_index(i), np.zeros((), dtype=bool))
 
+    def clear_sample(self, i: int) -> None:
+        """Mark sample ``i`` undone and delete its chunks in every per-sample array (before recomputing it).
+
+        Its values then read as the fill value (NaN for floats) through :meth:`read` and through plain ``zarr``
+        or ``xarray``, which do not look at ``done``: values computed from a corrected annotation's old version
+        are never served, even if the recompute fails. ``done`` is cleared first, so a run killed midway leaves
+        the sample undone and its next run clears and computes it again.
+        """
+        self._writable()
+        i = self._check_index(i)
+        self.mark_undone(i)
+        for name, (shape, dtype) in self._arrays.items():
+            # Zarr does not store a chunk of only the fill value: it deletes the chunk's object.
+            self._array(name)[i] = np.full(shape, _fill(dtype), dtype=dtype)
+
     def _write_chunk(self, name: str, i: int, x: NDArray) -> None:
         """Write sample ``i``'s chunk of one array: the file directly on a local store, else through Zarr.
 

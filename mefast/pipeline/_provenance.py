@@ -140,7 +140,8 @@ def _update_annotations(st: MEStore, dataset: Any, annotations: Any) -> None:
     """Give samples whose annotation changed since the store was made their new metadata, and recompute them.
 
     A corrected apex or a relabelled emotion with the same sample ids: done data computed from the old
-    annotation, or old labels, would be silently stale.
+    annotation, or old labels, would be silently stale. Their chunks are deleted as they are marked undone, so
+    the old values are never read again (by mefast or plain zarr), even if the recompute fails.
     """
     if list(map(str, getattr(dataset, "au_names", ()))) != st.au_names:
         raise StoreError(
@@ -158,10 +159,8 @@ def _update_annotations(st: MEStore, dataset: Any, annotations: Any) -> None:
         "the annotations of %d samples changed since the store was made (%s); their metadata is updated and "
         "they are recomputed", len(changed), shown,
     )  # fmt: skip
-    done = st.done
-    for i in changed:
-        if done[i]:
-            st.mark_undone(int(i))
+    for i in changed:  # done or not: a sample that failed or was killed midway may hold part of its old values
+        st.clear_sample(int(i))
     st.rewrite_meta(samples, au)
     prov = _provenance(dataset, annotations)
     st.update_attrs(annotation_sha256=prov["annotation_sha256"], samples_sha256=prov["samples_sha256"])

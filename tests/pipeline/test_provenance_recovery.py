@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 
@@ -43,6 +44,13 @@ def tiny(tmp_path_factory) -> Dataset:
         paths.append(clip)
     return Dataset(name="tiny", root=root, samples=pd.DataFrame(rows), frame_numbers=numbers, frame_paths=paths,
                    au_names=("AU1",))  # fmt: skip
+
+
+def _relabel(ds: Dataset, row: int, au_names: tuple[str, ...] | None = None, **values) -> Dataset:
+    samples = ds.samples.copy()
+    for column, value in values.items():
+        samples.loc[row, column] = value
+    return dataclasses.replace(ds, samples=samples, au_names=au_names or ds.au_names)
 
 
 # ------------------------------------------------------------------------------------------- interrupted creation
@@ -108,3 +116,15 @@ def test_options_holding_paths_and_numpy_values_resume(tiny, tmp_path):
     assert preprocess(tiny, path, **run).skipped == 3
     recorded = MEStore.open(path).attrs["parameters"]["options"]
     assert recorded["face"]["model"] == os.fspath(tmp_path / "model.dat") and recorded["lbptop"]["radius"] == 1
+
+
+def test_a_changed_sample_whose_recompute_fails_serves_no_old_values(tiny, tmp_path):
+    """The apex moved outside the clip: the sample fails, and its old flow is gone for every reader."""
+    path = tmp_path / "s.zarr"
+    preprocess(tiny, path, **RUN)
+    report = preprocess(_relabel(tiny, 0, apex=99), path, **RUN)
+    assert [sid for sid, _ in report.failures] == ["tiny/s0/EP01"]
+    st = MEStore.open(path)
+    assert st.done.tolist() == [False, True, True] and st.meta["apex"][0] == 99
+    assert np.isnan(st.read("flow", 0)).all() and not np.isnan(st.read("flow", 1)).any()
+    assert np.isnan(np.asarray(zarr.open_group(path, mode="r")["flow"][0])).all()  # plain zarr too

@@ -48,6 +48,18 @@ def _make(location, **kw):
     return MEStore.create(location, _samples(), au=_au(), au_names=AUS, arrays=ARRAYS, **kw)
 
 
+def _fill(st: MEStore, i: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(i)
+    values = {
+        "flow": rng.normal(size=(2, 6, 5)).astype(np.float32),
+        "frames": rng.integers(1, 256, (3, 6, 5), dtype=np.uint8),
+        "mdmo": rng.random(7, dtype=np.float32),
+    }
+    st.write_sample(i, values)
+    st.mark_done(i)
+    return values
+
+
 class _Killed(BaseException):
     """What a kill looks like to the code after it: nothing more runs."""
 
@@ -96,6 +108,31 @@ def test_create_refuses_attrs_it_cannot_store_before_writing_anything(tmp_path):
     assert not (tmp_path / "s.zarr").exists()
     st = _make(tmp_path / "p.zarr", attrs={"parameters": {"model": tmp_path / "m.dat", "r": np.int64(2)}})
     assert st.attrs["parameters"] == {"model": os.fspath(tmp_path / "m.dat"), "r": 2}
+
+
+def test_clear_sample_deletes_its_values_for_every_reader(location):
+    """A cleared sample reads as the fill value through MEStore and through plain zarr (which ignores done)."""
+    st = _make(location)
+    kept = _fill(st, 0)
+    _fill(st, 1)
+    st.clear_sample(1)
+    assert st.done.tolist() == [True, False, False, False]
+    assert np.isnan(st.read("flow", 1)).all() and np.isnan(st.read("mdmo", 1)).all()
+    assert not st.read("frames", 1).any()
+    np.testing.assert_array_equal(st.read("flow", 0), kept["flow"])
+    group = zarr.open_group(store=st._group.store, mode="r")  # a reader that knows nothing of done
+    assert np.isnan(np.asarray(group["flow"][1])).all() and not np.asarray(group["frames"][1]).any()
+    np.testing.assert_array_equal(np.asarray(group["mdmo"][0]), kept["mdmo"])
+
+
+def test_clear_sample_removes_the_chunk_files(tmp_path):
+    st = _make(tmp_path / "s.zarr")
+    _fill(st, 2)
+    chunks = [p for name in ARRAYS for p in (tmp_path / "s.zarr" / name / "c" / "2").rglob("*") if p.is_file()]
+    assert chunks
+    st.clear_sample(2)
+    assert not any(p.exists() for p in chunks)
+    assert not st.done[2]
 
 
 @pytest.mark.parametrize(
