@@ -377,6 +377,7 @@ class MEStore:
             chunks=(n, max(len(names), 1)),
             dimension_names=("sample", "au"),
             fill_value=0,
+            attributes={"au_names": names},  # the columns, in the same metadata write as the shape
         )
         if names:
             a[:] = au_arr.astype(np.uint8)
@@ -527,9 +528,18 @@ class MEStore:
 
     @property
     def au_names(self) -> list[str]:
-        """Names of the columns of :attr:`au`."""
-        names: list[str] = list(self._attrs_at_open["au_names"])
-        return names
+        """Names of the columns of :attr:`au`.
+
+        Read from ``meta/au``'s own attributes, written with its shape (a store whose AU vocabulary was rewritten,
+        :meth:`rewrite_meta`, keeps them in step even if killed midway), else from the store's ``au_names``.
+        """
+        try:
+            names = self._array("meta/au").attrs.get("au_names")
+        except KeyError:  # meta/au being rewritten by a run that was killed: the next run writes it again
+            names = None
+        if not isinstance(names, list):
+            names = self._attrs_at_open["au_names"]
+        return [str(a) for a in names]
 
     @property
     def done(self) -> NDArray[np.bool_]:
@@ -627,31 +637,64 @@ class MEStore:
         return np.asarray(arr.get_orthogonal_selection((uniq,)))[inverse]
 
     def _new_meta(
-        self, samples: pd.DataFrame, au: NDArray[np.integer] | NDArray[np.bool_]
-    ) -> tuple[dict[str, np.ndarray], NDArray[np.uint8]]:
-        """``samples`` and ``au`` converted as :meth:`create` stores them; they must fit the store's layout."""
+        self,
+        samples: pd.DataFrame,
+        au: NDArray[np.integer] | NDArray[np.bool_],
+        au_names: Sequence[str] | None = None,
+    ) -> tuple[dict[str, np.ndarray], NDArray[np.uint8], list[str]]:
+        """``samples``, ``au`` and its column names converted as :meth:`create` stores them.
+
+        They must fit the store's layout (sample count and columns); ``au_names`` (default the store's) may differ.
+        """
         columns = list(self._attrs_at_open["meta_columns"])
         if sorted(map(str, samples.columns)) != sorted(columns) or len(samples) != self._n:
             raise StoreError(
                 f"the {self._describe()} has {self._n} samples with columns {columns}; "
                 f"got {len(samples)} with {[str(c) for c in samples.columns]}"
             )
+        names = self.au_names if au_names is None else [str(a) for a in au_names]
+        if len(set(names)) != len(names):
+            raise ValueError(f"au_names must be unique, got {names}")
         au_arr = np.asarray(au)
-        if au_arr.shape != (self._n, len(self.au_names)) or (au_arr.size and not np.isin(au_arr, (0, 1)).all()):
-            raise StoreError(f"au must be a 0/1 matrix of shape {(self._n, len(self.au_names))}, got {au_arr.shape}")
-        return {c: _meta_column(c, samples[c]) for c in columns}, au_arr.astype(np.uint8)
+        if au_arr.shape != (self._n, len(names)) or (au_arr.size and not np.isin(au_arr, (0, 1)).all()):
+            raise StoreError(f"au must be a 0/1 matrix of shape {(self._n, len(names))}, got {au_arr.shape}")
+        return {c: _meta_column(c, samples[c]) for c in columns}, au_arr.astype(np.uint8), names
 
-    def changed_rows(self, samples: pd.DataFrame, au: NDArray[np.integer] | NDArray[np.bool_]) -> NDArray[np.bool_]:
+    def _au_by_name(self) -> dict[str, NDArray[np.uint8]] | None:
+        """The stored AU columns by name; None if ``meta/au`` is missing or does not fit its names."""
+        try:
+            au, names = self.au, self.au_names
+        except KeyError:
+            return None
+        if au.shape != (self._n, len(names)):
+            return None
+        return {name: au[:, j] for j, name in enumerate(names)}
+
+    def changed_rows(
+        self,
+        samples: pd.DataFrame,
+        au: NDArray[np.integer] | NDArray[np.bool_],
+        au_names: Sequence[str] | None = None,
+    ) -> NDArray[np.bool_]:
         """Rows whose metadata or AU labels differ from ``samples`` and ``au`` (say, after an annotation fix).
+
+        ``au_names`` names the columns of ``au`` (default the store's :attr:`au_names`); AU labels are compared
+        by name, an AU absent from one side counting as 0 there.
 
         Raises
         ------
         StoreError
             If ``samples`` has other columns or another length, or ``au`` another shape, than the store.
         """
-        new, new_au = self._new_meta(samples, au)
+        new, new_au, names = self._new_meta(samples, au, au_names)
         old = self.meta
-        changed = (self.au != new_au).any(axis=1) if new_au.size else np.zeros(self._n, bool)
+        changed = np.zeros(self._n, bool)
+        have = self._au_by_name()
+        if have is not None:  # else meta/au is being rewritten: the AU strings in the metadata tell the changes
+            zero = np.zeros(self._n, np.uint8)
+            wanted = {name: new_au[:, j] for j, name in enumerate(names)}
+            for name in set(have) | set(wanted):
+                changed |= have.get(name, zero) != wanted.get(name, zero)
         for c, values in new.items():
             have = old[c].to_numpy()
             same = np.asarray(have == values, dtype=bool)
@@ -660,18 +703,46 @@ class MEStore:
             changed |= ~same
         return np.asarray(changed, dtype=bool)
 
-    def rewrite_meta(self, samples: pd.DataFrame, au: NDArray[np.integer] | NDArray[np.bool_]) -> None:
-        """Replace the samples' metadata and AU labels (same sample ids, columns and AU names).
+    def rewrite_meta(
+        self,
+        samples: pd.DataFrame,
+        au: NDArray[np.integer] | NDArray[np.bool_],
+        au_names: Sequence[str] | None = None,
+    ) -> None:
+        """Replace the samples' metadata and AU labels (same sample ids and columns).
 
-        For corrected annotations; the caller marks the samples whose data depended on them undone first.
+        For corrected annotations; the caller clears the samples whose data depended on them first
+        (:meth:`clear_sample`). ``au_names`` names the columns of ``au`` (default the store's): a correction that
+        adds an AU to the corpus, or removes its last occurrence, changes them; ``meta/au`` is then written
+        again with its new columns, and the store's ``au_names`` last. The per-sample arrays are unchanged.
         """
         self._writable()
-        new, new_au = self._new_meta(samples, au)
+        new, new_au, names = self._new_meta(samples, au, au_names)
         if not np.array_equal(new["sample_id"], self.meta["sample_id"].to_numpy().astype(str)):
             raise StoreError(f"rewrite_meta keeps the sample ids of the {self._describe()}; they differ")
         for c, values in new.items():
             self._array(f"meta/{c}")[:] = values
-        if new_au.size:
+        stored = self._au_by_name()
+        if names != self.au_names or stored is None:
+            # The array's shape and its column names are one metadata write (see au_names); the data follows, then
+            # the store's copy of the names that plain zarr readers use.
+            self._handles.pop("meta/au", None)
+            a = self._group.create_array(
+                "meta/au",
+                shape=(self._n, len(names)),
+                dtype=np.uint8,
+                chunks=(self._n, max(len(names), 1)),
+                dimension_names=("sample", "au"),
+                fill_value=0,
+                attributes={"au_names": names},
+                overwrite=True,
+            )
+            if names:
+                a[:] = new_au
+            fresh = zarr.open_group(store=self._group.store_path, mode="r+")
+            fresh.update_attributes({"au_names": names})
+            self._attrs_at_open = {**self._attrs_at_open, "au_names": names}
+        elif new_au.size:
             self._array("meta/au")[:] = new_au
         self._meta, self._au = None, None
 

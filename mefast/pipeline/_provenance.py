@@ -141,27 +141,29 @@ def _update_annotations(st: MEStore, dataset: Any, annotations: Any) -> None:
 
     A corrected apex or a relabelled emotion with the same sample ids: done data computed from the old
     annotation, or old labels, would be silently stale. Their chunks are deleted as they are marked undone, so
-    the old values are never read again (by mefast or plain zarr), even if the recompute fails.
+    the old values are never read again (by mefast or plain zarr), even if the recompute fails. A correction
+    that changes the corpus's AU vocabulary (adds an AU, or removes its last occurrence) rewrites the AU labels
+    with the new columns; the other samples' features do not depend on it and stay done.
     """
-    if list(map(str, getattr(dataset, "au_names", ()))) != st.au_names:
-        raise StoreError(
-            f"the store at {st.path} has AUs {st.au_names}, this dataset {list(getattr(dataset, 'au_names', ()))}; "
-            "write to a new store or pass overwrite=True"
-        )
+    names = list(map(str, getattr(dataset, "au_names", ())))
     samples = dataset.samples.reset_index(drop=True)
     au = _au_matrix(dataset)
-    changed = np.flatnonzero(st.changed_rows(samples, au))
-    if not len(changed):
+    changed = np.flatnonzero(st.changed_rows(samples, au, names))
+    vocabulary = names != st.au_names
+    if not len(changed) and not vocabulary:
         return
-    ids = st.meta["sample_id"]
-    shown = ", ".join(map(str, ids[changed[:5]])) + (", ..." if len(changed) > 5 else "")
-    log.warning(
-        "the annotations of %d samples changed since the store was made (%s); their metadata is updated and "
-        "they are recomputed", len(changed), shown,
-    )  # fmt: skip
+    if len(changed):
+        ids = st.meta["sample_id"]
+        shown = ", ".join(map(str, ids[changed[:5]])) + (", ..." if len(changed) > 5 else "")
+        log.warning(
+            "the annotations of %d samples changed since the store was made (%s); their metadata is updated and "
+            "they are recomputed", len(changed), shown,
+        )  # fmt: skip
+    if vocabulary:
+        log.warning("the corpus's AUs changed from %s to %s; the store's AU labels are rewritten", st.au_names, names)
     for i in changed:  # done or not: a sample that failed or was killed midway may hold part of its old values
         st.clear_sample(int(i))
-    st.rewrite_meta(samples, au)
+    st.rewrite_meta(samples, au, names)
     prov = _provenance(dataset, annotations)
     st.update_attrs(annotation_sha256=prov["annotation_sha256"], samples_sha256=prov["samples_sha256"])
 

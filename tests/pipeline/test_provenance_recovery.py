@@ -118,6 +118,25 @@ def test_options_holding_paths_and_numpy_values_resume(tiny, tmp_path):
     assert recorded["face"]["model"] == os.fspath(tmp_path / "model.dat") and recorded["lbptop"]["radius"] == 1
 
 
+# ---------------------------------------------------------------------------------------------- annotation fixes
+def test_an_au_correction_that_changes_the_au_vocabulary_resumes(tiny, tmp_path):
+    """AU4 appears in the corpus: meta/au gets its column, the corrected sample is recomputed, the others kept."""
+    path = tmp_path / "s.zarr"
+    preprocess(tiny, path, **RUN)
+    before = MEStore.open(path).read("flow", 2)
+    fixed = _relabel(tiny, 1, au_names=("AU1", "AU4"), aus="1+4")
+    report = preprocess(fixed, path, **RUN)
+    assert (report.computed, report.skipped) == (1, 2)
+    st = MEStore.open(path)
+    assert st.au_names == ["AU1", "AU4"] and st.au.tolist() == [[1, 0], [1, 1], [1, 0]]
+    assert st.meta["aus"].tolist() == ["1", "1+4", "1"] and st.done.all()
+    np.testing.assert_array_equal(st.read("flow", 2), before)
+    assert zarr.open_group(path, mode="r").attrs["au_names"] == ["AU1", "AU4"]
+    # and back: the correction undone drops AU4 again
+    assert preprocess(tiny, path, **RUN).computed == 1
+    assert MEStore.open(path).au_names == ["AU1"] and MEStore.open(path).au.shape == (3, 1)
+
+
 def test_a_changed_sample_whose_recompute_fails_serves_no_old_values(tiny, tmp_path):
     """The apex moved outside the clip: the sample fails, and its old flow is gone for every reader."""
     path = tmp_path / "s.zarr"

@@ -135,6 +135,34 @@ def test_clear_sample_removes_the_chunk_files(tmp_path):
     assert not st.done[2]
 
 
+def test_rewrite_meta_with_a_new_au_vocabulary(location):
+    """An annotation fix that adds AU25 (and drops AU2's only use) rewrites meta/au with the new columns."""
+    st = _make(location)
+    _fill(st, 0)
+    samples = _samples()
+    samples.loc[1, "aus"] = "25"
+    names = ["AU1", "AU4", "AU25"]
+    au = np.array([[1, 0, 0], [0, 0, 1], [1, 1, 0], [0, 0, 0]], np.uint8)
+    assert st.changed_rows(samples, au, names).tolist() == [False, True, False, False]
+    st.rewrite_meta(samples, au, names)
+    for opened in (st, MEStore.open(location)):
+        assert opened.au_names == names
+        np.testing.assert_array_equal(opened.au, au)
+        assert opened.meta["aus"].tolist() == ["1", "25", "1+4", ""]
+        assert opened.done.tolist() == [True, False, False, False]  # features untouched
+    group = zarr.open_group(store=st._group.store, mode="r")
+    assert group.attrs["au_names"] == names and group["meta/au"].shape == (4, 3)
+    assert not st.changed_rows(samples, au, names).any()
+
+
+def test_rewrite_meta_to_no_aus(location):
+    st = _make(location)
+    samples = _samples().assign(aus="")
+    st.rewrite_meta(samples, np.zeros((4, 0), np.uint8), [])
+    reopened = MEStore.open(location)
+    assert reopened.au_names == [] and reopened.au.shape == (4, 0)
+
+
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
