@@ -45,12 +45,41 @@ def _versions() -> dict[str, str]:
     }
 
 
-def _provenance(dataset: Any, annotations: Any) -> dict[str, Any]:
-    samples = dataset.samples
-    files = annotations if annotations is not None else getattr(dataset, "annotations", None)
+def _annotation_files(dataset: Any, annotations: Any) -> list[Path]:
+    """The annotation files a run records: those given, else the dataset's.
+
+    Raises
+    ------
+    FileNotFoundError
+        A file given in ``annotations`` does not exist (a mistyped path would otherwise go unrecorded).
+    IsADirectoryError
+        A path given in ``annotations`` is a folder.
+    """
+    given = annotations is not None
+    if given:
+        files = annotations
+    else:
+        files = getattr(dataset, "annotations", None)
     if isinstance(files, str | os.PathLike):
         files = [files]
-    hashes = {os.fspath(p): _sha256(Path(p)) for p in files or [] if Path(p).is_file()}
+    out = []
+    for f in files or []:
+        p = Path(f)
+        if p.is_file():
+            out.append(p)
+        elif not given:
+            log.warning("the annotation file %s of dataset %s is not there; its hash is not recorded", p,
+                        getattr(dataset, "name", "?"))  # fmt: skip
+        elif p.is_dir():
+            raise IsADirectoryError(f"annotations: {os.fspath(p)} is a folder; name the annotation file(s) in it")
+        else:
+            raise FileNotFoundError(f"annotations: {os.fspath(p)} does not exist; nothing was written")
+    return out
+
+
+def _provenance(dataset: Any, annotations: Any) -> dict[str, Any]:
+    samples = dataset.samples
+    hashes = {os.fspath(p): _sha256(p) for p in _annotation_files(dataset, annotations)}
     table = samples.to_csv(index=False).encode()
     datasets = sorted(set(map(str, samples["dataset"]))) if "dataset" in samples else [str(dataset.name)]
     return {
@@ -198,6 +227,7 @@ def _open_or_create(
     overwrite: bool,
     force_unlock: bool,
 ) -> MEStore:
+    _annotation_files(dataset, annotations)  # a mistyped path fails before anything is written
     exists = MEStore.exists(location)
     creating = MEStore.creating(location) if exists else None
     if creating is not None:  # a creation that did not finish holds nothing to keep: create the store again

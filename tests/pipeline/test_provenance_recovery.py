@@ -147,3 +147,18 @@ def test_a_changed_sample_whose_recompute_fails_serves_no_old_values(tiny, tmp_p
     assert st.done.tolist() == [False, True, True] and st.meta["apex"][0] == 99
     assert np.isnan(st.read("flow", 0)).all() and not np.isnan(st.read("flow", 1)).any()
     assert np.isnan(np.asarray(zarr.open_group(path, mode="r")["flow"][0])).all()  # plain zarr too
+
+
+# ------------------------------------------------------------------------------------------ annotation files
+def test_a_mistyped_annotations_path_is_an_error(tiny, tmp_path):
+    path = tmp_path / "s.zarr"
+    typo = tmp_path / "coding-2014O508.xlsx"
+    with pytest.raises(FileNotFoundError, match=f"annotations: {typo} does not exist"):
+        preprocess(tiny, path, annotations=[typo], **RUN)
+    assert not path.exists()
+    sheet = tmp_path / "coding.xlsx"
+    sheet.write_bytes(b"x")
+    preprocess(tiny, path, annotations=sheet, **RUN)
+    with pytest.raises(FileNotFoundError, match="does not exist"):  # on resume as well
+        preprocess(tiny, path, annotations=[sheet, typo], **RUN)
+    assert list(MEStore.open(path).attrs["annotation_sha256"]) == [os.fspath(sheet)]
