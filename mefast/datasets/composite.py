@@ -11,15 +11,19 @@ Definitions:
 * any other name: the concatenation of the given datasets, AUs as found.
 
 Members are the datasets passed (a composite of fewer corpora is allowed: the synthetic data covers three);
-a dataset outside a definition is an error.
+a dataset outside a definition is an error. They are taken in a canonical order (by name), so a composite's
+samples are in the same order however its members were given, and a store made from it resumes either way.
+The composite keeps its members' annotation files (:attr:`CompositeDataset.member_annotations`), which
+``preprocess`` hashes into a store's provenance.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,7 +31,37 @@ import pandas as pd
 from ..labels import CD6ME_AUS, au_name
 from ._engine.base import Dataset, au_names_of
 
-__all__ = ["COMPOSITES", "CompositeDefinition", "composite"]
+__all__ = ["COMPOSITES", "CompositeDataset", "CompositeDefinition", "composite"]
+
+
+@dataclass(repr=False)
+class CompositeDataset(Dataset):
+    """A :class:`~mefast.datasets.Dataset` made of several corpora (see :func:`composite`).
+
+    Attributes
+    ----------
+    member_annotations : tuple of Path
+        The members' annotation files, in member order (``annotations`` is None: there is no one file).
+    """
+
+    member_annotations: tuple[Path, ...] = ()
+
+    def subset(self, index: Any, name: str | None = None) -> CompositeDataset:
+        """A composite of the samples at ``index`` (in that order); see :meth:`Dataset.subset`."""
+        part = super().subset(index, name)
+        values = {f.name: getattr(part, f.name) for f in fields(Dataset)}
+        return CompositeDataset(**values, member_annotations=self.member_annotations)
+
+
+def _member_annotations(d: Dataset) -> tuple[Path, ...]:
+    if isinstance(d, CompositeDataset):
+        return d.member_annotations
+    return () if d.annotations is None else (Path(d.annotations),)
+
+
+def _canonical(d: Dataset) -> tuple[str, str]:
+    """Sort key of a member: its name, then its first sample (members of one name hold disjoint samples)."""
+    return str(d.name), str(d.samples["sample_id"].iloc[0]) if len(d.samples) else ""
 
 
 @dataclass(frozen=True)
@@ -74,8 +108,10 @@ def composite(datasets: Sequence[Dataset], name: str) -> Dataset:
 
     Returns
     -------
-    Dataset
-        Samples in the order of ``datasets``, RangeIndex; ``au_names`` is the composite's AU set.
+    CompositeDataset
+        Samples of the members ordered by name (whatever the order of ``datasets``), each member's in its
+        order; RangeIndex; ``au_names`` is the composite's AU set; ``member_annotations`` the members'
+        annotation files.
 
     Raises
     ------
@@ -84,6 +120,7 @@ def composite(datasets: Sequence[Dataset], name: str) -> Dataset:
     """
     if not datasets:
         raise ValueError(f"composite {name!r}: no datasets given")
+    datasets = sorted(datasets, key=_canonical)  # stable: the same samples in the same rows, however given
     definition = COMPOSITES.get(name)
     if definition is not None:
         for d in datasets:
@@ -115,7 +152,8 @@ def composite(datasets: Sequence[Dataset], name: str) -> Dataset:
         root = Path(os.path.commonpath([str(d.root) for d in datasets]))
     except ValueError:  # different drives
         root = datasets[0].root
-    return Dataset(
+    files = tuple(dict.fromkeys(p for d in datasets for p in _member_annotations(d)))
+    return CompositeDataset(
         name=name,
         root=root,
         samples=kept,
@@ -126,4 +164,5 @@ def composite(datasets: Sequence[Dataset], name: str) -> Dataset:
         clip_dirs=[dirs[i] for i in idx],
         corrections=corrections[corrections["sample_id"].isin(ids)].reset_index(drop=True),
         issues=issues[issues["sample_id"].isin(ids | {""})].reset_index(drop=True),
+        member_annotations=files,
     )

@@ -46,7 +46,7 @@ def _versions() -> dict[str, str]:
 
 
 def _annotation_files(dataset: Any, annotations: Any) -> list[Path]:
-    """The annotation files a run records: those given, else the dataset's.
+    """The annotation files a run records: those given, else the dataset's (a composite's: every member's).
 
     Raises
     ------
@@ -58,8 +58,8 @@ def _annotation_files(dataset: Any, annotations: Any) -> list[Path]:
     given = annotations is not None
     if given:
         files = annotations
-    else:
-        files = getattr(dataset, "annotations", None)
+    else:  # a composite lists its members' files; a corpus has one
+        files = getattr(dataset, "member_annotations", None) or getattr(dataset, "annotations", None)
     if isinstance(files, str | os.PathLike):
         files = [files]
     out = []
@@ -152,6 +152,13 @@ def _check_compatible(st: MEStore, dataset: Any, params: dict[str, Any]) -> None
     ids = list(map(str, dataset.samples["sample_id"]))
     have = list(map(str, st.meta["sample_id"]))
     if ids != have:
+        if sorted(ids) == sorted(have):
+            first = next(k for k, (a, b) in enumerate(zip(have, ids, strict=True)) if a != b)
+            raise StoreError(
+                f"the store at {st.path} holds the same samples as this dataset in a different order (row {first}: "
+                f"{have[first]!r} in the store, {ids[first]!r} in the dataset); give the samples in the store's "
+                "order (composites order their members by name), write to a new store or pass overwrite=True"
+            )
         extra = sorted(set(ids) - set(have))[:3]
         missing = sorted(set(have) - set(ids))[:3]
         raise StoreError(

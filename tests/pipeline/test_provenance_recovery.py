@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import socket
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -15,7 +16,7 @@ import zarr
 
 from mefast import MEStore, StoreError
 from mefast.data import face_image
-from mefast.datasets import Dataset
+from mefast.datasets import Dataset, composite, load, synthetic
 from mefast.pipeline import PreprocessOptions, preprocess
 
 FRAME = (48, 40)  # (H, W): frames that already are face crops (align="none")
@@ -162,3 +163,35 @@ def test_a_mistyped_annotations_path_is_an_error(tiny, tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):  # on resume as well
         preprocess(tiny, path, annotations=[sheet, typo], **RUN)
     assert list(MEStore.open(path).attrs["annotation_sha256"]) == [os.fspath(sheet)]
+
+
+@pytest.fixture(scope="module")
+def members(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
+    out = tmp_path_factory.mktemp("members")
+    return synthetic.write_synthetic(out, corpora=("casme2", "samm"), n_subjects=2, clips_per_subject=2,
+                                     size=(32, 32), n_frames=(4, 5), seed=3)  # fmt: skip
+
+
+def test_a_composite_records_its_members_annotations_in_either_order(members, tmp_path):
+    casme2, samm = load("casme2", *members["casme2"]), load("samm", *members["samm"])
+    one, other = composite([casme2, samm], "cd6me"), composite([samm, casme2], "cd6me")
+    assert one.samples["sample_id"].tolist() == other.samples["sample_id"].tolist()
+    assert one.samples["dataset"].iloc[0] == "casme2"
+    assert set(one.member_annotations) == {members["casme2"][1], members["samm"][1]}
+    assert composite([casme2, samm], "cd6me").subset([0]).member_annotations == one.member_annotations
+    path = tmp_path / "c.zarr"
+    opts = PreprocessOptions(crop_size=(32, 32), align="none")
+    run = {**RUN, "options": opts}
+    assert preprocess(one, path, **run).computed == len(one)
+    assert preprocess(other, path, **run).skipped == len(one)
+    hashes = MEStore.open(path).attrs["annotation_sha256"]
+    assert set(hashes) == {os.fspath(members["casme2"][1]), os.fspath(members["samm"][1])}
+    assert all(len(h) == 64 for h in hashes.values())
+
+
+def test_the_same_samples_in_another_order_are_named_so(tiny, tmp_path):
+    path = tmp_path / "s.zarr"
+    preprocess(tiny, path, **RUN)
+    with pytest.raises(StoreError, match="the same samples as this dataset in a different order \\(row 0: "
+                                         "'tiny/s0/EP01' in the store, 'tiny/s2/EP01'"):  # fmt: skip
+        preprocess(tiny.subset([2, 1, 0]), path, **RUN)
