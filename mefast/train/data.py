@@ -277,6 +277,33 @@ class StoreSource:
         return values[rows]
 
 
+def flow_channels(source: Source, rows: ArrayLike, inputs: Sequence[str]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The u and v channels of :func:`stack_inputs`'s output: where each flow of ``inputs`` lands.
+
+    A flow is an input whose name starts with ``flow`` and that has two channels (``flow``,
+    ``flow_apex_offset``); every other input is a map (strain, magnitudes, frames), its channels taken from one
+    sample of ``rows``. The flip and resize transforms (:func:`mefast.train.transforms.input_transforms`) negate
+    and scale these channels only.
+    """
+    first = np.asarray(rows, dtype=np.int64)[:1]
+    u: list[int] = []
+    v: list[int] = []
+    at = 0
+    for name in inputs:
+        if name == "strain" and "strain" not in source.features and "flow" in source.features:
+            n = 1  # computed from the flow (stack_inputs)
+        elif len(first):
+            a = source.read(name, first)
+            n = int(a.shape[1]) if a.ndim == 4 else 1
+        else:
+            n = 2 if name == "flow" else 1
+        if name.startswith("flow") and n == 2:
+            u.append(at)
+            v.append(at + 1)
+        at += n
+    return tuple(u), tuple(v)
+
+
 def stack_inputs(source: Source, rows: ArrayLike, inputs: Sequence[str]) -> NDArray[np.float32]:
     """Stack features into ``(n, C, H, W)`` float32 network inputs.
 

@@ -23,7 +23,7 @@ from ..errors import CudaUnavailableError
 from ..metrics import au_metrics, classification_metrics
 from ..protocols import FitPredict, Fold
 from .clips import ClipDataset
-from .data import FlowDataset, Source, make_loader
+from .data import FlowDataset, Source, flow_channels, make_loader
 from .models import build_model
 from .noisy import IDC, NoisyMethod, clean_mask, per_sample_loss, predict
 from .registry import get_model
@@ -185,7 +185,10 @@ class Trainer:
             return ClipDataset(
                 self.source, rows, self.spec.input, train=train, flip=self.config.augment, with_positions=positions
             )
-        transform = input_transforms(self.spec.input_size, train=train, flip=self.config.augment)
+        u, v = flow_channels(self.source, rows, self.spec.inputs)  # a registered model may stack any arrays
+        transform = input_transforms(
+            self.spec.input_size, train=train, flip=self.config.augment, u_channel=u, v_channel=v
+        )
         return FlowDataset(self.source, rows, inputs=self.spec.inputs, transform=transform, with_positions=positions)
 
     def _logits(self, rows: NDArray) -> torch.Tensor:

@@ -18,6 +18,17 @@ import torch.nn.functional as F
 __all__ = ["Compose", "MinMaxNormalize", "RandomHorizontalFlip", "Resize", "input_transforms"]
 
 Transform = Callable[[torch.Tensor], torch.Tensor]
+Channels = int | Sequence[int] | None
+
+
+def _channels(c: Channels) -> tuple[int, ...]:
+    return () if c is None else (int(c),) if isinstance(c, int) else tuple(int(i) for i in c)
+
+
+def _check_channels(channels: tuple[int, ...], n: int, what: str, name: str) -> None:
+    bad = [c for c in channels if not 0 <= c < n]
+    if bad:
+        raise ValueError(f"{name}: {what} channel(s) {bad} do not exist in a {n}-channel input")
 
 
 def _batched(x: torch.Tensor, name: str) -> tuple[torch.Tensor, bool]:
@@ -70,19 +81,20 @@ class Resize:
     ----------
     size : int or (int, int)
         Output height and width.
-    u_channel, v_channel : int or None
-        Channels holding u and v (None: no such channel).
+    u_channel, v_channel : int, sequence of int or None
+        Channels holding u and v (several: one per flow of the input; None: no such channel).
     """
 
-    def __init__(self, size: int | tuple[int, int], *, u_channel: int | None = 0, v_channel: int | None = 1):
+    def __init__(self, size: int | tuple[int, int], *, u_channel: Channels = 0, v_channel: Channels = 1):
         self.size = (size, size) if isinstance(size, int) else tuple(int(s) for s in size)
         if len(self.size) != 2 or min(self.size) < 1:
             raise ValueError(f"size must be a positive int or two positive ints, got {size!r}")
-        self.u_channel, self.v_channel = u_channel, v_channel
+        self.u_channel, self.v_channel = _channels(u_channel), _channels(v_channel)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Resized ``x`` with scaled flow vectors."""
         b, single = _batched(x, "Resize")
+        _check_channels(self.u_channel + self.v_channel, b.shape[1], "u/v", "Resize")
         h, w = b.shape[-2:]
         nh, nw = self.size
         if (nh, nw) != (h, w):
@@ -90,10 +102,10 @@ class Resize:
             kw = {"align_corners": False} if mode == "bilinear" else {}
             b = F.interpolate(b, size=(nh, nw), mode=mode, **kw)
             scale = torch.ones(b.shape[1], dtype=b.dtype, device=b.device)
-            if self.u_channel is not None:
-                scale[self.u_channel] = nw / w
-            if self.v_channel is not None:
-                scale[self.v_channel] = nh / h
+            for c in self.u_channel:
+                scale[c] = nw / w
+            for c in self.v_channel:
+                scale[c] = nh / h
             b = b * scale.view(1, -1, 1, 1)
         return b[0] if single else b
 
@@ -108,26 +120,27 @@ class RandomHorizontalFlip:
     ----------
     p : float
         Probability of flipping each sample.
-    u_channel : int or None
-        Channel holding u.
+    u_channel : int, sequence of int or None
+        Channel(s) holding u.
     generator : torch.Generator, optional
         Source of randomness (default: torch's global generator, seeded per DataLoader worker).
     """
 
-    def __init__(self, p: float = 0.5, *, u_channel: int | None = 0, generator: torch.Generator | None = None):
+    def __init__(self, p: float = 0.5, *, u_channel: Channels = 0, generator: torch.Generator | None = None):
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"p must be in [0, 1], got {p}")
-        self.p, self.u_channel, self.generator = p, u_channel, generator
+        self.p, self.u_channel, self.generator = p, _channels(u_channel), generator
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` with a random subset of its samples mirrored."""
         b, single = _batched(x, "RandomHorizontalFlip")
+        _check_channels(self.u_channel, b.shape[1], "u", "RandomHorizontalFlip")
         flip = torch.rand(b.shape[0], generator=self.generator) < self.p
         if flip.any():
             b = b.clone()
             mirrored = b[flip].flip(-1)
-            if self.u_channel is not None:
-                mirrored[:, self.u_channel] = -mirrored[:, self.u_channel]
+            for c in self.u_channel:
+                mirrored[:, c] = -mirrored[:, c]
             b[flip] = mirrored
         return b[0] if single else b
 
@@ -135,7 +148,18 @@ class RandomHorizontalFlip:
         return f"RandomHorizontalFlip(p={self.p})"
 
 
-def input_transforms(size: int | tuple[int, int], *, train: bool, flip: bool = True) -> Compose:
-    """The standard chain: (random flip when training) -> resize -> per-sample min-max."""
-    steps: list[Transform] = [RandomHorizontalFlip()] if train and flip else []
-    return Compose([*steps, Resize(size), MinMaxNormalize()])
+def input_transforms(
+    size: int | tuple[int, int],
+    *,
+    train: bool,
+    flip: bool = True,
+    u_channel: Channels = 0,
+    v_channel: Channels = 1,
+) -> Compose:
+    """The standard chain: (random flip when training) -> resize -> per-sample min-max.
+
+    ``u_channel``, ``v_channel``: where the input's flow vectors are (default: a flow first, as ``("flow",
+    "strain")``); :func:`mefast.train.data.flow_channels` finds them for any list of stored inputs.
+    """
+    steps: list[Transform] = [RandomHorizontalFlip(u_channel=u_channel)] if train and flip else []
+    return Compose([*steps, Resize(size, u_channel=u_channel, v_channel=v_channel), MinMaxNormalize()])

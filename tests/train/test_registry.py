@@ -143,3 +143,39 @@ def test_a_broken_plugin_warns_and_leaves_the_builtins(monkeypatch):
     with pytest.warns(UserWarning, match="'broken' failed to register"):
         names = available_models()
     assert "sssnet" in names
+
+
+@pytest.mark.parametrize("arrays", [("strain",), ("strain", "flow")])
+def test_a_model_reading_other_arrays_gets_its_flow_channels_transformed(monkeypatch, flow_store_path, arrays):
+    """A registered model may stack its arrays in any order: flips negate and resizes scale the flow's u and v
+    wherever they land, and leave strain alone (the transforms assumed u, v in channels 0 and 1: a strain-only
+    model crashed on resizing, and its strain was negated by flips)."""
+    from mefast.train import StoreSource
+    from mefast.train.data import flow_channels, stack_inputs
+    from mefast.train.transforms import input_transforms
+
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    register_model("test-any", TinyNet, input=ModelInput(arrays, 8), options={"width": 4})
+    cfg = TrainConfig(epochs=1, batch_size=8, lr=1e-2, device="cpu", threads=1)
+    assert np.isfinite(evaluate(flow_store_path, "loso", "test-any", config=cfg).summary().loc["uf1", "mean"])
+
+    src = StoreSource(flow_store_path)
+    rows = np.arange(6)
+    u, v = flow_channels(src, rows, arrays)
+    assert (u, v) == (((), ()) if arrays == ("strain",) else ((1,), (2,)))
+    x = torch.from_numpy(stack_inputs(src, rows, arrays))
+    flipped = input_transforms(x.shape[-1], train=True, u_channel=u, v_channel=v).transforms[0]
+    flipped.p = 1.0
+    y = flipped(x)
+    np.testing.assert_array_equal(y[:, 0].numpy(), x[:, 0].flip(-1).numpy())  # strain mirrored, not negated
+    if u:
+        np.testing.assert_array_equal(y[:, 1].numpy(), -x[:, 1].flip(-1).numpy())
+
+
+def test_transforms_refuse_channels_the_input_lacks():
+    from mefast.train.transforms import RandomHorizontalFlip, Resize
+
+    with pytest.raises(ValueError, match=r"Resize: u/v channel\(s\) \[1\] do not exist in a 1-channel input"):
+        Resize(4)(torch.zeros(1, 1, 8, 8))
+    with pytest.raises(ValueError, match="do not exist"):
+        RandomHorizontalFlip(u_channel=3)(torch.zeros(2, 2, 8, 8))
