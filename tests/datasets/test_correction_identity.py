@@ -135,3 +135,42 @@ def test_a_conflicting_sheet_is_left_alone_and_reported(sheets, corpus, kind):
         hit = report[report["problem"] == "correction_conflict"]
         assert len(hit) == 1 and repr(str(third)) in hit["detail"].iloc[0], hit
         assert hit["sample_id"].iloc[0] == sid
+
+
+def test_casme3a_bound_corrections_find_the_mes_of_a_shared_recording(sheets):
+    """Part A repeats a recording's file name for each of its MEs; bound corrections name the numbered sample."""
+    from mefast.datasets import bind_corrections
+
+    rows = sheets.rows("casme3a", SPECS["casme3a"].release_rows)
+    for i, r in enumerate(rows):
+        r["clip"] = "abcdefghij"[(i % 20) // 2]  # two MEs per recording, as in the release
+    right = sheets.consistent("casme3a", rows)
+    planted = [dict(r) for r in right]
+    sheets.plant("casme3a", planted)
+    root, sheet = sheets.write("casme3a", planted, "release.xlsx")
+    reference = load("casme3a", root, sheet)  # the built-in tables by row
+    bound = bind_corrections("casme3a", sheet)
+    by_row = dict(zip(reference.corrections["row"], reference.corrections["sample_id"], strict=False))
+    assert {f"casme3a/{c.subject}/{c.clip}" for c in bound} == {by_row[c.row] for c in KNOWN["casme3a"]}
+    assert any(c.clip.endswith("2") for c in bound)  # a second ME of its recording among them
+    extra = planted[:40] + sheets.rows("casme3a", 7, start=5000) + planted[40:]
+    for name, variant in (("release", planted), ("extra", extra)):
+        d = load("casme3a", root, sheets.write("casme3a", variant, f"{name}.xlsx")[1], corrections=bound)
+        assert not d.issues["problem"].str.startswith("correction").any(), name
+        frames = d.corrections[(d.corrections["status"] == "applied") & (d.corrections["field"] != "clip")]
+        assert len(frames) == len(KNOWN["casme3a"]), name
+        got, want = _by_id(d), _by_id(reference)
+        cols = ["onset", "apex", "offset"]
+        pd.testing.assert_frame_equal(got.loc[want.index, cols], want[cols], obj=name)
+
+
+def test_binding_refuses_a_release_row_whose_identity_is_not_unique(sheets):
+    from mefast.datasets import bind_corrections
+
+    rows, _, _, _ = _release(sheets, "casme2")
+    target = KNOWN["casme2"][0].row
+    other = (target + 1) % len(rows)
+    rows[other]["subject"], rows[other]["clip"] = rows[target]["subject"], rows[target]["clip"]
+    _, sheet = sheets.write("casme2", rows, "twice.xlsx")
+    with pytest.raises(ValueError, match=f"release row {target} is sample .* as are rows \\[{other}\\]"):
+        bind_corrections("casme2", sheet)

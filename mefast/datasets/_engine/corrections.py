@@ -1,6 +1,7 @@
 """Known annotation mistakes, found by the sample they belong to and the value they expect to find.
 
-A :class:`Correction` names its sample by identity (``subject``, ``clip``, as the sheet writes them) and
+A :class:`Correction` names its sample by identity (``subject``, ``clip``, as its sample id writes them: the
+sheet's cells normalised, and numbered where the corpus numbers repeated names, CAS(ME)^3 A's ``f2``) and
 says what it expects the sheet to hold: an exact wrong value (``expect``) or a kind of mistake (``when``:
 a missing frame number, an AU cell offering ``or`` alternatives). :func:`apply_corrections` compares what
 the sheet holds with both:
@@ -62,7 +63,8 @@ class Correction:
         The kind of mistake expected when ``expect`` is not given: ``"missing"`` (no frame number in the
         cell), ``"or"`` (the AU cell offers ``or`` alternatives) or ``"always"`` (any value but the right one).
     subject, clip : str or None
-        The sample's identity as the sheet writes it (compared after the corpus's normalisation).
+        The sample's identity as its sample id writes it: the sheet's cells after the corpus's normalisation
+        and its numbering of repeated names (``CorpusSpec.transform``: CAS(ME)^3 A's second ``f`` is ``f2``).
     expect : int, str or None
         The exact wrong value the sheet is expected to hold.
     """
@@ -133,13 +135,27 @@ def _is_expected(c: Correction, old: object) -> bool:
     return True
 
 
+def _identities(spec: CorpusSpec, table: pd.DataFrame) -> dict[int, tuple[str, str]]:
+    """Table row -> the sample's (subject, clip) as its sample id writes it, for rows that have both.
+
+    Normalised by the spec, then numbered by its ``transform`` as the reader numbers them (CAS(ME)^3 A's
+    repeated file names ``f``, ``f2``), so a correction names the sample the reader makes of the row.
+    """
+    rows = [r for r in range(len(table)) if not is_blank(table.at[r, "subject"]) and not is_blank(table.at[r, "clip"])]
+    ids = table.iloc[rows].copy()
+    ids["row"] = rows
+    ids["subject"] = [spec.subject(v) for v in ids["subject"]]
+    ids["clip"] = [spec.clip(v) for v in ids["clip"]]
+    ids = ids.reset_index(drop=True)
+    if spec.transform is not None:
+        ids, _ = spec.transform(ids)
+    return {int(r): (str(s), str(c)) for r, s, c in zip(ids["row"], ids["subject"], ids["clip"], strict=True)}
+
+
 def _identity_index(spec: CorpusSpec, table: pd.DataFrame) -> dict[tuple[str, str], list[int]]:
     index: dict[tuple[str, str], list[int]] = {}
-    for r in range(len(table)):
-        s, c = table.at[r, "subject"], table.at[r, "clip"]
-        if is_blank(s) or is_blank(c):
-            continue
-        index.setdefault((spec.subject(s), spec.clip(c)), []).append(r)
+    for r, key in _identities(spec, table).items():
+        index.setdefault(key, []).append(r)
     return index
 
 
@@ -278,24 +294,33 @@ def bind_identities(spec: CorpusSpec, table: pd.DataFrame, corrections: Sequence
     Returns
     -------
     list of Correction
-        Each correction with the ``subject`` and ``clip`` of its release row (the other sample of a labels
-        swap as a ``(subject, clip)`` value); corrections already keyed are returned as they are.
+        Each correction with the ``subject`` and ``clip`` of its release row's sample id (the other sample of
+        a labels swap as a ``(subject, clip)`` value); corrections already keyed are returned as they are.
 
     Raises
     ------
     ValueError
-        The sheet does not have the release's length, or a release row has no subject or clip.
+        The sheet does not have the release's length, or a release row has no subject or clip, or shares
+        its identity with another row (a correction keyed by it could not be applied).
     """
     if spec.release_rows is not None and len(table) != spec.release_rows:
         raise ValueError(
             f"{spec.title}: binding needs the release sheet ({spec.release_rows} data rows), this one has {len(table)}"
         )
 
+    identities = _identities(spec, table)
+    index = _identity_index(spec, table)
+
     def ident(r: int) -> tuple[str, str]:
-        s, c = table.at[r, "subject"], table.at[r, "clip"]
-        if is_blank(s) or is_blank(c):
+        if r not in identities:
             raise ValueError(f"{spec.title}: release row {r} has no subject or clip")
-        return spec.subject(s), spec.clip(c)
+        key = identities[r]
+        if len(index[key]) > 1:
+            raise ValueError(
+                f"{spec.title}: release row {r} is sample {key[0]}/{key[1]}, as are rows "
+                f"{[o for o in index[key] if o != r]}; a correction keyed by it could not be applied"
+            )
+        return key
 
     out = []
     for c in corrections:
