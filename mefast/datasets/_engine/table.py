@@ -83,6 +83,16 @@ def sheet_columns(
     return {**columns, **fields}
 
 
+def _columns_of(keys: list[str], wanted: Mapping[str, list[str]]) -> dict[str, int]:
+    """Field -> position of the first of its spellings (the preferred one) among a row's column keys."""
+    found = {}
+    for f, names in wanted.items():
+        key = next((n for n in names if n and n in keys), None)
+        if key is not None:
+            found[f] = keys.index(key)
+    return found
+
+
 def read_sheet(
     path: str | Path,
     columns: Mapping[str, Sequence[str]],
@@ -95,7 +105,8 @@ def read_sheet(
     path : path-like
         The spreadsheet as the corpus distributes it.
     columns : mapping
-        mefast field -> accepted column names (any spelling; compared by :func:`norm_name`).
+        mefast field -> accepted column names (any spelling; compared by :func:`norm_name`), preferred first:
+        a sheet holding two of them gives the field the first one's column.
     required : sequence of str
         Fields that must be present.
 
@@ -119,11 +130,11 @@ def read_sheet(
     raw = _read_raw(path)
     if raw.empty:
         raise AnnotationError(f"annotation file {path} is empty")
-    wanted = {f: {norm_name(n) for n in names} for f, names in columns.items()}
+    wanted = {f: [norm_name(n) for n in names] for f, names in columns.items()}
     best: tuple[int, list[str]] = (-1, [])
     for r in range(min(_HEADER_SEARCH_ROWS, len(raw))):
         keys = [norm_name(v) if not is_blank(v) else "" for v in raw.iloc[r].tolist()]
-        found = {f: keys.index(k) for f, names in wanted.items() for k in keys if k and k in names}
+        found = _columns_of(keys, wanted)
         if all(f in found for f in required):
             data = raw.iloc[r + 1 :]
             table = pd.DataFrame({f: data.iloc[:, c].tolist() for f, c in found.items()})
