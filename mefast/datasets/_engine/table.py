@@ -162,12 +162,21 @@ def is_blank(value: object) -> bool:
 
 
 def text_cell(value: object) -> str:
-    """A cell as trimmed text; integral floats lose their ``.0`` (Excel stores ``1`` as ``1.0``)."""
+    """A cell as trimmed text; integral numbers lose their ``.0``, as floats and as text.
+
+    Excel stores ``1`` as ``1.0``, and a CSV column that pandas wrote with a blank cell holds ``"1.0"``.
+
+    >>> text_cell(1.0), text_cell(" 1.0 "), text_cell("07.00"), text_cell("EP01_1.5")
+    ('1', '1', '7', 'EP01_1.5')
+    """
     if is_blank(value):
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    text = str(value).strip()
+    if re.fullmatch(r"\d+\.0+", text):
+        return str(int(text.split(".")[0]))
+    return text
 
 
 def zero_padded(width: int, prefix: str = "") -> Callable[[object], str]:
@@ -175,11 +184,13 @@ def zero_padded(width: int, prefix: str = "") -> Callable[[object], str]:
 
     >>> zero_padded(2, "sub")(1.0), zero_padded(2, "sub")("sub7"), zero_padded(3)("6"), zero_padded(3)("x1")
     ('01', '07', '006', 'x1')
+    >>> zero_padded(2)("1.0"), zero_padded(2, "sub")("sub1.0")  # CSV cells
+    ('01', '01')
     """
 
     def normalise(value: object) -> str:
         text = text_cell(value)
-        text = text[len(prefix) :] if prefix and text.lower().startswith(prefix.lower()) else text
+        text = text_cell(text[len(prefix) :]) if prefix and text.lower().startswith(prefix.lower()) else text
         return text.zfill(width) if text.isdigit() else text
 
     return normalise
