@@ -82,6 +82,7 @@ def _run_job(job: _Job) -> _Outcome:
     marker = Path(job.marker_dir, str(job.index)) if job.marker_dir else None
     if marker is not None:
         marker.touch()
+    store = None
     try:
         if job.limit_threads:
             _limit_threads(job.n_threads)
@@ -102,6 +103,11 @@ def _run_job(job: _Job) -> _Outcome:
         return _Outcome(job.index, job.sample_id, None, seconds)
     except Exception as exc:  # reported per sample, never fatal to the run
         reason = f"{type(exc).__name__}: {exc}"
+        if store is not None:  # the write began: no half-written sample stays readable (plain zarr ignores done)
+            try:
+                store.clear_sample(job.index)
+            except Exception as cleanup:  # the store itself failing: the sample is undone either way
+                reason = f"{reason}; clearing its partial write failed too ({type(cleanup).__name__}: {cleanup})"
         if job.sample_id not in reason:
             reason = f"{reason} (sample {job.sample_id})"
         return _Outcome(job.index, job.sample_id, reason)

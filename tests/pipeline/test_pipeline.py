@@ -349,3 +349,27 @@ def test_relative_store_paths_are_made_absolute(tiny, tmp_path, monkeypatch):
     assert report.complete
     assert report.store == str(tmp_path / "rel.zarr")
     assert MEStore.open(tmp_path / "rel.zarr").done.all()
+
+
+def test_a_sample_whose_write_fails_midway_leaves_no_values(tiny, tmp_path, monkeypatch):
+    """A write that fails after some of a sample's arrays were written (here: the second array) clears the
+    sample, so plain zarr readers, which ignore done, read no half-written values."""
+    import zarr
+
+    from mefast import store as store_module
+
+    real = store_module.MEStore._write_chunk
+
+    def failing(self, name, i, x):
+        if i == 1 and name == "strain":
+            raise OSError("disk full")
+        return real(self, name, i, x)
+
+    monkeypatch.setattr(store_module.MEStore, "_write_chunk", failing)
+    report = preprocess(tiny, tmp_path / "s.zarr", features="flow,strain", size=SIZE, options=OPTS, n_jobs=1)
+    (sid, reason), *_ = report.failures
+    assert sid == tiny.samples.loc[1, "sample_id"] and "disk full" in reason
+    st = MEStore.open(tmp_path / "s.zarr")
+    assert not st.done[1] and st.done[[0, 2]].all()
+    assert np.isnan(zarr.open_group(str(tmp_path / "s.zarr"), mode="r")["flow"][1]).all()  # flow was written first
+    assert np.isfinite(st.read("flow", 0)).all()
