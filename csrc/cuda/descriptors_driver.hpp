@@ -74,6 +74,7 @@ void lbp_top_batch(Exec& ex, const LbpClip* clips, std::ptrdiff_t n, float* out)
     detail::Grow<Exec, std::uint16_t> d_tab[3];
     detail::Grow<Exec, int> d_mem[6];
     detail::Grow<Exec, std::uint32_t> d_hist;
+    detail::Grow<Exec, std::ptrdiff_t> d_shift[3];
     std::vector<std::uint32_t> hist(static_cast<std::size_t>(D));
     for (std::ptrdiff_t c = 0; c < n; ++c) {
         const lbp::Plan& pl = *clips[c].plan;
@@ -85,16 +86,21 @@ void lbp_top_batch(Exec& ex, const LbpClip* clips, std::ptrdiff_t n, float* out)
         const std::vector<int>* mem[6] = {&pl.row_a, &pl.row_b, &pl.col_a, &pl.col_b, &pl.t_a, &pl.t_b};
         const int* m[6];
         for (int j = 0; j < 6; ++j) m[j] = detail::put(ex, d_mem[j], mem[j]->data(), mem[j]->size());
+        const std::vector<std::ptrdiff_t>* shift[3] = {&pl.shift_x, &pl.shift_y, &pl.shift_t};
+        const std::ptrdiff_t* sh[3];
+        for (int a = 0; a < 3; ++a)
+            sh[a] = shift[a]->empty() ? nullptr : detail::put(ex, d_shift[a], shift[a]->data(), shift[a]->size());
         std::uint32_t* h = d_hist.get(ex, static_cast<std::size_t>(D));
         ex.fill_zero(h, static_cast<std::size_t>(D));
         const LbpGeometry g = lbp_geometry(pl);
         const int n_elems = pl.Hi * pl.Wi;
         if (clips[c].is_uint8) {
-            LbpTopOp<std::uint8_t> op{clip, {tab[0], tab[1], tab[2]}, m[0], m[1], m[2], m[3], m[4], m[5], h, g};
+            LbpTopOp<std::uint8_t> op{clip, {tab[0], tab[1], tab[2]}, m[0], m[1], m[2], m[3], m[4], m[5], h, g,
+                                      sh[0], sh[1], sh[2]};
             ex.for_each(pl.Tc, n_elems, AllItems{}, op);
         } else {
             LbpTopOp<float> op{reinterpret_cast<const float*>(clip), {tab[0], tab[1], tab[2]}, m[0], m[1], m[2], m[3],
-                               m[4], m[5], h, g};
+                               m[4], m[5], h, g, sh[0], sh[1], sh[2]};
             ex.for_each(pl.Tc, n_elems, AllItems{}, op);
         }
         ex.download(hist.data(), h, static_cast<std::size_t>(D));

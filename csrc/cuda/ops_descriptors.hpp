@@ -45,6 +45,20 @@ struct LbpTopOp {
     const int* t_b;
     std::uint32_t* hist;  // n_blocks * 3 * bins
     LbpGeometry g;
+    // meb mode: what the centre's column, row and frame add to a rounded offset (lbp::Plan::shift_x, shift_y,
+    // shift_t); null where the plan's vector is empty.
+    const std::ptrdiff_t* shift_x;
+    const std::ptrdiff_t* shift_y;
+    const std::ptrdiff_t* shift_t;
+
+    MEFAST_HD std::ptrdiff_t offset(int q, int k, int x, int y, int rt) const {
+        const std::ptrdiff_t tap = static_cast<std::ptrdiff_t>(q) * lbp::kMaxPoints + k;
+        std::ptrdiff_t o = g.off[q][k];
+        if (shift_x != nullptr) o += shift_x[tap * g.Wi + x];
+        if (shift_y != nullptr) o += shift_y[tap * g.Hi + y];
+        if (shift_t != nullptr) o += shift_t[tap * g.Tc + rt];
+        return o;
+    }
 
     MEFAST_HD void count(long blk, const std::uint32_t (&bin)[3]) const {
         std::uint32_t* h = hist + blk * 3 * static_cast<long>(g.bins);
@@ -64,7 +78,7 @@ struct LbpTopOp {
             if (g.bilinear) {
                 for (int k = 0; k < g.points[q]; ++k) code |= lbp::bilinear_bit(c, g.taps[q][k]) << k;
             } else {
-                for (int k = 0; k < g.points[q]; ++k) code |= lbp::bit(c[g.off[q][k]], c[0]) << k;
+                for (int k = 0; k < g.points[q]; ++k) code |= lbp::bit(c[offset(q, k, x, y, rt)], c[0]) << k;
             }
             bin[q] = static_cast<std::uint32_t>(q * g.bins) + table[q][code];
         }

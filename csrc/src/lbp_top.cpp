@@ -5,6 +5,10 @@
 //   (P known at compile time): branch-free compares and ors over contiguous memory that vectorise (32 voxels
 //   per AVX2 op on uint8 frames). Bilinear sampling interpolates one neighbour at a time over the row, in
 //   double, vectorised too.
+// * meb mode rounds absolute coordinates, floor(c + offset + 0.5), as MEB does; paper mode rounds each offset once.
+//   They differ only where an offset is a half-integer up to float noise (P = 6, 12 with R = 1, 3): there the plan
+//   holds per-column, per-row and per-frame corrections (Plan::shift_x); a row's offsets take its row and frame
+//   corrections before the same fast compare, and the few columns with a column correction are redone after it.
 // * Each row's codes are mapped to bins once, then counted into the histograms of the blocks the row's runs of
 //   pixels belong to. legacy (meb) membership: a pixel counts in its cur block and, if different, its new block.
 //   rect (paper): in every block that contains it.
@@ -49,6 +53,37 @@ Offset3 neighbour_offset(const Params& p, int q, int k) {
         case 1: return orig ? Offset3{rx * c, 0.0, rt * s} : Offset3{rx * c, 0.0, -rt * s};
         default: return orig ? Offset3{0.0, -ry * s, rt * c} : Offset3{0.0, -rx * c, -rt * s};
     }
+}
+
+// MEB's rounding of one coordinate, as an offset from the centre (spec 2.3): floor(c + offset + 0.5) - c, in double
+// and in numpy's order: the product offset = R cos(phi) is rounded before it is added to c (the volatile round
+// trip keeps -ffp-contract=fast from fusing them into one multiply-add), then 0.5 is added.
+double meb_rounded_offset(int c, double offset) {
+    const volatile double o = offset;
+    const double cd = static_cast<double>(c);
+    return std::floor(cd + o + 0.5) - cd;
+}
+
+// meb mode, tap k of plane q whose offset d along axis a (0: x, 1: y, 2: t) is a half-integer up to float
+// noise. Returns MEB's rounded offset at the last centre position along that axis, where c is large enough to
+// absorb the noise (the rounding of most positions); where a position rounds otherwise (small c, within the first
+// 30 positions for R <= 8), the difference in elements goes to the plan's shift table of that axis
+// (Plan::shift_x).
+double shift_positions(Plan& pl, int q, int k, int a, double d) {
+    const int n[3] = {pl.Wi, pl.Hi, pl.Tc};
+    const int first[3] = {pl.border + 1, pl.border + 1, pl.time_border};  // MEB's xc, yc (1-based) and i
+    const std::ptrdiff_t stride[3] = {1, pl.W, static_cast<std::ptrdiff_t>(pl.H) * pl.W};
+    std::vector<std::ptrdiff_t>& shift = a == 0 ? pl.shift_x : a == 1 ? pl.shift_y : pl.shift_t;
+    const std::size_t tap = static_cast<std::size_t>(q * kMaxPoints + k) * n[a];
+    const double base = meb_rounded_offset(first[a] + n[a] - 1, d);
+    for (int i = 0; i < n[a] - 1; ++i) {
+        const double delta = meb_rounded_offset(first[a] + i, d) - base;
+        if (delta == 0.0) continue;
+        if (shift.empty()) shift.assign(static_cast<std::size_t>(3 * kMaxPoints) * n[a], 0);
+        shift[tap + i] = static_cast<std::ptrdiff_t>(delta) * stride[a];
+        pl.shifted = true;
+    }
+    return base;
 }
 
 // scikit-image's snapping of sample positions: round to 5 decimals (removes 1e-16 residues of cos(pi/2)).
@@ -203,14 +238,24 @@ Plan make_plan(const Params& p, int T, int H, int W, const std::string& what) {
     pl.bins = std::max(nb[0], std::max(nb[1], nb[2]));
     pl.n_blocks = p.time_blocks * p.rows * p.cols;
 
-    // Sampling offsets.
+    // Sampling offsets: the rounded offset of every tap, and the bilinear corners and weights.
     const std::ptrdiff_t sx = 1, sy = W, st = static_cast<std::ptrdiff_t>(H) * W;
+    const bool absolute = meb && p.sampling == Sampling::rounded;
     for (int q = 0; q < 3; ++q) {
         for (int k = 0; k < p.points[q]; ++k) {
             const Offset3 o = neighbour_offset(p, q, k);
-            const double ix = std::floor(o.dx + 0.5), iy = std::floor(o.dy + 0.5), it = std::floor(o.dt + 0.5);
-            pl.off[q][k] = static_cast<std::ptrdiff_t>(it) * st + static_cast<std::ptrdiff_t>(iy) * sy +
-                           static_cast<std::ptrdiff_t>(ix) * sx;
+            // Rounded: floor(offset + 0.5). meb mode rounds the absolute coordinate instead; only an offset within
+            // float noise of a half-integer (|offset - floor(offset + 0.5)| close to 0.5) can round differently at
+            // different centres: the two sums of c + offset + 0.5 err by at most 2^-20 < 1e-6 for |c| < 2^31, so
+            // a tap further than 1e-6 from a half-integer rounds as here at every centre.
+            const double d[3] = {o.dx, o.dy, o.dt};
+            double r[3];
+            for (int a = 0; a < 3; ++a) {
+                r[a] = std::floor(d[a] + 0.5);
+                if (absolute && std::fabs(d[a] - r[a]) >= 0.5 - 1e-6) r[a] = shift_positions(pl, q, k, a, d[a]);
+            }
+            pl.off[q][k] = static_cast<std::ptrdiff_t>(r[2]) * st + static_cast<std::ptrdiff_t>(r[1]) * sy +
+                           static_cast<std::ptrdiff_t>(r[0]) * sx;
             // Bilinear: outer axis a, inner axis b (XY: y, x; XT: t, x; YT: t, y).
             double va, vb;
             std::ptrdiff_t sa, sb;
@@ -444,15 +489,73 @@ inline void code_row(const float* c, int n, const BilinearTap* taps, int P, std:
     bilinear_row_f32_c16(c, n, taps, P, out);
 }
 
+// meb mode where some rounded offsets depend on the centre (Plan::shift_x, shift_y, shift_t). The columns where a
+// tap's column offset differs from the row's, gathered once per call from the dense shift_x: columns near the
+// left edge, where c + offset still carries the float noise.
+struct ColumnFix {
+    int x, k;
+    std::ptrdiff_t shift;
+};
+struct ColumnFixes {
+    std::vector<ColumnFix> fix;  // by plane, then tap, then column
+    int begin[4] = {};           // plane q's fixes are fix[begin[q] .. begin[q + 1])
+};
+
+ColumnFixes column_fixes(const Plan& pl) {
+    ColumnFixes f;
+    for (int q = 0; q < 3; ++q) {
+        f.begin[q] = static_cast<int>(f.fix.size());
+        if (pl.shift_x.empty()) continue;
+        for (int k = 0; k < pl.p.points[q]; ++k) {
+            const std::ptrdiff_t* sx = pl.shift_x.data() + static_cast<std::size_t>(q * kMaxPoints + k) * pl.Wi;
+            for (int x = 0; x < pl.Wi; ++x)
+                if (sx[x] != 0) f.fix.push_back({x, k, sx[x]});
+        }
+    }
+    f.begin[3] = static_cast<int>(f.fix.size());
+    return f;
+}
+
+// Kept out of line: inlined, this rare path made the common row loop of accumulate() measurably slower.
+#if defined(__GNUC__) || defined(__clang__)
+#define MEFAST_LBP_OUT_OF_LINE __attribute__((noinline))
+#else
+#define MEFAST_LBP_OUT_OF_LINE
+#endif
+
+// One plane of a row with shifted offsets: the offsets of this row (its row and frame shifts added) through the
+// same fast compare, then the bits of the column fixes redone.
 template <class V, class C>
-void row_codes(const V* centre, const Plan& pl, C* code) {
+MEFAST_LBP_OUT_OF_LINE void shifted_row(const V* centre, const Plan& pl, const ColumnFixes& fixes, int q, int rt,
+                                        int y, C* out) {
+    const int P = pl.p.points[q];
+    std::ptrdiff_t off[kMaxPoints] = {};
+    for (int k = 0; k < P; ++k) {
+        const std::size_t tap = static_cast<std::size_t>(q * kMaxPoints + k);
+        off[k] = pl.off[q][k];
+        if (!pl.shift_y.empty()) off[k] += pl.shift_y[tap * pl.Hi + y];
+        if (!pl.shift_t.empty()) off[k] += pl.shift_t[tap * pl.Tc + rt];
+    }
+    code_row(centre, pl.Wi, off, P, out);
+    for (int i = fixes.begin[q]; i < fixes.begin[q + 1]; ++i) {
+        const ColumnFix& f = fixes.fix[static_cast<std::size_t>(i)];
+        const unsigned b = bit(centre[f.x + off[f.k] + f.shift], centre[f.x]);
+        out[f.x] = static_cast<C>((out[f.x] & ~(1u << f.k)) | (b << f.k));
+    }
+}
+
+// Codes of the centre row y of centre frame rt (offsets from the first centre row and frame) on the three planes.
+template <class V, class C>
+void row_codes(const V* centre, const Plan& pl, const ColumnFixes& fixes, int rt, int y, C* code) {
     const int n = pl.Wi;
     for (int q = 0; q < 3; ++q) {
         C* out = code + static_cast<std::ptrdiff_t>(q) * n;
-        if (pl.p.sampling == Sampling::rounded)
-            code_row(centre, n, pl.off[q], pl.p.points[q], out);
-        else
+        if (pl.p.sampling == Sampling::bilinear)
             code_row(centre, n, pl.taps[q], pl.p.points[q], out);
+        else if (pl.shifted)
+            shifted_row(centre, pl, fixes, q, rt, y, out);
+        else
+            code_row(centre, n, pl.off[q], pl.p.points[q], out);
     }
 }
 
@@ -476,6 +579,7 @@ void accumulate(const V* clip, const Plan& pl, int t0, int t1, std::uint32_t* hi
     const std::ptrdiff_t block_stride = 3 * static_cast<std::ptrdiff_t>(bins);
     const bool legacy = pl.p.mode == Mode::meb;
     const std::vector<Run> runs = column_runs(pl);
+    const ColumnFixes fixes = column_fixes(pl);
     std::vector<C> code(3 * static_cast<std::size_t>(n));
     std::vector<std::uint32_t> bin(3 * static_cast<std::size_t>(n));
     const std::uint16_t* tab[3] = {pl.table[0].data(), pl.table[1].data(), pl.table[2].data()};
@@ -488,7 +592,7 @@ void accumulate(const V* clip, const Plan& pl, int t0, int t1, std::uint32_t* hi
         const V* frame = clip + static_cast<std::ptrdiff_t>(rt + pl.time_border) * HW;
         for (int y = 0; y < pl.Hi; ++y) {
             const V* centre = frame + static_cast<std::ptrdiff_t>(y + pl.border) * pl.W + pl.border;
-            row_codes<V, C>(centre, pl, code.data());
+            row_codes<V, C>(centre, pl, fixes, rt, y, code.data());
             for (int q = 0; q < 3; ++q) {
                 const C* cq = code.data() + static_cast<std::ptrdiff_t>(q) * n;
                 std::uint32_t* bq = bin.data() + static_cast<std::ptrdiff_t>(q) * n;
@@ -573,11 +677,12 @@ void codes(const V* clip, const Plan& pl, std::uint16_t* out) {
     const int n = pl.Wi;
     const std::ptrdiff_t HW = static_cast<std::ptrdiff_t>(pl.H) * pl.W;
     std::vector<std::uint16_t> code(3 * static_cast<std::size_t>(n));
+    const ColumnFixes fixes = column_fixes(pl);
     for (int rt = 0; rt < pl.Tc; ++rt) {
         for (int y = 0; y < pl.Hi; ++y) {
             const V* centre = clip + static_cast<std::ptrdiff_t>(rt + pl.time_border) * HW +
                               static_cast<std::ptrdiff_t>(y + pl.border) * pl.W + pl.border;
-            row_codes<V, std::uint16_t>(centre, pl, code.data());
+            row_codes<V, std::uint16_t>(centre, pl, fixes, rt, y, code.data());
             std::uint16_t* o = out + (static_cast<std::ptrdiff_t>(rt) * pl.Hi + y) * n * 3;
             for (int x = 0; x < n; ++x)
                 for (int q = 0; q < 3; ++q) o[x * 3 + q] = code[static_cast<std::size_t>(q) * n + x];

@@ -8,10 +8,11 @@ Two modes share one kernel:
     equal time parts, each (block, plane) histogram normalised to sum 1.
 ``mode="reference"``  (``"meb"``, its old name, still works with a DeprecationWarning)
     Reproduces MEB's ``LBPTOP`` (tvaranka/meb, a port of Zhao's block code) bin for bin, quirks included: its
-    plane geometry (``ordering="block"``), its overlap arithmetic and two-block pixel membership (a pixel counts
-    in its "cur" block and, if different, its "new" block, never in all blocks of a 4-way overlap), the missing
-    clamp that makes ``overlap=0`` wrap new block -1 onto the last block, its time partition (from the whole clip
-    and the *spatial* border), the YT histogram indexed with the XT mapping table, raw counts.
+    plane geometry (``ordering="block"``), its rounding of absolute coordinates (see ``sampling``), its overlap
+    arithmetic and two-block pixel membership (a pixel counts in its "cur" block and, if different, its "new"
+    block, never in all blocks of a 4-way overlap), the missing clamp that makes ``overlap=0`` wrap new block -1
+    onto the last block, its time partition (from the whole clip and the *spatial* border), the YT histogram
+    indexed with the XT mapping table, raw counts.
 
 See the shared spec ``specs/descriptors.md`` section 2 for the formulas.
 """
@@ -119,8 +120,12 @@ def lbp_top(
     sampling : {"rounded", "bilinear"}
         ``"rounded"``: neighbour offsets rounded to the nearest integer (``floor(v + 0.5)``), as every
         reference does by default; the features are then invariant to any strictly increasing grey-level
-        transform. ``"bilinear"`` (``paper`` mode only): neighbours interpolated bilinearly at their exact
-        positions (rounded to 5 decimals, as scikit-image does), in double; exact ties count as 1.
+        transform. ``paper`` mode rounds each offset once; ``reference`` mode rounds the absolute coordinate as
+        MEB does, ``floor(c + v + 0.5)`` in double with MEB's 1-based column and row and 0-based frame. The two
+        differ only where an offset is a half-integer up to float noise (P = 6 or 12 with R = 1 or 3, e.g.
+        ``3 cos 60° = 1.5000000000000004``): MEB's rounded offset then depends on the centre's position.
+        ``"bilinear"`` (``paper`` mode only): neighbours interpolated bilinearly at their exact positions
+        (rounded to 5 decimals, as scikit-image does), in double; exact ties count as 1.
     normalize : {"none", "per_block_plane", "per_plane", "global_l1"}, optional
         ``"none"``: raw counts. ``"per_block_plane"``: each (block, plane) histogram sums to 1.
         ``"per_plane"``: each plane's histograms, over all blocks, sum to 1. ``"global_l1"``: the whole vector

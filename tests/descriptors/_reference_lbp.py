@@ -1,7 +1,8 @@
 """Brute-force references for LBP-TOP and TIM, written from the shared spec (sections 2 and 3), not from the C++.
 
 * ``lbp_top_ref``: voxel by voxel in plain Python. Block membership is evaluated per pixel with the spec's
-  formulas (MEB's floating-point arithmetic and numpy's negative-index wrap for ``mode="reference"``); bilinear
+  formulas (MEB's floating-point arithmetic and numpy's negative-index wrap for ``mode="reference"``), and so is
+  the rounding of neighbour coordinates (``mode="reference"``: of the absolute coordinate, spec 2.3); bilinear
   sampling is evaluated exactly with rational arithmetic (integer-valued clips only), so ties are exact.
 * ``lbp_top_numpy``: a vectorised NumPy LBP-TOP (paper mode, rounded sampling): shifted-array comparisons and
   ``np.bincount`` per block. The benchmarks' peer.
@@ -86,11 +87,25 @@ def _bilinear_exact(video, t, y, x, off, q):
     return (1 - fa) * ((1 - fb) * v00 + fb * v01) + fa * ((1 - fb) * v10 + fb * v11)
 
 
-def lbp_codes_ref(video, radius=(3, 3, 3), points=(8, 8, 8), ordering="orig", sampling="rounded"):
-    """Codes of every centre voxel, shape (T - 2 R_T, H - 2B, W - 2B, 3), voxel by voxel."""
+def rounded_coordinate(c, offset, rounding="offset"):
+    """Rounded neighbour coordinate of a centre at c (spec 2.3).
+
+    ``"offset"`` (paper mode): c + floor(offset + 0.5), the same offset at every centre. ``"absolute"`` (reference
+    mode): floor(c + offset + 0.5) in double, on MEB's coordinate c. Where the offset is a half-integer up to float
+    noise (R cos 60 deg = 1.5000000000000004) the sum rounds either way depending on c.
+    """
+    if rounding == "offset":
+        return c + math.floor(offset + 0.5)
+    return math.floor(c + offset + 0.5)
+
+
+def lbp_codes_ref(video, radius=(3, 3, 3), points=(8, 8, 8), ordering="orig", sampling="rounded", rounding="offset"):
+    """Codes of every centre voxel, shape (T - 2 R_T, H - 2B, W - 2B, 3), voxel by voxel. ``rounding``: see
+    :func:`rounded_coordinate`; ``"absolute"`` uses MEB's coordinates, 1-based columns and rows, 0-based frames."""
     T, H, W = video.shape
     B, L = max(radius[0], radius[1]), radius[2]
     offs = plane_offsets(radius, points, ordering)
+    base = 1 if rounding == "absolute" else 0  # MEB numbers columns and rows from 1
     if sampling == "bilinear" and not np.array_equal(video, np.round(video)):
         raise ValueError("the exact bilinear reference needs an integer-valued clip")
     out = np.zeros((T - 2 * L, H - 2 * B, W - 2 * B, 3), np.int64)
@@ -102,9 +117,9 @@ def lbp_codes_ref(video, radius=(3, 3, 3), points=(8, 8, 8), ordering="orig", sa
                     code = 0
                     for p, (dx, dy, dt) in enumerate(offs[q]):
                         if sampling == "rounded":
-                            nx = x + math.floor(dx + 0.5)
-                            ny = y + math.floor(dy + 0.5)
-                            nt = t + math.floor(dt + 0.5)
+                            nx = rounded_coordinate(x + base, dx, rounding) - base
+                            ny = rounded_coordinate(y + base, dy, rounding) - base
+                            nt = rounded_coordinate(t, dt, rounding)
                             v = video[nt, ny, nx]
                         else:
                             v = _bilinear_exact(video, t, y, x, (dx, dy, dt), q)
@@ -202,7 +217,8 @@ def lbp_top_ref(video, *, sampling="rounded", normalize=None, mode="paper", orde
     tables, bins = g.tables()
     if mode == "reference":
         tables[2] = tables[1]  # MEB indexes the YT histogram with code_xt
-    codes = lbp_codes_ref(video, g.radius, g.points, ordering, sampling)
+    rounding = "absolute" if mode == "reference" else "offset"
+    codes = lbp_codes_ref(video, g.radius, g.points, ordering, sampling, rounding)
     n_blocks = nt * rows * cols
     hist = np.zeros((n_blocks * 3, bins), np.int64)  # MEB's layout: row = block * 3 + plane
     Tc, Hi, Wi = codes.shape[:3]

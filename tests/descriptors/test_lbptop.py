@@ -78,6 +78,27 @@ def test_codes_match_reference_voxel_for_voxel(rng):
     np.testing.assert_array_equal(got, ref.lbp_codes_ref(video, (2, 3, 2), (8, 6, 8), "block"))
 
 
+# Offsets that are half-integers up to float noise (3 cos 60 deg = 1.5000000000000004, sin 30 deg, ...): MEB rounds
+# floor(c + offset + 0.5) on the absolute coordinate, so the rounded offset changes with the centre's position.
+HALF_INTEGER_OFFSETS = {
+    "P6-R3": dict(points=(6, 6, 6), radius=(3, 3, 3)),
+    "P8-6-6-R3": dict(points=(8, 6, 6), radius=(3, 3, 3)),
+    "P12-R3": dict(points=(12, 12, 12), radius=(3, 3, 3)),
+    "P12-R1": dict(points=(12, 12, 12), radius=(1, 1, 1)),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32], ids=["uint8", "float32"])
+@pytest.mark.parametrize("kw", list(HALF_INTEGER_OFFSETS.values()), ids=list(HALF_INTEGER_OFFSETS))
+def test_reference_mode_rounds_absolute_coordinates(kw, dtype, rng):
+    video = rng.integers(0, 4, (10, 17, 19), dtype=np.uint8).astype(dtype)  # few levels: many ties
+    params = _core.LBPTOPParams(mode="meb", ordering="block", blocks=(1, 1), overlap=0.5, **kw)
+    want = ref.lbp_codes_ref(video, kw["radius"], kw["points"], "block", rounding="absolute")
+    np.testing.assert_array_equal(_core.lbp_top_codes(video, params), want)
+    hist = dict(mode="reference", blocks=(2, 2), overlap=0.5, normalize="none", **kw)
+    np.testing.assert_array_equal(mefast.lbp_top(video, **hist), ref.lbp_top_ref(video, **hist))
+
+
 @pytest.mark.parametrize("normalize", ["per_block_plane", "per_plane", "global_l1"])
 def test_normalisations_match_reference(normalize, rng):
     video = _clip(rng)
@@ -522,8 +543,9 @@ LBP_CASES = [
     {"sampling": "bilinear", "mapping": "riu2", "time_blocks": 2, "overlap": 0.2},
     {"mapping": None, "points": (4, 6, 8), "radius": (1, 2, 2), "blocks": (3, 2), "normalize": "per_plane"},
     {"mode": "reference", "overlap": 0.3, "time_blocks": 2, "normalize": "global_l1", "blocks": (4, 4)},
+    {"mode": "reference", "points": (12, 12, 12), "time_blocks": 2},  # offsets that vary with the centre
 ]
-LBP_IDS = ["defaults", "meb", "bilinear-riu2", "none-mixed", "meb-overlap"]
+LBP_IDS = ["defaults", "meb", "bilinear-riu2", "none-mixed", "meb-overlap", "meb-P12"]
 
 
 @pytest.mark.parametrize("params", LBP_CASES, ids=LBP_IDS)

@@ -61,6 +61,15 @@ struct Plan {
     int n_blocks = 0;
     std::vector<std::uint16_t> table[3];         // per plane (meb: YT indexes the XT table, as MEB does)
     std::ptrdiff_t off[3][kMaxPoints] = {};      // rounded sampling: element offsets from the centre
+    // Paper mode rounds each offset, floor(offset + 0.5). meb mode rounds the absolute coordinate, floor(c +
+    // offset + 0.5) with c MEB's 1-based column and row and 0-based frame (spec 2.3). Where an offset is a
+    // half-integer up to float noise (P = 6 or 12 with R = 1 or 3, ...) that depends on c: off then holds the
+    // rounding at the last centre position along the axis, and shift_x, shift_y, shift_t what the centre's
+    // column, row and frame add to it (non-zero only where c is small enough to keep the noise: within the first
+    // 30 positions for R <= 8), in elements, at [(q * kMaxPoints + k) * n + position] for n = Wi, Hi, Tc. A
+    // vector is empty when no tap varies along its axis (always in paper mode, and for P = 4, 8, 16).
+    std::vector<std::ptrdiff_t> shift_x, shift_y, shift_t;
+    bool shifted = false;                        // any of shift_x, shift_y, shift_t is in use
     BilinearTap taps[3][kMaxPoints] = {};        // bilinear sampling
     // Block membership. legacy (meb): per position the cur and new block, spec 2.6/2.7; rect (paper): per
     // position the first and last block containing it.
