@@ -679,6 +679,27 @@ def _alignment_matrix(pts: NDArray[np.float64], size: tuple[int, int], margin: f
     return np.column_stack([lin, shift])
 
 
+def _check_caller_landmarks(landmarks: ArrayLike, shape: tuple[int, ...]) -> NDArray[np.float64]:
+    """Given landmarks as float64 ``(68, 2)``: finite, and no further outside the image than half its size.
+
+    A face cut by the frame (a tight crop through the jaw and chin) has landmarks outside the image, as
+    :func:`landmarks68` returns them; the warp replicates the border there. Points further out than half
+    the image's height or width belong to another image (or are swapped, or scaled).
+    """
+    pts = check_landmarks(landmarks)
+    h, w = shape[0], shape[1]
+    dx, dy = w / 2, h / 2
+    far = (pts[:, 0] < -dx) | (pts[:, 0] > w - 1 + dx) | (pts[:, 1] < -dy) | (pts[:, 1] > h - 1 + dy)
+    if far.any():
+        i = int(np.flatnonzero(far)[0])
+        raise ShapeError(
+            f"landmarks: {int(far.sum())} landmark(s) lie outside the {h}x{w} image by more than half its size, "
+            f"first landmark {i} at (x, y) = ({pts[i, 0]:.2f}, {pts[i, 1]:.2f}); landmarks of another image? "
+            "(points of a face the frame cuts, as landmarks68 gives them, may lie just outside it)"
+        )
+    return pts
+
+
 def _reference_frame(reference: Any, n: int) -> int:
     """``crop_align``'s ``reference`` (a frame index of the ``n``-frame clip, negative from the end), checked.
 
@@ -742,7 +763,8 @@ def crop_align(
     FaceNotFoundError
         No landmarks or box given and no face found in the reference frame.
     ShapeError
-        Bad video, landmarks of the wrong shape, non-finite or outside the frame.
+        Bad video, landmarks of the wrong shape, non-finite, or further outside the frame than half its size
+        (a face the frame cuts may have landmarks just outside it, as :func:`landmarks68` gives them).
     """
     arr = check_video(video, "video")
     reference_frame = arr[_reference_frame(reference, arr.shape[0])]
@@ -799,10 +821,10 @@ def face_transform(image: ArrayLike, **options: Unpack[_TransformOptions]) -> Fa
         lm = landmarks68(frame, options["box"], method=options["method"], model=options["model"],
                          detector=options["detector"], coarse_size=options["coarse_size"])  # fmt: skip
     elif isinstance(landmarks, Landmarks):
-        check_landmarks(landmarks.points, image_shape=frame.shape[:2])
+        _check_caller_landmarks(landmarks.points, frame.shape[:2])
         lm = landmarks
     else:
-        pts = check_landmarks(landmarks, image_shape=frame.shape[:2])
+        pts = _check_caller_landmarks(landmarks, frame.shape[:2])
         lm = Landmarks(pts.astype(np.float32), approximate=False, source="caller")
     matrix = _alignment_matrix(lm.points.astype(np.float64), (h, w), float(margin))
     bare = FaceTransform(matrix, (h, w))

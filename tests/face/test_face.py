@@ -364,8 +364,8 @@ def test_crop_align_bad_input():
     bad[3] = np.nan
     with pytest.raises(ShapeError, match="NaN"):
         mefast.crop_align(video, landmarks=bad)
-    with pytest.raises(ShapeError, match="outside the 280x230 image"):
-        mefast.crop_align(video, landmarks=lm + 200)
+    with pytest.raises(ShapeError, match="outside the 280x230 image by more than half its size"):
+        mefast.crop_align(video, landmarks=lm + 400)  # far outside: another image's landmarks
     with pytest.raises(ShapeError, match="eye centres"):
         mefast.crop_align(video, landmarks=np.full((68, 2), 50.0))
     with pytest.raises(ShapeError, match=r"\(T, H, W\)"):
@@ -376,3 +376,41 @@ def test_crop_align_bad_input():
         mefast.crop_align(video, margin=-0.1, landmarks=lm)
     with pytest.raises(ValueError, match="reference"):
         mefast.crop_align(video, reference=2, landmarks=lm)
+
+
+@pytest.mark.parametrize(
+    ("method", "detector"),
+    [
+        pytest.param("template", "lbp", id="template-lbp"),
+        pytest.param(
+            "template",
+            "haar",
+            id="template-haar",
+            marks=pytest.mark.skipif("haar" not in face.available_detectors(), reason="no Haar cascade"),
+        ),
+        pytest.param("dlib", "dlib", id="dlib", marks=needs_dlib),
+    ],
+)
+def test_landmarks68_of_a_tight_crop_are_accepted_back(method, detector):
+    # A tight crop (as the corpora's Cropped folders are) cuts the jaw and chin: their landmarks lie just outside.
+    tight = np.ascontiguousarray(face_image()[60:150, 45:125])
+    lm = face.landmarks68(tight, method=method, detector=detector)
+    h, w = tight.shape[:2]
+    outside = (lm.points[:, 0] < 0) | (lm.points[:, 0] > w - 1) | (lm.points[:, 1] < 0) | (lm.points[:, 1] > h - 1)
+    assert outside.any()  # the case in question
+    given = mefast.crop_align(tight[None], landmarks=lm, size=(64, 64))
+    detected = mefast.crop_align(tight[None], method=method, detector=detector, size=(64, 64))
+    np.testing.assert_array_equal(given.video, detected.video)
+    assert face.face_transform(tight, landmarks=lm.points, size=(64, 64)).landmarks.source == "caller"
+
+
+def test_caller_landmarks_just_outside_the_frame_are_accepted():
+    tight = np.ascontiguousarray(face_image()[60:150, 45:125])
+    lm = face_landmarks() - (45, 60)  # the full face's landmarks in the crop: jaw and chin outside it
+    clip, transform = mefast.crop_align(tight[None], landmarks=lm, size=(64, 64))
+    assert clip.shape == (1, 64, 64, 3)
+    np.testing.assert_allclose(transform.unmap_points(transform.landmarks.points), lm, atol=1e-3)
+    bad = lm.copy()
+    bad[8] = np.nan
+    with pytest.raises(ShapeError, match="NaN"):
+        mefast.crop_align(tight[None], landmarks=bad)
