@@ -104,6 +104,26 @@ def _owner() -> dict[str, Any]:
     return {"pid": os.getpid(), "host": socket.gethostname(), "since": _utcnow()}
 
 
+def creator_alive(owner: Mapping[str, Any]) -> bool:
+    """Whether the process that began creating a store may still be at it.
+
+    On this machine its process id tells (this process's own id: an earlier call of this process, which gave up);
+    on another one it cannot be told, and the creation counts as running.
+    """
+    if owner.get("host") != socket.gethostname():
+        return True
+    pid = owner.get("pid")
+    if not isinstance(pid, int) or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def _describe_owner(owner: Mapping[str, Any]) -> str:
     return f"by process {owner.get('pid')} on {owner.get('host')} since {owner.get('since')}"
 
@@ -1228,7 +1248,11 @@ class RecordingStore:
             raise ValueError("recordings is empty: a store needs at least one recording")
         if not overwrite and MEStore.exists(path):  # any zarr group there, of either kind
             raise StoreError(f"a store exists at {path!s}; pass overwrite=True to replace it")
-        group = zarr.open_group(store=_zarr_location(path), mode="w" if overwrite else "w-", zarr_format=3)
+        # The first metadata write names the store as being created (MEStore.creating); the last one replaces
+        # every attribute, so a killed creation is recognisable and never mistaken for a store.
+        group = zarr.open_group(
+            store=_zarr_location(path), mode="w" if overwrite else "w-", zarr_format=3, attributes={_CREATING: _owner()}
+        )
         spec = {name: tuple(int(s) for s in shape) for name, shape in arrays.items()}
         for name in spec:
             if not _NAME.match(name):
@@ -1257,7 +1281,7 @@ class RecordingStore:
         done[:] = False
         from ._version import __version__
 
-        group.attrs.update(
+        group.attrs.put(  # replaces the creation marker
             _jsonable(
                 {
                     **(dict(attrs) if attrs else {}),

@@ -6,7 +6,6 @@ import hashlib
 import json
 import logging
 import os
-import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ import numpy as np
 
 from ..errors import StoreError
 from ..flow import TVL1_ADDED_FIELDS
-from ..store import MEStore, _jsonable
+from ..store import MEStore, _jsonable, creator_alive
 
 log = logging.getLogger(__package__)
 
@@ -204,26 +203,6 @@ def _update_annotations(st: MEStore, dataset: Any, annotations: Any) -> None:
     st.update_attrs(annotation_sha256=prov["annotation_sha256"], samples_sha256=prov["samples_sha256"])
 
 
-def _alive(owner: dict[str, Any]) -> bool:
-    """Whether the process that began creating a store may still be at it.
-
-    On this machine its process id tells (this process's own id: an earlier call of this process, which gave up);
-    on another one it cannot be told, and the creation counts as running.
-    """
-    if owner.get("host") != socket.gethostname():
-        return True
-    pid = owner.get("pid")
-    if not isinstance(pid, int) or pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
-
-
 def _open_or_create(
     location: Any,
     dataset: Any,
@@ -238,7 +217,7 @@ def _open_or_create(
     exists = MEStore.exists(location)
     creating = MEStore.creating(location) if exists else None
     if creating is not None:  # a creation that did not finish holds nothing to keep: create the store again
-        if _alive(creating) and not force_unlock:
+        if creator_alive(creating) and not force_unlock:
             raise StoreError(
                 f"{location} is being created by another run (process {creating.get('pid')} on "
                 f"{creating.get('host')} since {creating.get('since')}); wait for it, or pass force_unlock=True "

@@ -96,7 +96,7 @@ def preprocess_recordings(
         ``computed``, ``skipped`` (recording indices) and ``failures`` (index -> reason).
     """
     from ..errors import StoreError
-    from ..store import RecordingStore
+    from ..store import MEStore, RecordingStore, creator_alive
 
     opts = options or recording_options(recordings.fps)
     attrs = {
@@ -106,6 +106,14 @@ def preprocess_recordings(
         "annotations": [str(p) for p in recordings.annotations],
     }
     ids = recordings.recordings["recording_id"].tolist()
+    creating = None if overwrite else MEStore.creating(path)
+    if creating is not None:  # a creation that did not finish holds nothing to keep: create the store again
+        if creator_alive(creating):
+            raise StoreError(
+                f"{path!s} is being created by another run (process {creating.get('pid')} on {creating.get('host')} "
+                f"since {creating.get('since')}); wait for it, or pass overwrite=True if that run is gone"
+            )
+        overwrite = True
     try:
         st = None if overwrite else RecordingStore.open(path, "r+")
     except StoreError:

@@ -227,3 +227,28 @@ def test_only_missing_respots_filled_apexes_and_keeps_annotated_ones(tmp_path) -
     spotted = out.corrections[out.corrections["reason"].str.startswith("apex spotted")]
     assert spotted["sample_id"].tolist() == [ids[0]]
     assert out.samples["apex"].tolist()[1:] == ds.samples["apex"].tolist()[1:]
+
+
+def test_an_interrupted_recording_store_creation_is_completed_by_a_rerun(corpus, tmp_path) -> None:
+    """A run killed while creating its recording store leaves a group marked as being created (no schema): the
+    rerun creates it again; a creation by a live process is left alone."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    import zarr
+
+    _, root = corpus
+    path = tmp_path / "half.zarr"
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True, check=True).stdout)  # fmt: skip
+    marker = {"pid": dead, "host": socket.gethostname(), "since": "2026-12-07T00:00:00Z"}
+    zarr.open_group(str(path), mode="w", attributes={"mefast_creating": marker}).create_group("rec")
+    report = preprocess_recordings(load_long("casme3a", root), path, options=OPTS, backend="serial")
+    assert report["failures"] == {} and len(report["computed"]) == 2
+    assert RecordingStore.open(path).done.all() and "mefast_creating" not in RecordingStore.open(path).attrs
+    busy = tmp_path / "busy.zarr"
+    zarr.open_group(str(busy), mode="w", attributes={"mefast_creating": {**marker, "pid": os.getppid()}})
+    with pytest.raises(StoreError, match="is being created by another run"):
+        preprocess_recordings(load_long("casme3a", root), busy, options=OPTS, backend="serial")
