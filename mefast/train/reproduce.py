@@ -272,7 +272,8 @@ def quick_store(path: str | Path, *, n_subjects: int = 3, clips_per_subject: int
     """A small store of every synthetic corpus (:mod:`mefast.datasets.synthetic`), made with the real pipeline.
 
     48 x 48 face crops (already aligned), TV-L1 ``fast``, stored at 32 x 32 with ``flow``, ``strain``,
-    ``lbptop``, ``biwoof`` and ``frames`` (no ``mdmo``: its per-frame flows take most of the time). Seconds.
+    ``lbptop``, ``biwoof``, ``frames`` and the descriptors baseline rows read (``hoof``, ``hog3d``, ``lbpsip``;
+    no ``mdmo``: its per-frame flows take most of the time). Seconds.
     Reused when it already exists.
     """
     from ..datasets import composite, load, synthetic
@@ -299,7 +300,7 @@ def quick_store(path: str | Path, *, n_subjects: int = 3, clips_per_subject: int
         store,
         size=(32, 32),
         n_jobs=1,
-        features=("flow", "strain", "lbptop", "biwoof", "frames"),
+        features=("flow", "strain", "lbptop", "biwoof", "frames", "hoof", "hog3d", "lbpsip"),
         options=PreprocessOptions(crop_size=(48, 48), align="none", flow="fast"),
     )
     return store
