@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
@@ -107,3 +108,30 @@ def pytest_collection_modifyitems(config, items):  # noqa: ARG001
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+class KilledHere(BaseException):
+    """What a kill looks like to the code after it: nothing more runs (not an Exception: no handler catches it)."""
+
+
+@pytest.fixture
+def killed_at() -> Callable[[str], contextlib.AbstractContextManager[None]]:
+    """``with killed_at("done"): ...`` stops the code inside as a killed process would, when zarr is about to
+    create the array ``"done"`` (a store's creation, interrupted there); the block ends there, raising nothing."""
+    import zarr
+
+    @contextlib.contextmanager
+    def arm(name: str) -> Iterator[None]:
+        real = zarr.Group.create_array
+
+        def create_array(self, array, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if array == name:
+                raise KilledHere
+            return real(self, array, *args, **kwargs)
+
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr(zarr.Group, "create_array", create_array)
+            with pytest.raises(KilledHere):
+                yield
+
+    return arm

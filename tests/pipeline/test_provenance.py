@@ -5,14 +5,10 @@ from __future__ import annotations
 import dataclasses
 import re
 
-import cv2
-import numpy as np
-import pandas as pd
 import pytest
 
 import mefast
 from mefast import MEStore, StoreError
-from mefast.data import face_image
 from mefast.datasets import Dataset
 from mefast.pipeline import PreprocessOptions, preprocess
 
@@ -21,25 +17,8 @@ T = 3
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> Dataset:
-    """Three 3-frame clips of the astronaut face shifted by a pixel per frame, as PNG files."""
-    root = tmp_path_factory.mktemp("tiny")
-    face = cv2.resize(face_image(), (FRAME[1], FRAME[0]), interpolation=cv2.INTER_AREA)
-    rows, numbers, paths = [], [], []
-    for i in range(3):
-        folder = root / f"s{i}"
-        folder.mkdir()
-        clip = []
-        for t in range(1, T + 1):
-            p = folder / f"img{t}.png"
-            cv2.imwrite(str(p), cv2.cvtColor(np.roll(face, t + i, axis=1), cv2.COLOR_RGB2BGR))
-            clip.append(p)
-        rows.append({"sample_id": f"tiny/s{i}/EP01", "dataset": "tiny", "subject": f"s{i}", "clip": "EP01",
-                     "onset": 1, "apex": 2, "offset": T, "n_frames": T, "emotion": "surprise", "aus": "1"})  # fmt: skip
-        numbers.append(list(range(1, T + 1)))
-        paths.append(clip)
-    return Dataset(name="tiny", root=root, samples=pd.DataFrame(rows), frame_numbers=numbers, frame_paths=paths,
-                   au_names=("AU1",))  # fmt: skip
+def tiny(shifted_clips) -> Dataset:
+    return shifted_clips  # tests/pipeline/conftest.py
 
 
 #: MDMO's flow parameters before the presets were retuned (its default then, recorded as preset "fast"): a preset

@@ -8,14 +8,11 @@ import os
 import socket
 from pathlib import Path
 
-import cv2
 import numpy as np
-import pandas as pd
 import pytest
 import zarr
 
 from mefast import MEStore, StoreError
-from mefast.data import face_image
 from mefast.datasets import Dataset, composite, load, synthetic
 from mefast.pipeline import PreprocessOptions, preprocess
 
@@ -26,25 +23,8 @@ RUN = {"features": "flow", "size": (16, 16), "n_jobs": 1, "options": OPTS, "prog
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> Dataset:
-    """Three 3-frame clips of the astronaut face shifted by a pixel per frame, as PNG files, AU1 each."""
-    root = tmp_path_factory.mktemp("tiny")
-    face = cv2.resize(face_image(), (FRAME[1], FRAME[0]), interpolation=cv2.INTER_AREA)
-    rows, numbers, paths = [], [], []
-    for i in range(3):
-        folder = root / f"s{i}"
-        folder.mkdir()
-        clip = []
-        for t in range(1, T + 1):
-            p = folder / f"img{t}.png"
-            cv2.imwrite(str(p), cv2.cvtColor(np.roll(face, t + i, axis=1), cv2.COLOR_RGB2BGR))
-            clip.append(p)
-        rows.append({"sample_id": f"tiny/s{i}/EP01", "dataset": "tiny", "subject": f"s{i}", "clip": "EP01",
-                     "onset": 1, "apex": 2, "offset": T, "n_frames": T, "emotion": "surprise", "aus": "1"})  # fmt: skip
-        numbers.append(list(range(1, T + 1)))
-        paths.append(clip)
-    return Dataset(name="tiny", root=root, samples=pd.DataFrame(rows), frame_numbers=numbers, frame_paths=paths,
-                   au_names=("AU1",))  # fmt: skip
+def tiny(shifted_clips) -> Dataset:
+    return shifted_clips  # tests/pipeline/conftest.py
 
 
 def _relabel(ds: Dataset, row: int, au_names: tuple[str, ...] | None = None, **values) -> Dataset:
@@ -55,28 +35,11 @@ def _relabel(ds: Dataset, row: int, au_names: tuple[str, ...] | None = None, **v
 
 
 # ------------------------------------------------------------------------------------------- interrupted creation
-class _Killed(BaseException):
-    """What a kill looks like to the code after it: nothing more runs."""
-
-
-def _kill_creation(monkeypatch, at: str = "done") -> None:
-    real = zarr.Group.create_array
-
-    def create_array(self, name, *args, **kwargs):
-        if name == at:
-            raise _Killed
-        return real(self, name, *args, **kwargs)
-
-    monkeypatch.setattr(zarr.Group, "create_array", create_array)
-
-
 @pytest.mark.parametrize("overwrite", [False, True], ids=["same-command", "overwrite"])
-def test_a_run_killed_while_creating_its_store_is_completed_by_a_rerun(tiny, tmp_path, monkeypatch, overwrite):
+def test_a_run_killed_while_creating_its_store_is_completed_by_a_rerun(tiny, tmp_path, killed_at, overwrite):
     path = tmp_path / "s.zarr"
-    with monkeypatch.context() as m:
-        _kill_creation(m)
-        with pytest.raises(_Killed):
-            preprocess(tiny, path, **RUN)
+    with killed_at("done"):
+        preprocess(tiny, path, **RUN)
     assert MEStore.creating(path) is not None
     report = preprocess(tiny, path, overwrite=overwrite, **RUN)
     assert report.computed == 3 and not report.failures

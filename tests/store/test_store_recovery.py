@@ -60,30 +60,12 @@ def _fill(st: MEStore, i: int) -> dict[str, np.ndarray]:
     return values
 
 
-class _Killed(BaseException):
-    """What a kill looks like to the code after it: nothing more runs."""
-
-
-def _interrupt_create(monkeypatch, at: str) -> None:
-    """Make the next MEStore.create stop as a killed process would, when it is about to create array ``at``."""
-    real = zarr.Group.create_array
-
-    def create_array(self, name, *args, **kwargs):
-        if name == at:
-            raise _Killed
-        return real(self, name, *args, **kwargs)
-
-    monkeypatch.setattr(zarr.Group, "create_array", create_array)
-
-
 @pytest.mark.parametrize("at", ["sample_id", "flow", "done"])
-def test_an_interrupted_creation_is_recognised_and_never_opened(location, monkeypatch, at):
+def test_an_interrupted_creation_is_recognised_and_never_opened(location, killed_at, at):
     """A store whose creation stopped midway carries who created it and no schema: ``creating`` says so, and
     opening it names the problem; a complete store and a foreign group are not taken for one."""
-    with monkeypatch.context() as m:
-        _interrupt_create(m, at)
-        with pytest.raises(_Killed):
-            _make(location)
+    with killed_at(at):
+        _make(location)
     assert MEStore.exists(location)
     marker = MEStore.creating(location)
     assert marker is not None and marker["pid"] == os.getpid() and {"host", "since"} <= set(marker)
