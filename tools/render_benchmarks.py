@@ -816,6 +816,12 @@ def render_scale(r: Results) -> str:
         f"Per clip on one worker (wall time at a {sig(one['worker_core_share'], 2)} core share): {per_step}.",
     ]
     if "predicted_total_at_measured_share_s" in two:
+        # The model's c_cpu is the 1-worker run's: say which way the 2-worker run's CPU time per clip moved, and
+        # what the model predicts with that one instead (the part of the error the CPU time per clip explains).
+        cpu2 = two["worker_cpu_ms_per_clip"] / 1e3
+        moved = two.get("cpu_per_clip_vs_1_worker_pct", 100 * (cpu2 / cpu - 1))
+        change = f"{abs(moved):.1f} % {'higher' if moved > 0 else 'lower'} than" if round(moved, 1) else "the same as"
+        own = fixed + math.ceil(int(n_clips) / 2) * (cpu2 / two["worker_core_share"] + wait)
         out += [
             "",
             f"The check of the model against the 2-worker run, with `S` = {sig(fixed, 2)} s, `c_cpu` = "
@@ -824,9 +830,10 @@ def render_scale(r: Results) -> str:
             f"- at the core share the two workers measurably got on this shared machine "
             f"({sig(two['worker_core_share'], 2)} each), the model predicts "
             f"{sig(two['predicted_total_at_measured_share_s'], 4)} s for the 2-worker run, measured "
-            f"{sig(two['total_s'], 4)} s: **{two['projection_error_at_measured_share_pct']:+.1f} %** (the CPU time per "
-            "clip the second worker adds, from sharing one machine's caches and memory bandwidth, is not in the "
-            "model: see the table);",
+            f"{sig(two['total_s'], 4)} s: **{two['projection_error_at_measured_share_pct']:+.1f} %**. The 2-worker "
+            f"run's CPU time per clip was {change} the 1-worker run's ({sig(cpu2 * 1e3, 3)} "
+            f"vs {sig(cpu * 1e3, 3)} ms, see the table); with it as `c_cpu` the model predicts {sig(own, 4)} s "
+            f"({100 * (own - two['total_s']) / two['total_s']:+.1f} %);",
             f"- with a free core per worker it predicts {sig(two['predicted_total_s'], 3)} s "
             f"({sig(int(n_clips) / two['predicted_total_s'], 2)} clips/s; error against this machine's run "
             f"{two['projection_error_pct']:+.1f} %, which could not give each worker a whole core).",
