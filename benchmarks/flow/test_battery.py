@@ -1,10 +1,13 @@
-"""Flow presets on the held-out battery: mean and worst-case endpoint error, and time per pair, next to the peers.
+"""Flow presets on the battery: mean and worst-case endpoint error, and time per pair, next to the peers.
 
-The battery (:mod:`mefast._battery`, exported as ``mefast.testing.flow_battery``): 4 images (the astronaut face,
-scikit-image's cameraman head and Chelsea the cat's face, scikit-learn's china.jpg scene) x 4 amplitudes
-(0.5, 1, 2, 4 px maximum displacement) x 4 random smooth fields, 340x280, sensor noise of 1 grey level, drawn
-from the *report* seeds (1_000_000 + k), which no parameter was chosen on; plus the Middlebury 2014
-"Motorcycle" stereo pair with its measured disparity (shipped by scikit-image), at a quarter of its size.
+What is held out: held-out seeds (the tuning images warped by other random fields), plus Motorcycle, an image the
+tuning never saw. The battery (:mod:`mefast._battery`, exported as ``mefast.testing.flow_battery``): 4 images (the
+astronaut face, scikit-image's cameraman head and Chelsea the cat's face, scikit-learn's china.jpg scene) x 4
+amplitudes (0.5, 1, 2, 4 px maximum displacement) x 4 random smooth fields, 340x280, sensor noise of 1 grey level,
+drawn from the *report* seeds (1_000_000 + k), which no parameter was chosen on: the same 4 images as the tuning
+seeds, only the fields and the noise differ. Plus the Middlebury 2014 "Motorcycle" stereo pair with its measured
+disparity (shipped by scikit-image), at a quarter of its size, the one image the tuning never saw. (The group name
+in the results file, "... 64 held-out pairs ...", means these report-seed pairs.)
 
 Every method runs the 64 synthetic pairs one after the other on one thread with its engine reused: mefast's
 four battery presets (``mefast.TVL1``: ``opencv``, ``accurate``, ``fast``, ``robust``), OpenCV's DualTVL1 with
