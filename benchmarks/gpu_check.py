@@ -34,8 +34,10 @@ Checks (tolerances are printed with each row):
 * ``lbp_top`` and ``tim`` (when the module has them): the same numbers as the CPU core.
 * ``preprocess``: clips/s of the whole preprocessing of a CASME II-sized synthetic corpus (every default
   feature, every core as workers) with ``device="cuda"`` next to the CPU, the two stores checked to agree.
-* Throughput at 340x280: TV-L1 pairs/s for batches of 1, 16 and 256 with OpenCV's default parameters
-  against OpenCV's single-thread DualTVL1 with identical parameters (goal: >= 1000x at equal accuracy),
+* Throughput at 340x280: TV-L1 pairs/s for batches of 1, 16 and 256 distinct face pairs (every pair its own
+  two frames, so a batch of b pairs builds 2 b image pyramids: no frame is shared or repeated) with OpenCV's
+  default parameters against OpenCV's single-thread DualTVL1 with identical parameters (goal: >= 1000x at equal
+  accuracy: the GPU's EPE at most 1.05x OpenCV's on the same pairs, the ones OpenCV ran),
   LBP-TOP clips/s and TIM clips/s against the CPU core on all cores.
 """
 
@@ -62,7 +64,7 @@ BUILD = ROOT / "build" / "gpu-check"
 SIZE = (340, 280)  # (H, W), the face-crop size of the specs' measurements
 N_CHECK = 16  # pairs compared with the CPU core per TV-L1 case
 BATCHES = (1, 16, 256)  # TV-L1 batch sizes timed
-N_DISTINCT = 32  # distinct face pairs behind the timed batches
+N_DISTINCT = max(BATCHES)  # distinct face pairs behind the timed batches: every timed pair is a different pair
 SCALE = 1  # 1, or less to shrink every workload (--emulate)
 
 
@@ -242,7 +244,11 @@ def _median_time(fn: Callable[[], Any], reps: int) -> float:
 
 
 def face_batch(n_distinct: int, n_pairs: int, seed0: int = 0):
-    """Frames (2 n_distinct, H, W) float32, pair indexes tiled to n_pairs, and the known flow of each pair."""
+    """Frames (2 n_distinct, H, W) float32, pair indexes tiled to n_pairs, and the known flow of each pair.
+
+    With ``n_pairs > n_distinct`` pairs repeat (and the CUDA driver, which builds each frame's pyramid once per
+    call, would do less work per pair): the throughput rows ask for ``n_pairs == n_distinct``.
+    """
     import numpy as np
 
     from mefast.testing import face_flow_pair
@@ -453,18 +459,25 @@ def throughput_tvl1(rep: Report, quick: bool) -> None:
 
     params = mefast.TVL1Params.preset("opencv")  # OpenCV's DualTVL1 defaults
     d = params._core_params
-    frames, i0, i1, truth, pairs = face_batch(N_DISTINCT, max(BATCHES), seed0=0)
+    big = max(BATCHES)
+    assert N_DISTINCT >= big, "every timed pair must be a distinct pair"
+    frames, i0, i1, truth, pairs = face_batch(N_DISTINCT, big, seed0=0)
     _cuda.tvl1_pairs(frames, i0[:1], i1[:1], d)  # context, module load
     gpu_rate = {}
     for b in BATCHES:
-        reps = 2 if (b == max(BATCHES) or quick) else 5
+        reps = 2 if (b == big or quick) else 5
         t = _median_time(lambda b=b: _cuda.tvl1_pairs(frames, i0[:b], i1[:b], d), reps)
         gpu_rate[b] = b / t
         rep.rates.append(
-            Rate(f"TV-L1 {SIZE[0]}x{SIZE[1]} GPU, batch {b}", "pairs/s", b / t, f"{t * 1e3 / b:.3f} ms/pair")
+            Rate(
+                f"TV-L1 {SIZE[0]}x{SIZE[1]} GPU, batch {b}, distinct pairs",
+                "pairs/s",
+                b / t,
+                f"{t * 1e3 / b:.3f} ms/pair",
+            )
         )
-    flows_gpu = _cuda.tvl1_pairs(frames, i0[:N_DISTINCT], i1[:N_DISTINCT], d)
-    epe_gpu = endpoint_error(flows_gpu, truth[:N_DISTINCT])
+    flows_gpu = _cuda.tvl1_pairs(frames, i0[:big], i1[:big], d)
+    epe_gpu = endpoint_error(flows_gpu, truth[:big])  # all the timed pairs
 
     # mefast's own CPU core, one thread and all cores.
     n_cpu = max(1, (8 if quick else 16) // SCALE)
@@ -477,7 +490,7 @@ def throughput_tvl1(rep: Report, quick: bool) -> None:
     rep.rates.append(Rate(f"TV-L1 mefast CPU, {os.cpu_count()} threads", "pairs/s", n_all / tall))
 
     # OpenCV DualTVL1, one thread, identical parameters.
-    cv_rate, epe_cv, note = None, None, ""
+    cv_rate, epe_cv, epe_gpu_same, note = None, None, None, ""
     try:
         import cv2
 
@@ -503,18 +516,17 @@ def throughput_tvl1(rep: Report, quick: bool) -> None:
     except ImportError as e:
         note = f"unavailable ({e})"
     rep.rates.append(Rate("TV-L1 OpenCV DualTVL1, 1 thread", "pairs/s", cv_rate, note))
-    big = max(BATCHES)
     if cv_rate:
         ratio = gpu_rate[big] / cv_rate
-        rep.goals.append(
-            (f"TV-L1 GPU batch {big} / OpenCV 1 thread = {ratio:.0f}x (goal >= 1000x at equal accuracy)",
-             ratio >= 1000 and epe_gpu <= epe_cv * 1.05, note)
+        rep.goals.append(  # accuracy on the same pairs: OpenCV runs only the first n_cv
+            (f"TV-L1 GPU batch {big} distinct pairs / OpenCV 1 thread = {ratio:.0f}x (goal >= 1000x at equal "
+             "accuracy)", ratio >= 1000 and epe_gpu_same <= epe_cv * 1.05, note)
         )  # fmt: skip
     rep.goals.append(
         (
-            f"TV-L1 GPU batch {big} / mefast CPU 1 thread = {gpu_rate[big] / cpu1_rate:.0f}x",
+            f"TV-L1 GPU batch {big} distinct pairs / mefast CPU 1 thread = {gpu_rate[big] / cpu1_rate:.0f}x",
             None,
-            f"GPU EPE {epe_gpu:.4f}",
+            f"GPU EPE {epe_gpu:.4f} on all {big} pairs",
         )
     )
 
@@ -674,7 +686,7 @@ def main(argv: list[str] | None = None) -> int:
     prepare_import(args)
     if args.emulate:
         global SIZE, N_CHECK, BATCHES, N_DISTINCT, SCALE
-        SIZE, N_CHECK, BATCHES, N_DISTINCT, SCALE = (96, 80), 2, (1, 2, 4), 2, 8
+        SIZE, N_CHECK, BATCHES, N_DISTINCT, SCALE = (96, 80), 2, (1, 2, 4), 4, 8
         from mefast import _backend
 
         shim = _Emulated(cuda_module())
