@@ -5,7 +5,8 @@ each channel by its spatially averaged gradient, keeps the positive part of the 
 bilinearly to the input size and scales each sample's map to [0, 1] (min-max; a constant map is 0).
 :func:`class_activation_map` is the original CAM of networks that end in global average pooling and one
 linear layer (the ResNets): the classifier's weights times the last feature maps. On such networks the two
-agree after normalisation, which the tests use as a check.
+agree after normalisation when Grad-CAM hooks the layer CAM reads, the pooled one (the default on the ResNets,
+see :func:`default_cam_layers`), which the tests use as a check.
 
 :func:`explain_sample` trains a registered model on every other subject of a store (or loads a model
 directory written by :func:`mefast.train.fit`) and returns the map of one sample at the store's resolution,
@@ -14,7 +15,7 @@ for :func:`mefast.viz.overlay_heatmap`. Grad-CAM needs image inputs ``(B, C, H, 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,18 +27,38 @@ from torch import nn
 
 from ..store import MEStore
 from .data import StoreSource
+from .models import ResNet
 from .trainer import TrainConfig, Trainer, _torch_threads
 
-__all__ = ["Explanation", "class_activation_map", "default_cam_layers", "explain_sample", "grad_cam"]
+__all__ = ["CAM_LAYERS", "Explanation", "class_activation_map", "default_cam_layers", "explain_sample", "grad_cam"]
+
+
+def _resnet_stages(net: nn.Module) -> list[nn.Module]:
+    """A ResNet's residual stages, whose output the global average pooling and ``fc`` read.
+
+    That is the last block's output, after its residual add and ReLU. The last ``Conv2d`` is not: it is the
+    last block's 1x1 shortcut (ResNet-10) or its conv2, before batch norm, the add and the ReLU (ResNet-18 on).
+    """
+    return [net.get_submodule("layers")]
+
+
+#: Layers whose output feeds the classifier, per network class (checked with ``isinstance``, in order), for
+#: networks whose last ``Conv2d`` is not that layer. A package registering such a network can add its own.
+CAM_LAYERS: dict[type[nn.Module], Callable[[nn.Module], list[nn.Module]]] = {ResNet: _resnet_stages}
 
 
 def default_cam_layers(model: nn.Module) -> list[nn.Module]:
-    """The layers Grad-CAM hooks by default: the last ``Conv2d`` of each parallel stream, else the last one.
+    """The layers Grad-CAM hooks by default: the ones whose output feeds the classifier.
 
-    Networks with parallel streams (an ``nn.ModuleList`` attribute ``streams``, as STSTNet and Off-ApexNet)
-    concatenate the streams' maps, so each stream's last convolution contributes; otherwise the last
-    ``Conv2d`` in registration order (the deepest one in the built-in networks).
+    A network class listed in :data:`CAM_LAYERS` gets its entry (the ResNets: the residual stages
+    ``net.layers``, so that Grad-CAM equals CAM on them). Networks with parallel streams (an ``nn.ModuleList``
+    attribute ``streams``, as STSTNet and Off-ApexNet) concatenate the streams' maps, so each stream's last
+    convolution contributes; otherwise the last ``Conv2d`` in registration order (the deepest one in the
+    other built-in networks).
     """
+    for cls, layers in CAM_LAYERS.items():
+        if isinstance(model, cls):
+            return layers(model)
     streams = getattr(model, "streams", None)
     if isinstance(streams, nn.ModuleList):
         lasts = [[m for m in s.modules() if isinstance(m, nn.Conv2d)] for s in streams]

@@ -122,3 +122,23 @@ def test_explain_sample_with_a_saved_model_directory(tmp_path):
     ex = explain_sample(st, 3, model_dir=tmp_path / "model")
     assert ex.model == "sssnet" and ex.trained_on == 0 and ex.classes == ("happiness", "surprise")
     assert ex.heat.shape == (32, 32) and 0 <= ex.heat.min() <= ex.heat.max() <= 1
+
+
+@pytest.mark.parametrize("name", ["resnet10", "resnet18"])
+def test_default_grad_cam_layer_of_a_resnet_is_the_pooled_one(name):
+    # The last Conv2d of ResNet-10 is the last block's 1x1 shortcut, of ResNet-18 its conv2 before BN, the
+    # residual add and the ReLU: the default must be the stages' output, which the pooling and fc read.
+    torch.manual_seed(0)
+    net = build_model(name, 3).eval()
+    assert default_cam_layers(net) == [net.layers]
+    x = torch.randn(4, 3, 64, 64)
+    cam = class_activation_map(net, x, features=net.layers, classifier=net.fc)
+    np.testing.assert_allclose(grad_cam(net, x), cam, atol=1e-5)
+
+
+def test_default_grad_cam_layer_of_the_other_models_is_unchanged():
+    torch.manual_seed(2)
+    net = SSSNet(4).eval()
+    assert default_cam_layers(net) == [net.conv2]
+    out = grad_cam(net, torch.randn(2, 3, 64, 64))
+    assert out.shape == (2, 64, 64) and np.isfinite(out).all() and out.max() <= 1
