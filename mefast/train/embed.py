@@ -55,14 +55,30 @@ def save_model(trainer: Trainer, model_dir: str | Path, *, classes: Sequence[str
 
 
 def load_model(model_dir: str | Path) -> tuple[nn.Module, ModelEntry, dict[str, Any]]:
-    """The network saved in ``model_dir`` (eval mode, CPU), its registry entry and its ``model.json``."""
+    """The network saved in ``model_dir`` (eval mode, CPU), its registry entry and its ``model.json``.
+
+    The entry's input size is the one the network was trained at: ``TrainConfig.input_size`` of the saved
+    settings for a ``resizable`` model (as :class:`~mefast.train.Trainer` applies it), else the registry's.
+    """
     folder = Path(model_dir)
     if not (folder / _INFO).is_file() or not (folder / _STATE).is_file():
         raise ValueError(f"{folder} is not a mefast model directory (needs {_INFO} and {_STATE}; see mefast.train.fit)")
     info = json.loads((folder / _INFO).read_text())
     entry = get_model(info["model"])
+    size = (info.get("config") or {}).get("input_size")
+    if size is not None and entry.input.resizable:
+        entry = dataclasses.replace(entry, input=dataclasses.replace(entry.input, size=int(size)))
     model = build_model(entry.name, int(info["n_outputs"]), weights=folder / _STATE)
     return model.eval(), entry, info
+
+
+def _input_config(entry: ModelEntry) -> TrainConfig:
+    """Settings under which a :class:`~mefast.train.Trainer` of ``entry.name`` builds ``entry``'s inputs.
+
+    ``entry`` from :func:`load_model` carries the trained input size; a Trainer looks its model up in the
+    registry again, so the size is passed as ``input_size`` (for the ``resizable`` models that take one).
+    """
+    return TrainConfig(input_size=entry.input.size if entry.input.resizable else None)
 
 
 def fit(
@@ -156,7 +172,11 @@ def embed(
     st = store if isinstance(store, MEStore) else MEStore.open(store, mode="r")
     sel = np.flatnonzero(st.done) if rows is None else np.asarray(rows, dtype=np.int64)
     trainer = Trainer(
-        entry.name, StoreSource(st), n_outputs=int(info["n_outputs"]), multilabel=bool(info["multilabel"])
+        entry.name,
+        StoreSource(st),
+        n_outputs=int(info["n_outputs"]),
+        multilabel=bool(info["multilabel"]),
+        config=_input_config(entry),
     )
     captured: list[torch.Tensor] = []
     hook = _head(model, entry).register_forward_pre_hook(lambda _m, args: captured.append(args[0].detach().cpu()))

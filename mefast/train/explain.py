@@ -253,13 +253,14 @@ def explain_sample(
     source = StoreSource(st)
     trained_on = 0
     if model_dir is not None:
-        from .embed import load_model
+        from .embed import _input_config, load_model
 
         net, entry, info = load_model(model_dir)
         if info.get("multilabel"):
             raise ValueError(f"{model_dir} holds an AU detector; Grad-CAM here explains class predictions")
         classes = tuple(str(c) for c in info.get("classes") or range(int(info["n_outputs"])))
         name, threads = entry.name, None
+        probe = Trainer(name, source, n_outputs=len(classes), multilabel=False, config=_input_config(entry))
     else:
         proto = make_protocol("loso", meta[done], au=st.au[done], au_names=st.au_names, label="emotion")
         subject = (meta["dataset"].astype(str) + "/" + meta["subject"].astype(str)).to_numpy()
@@ -271,7 +272,7 @@ def explain_sample(
         trainer.fit(rows, proto.labels[rows], seed=seed, groups=subject[rows])
         net, name, classes, threads = trainer.model_.cpu(), model, tuple(proto.classes), cfg.threads
         trained_on = len(rows)
-    probe = Trainer(name, source, n_outputs=len(classes), multilabel=False)
+        probe = trainer  # inputs as the network was trained on them (cfg.input_size)
     if probe.spec.input.video:
         raise ValueError(f"model {name!r} reads video clips; Grad-CAM here explains image (flow) models")
     x = probe._dataset(np.asarray([row]), train=False, positions=False)[[0]]

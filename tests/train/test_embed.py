@@ -39,3 +39,23 @@ def test_embed_returns_the_classifier_input(flow_store_path, tmp_path):
 def test_embed_refuses_a_folder_without_a_model(tmp_path, flow_store_path):
     with pytest.raises(ValueError, match="not a mefast model directory"):
         embed(tmp_path, flow_store_path)
+
+
+def test_a_model_trained_at_another_input_size_is_embedded_at_that_size(flow_store_path, tmp_path):
+    # TrainConfig.input_size resizes a resizable model's inputs (ResNet: 112 px by default); the saved model
+    # must be fed what it was trained on
+    cfg = TrainConfig(epochs=1, batch_size=8, lr=1e-3, device="cpu", threads=1, input_size=32)
+    trainer = fit(flow_store_path, "resnet10", config=cfg, out=tmp_path / "m")
+    model, entry, _ = load_model(tmp_path / "m")
+    assert entry.input.size == 32 and entry.input.resizable
+    st = MEStore.open(flow_store_path)
+    rows = np.arange(len(st))
+    x = input_transforms(32, train=False)(torch.from_numpy(stack_inputs(StoreSource(st), rows, entry.input.arrays)))
+    captured = []
+    hook = model.fc.register_forward_pre_hook(lambda _m, args: captured.append(args[0]))
+    with torch.no_grad():
+        logits = model(x)
+    hook.remove()
+    feats = embed(tmp_path / "m", flow_store_path, batch_size=7).filter(like="f").to_numpy()
+    np.testing.assert_allclose(feats, captured[0].numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(logits.argmax(1).numpy(), trainer.predict(rows))

@@ -142,3 +142,25 @@ def test_default_grad_cam_layer_of_the_other_models_is_unchanged():
     assert default_cam_layers(net) == [net.conv2]
     out = grad_cam(net, torch.randn(2, 3, 64, 64))
     assert out.shape == (2, 64, 64) and np.isfinite(out).all() and out.max() <= 1
+
+
+def test_explain_sample_feeds_the_model_the_input_size_it_was_trained_at(tmp_path, monkeypatch):
+    import mefast.train.explain as explain
+    from mefast.train import TrainConfig
+    from mefast.train.embed import fit
+
+    seen = []
+    real = explain.grad_cam
+
+    def spy(net, x, **kw):
+        seen.append(tuple(x.shape))
+        return real(net, x, **kw)
+
+    monkeypatch.setattr(explain, "grad_cam", spy)
+    st = _store(tmp_path / "s.zarr")
+    cfg = TrainConfig(epochs=1, lr=1e-3, batch_size=8, device="cpu", threads=1, input_size=32)
+    fit(st, "resnet10", config=cfg, out=tmp_path / "model")
+    ex = explain_sample(st, 3, model_dir=tmp_path / "model")  # the size saved in model.json
+    ex2 = explain_sample(st, 3, model="resnet10", config=cfg)  # the caller's config's size
+    assert seen == [(1, 3, 32, 32), (1, 3, 32, 32)]
+    assert ex.heat.shape == ex2.heat.shape == (32, 32)
