@@ -2,7 +2,8 @@
 
 Each method turns the features into a spotting score ``C`` per frame; :func:`peaks_to_intervals` thresholds it
 at ``T = mean(C) + p (max(C) - mean(C))``, keeps peaks at least ``k`` frames apart and returns
-``[peak - k, peak + k]`` intervals with the peak's score.
+``[peak - k, peak + k]`` intervals with the peak's score. The scores below are non-negative (a score nowhere
+positive spots nothing); SOFTNet's regressed scores may be negative (``signed=True``).
 
 ``"fd"`` (Moilanen et al. 2014; Li et al. 2018)
     ``AFF_i`` = mean of the block LBP histograms at ``i - k`` and ``i + k``; per block the chi-squared distance
@@ -104,7 +105,13 @@ def threshold(c: NDArray, p: float) -> float:
 
 
 def peaks_to_intervals(
-    c: NDArray, k: int, *, p: float = 0.5, distance: int | None = None, n_frames: int | None = None
+    c: NDArray,
+    k: int,
+    *,
+    p: float = 0.5,
+    distance: int | None = None,
+    n_frames: int | None = None,
+    signed: bool = False,
 ) -> NDArray[np.float64]:
     """Peaks of a score above the threshold, as ``(n, 3)`` rows ``(onset, offset, score)``.
 
@@ -120,18 +127,32 @@ def peaks_to_intervals(
         Smallest distance between peaks (default ``k``).
     n_frames : int, optional
         Length of the video (default ``len(c)``).
+    signed : bool
+        The score may be negative (a regressor's output, SOFTNet's): the peaks are
+        ``find_peaks(c, height=T, distance=distance)`` as spec 5b and SOFTNet's code write it, whatever the
+        score's sign (a peak on the first or last frame is not one). Otherwise (the non-negative contrast
+        scores of ``"fd"``, ``"mdmd"``, ``"strain"``) a score that is nowhere positive has no peaks, the
+        threshold is at least 1e-12, and a peak on the first or last frame counts.
     """
     from scipy.signal import find_peaks
 
     if not 0 <= p <= 1:
         raise ValueError(f"p must be in [0, 1], got {p}")
-    c = np.nan_to_num(np.asarray(c, np.float64), nan=0.0)
+    c = np.asarray(c, np.float64)
     n = len(c) if n_frames is None else int(n_frames)
-    if c.size == 0 or not np.any(c > 0):
-        return np.zeros((0, 3))
-    t = threshold(c, p)
-    # find_peaks misses a peak on the first or last sample: pad with zeros.
-    peaks, _ = find_peaks(np.concatenate([[0.0], c, [0.0]]), height=max(t, 1e-12), distance=max(1, distance or k))
-    peaks = peaks - 1
+    dist = max(1, distance or k)
+    if signed:
+        finite = np.isfinite(c)
+        if not finite.any():
+            return np.zeros((0, 3))
+        c = np.where(finite, c, c[finite].min())  # a frame without a score is never a peak
+        peaks, _ = find_peaks(c, height=threshold(c, p), distance=dist)
+    else:
+        c = np.nan_to_num(c, nan=0.0)
+        if c.size == 0 or not np.any(c > 0):
+            return np.zeros((0, 3))
+        # find_peaks misses a peak on the first or last sample: pad with zeros.
+        peaks, _ = find_peaks(np.concatenate([[0.0], c, [0.0]]), height=max(threshold(c, p), 1e-12), distance=dist)
+        peaks = peaks - 1
     rows = [(max(0, j - k), min(n - 1, j + k), c[j]) for j in peaks]
     return np.asarray(rows, np.float64).reshape(-1, 3)

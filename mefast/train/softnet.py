@@ -135,8 +135,12 @@ def smooth_scores(s: NDArray, k: int) -> NDArray[np.float64]:
 
 
 def softnet_intervals(scores: NDArray, k: int, p: float = 0.55) -> NDArray[np.float64]:
-    """Spotted ``(onset, offset, score)`` rows from raw per-frame scores."""
-    return peaks_to_intervals(smooth_scores(scores, k), k, p=p)
+    """Spotted ``(onset, offset, score)`` rows from raw per-frame scores.
+
+    The smoothed scores' peaks over ``T = mean + p (max - mean)`` at least ``k`` apart, whatever their sign (the
+    regressor's last layer is linear: a recording's scores may all be negative).
+    """
+    return peaks_to_intervals(smooth_scores(scores, k), k, p=p, signed=True)
 
 
 def softnet_loso(

@@ -1,0 +1,48 @@
+"""Peak picking of the interval spotters (spec 5b): the non-negative contrast scores and SOFTNet's signed ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.signal import find_peaks
+
+from mefast.spotting import peaks_to_intervals
+
+
+def test_spec_oracle_s5_one_peak() -> None:
+    c = np.array([0, 0, 0, 4, 0, 0, 0, 0], float)  # T = 0.5 + 0.5 (4 - 0.5) = 2.25
+    np.testing.assert_array_equal(peaks_to_intervals(c, 2, p=0.5), [[1, 5, 4]])
+    assert len(peaks_to_intervals(np.zeros(8), 2)) == 0  # a contrast score nowhere positive: nothing
+
+
+def _negative_scores(k: int) -> np.ndarray:
+    s = np.full(300, -0.08)  # a linear regressor's scores: every one negative, one expression at 100-111
+    s[100:112] = -0.01
+    s[-k:] = 0.0  # predict_scores' value for the last k frames (no input)
+    return s
+
+
+def test_signed_scores_follow_find_peaks_whatever_their_sign() -> None:
+    k, p = 6, 0.55
+    rng = np.random.default_rng(0)
+    for c in (_negative_scores(k), rng.normal(-1.0, 0.3, 200), rng.normal(0.2, 0.3, 200)):
+        t = c.mean() + p * (c.max() - c.mean())
+        want, _ = find_peaks(c, height=t, distance=k)
+        got = peaks_to_intervals(c, k, p=p, signed=True)
+        assert len(want) > 0
+        np.testing.assert_array_equal(got[:, 0], np.maximum(want - k, 0))
+        np.testing.assert_array_equal(got[:, 2], c[want])
+    assert len(peaks_to_intervals(np.full(50, -1.0), 3, signed=True)) == 0  # a flat score has no peak
+
+
+def test_softnet_spots_an_expression_in_all_negative_scores() -> None:
+    pytest.importorskip("torch")
+    from mefast.train.softnet import smooth_scores, softnet_intervals
+
+    k, p = 6, 0.55
+    s = _negative_scores(k)
+    sm = smooth_scores(s, k)
+    want, _ = find_peaks(sm, height=sm.mean() + p * (sm.max() - sm.mean()), distance=k)
+    got = softnet_intervals(s, k, p)
+    assert want.tolist() == [106]
+    np.testing.assert_array_equal(got, [[100, 112, sm[106]]])
