@@ -16,7 +16,8 @@ name                      shape per frame        what
 ``mdmd{k}``               (nb,) float32          MDMD block value: in the block's fullest of 4 direction bins of
                                                  flow t -> t+k, mean of the top third of |F(t,t+k)| - |F(t,t+2k)|
 ``softnet{k}``            (3, 42, 42) float32    SOFTNet input of flow t -> t+k: brow and mouth regions of
-                                                 (|u|, |v|, strain), each channel min-max scaled
+                                                 (|u|, |v|, strain), each channel min-max scaled (strain from
+                                                 forward differences, as SOFTNet; see ``softnet_input``)
 ========================  =====================  ===============================================================
 
 ``nb = rows * cols``. Frames ``t`` whose partner ``t+k`` (or ``t+2k``) lies past the end hold NaN. Pixels of
@@ -49,6 +50,7 @@ __all__ = ["FeatureChunk", "FeatureOptions", "FrameGeometry", "feature_shapes", 
 N_LBP_BINS = 59
 _SOFTNET_SIDE = 42
 _FEATURES = ("lbp", "uv", "mag", "strain", "mdmd", "softnet")
+_SOFTNET_INPUTS = ("spec", "legacy")
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,11 @@ class FeatureOptions:
         Frames per chunk.
     n_threads : int or None
         Threads of the flow kernel; all cores if None.
+    softnet_input : {"spec", "legacy"}
+        How ``softnet{k}`` is made. ``"spec"``: as spec 5b and SOFTNet's code (Liong et al. 2021), the strain
+        channel from forward differences (``u(x+1) - u(x)``, the last row and column repeated). ``"legacy"``:
+        what mefast wrote before this option existed (central differences), the value a store that does not
+        record the option was written with; kept to resume such stores. Recorded with the ``softnet`` feature.
     """
 
     lags: tuple[int, ...] = (4,)
@@ -90,6 +97,8 @@ class FeatureOptions:
     mask_eyes: bool = True
     chunk: int = 64
     n_threads: int | None = None
+    # Options added later go last (FEATURE_ADDED_OPTIONS), so positional arguments keep their order.
+    softnet_input: str = "spec"
 
     def __post_init__(self) -> None:
         lags = tuple(int(k) for k in self.lags)
@@ -111,6 +120,8 @@ class FeatureOptions:
             raise ValueError(f"size {self.size} is too small for {self.blocks} blocks (at least 32x32, 2 px a block)")
         if int(self.chunk) < 1:
             raise ValueError(f"chunk must be >= 1, got {self.chunk}")
+        if self.softnet_input not in _SOFTNET_INPUTS:
+            raise ValueError(f"softnet_input must be one of {_SOFTNET_INPUTS}, got {self.softnet_input!r}")
         if isinstance(self.crop, str):
             if self.crop != "face":
                 raise ValueError(f"crop must be (x, y, width, height), 'face' or None, got {self.crop!r}")
@@ -134,7 +145,7 @@ class FeatureOptions:
         ``flow`` is recorded as ``{"preset": name, **values}``: the TV-L1 values, not only the name (a preset's
         values may change between versions, as ``"fast"``'s did).
         """
-        return {
+        out = {
             "lags": list(self.lags),
             "size": list(self.size),
             "blocks": list(self.blocks),
@@ -143,13 +154,19 @@ class FeatureOptions:
             "crop": self.crop if self.crop is None or isinstance(self.crop, str) else list(self.crop),
             "mask_eyes": bool(self.mask_eyes),
         }
+        for name, (feature, _) in FEATURE_ADDED_OPTIONS.items():
+            if feature in self.features:  # recorded only where it changes what is written
+                out[name] = getattr(self, name)
+        return out
 
     def differences(self, recorded: Mapping[str, Any]) -> list[str]:
         """What differs between these options and a record of :meth:`as_dict` (a store's); empty: the same.
 
         The flow is compared by its TV-L1 values, whatever the presets are named. Stores of older versions
         recorded only the preset's name: ``"fast"`` there (the default then) and ``"spotting"`` mean the values
-        that are now the ``"per-frame"`` preset (``"fast"`` was tuned for larger frames since).
+        that are now the ``"per-frame"`` preset (``"fast"`` was tuned for larger frames since). An option of
+        :data:`FEATURE_ADDED_OPTIONS` that a record lacks has its old-behaviour value there, and is compared
+        only when both hold its feature.
 
         Parameters
         ----------
@@ -162,8 +179,15 @@ class FeatureOptions:
             One line per differing option, naming it, the recorded value and this one.
         """
         mine = self.as_dict()
+        recorded = dict(recorded)
+        both = set(recorded.get("features") or ()) & set(self.features)
+        for name, (feature, old) in FEATURE_ADDED_OPTIONS.items():
+            if feature in (recorded.get("features") or ()):
+                recorded.setdefault(name, old)
         out = []
         for key in [*mine, *sorted(set(recorded) - set(mine))]:
+            if key in FEATURE_ADDED_OPTIONS and FEATURE_ADDED_OPTIONS[key][0] not in both:
+                continue  # the feature itself differs (reported under "features")
             have, want = recorded.get(key), mine.get(key)
             if key != "flow":
                 if have != want:
@@ -174,6 +198,11 @@ class FeatureOptions:
                 out.append(f"flow: the store's {_describe_tvl1(have, values)}, these options' flow={self.flow!r}")
         return out
 
+
+#: Options added to :class:`FeatureOptions` after recording stores began recording their options: name ->
+#: (the feature whose arrays it changes, recorded only with it; the value that does what the pass did before the
+#: option existed, which a record without it was written with). A new option must be listed here.
+FEATURE_ADDED_OPTIONS: dict[str, tuple[str, Any]] = {"softnet_input": ("softnet", "legacy")}
 
 #: Preset names recorded by older versions (only the name, no values), and the preset that now has their values.
 _RENAMED_FLOW = {"fast": "per-frame", "spotting": "per-frame"}
@@ -480,6 +509,22 @@ def block_mdmd(f1: NDArray[np.float32], f2: NDArray[np.float32], geo: FrameGeome
     return mdmd_kernel(comp(f1, 0), comp(f1, 1), comp(f2, 0), comp(f2, 1), geo.gather, geo.block_count.astype(np.int64))
 
 
+def forward_strain(flow: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Optical strain of flows ``(n, H, W, 2)`` from forward differences, as SOFTNet's ``computeStrain``.
+
+    ``u_x = u(y, x+1) - u(y, x)`` and likewise for the other derivatives; the last column and row, which have
+    no forward neighbour, repeat the ones before them (SOFTNet's forward fill). Returns ``(n, H, W)`` float32.
+    """
+    f = np.asarray(flow, np.float32)
+    u, v = f[..., 0], f[..., 1]
+    ux = u[:, :-1, 1:] - u[:, :-1, :-1]
+    uy = u[:, 1:, :-1] - u[:, :-1, :-1]
+    vx = v[:, :-1, 1:] - v[:, :-1, :-1]
+    vy = v[:, 1:, :-1] - v[:, :-1, :-1]
+    s = np.sqrt(ux * ux + vy * vy + 0.5 * (uy + vx) ** 2)
+    return np.pad(s, ((0, 0), (0, 1), (0, 1)), mode="edge").astype(np.float32, copy=False)
+
+
 def softnet_input(flow: NDArray[np.float32], strain: NDArray[np.float32], geo: FrameGeometry) -> NDArray[np.float32]:
     """``(n, 3, 42, 42)`` SOFTNet inputs: brow (top) and mouth (bottom) regions of |u|, |v|, strain, min-max."""
     import cv2
@@ -574,7 +619,8 @@ def iter_features(
         if "lbp" in shapes:
             arrays["lbp"] = block_lbp(stack[:n_out], geo, table)
         mdmd = "mdmd" in opts.features
-        need_strain = "strain" in opts.features or "softnet" in opts.features
+        softnet_central = "softnet" in opts.features and opts.softnet_input == "legacy"
+        need_strain = "strain" in opts.features or softnet_central
         needs_flow = any(f in opts.features for f in ("uv", "mag", "strain", "mdmd", "softnet"))
         for k in opts.lags if needs_flow else ():
             # Flows t -> t+k for the chunk's frames, and for MDMD also for the k frames after it (their flows
@@ -609,7 +655,8 @@ def iter_features(
             if "softnet" in opts.features:
                 sn = np.full((n_out, 3, _SOFTNET_SIDE, _SOFTNET_SIDE), np.nan, np.float32)
                 if valid.any():
-                    sn[valid] = softnet_input(f[valid], st[valid], geo)
+                    sst = st[valid] if softnet_central else forward_strain(f[valid])
+                    sn[valid] = softnet_input(f[valid], sst, geo)
                 arrays[f"softnet{k}"] = sn
         yield FeatureChunk(start, arrays)
         del buf[:n_out]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tracemalloc
 
 import numpy as np
@@ -198,3 +199,65 @@ def test_options_record_the_flow_values_and_compare_them() -> None:
     assert extra == ["colour: the store's True, these options' None"]
     with pytest.raises(ValueError, match="flow: unknown TV-L1 preset 'nope'"):
         FeatureOptions(flow="nope")
+
+
+def _compute_strain_reference(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """SOFTNet's computeStrain (spec 5b [S]): pandas forward differences, NaN at the end forward-filled."""
+    import pandas as pd
+
+    u_x = u - pd.DataFrame(u).shift(-1, axis=1)
+    v_y = v - pd.DataFrame(v).shift(-1, axis=0)
+    u_y = u - pd.DataFrame(u).shift(-1, axis=0)
+    v_x = v - pd.DataFrame(v).shift(-1, axis=1)
+    return np.array(np.sqrt(u_x**2 + v_y**2 + 0.5 * (u_y + v_x) ** 2).ffill(axis=1).ffill(axis=0))
+
+
+def test_softnet_strain_channel_uses_forward_differences(monkeypatch) -> None:
+    import mefast.spotting._features as feat
+
+    rng = np.random.default_rng(4)
+    flow = rng.normal(0, 0.5, (2, 17, 23, 2)).astype(np.float32)
+    got = feat.forward_strain(flow)
+    for i in range(2):
+        want = _compute_strain_reference(flow[i, ..., 0].astype(np.float64), flow[i, ..., 1].astype(np.float64))
+        np.testing.assert_allclose(got[i], want, rtol=1e-5, atol=1e-6)
+    # the pass feeds SOFTNet's inputs that strain (central differences only with softnet_input="legacy")
+    seen = []
+    real = feat.softnet_input
+
+    def spy(f, strain, geo):
+        seen.append((f.copy(), strain.copy()))
+        return real(f, strain, geo)
+
+    monkeypatch.setattr(feat, "softnet_input", spy)
+    frames = list(_moving_frames(12))
+    opts = FeatureOptions(lags=(2,), size=(40, 40), blocks=(3, 3), features=("softnet",))
+    spec = long_video_features(frames, opts, landmarks=None)["softnet2"]
+    ((f, strain),) = seen
+    np.testing.assert_allclose(strain, feat.forward_strain(f), rtol=1e-6)
+    from mefast.flow import optical_strain
+
+    legacy = long_video_features(frames, dataclasses.replace(opts, softnet_input="legacy"), landmarks=None)
+    np.testing.assert_allclose(seen[1][1], optical_strain(seen[1][0]), rtol=1e-6)
+    np.testing.assert_array_equal(legacy["softnet2"][:, :2], spec[:, :2])  # |u|, |v| unchanged
+    assert not np.allclose(legacy["softnet2"][:-2, 2], spec[:-2, 2])
+    with pytest.raises(ValueError, match="softnet_input"):
+        FeatureOptions(softnet_input="central")
+
+
+def test_options_record_the_softnet_input_and_older_records_mean_legacy() -> None:
+    import json
+
+    opts = FeatureOptions(lags=(3,), features=("lbp", "softnet"))
+    recorded = json.loads(json.dumps(opts.as_dict()))
+    assert recorded["softnet_input"] == "spec" and opts.differences(recorded) == []
+    older = {k: v for k, v in recorded.items() if k != "softnet_input"}  # written before the option existed
+    assert opts.differences(older) == ["softnet_input: the store's 'legacy', these options' 'spec'"]
+    legacy = FeatureOptions(lags=(3,), features=("lbp", "softnet"), softnet_input="legacy")
+    assert legacy.differences(older) == []
+    # without the softnet feature the option changes nothing: not recorded, not compared
+    plain = FeatureOptions(lags=(3,), features=("lbp",))
+    assert "softnet_input" not in plain.as_dict()
+    assert plain.differences(json.loads(json.dumps(plain.as_dict()))) == []
+    assert FeatureOptions(lags=(3,), features=("lbp",), softnet_input="legacy").differences(plain.as_dict()) == []
+    assert opts.differences(plain.as_dict()) == ["features: the store's ['lbp'], these options' ['lbp', 'softnet']"]

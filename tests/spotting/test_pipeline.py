@@ -252,3 +252,25 @@ def test_an_interrupted_recording_store_creation_is_completed_by_a_rerun(corpus,
     zarr.open_group(str(busy), mode="w", attributes={"mefast_creating": {**marker, "pid": os.getppid()}})
     with pytest.raises(StoreError, match="is being created by another run"):
         preprocess_recordings(load_long("casme3a", root), busy, options=OPTS, backend="serial")
+
+
+def test_a_store_of_softnet_inputs_written_before_softnet_input_resumes_only_as_legacy(store, corpus, tmp_path):
+    """A store written before the option existed holds the old SOFTNet inputs: resuming it with the new ones
+    would mix them, so it is refused, and resumes with softnet_input="legacy"."""
+    import zarr
+
+    _, root = corpus
+    assert RecordingStore.open(store).attrs["options"]["softnet_input"] == "spec"
+    path = tmp_path / "older.zarr"
+    shutil.copytree(store, path)
+    group = zarr.open_group(path, mode="r+")
+    group.attrs["options"] = {k: v for k, v in dict(group.attrs["options"]).items() if k != "softnet_input"}
+    rec = load_long("casme3a", root)
+    with pytest.raises(StoreError, match=r"softnet_input: the store's 'legacy', these options' 'spec'"):
+        preprocess_recordings(rec, path, options=OPTS, backend="serial")
+    legacy = dataclasses.replace(OPTS, softnet_input="legacy")
+    assert preprocess_recordings(rec, path, options=legacy, backend="serial") == {
+        "computed": [],
+        "skipped": 2,
+        "failures": {},
+    }
