@@ -21,9 +21,10 @@ name                      shape per frame        what
 ========================  =====================  ===============================================================
 
 ``nb = rows * cols``. Frames ``t`` whose partner ``t+k`` (or ``t+2k``) lies past the end hold NaN. Pixels of
-the eye regions (landmarks 36-47, widened) are left out of every block and zeroed in ``softnet`` so that blinks
-do not count as facial motion; head motion is removed by subtracting the mean flow of a box on the nose bridge
-(landmark 28), as SOFTNet does. Landmarks come from the first frame (dlib when installed, else the template).
+the eye regions (landmarks 36-47, widened) are left out of every block and zeroed in ``softnet`` (SOFTNet's eye
+polygons, see :class:`FrameGeometry`) so that blinks do not count as facial motion; head motion is removed by
+subtracting the mean flow of a box on the nose bridge (landmark 28), as SOFTNet does. Landmarks come from the
+first frame (dlib when installed, else the template).
 
 Memory: the pass holds ``chunk + 2 max(lags)`` working-size frames and the flows of one chunk, whatever the
 video's length; :func:`iter_features` yields the features chunk by chunk so that a caller (the store writer)
@@ -83,9 +84,11 @@ class FeatureOptions:
         Threads of the flow kernel; all cores if None.
     softnet_input : {"spec", "legacy"}
         How ``softnet{k}`` is made. ``"spec"``: as spec 5b and SOFTNet's code (Liong et al. 2021), the strain
-        channel from forward differences (``u(x+1) - u(x)``, the last row and column repeated). ``"legacy"``:
-        what mefast wrote before this option existed (central differences), the value a store that does not
-        record the option was written with; kept to resume such stores. Recorded with the ``softnet`` feature.
+        channel from forward differences (``u(x+1) - u(x)``, the last row and column repeated), the eyes'
+        polygons pushed out 15 px zeroed, the mouth box of landmarks 60, 64, 50, 57 (:class:`FrameGeometry`).
+        ``"legacy"``: what mefast wrote before this option existed (central differences, the blocks' eye boxes,
+        a mouth box over 48-64), the value a store that does not record the option was written with; kept to
+        resume such stores. Recorded with the ``softnet`` feature.
     """
 
     lags: tuple[int, ...] = (4,)
@@ -258,17 +261,27 @@ def feature_shapes(opts: FeatureOptions) -> dict[str, tuple[int, ...]]:
 
 @dataclass
 class FrameGeometry:
-    """Where things are in the working-size frame: blocks, eye mask, nose box, SOFTNet regions."""
+    """Where things are in the working-size frame: blocks, eye masks, nose box, SOFTNet regions.
+
+    Distances are at 128 px, scaled with the working size (``s = min(H, W) / 128``). The blocks leave out the
+    eyes' landmark boxes (36-41, 42-47) widened by 6 s px (``eye_mask``). SOFTNet (``softnet_input="spec"``,
+    spec 5b) zeroes each eye's six-point polygon with its corners pushed out by 15 s px (36 and 42 left, 39
+    and 45 right, the upper lid up, the lower lid down; ``softnet_eye_mask``) and reads the brow box (17-26
+    +- 12 s) and the mouth box (x of 60 and 64, y of 50 and 57, +- 12 s); ``"legacy"``: the block eye mask and
+    the box of 48, 54, 50, 57, 60, 64 +- 12 s, as mefast did before.
+    """
 
     size: tuple[int, int]
     blocks: tuple[int, int]
     landmarks: NDArray[np.float64] | None
     mask_eyes: bool
+    softnet_input: str = "spec"
     block_of: NDArray[np.int64] = field(init=False)  # (H-2, W-2) block index of each inner pixel, -1 = left out
     block_count: NDArray[np.float64] = field(init=False)
     gather: NDArray[np.int64] = field(init=False)  # (nb, P) flat inner-pixel index of each block's pixels
     gvalid: NDArray[np.bool_] = field(init=False)  # (nb, P) False on padding
     eye_mask: NDArray[np.bool_] = field(init=False)  # (H, W) True on the eye regions
+    softnet_eye_mask: NDArray[np.bool_] = field(init=False)  # (H, W) True where SOFTNet's inputs are zeroed
     nose: tuple[slice, slice] = field(init=False)
     brow: tuple[slice, slice] = field(init=False)
     mouth: tuple[slice, slice] = field(init=False)
@@ -287,6 +300,9 @@ class FrameGeometry:
                 ys = slice(max(0, int(y0)), max(0, int(math.ceil(y1)) + 1))
                 eye[ys, max(0, int(x0)) : max(0, int(math.ceil(x1)) + 1)] = True
         self.eye_mask = eye
+        self.softnet_eye_mask = eye
+        if lm is not None and self.mask_eyes and self.softnet_input == "spec":
+            self.softnet_eye_mask = _softnet_eye_polygons(lm, (h, w), 15 * s)
         # Blocks tile the inner (H-2) x (W-2) pixels (the LBP centres); the remainder rows/cols are left out.
         ih, iw = h - 2, w - 2
         bh, bw = ih // rows, iw // cols
@@ -322,13 +338,39 @@ class FrameGeometry:
             brow_pts = lm[17:27]
             lo, hi = brow_pts.min(0) - 12 * s, brow_pts.max(0) + 12 * s
             self.brow = box(lo[0], lo[1], hi[0], hi[1])
-            mouth_pts = lm[[48, 54, 50, 57, 60, 64]]
-            lo, hi = mouth_pts.min(0) - 12 * s, mouth_pts.max(0) + 12 * s
-            self.mouth = box(lo[0], lo[1], hi[0], hi[1])
+            if self.softnet_input == "spec":
+                d = 12 * s
+                self.mouth = box(lm[60, 0] - d, lm[50, 1] - d, lm[64, 0] + d, lm[57, 1] + d)
+            else:
+                mouth_pts = lm[[48, 54, 50, 57, 60, 64]]
+                lo, hi = mouth_pts.min(0) - 12 * s, mouth_pts.max(0) + 12 * s
+                self.mouth = box(lo[0], lo[1], hi[0], hi[1])
         else:  # a frame that is the face crop: nose bridge at the centre, brows in the upper, mouth in the lower third
             self.nose = box(0.45 * w, 0.4 * h, 0.55 * w, 0.48 * h)
             self.brow = box(0.1 * w, 0.15 * h, 0.9 * w, 0.42 * h)
             self.mouth = box(0.25 * w, 0.65 * h, 0.75 * w, 0.92 * h)
+
+
+#: Where SOFTNet pushes each eye landmark (36-41, and 42-47 alike): (dx, dy) in units of the push distance.
+_EYE_PUSH = np.array([(-1, 0), (0, -1), (0, -1), (1, 0), (0, 1), (0, 1)], np.float64)
+
+
+def _softnet_eye_polygons(lm: NDArray[np.float64], size: tuple[int, int], d: float) -> NDArray[np.bool_]:
+    """``(H, W)`` mask of both eyes' six-point polygons, each vertex pushed out by ``d`` px (spec 5b, [S]).
+
+    A pushed coordinate is clipped to the frame ``[0, W]`` / ``[0, H]``, as SOFTNet's code does; vertices are
+    rounded to whole pixels (SOFTNet's landmarks are dlib's integers) and the polygons filled (``cv2.fillPoly``).
+    """
+    import cv2
+
+    h, w = size
+    mask = np.zeros((h, w), np.uint8)
+    for first in (36, 42):
+        pts = lm[first : first + 6] + d * _EYE_PUSH
+        pts[:, 0] = np.where(_EYE_PUSH[:, 0] != 0, np.clip(pts[:, 0], 0, w), pts[:, 0])
+        pts[:, 1] = np.where(_EYE_PUSH[:, 1] != 0, np.clip(pts[:, 1], 0, h), pts[:, 1])
+        cv2.fillPoly(mask, [np.rint(pts).astype(np.int32)], 1)
+    return mask.astype(bool)
 
 
 @dataclass
@@ -535,7 +577,7 @@ def softnet_input(flow: NDArray[np.float32], strain: NDArray[np.float32], geo: F
     for i in range(n):
         chans = (np.abs(flow[i, ..., 0]), np.abs(flow[i, ..., 1]), strain[i])
         for c, m in enumerate(chans):
-            m = np.where(geo.eye_mask, 0.0, m).astype(np.float32)
+            m = np.where(geo.softnet_eye_mask, 0.0, m).astype(np.float32)
             top = cv2.resize(m[geo.brow], (_SOFTNET_SIDE, half), interpolation=cv2.INTER_AREA)
             bot = cv2.resize(m[geo.mouth], (_SOFTNET_SIDE, half), interpolation=cv2.INTER_AREA)
             img = np.vstack([top, bot])
@@ -609,7 +651,7 @@ def iter_features(
                     lm = prep.landmark_transform(lm, prep.shape)
                 size = (int(opts.size[0]), int(opts.size[1]))
                 grid = (int(opts.blocks[0]), int(opts.blocks[1]))
-                geo = FrameGeometry(size, grid, lm, opts.mask_eyes)
+                geo = FrameGeometry(size, grid, lm, opts.mask_eyes, opts.softnet_input)
         if not buf:
             return
         n_out = min(opts.chunk, len(buf)) if exhausted else opts.chunk

@@ -261,3 +261,57 @@ def test_options_record_the_softnet_input_and_older_records_mean_legacy() -> Non
     assert plain.differences(json.loads(json.dumps(plain.as_dict()))) == []
     assert FeatureOptions(lags=(3,), features=("lbp",), softnet_input="legacy").differences(plain.as_dict()) == []
     assert opts.differences(plain.as_dict()) == ["features: the store's ['lbp'], these options' ['lbp', 'softnet']"]
+
+
+def _face_in_128() -> np.ndarray:
+    """The template's 68 landmarks in a 128 x 128 face crop (its box widened by 20 % a side), whole pixels."""
+    from mefast.data import face_landmarks
+
+    lm = face_landmarks().astype(np.float64)
+    lo, hi = lm.min(0), lm.max(0)
+    pad = 0.2 * (hi - lo)
+    return np.round((lm - lo + pad) / (hi - lo + 2 * pad) * 128)
+
+
+def test_softnet_regions_follow_the_spec() -> None:
+    """Spec 5b: eye polygons (36-47) pushed out 15 px zeroed; mouth box of landmarks 60, 64, 50, 57 +- 12 px."""
+    import cv2
+
+    from mefast.spotting._features import softnet_input
+
+    lm = _face_in_128()
+    geo = FrameGeometry((128, 128), (6, 6), lm, True)
+    want = np.zeros((128, 128), np.uint8)
+    push = [(-15, 0), (0, -15), (0, -15), (15, 0), (0, 15), (0, 15)]  # 36/42 left, 39/45 right, lids up/down
+    for first in (36, 42):
+        poly = [
+            (min(max(lm[first + i, 0] + dx, 0), 128), min(max(lm[first + i, 1] + dy, 0), 128))
+            for i, (dx, dy) in enumerate(push)
+        ]
+        cv2.fillPoly(want, [np.array(poly, np.int32)], 1)
+    np.testing.assert_array_equal(geo.softnet_eye_mask, want.astype(bool))
+    assert (geo.softnet_eye_mask & ~geo.eye_mask).sum() > 500  # larger than the blocks' +-6 px boxes
+    x0, x1, y0, y1 = int(lm[60, 0]) - 12, int(lm[64, 0]) + 12, int(lm[50, 1]) - 12, int(lm[57, 1]) + 12
+    assert geo.mouth == (slice(y0, y1 + 1), slice(x0, x1 + 1))
+    assert x0 > lm[48, 0] - 12 and x1 < lm[54, 0] + 12  # not the outer lip corners 48, 54
+    # the blocks keep their eye boxes; "legacy" keeps the old SOFTNet regions
+    old = FrameGeometry((128, 128), (6, 6), lm, True, "legacy")
+    np.testing.assert_array_equal(old.eye_mask, geo.eye_mask)
+    np.testing.assert_array_equal(old.softnet_eye_mask, old.eye_mask)
+    assert old.mouth[1].start == int(lm[48, 0]) - 12 and old.brow == geo.brow
+    # the inputs are zeroed on the polygons: a flow that moves only there gives an all-zero input
+    flow = np.zeros((1, 128, 128, 2), np.float32)
+    flow[0, geo.softnet_eye_mask] = 3.0
+    strain = np.where(geo.softnet_eye_mask, 1.0, 0.0)[None].astype(np.float32)
+    assert not softnet_input(flow, strain, geo).any()
+    assert softnet_input(flow, strain, old)[0, 0].any()  # the old boxes leave some of it
+
+
+def test_the_pass_builds_softnet_inputs_with_the_chosen_regions() -> None:
+    frames = list(_moving_frames(10, 128, 128))
+    lm = _face_in_128()
+    opts = FeatureOptions(lags=(2,), size=(128, 128), blocks=(6, 6), features=("softnet", "mag"))
+    spec = long_video_features(frames, opts, landmarks=lm)
+    old = long_video_features(frames, dataclasses.replace(opts, softnet_input="legacy"), landmarks=lm)
+    np.testing.assert_array_equal(spec["mag2"], old["mag2"])  # the blocks do not change
+    assert not np.allclose(spec["softnet2"][:-2, :2], old["softnet2"][:-2, :2])
