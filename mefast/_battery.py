@@ -1,4 +1,7 @@
-"""A held-out battery of image pairs with known optical flow, for measuring flow methods on data nobody tuned on.
+"""A battery of image pairs with known optical flow, split into tuning and held-out report seeds.
+
+The report seeds warp the same images as the tuning seeds by other random fields (held-out fields and noise, not
+held-out images); the Motorcycle pair is the one image no tuning run looks at.
 
 The battery has two parts:
 
