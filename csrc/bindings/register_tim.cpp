@@ -27,11 +27,15 @@ void register_tim(py::module_& m) {
                 throw std::invalid_argument("tim_weights needs 1 <= n, n_out <= " + std::to_string(tim::kMaxFrames) +
                                             ", got n=" + std::to_string(n) + ", n_out=" + std::to_string(n_out));
             py::array_t<double> K({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(n_out)});
-            tim::weights(n, n_out, K.mutable_data());
+            double* k = K.mutable_data();
+            {
+                py::gil_scoped_release release;  // O(n^2 n_out) work
+                tim::weights(n, n_out, k);
+            }
             return K;
         },
         py::arg("n"), py::arg("n_out"),
-        "The (n, n_out) float64 weight matrix K: output frame j = sum_i K[i, j] * frame i.");
+        "The (n, n_out) float64 weight matrix K: output frame j = sum_i K[i, j] * frame i. Runs without the GIL.");
 }
 
 }  // namespace mefast::bindings

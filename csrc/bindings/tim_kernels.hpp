@@ -1,5 +1,5 @@
-// tim for every backend: the checks (frame counts before any allocation), then Backend::tim without the GIL
-// (see kernels.hpp).
+// tim for every backend: the checks (frame counts before any allocation), then the weights and Backend::tim without
+// the GIL (see kernels.hpp).
 #pragma once
 
 #include <pybind11/numpy.h>
@@ -26,13 +26,14 @@ pybind11::array run_tim(const Backend& backend, const pybind11::array& frames, c
     for (std::size_t k = 1; k < shape.size(); ++k) d *= shape[k];
     require_index32<Backend>(frames, "frames", n, d * 4);
     shape[0] = p.n_frames;
-    std::vector<double> K(static_cast<std::size_t>(n) * static_cast<std::size_t>(p.n_frames));
-    tim::weights(n, p.n_frames, K.data());
     py::array_t<Out> out(shape);
     const In* x = static_cast<const In*>(frames.data());
     Out* o = out.mutable_data();
     {
+        // The (T x n_frames) weights too: O(T^2 n_frames) work that must not block other Python threads.
         py::gil_scoped_release release;
+        std::vector<double> K(static_cast<std::size_t>(n) * static_cast<std::size_t>(p.n_frames));
+        tim::weights(n, p.n_frames, K.data());
         backend.template tim<In, Out>(x, n, static_cast<std::ptrdiff_t>(d), K.data(), p.n_frames, n_threads, o);
     }
     return std::move(out);

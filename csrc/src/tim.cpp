@@ -37,28 +37,44 @@ void weights(int n, int n_out, double* K) {
     if (n < 1 || n_out < 1 || n > kMaxFrames || n_out > kMaxFrames)
         throw std::invalid_argument("TIM needs 1 to " + std::to_string(kMaxFrames) + " input and output frames, got n=" +
                                     std::to_string(n) + ", n_out=" + std::to_string(n_out));
-    // K[i, j] = 1/n + (2/n) sum_k A[k, i] B[k, j]: n^2 + n n_out cosines, then a small product.
-    std::vector<double> A(static_cast<std::size_t>(n) * n), B(static_cast<std::size_t>(n) * n_out);
-    for (int k = 1; k < n; ++k)
-        for (int i = 0; i < n; ++i)
-            A[static_cast<std::size_t>(k) * n + i] = cospi_ratio(static_cast<long long>(k) * (2 * i + 1), 2LL * n);
+    // K[i, j] = 1/n + (2/n) sum_k a_k[i] b_k[j], a_k[i] = cos(pi k (2i + 1) / 2n), b_k[j] = cos(pi k (2 s_j + 1) / 2n).
+    // k runs outermost and the sums accumulate in K itself, each (i, j) from 0.0 in the order k = 1..n-1 (so bit for
+    // bit as one dot product per entry), with O(n + n_out) scratch: a_k, b_k and the columns' positions.
+    // Exact rational position s_j = j (n-1) / (n_out-1) = num / den: on an input frame when the division is exact.
+    std::vector<int> cols;  // output frames between two input frames, the ones the sums are for
+    std::vector<long long> nums, dens;
     for (int j = 0; j < n_out; ++j) {
-        // Exact rational position s = j (n-1) / (n_out-1): on an input frame when the division is exact.
         const long long num = n_out == 1 ? 0LL : static_cast<long long>(j) * (n - 1);
         const long long den = n_out == 1 ? 1LL : static_cast<long long>(n_out - 1);
-        if (num % den == 0) {
-            const long long frame = num / den;
-            for (int i = 0; i < n; ++i) K[static_cast<std::ptrdiff_t>(i) * n_out + j] = i == frame ? 1.0 : 0.0;
-            continue;
-        }
-        for (int k = 1; k < n; ++k)
-            B[static_cast<std::size_t>(k) * n_out + j] = cospi_ratio(k * (2 * num + den), 2LL * n * den);
+        const bool on_frame = num % den == 0;
+        for (int i = 0; i < n; ++i)
+            K[static_cast<std::ptrdiff_t>(i) * n_out + j] = on_frame && i == num / den ? 1.0 : 0.0;
+        if (on_frame) continue;
+        cols.push_back(j);
+        nums.push_back(num);
+        dens.push_back(den);
+    }
+    const std::size_t m = cols.size();
+    if (m == 0) return;
+    // a_k[i] depends on k (2i + 1) mod 4n only (cospi_ratio reduces its argument so): one table of the 4n values.
+    const long long period = 4LL * n;
+    std::vector<double> cos_4n(static_cast<std::size_t>(period)), a(static_cast<std::size_t>(n)), b(m);
+    for (long long r = 0; r < period; ++r) cos_4n[static_cast<std::size_t>(r)] = cospi_ratio(r, 2LL * n);
+    for (int k = 1; k < n; ++k) {
         for (int i = 0; i < n; ++i) {
-            double acc = 0.0;
-            for (int k = 1; k < n; ++k)
-                acc += A[static_cast<std::size_t>(k) * n + i] * B[static_cast<std::size_t>(k) * n_out + j];
-            K[static_cast<std::ptrdiff_t>(i) * n_out + j] = 1.0 / n + 2.0 / n * acc;
+            const long long r = static_cast<long long>(k) * (2 * i + 1) % period;
+            a[static_cast<std::size_t>(i)] = cos_4n[static_cast<std::size_t>(r)];
         }
+        for (std::size_t c = 0; c < m; ++c) b[c] = cospi_ratio(k * (2 * nums[c] + dens[c]), 2LL * n * dens[c]);
+        for (int i = 0; i < n; ++i) {
+            double* Ki = K + static_cast<std::ptrdiff_t>(i) * n_out;
+            const double ai = a[static_cast<std::size_t>(i)];
+            for (std::size_t c = 0; c < m; ++c) Ki[cols[c]] += ai * b[c];
+        }
+    }
+    for (int i = 0; i < n; ++i) {
+        double* Ki = K + static_cast<std::ptrdiff_t>(i) * n_out;
+        for (std::size_t c = 0; c < m; ++c) Ki[cols[c]] = 1.0 / n + 2.0 / n * Ki[cols[c]];
     }
 }
 

@@ -168,6 +168,18 @@ def test_gil_is_released(rng, longest_python_pause):
     assert pause < 0.5 * duration, (pause, duration)
 
 
+def test_weights_of_a_long_clip_are_built_without_the_gil(backend, longest_python_pause):
+    """The (T x n_frames) weights cost O(T^2 n_frames): a long clip of tiny frames spends its time there, which
+    once ran with the GIL held (3000 frames: the whole 0.6 s call paused every other Python thread), in an n x n
+    scratch matrix (65,536 frames: 34 GB, MemoryError). tim_weights alike."""
+    video = np.zeros((3000, 2, 2), np.uint8)
+    params = _core.TIMParams(n_frames=10)
+    pause, duration = longest_python_pause(lambda: kernels(backend).tim(video, params, 1))
+    assert pause < 0.5 * duration, (pause, duration)
+    pause, duration = longest_python_pause(lambda: mefast.tim_weights(3000, 10))
+    assert pause < 0.5 * duration, (pause, duration)
+
+
 @pytest.mark.parametrize(
     ("video", "n_frames", "kwargs", "match"),
     [

@@ -73,7 +73,7 @@ MEFAST_HD std::uint8_t to_uint8(double v) {
 /// The (n x n_out) weight matrix, row-major: K[i * n_out + j]. Output positions that fall exactly on an input
 /// frame (j (n-1) divisible by n_out-1: always the first and last frame, and every frame when n_out == n) get
 /// that frame's unit vector, which the formula gives in exact arithmetic, so those outputs copy their input
-/// frame bit for bit. Requires 1 <= n, n_out <= kMaxFrames.
+/// frame bit for bit. Requires 1 <= n, n_out <= kMaxFrames. O(n^2 n_out) time, O(n + n_out) scratch besides K.
 void weights(int n, int n_out, double* K);
 
 /// out[j, e] = sum_i K[i, j] frames[i, e] for frames of n x d elements (In = uint8, float or double), accumulated
