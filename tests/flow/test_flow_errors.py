@@ -50,6 +50,23 @@ def test_too_small_for_pyramid_names_sizes_and_fix():
         mefast.tvl1(img(2, 8), img(2, 8), params=ONE.replace(min_size=4))
 
 
+def test_levels_that_no_longer_shrink_end_the_pyramid():
+    """With scale_step near 1 a level rounds back to its parent's size (lround(50 * 0.99) == 50): from there on
+    every level is the same image. They were counted, so any nscales passed validate_size (1e9: a 6 s loop with
+    the GIL held, then as many identical levels solved). The pyramid now ends at the first level that cannot
+    shrink: 64 .. 50 px, 15 levels; more is the usual too-small error, or 15 levels with adapt_scales."""
+    huge = _core.TVL1Params(nscales=10**9, scale_step=0.99)
+    assert _core.tvl1_effective_scales(huge, 64, 64) == 15
+    assert _core.tvl1_effective_scales(huge, 64, 80) == 1 + (80 - 50)  # the long side shrinks on to 50 px
+    with pytest.raises(ValueError, match=r"too small for nscales=1000000000 .* use nscales=15 or less"):
+        mefast.tvl1(img(64, 64), img(64, 64), params=ONE.replace(nscales=10**9, scale_step=0.99))
+    adapted = ONE.replace(nscales=10**9, scale_step=0.99, adapt_scales=True)
+    np.testing.assert_array_equal(
+        mefast.tvl1(img(64, 64), img(64, 64, seed=1), params=adapted),
+        mefast.tvl1(img(64, 64), img(64, 64, seed=1), params=adapted.replace(nscales=15)),
+    )
+
+
 def test_values_beyond_float32_are_refused():
     huge = np.full((32, 32), 1e300)  # finite as float64, inf once converted to float32 grey levels
     with pytest.raises(ShapeError, match=r"frame0 has values too large for float32 grey levels"):

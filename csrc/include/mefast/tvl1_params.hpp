@@ -100,21 +100,25 @@ inline int inner_on_level(const Params& p, int s) {
     return s == 0 && p.finest_inner_iterations > 0 ? p.finest_inner_iterations : p.inner_iterations;
 }
 
-/// Number of pyramid levels actually used for an h x w image.
+/// Number of pyramid levels actually used for an h x w image: at most nscales, each keeping both sides >= min_size
+/// and smaller than the level above it on some side. A level that rounds back to its parent's size (scale_step near
+/// 1: lround(49 * 0.99) == 49) ends the pyramid, so the count is bounded by the image size, not by nscales.
 inline int effective_scales(const Params& p, int h, int w) {
     int levels = 1;
     double lh = h, lw = w;
     for (int s = 1; s < p.nscales; ++s) {
-        lh = std::lround(lh * p.scale_step);
-        lw = std::lround(lw * p.scale_step);
-        if (lh < p.min_size || lw < p.min_size) break;
+        const double nh = std::lround(lh * p.scale_step), nw = std::lround(lw * p.scale_step);
+        if (nh < p.min_size || nw < p.min_size) break;
+        if (nh == lh && nw == lw) break;
+        lh = nh;
+        lw = nw;
         ++levels;
     }
     return levels;
 }
 
 /// Throw std::invalid_argument when h x w frames cannot be flowed with p: smaller than 3 x 3, or too small for
-/// p.nscales levels while !p.adapt_scales.
+/// p.nscales levels (effective_scales() < nscales) while !p.adapt_scales.
 inline void validate_size(const Params& p, int h, int w) {
     if (h < 3 || w < 3) {
         std::ostringstream os;
