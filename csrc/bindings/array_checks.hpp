@@ -23,6 +23,27 @@ inline std::string shape_str(const pybind11::array& a) {
     return os.str();
 }
 
+/// `a` itself (no copy) as a C-contiguous array of T, or std::invalid_argument naming the argument, the expected and
+/// the actual dtype or layout. Kernel arguments are bound as py::array and checked here: a noconvert array_t refuses
+/// the same arrays with pybind11's "incompatible function arguments" TypeError, which prints every argument.
+template <class T>
+carray<T> require_carray(const pybind11::array& a, const char* name) {
+    namespace py = pybind11;
+    if (py::isinstance<carray<T>>(a)) return py::reinterpret_borrow<carray<T>>(a);
+    std::ostringstream os;
+    os << name << " must be a C-contiguous " << std::string(py::str(py::dtype::of<T>())) << " array (the core never "
+       << "casts or copies), got ";
+    if (!py::isinstance<py::array_t<T>>(a)) {  // array_t's default flags check the dtype alone
+        os << "dtype " << std::string(py::str(a.dtype()));
+    } else {
+        os << "a " << (a.flags() & py::array::f_style ? "Fortran-ordered" : "non-contiguous") << " array of shape "
+           << shape_str(a) << " and strides (";
+        for (py::ssize_t i = 0; i < a.ndim(); ++i) os << (i ? ", " : "") << a.strides(i);
+        os << (a.ndim() == 1 ? ",)" : ")") << " (np.ascontiguousarray makes a C-contiguous copy)";
+    }
+    throw std::invalid_argument(os.str());
+}
+
 inline void require_ndim(const pybind11::array& a, pybind11::ssize_t ndim, const char* name) {
     if (a.ndim() != ndim) {
         std::ostringstream os;

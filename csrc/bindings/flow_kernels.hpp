@@ -14,9 +14,12 @@
 namespace mefast::bindings {
 
 template <class Backend>
-pybind11::array_t<float> tvl1_pairs(const Backend& backend, const carray<float>& frames, const carray<int>& i0,
-                                    const carray<int>& i1, const tvl1::Params& p, int n_threads) {
+pybind11::array_t<float> tvl1_pairs(const Backend& backend, const pybind11::array& frames_arg,
+                                    const pybind11::array& i0_arg, const pybind11::array& i1_arg,
+                                    const tvl1::Params& p, int n_threads) {
     namespace py = pybind11;
+    const carray<float> frames = require_carray<float>(frames_arg, "frames");
+    const carray<int> i0 = require_carray<int>(i0_arg, "i0"), i1 = require_carray<int>(i1_arg, "i1");
     require_ndim(frames, 3, "frames");
     require_ndim(i0, 1, "i0");
     require_ndim(i1, 1, "i1");
@@ -51,10 +54,9 @@ void register_flow_kernels(pybind11::module_& m, const Backend& backend) {
     namespace py = pybind11;
     m.def(
         "tvl1_pairs",
-        [backend](const carray<float>& frames, const carray<int>& i0, const carray<int>& i1, const tvl1::Params& p,
+        [backend](const py::array& frames, const py::array& i0, const py::array& i1, const tvl1::Params& p,
                   int n_threads) { return tvl1_pairs(backend, frames, i0, i1, p, n_threads); },
-        py::arg("frames").noconvert(), py::arg("i0").noconvert(), py::arg("i1").noconvert(), py::arg("params"),
-        py::arg("n_threads") = 0,
+        py::arg("frames"), py::arg("i0"), py::arg("i1"), py::arg("params"), py::arg("n_threads") = 0,
         "TV-L1 flow for pairs (frames[i0[k]] -> frames[i1[k]]) of a float32 (N, H, W) stack in [0, 255].\n"
         "Returns float32 (n_pairs, H, W, 2). Runs without the GIL (CPU: on n_threads threads, 0: all).");
 }

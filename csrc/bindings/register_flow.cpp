@@ -67,17 +67,19 @@ void register_flow(py::module_& m) {
         .def(py::init([](const Params& p) { return std::make_unique<tvl1::Engine>(p); }), py::arg("params"))
         .def(
             "pairs",
-            [](tvl1::Engine& e, const carray<float>& frames, const carray<int>& i0, const carray<int>& i1) {
+            [](tvl1::Engine& e, const py::array& frames, const py::array& i0, const py::array& i1) {
                 return tvl1_pairs(EngineBackend{&e}, frames, i0, i1, e.params(), 1);
             },
-            py::arg("frames").noconvert(), py::arg("i0").noconvert(), py::arg("i1").noconvert(),
+            py::arg("frames"), py::arg("i0"), py::arg("i1"),
             "Flows of the pairs with the engine's parameters: float32 (n_pairs, H, W, 2).")
         .def_property_readonly(
             "params", [](const tvl1::Engine& e) { return Params(e.params()); }, "The parameters (a copy).");
     m.def(
         "tvl1_from_reference",
-        [](const carray<float>& reference, const carray<float>& frames, const Params& p, py::ssize_t chain,
+        [](const py::array& reference_arg, const py::array& frames_arg, const Params& p, py::ssize_t chain,
            int n_threads) {
+            const carray<float> reference = require_carray<float>(reference_arg, "reference");
+            const carray<float> frames = require_carray<float>(frames_arg, "frames");
             require_ndim(reference, 2, "reference");
             require_ndim(frames, 3, "frames");
             const py::ssize_t n = frames.shape(0);
@@ -101,8 +103,7 @@ void register_flow(py::module_& m) {
             tvl1::compute_from_reference(r, f, n, h, w, p, chain, n_threads, o);
             return out;
         },
-        py::arg("reference").noconvert(), py::arg("frames").noconvert(), py::arg("params"), py::arg("chain") = 0,
-        py::arg("n_threads") = 0,
+        py::arg("reference"), py::arg("frames"), py::arg("params"), py::arg("chain") = 0, py::arg("n_threads") = 0,
         "TV-L1 flow from a float32 (H, W) reference frame to each frame of a float32 (N, H, W) stack, all in\n"
         "[0, 255], the reference's pyramid built once: float32 (N, H, W, 2). chain=0: each flow is tvl1_pairs',\n"
         "bit for bit; chain=k >= 1: runs of k frames, each flow after a run's first warm-started from the\n"
@@ -110,7 +111,8 @@ void register_flow(py::module_& m) {
         "on n_threads threads (0: all).");
     m.def(
         "_median_filter",
-        [](const carray<float>& img, int k) {
+        [](const py::array& img_arg, int k) {
+            const carray<float> img = require_carray<float>(img_arg, "img");
             require_ndim(img, 2, "img");
             const int h = int_extent(img, 0, "img"), w = int_extent(img, 1, "img");
             py::array_t<float> out({img.shape(0), img.shape(1)});
@@ -120,7 +122,7 @@ void register_flow(py::module_& m) {
             tvl1::median_filter(o, h, w, k);
             return out;
         },
-        py::arg("img").noconvert(), py::arg("k"),
+        py::arg("img"), py::arg("k"),
         "Median filter (k = 3 or 5, replicated border) used between TV-L1 iterations; for tests.");
     m.def(
         "tvl1_effective_scales",

@@ -17,7 +17,8 @@ void register_strain_kernels(pybind11::module_& m, const Backend& backend) {
     namespace py = pybind11;
     m.def(
         "optical_strain",
-        [backend](const carray<float>& flows, int scheme, int n_threads) {
+        [backend](const py::array& flows_arg, int scheme, int n_threads) {
+            const carray<float> flows = require_carray<float>(flows_arg, "flows");
             require_ndim(flows, 4, "flows");
             if (flows.shape(3) != 2)
                 throw std::invalid_argument("flows must have shape (N, H, W, 2), got " + shape_str(flows));
@@ -37,7 +38,7 @@ void register_strain_kernels(pybind11::module_& m, const Backend& backend) {
             }
             return out;
         },
-        py::arg("flows").noconvert(), py::arg("scheme") = 0, py::arg("n_threads") = 0,
+        py::arg("flows"), py::arg("scheme") = 0, py::arg("n_threads") = 0,
         "Strain magnitude of float32 (N, H, W, 2) flows; scheme 0 central, 1 backward, 2 MEB Sobel.\n"
         "Runs without the GIL (CPU: on n_threads threads, 0: all).");
 }

@@ -180,13 +180,71 @@ def test_core_rejects_unconverted_arrays():
     from mefast import _core
 
     frames = np.zeros((2, 32, 32), np.float64)  # the core never casts silently
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError, match=r"frames must be a C-contiguous float32 array"):
         _core.tvl1_pairs(frames, np.array([0], np.int32), np.array([1], np.int32), _core.TVL1Params(), 1)
     frames32 = np.zeros((2, 32, 32), np.float32)
     with pytest.raises(ValueError, match=r"pair 0 indexes frames \(0, 2\) outside \[0, 2\)"):
         _core.tvl1_pairs(frames32, np.array([0], np.int32), np.array([2], np.int32), _core.TVL1Params(nscales=1), 1)
     with pytest.raises(TypeError):  # no dict of parameters crosses the boundary
         _core.tvl1_pairs(frames32, np.array([0], np.int32), np.array([1], np.int32), {"nscales": 1}, 1)
+
+
+_F = np.zeros((3, 40, 40), np.float32)
+_I = np.array([0], np.int32)
+_C_FLOAT = r" must be a C-contiguous float32 array \(the core never casts or copies\), got "
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (
+            lambda k: k.tvl1_pairs(_F.astype(np.float64), _I, _I, _core.TVL1Params()),
+            r"^frames" + _C_FLOAT + "dtype float64$",
+        ),
+        (lambda k: k.tvl1_pairs(_F.astype(">f4"), _I, _I, _core.TVL1Params()), r"^frames" + _C_FLOAT + "dtype >f4$"),
+        (
+            lambda k: k.tvl1_pairs(_F[::-1], _I, _I, _core.TVL1Params()),
+            r"^frames" + _C_FLOAT + r"a non-contiguous array of shape \(3, 40, 40\) and strides \(-6400, 160, 4\)",
+        ),
+        (
+            lambda k: k.tvl1_pairs(np.asfortranarray(_F), _I, _I, _core.TVL1Params()),
+            r"^frames" + _C_FLOAT + r"a Fortran-ordered array of shape \(3, 40, 40\) and strides \(4, 12, 480\)",
+        ),
+        (
+            lambda k: k.tvl1_pairs(_F, _I.astype(np.int64), _I, _core.TVL1Params()),
+            r"^i0 must be a C-contiguous int32 array \(the core never casts or copies\), got dtype int64$",
+        ),
+        (
+            lambda k: k.tvl1_pairs(_F, _I, np.zeros(4, np.int32)[::2], _core.TVL1Params()),
+            r"^i1 must be a C-contiguous int32 array .* non-contiguous array of shape \(2,\) and strides \(8,\)",
+        ),
+        (lambda k: k.optical_strain(np.zeros((1, 8, 8, 2))), r"^flows" + _C_FLOAT + "dtype float64$"),
+        (lambda k: k.optical_strain(np.zeros((1, 8, 16, 2), np.float32)[:, :, ::2]), r"^flows" + _C_FLOAT + "a non-"),
+    ],
+    ids=["float64", "big-endian", "reversed", "fortran", "int64-indices", "strided-indices", "strain", "strain-view"],
+)
+def test_kernels_name_a_wrong_dtype_or_layout(call, match, backend):
+    """A wrong dtype or layout is a ValueError of a line naming the argument, the dtype and layout expected and the
+    ones passed, as lbp_top and tim raise: the noconvert bindings raised pybind11's TypeError "incompatible function
+    arguments", about 1,500 characters that printed every argument."""
+    with pytest.raises(ValueError, match=match) as info:
+        call(kernels(backend))
+    assert len(str(info.value)) < 250
+
+
+def test_cpu_helpers_name_a_wrong_dtype_or_layout():
+    engine = _core.TVL1Engine(_core.TVL1Params(nscales=1))
+    with pytest.raises(ValueError, match=r"^frames" + _C_FLOAT + "dtype float64$"):
+        engine.pairs(_F.astype(np.float64), _I, _I)
+    with pytest.raises(ValueError, match=r"^i1 must be a C-contiguous int32 array .* got dtype uint8$"):
+        engine.pairs(_F, _I, _I.astype(np.uint8))
+    with pytest.raises(ValueError, match=r"^reference" + _C_FLOAT + r"a non-contiguous array of shape \(40, 20\)"):
+        _core.tvl1_from_reference(_F[0, :, ::2], _F, _core.TVL1Params(nscales=1))
+    with pytest.raises(ValueError, match=r"^frames" + _C_FLOAT + "dtype float16$"):
+        _core.tvl1_from_reference(_F[0], _F.astype(np.float16), _core.TVL1Params(nscales=1))
+    with pytest.raises(ValueError, match=r"^img" + _C_FLOAT + r"a Fortran-ordered array of shape \(40, 40\)"):
+        _core._median_filter(np.asfortranarray(_F[0]), 3)
+    assert engine.pairs(_F, _I, _I).shape == (1, 40, 40, 2)  # C-contiguous float32 and int32: read in place
 
 
 def test_core_rejects_axes_beyond_int_instead_of_truncating():
