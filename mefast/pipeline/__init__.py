@@ -46,7 +46,7 @@ from ._executors import _cpu_count, _run_dask, _run_joblib
 from ._features import ALL_FEATURES, EXTRA_FEATURES, PreprocessOptions, _size, feature_shapes
 from ._jobs import _Job, _one_sample_view, _Outcome, _run_serial
 from ._magnify_features import MAGNIFY_FEATURES, feature_recipes
-from ._provenance import _check_compatible, _location, _open_or_create, _update_annotations
+from ._provenance import _check_compatible, _in_store_order, _location, _open_or_create, _update_annotations
 
 __all__ = ["ALL_FEATURES", "PreprocessOptions", "PreprocessReport", "preprocess"]
 
@@ -248,6 +248,7 @@ def preprocess(
     )
     with st.lock(force=force_unlock):
         st = MEStore.open(location, "r+")  # re-read under the lock: the store we validate is the one we write
+        dataset = _in_store_order(st, dataset)
         _check_compatible(st, dataset, params)
         _update_annotations(st, dataset, annotations)
         st.remove_partial_writes()

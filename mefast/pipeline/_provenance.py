@@ -138,6 +138,22 @@ def _with_added(stored: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _in_store_order(st: MEStore, dataset: Any) -> Any:
+    """``dataset`` with its samples in the store's row order when both hold the same sample ids in another order.
+
+    A sample is its id: given in another order (a composite's members named in another order, a store of a
+    version that ordered them otherwise), the run resumes the store as it is. Anything else is returned as
+    given, for :func:`_check_compatible` to judge.
+    """
+    ids = list(map(str, dataset.samples["sample_id"]))
+    have = list(map(str, st.meta["sample_id"]))
+    if ids == have or sorted(ids) != sorted(have) or len(set(ids)) != len(ids):
+        return dataset
+    where = {sid: k for k, sid in enumerate(ids)}
+    log.info("the store at %s holds this dataset's samples in another order: its order is kept", st.path)
+    return dataset.subset([where[sid] for sid in have])
+
+
 def _check_compatible(st: MEStore, dataset: Any, params: dict[str, Any]) -> None:
     stored = _with_added(_flatten(st.attrs.get("parameters") or {}))
     wanted = _flatten(json.loads(json.dumps(_jsonable(params))))  # as create stored them: paths, numpy values
@@ -150,14 +166,7 @@ def _check_compatible(st: MEStore, dataset: Any, params: dict[str, Any]) -> None
         )
     ids = list(map(str, dataset.samples["sample_id"]))
     have = list(map(str, st.meta["sample_id"]))
-    if ids != have:
-        if sorted(ids) == sorted(have):
-            first = next(k for k, (a, b) in enumerate(zip(have, ids, strict=True)) if a != b)
-            raise StoreError(
-                f"the store at {st.path} holds the same samples as this dataset in a different order (row {first}: "
-                f"{have[first]!r} in the store, {ids[first]!r} in the dataset); give the samples in the store's "
-                "order (composites order their members by name), write to a new store or pass overwrite=True"
-            )
+    if ids != have:  # (the same samples in another order were put in the store's order: _in_store_order)
         extra = sorted(set(ids) - set(have))[:3]
         missing = sorted(set(have) - set(ids))[:3]
         raise StoreError(

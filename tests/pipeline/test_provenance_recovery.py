@@ -152,9 +152,18 @@ def test_a_composite_records_its_members_annotations_in_either_order(members, tm
     assert all(len(h) == 64 for h in hashes.values())
 
 
-def test_the_same_samples_in_another_order_are_named_so(tiny, tmp_path):
+def test_the_same_samples_in_another_order_resume_the_store_in_its_order(tiny, tmp_path):
+    """A sample is its id: the same samples given in another order (a composite's members named otherwise, a store
+    of a version that ordered them otherwise) resume the store in its own order, computing what is missing."""
     path = tmp_path / "s.zarr"
-    preprocess(tiny, path, **RUN)
-    with pytest.raises(StoreError, match="the same samples as this dataset in a different order \\(row 0: "
-                                         "'tiny/s0/EP01' in the store, 'tiny/s2/EP01'"):  # fmt: skip
-        preprocess(tiny.subset([2, 1, 0]), path, **RUN)
+    first = preprocess(tiny.subset([0, 1]), path, **RUN)  # rows 0 and 1 of a 2-sample store
+    assert first.computed == 2
+    both = preprocess(tiny.subset([1, 0]), path, **RUN)
+    assert both.skipped == 2 and both.computed == 0
+    st = MEStore.open(path)
+    assert st.meta["sample_id"].tolist() == ["tiny/s0/EP01", "tiny/s1/EP01"]
+    fresh = tmp_path / "fresh.zarr"
+    preprocess(tiny.subset([0, 1]), fresh, **RUN)
+    np.testing.assert_array_equal(st.read("flow", 1), MEStore.open(fresh).read("flow", 1))
+    with pytest.raises(StoreError, match="holds other samples than this dataset"):
+        preprocess(tiny.subset([2, 0]), path, **RUN)
