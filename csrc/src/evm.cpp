@@ -27,7 +27,9 @@ int auto_levels(int h, int w) {
 }
 
 std::vector<float> level_alphas(int h, int w, int levels, double alpha, double lambda_c, double exaggeration) {
-    if (levels < 1) throw std::invalid_argument("levels must be >= 1, got " + std::to_string(levels));
+    // EVMParams' bound (validate()): before the per-level vector is allocated from it.
+    if (levels < 1 || levels > 30)
+        throw std::invalid_argument("levels must be in [1, 30], got " + std::to_string(levels));
     if (!(lambda_c > 0)) throw std::invalid_argument("lambda_c must be > 0");
     std::vector<float> a(static_cast<std::size_t>(levels), 0.0f);
     double lambda = std::sqrt(static_cast<double>(h) * h + static_cast<double>(w) * w) / 3.0;  // at the residual

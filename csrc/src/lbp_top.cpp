@@ -35,6 +35,13 @@ std::string triple(const int v[3]) {
     return os.str();
 }
 
+// Bins of mapping m for P points, as mapping_table() counts them, without building the table.
+long long mapping_bins(int P, Mapping m) {
+    if (m == Mapping::none) return 1LL << P;
+    if (m == Mapping::u2) return static_cast<long long>(P) * (P - 1) + 3;
+    return P + 2;  // riu2
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Sampling geometry (spec 2.2): real offsets (dx, dy, dt) of neighbour p on plane q.
 
@@ -126,12 +133,15 @@ void validate(const Params& p) {
             fail(os.str());
         }
     }
-    if (p.rows < 1 || p.cols < 1) {
+    if (p.rows < 1 || p.cols < 1 || p.rows > kMaxBlocks || p.cols > kMaxBlocks) {
         std::ostringstream os;
-        os << "blocks=(" << p.rows << ", " << p.cols << ") is invalid: rows and cols must be >= 1";
+        os << "blocks=(" << p.rows << ", " << p.cols << ") is invalid: rows and cols must be in [1, " << kMaxBlocks
+           << "]";
         fail(os.str());
     }
-    if (p.time_blocks < 1) fail("time_blocks=" + std::to_string(p.time_blocks) + " is invalid: must be >= 1");
+    if (p.time_blocks < 1 || p.time_blocks > kMaxBlocks)
+        fail("time_blocks=" + std::to_string(p.time_blocks) + " is invalid: must be in [1, " +
+             std::to_string(kMaxBlocks) + "]");
     if (!(p.overlap >= 0.0 && p.overlap < 1.0)) {
         std::ostringstream os;
         os << "overlap=" << p.overlap << " is invalid: must be in [0, 1)";
@@ -144,6 +154,19 @@ void validate(const Params& p) {
     if (o < 0 || o > 1) fail("unknown ordering code " + std::to_string(o));
     if (md < 0 || md > 1) fail("unknown mode code " + std::to_string(md));
     if (nz < 0 || nz > 3) fail("unknown normalize code " + std::to_string(nz));
+    // Block and histogram indices are int (Plan::n_blocks, the CUDA histograms): both counts must fit.
+    constexpr long long kMaxInt = std::numeric_limits<int>::max();
+    const long long n_blocks = static_cast<long long>(p.time_blocks) * p.rows * p.cols;
+    long long bins = 0;
+    for (int q = 0; q < 3; ++q) bins = std::max(bins, mapping_bins(p.points[q], p.mapping));
+    if (n_blocks > kMaxInt || n_blocks * 3 * bins > kMaxInt) {  // the product only when n_blocks <= INT_MAX: < 2^50
+        std::ostringstream os;
+        os << "blocks=(" << p.rows << ", " << p.cols << ") with time_blocks=" << p.time_blocks << " is invalid: "
+           << n_blocks << " blocks";
+        if (n_blocks <= kMaxInt) os << " of 3 x " << bins << " bins, a feature of " << n_blocks * 3 * bins << " values";
+        os << "; at most " << kMaxInt << " are supported";
+        fail(os.str());
+    }
     if (p.mode == Mode::meb) {
         if (p.sampling == Sampling::bilinear)
             fail("sampling='bilinear' is not part of MEB's LBPTOP (it rounds every offset): use mode='paper'");
@@ -220,13 +243,13 @@ Plan make_plan(const Params& p, int T, int H, int W, const std::string& what) {
     };
     if (pl.Tc < p.time_blocks) {
         std::ostringstream os;
-        os << "it needs at least " << 2 * pl.time_border + p.time_blocks << " frames (" << pl.time_border
+        os << "it needs at least " << 2LL * pl.time_border + p.time_blocks << " frames (" << pl.time_border
            << " border frames on each side and one centre frame per time block)";
         too_small(os.str());
     }
     if (pl.Hi < p.rows || pl.Wi < p.cols) {
         std::ostringstream os;
-        os << "it needs at least " << 2 * pl.border + p.rows << " x " << 2 * pl.border + p.cols
+        os << "it needs at least " << 2LL * pl.border + p.rows << " x " << 2LL * pl.border + p.cols
            << " px (a border of " << pl.border << " px and one centre pixel per block)";
         too_small(os.str());
     }

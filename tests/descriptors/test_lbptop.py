@@ -517,8 +517,34 @@ def test_axis_beyond_int_is_rejected_not_truncated():
         _core.lbp_top_codes(video, params)
 
 
-def test_layout_block_count_does_not_overflow():
-    assert _core.lbp_layout(_core.LBPTOPParams(blocks=(50_000, 50_000), time_blocks=2))["n_blocks"] == 5_000_000_000
+def test_block_counts_are_bounded_before_anything_overflows(backend):
+    """rows, cols and time_blocks were only checked >= 1: 2**31 - 1 of each passed validate(), the block count
+    overflowed (Plan::n_blocks and the histogram indices are int; lbp_layout's 64-bit count wrapped) and the
+    too-small message printed negative sizes (2 * border + rows in int). Each is now at most 65535, and the block
+    count and the feature length at most INT_MAX."""
+    big = 2**31 - 1
+    with pytest.raises(ValueError, match=r"^blocks=\(2147483647, 2147483647\) is invalid: .* in \[1, 65535\]$"):
+        _core.LBPTOPParams(blocks=(big, big), time_blocks=big).validate()
+    with pytest.raises(ValueError, match=r"^time_blocks=65536 is invalid: must be in \[1, 65535\]$"):
+        _core.lbp_layout(_core.LBPTOPParams(time_blocks=65_536))
+    too_many = r"is invalid: 5000000000 blocks; at most 2147483647 are supported$"
+    with pytest.raises(ValueError, match=r"^blocks=\(50000, 50000\) with time_blocks=2 " + too_many):
+        _core.lbp_layout(_core.LBPTOPParams(blocks=(50_000, 50_000), time_blocks=2))
+    with pytest.raises(
+        ValueError, match=r"^blocks=\(65535, 65535\) with time_blocks=65535 is invalid: 281462092005375 "
+    ):
+        _core.LBPTOPParams(blocks=(65_535, 65_535), time_blocks=65_535, points=(16, 16, 16), mapping="none").validate()
+    with pytest.raises(ValueError, match=r"24000000 blocks of 3 x 59 bins, a feature of 4248000000 values"):
+        _core.lbp_layout(_core.LBPTOPParams(blocks=(3000, 4000), time_blocks=2))
+    with pytest.raises(ValueError, match=r"16384 blocks of 3 x 65536 bins, a feature of 3221225472 values"):
+        _core.LBPTOPParams(blocks=(128, 128), points=(16, 16, 16), mapping="none").validate()
+    _core.LBPTOPParams(blocks=(64, 64), points=(16, 16, 16), mapping="none").validate()  # 805,306,368 values
+    layout = _core.lbp_layout(_core.LBPTOPParams(blocks=(3000, 4000)))  # the largest sizes still work
+    assert (layout["n_blocks"], layout["length"]) == (12_000_000, 2_124_000_000)
+    with pytest.raises(ValueError, match=r"at least 65541 x 7 px \(a border of 3 px"):
+        kernels(backend).lbp_top([np.zeros((9, 40, 40), np.uint8)], _core.LBPTOPParams(blocks=(65_535, 1)), 1)
+    with pytest.raises(ValueError, match=r"in \[1, 65535\]"):
+        kernels(backend).lbp_top([np.zeros((9, 40, 40), np.uint8)], _core.LBPTOPParams(blocks=(big, big)), 1)
 
 
 # ---------------------------------------------------------------------------------------------------------

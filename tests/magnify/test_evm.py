@@ -234,6 +234,17 @@ def test_bad_parameters_are_refused(rng, kwargs, match):
         mg.evm(v, 30, **kwargs)
 
 
+def test_core_level_alphas_bound_the_levels_as_evmparams():
+    """The core's evm_level_alphas checked only levels >= 1, so 10**8 levels allocated and filled 400 MB with the
+    GIL held (2**31 - 1: 8.6 GB); it takes EVMParams' [1, 30] now."""
+    from mefast import _core
+
+    for levels in (0, 31, 10**8, 2**31 - 1):
+        with pytest.raises(ValueError, match=rf"^levels must be in \[1, 30\], got {levels}$"):
+            _core.evm_level_alphas(64, 64, levels, 10.0, 16.0, 2.0)
+    assert len(_core.evm_level_alphas(64, 64, 30, 10.0, 16.0, 2.0)) == 30
+
+
 def test_bad_video_is_refused():
     with pytest.raises(ShapeError, match="dtype int16"):
         mg.evm(np.zeros((3, 8, 8), np.int16))

@@ -35,7 +35,7 @@ int auto_levels(int h, int w);
 
 /// Per-level amplification of a Laplacian pyramid of `levels` levels on an h x w frame [M]: representative
 /// wavelength sqrt(h^2 + w^2) / 3 at the residual, halved per finer level; band_alpha() of it; finest band and
-/// residual 0.
+/// residual 0. Throws std::invalid_argument unless 1 <= levels <= 30 (EVMParams' bound) and lambda_c > 0.
 std::vector<float> level_alphas(int h, int w, int levels, double alpha, double lambda_c, double exaggeration);
 
 /// Throws std::invalid_argument naming the first parameter of p that is invalid (independent of the frame size).

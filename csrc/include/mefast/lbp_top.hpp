@@ -24,11 +24,12 @@ enum class Mode : int { paper = 0, meb = 1 };
 enum class Normalize : int { none = 0, per_block_plane = 1, per_plane = 2, global_l1 = 3 };
 
 constexpr int kMaxPoints = 16;
+constexpr int kMaxBlocks = 65535;  // rows, cols and time_blocks (their product and the feature length also <= INT_MAX)
 
 struct Params {
     int radius[3] = {3, 3, 3};  // R_X, R_Y, R_T (integers >= 1)
     int points[3] = {8, 8, 8};  // P_XY, P_XT, P_YT (3..16)
-    int rows = 8, cols = 8, time_blocks = 1;
+    int rows = 8, cols = 8, time_blocks = 1;  // 1..kMaxBlocks each
     double overlap = 0.0;  // in [0, 1)
     Mapping mapping = Mapping::u2;
     Sampling sampling = Sampling::rounded;
