@@ -274,15 +274,31 @@ def quick_store(path: str | Path, *, n_subjects: int = 3, clips_per_subject: int
     48 x 48 face crops (already aligned), TV-L1 ``fast``, stored at 32 x 32 with ``flow``, ``strain``,
     ``lbptop``, ``biwoof``, ``frames`` and the descriptors baseline rows read (``hoof``, ``hog3d``, ``lbpsip``;
     no ``mdmo``: its per-frame flows take most of the time). Seconds.
-    Reused when it already exists.
+    Reused when it already exists. The synthetic corpora are written under ``path / "raw"``, replacing those an
+    earlier quick run wrote there.
+
+    Raises
+    ------
+    FileExistsError
+        A corpus folder (or annotation sheet) under ``path / "raw"`` holds files the synthetic writer did not
+        write (no :data:`~mefast.datasets.synthetic.TRUTH_FILE`): someone's data, never replaced.
     """
     from ..datasets import composite, load, synthetic
+    from ..datasets.synthetic import LAYOUTS, TRUTH_FILE
     from ..pipeline import PreprocessOptions, preprocess
 
     path = Path(path)
     store = path / "quick.zarr"
     if (store / "zarr.json").is_file():
         return store
+    for corpus in _QUICK_CORPORA:  # write_synthetic(overwrite=True) replaces them: only those it wrote itself
+        root, sheet = path / "raw" / LAYOUTS[corpus].root(True), path / "raw" / LAYOUTS[corpus].sheet
+        if (root / TRUTH_FILE).is_file():
+            continue
+        if (root.is_dir() and any(root.iterdir())) or (root.exists() and not root.is_dir()) or sheet.exists():
+            raise FileExistsError(
+                f"{root if root.exists() else sheet} holds files the quick run did not write; choose another --root"
+            )
     raw = synthetic.write_synthetic(
         path / "raw",
         corpora=_QUICK_CORPORA,
@@ -447,16 +463,27 @@ def run_experiment(
     from .leakage import _leaky_evaluation
 
     exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
-    if store is None:
-        if quick:
-            base = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="mefast-quick-"))
-            store = quick_store(base)
-        else:
-            if root is None:
-                raise ExperimentError(
-                    f"{exp.name}: give --root (folder holding {exp.data.get('store', 'the store')}) or --store"
+    if store is None and quick:
+        if root is None:
+            # The synthetic store in a temporary folder, removed on return: the Reproduction holds tables only.
+            with tempfile.TemporaryDirectory(prefix="mefast-quick-") as tmp:
+                return run_experiment(
+                    exp,
+                    store=quick_store(tmp),
+                    quick=True,
+                    epochs=epochs,
+                    seeds=seeds,
+                    threads=threads,
+                    device=device,
+                    rows=rows,
                 )
-            store = Path(root) / str(exp.data.get("store", ""))
+        store = quick_store(root)
+    elif store is None:
+        if root is None:
+            raise ExperimentError(
+                f"{exp.name}: give --root (folder holding {exp.data.get('store', 'the store')}) or --store"
+            )
+        store = Path(root) / str(exp.data.get("store", ""))
     st = store if isinstance(store, MEStore) else MEStore.open(store, mode="r")
     have = set(st.meta["dataset"].astype(str))
     if not quick:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -167,3 +168,46 @@ def test_extra_data_rows_train_on_the_other_corpora(quick_store_path, monkeypatc
             ("sssnet", tuple(sorted(have - {"casme2"})), ("casme2",)),
         ]
     )
+
+
+@pytest.mark.parametrize("theirs", ["CASME2/Cropped/sub01/img1.jpg", "SAMM/SAMM_Micro_FACS_Codes_v2.xlsx"])
+def test_quick_run_refuses_a_root_holding_other_data(tmp_path, capsys, theirs):
+    """--quick --root DIR writes the synthetic corpora under DIR/raw: a corpus folder or sheet there that the
+    synthetic writer did not write (no truth file) is someone's data, refused and left as it was."""
+    from mefast.cli import main
+
+    mine = tmp_path / "raw" / theirs
+    mine.parent.mkdir(parents=True)
+    mine.write_text("mine")
+    assert main(["reproduce", "tutorial-ststnet", "--quick", "--root", str(tmp_path)]) == 2
+    assert "holds files the quick run did not write; choose another --root" in capsys.readouterr().err
+    assert mine.read_text() == "mine" and not (tmp_path / "quick.zarr").exists()
+
+
+def test_quick_run_rebuilds_over_its_own_corpora(tmp_path, monkeypatch):
+    """The corpora an earlier quick run wrote (its truth files) are replaced, not refused."""
+    import mefast.train.reproduce as rp
+    from mefast.datasets.synthetic import write_synthetic
+
+    write_synthetic(tmp_path / "raw", corpora=("casme2",), n_subjects=1, clips_per_subject=1, size=(32, 32),
+                    n_frames=(4, 4), cropped=True)  # fmt: skip
+    monkeypatch.setattr(rp, "_QUICK_CORPORA", ("casme2",))
+    monkeypatch.setattr("mefast.pipeline.preprocess", lambda *a, **k: None)  # the writing is what is checked
+    assert rp.quick_store(tmp_path, n_subjects=2, clips_per_subject=1) == tmp_path / "quick.zarr"
+    assert len(list((tmp_path / "raw" / "CASME2" / "Cropped").glob("sub*"))) == 2
+
+
+def test_quick_run_without_root_removes_its_temporary_folder(quick_store_path, monkeypatch):
+    import mefast.train.reproduce as rp
+
+    made: list[str] = []
+
+    def in_temp_folder(path, **kwargs):
+        made.append(path)
+        return quick_store_path
+
+    monkeypatch.setattr(rp, "quick_store", in_temp_folder)
+    res = run_experiment("tutorial-ststnet", quick=True, epochs=1)
+    assert len(made) == 1 and "mefast-quick-" in str(made[0])
+    assert not Path(made[0]).exists()
+    assert res.quick and len(res.cells) and res.to_markdown()  # the result needs none of the folder's files
