@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from typing import Any, Literal
 
 from ._common import fail
+
+
+class _UsageError(ValueError):
+    """--root / --annotations values that do not fit the corpus (reported as they are, exit status 2)."""
+
 
 CORPORA = ("casme", "casme2", "samm", "smic", "mmew", "4dme", "casme3a", "casme3c")
 
@@ -15,6 +21,8 @@ CORPORA = ("casme", "casme2", "samm", "smic", "mmew", "4dme", "casme3a", "casme3
 def _size(text: str) -> tuple[int, int]:
     parts = text.lower().replace(",", "x").split("x")
     try:
+        if len(parts) not in (1, 2):
+            raise ValueError(text)
         h, w = (int(p) for p in parts) if len(parts) == 2 else (int(parts[0]),) * 2
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected HxW or one number, got {text!r}") from None
@@ -136,10 +144,9 @@ def _named(values: list[str] | None, what: str) -> dict[str, str]:
     for v in values or []:
         name, sep, path = v.partition("=")
         if sep and name.strip() and not _is_named(v) and "/" not in name and "\\" not in name:
-            raise SystemExit(f"mefast preprocess: unknown corpus {name.strip()!r} in --{what} {v!r}; expected one of "
-                             f"{list(CORPORA)}")  # fmt: skip
+            raise _UsageError(f"unknown corpus {name.strip()!r} in --{what} {v!r}; expected one of {list(CORPORA)}")
         if not _is_named(v):
-            raise SystemExit(f"mefast preprocess: a composite needs --{what} NAME=PATH for each member, got {v!r}")
+            raise _UsageError(f"a composite needs --{what} NAME=PATH for each member, got {v!r}")
         out[name.strip().lower()] = path
     return out
 
@@ -152,7 +159,7 @@ def load_corpus(corpus: str, roots: list[str], annotations: list[str] | None, *,
     single = len(roots) == 1 and not _is_named(roots[0])
     if single:
         if annotations and len(annotations) > 1:
-            raise SystemExit("mefast preprocess: one corpus takes at most one --annotations FILE")
+            raise _UsageError("one corpus takes at most one --annotations FILE")
         return datasets.load(corpus, roots[0], annotations[0] if annotations else None, frame_range=frame_range)
     named_roots = _named(roots, "root")
     named_ann = _named(annotations, "annotations")
@@ -170,8 +177,12 @@ def run(args: argparse.Namespace) -> int:
     from ..pipeline import PreprocessOptions, preprocess
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if os.path.isfile(args.out):  # a local file: the store layer would call it a store to overwrite
+        return fail("preprocess", f"--out {args.out} is a file, not a store")
     try:
         dataset = load_corpus(args.corpus, args.root, args.annotations, frame_range=args.frame_range)
+    except _UsageError as exc:
+        return fail("preprocess", exc)
     except (MefastError, OSError, ValueError, KeyError) as exc:
         return fail("preprocess", f"cannot load {args.corpus}: {exc}")
     opts: dict[str, Any] = {"align": args.align, "flow": args.flow_preset, "device": args.device}

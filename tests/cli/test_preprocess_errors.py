@@ -1,0 +1,53 @@
+"""``mefast preprocess`` on bad input: one line on stderr and exit status 2, and --out never a file."""
+
+from __future__ import annotations
+
+import pytest
+
+from mefast.cli import main
+from mefast.datasets.synthetic import write_synthetic
+
+FAST = ["--size", "32x32", "--crop-size", "64", "--jobs", "1", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def casme2(tmp_path_factory):
+    out = tmp_path_factory.mktemp("corpora")
+    return write_synthetic(out, corpora=("casme2",), n_subjects=1, clips_per_subject=1, n_frames=(8, 8))["casme2"]
+
+
+def _err(capsys: pytest.CaptureFixture[str]) -> str:
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize("size", ["64x32x7", "64,32,7", "1x2x3x4"])
+@pytest.mark.parametrize("option", ["--size", "--crop-size"])
+def test_preprocess_sizes_of_three_parts_are_refused(casme2, tmp_path, capsys, option, size):
+    root, _ = casme2
+    with pytest.raises(SystemExit) as exc:
+        main(["preprocess", "casme2", "--root", str(root), "--out", str(tmp_path / "s.zarr"), option, size])
+    assert exc.value.code == 2
+    assert f"expected HxW or one number, got {size!r}" in _err(capsys)
+    assert not (tmp_path / "s.zarr").exists()
+
+
+def test_preprocess_bad_roots_and_annotations_exit_2(casme2, tmp_path, capsys):
+    root, ann = casme2
+    out = ["--out", str(tmp_path / "m.zarr"), *FAST]
+    assert main(["preprocess", "megc2019", "--root", f"casme2={root}", "--root", "bogus=x", *out]) == 2
+    assert _err(capsys).startswith("mefast preprocess: unknown corpus 'bogus' in --root 'bogus=x'")
+    assert main(["preprocess", "megc2019", "--root", f"casme2={root}", "--root", str(root), *out]) == 2
+    assert "a composite needs --root NAME=PATH for each member" in _err(capsys)
+    two = ["--annotations", str(ann), "--annotations", "b"]
+    assert main(["preprocess", "casme2", "--root", str(root), *two, *out]) == 2
+    assert _err(capsys) == "mefast preprocess: one corpus takes at most one --annotations FILE\n"
+
+
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]], ids=["plain", "overwrite"])
+def test_preprocess_out_naming_a_file_is_refused(casme2, tmp_path, capsys, overwrite):
+    root, _ = casme2
+    mine = tmp_path / "afile.txt"
+    mine.write_text("mine")
+    assert main(["preprocess", "casme2", "--root", str(root), "--out", str(mine), *overwrite, *FAST]) == 2
+    assert _err(capsys).strip().endswith(f"--out {mine} is a file, not a store")
+    assert mine.read_text() == "mine"
