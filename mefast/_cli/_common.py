@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 #: What ``--device`` accepts wherever torch trains.
@@ -46,6 +47,20 @@ def fail(command: str, message: object) -> int:
     """Report bad input as every subcommand does (``mefast <command>: <message>`` on stderr); the exit status 2."""
     print(f"mefast {command}: {message}", file=sys.stderr)
     return 2
+
+
+def out_dir_problem(option: str, path: Path) -> str | None:
+    """Why the folder ``path`` that ``option`` names cannot be written (None when it can, as far as can be told).
+
+    Commands check their output folder before the work, not after it: a file where the folder or one of its
+    parents should be is reported up front. The folder itself is created when the results are written.
+    """
+    for p in (path, *path.parents):
+        if p.exists():
+            if not p.is_dir():
+                return f"{option}: {p} is a file, not a directory"
+            return None
+    return None
 
 
 def add_store_option(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from ..protocols import LABEL_KINDS, PROTOCOLS
-from ._common import add_store_option, add_torch_options, comma_list, fail, missing_module, passed_on
+from ._common import add_store_option, add_torch_options, comma_list, fail, missing_module, out_dir_problem, passed_on
 
 _BASELINES = ("svm", "constant")
 # Names of the noisy-label methods (mefast.train.noisy.NOISY_METHODS), listed here so that building the parser
@@ -80,6 +81,11 @@ def run(args: argparse.Namespace) -> int:
     """Run the evaluation and print its tables."""
     if args.seeds < 1:
         return fail("evaluate", "--seeds must be at least 1")
+    if args.lr is not None and not (math.isfinite(args.lr) and args.lr > 0):  # TrainConfig takes any float
+        return fail("evaluate", f"--lr must be a positive number, got {args.lr}")
+    why = None if args.out is None else out_dir_problem("--out", args.out)  # before the run, not after it
+    if why:
+        return fail("evaluate", why)
     try:
         from ..train import IDC, NOISY_METHODS, TrainConfig, evaluate
         from ..train.dualbranch import is_dualbranch
@@ -102,9 +108,9 @@ def run(args: argparse.Namespace) -> int:
         if args.save_models is not None and not is_dualbranch(model):
             raise ValueError("--save-models is for the dual-branch models")
         config = TrainConfig(
-            epochs=args.epochs or 200,
-            batch_size=args.batch_size or 32,
-            lr=args.lr or 1e-4,
+            epochs=200 if args.epochs is None else args.epochs,  # 0 is refused, not taken for "not given"
+            batch_size=32 if args.batch_size is None else args.batch_size,
+            lr=1e-4 if args.lr is None else args.lr,
             noisy=noisy,
             num_workers=args.workers,
             **passed_on(args, "input_size", "early_stopping", "device", "threads", "weights"),
@@ -159,10 +165,13 @@ def run(args: argparse.Namespace) -> int:
         print()
         print(ev.to_markdown("au"))
     if args.out is not None:
-        paths = ev.to_csv(args.out)
         md = args.out / "tables.md"
         parts = [ev.to_markdown("dataset")] + ([ev.to_markdown("au")] if ev.label == "au" else [])
-        md.write_text("\n\n".join(parts) + "\n")
+        try:
+            paths = ev.to_csv(args.out)
+            md.write_text("\n\n".join(parts) + "\n")
+        except OSError as exc:
+            return fail("evaluate", f"cannot write the tables to --out {args.out}: {exc}")
         print(f"\nwrote {', '.join(str(p) for p in [*paths, md])}")
     return 0
 

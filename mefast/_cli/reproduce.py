@@ -6,7 +6,7 @@ import argparse
 import tomllib
 from pathlib import Path
 
-from ._common import add_store_option, add_torch_options, comma_list, fail, missing_module, passed_on
+from ._common import add_store_option, add_torch_options, comma_list, fail, missing_module, out_dir_problem, passed_on
 
 
 def _experiment_dir() -> Path:
@@ -58,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
     rows = comma_list(args.rows) if args.rows and args.rows.strip() else None
     if rows == []:
         return fail("reproduce", f"--rows: no row names given in {args.rows!r}")
+    why = None if args.out is None else out_dir_problem("--out", args.out)  # before the run, not after it
+    if why:
+        return fail("reproduce", why)
     try:
         from ..train.reproduce import run_experiment
     except ModuleNotFoundError as exc:
@@ -75,6 +78,9 @@ def run(args: argparse.Namespace) -> int:
         return fail("reproduce", exc)
     print(result.to_markdown())
     if args.out is not None:
-        paths = result.write(args.out)
+        try:
+            paths = result.write(args.out)
+        except OSError as exc:
+            return fail("reproduce", f"cannot write the tables to --out {args.out}: {exc}")
         print(f"wrote {', '.join(str(p) for p in paths)}")
     return 0
