@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from ._common import add_store_option, fail, passed_on
+from ._common import add_store_option, fail, out_dir_problem, passed_on
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -47,6 +48,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="write the predicted intervals to this CSV file")
 
 
+def _not_a_store(store: str) -> str | None:
+    """Why the local path ``store`` cannot take a recording store (None when it can: absent, empty or a store).
+
+    Checked before the feature pass writes there: creating a store (``--overwrite`` too) would empty a folder.
+    """
+    if "://" in store:
+        return None
+    path = Path(store)
+    if path.exists() and not path.is_dir():
+        return f"--store {store} is a file, not a recording store"
+    if path.is_dir() and any(path.iterdir()) and not (path / "zarr.json").exists():
+        return f"--store {store} is a non-empty directory that is not a zarr store; refusing to write there"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the subcommand; 0 on success, 1 when recordings failed, 2 on bad arguments."""
     from ..errors import MefastError
@@ -54,11 +70,20 @@ def run(args: argparse.Namespace) -> int:
 
     if not 0 < args.iou <= 1 or (args.p is not None and not 0 <= args.p <= 1):
         return fail("spot", "--iou must be in (0, 1] and --p in [0, 1]")
+    if args.out:  # checked before the feature pass and the training, not after them
+        out = Path(args.out)
+        why = f"--out {out} is a directory; name the CSV file to write" if out.is_dir() else None
+        why = why or out_dir_problem("--out", out.parent)
+        if why:
+            return fail("spot", why)
     status = 0
     try:
         if args.root:
             if not args.corpus:
                 return fail("spot", "--root needs --corpus")
+            why = _not_a_store(args.store)
+            if why:
+                return fail("spot", why)
             from ..datasets.long_videos import load_long
 
             recordings = load_long(args.corpus, args.root, args.annotations or None)
@@ -87,9 +112,15 @@ def run(args: argparse.Namespace) -> int:
             kinds=kinds,
             **passed_on(args, "protocol", "p", "iou", "rule", "recognise", "types"),
         )
-    except (MefastError, ValueError, FileNotFoundError, KeyError) as e:
+    except (MefastError, ValueError, OSError, KeyError) as e:  # OSError: a --store path zarr cannot use
         return fail("spot", e)
     print(result.to_markdown())
     if args.out:
-        result.predictions.to_csv(args.out, index=False)
+        out = Path(args.out)
+        try:  # its folder is created, as evaluate --out and reproduce --out create theirs
+            out.parent.mkdir(parents=True, exist_ok=True)
+            result.predictions.to_csv(out, index=False)
+        except OSError as e:
+            return fail("spot", f"cannot write --out {out}: {e}")
+        print(f"\nwrote {out}")
     return status
