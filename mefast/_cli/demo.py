@@ -142,25 +142,30 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo; 0 when every clip was preprocessed."""
-    from ..errors import StoreError
+    from ..errors import MefastError
     from ._common import fail
 
+    if args.jobs is not None and args.jobs < 1:  # refused before the corpora are written, not after
+        return fail("demo", f"--jobs must be at least 1, got {args.jobs}")
     progress = False if args.no_progress else None
     if args.out is not None:
         try:
             result = run_demo(args.out, n_jobs=args.jobs, progress=progress, html_report=not args.no_report)
-        except (FileExistsError, StoreError) as exc:  # --out holds data the demo did not write
+        except (MefastError, ValueError, OSError) as exc:  # OSError: --out unwritable, or holding others' data
             return fail("demo", exc)
         print("\n".join(result.lines))
         return 0 if result.report.complete else 1
-    with tempfile.TemporaryDirectory(prefix="mefast-demo-") as tmp:
-        result = run_demo(tmp, n_jobs=args.jobs, progress=progress, html_report=not args.no_report)
-        kept = None
-        if result.html is not None:  # the folder goes; the report is kept in the current directory
-            kept = Path("mefast-demo-report.html").resolve()
-            shutil.copyfile(result.html, kept)
-        print("\n".join(result.lines[:-1]))
-        if kept is not None:
-            print(f"report: {kept} (self-contained HTML, open it in a browser)")
-        print("(temporary folder removed; use --out DIR to keep the store)", file=sys.stderr)
+    try:
+        with tempfile.TemporaryDirectory(prefix="mefast-demo-") as tmp:
+            result = run_demo(tmp, n_jobs=args.jobs, progress=progress, html_report=not args.no_report)
+            kept = None
+            if result.html is not None:  # the folder goes; the report is kept in the current directory
+                kept = Path("mefast-demo-report.html").resolve()
+                shutil.copyfile(result.html, kept)
+    except (MefastError, ValueError, OSError) as exc:  # OSError: no space in the temp folder, an unwritable cwd
+        return fail("demo", exc)
+    print("\n".join(result.lines[:-1]))
+    if kept is not None:
+        print(f"report: {kept} (self-contained HTML, open it in a browser)")
+    print("(temporary folder removed; use --out DIR to keep the store)", file=sys.stderr)
     return 0 if result.report.complete else 1
