@@ -7,6 +7,7 @@ mefast magnify clip.mp4 --alpha 5 --method lagrangian --out magnified/        # 
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 import numpy as np
@@ -114,13 +115,15 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import MefastError
     from ..magnification import magnify
 
+    if args.fs is not None and not (math.isfinite(args.fs) and args.fs > 0):  # 0 is a rate given, not "none"
+        return fail("magnify", f"--fs must be a positive frame rate in Hz, got {args.fs}")
     try:
         clip, fps = read_clip(Path(args.input))
         if args.grey and clip.ndim == 4:
             import cv2
 
             clip = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in clip])
-        fs = args.fs or fps  # None: the preset's frame rate, else 30
+        fs = fps if args.fs is None else args.fs  # None: the preset's frame rate, else 30
         opts = {k: getattr(args, k) for k in ("temporal", "fl", "fh", "lambda_c") if getattr(args, k) is not None}
         if args.method == "eulerian":
             out = magnify(clip, args.alpha, "eulerian", fs=fs, preset=args.preset, **opts)
