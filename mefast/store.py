@@ -1248,6 +1248,18 @@ class RecordingStore:
             raise ValueError("recordings is empty: a store needs at least one recording")
         if not overwrite and MEStore.exists(path):  # any zarr group there, of either kind
             raise StoreError(f"a store exists at {path!s}; pass overwrite=True to replace it")
+        if overwrite:  # replace a recording store (or one whose creation was interrupted), never anything else
+            local = Path(path) if isinstance(path, str | os.PathLike) and "://" not in os.fspath(path) else None
+            if MEStore.exists(path):
+                try:
+                    cls.open(path)
+                except StoreError:
+                    if MEStore.creating(path) is None:
+                        raise StoreError(
+                            f"{path!s} holds a zarr group that is not a recording store; refusing to overwrite it"
+                        ) from None
+            elif local is not None and (local.is_file() or (local.is_dir() and any(local.iterdir()))):
+                raise StoreError(f"{path!s} holds files that are not a zarr store; refusing to overwrite them")
         # The first metadata write names the store as being created (MEStore.creating); the last one replaces
         # every attribute, so a killed creation is recognisable and never mistaken for a store.
         group = zarr.open_group(

@@ -7,6 +7,7 @@ import json
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import mefast
@@ -274,3 +275,30 @@ def test_a_store_of_softnet_inputs_written_before_softnet_input_resumes_only_as_
         "skipped": 2,
         "failures": {},
     }
+
+
+def test_overwrite_replaces_a_recording_store_and_nothing_else(corpus, store, tmp_path) -> None:
+    """overwrite=True replaces a recording store; a folder of other files or another zarr group is refused and
+    left as it was."""
+    _, root = corpus
+    theirs = tmp_path / "mine"
+    theirs.mkdir()
+    (theirs / "notes.txt").write_text("mine")
+    with pytest.raises(StoreError, match="not a zarr store; refusing to overwrite"):
+        preprocess_recordings(load_long("casme3a", root), theirs, options=OPTS, backend="serial", overwrite=True)
+    assert (theirs / "notes.txt").read_text() == "mine"
+    clips = tmp_path / "clips.zarr"
+    mefast.MEStore.create(
+        clips,
+        pd.DataFrame({"sample_id": ["a"]}),
+        au=np.zeros((1, 0), np.uint8),
+        au_names=[],
+        arrays={"x": ((2,), "float32")},
+    )
+    with pytest.raises(StoreError, match="not a recording store; refusing to overwrite"):
+        preprocess_recordings(load_long("casme3a", root), clips, options=OPTS, backend="serial", overwrite=True)
+    assert mefast.MEStore.open(clips).meta["sample_id"].tolist() == ["a"]
+    again = tmp_path / "again.zarr"
+    shutil.copytree(store, again)
+    report = preprocess_recordings(load_long("casme3a", root), again, options=OPTS, backend="serial", overwrite=True)
+    assert len(report["computed"]) == 2
