@@ -1246,19 +1246,14 @@ class RecordingStore:
             raise ValueError(f"recording_id {dup!r} appears twice")
         if len(recordings) < 1:
             raise ValueError("recordings is empty: a store needs at least one recording")
-        if not overwrite and MEStore.exists(path):  # any zarr group there, of either kind
-            raise StoreError(f"a store exists at {path!s}; pass overwrite=True to replace it")
-        if overwrite:  # replace a recording store (or one whose creation was interrupted), never anything else
-            local = Path(path) if isinstance(path, str | os.PathLike) and "://" not in os.fspath(path) else None
-            if MEStore.exists(path):
-                try:
-                    cls.open(path)
-                except StoreError:
-                    if MEStore.creating(path) is None:
-                        raise StoreError(
-                            f"{path!s} holds a zarr group that is not a recording store; refusing to overwrite it"
-                        ) from None
-            elif local is not None and (local.is_file() or (local.is_dir() and any(local.iterdir()))):
+        replaceable = cls._replaceable(path)
+        if MEStore.exists(path) and not (overwrite and replaceable):
+            if replaceable:
+                raise StoreError(f"a recording store exists at {path!s}; pass overwrite=True to replace it")
+            raise StoreError(f"{path!s} holds a zarr group that is not a recording store; refusing to overwrite it")
+        local = Path(path) if isinstance(path, str | os.PathLike) and "://" not in os.fspath(path) else None
+        if overwrite and local is not None and not MEStore.exists(path):
+            if local.is_file() or (local.is_dir() and any(local.iterdir())):
                 raise StoreError(f"{path!s} holds files that are not a zarr store; refusing to overwrite them")
         # The first metadata write names the store as being created (MEStore.creating); the last one replaces
         # every attribute, so a killed creation is recognisable and never mistaken for a store.
@@ -1307,6 +1302,28 @@ class RecordingStore:
             )
         )
         return cls(group, path, "r+")
+
+    @classmethod
+    def _replaceable(cls, path: StoreLike) -> bool:
+        """Whether ``overwrite=True`` may replace the zarr group at ``path``.
+
+        It may replace a recording store, or one whose creation was interrupted: marked as being created, or,
+        written before the marker, a group of only ``rec`` and ``done`` without attributes (what an older
+        version's killed creation left).
+        """
+        try:
+            cls.open(path)
+            return True
+        except StoreError:
+            pass
+        if MEStore.creating(path) is not None:
+            return True
+        try:
+            group = zarr.open_group(store=_zarr_location(path), mode="r")
+        except (FileNotFoundError, zarr.errors.BaseZarrError):
+            return False
+        members = {name for name, _ in group.members()}
+        return not dict(group.attrs) and bool(members) and members <= {"rec", "done"}
 
     @classmethod
     def open(cls, path: StoreLike, mode: str = "r") -> RecordingStore:

@@ -302,3 +302,17 @@ def test_overwrite_replaces_a_recording_store_and_nothing_else(corpus, store, tm
     shutil.copytree(store, again)
     report = preprocess_recordings(load_long("casme3a", root), again, options=OPTS, backend="serial", overwrite=True)
     assert len(report["computed"]) == 2
+
+
+def test_overwrite_replaces_what_an_older_version_left_of_an_interrupted_creation(corpus, tmp_path) -> None:
+    """Before the creation marker, a killed creation left a group of rec/ and done without attributes; overwrite
+    replaces it (and without overwrite the message says to pass it)."""
+    import zarr
+
+    _, root = corpus
+    path = tmp_path / "old.zarr"
+    zarr.open_group(str(path), mode="w").create_group("rec").create_group("0")
+    with pytest.raises(StoreError, match="a recording store exists at .*; pass overwrite=True"):
+        preprocess_recordings(load_long("casme3a", root), path, options=OPTS, backend="serial")
+    report = preprocess_recordings(load_long("casme3a", root), path, options=OPTS, backend="serial", overwrite=True)
+    assert len(report["computed"]) == 2
