@@ -230,8 +230,11 @@ def _tp_fp_fn(
     return tp, cm.sum(axis=0) - tp, cm.sum(axis=1) - tp
 
 
-def _macro(tp: NDArray[np.float64], fp: NDArray[np.float64], fn: NDArray[np.float64]) -> float:
-    return _nanmean(_ratio(2 * tp, 2 * tp + fp + fn))
+def _macro(
+    tp: NDArray[np.float64], fp: NDArray[np.float64], fn: NDArray[np.float64], keep: NDArray[np.bool_] | None = None
+) -> float:
+    f1 = _ratio(2 * tp, 2 * tp + fp + fn)
+    return _nanmean(f1 if keep is None else f1[keep])
 
 
 def f1_variants(
@@ -241,6 +244,7 @@ def f1_variants(
     labels: Sequence[str],
     *,
     multilabel: bool,
+    present_only: bool = False,
 ) -> dict[str, float]:
     """The F1 computations compared in Figure 2 of Varanka et al. (data leakage in ME analysis), side by side.
 
@@ -255,6 +259,9 @@ def f1_variants(
         Class names (in code order) or AU names.
     multilabel : bool
         AU detection (binary F1 per AU) rather than classes.
+    present_only : bool
+        Single-label only: ``pooled`` and ``per_fold`` average over the classes ``y_true`` has (as
+        :func:`classification_metrics` with ``present_only``, how protocols score), so ``pooled`` stays the UF1.
 
     Returns
     -------
@@ -283,10 +290,11 @@ def f1_variants(
     per_class = _ratio(2 * tp, 2 * tp + fp + fn)
     defined = ~np.isnan(per_class)
     weight = support[defined].sum()
-    per_fold = [_macro(*_tp_fp_fn(t[folds == f], p[folds == f], n_labels, multilabel)) for f in pd.unique(folds)]
+    keep = support > 0 if present_only and not multilabel else None
+    per_fold = [_macro(*_tp_fp_fn(t[folds == f], p[folds == f], n_labels, multilabel), keep) for f in pd.unique(folds)]
     per_fold_arr = np.asarray(per_fold, dtype=np.float64)
     return {
-        "pooled": _nanmean(per_class),
+        "pooled": _nanmean(per_class if keep is None else per_class[keep]),
         "per_fold": _nanmean(per_fold_arr),
         "micro": float(_ratio(np.array([2 * tp.sum()]), np.array([2 * tp.sum() + fp.sum() + fn.sum()]))[0]),
         "weighted": float(np.sum(per_class[defined] * support[defined]) / weight) if weight > 0 else float("nan"),

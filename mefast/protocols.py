@@ -822,7 +822,9 @@ def cross_validate(
         datasets = protocol.meta.loc[row, "dataset"].astype(str).to_numpy()
         for key, value in _score(protocol, y_true, y_pred).items():
             runs.append({"seed": seed, "scope": "overall", "key": "all", "metric": key, "value": value})
-        variants = f1_variants(y_true, y_pred, np.asarray(fold_names), protocol.classes, multilabel=protocol.multilabel)
+        variants = f1_variants(
+            y_true, y_pred, np.asarray(fold_names), protocol.classes, multilabel=protocol.multilabel, present_only=True
+        )  # fmt: skip  (pooled stays the headline UF1: _score)
         for key, value in variants.items():
             runs.append({"seed": seed, "scope": "f1_variant", "key": "all", "metric": key, "value": value})
         for d in pd.unique(datasets):

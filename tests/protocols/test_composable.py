@@ -152,6 +152,9 @@ def test_extra_corpora_classes_are_not_scored_on_the_test_corpus():
         f1_score(pr.true, pr.pred, labels=test_classes, average="macro")
     )
     assert r[("overall", "all", "uf1")] == pytest.approx(8 / 9)  # 3 misses of disgust's 6: F1 2/3, others 1
+    variants = ev.f1_variants()
+    assert variants.loc["pooled", "mean"] == pytest.approx(8 / 9)  # the headline variant is the UF1
+    assert bool(variants.loc["pooled", "headline"])
 
 
 def test_class_filters_per_corpus():

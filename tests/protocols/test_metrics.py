@@ -8,7 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import accuracy_score, f1_score, recall_score
 
-from mefast.metrics import au_f1_scores, au_metrics, class_report, classification_metrics, confusion_matrix
+from mefast.metrics import (
+    au_f1_scores,
+    au_metrics,
+    class_report,
+    classification_metrics,
+    confusion_matrix,
+    f1_variants,
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -45,6 +52,8 @@ def test_present_only_averages_over_the_classes_the_truth_has(seed, n, k):
     np.testing.assert_allclose(m["uf1"], f1_score(y_true, y_pred, labels=labels, average="macro"), rtol=1e-12)
     np.testing.assert_allclose(m["uar"], recall_score(y_true, y_pred, labels=labels, average="macro"), rtol=1e-12)
     assert m["accuracy"] == pytest.approx(accuracy_score(y_true, y_pred))
+    v = f1_variants(y_true, y_pred, np.zeros(n), [f"c{i}" for i in range(k)], multilabel=False, present_only=True)
+    np.testing.assert_allclose(v["pooled"], m["uf1"], rtol=1e-12)
 
 
 def test_uf1_and_uar_every_class_present():
