@@ -122,6 +122,8 @@ def run(args: argparse.Namespace) -> int:
         if args.grey and clip.ndim == 4:
             import cv2
 
+            if clip.dtype != np.uint8:  # OpenCV converts uint8 and float32 colour, not float64
+                clip = clip.astype(np.float32)
             clip = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in clip])
         fs = fps if args.fs is None else args.fs  # None: the preset's frame rate, else 30
         opts = {k: getattr(args, k) for k in ("temporal", "fl", "fh", "lambda_c") if getattr(args, k) is not None}

@@ -76,3 +76,17 @@ def test_float_npy_frames_are_written_as_0_255(clip_dir, tmp_path, capsys):
     np.save(src, clip * 2)
     assert main(["magnify", str(src), "--alpha", "4", "--out", str(out)]) == 2
     assert "in [0, 1]" in capsys.readouterr().err
+
+
+def test_grey_of_a_float64_npy_clip(clip_dir, tmp_path):
+    """--grey on a float64 .npy (NumPy's default dtype) converts to grey, as for uint8 frames."""
+    _, frames = clip_dir
+    src = tmp_path / "clip64.npy"
+    np.save(src, frames.astype(np.float64) / 255)
+    out = tmp_path / "grey"
+    assert main(["magnify", str(src), "--alpha", "3", "--grey", "--method", "eulerian-2frame", "--out", str(out)]) == 0
+    first = cv2.imread(str(out / "frame_00000.png"), cv2.IMREAD_UNCHANGED)
+    want = cv2.cvtColor(frames[0].astype(np.float32) / 255, cv2.COLOR_RGB2GRAY)
+    assert first.ndim == 2 or np.array_equal(first[..., 0], first[..., 1])
+    grey = first if first.ndim == 2 else first[..., 0]
+    assert np.abs(grey.astype(np.float64) - want * 255).max() <= 1
