@@ -60,8 +60,9 @@ def wscl(
         return per.mean()
     if preset != "reference":
         raise ValueError(f"preset must be 'reference' or 'paper', got {preset!r}")
-    den = ((torch.exp(s) + 1e-5) * (~eye)).sum(1, keepdim=True)
-    log_prob = s - torch.log(den)
+    e = torch.exp(s) + 1e-5  # on every exponential, the positives' numerators too [R]
+    den = (e * (~eye)).sum(1, keepdim=True)
+    log_prob = torch.log(e) - torch.log(den)
     norm = w.sum(1)
     per = -(w * log_prob).sum(1) / norm.clamp_min(1e-12)
     per = torch.where(norm > 0, per, torch.zeros_like(per))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -62,8 +64,26 @@ def test_wscl_weighted_anchor_formula_by_hand():
     torch.testing.assert_close(wscl(z, w, preset="paper").double(), sum(expect) / 3)
     # reference: the anchor is its own positive, +1e-5 per exponential, mean over all anchors
     den = [sum(torch.exp(s[i, k]) + 1e-5 for k in range(3) if k != i) for i in range(3)]
-    ref = [-sum(w[i, j] * (s[i, j] - torch.log(den[i])) for j in range(3)) / w[i].sum() for i in range(3)]
+    ref = [
+        -sum(w[i, j] * (torch.log(torch.exp(s[i, j]) + 1e-5) - torch.log(den[i])) for j in range(3)) / w[i].sum()
+        for i in range(3)
+    ]
     torch.testing.assert_close(wscl(z, w, preset="reference").double(), sum(ref) / 3)
+
+
+def test_wscl_reference_adds_1e5_to_numerator_too():
+    # Spec 5 / authors' loss.py: exp(s) + 1e-5 on every exponential, the positives' numerators included.
+    # Anchors 0 and 1 share an AU but point in opposite directions: exp(s_01) = e^-10 is below 1e-5.
+    z = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]], dtype=torch.float64), dim=1)
+    w = au_similarity(np.array([[1, 1, 0], [1, 0, 0], [0, 0, 1]], np.uint8)).double()
+    s = z @ z.T / 0.1
+    total = 0.0
+    for i in range(3):
+        den = sum(math.exp(s[i, k]) + 1e-5 for k in range(3) if k != i)
+        num = sum(float(w[i, j]) * (math.log(math.exp(s[i, j]) + 1e-5) - math.log(den)) for j in range(3))
+        total += -num / float(w[i].sum())
+    assert abs(total / 3 - (-5.36870)) < 1e-4  # the reviewer's hand value
+    assert abs(float(wscl(z, w, preset="reference")) - total / 3) < 1e-9
 
 
 @pytest.mark.parametrize("preset", ["paper", "reference"])
