@@ -1,10 +1,10 @@
 """Inputs and training transforms of the dual-branch method.
 
 Inputs (:func:`load_inputs`): the amplified apex, On-A and Off-A of the magnification features when the
-store has them (``mode="onoff"``: amplified / 255, each flow magnitude min-max scaled and zeroed below 1.5 x
-its mean, then ImageNet standardisation, as the authors' code does), else onset -> apex flow and strain
-(``mode="flowstrain"``: u and v divided by the sample's largest flow magnitude, strain by its maximum; channel
-0 is signed horizontal flow). Every channel is resized to the model's square input.
+store has them (``mode="onoff"``: amplified / 255; every channel resized, then each flow magnitude min-max
+scaled and zeroed below 1.5 x its mean, then ImageNet standardisation, as the authors' code does), else
+onset -> apex flow and strain (``mode="flowstrain"``: u and v divided by the sample's largest flow magnitude,
+strain by its maximum; channel 0 is signed horizontal flow). Every channel is resized to the model's square input.
 
 Training transforms, in order: Region Replacing (:class:`RegionReplacer`: the mouth half of a sample replaced
 by that of another training sample of the same class), horizontal flip (every channel mirrored, signed u
@@ -80,12 +80,14 @@ def load_inputs(source: Source, rows: ArrayLike, size: int, *, mode: str | None 
         amp = torch.from_numpy(np.asarray(source.read("amplified", rows), dtype=np.float32))
         if amp.numel() and float(amp.max()) > 1.0:
             amp = amp / 255.0
-        on = magnitude_normalize(torch.from_numpy(np.asarray(source.read("on_a", rows), dtype=np.float32)))
-        off = magnitude_normalize(torch.from_numpy(np.asarray(source.read("off_a", rows), dtype=np.float32)))
+        on = torch.from_numpy(np.asarray(source.read("on_a", rows), dtype=np.float32))
+        off = torch.from_numpy(np.asarray(source.read("off_a", rows), dtype=np.float32))
         x = torch.stack([amp, on, off], 1)
         if not torch.isfinite(x).all():
             raise ValueError(f"store rows {rows[:5].tolist()}...: non-finite amplified / On-A / Off-A values")
+        # Resize the raw magnitudes first, then normalise them (spec 1: Resize, then MagnitudeNormalize)
         x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False) if x.shape[-1] != size else x
+        x = torch.stack([x[:, 0], magnitude_normalize(x[:, 1]), magnitude_normalize(x[:, 2])], 1)
         return (x - _MEAN[:, None, None]) / _STD[:, None, None]
     if mode != "flowstrain":
         raise ValueError(f"mode must be 'onoff' or 'flowstrain', got {mode!r}")

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+F = torch.nn.functional
 
 from mefast.train.data import ArraySource  # noqa: E402
 from mefast.train.dualbranch.transforms import (  # noqa: E402
@@ -110,3 +111,15 @@ def test_inputs_from_either_kind_of_store():
     m = magnitude_normalize(torch.from_numpy(on))
     assert m.min() >= 0 and m.max() <= 1
     assert magnitude_normalize(torch.ones(1, 4, 4)).abs().max() == 0
+
+
+def test_onoff_magnitudes_resized_before_normalising():
+    # Spec 1: Resize(224) on the raw magnitudes, then MagnitudeNormalize((1, 2), 1.5), then Standardize.
+    rng = np.random.default_rng(0)
+    src = ArraySource({k: (rng.random((2, 16, 16)) ** 3).astype(np.float32) for k in ("amplified", "on_a", "off_a")})
+    x = load_inputs(src, [0, 1], 40)
+    std, mean = (0.229, 0.224, 0.225), (0.485, 0.456, 0.406)
+    for c, name in ((1, "on_a"), (2, "off_a")):
+        raw = torch.from_numpy(src.arrays[name])[:, None]
+        want = magnitude_normalize(F.interpolate(raw, size=(40, 40), mode="bilinear", align_corners=False)[:, 0])
+        torch.testing.assert_close(x[:, c] * std[c] + mean[c], want, atol=1e-5, rtol=0)
