@@ -86,7 +86,8 @@ def load_inputs(source: Source, rows: ArrayLike, size: int, *, mode: str | None 
         if not torch.isfinite(x).all():
             raise ValueError(f"store rows {rows[:5].tolist()}...: non-finite amplified / On-A / Off-A values")
         # Resize the raw magnitudes first, then normalise them (spec 1: Resize, then MagnitudeNormalize)
-        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False) if x.shape[-1] != size else x
+        if x.shape[-2:] != (size, size):
+            x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
         x = torch.stack([x[:, 0], magnitude_normalize(x[:, 1]), magnitude_normalize(x[:, 2])], 1)
         return (x - _MEAN[:, None, None]) / _STD[:, None, None]
     if mode != "flowstrain":

@@ -123,3 +123,10 @@ def test_onoff_magnitudes_resized_before_normalising():
         raw = torch.from_numpy(src.arrays[name])[:, None]
         want = magnitude_normalize(F.interpolate(raw, size=(40, 40), mode="bilinear", align_corners=False)[:, 0])
         torch.testing.assert_close(x[:, c] * std[c] + mean[c], want, atol=1e-5, rtol=0)
+
+
+def test_onoff_inputs_square_from_a_non_square_store():
+    # A (256, 224) store has the right width but not the right height: it must still be resized to 224 x 224.
+    rng = np.random.default_rng(0)
+    src = ArraySource({k: rng.random((2, 20, 16)).astype(np.float32) for k in ("amplified", "on_a", "off_a")})
+    assert load_inputs(src, [0, 1], 16).shape == (2, 3, 16, 16)
