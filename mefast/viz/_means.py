@@ -120,8 +120,8 @@ def class_means(
         (``megc2019``, ``objective_class``, ``dataset``...). Samples without a label are left out.
     features : sequence of str, optional
         Arrays to average (default: ``flow`` and ``strain`` when present).
-    rows : sequence of int, optional
-        Restrict to these store rows (still only done ones).
+    rows : sequence of int or boolean mask, optional
+        Restrict to these store rows (still only done ones); a boolean mask has one entry per store row.
     batch : int
         Samples read at a time (bounds memory on large stores).
 
@@ -132,10 +132,8 @@ def class_means(
     """
     st = open_store(store)
     done = st.done
-    sel = np.flatnonzero(done) if rows is None else np.asarray(rows, dtype=np.int64)
+    sel = np.flatnonzero(done) if rows is None else store_rows(rows, len(st))
     if rows is not None:
-        if sel.ndim != 1 or (sel.size and (sel.min() < 0 or sel.max() >= len(st))):
-            raise ValueError(f"rows must be 1-D store rows in [0, {len(st)}), got {rows!r}")
         sel = sel[done[sel]]
     if features is None:
         features = [f for f in ("flow", "strain") if f in st.features]
@@ -163,6 +161,31 @@ def class_means(
         n: (sums[n][keep] / counts[keep, None]).reshape(int(keep.sum()), *shapes[n]).astype(np.float32) for n in names
     }
     return ClassMeans(by, tuple(np.asarray(labels, dtype=object)[keep].tolist()), counts[keep], means)
+
+
+def store_rows(rows: Any, n: int) -> NDArray[np.int64]:
+    """``rows`` as store row numbers: integers in ``[0, n)`` or a boolean mask of length ``n``.
+
+    A mask is taken as :meth:`mefast.store.MEStore.read` takes it (its true rows).
+
+    Raises
+    ------
+    ValueError
+        For rows that are not 1-D, not integers or booleans, out of range, or a mask of another length.
+    """
+    arr = np.asarray(rows)
+    if arr.ndim != 1:
+        raise ValueError(f"rows must be 1-D store rows in [0, {n}) or a boolean mask, got {rows!r}")
+    if arr.dtype == np.bool_:
+        if len(arr) != n:
+            raise ValueError(f"a boolean rows mask must have one entry per store row ({n}), got {len(arr)}")
+        return np.flatnonzero(arr).astype(np.int64)
+    if arr.size and arr.dtype.kind not in "iu":
+        raise ValueError(f"rows must be integer store rows or a boolean mask, got dtype {arr.dtype}")
+    sel = arr.astype(np.int64)
+    if sel.size and (sel.min() < 0 or sel.max() >= n):
+        raise ValueError(f"rows must be 1-D store rows in [0, {n}), got {rows!r}")
+    return sel
 
 
 def is_store(path: str | Path) -> bool:

@@ -10,7 +10,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .._twins import options_of
 from ._colour import _as_flow, flow_legend, flow_to_rgb, overlay_heatmap, strain_to_rgb, to_rgb_image
-from ._means import ClassMeans, class_means, face_frames, magnified_feature, open_store
+from ._means import ClassMeans, class_means, face_frames, magnified_feature, open_store, store_rows
 from ._mpl import new_figure, show_image
 
 if TYPE_CHECKING:
@@ -56,9 +56,7 @@ def gallery_image(
     if rows is None:
         sel = done[: max(int(n), 0)]
     else:
-        sel = np.asarray(rows, dtype=np.int64)
-        if sel.ndim != 1 or (sel.size and (sel.min() < 0 or sel.max() >= len(st))):
-            raise ValueError(f"rows must be 1-D store rows in [0, {len(st)}), got {rows!r}")
+        sel = store_rows(rows, len(st))
         sel = sel[st.done[sel]][: max(int(n), 0)]
     if not len(sel):
         raise ValueError(f"no finished samples to show in {st!r}")
@@ -137,8 +135,9 @@ def gallery(store: Any, rows: Sequence[int] | NDArray[np.integer] | None = None,
     Parameters
     ----------
     store : str, path or MEStore
-    rows : sequence of int, optional
-        Store rows to show (default: the first ``n`` done samples); rows not done are skipped.
+    rows : sequence of int or boolean mask, optional
+        Store rows to show (default: the first ``n`` done samples); rows not done are skipped. A boolean mask
+        has one entry per store row.
     n : int
         At most this many samples.
     tile : int

@@ -125,3 +125,16 @@ def test_flow_figure_renders_headless_at_the_stated_size(store, png_size):
     assert png_size(figure_png(fig)) == (5 * 150 + 20, 150 + 60)
     with pytest.raises(ValueError, match="not in the"):
         flow_figure(store, "nope/none")
+
+
+def test_rows_accept_a_boolean_mask_and_refuse_other_dtypes(store, const):
+    mask = (store.meta["dataset"] == "samm").to_numpy()  # rows 6..11, not rows 0 and 1
+    cm = class_means(store, "dataset", rows=mask)
+    assert cm.labels == ("samm",) and cm.counts.tolist() == [int(mask.sum())]
+    _, captions, _ = gallery_image(store, rows=mask, tile=const.SIZE)
+    assert [c[2].split(" · ")[0] for c in captions[:-1]] == store.meta["sample_id"][mask].tolist()
+    for bad in (mask[:-1], np.array([0.0, 1.0]), np.array(["0", "1"])):
+        with pytest.raises(ValueError, match="rows"):
+            class_means(store, rows=bad)
+        with pytest.raises(ValueError, match="rows"):
+            gallery_image(store, rows=bad)
