@@ -149,9 +149,17 @@ def store_report(
     )
     if "flow" in st.features or "strain" in st.features:
         rep.heading("Class means")
-        rep.figure(class_means_figure(class_means(st, "emotion")), "Mean flow and strain per emotion.")
+        by_emotion = class_means(st, "emotion")
+        if len(by_emotion.labels):
+            rep.figure(class_means_figure(by_emotion), "Mean flow and strain per emotion.")
+        else:
+            rep.text("No class means per emotion: no finished sample has an emotion label.")
         if st.au_names and st.au.any():
-            rep.figure(class_means_figure(class_means(st, "au")), "Mean flow and strain per action unit.")
+            by_au = class_means(st, "au")
+            if len(by_au.labels):
+                rep.figure(class_means_figure(by_au), "Mean flow and strain per action unit.")
+            else:
+                rep.text("No class means per action unit: no finished sample has an AU label.")
     loaded = [load_results(Path(r)) for r in results]
     if loaded:
         rep.heading("Evaluation")

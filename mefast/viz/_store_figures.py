@@ -204,6 +204,8 @@ def class_means_figure(
         cols.append("strain on face")
     if not cols:
         raise ValueError("the class means hold neither flow, strain nor faces")
+    if not len(cm.labels):
+        raise ValueError(f"no class to draw: no finished sample has a {cm.by!r} label")
     flow_max = strain_max = None
     if "flow" in cm.means:
         peak = float(np.sqrt((cm.means["flow"] ** 2).sum(axis=1)).max())

@@ -129,3 +129,16 @@ def test_report_opens_in_headless_chromium(report_path, tmp_path):
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert 'data-ok="true/7"' in out.stdout, out.stdout[:500]
+
+
+def test_store_report_skips_class_means_without_labels(tmp_path, make_store):
+    from mefast.store import MEStore
+
+    make_store(tmp_path / "s.zarr", n=6)
+    st = MEStore.open(tmp_path / "s.zarr", mode="r+")
+    meta = st.meta
+    meta["emotion"] = ""
+    st.rewrite_meta(meta, np.zeros_like(st.au))
+    html = store_report(st).html()
+    assert "No class means per emotion" in html
+    assert len(_check(html).images) == 1  # the gallery only

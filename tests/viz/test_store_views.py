@@ -138,3 +138,17 @@ def test_rows_accept_a_boolean_mask_and_refuse_other_dtypes(store, const):
             class_means(store, rows=bad)
         with pytest.raises(ValueError, match="rows"):
             gallery_image(store, rows=bad)
+
+
+def test_class_means_figure_refuses_zero_classes(tmp_path, make_store):
+    from mefast.store import MEStore
+
+    make_store(tmp_path / "s.zarr", n=6)
+    st = MEStore.open(tmp_path / "s.zarr", mode="r+")
+    meta = st.meta
+    meta["emotion"] = ""
+    st.rewrite_meta(meta, st.au)
+    cm = class_means(st, "emotion")
+    assert cm.labels == ()
+    with pytest.raises(ValueError, match="no class to draw"):
+        class_means_figure(cm)
