@@ -21,7 +21,15 @@ from ..data import Source
 from ..trainer import TrainConfig, _torch_threads, resolve_device
 from .losses import au_similarity, class_weights, classification_loss, total_loss, wscl
 from .model import VARIANTS, DualBranchNet, get_variant
-from .transforms import RegionReplacer, flip, input_mode, load_inputs, random_erasing, signed_u_channels
+from .transforms import (
+    RegionReplacer,
+    flip,
+    input_mode,
+    load_inputs,
+    random_erasing,
+    signed_u_channels,
+    standardize,
+)
 
 __all__ = ["DualBranchConfig", "DualBranchTrainer", "dualbranch_method", "is_dualbranch"]
 
@@ -219,7 +227,7 @@ class DualBranchTrainer:
             au_rows = None
         torch.manual_seed(seed)
         gen = torch.Generator().manual_seed(seed)
-        x_all = load_inputs(self.source, rows, c.input_size, mode=self.mode)
+        x_all = load_inputs(self.source, rows, c.input_size, mode=self.mode, standardized=False)
         self.model_ = self.build().to(self.device)
         opt = torch.optim.AdamW(self.model_.parameters(), lr=c.lr, weight_decay=c.weight_decay)
         sched = (
@@ -254,6 +262,7 @@ class DualBranchTrainer:
                         xb[mask] = flip(xb[mask], signed)
                 if c.erase_p > 0:
                     xb = random_erasing(xb, gen, p=c.erase_p)
+                xb = standardize(xb, self.mode)  # spec 3: RR, flip, erasing, then Standardize
                 out = self.model_.forward_train(xb.to(self.device))
                 yb = y_t[pos].to(self.device)
                 cls = classification_loss(out["logits"], yb, cw, smoothing=smoothing)

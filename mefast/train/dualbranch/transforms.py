@@ -8,7 +8,8 @@ strain by its maximum; channel 0 is signed horizontal flow). Every channel is re
 
 Training transforms, in order: Region Replacing (:class:`RegionReplacer`: the mouth half of a sample replaced
 by that of another training sample of the same class), horizontal flip (every channel mirrored, signed u
-channels negated) and random erasing.
+channels negated) and random erasing (pixels <- N(0, 1)) on the unstandardised inputs; :func:`standardize`
+comes last.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ __all__ = [
     "magnitude_normalize",
     "random_erasing",
     "signed_u_channels",
+    "standardize",
 ]
 
 #: Store features of the magnification worker read in ``onoff`` mode.
@@ -72,8 +74,21 @@ def magnitude_normalize(m: torch.Tensor, threshold: float = 1.5) -> torch.Tensor
     return x.view_as(m)
 
 
-def load_inputs(source: Source, rows: ArrayLike, size: int, *, mode: str | None = None) -> torch.Tensor:
-    """Network inputs ``(n, 3, size, size)`` float32 of store ``rows`` (see the module docstring)."""
+def standardize(x: torch.Tensor, mode: str) -> torch.Tensor:
+    """ImageNet standardisation of ``onoff`` inputs ``(B, 3, H, W)`` (the last input step); ``flowstrain`` as is."""
+    if mode != "onoff":
+        return x
+    return (x - _MEAN[:, None, None].to(x)) / _STD[:, None, None].to(x)
+
+
+def load_inputs(
+    source: Source, rows: ArrayLike, size: int, *, mode: str | None = None, standardized: bool = True
+) -> torch.Tensor:
+    """Network inputs ``(n, 3, size, size)`` float32 of store ``rows`` (see the module docstring).
+
+    ``standardized=False`` stops before :func:`standardize` (``onoff`` values in [0, 1]): the trainer
+    augments first (Region Replacing, flip, erasing) and standardises last, as the spec's step order says.
+    """
     rows = np.asarray(rows, dtype=np.int64)
     mode = mode or input_mode(source.features)
     if mode == "onoff":
@@ -89,7 +104,7 @@ def load_inputs(source: Source, rows: ArrayLike, size: int, *, mode: str | None 
         if x.shape[-2:] != (size, size):
             x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
         x = torch.stack([x[:, 0], magnitude_normalize(x[:, 1]), magnitude_normalize(x[:, 2])], 1)
-        return (x - _MEAN[:, None, None]) / _STD[:, None, None]
+        return standardize(x, mode) if standardized else x
     if mode != "flowstrain":
         raise ValueError(f"mode must be 'onoff' or 'flowstrain', got {mode!r}")
     x = torch.from_numpy(stack_inputs(source, rows, ("flow", "strain")))

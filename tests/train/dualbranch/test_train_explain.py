@@ -161,3 +161,40 @@ def test_cli_refuses_noisy_for_the_dual_branch_model(store_path, capsys):
     argv = ["evaluate", "--store", str(store_path), "--protocol", "loso", "--model", "dualbranch", "--epochs", "1"]
     assert main([*argv, "--noisy", "ilc"]) == 2
     assert "no noisy=ILC" in capsys.readouterr().err
+
+
+def test_training_erases_before_standardising(monkeypatch):
+    # Spec 3: RR, flip, erasing (pixels <- N(0, 1)) on the [0, 1] inputs, then Standardize: un-standardised,
+    # the erased pixels of the network's training input are N(0, 1) (erasing after it would give std ~0.22).
+    from mefast.train.data import ArraySource
+    from mefast.train.dualbranch import DualBranchTrainer
+    from mefast.train.dualbranch.model import DualBranchNet
+    from mefast.train.dualbranch.transforms import load_inputs
+
+    rng = np.random.default_rng(0)
+    n, h = 16, 32
+    src = ArraySource({k: rng.random((n, h, h)).astype(np.float32) for k in ("amplified", "on_a", "off_a")})
+    seen: list[torch.Tensor] = []
+    orig = DualBranchNet.forward_train
+
+    def capture(self, x):
+        seen.append(x.detach().clone())
+        return orig(self, x)
+
+    monkeypatch.setattr(DualBranchNet, "forward_train", capture)
+    cfg = DualBranchConfig(epochs=1, rr_p=0.0, flip_p=0.0, erase_p=1.0, **{**TINY, "batch_size": n})
+    tr = DualBranchTrainer("dualbranch", src, n_outputs=3, config=cfg, au_names=["AU1", "AU2", "AU4", "AU12"])
+    tr.fit(np.arange(n), rng.integers(0, 3, n), au=rng.integers(0, 2, (n, 4)), seed=0)
+    clean = load_inputs(src, np.arange(n), h)  # standardised, as scoring reads them
+    mean = torch.tensor([0.485, 0.456, 0.406])[:, None, None]
+    std = torch.tensor([0.229, 0.224, 0.225])[:, None, None]
+    (xb,) = seen
+    erased = []
+    for x in xb:
+        k = int(torch.stack([(x - c).abs().sum() for c in clean]).argmin())
+        diff = (x - clean[k]).abs().amax(0) > 1e-5
+        torch.testing.assert_close(x[:, ~diff], clean[k][:, ~diff])  # the rest is the standardised input
+        erased.append((x * std + mean)[:, diff].flatten())
+    vals = torch.cat(erased)
+    assert len(vals) > 1000
+    assert abs(float(vals.mean())) < 0.15 and 0.85 < float(vals.std()) < 1.15
