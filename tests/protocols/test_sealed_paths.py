@@ -206,3 +206,22 @@ def test_strip_labels_keeps_non_label_columns_and_seals_unknown_ones():
     with pytest.raises(LabelLeakError, match="'valence' column"):
         out["valence"].astype(float)
     assert pickle.loads(pickle.dumps(out))["valence"].iloc[0].column == "valence"
+
+
+def test_store_view_meta_follows_rewrite_meta(flow_store_path, tmp_path):
+    """The view's metadata is the store's current one: a ``rewrite_meta`` through the store shows in it."""
+    import shutil
+
+    from mefast._sealed import LabelFreeStore
+    from mefast.store import MEStore
+
+    shutil.copytree(flow_store_path, tmp_path / "s.zarr")
+    st = MEStore.open(tmp_path / "s.zarr", mode="r+")
+    view = LabelFreeStore(st)
+    before = view.meta
+    assert view.meta is not before and view.meta.equals(before)  # a copy each time, of one state
+    meta = st.meta
+    meta["subject"] = [f"x{i}" for i in range(len(meta))]
+    st.rewrite_meta(meta, st.au)
+    assert view.meta["subject"].tolist() == meta["subject"].tolist()
+    _assert_store_view_is_label_free(view, np.array([0, 2]))
