@@ -137,10 +137,13 @@ def spot_apexes(
     Every row (or, with ``only_missing``, every row whose apex is -1 or the middle frame a reader filled in, as
     ``dataset.corrections`` records: an annotated apex that happens to be the middle frame is kept) gets the
     argmax of :func:`apex_curve` over onset..offset. Every spotted apex is recorded in
-    ``dataset.corrections`` (field ``apex``, old and new value, reason ``"apex spotted (method=...)"``), also where
-    it equals the old one, so the store's provenance says which apexes are annotated and which are spotted.
+    ``dataset.corrections`` (field ``apex``, old and new value as text, status ``applied``, reason
+    ``"apex spotted (method=...)"``), also where it equals the old one, so the store's provenance says which
+    apexes are annotated and which are spotted.
     """
     import pandas as pd
+
+    from ..datasets._engine.corrections import show
 
     samples = dataset.samples.copy()
     filled = _filled_apexes(dataset.corrections)
@@ -159,9 +162,10 @@ def spot_apexes(
                 "sample_id": r["sample_id"],
                 "row": -1,
                 "field": "apex",
-                "old": apex,
-                "new": new,
+                "old": show(apex),
+                "new": show(new),
                 "reason": f"apex spotted (method={method!r})",
+                "status": "applied",
             }
         )
     import dataclasses

@@ -188,7 +188,10 @@ def test_smic_apex_spotted_is_recorded(tmp_path) -> None:
     # the synthetic SMIC clips have their apex mid-clip (readers' convention): spotting lands near it (the
     # accuracy itself is tested on clips with known apexes in test_spotting_synthetic.py)
     assert np.abs(ds.samples["apex"].to_numpy() - plain.samples["apex"].to_numpy()).max() <= 3
-    assert (spotted["old"].to_numpy() == plain.samples["apex"].to_numpy()).all()
+    # recorded as the documented corrections columns: status applied, old and new as text
+    assert spotted["old"].tolist() == [str(a) for a in plain.samples["apex"]]
+    assert spotted["new"].tolist() == [str(a) for a in ds.samples["apex"]]
+    assert (spotted["status"] == "applied").all()
     with pytest.raises(ValueError, match="apex"):
         load("smic", root, apex="guess")
 
@@ -228,6 +231,11 @@ def test_only_missing_respots_filled_apexes_and_keeps_annotated_ones(tmp_path) -
     spotted = out.corrections[out.corrections["reason"].str.startswith("apex spotted")]
     assert spotted["sample_id"].tolist() == [ids[0]]
     assert out.samples["apex"].tolist()[1:] == ds.samples["apex"].tolist()[1:]
+    assert spotted["status"].tolist() == ["applied"] and spotted["old"].tolist() == [str(mid[0])]
+    assert spotted["new"].tolist() == [str(out.samples["apex"].iloc[0])]
+    # spotting again with only_missing keeps the spotted apex (it is not the middle frame here)
+    again = spot_apexes(out, "fd", only_missing=True)
+    assert len(again.corrections) == len(out.corrections)
 
 
 def test_an_interrupted_recording_store_creation_is_completed_by_a_rerun(corpus, tmp_path) -> None:
