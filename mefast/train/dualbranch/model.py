@@ -287,7 +287,7 @@ class DualBranchNet(nn.Module):
         self.branches = nn.ModuleList([Branch(width=width, sa_gate=sa_gate) for _ in range(n)])
         self.awm = AreaWeightedModule(2 * f, 2 * f, preset=preset) if self.variant.awm else None
         self.heads = nn.ModuleList([_head(n_outputs, preset, f) for _ in range(n)])
-        self.z_drop = nn.Dropout(0.1 if preset == "reference" else 0.0)
+        self.z_drop = nn.Dropout(0.1)  # both presets: spec 13.6's `paper` removals do not include it
         if weights is not None:
             self.load_resnet18(weights)
 

@@ -165,3 +165,16 @@ def test_bad_arguments():
         DualBranchNet(3, width=12)
     with pytest.raises(ValueError, match="divisible"):
         ShuffleAttention(12, groups=4)
+
+
+@pytest.mark.parametrize("preset", ["reference", "paper"])
+def test_embedding_dropout_in_both_presets(preset):
+    # Spec 4: z = X_F / |X_F|, dropout 0.1 in training; 13.6's list of what `paper` removes does not include it.
+    torch.manual_seed(0)
+    net = DualBranchNet(3, width=8, preset=preset).train()
+    out = net.forward_train(torch.randn(64, 3, 32, 32))
+    live = out["x_f"] != 0  # pooled ReLU features may be exactly 0 already
+    assert 0.07 < float((out["z"][live] == 0).float().mean()) < 0.13
+    net.eval()
+    out = net.forward_train(torch.randn(4, 3, 32, 32))
+    assert (out["z"][out["x_f"] != 0] != 0).all()
