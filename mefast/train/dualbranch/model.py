@@ -303,8 +303,8 @@ class DualBranchNet(nn.Module):
     def forward_train(self, x: torch.Tensor) -> dict[str, Any]:
         """Every output: ``logits`` (one ``(B, C)`` per head), ``x`` (``X``), ``x_f`` (``X_F``), ``z``, ``weight``."""
         parts = self.regions(x)
-        base = self.base(torch.cat(parts)) if len(parts) > 1 else self.base(parts[0])
-        halves = base.chunk(len(parts))
+        # The shared base runs on each half separately (authors' code): BatchNorm never pools eyes and mouth.
+        halves = [self.base(p) for p in parts]
         feats = [br(h) for br, h in zip(self.branches, halves, strict=True)]
         xx = torch.cat(feats, dim=1)
         if self.awm is not None:

@@ -178,3 +178,19 @@ def test_embedding_dropout_in_both_presets(preset):
     net.eval()
     out = net.forward_train(torch.randn(4, 3, 32, 32))
     assert (out["z"][out["x_f"] != 0] != 0).all()
+
+
+@pytest.mark.parametrize("preset", ["reference", "paper"])
+def test_base_batch_norm_sees_each_half_alone_in_training(preset):
+    # The shared base runs on eyes and mouth separately (authors' code): in training, BatchNorm's batch
+    # statistics of the eyes come from eyes only, so the eyes features ignore the mouth half entirely.
+    net = DualBranchNet(3, width=8, preset=preset).train()
+    x = torch.randn(6, 3, 32, 32)
+    x2 = x.clone()
+    x2[:, :, 16:] = 3.0 * torch.randn(6, 3, 16, 32) + 2.0
+    torch.manual_seed(0)
+    a = net.forward_train(x)["x"]
+    torch.manual_seed(0)
+    b = net.forward_train(x2)["x"]
+    torch.testing.assert_close(a[:, :64], b[:, :64])
+    assert not torch.allclose(a[:, 64:], b[:, 64:])
