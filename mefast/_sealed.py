@@ -127,7 +127,7 @@ class LabelFreeStore:
         self._reader = store
         self._meta_columns: tuple[str, ...] = tuple(store.attrs["meta_columns"])
         self._meta: pd.DataFrame | None = None
-        self._meta_of: pd.DataFrame | None = None  # the store's metadata frame self._meta was built from
+        self._meta_of = -1  # the store's metadata version self._meta was read at (MEStore._meta_version)
 
     def __len__(self) -> int:
         return len(self._reader)
@@ -148,22 +148,21 @@ class LabelFreeStore:
     def meta(self) -> pd.DataFrame:
         """The samples' non-label metadata; label columns hold :class:`Withheld` stand-ins (a copy).
 
-        Built from the store's current metadata: the store drops its cached frame when it changes
-        (:meth:`~mefast.store.MEStore.rewrite_meta`), and the view rebuilds its own then, not on every access.
+        Read from the label-free arrays only (the label arrays are never loaded), and read again after the
+        store's metadata changed (:meth:`~mefast.store.MEStore.rewrite_meta`), not on every access.
         """
-        current = self._reader._meta
-        if current is None:
-            self._reader.meta  # noqa: B018 - loads the store's cached frame
-            current = self._reader._meta
-        if self._meta is None or current is not self._meta_of:
+        version = getattr(self._reader, "_meta_version", 0)
+        if self._meta is None or version != self._meta_of:
             columns = list(self._meta_columns)
-            assert current is not None
-            cols: dict[str, Any] = {
-                c: current[c].to_numpy() if c in LABEL_FREE_COLUMNS else np.zeros(len(self), dtype=np.uint8)
-                for c in columns  # label columns: placeholders, replaced by strip_labels
-            }
+            cols: dict[str, Any] = {}
+            for c in columns:
+                if c in LABEL_FREE_COLUMNS:  # only these arrays are read; label arrays are never loaded
+                    values = np.asarray(self._reader._array(f"meta/{c}")[:])
+                    cols[c] = values.astype(object) if values.dtype.kind in "UOT" else values
+                else:
+                    cols[c] = np.zeros(len(self), dtype=np.uint8)  # placeholder, replaced below
             self._meta = strip_labels(pd.DataFrame(cols, columns=columns))
-            self._meta_of = current
+            self._meta_of = version
         return self._meta.copy()
 
     @property

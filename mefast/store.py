@@ -296,6 +296,7 @@ class MEStore:
         }
         self._n = int(attrs["n_samples"])
         self._meta: pd.DataFrame | None = None
+        self._meta_version = 0  # counts this object's rewrite_meta calls: views of the store rebuild on a change
         self._au: np.ndarray | None = None
         self._handles: dict[str, zarr.Array] = {}
         self._writers: dict[str, ChunkWriter | None] = {}
@@ -765,6 +766,7 @@ class MEStore:
         elif new_au.size:
             self._array("meta/au")[:] = new_au
         self._meta, self._au = None, None
+        self._meta_version += 1
 
     # ------------------------------------------------------------------ writing
     def _writable(self) -> None:

@@ -225,3 +225,6 @@ def test_store_view_meta_follows_rewrite_meta(flow_store_path, tmp_path):
     st.rewrite_meta(meta, st.au)
     assert view.meta["subject"].tolist() == meta["subject"].tolist()
     _assert_store_view_is_label_free(view, np.array([0, 2]))
+    fresh = MEStore.open(tmp_path / "s.zarr")
+    LabelFreeStore(fresh).meta  # noqa: B018
+    assert fresh._meta is None  # the view read the label-free arrays only: the store's full table never loaded
