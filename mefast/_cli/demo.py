@@ -86,17 +86,16 @@ def run_demo(
         Write ``report.html`` next to the store (needs the ``viz`` extra; skipped with a note without it).
     """
     from .. import datasets
-    from ..datasets.synthetic import LAYOUTS, TRUTH_FILE, write_synthetic
+    from ..datasets.synthetic import foreign_files, write_synthetic
     from ..pipeline import preprocess
 
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     # A rerun in the same folder starts afresh: it replaces the corpora and the store an earlier demo wrote
     # there, and nothing else (a corpus folder without the synthetic writer's truth file is someone's data).
-    for name in corpora:
-        root = workdir / "corpora" / LAYOUTS[name].root(False) if name in LAYOUTS else None
-        if root is not None and root.is_dir() and any(root.iterdir()) and not (root / TRUTH_FILE).is_file():
-            raise FileExistsError(f"{root} holds files the demo did not write; choose another folder")
+    theirs = foreign_files(workdir / "corpora", corpora)
+    if theirs is not None:
+        raise FileExistsError(f"{theirs} holds files the demo did not write; choose another folder")
     written = write_synthetic(
         workdir / "corpora",
         corpora=tuple(corpora),

@@ -284,21 +284,16 @@ def quick_store(path: str | Path, *, n_subjects: int = 3, clips_per_subject: int
         write (no :data:`~mefast.datasets.synthetic.TRUTH_FILE`): someone's data, never replaced.
     """
     from ..datasets import composite, load, synthetic
-    from ..datasets.synthetic import LAYOUTS, TRUTH_FILE
+    from ..datasets.synthetic import foreign_files
     from ..pipeline import PreprocessOptions, preprocess
 
     path = Path(path)
     store = path / "quick.zarr"
     if (store / "zarr.json").is_file():
         return store
-    for corpus in _QUICK_CORPORA:  # write_synthetic(overwrite=True) replaces them: only those it wrote itself
-        root, sheet = path / "raw" / LAYOUTS[corpus].root(True), path / "raw" / LAYOUTS[corpus].sheet
-        if (root / TRUTH_FILE).is_file():
-            continue
-        if (root.is_dir() and any(root.iterdir())) or (root.exists() and not root.is_dir()) or sheet.exists():
-            raise FileExistsError(
-                f"{root if root.exists() else sheet} holds files the quick run did not write; choose another --root"
-            )
+    theirs = foreign_files(path / "raw", _QUICK_CORPORA, cropped=True)  # write_synthetic(overwrite=True) below
+    if theirs is not None:  # replaces only what it wrote itself
+        raise FileExistsError(f"{theirs} holds files the quick run did not write; choose another --root")
     raw = synthetic.write_synthetic(
         path / "raw",
         corpora=_QUICK_CORPORA,

@@ -32,7 +32,7 @@ from ..corpora import LAYOUTS
 from ._long import LONG_TRUTH_FILE, LongRecording, PlantedExpression, make_long_recording, write_long_synthetic
 from ._sheets import sheet_table, write_sheet
 from ._truth import TRUTH_FILE, SyntheticTruth, clip_fields, clip_flow, truth
-from ._writer import EXPRESSIONS, write_synthetic
+from ._writer import EXPRESSIONS, foreign_files, write_synthetic
 
 __all__ = [
     "EXPRESSIONS",
@@ -47,6 +47,7 @@ __all__ = [
     "SyntheticTruth",
     "clip_fields",
     "clip_flow",
+    "foreign_files",
     "sheet_table",
     "truth",
     "write_sheet",

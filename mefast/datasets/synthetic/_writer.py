@@ -15,7 +15,7 @@ from .._engine.layout import Layout
 from ..corpora import LAYOUTS
 from ._face_motion import Event, Recording, SubjectStyle, neutral_face, random_drift
 from ._sheets import clip_name, sheet_table, write_sheet
-from ._truth import write_truth
+from ._truth import TRUTH_FILE, write_truth
 
 __all__ = ["EXPRESSIONS", "write_synthetic"]
 
@@ -60,6 +60,25 @@ def _sample_events(
         t = offset + 1 + (int(rng.integers(2, 6)) if k + 1 < n_events else 0)
     end = t + (int(rng.integers(3, 7)) if layout.long_recordings else 0)
     return events, start, end - start
+
+
+def foreign_files(out_dir: str | Path, corpora: Sequence[str], *, cropped: bool = False) -> Path | None:
+    """The first corpus folder or annotation sheet under ``out_dir`` that :func:`write_synthetic` did not write.
+
+    A frame root holding the writer's :data:`~mefast.datasets.synthetic.TRUTH_FILE` is its own (with its sheet);
+    any other non-empty root, or a sheet beside no such root, is someone's data, which a caller about to call
+    ``write_synthetic(..., overwrite=True)`` there must not replace. None when there is nothing of the kind.
+    """
+    out = Path(out_dir)
+    for corpus in (c for c in corpora if c in LAYOUTS):  # (write_synthetic names an unknown corpus)
+        root, sheet = out / LAYOUTS[corpus].root(cropped), out / LAYOUTS[corpus].sheet
+        if (root / TRUTH_FILE).is_file():
+            continue
+        if root.exists() and not (root.is_dir() and not any(root.iterdir())):
+            return root
+        if sheet.exists():
+            return sheet
+    return None
 
 
 def write_synthetic(
