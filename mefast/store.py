@@ -124,6 +124,22 @@ def creator_alive(owner: Mapping[str, Any]) -> bool:
     return True
 
 
+def _foreign(path: StoreLike) -> str | None:
+    """What a local ``path`` holds that is not a zarr store, which creating a store there would replace or mix with.
+
+    ``"a file"`` or ``"a non-empty directory"``; None for a URL, a store object, nothing, an empty directory or a
+    zarr store.
+    """
+    if not isinstance(path, str | os.PathLike) or "://" in os.fspath(path):
+        return None
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        return "a file"
+    if p.is_dir() and any(p.iterdir()) and not (p / "zarr.json").exists():
+        return "a non-empty directory"
+    return None
+
+
 def _describe_owner(owner: Mapping[str, Any]) -> str:
     return f"by process {owner.get('pid')} on {owner.get('host')} since {owner.get('since')}"
 
@@ -1253,10 +1269,10 @@ class RecordingStore:
             if replaceable:
                 raise StoreError(f"a recording store exists at {path!s}; pass overwrite=True to replace it")
             raise StoreError(f"{path!s} holds a zarr group that is not a recording store; refusing to overwrite it")
-        local = Path(path) if isinstance(path, str | os.PathLike) and "://" not in os.fspath(path) else None
-        if overwrite and local is not None and not MEStore.exists(path):
-            if local.is_file() or (local.is_dir() and any(local.iterdir())):
-                raise StoreError(f"{path!s} holds files that are not a zarr store; refusing to overwrite them")
+        foreign = None if MEStore.exists(path) else _foreign(path)
+        if foreign is not None:
+            refusing = "refusing to overwrite it" if overwrite else "refusing to write there"
+            raise StoreError(f"{path!s} is {foreign} that is not a zarr store; {refusing}")
         # The first metadata write names the store as being created (MEStore.creating); the last one replaces
         # every attribute, so a killed creation is recognisable and never mistaken for a store.
         group = zarr.open_group(

@@ -53,13 +53,13 @@ def _not_a_store(store: str) -> str | None:
 
     Checked before the feature pass writes there: creating a store (``--overwrite`` too) would empty a folder.
     """
-    if "://" in store:
-        return None
-    path = Path(store)
-    if path.exists() and not path.is_dir():
+    from ..store import _foreign
+
+    foreign = _foreign(store)
+    if foreign == "a file":
         return f"--store {store} is a file, not a recording store"
-    if path.is_dir() and any(path.iterdir()) and not (path / "zarr.json").exists():
-        return f"--store {store} is a non-empty directory that is not a zarr store; refusing to write there"
+    if foreign is not None:
+        return f"--store {store} is {foreign} that is not a zarr store; refusing to write there"
     return None
 
 

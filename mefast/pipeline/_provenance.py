@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import StoreError
 from ..flow import TVL1_ADDED_FIELDS
-from ..store import MEStore, _jsonable, creator_alive
+from ..store import MEStore, _foreign, _jsonable, creator_alive
 
 log = logging.getLogger(__package__)
 
@@ -100,14 +100,6 @@ def _location(store: Any) -> Any:
         # Absolute, so workers started elsewhere (a Dask cluster's nodes) resolve it to the same folder.
         store = os.path.abspath(store)
     return store
-
-
-def _is_nonempty_foreign(location: Any) -> bool:
-    """A local directory that holds something other than a zarr store (never overwrite it)."""
-    if not isinstance(location, str) or "://" in location:
-        return False
-    p = Path(location)
-    return p.is_dir() and any(p.iterdir()) and not (p / "zarr.json").exists()
 
 
 def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
@@ -236,8 +228,9 @@ def _open_or_create(
                     creating.get("since"))  # fmt: skip
     elif exists and not overwrite:
         return MEStore.open(location, "r+")
-    if not exists and _is_nonempty_foreign(location):
-        raise StoreError(f"{location} is a non-empty directory that is not a zarr store; refusing to write there")
+    foreign = None if exists else _foreign(location)
+    if foreign is not None:
+        raise StoreError(f"{location} is {foreign} that is not a zarr store; refusing to write there")
     if exists and creating is None:
         try:
             old = MEStore.open(location, "r+")
