@@ -34,7 +34,7 @@ from .._backend import require_cpu
 from .._validation import check_finite, check_int, check_numeric
 from ..errors import ShapeError
 from ._grid import check_grid
-from ._numba import EDGE_MARGIN, as_finite_float32, atan2_approx, n_threads_for
+from ._numba import EDGE_MARGIN, angle_bin_edges, as_finite_float32, atan2_approx, n_threads_for
 
 __all__ = ["biwoof", "biwoof_block_bounds"]
 
@@ -63,7 +63,7 @@ _DROP = np.float32(-2.0)
 def _exact_bin(u, v, n_bins, reference, edges):  # pragma: no cover - compiled
     """Bin of (u, v) from ``arctan2``, exactly as the NumPy definitions bin it; -1 when histc drops the angle.
 
-    Paper mode: ``np.histogram`` over ``edges`` (``np.linspace(-pi, pi, n_bins + 1)``) after 180 degrees wraps
+    Paper mode: ``np.histogram`` over ``edges`` (``angle_bin_edges(n_bins)``) after 180 degrees wraps
     to -180: the bin k with ``edges[k] <= theta < edges[k + 1]`` (NumPy's own index computation and correction).
     Reference mode: biwoof.m's histc bins (edges -180 + k * 360 / n_bins degrees, the last bin only its edge).
     """
@@ -216,7 +216,7 @@ def _biwoof_kernel(flows, strains, row_lo, row_hi, col_lo, col_hi, edges, n_bins
     A non-finite flow vector leaves that clip's output meaningless (the caller raises).
 
     flows (N, H, W, 2) float32, strains (N, H, W) float32, block bounds as half-open int64 ranges, ``edges``
-    the paper-mode bin edges (``np.linspace(-pi, pi, n_bins + 1)``), ``reference`` 0 (paper) or 1 (biwoof.m).
+    the paper-mode bin edges (``angle_bin_edges(n_bins)``), ``reference`` 0 (paper) or 1 (biwoof.m).
     One pass over each band of block rows: per row, every vector's code (its octant when ``n_bins`` divides 8,
     else its bin from the fast angle) and magnitude, added into float32 per-column accumulators that are
     summed per block into float64 every ``_FLUSH_ROWS`` rows. The rare vectors the fast codes cannot place
@@ -385,7 +385,7 @@ def _layout(
     h: int, w: int, rows: int, cols: int, mode: Literal["paper", "reference"], bins: int
 ) -> tuple[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]], NDArray[np.float64]]:
     """The kernel's block bounds and paper-mode bin edges, computed once per geometry (never written to)."""
-    return biwoof_block_bounds(h, w, (rows, cols), mode), np.linspace(-np.pi, np.pi, bins + 1)
+    return biwoof_block_bounds(h, w, (rows, cols), mode), angle_bin_edges(bins)
 
 
 def _check_blocks(blocks: int | tuple[int, int], h: int, w: int) -> tuple[int, int]:

@@ -31,7 +31,7 @@ from .._docs import fill_doc
 from .._twins import options_of
 from .._validation import check_int
 from ._grid import block_features, centre_grid, check_block_options
-from ._numba import EDGE_MARGIN, atan2_approx
+from ._numba import EDGE_MARGIN, angle_bin, atan2_approx
 
 __all__ = ["higo", "hog3d"]
 
@@ -119,8 +119,7 @@ def _float_votes(rows, hb, col_lo, col_hi, work, spec, weighted):  # pragma: no 
         if near > 0:
             for j in range(n):
                 if c_row[j] == exact:
-                    k = int(np.floor((np.arctan2(a_row[j], b_row[j]) + np.pi) * n_bins / (2.0 * np.pi)))
-                    c_row[j] = 0 if k >= n_bins else k
+                    c_row[j] = angle_bin(a_row[j], b_row[j], n_bins)
     for cb in range(col_lo.shape[0]):
         seg = hb[cb]
         for plane in range(3):
@@ -204,7 +203,7 @@ def _u8_table(n_bins: int) -> NDArray[np.uint8]:
     """Bin of ``atan2(a, b)`` for integer ``a, b`` in [-255, 255] (``n_bins`` for the zero vector), flattened."""
     g = np.arange(-255, 256, dtype=np.float64)
     a, b = np.meshgrid(g, g, indexing="ij")
-    k = np.floor((np.arctan2(a, b) + np.pi) * n_bins / (2.0 * np.pi)).astype(np.int64)
+    k = np.floor((np.arctan2(a, b) / (2.0 * np.pi) + 0.5) * n_bins).astype(np.int64)  # as angle_bin: in turns
     k[k >= n_bins] = 0
     k[(a == 0) & (b == 0)] = n_bins
     return k.astype(np.uint8).reshape(-1)

@@ -31,7 +31,7 @@ from .._docs import fill_doc
 from .._validation import check_int, check_paper_only
 from ..errors import ShapeError
 from ._grid import check_grid, part_bounds, run_parts
-from ._numba import as_finite_float32, n_threads_for
+from ._numba import angle_bin_edges, as_finite_float32, n_threads_for
 
 __all__ = ["hoof"]
 
@@ -54,7 +54,8 @@ def _hoof_kernel(flows, row_lo, row_hi, col_lo, col_hi, n_bins, out):  # pragma:
                         m = np.sqrt(u * u + v * v)
                         if m == 0.0:
                             continue
-                        b = int(np.floor((np.arctan2(v, abs(u)) + np.pi / 2) * n_bins / np.pi))
+                        # in half-turns, so an edge's direction is exact (as _numba.angle_bin)
+                        b = int(np.floor((np.arctan2(v, abs(u)) / np.pi + 0.5) * n_bins))
                         b = min(b, n_bins - 1)
                         out[i, pos + b] += m
                 total = 0.0
@@ -149,7 +150,7 @@ def hoof(
         from ._biwoof import _biwoof_kernel
 
         strain = np.zeros((n, h, w), np.float32)
-        edges = np.linspace(-np.pi, np.pi, n_bins + 1)  # the paper-mode bin edges, as np.histogram's
+        edges = angle_bin_edges(n_bins)  # Bi-WOOF's paper-mode bin edges
         run_parts(
             _biwoof_kernel,
             [

@@ -83,8 +83,14 @@ def lbp_mop(v, r=(1, 1, 1), points=8, blocks=(5, 5), mapping="u2", normalize=Tru
 
 
 def angle_bins(a, b, bins):
-    """Bin of atan2(a, b) over [-pi, pi) in ``bins`` parts (pi wraps to bin 0)."""
-    k = np.floor((np.arctan2(a, b) + np.pi) * bins / (2.0 * np.pi)).astype(np.int64)
+    """Bin of atan2(a, b) over [-pi, pi) in ``bins`` parts (pi wraps to bin 0).
+
+    The angle as a fraction of a turn: a direction on an edge (multiples of 45 degrees: the only ones integer
+    gradients reach exactly) gives an exact fraction, so it lands in the bin above the edge (the analytic tests
+    check that with integer arithmetic). In float64, as the kernels: a vector within 1e-16 rad of an edge goes
+    where the rounded angle puts it.
+    """
+    k = np.floor((np.arctan2(a, b) / (2.0 * np.pi) + 0.5) * bins).astype(np.int64)
     k[k >= bins] = 0
     return k
 
@@ -103,7 +109,7 @@ def hoof(flow, blocks=(5, 5), bins=8, symmetric=False):
     u, v = f[..., 0], f[..., 1]
     m = np.sqrt(u * u + v * v)
     if symmetric:
-        k = np.minimum(np.floor((np.arctan2(v, np.abs(u)) + np.pi / 2) * bins / np.pi).astype(np.int64), bins - 1)
+        k = np.minimum(np.floor((np.arctan2(v, np.abs(u)) / np.pi + 0.5) * bins).astype(np.int64), bins - 1)
     else:
         k = angle_bins(v, u, bins)
     hists = [_norm_each(np.bincount(kb, weights=mb, minlength=bins)) for _, mb, kb in _moving(m, k, blocks)]

@@ -51,6 +51,25 @@ def test_horizontal_ramp_votes_one_bin_per_plane():
     np.testing.assert_array_equal(mefast.higo(ramp, blocks=2), mefast.higo(ramp * 7 + ramp**2 / 50, blocks=2))
 
 
+@pytest.mark.parametrize("bins", [8, 11, 15, 20, 22, 24, 30])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_gradients_on_a_bin_edge_land_above_it(bins, dtype):
+    """A gradient exactly at d degrees (a multiple of 45) votes in bin floor((d + 180) bins / 360), 180 in bin 0.
+
+    Integer arithmetic gives the expected bin; the angle computed as (theta + pi) bins / 2 pi rounded 180 degrees
+    with 11 bins to 10.999 (bin 10) and 0 degrees with 22 bins to bin 10 (not 11).
+    """
+    y, x = np.mgrid[0:9, 0:9]
+    for (gx, gy), deg in {(1, 0): 0, (1, 1): 45, (0, 1): 90, (-1, 1): 135, (-1, 0): 180, (-1, -1): -135,
+                          (0, -1): -90, (1, -1): -45}.items():  # fmt: skip
+        frame = 100 + 5 * gx * x + 5 * gy * y  # XY gradient (gx, gy), angle atan2(gy, gx) with y down
+        clip = np.broadcast_to(frame, (3, 9, 9)).astype(dtype)
+        expected = ((deg + 180) * bins // 360) % bins
+        for fn in (mefast.higo, mefast.hog3d):
+            xy = fn(clip, blocks=1, bins=bins, normalize="none")[:bins]
+            assert np.flatnonzero(xy).tolist() == [expected], (fn.__name__, deg, np.flatnonzero(xy))
+
+
 def test_bad_input_names_the_problem():
     with pytest.raises(ShapeError, match="video must have shape"):
         mefast.hog3d(np.zeros((10, 10)))

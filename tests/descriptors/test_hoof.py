@@ -60,6 +60,27 @@ def test_uniform_translation_fills_one_bin(u, v, bin_):
     np.testing.assert_allclose(b.reshape(9, 8)[:, bin_], 1 / 3, rtol=1e-6)
 
 
+@pytest.mark.parametrize("bins", [8, 12, 20, 24, 50, 64])
+def test_flow_on_a_bin_edge_lands_above_it(bins):
+    """A uniform flow at d degrees (a multiple of 45) fills bin floor((d + 180) bins / 360) (180: bin 0), in HOOF,
+    Bi-WOOF's paper mode, and symmetric HOOF (angle folded to [-90, 90], bin floor((d + 90) bins / 180)).
+
+    Integer arithmetic gives the expected bin; np.linspace(-pi, pi, 51)[25] is 4.4e-16, which put rightward flow
+    in bin 24 of 50.
+    """
+    for (u, v), deg in {(1, 0): 0, (1, 1): 45, (0, 1): 90, (-1, 1): 135, (-1, 0): 180, (-1, -1): -135,
+                        (0, -1): -90, (1, -1): -45}.items():  # fmt: skip
+        flow = np.zeros((6, 6, 2), np.float32)
+        flow[...] = (u, v)
+        expected = ((deg + 180) * bins // 360) % bins
+        assert np.flatnonzero(mefast.hoof(flow, blocks=1, bins=bins)).tolist() == [expected], deg
+        strain = np.ones(flow.shape[:2], np.float32)  # a uniform flow has no strain: weigh every pixel 1
+        assert np.flatnonzero(mefast.biwoof(flow, strain, blocks=1, bins=bins)).tolist() == [expected], deg
+        folded = deg if abs(deg) <= 90 else (180 - deg if deg > 0 else -180 - deg)
+        sym = min((folded + 90) * bins // 180, bins - 1)
+        assert np.flatnonzero(mefast.hoof(flow, blocks=1, bins=bins, symmetric=True)).tolist() == [sym], deg
+
+
 def test_symmetric_binning_mirrors_left_and_right():
     right = np.zeros((10, 10, 2), np.float32)
     right[...] = (1.0, 0.5)
