@@ -31,7 +31,8 @@ def _size(text: str) -> tuple[int, int]:
 
 DESCRIPTION = (
     "Compute features for every clip of a corpus into one Zarr store. Re-running the same command "
-    "skips finished clips and completes the rest; failing clips are reported and retried next time."
+    "skips finished clips and completes the rest; failing clips are reported and retried next time. Errors "
+    "of the annotation sheet (what mefast.datasets.validate lists) are reported too, and make the exit status 1."
 )
 
 
@@ -172,7 +173,14 @@ def load_corpus(corpus: str, roots: list[str], annotations: list[str] | None, *,
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the preprocessing and print its summary; 0 when every clip is done, 1 when some failed."""
+    """Run the preprocessing and print its summary.
+
+    Returns
+    -------
+    int
+        0 when every clip is done and the annotations had no errors; 1 when some clip failed, or when the
+        annotation sheet had errors (``validate`` lists them; the store is written all the same); 2 for bad input.
+    """
     from ..errors import MefastError
     from ..pipeline import PreprocessOptions, preprocess
 
@@ -210,4 +218,4 @@ def run(args: argparse.Namespace) -> int:
     except (MefastError, ValueError, OSError) as exc:  # OSError: an unwritable --out, an unreachable --scheduler
         return fail("preprocess", exc)
     print(report.summary())
-    return 0 if report.complete else 1
+    return 0 if report.complete and not report.annotation_errors else 1

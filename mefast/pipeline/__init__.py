@@ -16,6 +16,10 @@ Guarantees
   worker process that dies (segfault, out-of-memory kill) is attributed to the sample it was computing:
   the samples in flight are retried one at a time in a fresh process, and the one that kills its process
   again is reported as failed. Failed samples are not marked done, so the next run retries them.
+- **Annotation errors are reported.** The errors found while reading the sheet (``dataset.issues`` of severity
+  ``"error"``: a row without a clip, a text onset, a repeated row; what :func:`mefast.datasets.validate` lists
+  first) are logged as a warning when the run starts and listed in :attr:`PreprocessReport.annotation_errors`,
+  even when every sample computes: the store holds the samples as the reader made them of such rows.
 - **One run per store.** ``preprocess`` holds the store's run lock (:meth:`MEStore.lock`) for the whole run;
   a second run on the same store is refused with a clear message. On local stores the lock is released by
   the operating system when its holder dies.
@@ -35,7 +39,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .._backend import runs_on
@@ -81,6 +85,10 @@ class PreprocessReport:
     pack_seconds : float
         Time spent writing the store's pack for reading (:meth:`MEStore.pack`) at the end of the run; 0 when
         there was none to write.
+    annotation_errors : list of (sample_id, problem, detail)
+        The errors recorded while the dataset's annotations were read (its ``issues`` of severity ``"error"``;
+        ``sample_id`` is ``""`` for a sheet row that made no sample). The samples computed all the same; each
+        error is also in :func:`mefast.datasets.validate`'s report.
     """
 
     store: str
@@ -93,6 +101,7 @@ class PreprocessReport:
     backend: str
     n_jobs: int
     pack_seconds: float = 0.0
+    annotation_errors: list[tuple[str, str, str]] = field(default_factory=list)
 
     def _run_record(self, started: float, interrupted: bool) -> dict[str, Any]:
         """The run as an entry of the store's ``runs`` attribute (``started``: its ``time.time()``)."""
@@ -104,6 +113,7 @@ class PreprocessReport:
             "computed": self.computed,
             "skipped": self.skipped,
             "failed": len(self.failures),
+            "annotation_errors": len(self.annotation_errors),
             "interrupted": interrupted,
         }
 
@@ -118,7 +128,7 @@ class PreprocessReport:
         return self.n_done == self.n_samples
 
     def summary(self) -> str:
-        """A few lines for people: counts, rate, time per step, failures."""
+        """A few lines for people: counts, rate, time per step, failures, errors of the annotations."""
         rate = self.computed / self.seconds if self.seconds > 0 else 0.0
         lines = [
             f"store {self.store}: {self.n_done}/{self.n_samples} samples done "
@@ -132,7 +142,40 @@ class PreprocessReport:
             lines.append(f"packed for reading in {self.pack_seconds:.1f} s")
         for sid, reason in self.failures:
             lines.append(f"FAILED {sid}: {reason}")
+        if self.annotation_errors:
+            lines.extend(_annotation_error_lines(self.annotation_errors))
         return "\n".join(lines)
+
+
+#: How many of the annotation errors the summary and the run's warning spell out.
+_ERRORS_SHOWN = 5
+
+
+def _annotation_errors(dataset: Any) -> list[tuple[str, str, str]]:
+    """``(sample_id, problem, detail)`` of the dataset's ``issues`` of severity ``"error"`` (none without issues).
+
+    The problems its reader recorded (:attr:`mefast.datasets.Dataset.issues`), which
+    :func:`mefast.datasets.validate` reports first; a dataset of another kind may have no ``issues``.
+    """
+    issues = getattr(dataset, "issues", None)
+    if issues is None or not len(issues) or "severity" not in issues:
+        return []
+    errors = issues[issues["severity"] == "error"]
+    return [(str(e.sample_id), str(e.problem), str(e.detail)) for e in errors.itertuples(index=False)]
+
+
+def _annotation_error_lines(errors: Sequence[tuple[str, str, str]]) -> list[str]:
+    """What the summary and the run's warning say of the annotations' errors: which, and what fixing them takes."""
+    n = len(errors)
+    shown = [f"{sid}: {detail}" if sid else detail for sid, _, detail in errors[:_ERRORS_SHOWN]]
+    more = f"; and {n - _ERRORS_SHOWN} more" if n > _ERRORS_SHOWN else ""
+    return [
+        f"the annotations have {n} error{'s' if n != 1 else ''}: {'; '.join(shown)}{more} "
+        "(see mefast.datasets.validate)",
+        "the store holds the samples as read from these rows; a corrected sheet that adds or removes a sample "
+        "(a row left out, a repeated row) no longer matches the store: it then needs overwrite=True "
+        "(mefast preprocess --overwrite), which recomputes every sample",
+    ]
 
 
 def _feature_names(features: Sequence[str] | str) -> tuple[str, ...]:
@@ -202,8 +245,8 @@ def preprocess(
     Returns
     -------
     PreprocessReport
-        Counts, failures (sample id and reason), time per step; also recorded in the store's attrs
-        (``failures`` and ``runs``).
+        Counts, failures (sample id and reason), time per step, the errors of the dataset's annotations (logged
+        as a warning when the run starts); also recorded in the store's attrs (``failures`` and ``runs``).
 
     Raises
     ------
@@ -237,6 +280,9 @@ def preprocess(
     recipes = feature_recipes(feats, options) if set(feats) & set(MAGNIFY_FEATURES) else {}
     if recipes:  # how each flow / magnified frame was made (frame pair, parameters, magnifier)
         params["recipes"] = recipes
+    sheet_errors = _annotation_errors(dataset)
+    if sheet_errors:  # before the store is touched: a refusal below may be what these errors lead to
+        log.warning("%s", _annotation_error_lines(sheet_errors)[0])
     st = _open_or_create(
         location,
         dataset,
@@ -267,6 +313,7 @@ def preprocess(
             step_seconds={},
             backend=backend,
             n_jobs=n_jobs,
+            annotation_errors=sheet_errors,
         )
         if backend == "dask":
             n_threads, limit = 1, True

@@ -1,11 +1,14 @@
-"""``mefast preprocess`` on bad input: one line on stderr and exit status 2, and --out never a file."""
+"""``mefast preprocess`` on bad input: one line on stderr and exit status 2, and --out never a file; a sheet
+with errors: exit status 1, the store written all the same."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
+from mefast import MEStore
 from mefast.cli import main
-from mefast.datasets.synthetic import write_synthetic
+from mefast.datasets.synthetic import write_sheet, write_synthetic
 
 FAST = ["--size", "32x32", "--crop-size", "64", "--jobs", "1", "--no-progress"]
 
@@ -51,3 +54,18 @@ def test_preprocess_out_naming_a_file_is_refused(casme2, tmp_path, capsys, overw
     assert main(["preprocess", "casme2", "--root", str(root), "--out", str(mine), *overwrite, *FAST]) == 2
     assert _err(capsys).strip().endswith(f"--out {mine} is a file, not a store")
     assert mine.read_text() == "mine"
+
+
+def test_preprocess_exits_1_when_the_sheet_has_errors_though_every_clip_computes(casme2, tmp_path, capsys, caplog):
+    root, ann = casme2
+    table = pd.read_excel(ann, dtype=object)
+    no_clip = table.iloc[[0]].assign(Filename=None)
+    damaged = write_sheet("casme2", pd.concat([table, no_clip, table], ignore_index=True), tmp_path / ann.name)
+    out = tmp_path / "s.zarr"
+    rc = main(["preprocess", "casme2", "--root", str(root), "--annotations", str(damaged), "--out", str(out), *FAST])
+    printed = capsys.readouterr()
+    assert rc == 1
+    assert "2/2 samples done (2 computed, 0 already done, 0 failed)" in printed.out
+    assert "the annotations have 2 errors: data row 1 (sheet row 3) has no clip; " in printed.out
+    assert any(r.getMessage().startswith("the annotations have 2 errors") for r in caplog.records)  # a warning
+    assert MEStore.open(out).done.all()  # kept: the clips themselves computed
