@@ -11,22 +11,29 @@ and non-label metadata only, and the evaluator keeps the labels.
   instead of reading a label.
 - :class:`LabelFreeStore` is a read-only view of a :class:`~mefast.store.MEStore` that reads the per-sample
   arrays and the non-label metadata; its ``au`` and any label read raise ``LabelLeakError``. It never loads
-  the store's label arrays.
+  the store's label arrays, and it does not hold the store: only the readers of the arrays it may read.
 
 Columns are sealed by default: a column is readable only when it is listed in :data:`LABEL_FREE_COLUMNS`,
 so a label column added later is sealed without anyone remembering to list it.
+
+What the guard is, precisely: it keeps the labels out of everything a method is handed, so that no method uses
+a label by accident (a column read by mistake, a table passed whole to a library, a store attribute that
+happened to hold the labels). It is not a sandbox against a method written to cheat: a method runs in the
+evaluator's process, the store's path is public (:attr:`mefast.train.data.StoreSource.path`, which DataLoader
+workers need to open the store again) and Python lets code follow any object's references (a zarr array
+handle's ``store``, a bound method's ``__self__``) to the files that hold the labels. Reading a method's code
+remains the check against deliberate cheating.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from ._read_through import ReadThrough
 from .errors import LabelLeakError
 
 if TYPE_CHECKING:
@@ -111,11 +118,65 @@ def holds_withheld(values: Any) -> bool:
     return any(isinstance(v, Withheld) for v in a.ravel())
 
 
+class _StoreReaders:
+    """The part of a store that a :class:`LabelFreeStore` reads through, without the store itself.
+
+    It holds the store's reading functions (bound methods) and the names it may open; no attribute of it is the
+    store, its metadata table or its AU matrix. :class:`~mefast.train.data.StoreSource` reads chunks through it
+    (``_array``, ``pack_record``, ``packed_done``), so it keeps those names.
+
+    Parameters
+    ----------
+    store : MEStore
+        The store to read from.
+    readable : frozenset of str
+        The arrays :meth:`_array` opens: the per-sample arrays, their packs, the done flags and the
+        label-free metadata columns (``meta/<column>``).
+    """
+
+    __slots__ = ("_open", "_readable", "_version", "au_names", "done", "pack_record", "packed_done", "read")
+
+    def __init__(self, store: MEStore, readable: frozenset[str]) -> None:
+        self._open = store._array
+        self._readable = readable
+        self.read = store.read
+        self.done = store._read_done
+        self.pack_record = store.pack_record
+        self.packed_done = store.packed_done
+        self.au_names = _attribute_reader(store, "au_names")
+        self._version = _attribute_reader(store, "_meta_version", 0)
+
+    def _array(self, name: str) -> Any:
+        """The zarr array ``name`` when it is one of the readable arrays; a label array raises."""
+        if name not in self._readable:
+            raise LabelLeakError(
+                f"{name!r} is not an array a method may open (a label, or no array of the store); it may open "
+                f"{sorted(self._readable)}"
+            )
+        return self._open(name)
+
+    def meta_version(self) -> int:
+        """The store's metadata version (:meth:`~mefast.store.MEStore.rewrite_meta` counts it up)."""
+        return int(self._version())
+
+
+def _attribute_reader(obj: Any, name: str, *default: Any) -> Callable[[], Any]:
+    """A function that reads ``obj.<name>`` when called (the current value, not a copy taken now)."""
+
+    def read() -> Any:
+        return getattr(obj, name, *default)
+
+    return read
+
+
 class LabelFreeStore:
     """A read-only view of a store that exposes its per-sample arrays and non-label metadata only.
 
     What :class:`~mefast.train.data.StoreSource` hands to training code, so a method reading inputs from the
-    store cannot read a label through it. The view never loads the store's label arrays.
+    store cannot read a label through it. The view never loads the store's label arrays and does not keep the
+    store: it holds the store's shape (length, arrays, metadata columns) and the functions that read the arrays
+    it may read (see :class:`_StoreReaders`). It is a guard against reading a label by accident, not against a
+    method written to cheat (see :mod:`mefast._sealed`).
 
     Parameters
     ----------
@@ -124,25 +185,42 @@ class LabelFreeStore:
     """
 
     def __init__(self, store: MEStore) -> None:
-        self._reader = store
         self._meta_columns: tuple[str, ...] = tuple(store.attrs["meta_columns"])
+        self._n = len(store)
+        self._shapes = store.shapes
+        self._where = store._describe()
+        features = tuple(store.features)
+        readable = {*features, *(f"packed/{f}" for f in features), "done", "packed/done"}
+        readable |= {f"meta/{c}" for c in self._meta_columns if c in LABEL_FREE_COLUMNS}
+        self._reader = _StoreReaders(store, frozenset(readable))
         self._meta: pd.DataFrame | None = None
         self._meta_of = -1  # the store's metadata version self._meta was read at (MEStore._meta_version)
 
     def __len__(self) -> int:
-        return len(self._reader)
+        return self._n
 
     def __repr__(self) -> str:
-        return f"<LabelFreeStore of {self._reader!r}>"
+        return f"<LabelFreeStore of the {self._where}: {self._n} samples, features {self.features}>"
 
-    # What holds no label is read from the store as it is.
-    path = ReadThrough[Any]("_reader", "path", "What the store was opened from.")
-    features = ReadThrough[tuple[str, ...]]("_reader", "features", "Names of the per-sample arrays.")
-    shapes = ReadThrough[dict[str, tuple[tuple[int, ...], np.dtype]]](
-        "_reader", "shapes", "``name -> (per-sample shape, dtype)`` of the per-sample arrays."
-    )
-    done = ReadThrough[NDArray[np.bool_]]("_reader", "done", "Which samples are complete.")
-    au_names = ReadThrough[list[str]]("_reader", "au_names", "The store's AU vocabulary (names only, no labels).")
+    @property
+    def features(self) -> tuple[str, ...]:
+        """Names of the per-sample arrays."""
+        return tuple(self._shapes)
+
+    @property
+    def shapes(self) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+        """``name -> (per-sample shape, dtype)`` of the per-sample arrays."""
+        return dict(self._shapes)
+
+    @property
+    def done(self) -> NDArray[np.bool_]:
+        """Which samples are complete (read from the store on every access)."""
+        return self._reader.done()
+
+    @property
+    def au_names(self) -> list[str]:
+        """The store's AU vocabulary (names only, no labels)."""
+        return list(self._reader.au_names())
 
     @property
     def meta(self) -> pd.DataFrame:
@@ -151,7 +229,7 @@ class LabelFreeStore:
         Read from the label-free arrays only (the label arrays are never loaded), and read again after the
         store's metadata changed (:meth:`~mefast.store.MEStore.rewrite_meta`), not on every access.
         """
-        version = getattr(self._reader, "_meta_version", 0)
+        version = self._reader.meta_version()
         if self._meta is None or version != self._meta_of:
             columns = list(self._meta_columns)
             cols: dict[str, Any] = {}
@@ -179,9 +257,9 @@ class LabelFreeStore:
 
     def read(self, name: str, index: Any) -> np.ndarray:
         """Read a per-sample array (see :meth:`mefast.store.MEStore.read`); label names raise."""
-        if name not in self._reader.features and self._is_label(name):
+        if name not in self._shapes and self._is_label(name):
             raise LabelLeakError(
                 f"{name!r} is a label, withheld from the store view a method receives; its per-sample arrays "
-                f"are {list(self._reader.features)}"
+                f"are {list(self.features)}"
             )
         return self._reader.read(name, index)

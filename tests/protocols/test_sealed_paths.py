@@ -129,7 +129,7 @@ def test_labels_of_rows_outside_the_training_set_are_out_too():
     assert seen == ["samm", "smic"]
 
 
-def _assert_store_view_is_label_free(view, rows):
+def _assert_store_view_is_label_free(view, rows, path):
     with pytest.raises(LabelLeakError, match="AU matrix holds labels"):
         _ = view.au
     m = view.meta
@@ -144,7 +144,7 @@ def _assert_store_view_is_label_free(view, rows):
     assert view.read("flow", rows).shape[0] == len(rows)  # the features are there
     from mefast.store import MEStore
 
-    full = MEStore.open(view.path).meta  # the evaluator's side: the same rows, non-label columns equal
+    full = MEStore.open(path).meta  # the evaluator's side: the same rows, non-label columns equal
     pd.testing.assert_frame_equal(m.loc[rows, sorted(NON_LABEL & set(m.columns))],
                                   full.loc[rows, sorted(NON_LABEL & set(m.columns))])  # fmt: skip
 
@@ -153,9 +153,9 @@ def test_store_source_path(flow_store_path):
     from mefast.train import StoreSource
 
     src = StoreSource(flow_store_path)
-    _assert_store_view_is_label_free(src.store, np.array([0, 3]))
+    _assert_store_view_is_label_free(src.store, np.array([0, 3]), flow_store_path)
     clone = pickle.loads(pickle.dumps(src))  # in a DataLoader worker: reopened, still label-free
-    _assert_store_view_is_label_free(clone.store, np.array([1]))
+    _assert_store_view_is_label_free(clone.store, np.array([1]), flow_store_path)
 
 
 def test_store_handle_that_evaluate_hands_to_methods(flow_store_path, monkeypatch):
@@ -166,7 +166,7 @@ def test_store_handle_that_evaluate_hands_to_methods(flow_store_path, monkeypatc
 
     def spy_svm(source, *, feature, multilabel):
         def fit_predict(fold, y_train, seed):
-            _assert_store_view_is_label_free(source.store, fold.test)
+            _assert_store_view_is_label_free(source.store, fold.test, flow_store_path)
             with pytest.raises(LabelLeakError):
                 source.store.meta.loc[fold.test, "emotion"].map({"happiness": 0})
             attempts.append(fold.name)
@@ -189,11 +189,11 @@ def test_torch_dataset_path(flow_store_path):
     fold = p.folds[0]
     test_ds = FlowDataset(StoreSource(st), fold.test, inputs=("flow",))
     assert test_ds.targets is None and len(test_ds[[0, 1]]) == 2  # a test dataset carries inputs only
-    _assert_store_view_is_label_free(test_ds.source.store, fold.test)
+    _assert_store_view_is_label_free(test_ds.source.store, fold.test, flow_store_path)
     # the pickled dataset a DataLoader worker receives holds no labels either
     clone = pickle.loads(pickle.dumps(test_ds))
     assert clone.targets is None
-    _assert_store_view_is_label_free(clone.source.store, fold.test)
+    _assert_store_view_is_label_free(clone.source.store, fold.test, flow_store_path)
 
 
 def test_strip_labels_keeps_non_label_columns_and_seals_unknown_ones():
@@ -224,7 +224,63 @@ def test_store_view_meta_follows_rewrite_meta(flow_store_path, tmp_path):
     meta["subject"] = [f"x{i}" for i in range(len(meta))]
     st.rewrite_meta(meta, st.au)
     assert view.meta["subject"].tolist() == meta["subject"].tolist()
-    _assert_store_view_is_label_free(view, np.array([0, 2]))
+    _assert_store_view_is_label_free(view, np.array([0, 2]), tmp_path / "s.zarr")
     fresh = MEStore.open(tmp_path / "s.zarr")
     LabelFreeStore(fresh).meta  # noqa: B018
     assert fresh._meta is None  # the view read the label-free arrays only: the store's full table never loaded
+
+
+def _attributes(obj):
+    """The objects an instance's attributes hold (its ``__dict__`` and ``__slots__``), functions left out."""
+    names = list(vars(obj)) if hasattr(obj, "__dict__") else []
+    for cls in type(obj).__mro__:
+        names += [n for n in getattr(cls, "__slots__", ()) if hasattr(obj, n)]
+    return [getattr(obj, n) for n in names if not callable(getattr(obj, n)) or isinstance(getattr(obj, n), type)]
+
+
+def test_store_view_does_not_hold_the_store(flow_store_path):
+    """The view a method reads through holds the readers of the arrays it may read, not the store.
+
+    The view used to keep the MEStore as ``_reader``: ``src.store._reader.meta["emotion"]`` gave every label,
+    and a method reading it scored UF1 1.0 under LOSO.
+    """
+    from mefast._sealed import holds_withheld
+    from mefast.store import MEStore
+    from mefast.train import StoreSource
+
+    st = MEStore.open(flow_store_path)
+    src = StoreSource(st)
+    view = src.store
+    seen, todo = [], [view]
+    for _ in range(2):  # the view's attributes and theirs
+        todo = [a for o in todo for a in _attributes(o)]
+        seen += todo
+    assert not [a for a in seen if isinstance(a, MEStore)]
+    assert not [a for a in seen if isinstance(a, pd.DataFrame) and "emotion" in a and not holds_withheld(a["emotion"])]
+    assert not hasattr(view._reader, "meta") and not hasattr(view, "path")
+    for name in ("meta/emotion", "meta/au", "meta/objective_class"):
+        with pytest.raises(LabelLeakError, match="not an array a method may open"):
+            view._reader._array(name)
+    # what it is for still works: the arrays, their chunks, the label-free columns, the done flags
+    rows = np.array([0, 3])
+    np.testing.assert_array_equal(src.read("flow", rows), st.read("flow", rows))
+    np.testing.assert_array_equal(view.done, st.done)
+    assert view.au_names == st.au_names and len(view) == len(st) and view.shapes == st.shapes
+    assert "LabelFreeStore" in repr(view) and "emotion" not in repr(view)
+
+
+def test_cheating_through_the_store_view_fails(flow_store_path):
+    """The reviewer's bypass (``src.store._reader.meta``) inside a fold: it raises instead of scoring UF1 1.0."""
+    from mefast.store import MEStore
+    from mefast.train import StoreSource
+
+    st = MEStore.open(flow_store_path)
+    p = make_protocol("loso", st.meta, label="emotion")
+    src = StoreSource(st)
+
+    def cheat(fold, y_train, seed):
+        emo = src.store._reader.meta["emotion"].astype(str).to_numpy()
+        return np.array([p.classes.index(emo[r]) for r in fold.test])
+
+    with pytest.raises(AttributeError, match="meta"):
+        cross_validate(p, cheat)
