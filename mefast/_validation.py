@@ -26,6 +26,7 @@ __all__ = [
     "check_paper_only",
     "check_numeric",
     "check_size",
+    "check_uint8_video",
     "check_video",
     "core_threads",
     "is_numeric_dtype",
@@ -154,6 +155,55 @@ def check_video(x: ArrayLike, name: str = "video", *, min_frames: int = 1) -> np
         raise ShapeError(f"{name} needs at least {min_frames} frames, got {arr.shape[0]} (shape {arr.shape})")
     check_finite(arr, name)
     return arr
+
+
+def check_uint8_video(x: ArrayLike, name: str = "video") -> NDArray[np.uint8]:
+    """Validate a ``(T, H, W)`` or ``(T, H, W, 3)`` video of grey levels and return it as uint8.
+
+    uint8 passes unchanged. Other integer dtypes are grey levels and must lie in 0..255. Floating input follows
+    the project's convention for float images: finite values in [0, 1], scaled by 255 and rounded.
+
+    Parameters
+    ----------
+    x : array_like
+        The frames, channels last.
+    name : str
+        What the messages call it (``"sample casme2/01/EP01_03: the clip read_frames returned"``).
+
+    Returns
+    -------
+    ndarray of shape (T, H, W) or (T, H, W, 3), uint8
+
+    Raises
+    ------
+    ShapeError
+        Another dtype (bool, complex, object), another shape (channels first, RGBA, no frame or pixel), NaN or
+        infinity, or values outside 0..255 (integers) or [0, 1] (floats); the message names ``name`` and what
+        was found.
+    """
+    arr = np.asarray(x)
+    if not is_numeric_dtype(arr.dtype):
+        raise ShapeError(f"{name} must be uint8 grey levels (0-255) or float in [0, 1], got dtype {arr.dtype}")
+    if arr.ndim not in (3, 4) or (arr.ndim == 4 and arr.shape[-1] != 3):
+        first = arr.ndim == 4 and arr.shape[1] in (1, 3, 4)
+        hint = "; channels first? they must be the last axis" if first else ""
+        raise ShapeError(f"{name} must have shape (T, H, W) or (T, H, W, 3), got shape {arr.shape}{hint}")
+    if min(arr.shape[:3]) < 1:
+        raise ShapeError(f"{name} must hold at least one frame of 1 x 1 pixels, got shape {arr.shape}")
+    if arr.dtype == np.uint8:
+        return arr
+    check_finite(arr, name)
+    lo, hi = arr.min(), arr.max()
+    if np.issubdtype(arr.dtype, np.integer):
+        if lo < 0 or hi > 255:
+            raise ShapeError(f"{name} holds values {lo}..{hi} ({arr.dtype}); integer frames are grey levels 0..255")
+        return arr.astype(np.uint8)
+    if lo < 0 or hi > 1:
+        raise ShapeError(
+            f"{name} holds values in [{lo:g}, {hi:g}] ({arr.dtype}); float frames must lie in [0, 1] "
+            "(pass uint8 for grey levels 0..255)"
+        )
+    return np.rint(arr * np.float32(255)).astype(np.uint8)
 
 
 def check_flow(x: ArrayLike, name: str = "flow", *, min_ndim: int = 3) -> NDArray[np.float32]:

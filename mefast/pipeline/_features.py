@@ -36,9 +36,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
-from .._validation import check_int, check_size
+from .._validation import check_int, check_size, check_uint8_video
 from ..flow import TVL1_PRESETS, TVL1Params, optical_strain, resize_flow, tvl1
 from ._magnify_features import (
     MAGNIFY_FEATURES,
@@ -187,21 +187,32 @@ def _size(size: Sequence[int], name: str) -> tuple[int, int]:
     return check_size(size, name, minimum=16)
 
 
+def _gray_frames(video: ArrayLike, name: str) -> NDArray[np.uint8]:
+    """Grey uint8 ``(T, H, W)`` of a video checked by :func:`~mefast._validation.check_uint8_video`.
+
+    ``name`` is what its errors call the video. RGB is converted by ``cv2.cvtColor`` (BT.601), grey passed through.
+    """
+    import cv2
+
+    video = check_uint8_video(video, name)
+    if video.ndim == 4:
+        return np.stack([cv2.cvtColor(np.ascontiguousarray(f), cv2.COLOR_RGB2GRAY) for f in video])
+    return np.ascontiguousarray(video)
+
+
 def _gray_crop(
-    video: NDArray[np.uint8], opts: PreprocessOptions
+    video: ArrayLike, opts: PreprocessOptions, name: str = "video"
 ) -> tuple[NDArray[np.uint8], NDArray[np.float32] | None]:
     """Aligned grey uint8 clip ``(T, h, w)`` and the onset frame's 68 landmarks in crop coordinates.
 
-    The landmarks come with the alignment (``align="face"``), else None (found later, only if MDMO needs them).
+    ``video`` is ``(T, H, W)`` or ``(T, H, W, 3)``, uint8, integers in 0..255 or floats in [0, 1]; anything else
+    raises :class:`~mefast.errors.ShapeError` naming ``name``. The landmarks come with the alignment
+    (``align="face"``), else None (found later, only if MDMO needs them).
     """
     import cv2
 
     h, w = opts.crop_size
-    video = np.asarray(video)
-    if video.ndim == 4:
-        gray = np.stack([cv2.cvtColor(np.ascontiguousarray(f, np.uint8), cv2.COLOR_RGB2GRAY) for f in video])
-    else:
-        gray = np.ascontiguousarray(video, np.uint8)
+    gray = _gray_frames(video, name)
     if opts.align == "face":
         from ..face import crop_align
 

@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import AnnotationError
-from ._features import PreprocessOptions, _gray_crop
+from ._features import PreprocessOptions, _gray_crop, _gray_frames
 
 __all__ = ["read_clip", "reduction_for_size", "supports_reduced_reads"]
 
@@ -79,7 +79,11 @@ def read_clip(
     from ..face import COARSE_SIZE
 
     seconds = {"read": 0.0, "align": 0.0}
-    onset, offset = int(dataset.samples.iloc[i]["onset"]), int(dataset.samples.iloc[i]["offset"])
+    row = dataset.samples.iloc[i]
+    onset, offset = int(row["onset"]), int(row["offset"])
+    # what read_frames returns is checked before use: a custom dataset's float, wide-integer or channels-first
+    # frames would otherwise wrap or truncate in a cast to uint8
+    name = f"sample {row['sample_id']}: the clip read_frames returned"
     if offset < onset:  # say so before any frame is read (a reduced decode would fail on an empty clip)
         raise AnnotationError(f"offset {offset} is before onset {onset}: the annotation's frame range is empty")
     if options.decode == "reduced":  # the face searched on a downscaled copy of large frames first
@@ -89,27 +93,26 @@ def read_clip(
         video = dataset.read_frames(i)
         seconds["read"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        gray, landmarks = _gray_crop(video, options)
+        gray, landmarks = _gray_crop(video, options, name)
         seconds["align"] = time.perf_counter() - t0
         return gray, landmarks, seconds, 1
 
     import cv2
 
     h, w = options.crop_size
-    row = dataset.samples.iloc[i]
-    onset = int(row["onset"])
     if options.align == "face":
         from ..face import _reference_frame, face_transform
 
         t0 = time.perf_counter()
         face = dict(options.face)
         number = onset + _reference_frame(face.pop("reference", 0), int(row["offset"]) - onset + 1)
-        reference = dataset.read_frames(i, number, number, gray=True)[0]
+        reference = _gray_frames(dataset.read_frames(i, number, number, gray=True), name)[0]
         t1 = time.perf_counter()
         transform = face_transform(reference, size=(h, w), **face)
         r = transform.max_reduction()
         t2 = time.perf_counter()
-        frames = dataset.read_frames(i, gray=True, reduction=r)  # the reference again: the same decode as the others
+        # the reference again: the same decode as the others
+        frames = _gray_frames(dataset.read_frames(i, gray=True, reduction=r), name)
         t3 = time.perf_counter()
         gray = np.ascontiguousarray(transform.reduced(r).warp(frames), np.uint8)
         seconds["read"] = (t1 - t0) + (t3 - t2)
@@ -118,9 +121,9 @@ def read_clip(
         return gray, np.asarray(transform.landmarks, np.float32), seconds, r
     # align="none": the frames are face crops, only resized (area); decode no larger than that needs
     t0 = time.perf_counter()
-    first = dataset.read_frames(i, onset, onset, gray=True)[0]
+    first = _gray_frames(dataset.read_frames(i, onset, onset, gray=True), name)[0]
     r = reduction_for_size(first.shape[:2], (h, w))
-    frames = dataset.read_frames(i, gray=True, reduction=r)
+    frames = _gray_frames(dataset.read_frames(i, gray=True, reduction=r), name)
     t1 = time.perf_counter()
     gray = np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in frames])
     seconds["read"] = t1 - t0

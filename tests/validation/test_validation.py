@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mefast._validation import check_int, check_numeric, check_size, core_threads
+from mefast._validation import check_int, check_numeric, check_size, check_uint8_video, core_threads
 from mefast.errors import ShapeError
 
 
@@ -64,3 +64,34 @@ def test_check_numeric_refuses_non_numeric_dtypes(dtype):
 def test_check_numeric_passes_numeric_arrays_through(dtype):
     arr = np.zeros(3, dtype)
     assert check_numeric(arr, "x") is arr
+
+
+def test_check_uint8_video_converts_what_the_conventions_allow():
+    u8 = np.arange(2 * 3 * 4 * 3, dtype=np.uint8).reshape(2, 3, 4, 3) * 3
+    assert check_uint8_video(u8) is u8
+    np.testing.assert_array_equal(check_uint8_video(u8.astype(np.int64)), u8)  # integers: grey levels 0..255
+    for dtype in (np.float16, np.float32, np.float64):  # floats: [0, 1], scaled and rounded
+        out = check_uint8_video(u8.astype(dtype) / dtype(255))
+        assert out.dtype == np.uint8
+        np.testing.assert_array_equal(out, u8)
+    assert check_uint8_video(np.ones((1, 2, 2))).tolist() == [[[255, 255], [255, 255]]]
+
+
+@pytest.mark.parametrize(
+    ("frames", "match"),
+    [
+        (np.zeros((2, 4, 4), bool), r"^clip must be uint8 grey levels \(0-255\) or float in \[0, 1\], got dtype bool$"),
+        (np.full((2, 4, 4), 256, np.uint16), r"^clip holds values 256\.\.256 \(uint16\); integer frames are grey"),
+        (np.full((2, 4, 4), -1, np.int8), r"^clip holds values -1\.\.-1 \(int8\)"),
+        (np.full((2, 4, 4), 255.0), r"^clip holds values in \[255, 255\] \(float64\); float frames must lie in"),
+        (np.full((2, 4, 4), np.nan, np.float32), r"^clip contains NaN or infinity \(first at index \(0, 0, 0\)\)$"),
+        (np.zeros((2, 3, 4, 4), np.uint8), r"got shape \(2, 3, 4, 4\); channels first\? they must be the last axis$"),
+        (np.zeros((2, 5, 6, 4), np.uint8), r"shape \(T, H, W\) or \(T, H, W, 3\), got shape \(2, 5, 6, 4\)$"),
+        (np.zeros((4, 4), np.uint8), r"got shape \(4, 4\)$"),
+        (np.zeros((0, 4, 4), np.uint8), r"^clip must hold at least one frame of 1 x 1 pixels, got shape \(0, 4, 4\)$"),
+    ],
+    ids=["bool", "uint16", "negative", "float-255", "nan", "channels-first", "rgba", "2-d", "no-frame"],
+)  # fmt: skip
+def test_check_uint8_video_refuses_the_rest_by_name(frames, match):
+    with pytest.raises(ShapeError, match=match):
+        check_uint8_video(frames, "clip")
