@@ -78,6 +78,9 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # array's chunks under ``done/c/``, so it never sees (nor warns about) this key.
 _LOCK_KEY = "done/.mefast-run.lock"
 
+# meta/au's dimensions: not ("sample", "au"), which made xarray take the array named "au" for a 2-D coordinate of
+# its own dimension ("Could not automatically create PandasIndex"); its column names are attrs["au_names"].
+_AU_DIMS = ("sample", "au_name")
 # Conventional dimension names (after "sample") of the arrays mefast writes, for xarray.
 _DIMS: dict[str, tuple[str, ...]] = {
     "flow": ("component", "y", "x"),
@@ -412,7 +415,7 @@ class MEStore:
             shape=(n, len(names)),
             dtype=np.uint8,
             chunks=(n, max(len(names), 1)),
-            dimension_names=("sample", "au"),
+            dimension_names=_AU_DIMS,
             fill_value=0,
             attributes={"au_names": names},  # the columns, in the same metadata write as the shape
         )
@@ -769,7 +772,7 @@ class MEStore:
                 shape=(self._n, len(names)),
                 dtype=np.uint8,
                 chunks=(self._n, max(len(names), 1)),
-                dimension_names=("sample", "au"),
+                dimension_names=_AU_DIMS,
                 fill_value=0,
                 attributes={"au_names": names},
                 overwrite=True,
