@@ -170,6 +170,8 @@ def run(args: argparse.Namespace) -> int:
     """Draw and write the figure; 2 on bad input."""
     from ..errors import MefastError
 
+    if args.n < 1:  # gallery_image takes the first n done samples: 0 or fewer drew "no finished samples"
+        return fail("show", f"-n must be at least 1, got {args.n}")
     out = args.out if args.out is not None else Path(f"{args.what}.png")
     try:
         fig = draw(args)
