@@ -33,8 +33,19 @@ _STATE = "model.pt"
 _INFO = "model.json"
 
 
-def save_model(trainer: Trainer, model_dir: str | Path, *, classes: Sequence[str] = (), label: str = "") -> Path:
-    """Write a fitted :class:`~mefast.train.Trainer`'s network to ``model_dir`` (created); returns the folder."""
+def save_model(
+    trainer: Trainer,
+    model_dir: str | Path,
+    *,
+    classes: Sequence[str] = (),
+    label: str = "",
+    train_ids: Sequence[str] | None = None,
+) -> Path:
+    """Write a fitted :class:`~mefast.train.Trainer`'s network to ``model_dir`` (created); returns the folder.
+
+    ``train_ids``, the ids of the samples it trained on, go to ``model.json`` (``train_ids``), so that
+    :func:`~mefast.train.explain.explain_sample` can tell whether the model saw a sample it is asked to explain.
+    """
     if not hasattr(trainer, "model_"):
         raise ValueError("the trainer has not been fitted: call fit before saving")
     out = Path(model_dir)
@@ -50,6 +61,8 @@ def save_model(trainer: Trainer, model_dir: str | Path, *, classes: Sequence[str
         "label": label,
         "config": cfg,
     }
+    if train_ids is not None:
+        info["train_ids"] = [str(i) for i in train_ids]
     (out / _INFO).write_text(json.dumps(info, indent=2, default=str) + "\n")
     return out
 
@@ -104,7 +117,8 @@ def fit(
     config : TrainConfig, optional
     seed : int
     out : str or Path, optional
-        Model directory to write (for :func:`embed`).
+        Model directory to write (for :func:`embed`); its ``model.json`` lists the ids of the samples it trained
+        on (``train_ids``).
 
     Returns
     -------
@@ -115,15 +129,16 @@ def fit(
 
     st = store if isinstance(store, MEStore) else MEStore.open(store, mode="r")
     done = st.done
-    proto = make_protocol("loso", st.meta[done], au=st.au[done], au_names=st.au_names, label=label, classes=classes)
+    meta = st.meta
+    proto = make_protocol("loso", meta[done], au=st.au[done], au_names=st.au_names, label=label, classes=classes)
     rows = proto.index
     targets = proto.labels[rows]
     groups = (proto.meta["dataset"].astype(str) + "/" + proto.meta["subject"].astype(str)).to_numpy()
-    ids = proto.meta["sample_id"].astype(str).to_numpy() if "sample_id" in proto.meta else None
+    ids = meta["sample_id"].astype(str).to_numpy()[rows] if "sample_id" in meta else None
     trainer = Trainer(model, StoreSource(st), n_outputs=len(proto.classes), multilabel=proto.multilabel, config=config)
     trainer.fit(rows, targets, seed=seed, groups=groups, sample_ids=ids)
     if out is not None:
-        save_model(trainer, out, classes=proto.classes, label=proto.label)
+        save_model(trainer, out, classes=proto.classes, label=proto.label, train_ids=ids)
     return trainer
 
 

@@ -11,10 +11,14 @@ see :func:`default_cam_layers`), which the tests use as a check.
 :func:`explain_sample` trains a registered model on every other subject of a store (or loads a model
 directory written by :func:`mefast.train.fit`) and returns the map of one sample at the store's resolution,
 for :func:`mefast.viz.overlay_heatmap`. Grad-CAM needs image inputs ``(B, C, H, W)``; video models are refused.
+A loaded model that trained on the sample (``fit`` trains on every done sample of its store) still explains it,
+with a warning: its map shows what it learned from that very sample, not how it reads an unseen one
+(:attr:`Explanation.held_out` says which case a map is).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,7 +204,11 @@ class Explanation:
     model : str
         Registered model name.
     trained_on : int
-        Training samples (0 for a loaded model directory).
+        Samples of the other subjects the model was trained on here (0 for a loaded model directory).
+    held_out : bool or None
+        Whether the model never trained on the sample: True for a model trained here (without the sample's
+        subject) or a loaded model whose ``model.json`` lists its training samples without this one; False for a
+        loaded model that trained on it; None when the model directory does not record its training samples.
     """
 
     sample_id: str
@@ -213,6 +221,7 @@ class Explanation:
     true: str
     model: str
     trained_on: int
+    held_out: bool | None = None
 
 
 def explain_sample(
@@ -227,6 +236,12 @@ def explain_sample(
 ) -> Explanation:
     """Grad-CAM of one sample under a model trained without the sample's subject, or a saved model.
 
+    A saved model may have trained on the sample: :func:`mefast.train.fit` trains on every done sample of its store.
+    Its map is still returned, for looking at what a final model learned, but with a :class:`UserWarning` and
+    ``held_out=False`` (``held_out=None`` and a warning when the directory does not list its training samples):
+    it shows what the model learned from that very sample, not how it reads an unseen one. Explain with
+    ``model_dir=None`` (a model trained here without the sample's subject) for the latter.
+
     Parameters
     ----------
     store : str, Path or MEStore
@@ -235,12 +250,22 @@ def explain_sample(
     model : str
         Registered model to train on the store's other subjects (emotion labels), when no ``model_dir``.
     model_dir : str or Path, optional
-        A model directory of :func:`mefast.train.fit` to load instead of training.
+        A model directory of :func:`mefast.train.fit` to load instead of training (see above when it trained on the
+        sample).
     target : str, optional
         Class to explain (default: the predicted one).
     config : TrainConfig, optional
         Training settings (default: 30 epochs, Adam lr 1e-3, CPU, one thread).
     seed : int
+
+    Returns
+    -------
+    Explanation
+
+    Warns
+    -----
+    UserWarning
+        The loaded model trained on the sample, or its directory does not say which samples it trained on.
     """
     from ..protocols import make_protocol
 
@@ -252,12 +277,14 @@ def explain_sample(
     meta = st.meta
     source = StoreSource(st)
     trained_on = 0
+    held_out: bool | None = True
     if model_dir is not None:
         from .embed import _input_config, load_model
 
         net, entry, info = load_model(model_dir)
         if info.get("multilabel"):
             raise ValueError(f"{model_dir} holds an AU detector; Grad-CAM here explains class predictions")
+        held_out = _warn_unless_held_out(model_dir, info, str(meta["sample_id"].iloc[row]))
         classes = tuple(str(c) for c in info.get("classes") or range(int(info["n_outputs"])))
         name, threads = entry.name, None
         probe = Trainer(name, source, n_outputs=len(classes), multilabel=False, config=_input_config(entry))
@@ -299,4 +326,29 @@ def explain_sample(
         true=true,
         model=name,
         trained_on=trained_on,
+        held_out=held_out,
     )
+
+
+def _warn_unless_held_out(model_dir: str | Path, info: dict, sample_id: str) -> bool | None:
+    """Whether the saved model (its ``model.json`` is ``info``) never trained on ``sample_id``; warns unless so."""
+    train_ids = info.get("train_ids")
+    if train_ids is None:
+        warnings.warn(
+            f"the model in {model_dir} does not list the samples it trained on (model.json has no train_ids): it may "
+            f"have trained on sample {sample_id!r}, whose map would then show what it learned from that sample, not "
+            "how it reads an unseen one",
+            UserWarning,
+            stacklevel=3,
+        )
+        return None
+    if sample_id in set(train_ids):
+        warnings.warn(
+            f"the model in {model_dir} trained on sample {sample_id!r} (mefast.train.fit trains on every done "
+            "sample): the map shows what it learned from this sample, not how it reads an unseen one; explain "
+            "without model_dir for a model trained without the sample's subject",
+            UserWarning,
+            stacklevel=3,
+        )
+        return False
+    return True

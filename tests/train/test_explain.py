@@ -119,9 +119,43 @@ def test_explain_sample_with_a_saved_model_directory(tmp_path):
     st = _store(tmp_path / "s.zarr")
     cfg = TrainConfig(epochs=2, lr=1e-3, batch_size=8, device="cpu", threads=1)
     fit(st, "sssnet", config=cfg, out=tmp_path / "model")
-    ex = explain_sample(st, 3, model_dir=tmp_path / "model")
+    with pytest.warns(UserWarning, match="trained on sample 'd/s3/c3'"):
+        ex = explain_sample(st, 3, model_dir=tmp_path / "model")
     assert ex.model == "sssnet" and ex.trained_on == 0 and ex.classes == ("happiness", "surprise")
     assert ex.heat.shape == (32, 32) and 0 <= ex.heat.min() <= ex.heat.max() <= 1
+
+
+def test_explain_sample_says_when_the_loaded_model_trained_on_the_sample(tmp_path):
+    """A model of ``fit`` trained on every done sample: its map of one of them is flagged, not passed off as unseen.
+
+    ``explain_sample(model_dir=...)`` used to report such a map with ``trained_on=0`` and nothing else.
+    """
+    import json
+    import warnings
+
+    from mefast.train import TrainConfig
+    from mefast.train.embed import fit
+
+    st = _store(tmp_path / "s.zarr")
+    cfg = TrainConfig(epochs=1, lr=1e-3, batch_size=8, device="cpu", threads=1)
+    fit(st, "sssnet", config=cfg, out=tmp_path / "model")
+    info = json.loads((tmp_path / "model" / "model.json").read_text())
+    assert sorted(info["train_ids"]) == sorted(st.meta["sample_id"])  # fit records what it trained on
+    with pytest.warns(UserWarning, match=r"trained on sample 'd/s0/c0' \(mefast.train.fit trains on every done"):
+        ex = explain_sample(st, 0, model_dir=tmp_path / "model")
+    assert ex.held_out is False
+    # a directory that does not list its training samples: it may have trained on the sample, and says so
+    del info["train_ids"]
+    (tmp_path / "model" / "model.json").write_text(json.dumps(info))
+    with pytest.warns(UserWarning, match="does not list the samples it trained on"):
+        assert explain_sample(st, 0, model_dir=tmp_path / "model").held_out is None
+    # one that lists them without this sample: no warning
+    info["train_ids"] = ["d/s1/c0"]
+    (tmp_path / "model" / "model.json").write_text(json.dumps(info))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert explain_sample(st, 0, model_dir=tmp_path / "model").held_out is True
+        assert explain_sample(st, 0, model="sssnet", config=cfg).held_out is True  # trained here, subject left out
 
 
 @pytest.mark.parametrize("name", ["resnet10", "resnet18"])
@@ -160,7 +194,8 @@ def test_explain_sample_feeds_the_model_the_input_size_it_was_trained_at(tmp_pat
     st = _store(tmp_path / "s.zarr")
     cfg = TrainConfig(epochs=1, lr=1e-3, batch_size=8, device="cpu", threads=1, input_size=32)
     fit(st, "resnet10", config=cfg, out=tmp_path / "model")
-    ex = explain_sample(st, 3, model_dir=tmp_path / "model")  # the size saved in model.json
+    with pytest.warns(UserWarning, match="trained on sample"):
+        ex = explain_sample(st, 3, model_dir=tmp_path / "model")  # the size saved in model.json
     ex2 = explain_sample(st, 3, model="resnet10", config=cfg)  # the caller's config's size
     assert seen == [(1, 3, 32, 32), (1, 3, 32, 32)]
     assert ex.heat.shape == ex2.heat.shape == (32, 32)

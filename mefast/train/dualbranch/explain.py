@@ -37,7 +37,7 @@ __all__ = [
 
 
 class SampleNotExplainableError(MefastError, ValueError):
-    """No saved fold model held out the asked-for sample."""
+    """No saved fold model held out the asked-for sample (a model that trained on it does not explain it)."""
 
 
 def _maps(
@@ -162,11 +162,36 @@ class DualBranchExplanation:
 
 
 def find_fold_model(model_dir: str | Path, sample_id: str) -> Path:
-    """The saved model directory under ``model_dir`` whose fold held out ``sample_id`` (or ``model_dir`` itself)."""
+    """The saved model directory whose fold held out ``sample_id``: ``model_dir`` itself or a fold model under it.
+
+    A model is chosen only when its ``model.json`` lists the sample among its ``test_ids`` (the samples its fold
+    held out), so the sample is always explained by a model that never trained on it.
+
+    Parameters
+    ----------
+    model_dir : str or Path
+        A saved model (``model.json`` + ``model.pt``) or the ``--save-models`` directory of ``mefast evaluate``.
+    sample_id : str
+        The sample to explain.
+
+    Returns
+    -------
+    Path
+        The directory of the model that held the sample out.
+
+    Raises
+    ------
+    SampleNotExplainableError
+        ``model_dir`` does not exist; it is a saved model that trained on the sample (or that does not record which
+        samples it held out); no fold model under it held the sample out.
+    """
     root = Path(model_dir)
     if not root.exists():
         raise SampleNotExplainableError(f"model directory {root} does not exist")
     if (root / "model.json").is_file():
+        info = json.loads((root / "model.json").read_text())
+        if sample_id not in info.get("test_ids", []):
+            raise SampleNotExplainableError(_not_held_out(root, info, sample_id))
         return root
     for meta in sorted(root.rglob("model.json")):
         if sample_id in json.loads(meta.read_text()).get("test_ids", []):
@@ -176,8 +201,29 @@ def find_fold_model(model_dir: str | Path, sample_id: str) -> Path:
     )
 
 
+def _not_held_out(model_dir: Path, info: dict, sample_id: str) -> str:
+    """Why the saved model in ``model_dir`` (its ``model.json`` is ``info``) cannot explain ``sample_id``."""
+    fold = f" of fold {info['fold']!r}" if "fold" in info else ""
+    held = info.get("test_ids") or []
+    why = (
+        f"trained on sample {sample_id!r} (its fold held out {len(held)} other samples)"
+        if held
+        else f"does not record which samples it held out (model.json has no test_ids), so it may have trained on "
+        f"sample {sample_id!r}"
+    )
+    return (
+        f"the model{fold} in {model_dir} {why}; pass the --save-models directory of mefast evaluate to explain the "
+        "sample with the fold model that held it out"
+    )
+
+
 def explain_dualbranch(store: str | Path, model_dir: str | Path, sample: str | int) -> DualBranchExplanation:
-    """AU-CAM, Grad-CAM and fused features of one store sample, by the fold model that held it out."""
+    """AU-CAM, Grad-CAM and fused features of one store sample, by the fold model that held it out.
+
+    ``model_dir`` is the ``--save-models`` directory of ``mefast evaluate`` (the fold model that held the sample
+    out is found in it) or one saved fold model, which must have held the sample out (:func:`find_fold_model`
+    raises :class:`SampleNotExplainableError` otherwise).
+    """
     from ...store import MEStore
     from ..data import StoreSource
     from .train import DualBranchTrainer

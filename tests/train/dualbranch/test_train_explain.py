@@ -100,6 +100,40 @@ def test_saved_fold_models_reload_and_explain(store_path, loso_run, tmp_path):
     assert bad == 2
 
 
+def test_a_fold_model_explains_only_the_samples_its_fold_held_out(store_path, loso_run, tmp_path, capsys):
+    """``--model-dir`` naming one fold's model: a sample that fold trained on is refused, not explained by it.
+
+    The fold directory used to be taken as it was: ``mefast explain`` explained a training sample of the fold and
+    printed "by the model of fold casme2/s00" as if that model had held it out.
+    """
+    from mefast.cli import main
+    from mefast.train.dualbranch.explain import SampleNotExplainableError, explain_dualbranch, find_fold_model
+
+    proto, _, _, out = loso_run
+    fold = proto.folds[0]
+    d = out / "seed0" / fold.name.replace("/", "_")
+    ids = MEStore.open(store_path).meta["sample_id"].astype(str)
+    held, trained = ids[fold.test[0]], ids[fold.train[0]]
+    assert find_fold_model(d, held) == d and explain_dualbranch(store_path, d, held).fold == fold.name
+    with pytest.raises(SampleNotExplainableError, match=f"fold '{fold.name}' in .* trained on sample '{trained}'"):
+        find_fold_model(d, trained)
+    with pytest.raises(SampleNotExplainableError, match="trained on sample"):
+        explain_dualbranch(store_path, d, int(fold.train[0]))  # by store row too
+    png = tmp_path / "cam.png"
+    args = ["explain", "--store", str(store_path), "--model-dir", str(d), "--sample", trained, "--out", str(png)]
+    assert main(args) == 2 and not png.exists()
+    assert f"trained on sample '{trained}'" in capsys.readouterr().err
+    # a saved model that does not record what it held out cannot show that it never trained on the sample
+    lone = tmp_path / "lone"
+    lone.mkdir()
+    meta = json.loads((d / "model.json").read_text())
+    del meta["test_ids"]
+    (lone / "model.json").write_text(json.dumps(meta))
+    (lone / "model.pt").write_bytes((d / "model.pt").read_bytes())
+    with pytest.raises(SampleNotExplainableError, match="does not record which samples it held out"):
+        find_fold_model(lone, held)
+
+
 def test_cam_range_size_and_grad_cam_of_the_predicted_class():
     torch.manual_seed(0)
     from mefast.train.dualbranch.model import DualBranchNet
