@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", help="folder of frames (numeric order of the names' last digits), a video file or .npy")
     p.add_argument("--alpha", type=float, required=True, help="magnification: motion d becomes (1 + alpha) d")
     p.add_argument("--method", default="eulerian", choices=METHODS, help="default eulerian (EVM over the clip)")
-    p.add_argument("--out", required=True, help="output folder (one PNG per frame) or video file (.mp4, .avi)")
+    p.add_argument("--out", required=True,
+                   help=f"output folder (one PNG per frame) or video file ({', '.join(_VIDEO_SUFFIXES)})")  # fmt: skip
     p.add_argument("--fs", type=float, default=None, help="frame rate in Hz (default: the video's, else 30)")
     p.add_argument("--preset", choices=sorted(EVM_PRESETS), help="EVM settings of a published script (eulerian)")
     p.add_argument("--temporal", choices=("iir", "butter", "ideal", "diff"), help="EVM temporal filter")
@@ -34,6 +36,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lambda-c", type=float, dest="lambda_c", help="EVM cutoff wavelength in pixels (default 16)")
     p.add_argument("--weights", help="weights of the learned model (method learned)")
     p.add_argument("--grey", action="store_true", help="magnify the BT.601 grey frames")
+
+
+def _out_problem(out: str) -> str | None:
+    """Why ``--out`` names neither a video file :func:`write_clip` can write nor a folder (None when it does).
+
+    :func:`write_clip` writes a video for a suffix in ``_VIDEO_SUFFIXES`` and a folder of PNGs for any other
+    name, so ``x.gif`` or ``x.npy`` would become a folder of that name: refused, unless the name ends in ``/``
+    (a folder the user named with a dot, ``run.2/``).
+    """
+    if out.endswith(("/", os.sep)):
+        return None
+    suffix = Path(out).suffix
+    if suffix and suffix.lower() not in _VIDEO_SUFFIXES:
+        return (f"--out {out}: unsupported video format '{suffix}'; use {'/'.join(_VIDEO_SUFFIXES)} or a folder "
+                "(end its name with / if it has a dot)")  # fmt: skip
+    return None
 
 
 def read_clip(path: Path) -> tuple[np.ndarray, float | None]:
@@ -117,6 +135,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.fs is not None and not (math.isfinite(args.fs) and args.fs > 0):  # 0 is a rate given, not "none"
         return fail("magnify", f"--fs must be a positive frame rate in Hz, got {args.fs}")
+    problem = _out_problem(args.out)  # before the work: x.gif was written as a folder named x.gif
+    if problem is not None:
+        return fail("magnify", problem)
     try:
         clip, fps = read_clip(Path(args.input))
         if args.grey and clip.ndim == 4:
