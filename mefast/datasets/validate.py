@@ -7,7 +7,8 @@ Problem codes (severity ``"error"`` unless noted):
 
 =====================  ======================================================================================
 ``empty_row``           a blank row in the annotation sheet (no sample)
-``invalid_annotation``  a row without subject/clip, or an onset/apex/offset that is not a frame number
+``invalid_annotation``  a row without subject/clip, or an onset/apex/offset that is not a frame number (text,
+                        a fraction, a negative number; the sample table's ``-1`` marks it unknown)
 ``invalid_aus``         an AU code that cannot be read (the readable AUs are kept)
 ``duplicate_sample``    the sheet lists the same clip twice
 ``corrections_skipped`` the sheet is not the release the row-addressed corrections refer to (warning)
@@ -42,6 +43,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -62,6 +64,22 @@ def _ranges(numbers: Iterable[int]) -> str:
         else:
             runs.append([n, n])
     return ", ".join(f"{a}-{b}" if b != a else f"{a}" for a, b in runs)
+
+
+def _frame_number_problems(sample: Any, reported: bool) -> list[str]:
+    """Why a sample's onset, apex or offset is no frame number: negative, or ``-1`` (unknown) unreported.
+
+    The readers store ``-1`` for a frame number the sheet does not give, each with an ``invalid_annotation``
+    issue (``reported``); other negative values, or an unreported ``-1``, come from tables made elsewhere.
+    """
+    out = []
+    for name in ("onset", "apex", "offset"):
+        value = int(getattr(sample, name))
+        if value < -1:
+            out.append(f"{name} {value} is negative: not a frame number")
+        elif value == -1 and not reported:
+            out.append(f"{name} is unknown (-1)")
+    return out
 
 
 def _image_check(path: Path, decode: bool) -> tuple[str | None, tuple[int, ...] | None]:
@@ -98,6 +116,8 @@ def validate(dataset: Dataset, *, check_images: bool = True, decode: bool = True
         everything is consistent.
     """
     rows: list[dict] = dataset.issues.to_dict("records")
+    issues = dataset.issues
+    reported = set(issues.loc[issues["problem"] == "invalid_annotation", "sample_id"]) if len(issues) else set()
     image_jobs: list[tuple[str, int, Path]] = []
     listings: dict[Path, FrameListing] = {}
     for i, s in enumerate(dataset.samples.itertuples(index=False)):
@@ -108,6 +128,8 @@ def validate(dataset: Dataset, *, check_images: bool = True, decode: bool = True
             rows.append({"sample_id": sid, "problem": problem, "detail": detail, "severity": severity})
 
         onset, apex, offset = int(s.onset), int(s.apex), int(s.offset)
+        for detail in _frame_number_problems(s, sid in reported):
+            add("invalid_annotation", detail)
         known = onset >= 0 and apex >= 0 and offset >= 0
         if known:
             if onset > apex:

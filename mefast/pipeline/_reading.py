@@ -84,7 +84,13 @@ def read_clip(
     # what read_frames returns is checked before use: a custom dataset's float, wide-integer or channels-first
     # frames would otherwise wrap or truncate in a cast to uint8
     name = f"sample {row['sample_id']}: the clip read_frames returned"
-    if offset < onset:  # say so before any frame is read (a reduced decode would fail on an empty clip)
+    # say so before any frame is read: the reference frame read first is numbered from the onset, and a reduced
+    # decode would fail on an empty clip
+    if onset < 0 or offset < 0:
+        raise AnnotationError(
+            f"sample {row['sample_id']}: no frame range (onset {onset}, offset {offset}); see validate()"
+        )
+    if offset < onset:
         raise AnnotationError(f"offset {offset} is before onset {onset}: the annotation's frame range is empty")
     if options.decode == "reduced":  # the face searched on a downscaled copy of large frames first
         options = dataclasses.replace(options, face={"coarse_size": COARSE_SIZE, **options.face})

@@ -83,3 +83,16 @@ def test_csv_sheet_with_subjects_written_as_floats_finds_its_clips(tmp_path):
     assert d.samples["n_frames"].tolist() == [6, 6]
     assert d.clip_dirs == [root / "sub01" / "EP02_01f", root / "sub02" / "EP03_02"]
     assert "missing_folder" not in set(validate(d, decode=False)["problem"])
+
+
+@pytest.mark.parametrize(
+    ("cell", "want"),
+    [(0, 0), (46.0, 46), (" 59 ", 59), (np.int64(7), 7), (-6, None), (-1, None), (-6.0, None), ("-6", None),
+     (np.int64(-6), None), (56.5, None), ("/", None), (True, None)],
+    ids=["zero", "float", "text", "int64", "negative", "minus-one", "negative-float", "negative-text",
+         "negative-int64", "fraction", "slash", "bool"],
+)  # fmt: skip
+def test_frame_cell_takes_only_numbers_from_zero_up(cell, want):
+    from mefast.datasets._engine.table import frame_cell
+
+    assert frame_cell(cell) == want

@@ -12,7 +12,7 @@ import pytest
 
 from mefast.datasets import ISSUE_COLUMNS, load, synthetic, validate
 from mefast.datasets._engine.frames import image_problem
-from mefast.errors import AnnotationError
+from mefast.errors import AnnotationError, FrameReadError
 
 
 @pytest.fixture(scope="module")
@@ -187,3 +187,39 @@ def test_csv_sheets_are_read_too(clean, tmp_path):
     a = load("casme2", root, sheet).samples
     b = load("casme2", root, tmp_path / "coding.csv").samples
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_negative_frame_numbers_in_a_sheet_are_invalid_annotations(clean, tmp_path):
+    # A typed sign (onset -6 for 6) or -1 for "unknown" in a CAS(ME)^3 sheet: neither is a frame number. They
+    # went into the sample table as they were, and validate() said nothing of them.
+    root, sheet = clean["casme3a"]
+    table = pd.read_excel(sheet, dtype=object)
+    table.loc[0, "Onset"] = -6
+    table.loc[1, "Apex"] = -1
+    damaged = synthetic.write_sheet("casme3a", table, tmp_path / sheet.name)
+    d = load("casme3a", root, damaged)
+    ids, s = d.samples["sample_id"].tolist(), d.samples
+    assert s.at[0, "onset"] == -1  # unknown (the recording folder gives no onset), not -6
+    apex = int(table.loc[1, "Onset"]) + (int(table.loc[1, "Offset"]) - int(table.loc[1, "Onset"])) // 2
+    assert s.at[1, "apex"] == apex  # derived as a missing apex is, the correction saying what the cell held
+    fix = d.corrections[(d.corrections["sample_id"] == ids[1]) & (d.corrections["field"] == "apex")]
+    assert fix["reason"].tolist() == ["apex -1 is not a frame number; the middle frame of onset..offset is used"]
+
+    report = validate(d, check_images=False)
+    assert _one(report, ids[0], "invalid_annotation") == "onset -6 (sheet row 2) is not a frame number"
+    assert _one(report, ids[1], "invalid_annotation") == "apex -1 (sheet row 3) is not a frame number"
+
+
+def test_negative_frame_numbers_in_a_sample_table_are_reported(clean):
+    # A table made elsewhere (or edited): negative numbers, and a -1 no reader reported, are no frame numbers.
+    d = load("casme2", *clean["casme2"])
+    ids = d.samples["sample_id"].tolist()
+    d.samples.loc[0, "onset"] = -6
+    d.samples.loc[1, "apex"] = -1
+    report = validate(d, check_images=False)
+    assert _one(report, ids[0], "invalid_annotation") == "onset -6 is negative: not a frame number"
+    assert _one(report, ids[1], "invalid_annotation") == "apex is unknown (-1)"
+    with pytest.raises(FrameReadError, match=rf"^sample {ids[0]}: no frame range \(onset -6, offset \d+\)"):
+        d.read_frames(0)
+    with pytest.raises(FrameReadError, match=rf"^sample {ids[2]}: no frame range \(first -2, last 3\)"):
+        d.read_frames(2, -2, 3)

@@ -73,3 +73,25 @@ def test_a_clean_sheet_reports_no_annotation_errors(casme2, tmp_path, caplog):
         report = preprocess(load("casme2", root, sheet), tmp_path / "s.zarr", **FAST)
     assert report.complete and report.annotation_errors == []
     assert "annotations" not in report.summary() and not caplog.records
+
+
+def test_an_unknown_onset_fails_its_sample_with_the_annotations_offset(tmp_path):
+    # CAS(ME)^3 recordings give no onset to derive: onset -6 in the sheet leaves it unknown. The failure named
+    # the reference frame's number for both ends ("no frame range (onset -6, offset -6)").
+    written = synthetic.write_synthetic(
+        tmp_path, corpora=("casme3a",), n_subjects=1, clips_per_subject=2, size=(40, 40), n_frames=(6, 6), seed=3
+    )
+    root, sheet = written["casme3a"]
+    table = pd.read_excel(sheet, dtype=object)
+    table.loc[0, "Onset"] = -6
+    ds = load("casme3a", root, synthetic.write_sheet("casme3a", table, tmp_path / "sheet.xlsx"))
+    sid, offset = ds.samples.at[0, "sample_id"], int(table.loc[0, "Offset"])
+    want = f"no frame range (onset -1, offset {offset}); see validate()"  # the sheet's offset
+    for align in ("face", "none"):
+        for decode in ("reduced", "full"):
+            options = PreprocessOptions(align=align, crop_size=(32, 32), decode=decode)
+            report = preprocess(ds, tmp_path / f"{align}-{decode}.zarr", **{**FAST, "options": options})
+            reason = dict(report.failures)[sid]  # (the tiny frames' other sample may find no face: not this test's)
+            assert reason == f"AnnotationError: sample {sid}: {want}"
+            error = (sid, "invalid_annotation", "onset -6 (sheet row 2) is not a frame number")
+            assert error in report.annotation_errors

@@ -180,8 +180,9 @@ class Dataset:
         sid = row["sample_id"]
         lo = int(row["onset"]) if first is None else int(first)
         hi = int(row["offset"]) if last is None else int(last)
-        if lo < 0 or hi < 0:
-            raise FrameReadError(f"sample {sid}: no frame range (onset {lo}, offset {hi}); see validate()")
+        if lo < 0 or hi < 0:  # named as given: the annotation's onset/offset, or the first/last asked for
+            given = f"{'onset' if first is None else 'first'} {lo}, {'offset' if last is None else 'last'} {hi}"
+            raise FrameReadError(f"sample {sid}: no frame range ({given}); see validate()")
         if lo > hi:
             raise FrameReadError(f"sample {sid}: first frame {lo} is after last frame {hi}")
         numbers, paths = self.frame_numbers[i], self.frame_paths[i]

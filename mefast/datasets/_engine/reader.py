@@ -126,24 +126,34 @@ def find_annotation_file(spec: CorpusSpec, root: Path) -> Path:
 def _frame_numbers(
     spec: CorpusSpec, rec: dict, listing: FrameListing, log: CorrectionLog, sid: str, where: str
 ) -> dict[str, int | None]:
-    """Onset, apex and offset of a row; missing ones derived where the corpus allows it (each recorded)."""
+    """Onset, apex and offset of a row; missing ones derived where the corpus allows it (each recorded).
+
+    A cell that holds something other than a frame number (text, a fraction, a negative number) is an
+    ``invalid_annotation`` error; it is derived like a missing one, the correction saying what the cell held.
+    """
     r = int(rec["row"])
     frames: dict[str, int | None] = {}
+    invalid: dict[str, str] = {}  # field -> why its cell is no frame number, for the reason of a derived value
     for f in ("onset", "apex", "offset"):
         frames[f] = frame_cell(rec[f])
         if frames[f] is None and not is_blank(rec[f]) and str(rec[f]).strip() not in ("/", "-"):
+            invalid[f] = f"{f} {rec[f]!r} is not a frame number"
             log.issue(sid, "invalid_annotation", f"{f} {rec[f]!r} ({where}) is not a frame number")
     if spec.clip_per_folder and listing.numbers:
         for f, value, end in (("onset", listing.numbers[0], "first"), ("offset", listing.numbers[-1], "last")):
             if frames[f] is None:
                 frames[f] = value
-                log.fix(r, f, rec[f], value, f"{f} missing in the annotation; the {end} frame of the clip folder", sid)
+                why = invalid.get(f, f"{f} missing in the annotation")
+                log.fix(r, f, rec[f], value, f"{why}; the {end} frame of the clip folder", sid)
     onset, offset = frames["onset"], frames["offset"]
     if frames["apex"] is None and onset is not None and offset is not None:
         frames["apex"] = onset + (offset - onset) // 2
-        log.fix(r, "apex", rec["apex"], frames["apex"], spec.apex_fill_reason, sid)
+        why = spec.apex_fill_reason
+        if "apex" in invalid:
+            why = f"{invalid['apex']}; the middle frame of onset..offset is used"
+        log.fix(r, "apex", rec["apex"], frames["apex"], why, sid)
     for f in ("onset", "apex", "offset"):
-        if frames[f] is None:
+        if frames[f] is None and f not in invalid:  # an invalid cell is reported once, above
             log.issue(sid, "invalid_annotation", f"{f} is missing ({where}) and cannot be derived")
     return frames
 

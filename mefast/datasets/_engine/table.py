@@ -197,17 +197,22 @@ def zero_padded(width: int, prefix: str = "") -> Callable[[object], str]:
 
 
 def frame_cell(value: object) -> int | None:
-    """A frame number from a cell, ``None`` when the cell holds none (blank, ``"/"``, text).
+    """A frame number from a cell, ``None`` when the cell holds none (blank, ``"/"``, text, a fraction).
 
-    >>> frame_cell(46.0), frame_cell(" 59 "), frame_cell("/")
-    (46, 59, None)
+    Frame numbers are 0 or more: a negative number (a typed sign, ``-1`` for "unknown") is no frame number
+    either, so the readers report it as an invalid annotation rather than store it.
+
+    >>> frame_cell(46.0), frame_cell(" 59 "), frame_cell("/"), frame_cell(0)
+    (46, 59, None, 0)
+    >>> frame_cell(-6), frame_cell(-1.0), frame_cell("-6"), frame_cell(56.5)
+    (None, None, None, None)
     """
     if is_blank(value) or isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
+        return value if value >= 0 else None
     if isinstance(value, float):
-        return int(value) if value.is_integer() else None
+        return int(value) if value.is_integer() and value >= 0 else None
     text = str(value).strip()
     if re.fullmatch(r"\d+(\.0+)?", text):
         return int(float(text))
