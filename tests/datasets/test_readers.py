@@ -349,3 +349,20 @@ def test_casme3a_release_layout_reads_every_me_from_the_recording(tmp_path):
     assert d.clip_dirs[:2] == [root / "spNO.1" / "a" / "color"] * 2
     assert d.frame_numbers[1] == list(range(0, 40))
     assert d.clip_dirs[2] == root / "spNO.1" / "b" / "color"  # missing: reported at the recording's folder
+
+
+def test_casme3a_an_exactly_repeated_row_is_a_duplicate_sample_not_another_me(tmp_path):
+    # A copied row (same file name, onset, apex and offset) was numbered as one more ME of the recording: a2 and
+    # a3 were the same sample twice, and validate() said nothing.
+    root = tmp_path / "part_A"
+    _jpgs(root / "spNO.1" / "a" / "color", range(0, 40))
+    rows = [("a", 5, 8, 13), ("a", 18, 24, 29), ("a", 18, 24, 29), ("a", 30, 33, 36), ("b", 1, 2, 3)]
+    d = load("casme3a", root, _casme3a_sheet(tmp_path, rows))
+    ids = ["casme3a/spNO.1/a", "casme3a/spNO.1/a2", "casme3a/spNO.1/a2~2", "casme3a/spNO.1/a3", "casme3a/spNO.1/b"]
+    assert d.samples["sample_id"].tolist() == ids  # the next ME of the recording is still a3
+    report = validate(d, check_images=False)
+    dup = report[report["problem"] == "duplicate_sample"]
+    assert dup["sample_id"].tolist() == [ids[2]] and dup["severity"].tolist() == ["error"]
+    assert dup["detail"].iloc[0] == f"sheet row 4 repeats sample {ids[1]}"
+    renamed = d.corrections.set_index("sample_id")["reason"]
+    assert renamed[ids[2]] == "repeats an earlier row exactly (same onset, apex and offset): the same ME as a2"

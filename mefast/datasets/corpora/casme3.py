@@ -12,10 +12,11 @@ Layout as distributed::
 
 A part-A recording folder holds a whole task, so several MEs share it: the sheet then repeats the file
 name. mefast numbers the repeats of a subject's file name in sheet order (``f``, ``f2``, ``f3`` as the
-MEB library does) to make sample ids unique. Frames are read from the ME's own folder when there is one
-(``f2/color`` or ``f2``: a cropped copy with one folder per ME, as MEB writes it), else from the
-recording's ``f/color``. Frame numbers are the jpg indices. Part C has no apex column: the middle frame
-is used (as MEB does); its AU cells use commas, once a full-width one.
+MEB library does) to make sample ids unique; a row repeating an earlier one exactly (same onset, apex and
+offset) is the same ME listed twice, reported as a ``duplicate_sample`` rather than numbered. Frames are read
+from the ME's own folder when there is one (``f2/color`` or ``f2``: a cropped copy with one folder per ME, as
+MEB writes it), else from the recording's ``f/color``. Frame numbers are the jpg indices. Part C has no apex
+column: the middle frame is used (as MEB does); its AU cells use commas, once a full-width one.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import pandas as pd
 
 from .._engine.layout import Layout, emotion_words, plain_aus, subject_ids
 from .._engine.reader import STANDARD_FIELDS, CorpusSpec, Correction, spec_reader
-from .._engine.table import sheet_columns, zero_padded
+from .._engine.table import sheet_columns, text_cell, zero_padded
 
 __all__ = ["LAYOUT_A", "LAYOUT_C", "SPEC_A", "SPEC_C", "read_a", "read_c"]
 
@@ -49,26 +50,36 @@ CORRECTIONS_A: tuple[Correction, ...] = (
 _EMOTIONS = frozenset({"happiness", "sadness", "anger", "disgust", "fear", "surprise", "others"})
 
 
+_NUMBERED = (
+    "file name repeated for this subject (several MEs of one recording); numbered in sheet order as in the MEB library"
+)
+
+
 def _number_duplicates(table: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple]]:
-    """Number repeated (subject, file name) pairs in sheet order: ``f``, ``f2``, ``f3``."""
+    """Number repeated (subject, file name) pairs in sheet order: ``f``, ``f2``, ``f3``.
+
+    A row that repeats an earlier one exactly (subject, file name, onset, apex and offset) is no other ME of the
+    recording but the same one again: it takes the earlier row's name, and the reader reports it as a
+    ``duplicate_sample`` (as it does a repeated row of any corpus) instead of counting it as a new ME.
+    """
     count: dict[tuple[str, str], int] = {}
+    named: dict[tuple[str, ...], str] = {}  # a row's identity and frames -> the name it was given
     changes = []
     clips = []
-    for r, subject, clip in zip(table["row"], table["subject"], table["clip"], strict=True):
-        k = count.get((subject, clip), 0) + 1
-        count[(subject, clip)] = k
-        new = clip if k == 1 else f"{clip}{k}"
+    for r, subject, clip, *frames in zip(
+        table["row"], table["subject"], table["clip"], table["onset"], table["apex"], table["offset"], strict=True
+    ):
+        key = (subject, clip, *(text_cell(f) for f in frames))
+        if key in named:
+            new = named[key]
+            reason = f"repeats an earlier row exactly (same onset, apex and offset): the same ME as {new}"
+        else:
+            k = count.get((subject, clip), 0) + 1
+            count[(subject, clip)] = k
+            new, reason = (clip if k == 1 else f"{clip}{k}"), _NUMBERED
+            named[key] = new
         if new != clip:
-            changes.append(
-                (
-                    r,
-                    "clip",
-                    clip,
-                    new,
-                    "file name repeated for this subject (several MEs of one "
-                    "recording); numbered in sheet order as in the MEB library",
-                )
-            )
+            changes.append((r, "clip", clip, new, reason))
         clips.append(new)
     table = table.copy()
     table["clip"] = clips
