@@ -127,6 +127,91 @@ def creator_alive(owner: Mapping[str, Any]) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def run_lock(group: zarr.Group, what: str, *, force: bool = False) -> Iterator[None]:
+    """Hold the run lock of the store ``group``: one run at a time writes a store (``what`` names it in errors).
+
+    Local stores use an advisory ``flock`` on the file ``<store>/done/.mefast-run.lock`` (zarr never lists it):
+    the operating system drops the lock when its holder dies, even by SIGKILL, so a crashed run never blocks the
+    next one. Other stores (fsspec URLs, in-memory) use an object at the same key, created with put-if-absent
+    semantics where the store supports it; a run killed before it could delete the object leaves it behind, and
+    ``force=True`` (``mefast preprocess --force-unlock``) takes it over. Replacing a store deletes this lock with
+    it: runs that may create or replace a store decide so under :func:`creation_lock`.
+
+    Raises
+    ------
+    StoreError
+        If another run holds the lock.
+    """
+    owner = _owner()
+    store = group.store
+    if isinstance(store, LocalStore):
+        path = Path(store.root) / _LOCK_KEY
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                held = os.pread(fd, 4096, 0).decode(errors="replace").strip() or "unknown"
+                raise StoreError(
+                    f"the {what} is being written by another preprocess run ({held}); "
+                    "wait for it to finish or write to another store"
+                ) from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(owner).encode(), 0)
+            yield
+        finally:
+            os.close(fd)
+        return
+    from zarr.core.buffer import default_buffer_prototype
+    from zarr.core.sync import sync
+
+    proto = default_buffer_prototype()
+    payload = proto.buffer.from_bytes(json.dumps(owner).encode())
+    existing = sync(store.get(_LOCK_KEY, prototype=proto))
+    if existing is not None and not force:
+        raise StoreError(
+            f"the {what} is locked by another preprocess run ({existing.to_bytes().decode()}); "
+            "if that run crashed, pass force=True (mefast preprocess --force-unlock)"
+        )
+    if force:
+        sync(store.set(_LOCK_KEY, payload))
+    else:
+        sync(store.set_if_not_exists(_LOCK_KEY, payload))
+        got = sync(store.get(_LOCK_KEY, prototype=proto))
+        if got is None or got.to_bytes() != payload.to_bytes():
+            raise StoreError(f"the {what} was locked by another preprocess run just now")
+    try:
+        yield
+    finally:
+        sync(store.delete(_LOCK_KEY))
+
+
+@contextlib.contextmanager
+def creation_lock(location: StoreLike) -> Iterator[None]:
+    """Order the runs that may create, resume or replace the store at a local path: an ``flock`` beside it.
+
+    A store's run lock (:func:`run_lock`) lives in the store, so replacing the store deletes it with the folder:
+    two runs overwriting one store each locked a new file of their own and wrote at once. A run holds this lock,
+    on ``<parent>/.<name>.lock`` (left in place: an unlocked file is harmless), from deciding whether to create,
+    resume or replace the store until it holds that store's run lock; it waits for another run's creation
+    (seconds). URLs and store objects have no such file: there, replacing a store that another run is creating
+    stays unguarded.
+    """
+    loc = _zarr_location(location)
+    if not isinstance(loc, str | os.PathLike) or "://" in os.fspath(loc):
+        yield
+        return
+    target = Path(loc).absolute()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(target.parent / f".{target.name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def _foreign(path: StoreLike) -> str | None:
     """What a local ``path`` holds that is not a zarr store, which creating a store there would replace or mix with.
 
@@ -871,64 +956,16 @@ class MEStore:
 
     @contextlib.contextmanager
     def lock(self, *, force: bool = False) -> Iterator[None]:
-        """Hold the store's run lock: one preprocess run at a time per store.
-
-        Local stores use an advisory ``flock`` on the file ``<store>/done/.mefast-run.lock`` (zarr never lists
-        it): the operating system drops the lock when its holder dies, even by SIGKILL, so a crashed run never
-        blocks the next one. Other stores (fsspec URLs, in-memory) use an object at the same key, created with
-        put-if-absent semantics where the store supports it; a run killed before it could delete the object
-        leaves it behind, and ``force=True`` (``mefast preprocess --force-unlock``) takes it over.
+        """Hold the store's run lock: one preprocess run at a time per store (:func:`run_lock`).
 
         Raises
         ------
         StoreError
-            If another run holds the lock.
+            If another run holds the lock, or the store is open read-only.
         """
         self._writable()
-        owner = _owner()
-        root = self._local_root()
-        if root is not None:
-            path = root / _LOCK_KEY
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    held = os.pread(fd, 4096, 0).decode(errors="replace").strip() or "unknown"
-                    raise StoreError(
-                        f"the {self._describe()} is being written by another preprocess run ({held}); "
-                        "wait for it to finish or write to another store"
-                    ) from None
-                os.ftruncate(fd, 0)
-                os.pwrite(fd, json.dumps(owner).encode(), 0)
-                yield
-            finally:
-                os.close(fd)
-            return
-        from zarr.core.buffer import default_buffer_prototype
-        from zarr.core.sync import sync
-
-        store = self._group.store
-        proto = default_buffer_prototype()
-        payload = proto.buffer.from_bytes(json.dumps(owner).encode())
-        existing = sync(store.get(_LOCK_KEY, prototype=proto))
-        if existing is not None and not force:
-            raise StoreError(
-                f"the {self._describe()} is locked by another preprocess run "
-                f"({existing.to_bytes().decode()}); "
-                "if that run crashed, pass force=True (mefast preprocess --force-unlock)"
-            )
-        if force:
-            sync(store.set(_LOCK_KEY, payload))
-        else:
-            sync(store.set_if_not_exists(_LOCK_KEY, payload))
-            got = sync(store.get(_LOCK_KEY, prototype=proto))
-            if got is None or got.to_bytes() != payload.to_bytes():
-                raise StoreError(f"the {self._describe()} was locked by another preprocess run just now")
-        try:
+        with run_lock(self._group, self._describe(), force=force):
             yield
-        finally:
-            sync(store.delete(_LOCK_KEY))
 
     def remove_partial_writes(self) -> int:
         """Delete temporary files that a killed writer left in a local store; returns how many.
@@ -1363,6 +1400,22 @@ class RecordingStore:
 
     def __repr__(self) -> str:
         return f"<RecordingStore {self._source!s}: {len(self)} recordings, {int(self.done.sum())} done>"
+
+    @contextlib.contextmanager
+    def lock(self, *, force: bool = False) -> Iterator[None]:
+        """Hold the store's run lock (:func:`run_lock`): one feature pass at a time writes the store.
+
+        Raises
+        ------
+        StoreError
+            If another run holds the lock, or the store is open read-only.
+        """
+        if self._mode == "r":
+            raise StoreError(f"the recording store {self._source!s} is open read-only; open it with mode='r+'")
+        src = self._source
+        where = os.fspath(src) if isinstance(src, str | os.PathLike) else type(src).__name__
+        with run_lock(self._group, f"recording store {where}", force=force):
+            yield
 
     @property
     def attrs(self) -> dict[str, Any]:

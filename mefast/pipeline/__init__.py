@@ -31,6 +31,7 @@ Guarantees
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 import shutil
@@ -50,7 +51,7 @@ from ._executors import _cpu_count, _run_dask, _run_joblib
 from ._features import ALL_FEATURES, EXTRA_FEATURES, PreprocessOptions, _size, feature_shapes
 from ._jobs import _Job, _one_sample_view, _Outcome, _run_serial
 from ._magnify_features import MAGNIFY_FEATURES, feature_recipes
-from ._provenance import _check_compatible, _in_store_order, _location, _open_or_create, _update_annotations
+from ._provenance import _check_compatible, _in_store_order, _location, _locked, _open_or_create, _update_annotations
 
 __all__ = ["ALL_FEATURES", "PreprocessOptions", "PreprocessReport", "preprocess"]
 
@@ -283,7 +284,8 @@ def preprocess(
     sheet_errors = _annotation_errors(dataset)
     if sheet_errors:  # before the store is touched: a refusal below may be what these errors lead to
         log.warning("%s", _annotation_error_lines(sheet_errors)[0])
-    st = _open_or_create(
+    open_or_create = functools.partial(
+        _open_or_create,
         location,
         dataset,
         params,
@@ -292,7 +294,7 @@ def preprocess(
         overwrite=overwrite,
         force_unlock=force_unlock,
     )
-    with st.lock(force=force_unlock):
+    with _locked(location, open_or_create, force_unlock):
         st = MEStore.open(location, "r+")  # re-read under the lock: the store we validate is the one we write
         dataset = _in_store_order(st, dataset)
         _check_compatible(st, dataset, params)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ import numpy as np
 
 from ..errors import StoreError
 from ..flow import TVL1_ADDED_FIELDS
-from ..store import MEStore, _foreign, _jsonable, creator_alive
+from ..store import MEStore, _foreign, _jsonable, creation_lock, creator_alive
 
 log = logging.getLogger(__package__)
 
@@ -249,3 +251,19 @@ def _open_or_create(
         attrs={"parameters": params, **_provenance(dataset, annotations)},
         overwrite=exists,
     )
+
+
+@contextlib.contextmanager
+def _locked(location: Any, open_or_create: Callable[[], MEStore], force_unlock: bool) -> Iterator[MEStore]:
+    """The store ``open_or_create()`` opens, creates or replaces, with its run lock held until the run ends.
+
+    Decided under the location's :func:`~mefast.store.creation_lock` until the run lock is held: replacing a
+    store deletes its run lock with it, so two overwriting runs each checked the old lock, replaced the store and
+    locked a new file of their own (the store was left without metadata, or missing a sample both reported
+    done). Now the second waits for the first's creation, then finds its run lock held.
+    """
+    with contextlib.ExitStack() as held:
+        with creation_lock(location):
+            st = open_or_create()
+            held.enter_context(st.lock(force=force_unlock))
+        yield st

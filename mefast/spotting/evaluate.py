@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -95,8 +96,7 @@ def preprocess_recordings(
     report : dict
         ``computed``, ``skipped`` (recording indices) and ``failures`` (index -> reason).
     """
-    from ..errors import StoreError
-    from ..store import MEStore, RecordingStore, creator_alive
+    from ..store import creation_lock
 
     opts = options or recording_options(recordings.fps)
     attrs = {
@@ -106,6 +106,20 @@ def preprocess_recordings(
         "annotations": [str(p) for p in recordings.annotations],
     }
     ids = recordings.recordings["recording_id"].tolist()
+    with contextlib.ExitStack() as held:
+        with creation_lock(path):  # until the run lock is held: replacing a store deletes its run lock with it
+            st = _open_or_create_recordings(path, recordings, opts, attrs, ids, overwrite)
+            held.enter_context(st.lock())
+        return _compute_recordings(st, recordings, path, opts, ids, backend, n_jobs, client)
+
+
+def _open_or_create_recordings(
+    path: Any, recordings: Any, opts: FeatureOptions, attrs: dict[str, Any], ids: list[str], overwrite: bool
+) -> Any:
+    """The recording store at ``path`` to resume, or a new one (see :func:`preprocess_recordings`)."""
+    from ..errors import StoreError
+    from ..store import MEStore, RecordingStore, creator_alive
+
     creating = None if overwrite else MEStore.creating(path)
     if creating is not None:  # a creation that did not finish holds nothing to keep: create the store again
         if creator_alive(creating):
@@ -115,8 +129,12 @@ def preprocess_recordings(
             )
         overwrite = True
     try:
-        st = None if overwrite else RecordingStore.open(path, "r+")
+        st = RecordingStore.open(path, "r+")
     except StoreError:
+        st = None
+    if st is not None and overwrite:  # never replace a store another run is writing
+        with st.lock():
+            pass
         st = None
     if st is not None:
         if st.recordings["recording_id"].tolist() != ids:
@@ -136,6 +154,13 @@ def preprocess_recordings(
             attrs=attrs,
             overwrite=overwrite,
         )
+    return st
+
+
+def _compute_recordings(
+    st: Any, recordings: Any, path: Any, opts: FeatureOptions, ids: list[str], backend: str, n_jobs: int, client: Any
+) -> dict[str, Any]:
+    """Compute the recordings of ``st`` not done yet, holding its run lock (see :func:`preprocess_recordings`)."""
     todo = [i for i, d in enumerate(st.done) if not d]
     jobs = [(recordings, i, path, opts) for i in todo]
     if backend == "dask":

@@ -167,3 +167,45 @@ def test_the_same_samples_in_another_order_resume_the_store_in_its_order(tiny, t
     np.testing.assert_array_equal(st.read("flow", 1), MEStore.open(fresh).read("flow", 1))
     with pytest.raises(StoreError, match="holds other samples than this dataset"):
         preprocess(tiny.subset([2, 0]), path, **RUN)
+
+
+# ------------------------------------------------------------------------------------------- concurrent overwrites
+def test_two_overwriting_runs_never_write_one_store_at_once(tiny, tmp_path, monkeypatch):
+    """A second overwriting run started while the first is replacing the store is refused, and the store ends
+    complete. Replacing a store deletes its run lock with it: the second run checked the old store's lock (free),
+    then replaced the first run's new store and locked a file of its own, so both wrote at once."""
+    import threading
+    import time
+
+    path = tmp_path / "s.zarr"
+    preprocess(tiny, path, **RUN)
+    reference = MEStore.open(path).read("flow", slice(None))
+    create = MEStore.create.__func__  # type: ignore[attr-defined]
+    replacing = threading.Event()
+
+    def slow_create(cls, *args, **kwargs):
+        st = create(cls, *args, **kwargs)
+        if threading.current_thread().name == "first":
+            replacing.set()
+            time.sleep(0.5)  # the second run starts here, between the replacement and the first's run lock
+        return st
+
+    monkeypatch.setattr(MEStore, "create", classmethod(slow_create))
+    outcome: dict[str, object] = {}
+
+    def run(name: str) -> None:
+        try:
+            outcome[name] = preprocess(tiny, path, overwrite=True, **RUN)
+        except Exception as exc:  # noqa: BLE001 - recorded, asserted below
+            outcome[name] = exc
+
+    first = threading.Thread(target=run, args=("first",), name="first")
+    first.start()
+    assert replacing.wait(30)
+    run("second")
+    first.join(60)
+    assert isinstance(outcome["second"], StoreError) and "being written by another" in str(outcome["second"])
+    assert outcome["first"].computed == 3 and not outcome["first"].failures  # type: ignore[union-attr]
+    st = MEStore.open(path)
+    assert st.done.all()
+    np.testing.assert_array_equal(st.read("flow", slice(None)), reference)

@@ -83,6 +83,25 @@ def test_store_resumes_only_unfinished_recordings(store, corpus, tmp_path) -> No
         preprocess_recordings(load_long("casme3a", root), store, options=FeatureOptions(lags=(3,)), backend="serial")
 
 
+@pytest.mark.parametrize("overwrite", [False, True], ids=["resume", "overwrite"])
+def test_a_store_another_run_is_writing_is_neither_resumed_nor_replaced(store, corpus, tmp_path, overwrite) -> None:
+    """Two feature passes on one recording store: the second is refused while the first holds the run lock (both
+    computed the same recording, or the second deleted the first's store), and the store is left as it was."""
+    import shutil
+
+    _, root = corpus
+    path = tmp_path / "busy.zarr"
+    shutil.copytree(store, path)
+    st = RecordingStore.open(path, "r+")
+    st.mark_done(1, False)
+    with st.lock(), pytest.raises(StoreError, match="being written by another preprocess run"):
+        preprocess_recordings(load_long("casme3a", root), path, options=OPTS, backend="serial", overwrite=overwrite)
+    assert RecordingStore.open(path).done.tolist() == [True, False]
+    np.testing.assert_array_equal(
+        RecordingStore.open(path).read(0, "mdmd4"), RecordingStore.open(store).read(0, "mdmd4")
+    )
+
+
 def _with_recorded_flow(store, tmp_path, flow) -> object:
     """A copy of the (finished) store whose options record ``flow`` as given (as an older mefast wrote it)."""
     import zarr
