@@ -58,6 +58,37 @@ def _write_report(store: Path, results_dir: Path, lines: Sequence[str]) -> tuple
     return path, f"report: {path} (self-contained HTML, open it in a browser)"
 
 
+def _foreign_store(store: Path, corpora_dir: Path) -> str | None:
+    """Why the demo must not replace what is at ``store``; None when nothing is there or an earlier demo wrote it.
+
+    The demo's store records where its frames were read (``attrs["dataset_root"]``, from :func:`mefast.preprocess`):
+    the demo's corpora folder, or a corpus folder in it, which holds only what the synthetic writer wrote
+    (:func:`~mefast.datasets.synthetic.foreign_files` is checked first). A store made from other frames, a zarr
+    group that is not a store, or any other file or folder is someone's data. A store whose creation was
+    interrupted holds no sample (:func:`mefast.preprocess` creates it again), an empty folder nothing. A relative
+    root (recorded by demos before the root was made absolute) is taken from the current directory: a demo store
+    written from another directory is refused, not guessed at.
+    """
+    from ..errors import StoreError
+    from ..store import MEStore
+
+    if not (store.exists() or store.is_symlink()):
+        return None
+    if store.is_dir() and not store.is_symlink() and not any(store.iterdir()):
+        return None
+    try:
+        if MEStore.creating(store) is not None:
+            return None
+        root = MEStore.open(store).attrs.get("dataset_root")
+    except (StoreError, OSError, ValueError):
+        return f"{store} holds files the demo did not write; choose another folder"
+    if isinstance(root, str) and root:
+        root_path, ours = Path(root).resolve(), corpora_dir.resolve()
+        if root_path == ours or ours in root_path.parents:
+            return None
+    return f"{store} is a store the demo did not write (its frames came from {root or '?'}); choose another folder"
+
+
 def run_demo(
     workdir: str | os.PathLike[str],
     *,
@@ -75,7 +106,8 @@ def run_demo(
     ----------
     workdir : path
         Folder for the synthetic frames and the store (created if missing). A rerun there replaces the corpora
-        and the store an earlier demo wrote, and refuses a corpus folder it did not write.
+        and the store an earlier demo wrote, and refuses a corpus folder or a ``demo.zarr`` it did not write
+        (``FileExistsError``, before anything is written).
     corpora, n_subjects, clips_per_subject
         What :func:`mefast.datasets.synthetic.write_synthetic` writes.
     n_jobs, progress
@@ -91,13 +123,18 @@ def run_demo(
 
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
+    store = workdir / "demo.zarr"
     # A rerun in the same folder starts afresh: it replaces the corpora and the store an earlier demo wrote
-    # there, and nothing else (a corpus folder without the synthetic writer's truth file is someone's data).
+    # there, and nothing else (a corpus folder without the synthetic writer's truth file is someone's data, and
+    # so is a store not made from the demo's corpora). Both are checked before anything is written.
     theirs = foreign_files(workdir / "corpora", corpora)
     if theirs is not None:
         raise FileExistsError(f"{theirs} holds files the demo did not write; choose another folder")
+    problem = _foreign_store(store, workdir / "corpora")
+    if problem is not None:
+        raise FileExistsError(problem)
     written = write_synthetic(
-        workdir / "corpora",
+        workdir.absolute() / "corpora",  # the store records this root: a rerun from any directory recognises it
         corpora=tuple(corpora),
         n_subjects=n_subjects,
         clips_per_subject=clips_per_subject,
@@ -105,7 +142,6 @@ def run_demo(
     )
     parts = [datasets.load(name, root, annotations) for name, (root, annotations) in written.items()]
     dataset = parts[0] if len(parts) == 1 else datasets.composite(parts, "demo")
-    store = workdir / "demo.zarr"
     report = preprocess(dataset, store, n_jobs=n_jobs, progress=progress, overwrite=True)
     lines = [
         f"synthetic corpora {', '.join(written)}: {len(dataset)} clips of {dataset.samples['subject'].nunique()} "
