@@ -51,7 +51,16 @@ from ._executors import _cpu_count, _run_dask, _run_joblib
 from ._features import ALL_FEATURES, EXTRA_FEATURES, PreprocessOptions, _size, feature_shapes
 from ._jobs import _Job, _one_sample_view, _Outcome, _run_serial
 from ._magnify_features import MAGNIFY_FEATURES, feature_recipes
-from ._provenance import _check_compatible, _in_store_order, _location, _locked, _open_or_create, _update_annotations
+from ._provenance import (
+    _check_compatible,
+    _in_store_order,
+    _location,
+    _locked,
+    _open_or_create,
+    _update_annotations,
+    _versions,
+    _warn_other_versions,
+)
 
 __all__ = ["ALL_FEATURES", "PreprocessOptions", "PreprocessReport", "preprocess"]
 
@@ -116,6 +125,7 @@ class PreprocessReport:
             "failed": len(self.failures),
             "annotation_errors": len(self.annotation_errors),
             "interrupted": interrupted,
+            "versions": _versions(),  # a resume may run other versions than the store was made with
         }
 
     @property
@@ -302,6 +312,7 @@ def preprocess(
         st.remove_partial_writes()
         done = st.done
         todo = [i for i in range(len(st)) if not done[i]]
+        _warn_other_versions(st, len(todo))
         if todo:
             st.drop_pack()  # before anything is written: a pack never holds values the run replaces
         # the run's counts and times, filled in as the samples complete

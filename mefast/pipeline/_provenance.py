@@ -169,6 +169,23 @@ def _check_compatible(st: MEStore, dataset: Any, params: dict[str, Any]) -> None
         )
 
 
+def _warn_other_versions(st: MEStore, n_todo: int) -> None:
+    """Warn when a resume computes samples with other library versions than the store was made with.
+
+    Not refused (a patch release of a dependency would block every resume), but said: those samples' values may
+    differ from the rest's. Each run records its versions in the store's ``runs``, so the mix stays visible.
+    """
+    made = st.attrs.get("versions") or {}
+    now = _versions()
+    changed = [f"{k} {made[k]} -> {v}" for k, v in now.items() if k in made and made[k] != v]
+    if n_todo and changed:
+        log.warning(
+            "the store at %s was made with other versions (%s); the %d samples this run computes may differ from "
+            "the others (each run's versions are recorded in the store's attrs['runs'])",
+            st.path, ", ".join(changed), n_todo,
+        )  # fmt: skip
+
+
 def _au_matrix(dataset: Any) -> np.ndarray:
     au_names = list(getattr(dataset, "au_names", ()))
     return dataset.au_matrix(au_names) if au_names else np.zeros((len(dataset.samples), 0), np.uint8)

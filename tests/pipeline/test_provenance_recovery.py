@@ -169,6 +169,33 @@ def test_the_same_samples_in_another_order_resume_the_store_in_its_order(tiny, t
         preprocess(tiny.subset([2, 0]), path, **RUN)
 
 
+# ------------------------------------------------------------------------------------------- other versions
+def test_a_resume_with_other_versions_is_warned_and_recorded(tiny, tmp_path, monkeypatch, caplog):
+    """Samples computed by a resume with another mefast or numba are said and recorded per run (they were mixed
+    in silently: the store kept its creation's versions only)."""
+    import logging
+
+    import mefast.pipeline._provenance as provenance
+
+    path = tmp_path / "s.zarr"
+    preprocess(tiny, path, **RUN)
+    st = MEStore.open(path, "r+")
+    made = st.attrs["versions"]
+    st.mark_undone(1)
+    real = provenance._versions
+    monkeypatch.setattr(provenance, "_versions", lambda: {**real(), "mefast": "9.9.9", "numba": "0.99"})
+    monkeypatch.setattr("mefast.pipeline._versions", provenance._versions)
+    with caplog.at_level(logging.WARNING, logger="mefast.pipeline"):
+        assert preprocess(tiny, path, **RUN).computed == 1
+    assert f"mefast {made['mefast']} -> 9.9.9" in caplog.text and "the 1 samples this run computes" in caplog.text
+    runs = MEStore.open(path).attrs["runs"]
+    assert runs[0]["versions"]["mefast"] == made["mefast"] and runs[-1]["versions"]["mefast"] == "9.9.9"
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="mefast.pipeline"):
+        assert preprocess(tiny, path, **RUN).skipped == 3  # nothing to compute: nothing mixed, nothing said
+    assert "other versions" not in caplog.text
+
+
 # ------------------------------------------------------------------------------------------- concurrent overwrites
 def test_two_overwriting_runs_never_write_one_store_at_once(tiny, tmp_path, monkeypatch):
     """A second overwriting run started while the first is replacing the store is refused, and the store ends
