@@ -23,7 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="the --save-models directory of mefast evaluate (the fold model that held the sample out is found in it), "
         "or one saved fold model (model.json + model.pt) that held the sample out",
     )
-    p.add_argument("--sample", required=True, help="sample id (e.g. casme2/sub01/EP02_01f) or store row number")
+    p.add_argument("--sample", required=True, help="sample id (e.g. casme2/01/EP02_01f) or store row number")
     p.add_argument("--out", required=True, type=Path, help="PNG to write (the arrays go to the same name .npz)")
 
 
