@@ -35,6 +35,10 @@ Problem codes (severity ``"error"`` unless noted):
 ``duplicate_frame``     two files give the same frame number (warning)
 ``unnumbered_image``    an image whose name holds no frame number (warning)
 ``unknown_emotion``     an emotion outside the corpus's vocabulary, or none
+``folder_without_sample`` a folder beside the clip folders (or a subject folder under the root) that no row
+                        of the sheet reads: a clip missing from the sheet, or named otherwise there (warning;
+                        corpora with one clip per folder; found while reading, so a subset or a composite
+                        that leaves samples out does not report their folders)
 =====================  ======================================================================================
 """
 

@@ -223,3 +223,58 @@ def test_negative_frame_numbers_in_a_sample_table_are_reported(clean):
         d.read_frames(0)
     with pytest.raises(FrameReadError, match=rf"^sample {ids[2]}: no frame range \(first -2, last 3\)"):
         d.read_frames(2, -2, 3)
+
+
+def _folder_warnings(report: pd.DataFrame) -> list[str]:
+    hits = report[report["problem"] == "folder_without_sample"]
+    assert (hits["severity"] == "warning").all() and (hits["sample_id"] == "").all(), hits.to_string()
+    return hits["detail"].tolist()
+
+
+def test_folders_no_row_reads_are_warned_about(clean, tmp_path):
+    # A clip folder without a sheet row (a row lost, or a folder named otherwise than the sheet says) was
+    # ignored in silence: its clip was simply not in the dataset.
+    root, _, _ = _copy(clean, "casme2", tmp_path)
+    d0 = load("casme2", root, clean["casme2"][1])
+    subject = d0.clip_dirs[0].parent
+    shutil.copytree(d0.clip_dirs[0], subject / "EP09_99")  # a folder without a row
+    shutil.rmtree(d0.clip_dirs[1])  # a row without a folder: an error of its own, and no warning
+    (root / "sub77" / "EP01_01").mkdir(parents=True)  # a subject the sheet does not list
+    (subject / ".thumbnails").mkdir()  # hidden folders are no clips
+    (root / "__MACOSX").mkdir()
+    d = load("casme2", root, clean["casme2"][1])
+    report = validate(d, check_images=False)
+    assert _folder_warnings(report) == [
+        f"folder {subject / 'EP09_99'} is not in the annotation sheet: no sample reads its frames",
+        f"folder {root / 'sub77'} holds no clip of the annotation sheet",
+    ]
+    assert "missing_folder" in set(report["problem"])
+    # Found while reading, against the whole sheet: a subset does not call the folders it leaves out orphans.
+    assert len(_folder_warnings(validate(d.subset([2, 3]), check_images=False))) == 2
+
+
+def test_no_folder_warnings_for_the_synthetic_corpora_raw_or_cropped(tmp_path):
+    # Every layout as distributed: SMIC's emotion folders (with and without a sheet), CAS(ME)^3's recording
+    # folders shared by several MEs and part C's color/ folders, the cropped copies' other roots.
+    for cropped in (False, True):
+        written = synthetic.write_synthetic(
+            tmp_path / str(cropped), corpora=tuple(synthetic.LAYOUTS), n_subjects=2, clips_per_subject=3,
+            size=(32, 32), n_frames=(4, 5), seed=1, cropped=cropped,
+        )  # fmt: skip
+        for corpus, (root, sheet) in written.items():
+            for ann in (sheet, None) if corpus == "smic" else (sheet,):
+                d = load(corpus, root, ann)
+                assert _folder_warnings(validate(d, check_images=False)) == [], (corpus, cropped, ann)
+
+
+def test_smic_folder_warnings_stay_in_the_emotion_folders(tmp_path):
+    written = synthetic.write_synthetic(
+        tmp_path, corpora=("smic",), n_subjects=2, clips_per_subject=3, size=(32, 32), n_frames=(4, 5), seed=1
+    )
+    root, sheet = written["smic"]
+    d0 = load("smic", root, sheet)
+    extra = d0.clip_dirs[0].parent / "s1_ne_99"
+    shutil.copytree(d0.clip_dirs[0], extra)
+    (d0.clip_dirs[0].parents[2] / "non_micro" / "negative" / "s1_ne_01").mkdir(parents=True)  # as distributed
+    report = validate(load("smic", root, sheet), check_images=False)
+    assert _folder_warnings(report) == [f"folder {extra} is not in the annotation sheet: no sample reads its frames"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ __all__ = [
     "REDUCTIONS",
     "FrameListing",
     "expected_frame_path",
+    "folders_without_sample",
     "frame_number",
     "image_problem",
     "list_frames",
@@ -89,6 +91,37 @@ def list_frames(folder: Path, cache: dict[Path, FrameListing] | None = None) -> 
     if folder not in cache:
         cache[folder] = FrameListing(folder)
     return cache[folder]
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    """The folders in ``folder``, less hidden ones and ``__MACOSX`` (one listing; none when it cannot be read)."""
+    try:
+        with os.scandir(folder) as entries:
+            return [Path(e.path) for e in entries if e.is_dir() and not e.name.startswith((".", "__MACOSX"))]
+    except OSError:
+        return []
+
+
+def folders_without_sample(root: Path, clip_dirs: Sequence[Path]) -> list[tuple[Path, str]]:
+    """Folders beside the clip folders, or subject folders under ``root``, that no clip folder is or holds.
+
+    For corpora with one clip per folder. One listing per folder holding clip folders (a subject's; SMIC's
+    emotion folders), and one of ``root`` when the clip folders are ``root/<subject>/<clip>``: nothing deeper,
+    so SMIC's ``non_micro/`` beside ``micro/`` is not listed. Hidden folders are ignored.
+
+    Returns
+    -------
+    list of (Path, str)
+        Each such folder and what is wrong with it, in path order.
+    """
+    clips = set(clip_dirs)
+    holders = {d.parent for d in clips if d.parent.is_dir()}
+    found = [(d, "is not in the annotation sheet: no sample reads its frames")
+             for holder in holders for d in _subfolders(holder) if d not in clips]  # fmt: skip
+    if {h.parent for h in holders} == {root}:
+        found += [(d, "holds no clip of the annotation sheet") for d in _subfolders(root)
+                  if d not in holders and d not in clips]  # fmt: skip
+    return sorted(found)
 
 
 def expected_frame_path(paths: list[Path], numbers: list[int], number: int, folder: Path) -> Path:

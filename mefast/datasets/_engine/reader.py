@@ -18,7 +18,7 @@ from ...errors import AnnotationError
 from ...labels import format_aus, megc2019_class, normalise_emotion, objective_class, parse_aus_lenient
 from .base import CORRECTION_COLUMNS, ISSUE_COLUMNS, SAMPLE_COLUMNS, Dataset, au_names_of
 from .corrections import Correction, CorrectionLog, apply_corrections
-from .frames import FrameListing, list_frames
+from .frames import FrameListing, folders_without_sample, list_frames
 from .table import frame_cell, is_blank, read_sheet, text_cell
 
 __all__ = [
@@ -270,6 +270,10 @@ def build(
         numbers.append(list(listing.numbers))
         paths.append(list(listing.paths))
         dirs.append(folder)
+
+    if spec.clip_per_folder:  # a clip folder no row reads: a clip left out of the sheet, or named otherwise there
+        for folder, why in folders_without_sample(root, dirs):
+            log.issue("", "folder_without_sample", f"folder {folder} {why}", "warning")
 
     samples = pd.DataFrame(rows, columns=[*SAMPLE_COLUMNS, "_row"])
     row_to_sid = dict(zip(samples["_row"], samples["sample_id"], strict=True))
