@@ -50,28 +50,42 @@ EVM_PRESETS: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 
 
-def _as_video(x: ArrayLike, name: str) -> tuple[np.ndarray, np.dtype]:
-    """(T, H, W[, 3]) uint8 or float32 C-contiguous, and the dtype to return."""
+def _as_video(x: ArrayLike, name: str, *, unit_range: bool = True) -> tuple[np.ndarray, np.dtype]:
+    """(T, H, W[, 3]) uint8 or float32 C-contiguous, and the dtype to return.
+
+    Float input (float32 or float64, either byte order) must be finite and, with ``unit_range``, lie in [0, 1]:
+    the core clips its output there, so grey levels 0..255 given as floats would come back saturated.
+    """
     arr = np.asarray(x)
-    if arr.dtype == np.uint8:
-        out = np.ascontiguousarray(arr)
-    elif arr.dtype in (np.float32, np.float64):
-        check_finite(arr, name)
-        out = np.ascontiguousarray(arr, dtype=np.float32)
-    else:
+    is_float = arr.dtype.kind == "f" and arr.dtype.itemsize in (4, 8)
+    if arr.dtype != np.uint8 and not is_float:
         raise ShapeError(f"{name} must be uint8 (0-255) or float32/float64 in [0, 1], got dtype {arr.dtype}")
-    if out.ndim not in (3, 4) or (out.ndim == 4 and out.shape[-1] != 3):
+    if arr.ndim not in (3, 4) or (arr.ndim == 4 and arr.shape[-1] != 3):
         raise ShapeError(f"{name} must have shape (T, H, W) or (T, H, W, 3), got shape {arr.shape}")
-    if min(out.shape[:3]) < 1:
+    if min(arr.shape[:3]) < 1:
         raise ShapeError(f"{name} must hold at least one frame of 1 x 1 pixels, got shape {arr.shape}")
+    if not is_float:
+        return np.ascontiguousarray(arr), arr.dtype
+    check_finite(arr, name)
+    if unit_range:
+        lo, hi = arr.min(), arr.max()
+        if lo < 0 or hi > 1:
+            raise ShapeError(
+                f"{name} holds values in [{lo:g}, {hi:g}] ({arr.dtype}); float frames must lie in [0, 1] "
+                "(pass uint8 for grey levels 0..255, or divide by 255)"
+            )
+    with np.errstate(over="ignore"):  # a finite float64 beyond float32's range becomes inf: refused below
+        out = np.ascontiguousarray(arr, dtype=np.float32)
+    if not np.isfinite(out).all():
+        raise ShapeError(f"{name} holds values beyond the float32 range (largest magnitude {np.abs(arr).max():g})")
     return out, arr.dtype
 
 
-def _as_frame(x: ArrayLike, name: str) -> tuple[np.ndarray, np.dtype]:
+def _as_frame(x: ArrayLike, name: str, *, unit_range: bool = True) -> tuple[np.ndarray, np.dtype]:
     arr = np.asarray(x)
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] != 3):
         raise ShapeError(f"{name} must have shape (H, W) or (H, W, 3), got shape {arr.shape}")
-    v, dt = _as_video(arr[None], name)
+    v, dt = _as_video(arr[None], name, unit_range=unit_range)
     return v[0], dt
 
 
@@ -260,7 +274,9 @@ def evm(
     Parameters
     ----------
     video : array_like of shape (T, H, W) or (T, H, W, 3)
-        uint8 (0-255) or float in [0, 1]; any frame size (no divisibility by ``2 ** levels``).
+        uint8 (0-255) or float32/float64 (either byte order) in [0, 1]; other float values are refused (the output
+        is clipped to [0, 1], so grey levels 0..255 given as floats would saturate). Any frame size (no
+        divisibility by ``2 ** levels``).
     fs : float
         Frame rate in Hz (for ``butter`` and ``ideal``).
     alpha : float
@@ -374,9 +390,10 @@ def laplacian_pyramid(image: ArrayLike, levels: int | Literal["auto"] = "auto") 
     """The Laplacian pyramid of a grey image (finest band first, residual last) as the core builds it.
 
     Levels keep the even samples (``ceil(n / 2)``); binomial-5 filter, reflect-101 borders. uint8 input is
-    scaled to [0, 1]. :func:`reconstruct_pyramid` inverts it exactly (up to float32 rounding).
+    scaled to [0, 1]; float input may hold any finite values. :func:`reconstruct_pyramid` inverts it exactly (up
+    to float32 rounding).
     """
-    arr, _ = _as_frame(image, "image")
+    arr, _ = _as_frame(image, "image", unit_range=False)  # linear: any finite values
     if arr.ndim != 2:
         raise ShapeError(f"image must be grey (H, W), got shape {arr.shape}")
     h, w = arr.shape

@@ -275,3 +275,42 @@ def test_evm_releases_the_gil(longest_python_pause):
     pause, seconds = longest_python_pause(lambda: mg.evm(video, alpha=10, n_threads=1))
     assert seconds > 0.05
     assert pause < 0.5 * seconds
+
+
+def test_float_video_outside_the_unit_range_is_refused(rng):
+    """Float grey levels 0..255 were clipped to [0, 1] (review repro_magnify_range.py: 94 % of the pixels came back
+    exactly 1.0); a finite float64 beyond float32 became inf and was clipped, with only a RuntimeWarning."""
+    v255 = rng.random((12, 48, 48)) * 255
+    with pytest.raises(ShapeError, match=r"^video holds values in \[0\.\d+, 254\.\d+\] \(float64\); float frames "):
+        mefast.magnify(v255, 10, fs=30)
+    with pytest.raises(ShapeError, match=r"^video holds values in \[-0\.5, 0\.5\] \(float32\)"):
+        mg.evm(np.linspace(-0.5, 0.5, 3 * 8 * 8, dtype=np.float32).reshape(3, 8, 8))
+    with pytest.raises(ShapeError, match=r"^onset holds values in"):
+        mg.evm_pair(v255[0], v255[1] / 255)
+    with pytest.raises(ShapeError, match=r"^apex holds values in"):
+        mg.evm_pair(v255[0] / 255, v255[1])
+    huge = rng.random((4, 16, 16))
+    huge[:, :, 5] = 1e39
+    with pytest.raises(ShapeError, match=r"^video holds values in \[.*, 1e\+39\]"):
+        mefast.magnify(huge, 10)
+    with pytest.raises(ShapeError, match=r"^image holds values beyond the float32 range"):
+        mg.laplacian_pyramid(huge[0])
+    # the bounds themselves, and the linear pyramid of any finite float image
+    edge = np.zeros((3, 8, 8))
+    edge[1] = 1.0
+    assert mg.evm(edge).dtype == np.float64
+    assert len(mg.laplacian_pyramid(v255[0], 3)) == 3
+
+
+def test_big_endian_float_video_is_accepted(rng):
+    """'>f4' and '>f8' were refused ('must be uint8 ... or float32/float64, got dtype >f4'), unlike every other
+    function of mefast; they are the same numbers."""
+    v = rng.random((6, 24, 20)).astype(np.float32)
+    expected = mefast.magnify(v, 10)
+    out = mefast.magnify(v.astype(">f4"), 10)
+    assert out.dtype == np.dtype(">f4")
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(mg.evm_pair(v[0].astype(">f8"), v[1].astype(">f4")), mg.evm_pair(v[0], v[1]))
+    np.testing.assert_array_equal(mg.laplacian_pyramid(v[0].astype(">f4"))[0], mg.laplacian_pyramid(v[0])[0])
+    with pytest.raises(ShapeError, match="got dtype float16"):
+        mg.evm(v.astype(np.float16))
