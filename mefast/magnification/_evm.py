@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .. import _core
 from .._twins import some_options_of
-from .._validation import check_finite, core_threads
+from .._validation import check_finite, check_numeric, core_threads
 from ..errors import ShapeError
 
 __all__ = ["EVM_PRESETS", "evm", "evm_level_alphas", "evm_pair", "laplacian_pyramid", "reconstruct_pyramid"]
@@ -409,8 +409,22 @@ def laplacian_pyramid(image: ArrayLike, levels: int | Literal["auto"] = "auto") 
 
 
 def reconstruct_pyramid(pyramid: Sequence[ArrayLike]) -> NDArray[np.float32]:
-    """Collapse a pyramid of :func:`laplacian_pyramid` back into the float32 image."""
-    levels = [np.ascontiguousarray(x, dtype=np.float32) for x in pyramid]
+    """Collapse a pyramid of :func:`laplacian_pyramid` back into the float32 image.
+
+    Every level must be 2-D, of the size :func:`laplacian_pyramid` gives it, and hold finite numbers (within
+    float32's range).
+    """
+    levels = []
+    for i, x in enumerate(pyramid):
+        arr = check_numeric(x, f"pyramid level {i}", what="a numeric array")
+        check_finite(arr, f"pyramid level {i}")
+        with np.errstate(over="ignore"):  # a finite float64 beyond float32's range becomes inf: refused below
+            lv = np.ascontiguousarray(arr, dtype=np.float32)
+        if not np.isfinite(lv).all():
+            raise ShapeError(
+                f"pyramid level {i} holds values beyond the float32 range (largest magnitude {np.abs(arr).max():g})"
+            )
+        levels.append(lv)
     if not levels or levels[0].ndim != 2:
         raise ShapeError("pyramid must be a non-empty list of 2-D levels, finest first")
     h, w = levels[0].shape

@@ -314,3 +314,21 @@ def test_big_endian_float_video_is_accepted(rng):
     np.testing.assert_array_equal(mg.laplacian_pyramid(v[0].astype(">f4"))[0], mg.laplacian_pyramid(v[0])[0])
     with pytest.raises(ShapeError, match="got dtype float16"):
         mg.evm(v.astype(np.float16))
+
+
+def test_reconstruct_pyramid_refuses_non_finite_levels(rng):
+    """A NaN level collapsed to -3e38 (review repro_msgs.py: reconstruct_pyramid([full((4, 4), nan), zeros((2, 2))])
+    gave -3e38 at [0, 0]), an infinite level -3e38 everywhere, a float64 level of 1e39 3e38 (with a warning)."""
+    pyr = mg.laplacian_pyramid(rng.random((8, 8)).astype(np.float32), 3)
+    for i, bad in ((0, np.nan), (1, np.inf), (2, -np.inf)):
+        levels = [lv.copy() for lv in pyr]
+        levels[i][0, 0] = bad
+        with pytest.raises(
+            ShapeError, match=rf"^pyramid level {i} contains NaN or infinity \(first at index \(0, 0\)\)"
+        ):
+            mg.reconstruct_pyramid(levels)
+    with pytest.raises(ShapeError, match=r"^pyramid level 1 holds values beyond the float32 range"):
+        mg.reconstruct_pyramid([pyr[0], np.full(pyr[1].shape, 1e39), pyr[2]])
+    with pytest.raises(ShapeError, match=r"^pyramid level 0 must be a numeric array, got dtype object"):
+        mg.reconstruct_pyramid([np.full((8, 8), None), pyr[1], pyr[2]])
+    np.testing.assert_allclose(mg.reconstruct_pyramid([lv.astype(">f8") for lv in pyr]), mg.reconstruct_pyramid(pyr))
