@@ -16,6 +16,15 @@ and non-label metadata only, and the evaluator keeps the labels.
 Columns are sealed by default: a column is readable only when it is listed in :data:`LABEL_FREE_COLUMNS`,
 so a label column added later is sealed without anyone remembering to list it.
 
+What a method's view exposes: the corpus (``dataset``), the ``subject``, the annotated frames (``onset``,
+``apex``, ``offset``, ``n_frames``), a protocol's ``group`` and the per-sample arrays, all by store row. The names
+the corpora give their samples (``sample_id``, ``clip``, :data:`NAME_COLUMNS`) are sealed like labels: they can
+give the label away (SMIC names a clip by its class, ``s1_ne_01``, ``s1_po_01``, ``s1_sur_01``; CASME's and
+SAMM's name the eliciting stimulus). A method identifies a sample by its store row: the index of these tables,
+``Fold.train`` / ``Fold.test``, and what the per-sample arrays are read by. The ids of a fold's training samples
+are readable while the fold runs (:attr:`mefast.protocols.Protocol.sample_ids`), those of its test samples are
+not.
+
 What the guard is, precisely: it keeps the labels out of everything a method is handed, so that no method uses
 a label by accident (a column read by mistake, a table passed whole to a library, a store attribute that
 happened to hold the labels). It is not a sandbox against a method written to cheat: a method runs in the
@@ -39,13 +48,15 @@ from .errors import LabelLeakError
 if TYPE_CHECKING:
     from .store import MEStore
 
-__all__ = ["LABEL_FREE_COLUMNS", "LabelFreeStore", "Withheld", "holds_withheld", "strip_labels"]
+__all__ = ["LABEL_FREE_COLUMNS", "NAME_COLUMNS", "LabelFreeStore", "Withheld", "holds_withheld", "strip_labels"]
 
-#: Sample-table columns a method may read: identity, grouping and the annotated frame range. Every other
-#: column (emotion, megc2019, objective_class, aus, anything else) is treated as a label.
-LABEL_FREE_COLUMNS: frozenset[str] = frozenset(
-    {"sample_id", "dataset", "subject", "clip", "onset", "apex", "offset", "n_frames", "group"}
-)
+#: Sample-table columns a method may read: corpus, subject, grouping and the annotated frame range. Every other
+#: column (emotion, megc2019, objective_class, aus, the sample names of :data:`NAME_COLUMNS`, anything else) is
+#: treated as a label.
+LABEL_FREE_COLUMNS: frozenset[str] = frozenset({"dataset", "subject", "onset", "apex", "offset", "n_frames", "group"})
+#: The columns that name a sample as its corpus does; sealed because a name can hold the label (SMIC's
+#: ``s1_ne_01`` is a negative clip). A method identifies a sample by its store row instead.
+NAME_COLUMNS: frozenset[str] = frozenset({"sample_id", "clip"})
 
 
 class Withheld:
@@ -61,6 +72,12 @@ class Withheld:
         self.column = column
 
     def _leak(self, *args: Any, **kwargs: Any) -> NoReturn:
+        if self.column in NAME_COLUMNS:
+            raise LabelLeakError(
+                f"the {self.column!r} column names samples as their corpus does, and such a name can give the label "
+                "away (SMIC's s1_ne_01 is a negative clip), so it is withheld from what a method receives; a method "
+                "identifies a sample by its store row (the table's index, fold.train and fold.test)"
+            )
         raise LabelLeakError(
             f"the {self.column!r} column is a label and is withheld from what a method receives (tables and "
             "stores handed to a method hold features and non-label columns only); a fold's training labels "

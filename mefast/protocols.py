@@ -27,13 +27,14 @@ each fold trains on the training corpora minus the held-out group, so a corpus n
 ``test_datasets`` is never trained on, and a held-out subject or corpus never is.
 
 :func:`cross_validate` runs a method over the folds, leak-free by construction: ``Protocol.meta`` holds no
-labels (its label columns are :class:`~mefast._sealed.Withheld` stand-ins that raise
-:class:`LabelLeakError` when used), and while a fold trains and predicts, the protocol's
-:class:`SealedLabels` holds the labels of that fold's training rows only: the others are taken out of it
-(the evaluator keeps them) and reading them raises :class:`LabelLeakError`. The metrics are computed once
-over the predictions of all folds concatenated (never averaged per fold), per seed, and repeated seeds are
-reported as mean and standard deviation in an :class:`Evaluation`; the other F1 computations of the
-paper's Figure 2 are reported beside it as diagnostics (:meth:`Evaluation.f1_variants`).
+labels (its label columns, and the sample names ``sample_id`` and ``clip``, which can carry the label, are
+:class:`~mefast._sealed.Withheld` stand-ins that raise :class:`LabelLeakError` when used), and while a fold
+trains and predicts, the protocol's :class:`SealedLabels` hold the labels and the sample ids of that fold's
+training rows only: the others are taken out of them (the evaluator keeps them) and reading them raises
+:class:`LabelLeakError`. The metrics are computed once over the predictions of all folds concatenated (never
+averaged per fold), per seed, and repeated seeds are reported as mean and standard deviation in an
+:class:`Evaluation`; the other F1 computations of the paper's Figure 2 are reported beside it as diagnostics
+(:meth:`Evaluation.f1_variants`).
 This module returns data; it never prints.
 """
 
@@ -263,9 +264,9 @@ class Fold:
 
 
 class SealedLabels:
-    """Targets of a protocol's samples; during a fold it holds that fold's training labels only.
+    """Targets (or sample ids) of a protocol's samples; during a fold it holds those of its training rows only.
 
-    Index it with store row indices. :func:`cross_validate` takes the labels of every row that is not in
+    Index it with store row indices. :func:`cross_validate` takes the values of every row that is not in
     the running fold's training set out of this object (it keeps them itself) until the fold's predictions
     are returned: while they are out they are not stored here at all, and reading them raises
     :class:`LabelLeakError`. :meth:`sealed` does the same for chosen rows.
@@ -275,10 +276,13 @@ class SealedLabels:
     index : ndarray of shape (n,)
         Store row indices of the protocol's samples.
     targets : ndarray of shape (n,) or (n, n_aus)
-        Class codes or 0/1 AU labels aligned with ``index``.
+        Class codes or 0/1 AU labels aligned with ``index`` (or the samples' ids, an object array).
+    what : str
+        What the values are, for error messages (``labels``, ``sample ids``).
     """
 
-    def __init__(self, index: NDArray[np.int64], targets: NDArray) -> None:
+    def __init__(self, index: NDArray[np.int64], targets: NDArray, what: str = "labels") -> None:
+        self._what = what
         self._index = np.asarray(index, dtype=np.int64)
         self._values = np.array(targets, copy=True)
         if len(self._values) != len(self._index):
@@ -312,8 +316,8 @@ class SealedLabels:
         if self._out[pos].any():
             leaked = self._index[pos[self._out[pos]]][:5].tolist()
             raise LabelLeakError(
-                f"labels of store rows {leaked} were read before the fold finished training and predicting "
-                "(while a fold runs, only its training labels are available)"
+                f"{self._what} of store rows {leaked} were read before the fold finished training and predicting "
+                "(while a fold runs, only those of its training samples are available)"
             )
         return self._values[pos]
 
@@ -365,8 +369,9 @@ class Protocol:
         Store rows of the samples the protocol uses, ascending.
     meta : pandas.DataFrame
         The ``meta`` rows of those samples (index: store row), with a ``group`` column (the held-out key).
-        It holds no labels: its label columns (emotion, megc2019, objective_class, aus...) are withheld
-        stand-ins that raise :class:`LabelLeakError` when used; the targets are in ``labels``.
+        It holds no labels: its label columns (emotion, megc2019, objective_class, aus...) and the sample names
+        (``sample_id``, ``clip``: a name can carry the label, as SMIC's ``s1_ne_01``) are withheld stand-ins
+        that raise :class:`LabelLeakError` when used; the targets are in ``labels``, the ids in ``sample_ids``.
     classes : tuple of str
         Class names in code order (class labels), or the AU names (``label == "au"``).
     folds : tuple of Fold
@@ -376,6 +381,10 @@ class Protocol:
         What was left out and why (missing corpora, AUs absent from the store...).
     train_datasets, test_datasets : tuple of str
         The corpora trained on and tested (empty for a protocol built by hand).
+    sample_ids : SealedLabels or None
+        The samples' ids (``sample_id``), indexed by store row, sealed as ``labels`` are: while a fold runs only
+        its training samples' ids can be read (for a method that selects training samples by id, such as IDC's
+        clean list). None when the meta table has no ``sample_id`` column.
     """
 
     name: str
@@ -388,6 +397,7 @@ class Protocol:
     notes: tuple[str, ...] = ()
     train_datasets: tuple[str, ...] = ()
     test_datasets: tuple[str, ...] = ()
+    sample_ids: SealedLabels | None = None
 
     @property
     def multilabel(self) -> bool:
@@ -650,6 +660,9 @@ def make_protocol(
     public["group"] = groups
     order = np.argsort(index, kind="stable")
     index, targets = index[order], targets[order]
+    ids = None
+    if "sample_id" in meta.columns:
+        ids = SealedLabels(index, meta.loc[index, "sample_id"].astype(str).to_numpy(dtype=object), "sample ids")
     return Protocol(
         name,
         label,
@@ -661,6 +674,7 @@ def make_protocol(
         tuple(notes),
         train_sets,
         test_sets,
+        ids,
     )
 
 
@@ -773,6 +787,12 @@ def _score(protocol: Protocol, y_true: NDArray, y_pred: NDArray) -> dict[str, fl
     return classification_metrics(y_true, y_pred, protocol.classes, present_only=True)
 
 
+def _ids_training_only(protocol: Protocol, train: NDArray[np.int64]) -> contextlib.AbstractContextManager[None]:
+    """Keep only the training rows' sample ids in ``protocol.sample_ids`` (when it has them) in the block."""
+    ids = protocol.sample_ids
+    return contextlib.nullcontext() if ids is None else ids._training_only(train)
+
+
 def cross_validate(
     protocol: Protocol,
     fit_predict: FitPredict,
@@ -788,9 +808,9 @@ def cross_validate(
     fit_predict : callable
         ``fit_predict(fold, y_train, seed)`` trains on ``fold.train`` with labels ``y_train`` (aligned
         with ``fold.train``) and returns predictions for ``fold.test``, in its order: class codes
-        ``(n_test,)`` or a 0/1 AU matrix ``(n_test, n_aus)``. While it runs, ``protocol.labels`` holds the
-        training labels of the fold only (reading any other raises :class:`LabelLeakError`), and
-        ``protocol.meta`` never holds labels.
+        ``(n_test,)`` or a 0/1 AU matrix ``(n_test, n_aus)``. While it runs, ``protocol.labels`` and
+        ``protocol.sample_ids`` hold the training labels and ids of the fold only (reading any other raises
+        :class:`LabelLeakError`), and ``protocol.meta`` never holds labels or sample names.
     seeds : sequence of int
         One full run per seed; metrics are computed per run and summarised as mean and std.
     method : str
@@ -810,8 +830,9 @@ def cross_validate(
             if len(fold.test) == 0:
                 raise ProtocolError(f"fold {fold.name!r} of protocol {protocol.name!r} has no test samples")
             y_train = protocol.labels[fold.train]
-            # Every label but the fold's training labels leaves the protocol until the predictions are back.
-            with protocol.labels._training_only(fold.train):
+            # Every label and sample id but the fold's training ones leaves the protocol until the predictions
+            # are back (a sample's name can carry its label).
+            with protocol.labels._training_only(fold.train), _ids_training_only(protocol, fold.train):
                 out = fit_predict(fold, y_train, int(seed))
             p = _check_predictions(protocol, fold, out)
             trues.append(protocol.labels[fold.test])

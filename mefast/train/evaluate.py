@@ -103,7 +103,10 @@ def evaluate(
     Notes
     -----
     The methods receive the store as a :class:`~mefast.train.data.StoreSource`, whose view of the store holds
-    no labels, and the training labels of each fold; the test labels stay with the evaluator.
+    no labels and no sample names, and the training labels of each fold; the test labels stay with the
+    evaluator. The networks read sample ids (IDC's clean list) through ``Protocol.sample_ids``, which holds the
+    running fold's training ids only; with ``save_models`` the evaluator writes each fold's test ids into its
+    saved model after the fold's predictions.
     """
     if model not in ("svm", "constant") and model not in MODELS:
         get_model(model)  # raises UnknownModelError naming the registered models
@@ -129,7 +132,7 @@ def evaluate(
     elif model == "svm":
         method = svm_method(source, feature=feature, multilabel=proto.multilabel)
     else:
-        from .dualbranch.train import dualbranch_method, is_dualbranch
+        from .dualbranch.train import dualbranch_method, is_dualbranch, recording_test_ids
 
         if is_dualbranch(model):
             if proto.multilabel:
@@ -143,9 +146,10 @@ def evaluate(
                 au_reader=lambda rows: rows_au[rows],
                 au_names=st.au_names,
                 classes=[str(c) for c in proto.classes],
-                sample_ids=proto.meta["sample_id"].astype(str) if "sample_id" in proto.meta else None,
                 save_dir=save_models,
             )
+            if save_models is not None and "sample_id" in meta:  # the evaluator writes the test ids, not the method
+                method = recording_test_ids(method, save_models, meta["sample_id"].astype(str))
         else:
             config = config or TrainConfig()
             method = torch_method(
@@ -154,6 +158,6 @@ def evaluate(
                 **output_head(proto),
                 config=config,
                 groups=subject_keys(proto),
-                sample_ids=proto.meta["sample_id"].astype(str) if "sample_id" in proto.meta else None,
+                sample_ids=proto.sample_ids,
             )
     return cross_validate(proto, method, seeds=seeds, method=method_title(model, feature=feature, config=config))

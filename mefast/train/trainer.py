@@ -21,7 +21,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ..errors import CudaUnavailableError
 from ..metrics import au_metrics, classification_metrics
-from ..protocols import FitPredict, Fold
+from ..protocols import FitPredict, Fold, SealedLabels
 from .clips import ClipDataset
 from .data import FlowDataset, Source, flow_channels, make_loader
 from .models import build_model
@@ -343,6 +343,13 @@ class Trainer:
         return predict(logits, multilabel=self.multilabel).numpy()
 
 
+def _ids_of(sample_ids: SealedLabels | pd.Series, rows: NDArray[np.int64]) -> NDArray:
+    """The sample ids of store ``rows``, from a Series indexed by store row or a :class:`SealedLabels`."""
+    if isinstance(sample_ids, pd.Series):
+        return sample_ids.loc[rows].to_numpy()
+    return np.asarray(sample_ids[rows])
+
+
 def torch_method(
     model: str,
     source: Source,
@@ -351,17 +358,18 @@ def torch_method(
     multilabel: bool,
     config: TrainConfig,
     groups: pd.Series | None = None,
-    sample_ids: pd.Series | None = None,
+    sample_ids: SealedLabels | pd.Series | None = None,
 ) -> FitPredict:
     """A ``fit_predict(fold, y_train, seed)`` for :func:`mefast.protocols.cross_validate`.
 
     ``groups`` maps store rows to subject keys (a pandas Series) for subject-grouped validation splits;
-    ``sample_ids`` maps store rows to sample ids (for IDC's clean list).
+    ``sample_ids`` maps store rows to sample ids (for IDC's clean list): ``Protocol.sample_ids``, which holds
+    the running fold's training ids only, or a Series. Only the ids of the fold's training rows are read.
     """
 
     def fit_predict(fold: Fold, y_train: NDArray, seed: int) -> NDArray:
         g = None if groups is None else groups.loc[fold.train].to_numpy()
-        ids = None if sample_ids is None else sample_ids.loc[fold.train].to_numpy()
+        ids = None if sample_ids is None else _ids_of(sample_ids, fold.train)
         trainer = Trainer(model, source, n_outputs=n_outputs, multilabel=multilabel, config=config)
         trainer.fit(fold.train, y_train, seed=seed, groups=g, sample_ids=ids)
         return trainer.predict(fold.test)

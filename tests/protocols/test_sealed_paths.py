@@ -18,7 +18,8 @@ from mefast.errors import MefastError
 from mefast.protocols import LabelLeakError, cross_validate, make_protocol
 
 # Only the public API above at module level, so this file also runs (and fails) on the code before the fix.
-NON_LABEL = {"sample_id", "dataset", "subject", "clip", "onset", "apex", "offset", "n_frames", "group"}
+# The sample names (sample_id, clip) are not among them: a name can carry the label (SMIC's s1_ne_01).
+NON_LABEL = {"dataset", "subject", "onset", "apex", "offset", "n_frames", "group"}
 
 EMOTIONS = ("happiness", "disgust", "surprise")
 
@@ -134,11 +135,11 @@ def _assert_store_view_is_label_free(view, rows, path):
         _ = view.au
     m = view.meta
     labels = [c for c in m.columns if c not in NON_LABEL]
-    assert {"emotion", "aus"} <= set(labels)
+    assert {"emotion", "aus", "sample_id", "clip"} <= set(labels)
     for c in labels:
         with pytest.raises(LabelLeakError):
             m.loc[rows, c].unique()
-    for name in ("emotion", "meta/emotion", "au", "meta/au", "objective_class"):
+    for name in ("emotion", "meta/emotion", "au", "meta/au", "objective_class", "meta/sample_id", "meta/clip"):
         with pytest.raises(LabelLeakError, match="is a label"):
             view.read(name, rows)
     assert view.read("flow", rows).shape[0] == len(rows)  # the features are there
@@ -202,7 +203,9 @@ def test_strip_labels_keeps_non_label_columns_and_seals_unknown_ones():
     meta, _ = _meta(4, 5)
     meta["valence"] = [0.1, 0.2, 0.3, 0.4, 0.5]  # a label column nobody listed: sealed by default
     out = strip_labels(meta)
-    pd.testing.assert_frame_equal(out[["sample_id", "dataset", "subject"]], meta[["sample_id", "dataset", "subject"]])
+    pd.testing.assert_frame_equal(out[["dataset", "subject"]], meta[["dataset", "subject"]])
+    with pytest.raises(LabelLeakError, match="'sample_id' column names samples"):  # names can carry the label
+        out["sample_id"].unique()
     with pytest.raises(LabelLeakError, match="'valence' column"):
         out["valence"].astype(float)
     assert pickle.loads(pickle.dumps(out))["valence"].iloc[0].column == "valence"
@@ -284,3 +287,108 @@ def test_cheating_through_the_store_view_fails(flow_store_path):
 
     with pytest.raises(AttributeError, match="meta"):
         cross_validate(p, cheat)
+
+
+def _smic_store(path):
+    """A store of SMIC-like samples: SMIC names a clip by its class (s1_ne_01, s1_po_02, s1_sur_03)."""
+    from mefast.store import MEStore
+
+    rng = np.random.default_rng(0)
+    abbr = {"negative": "ne", "positive": "po", "surprise": "sur"}
+    rows = []
+    for s in range(1, 4):
+        for j, cls in enumerate(["negative", "positive", "surprise"] * 2):
+            clip = f"s{s}_{abbr[cls]}_{j + 1:02d}"
+            rows.append({"sample_id": f"smic/s{s}/{clip}", "dataset": "smic", "subject": f"s{s}", "clip": clip,
+                         "emotion": cls, "megc2019": cls})  # fmt: skip
+    samples = pd.DataFrame(rows)
+    st = MEStore.create(path, samples, au=np.zeros((len(samples), 1), np.uint8), au_names=["AU1"],
+                        arrays={"flow": ((2, 8, 8), "float32")})  # fmt: skip
+    for i in range(len(samples)):
+        st.write_sample(i, {"flow": rng.normal(size=(2, 8, 8)).astype(np.float32)})
+        st.mark_done(i)
+    return MEStore.open(path)
+
+
+def test_sample_names_that_carry_the_label_are_sealed(tmp_path):
+    """SMIC's clip names hold the class: reading them from what a method receives raises, it does not score.
+
+    ``clip`` and ``sample_id`` were readable in the store view and in ``Protocol.meta``: a method that parsed
+    ``src.store.meta["clip"]`` (``s1_ne_01``) scored SMIC UF1 1.0 under megc2019.
+    """
+    from mefast.train import StoreSource
+
+    st = _smic_store(tmp_path / "smic.zarr")
+    p = make_protocol("megc2019", st.meta)
+    src = StoreSource(st)
+    through = {
+        "store view clip": lambda fold: src.store.meta.loc[fold.test, "clip"],
+        "store view sample_id": lambda fold: src.store.meta.loc[fold.test, "sample_id"],
+        "protocol clip": lambda fold: p.meta.loc[fold.test, "clip"],
+        "protocol sample_id": lambda fold: p.meta.loc[fold.test, "sample_id"],
+    }
+    for where, names in through.items():
+        seen = []
+
+        def parse(fold, y_train, seed, names=names, seen=seen):
+            got = names(fold)
+            assert set(got.astype(str)) == {"<withheld>"}  # no name is there to parse
+            with pytest.raises(LabelLeakError, match="names samples as their corpus does"):
+                got.unique()
+            seen.append(fold.name)
+            return np.zeros(len(fold.test), np.int64)
+
+        cross_validate(p, parse)
+        assert len(seen) == len(p.folds), where
+    with pytest.raises(LabelLeakError, match="is a label"):
+        src.store.read("meta/clip", np.array([0]))
+
+
+def test_sample_ids_of_the_training_rows_only_while_a_fold_runs(flow_store_path):
+    """``Protocol.sample_ids``: a fold's training ids (IDC's clean list needs them), never its test ids."""
+    from mefast.store import MEStore
+
+    st = MEStore.open(flow_store_path)
+    ids = st.meta["sample_id"].astype(str)
+    p = make_protocol("loso", st.meta)
+    seen = []
+
+    def peek(fold, y_train, seed):
+        np.testing.assert_array_equal(p.sample_ids[fold.train], ids.loc[fold.train].to_numpy())
+        with pytest.raises(LabelLeakError, match="sample ids of store rows .* before the fold finished"):
+            p.sample_ids[fold.test[:1]]
+        seen.append(fold.name)
+        return np.zeros(len(fold.test), np.int64)
+
+    cross_validate(p, peek)
+    assert len(seen) == len(p.folds)
+    np.testing.assert_array_equal(p.sample_ids[p.index], ids.loc[p.index].to_numpy())  # all back after the folds
+
+
+def test_networks_get_training_ids_through_the_sealed_ids(flow_store_path):
+    """IDC's clean list by id still works through ``evaluate``: the trainer gets the fold's training ids."""
+    pytest.importorskip("torch")
+    from mefast.train import IDC, TrainConfig, evaluate
+    from mefast.train import trainer as trainer_mod
+
+    got = []
+    real = trainer_mod.Trainer.fit
+
+    def spy(self, rows, targets, **kw):
+        got.append((np.asarray(rows).copy(), None if kw.get("sample_ids") is None else list(kw["sample_ids"])))
+        return real(self, rows, targets, **kw)
+
+    from mefast.store import MEStore
+
+    ids = MEStore.open(flow_store_path).meta["sample_id"].astype(str)
+    idc = IDC(clean_ids=list(ids), warmup_epochs=1)
+    cfg = TrainConfig(epochs=1, batch_size=8, device="cpu", threads=1, noisy=idc)
+    mp = pytest.MonkeyPatch()
+    mp.setattr(trainer_mod.Trainer, "fit", spy)
+    try:
+        evaluate(flow_store_path, "lodo", "sssnet", config=cfg)
+    finally:
+        mp.undo()
+    assert len(got) == 2
+    for rows, given in got:
+        assert given == ids.loc[rows].tolist()

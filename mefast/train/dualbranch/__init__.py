@@ -25,7 +25,14 @@ from .model import (
     dualbranch_factory,
     get_variant,
 )
-from .train import DualBranchConfig, DualBranchTrainer, dualbranch_method, is_dualbranch
+from .train import (
+    DualBranchConfig,
+    DualBranchTrainer,
+    dualbranch_method,
+    fold_model_dir,
+    is_dualbranch,
+    recording_test_ids,
+)
 from .transforms import ONOFF
 
 __all__ = [
@@ -37,8 +44,10 @@ __all__ = [
     "ShuffleAttention",
     "Variant",
     "dualbranch_method",
+    "fold_model_dir",
     "get_variant",
     "is_dualbranch",
+    "recording_test_ids",
     "register",
 ]
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 import torch
 from numpy.typing import ArrayLike, NDArray
 
@@ -31,7 +32,14 @@ from .transforms import (
     standardize,
 )
 
-__all__ = ["DualBranchConfig", "DualBranchTrainer", "dualbranch_method", "is_dualbranch"]
+__all__ = [
+    "DualBranchConfig",
+    "DualBranchTrainer",
+    "dualbranch_method",
+    "fold_model_dir",
+    "is_dualbranch",
+    "recording_test_ids",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -339,6 +347,16 @@ class DualBranchTrainer:
         return self
 
 
+def fold_model_dir(save_dir: str | Path, seed: int, fold_name: str) -> Path:
+    """Where :func:`dualbranch_method` saves the model of one fold and seed: ``save_dir/seed<seed>/<fold name>``.
+
+    Characters of the fold name other than letters, digits, ``-``, ``_`` and ``.`` become ``_``
+    (``casme2/s01`` is saved as ``casme2_s01``).
+    """
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in str(fold_name))
+    return Path(save_dir) / f"seed{seed}" / safe
+
+
 def dualbranch_method(
     variant: str,
     source: Source,
@@ -348,15 +366,17 @@ def dualbranch_method(
     au_reader: Callable[[NDArray[np.int64]], NDArray] | None = None,
     au_names: Sequence[str] = (),
     classes: Sequence[str] = (),
-    sample_ids: Any = None,
     save_dir: str | Path | None = None,
 ) -> Callable[..., NDArray]:
     """A ``fit_predict(fold, y_train, seed)`` for :func:`mefast.protocols.cross_validate`.
 
     ``au_reader(rows)`` returns the 0/1 AU rows of store rows; it is called with each fold's training rows
-    only. With ``save_dir``, each fold's model is saved under ``save_dir/<fold name>/`` with the fold's test
-    sample ids (so :func:`~mefast.train.dualbranch.explain.explain_dualbranch` explains a sample with the model
-    that never saw it).
+    only. With ``save_dir``, each fold's model is saved in :func:`fold_model_dir` with its fold name and classes.
+    The method never receives sample names (a name can carry the label: SMIC's ``s1_ne_01``), so the ids of the
+    fold's test samples, which :func:`~mefast.train.dualbranch.explain.explain_dualbranch` needs to explain a
+    sample with the model that never saw it, are written by the evaluator once the fold's predictions are back:
+    :func:`mefast.train.evaluate` does it, and a caller of :func:`~mefast.protocols.cross_validate` wraps the
+    method with :func:`recording_test_ids`.
     """
     cfg = config if isinstance(config, DualBranchConfig) else DualBranchConfig.from_train_config(config)
     if get_variant(variant).au and au_reader is None:
@@ -367,9 +387,44 @@ def dualbranch_method(
         au = au_reader(np.asarray(fold.train)) if (au_reader is not None and tr.variant.au) else None
         tr.fit(fold.train, y_train, au=au, seed=seed)
         if save_dir is not None:
-            ids = [] if sample_ids is None else [str(s) for s in sample_ids.loc[fold.test]]
-            safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in str(fold.name))
-            tr.save(Path(save_dir) / f"seed{seed}" / safe, fold=str(fold.name), test_ids=ids, classes=list(classes))
+            tr.save(fold_model_dir(save_dir, seed, fold.name), fold=str(fold.name), classes=list(classes))
         return tr.predict(fold.test)
 
     return fit_predict
+
+
+def recording_test_ids(
+    fit_predict: Callable[..., NDArray], save_dir: str | Path, sample_ids: pd.Series
+) -> Callable[..., NDArray]:
+    """``fit_predict`` that, once a fold's predictions are back, writes its test sample ids into its saved model.
+
+    The evaluator's side of :func:`dualbranch_method` with ``save_dir``: after the method has predicted a fold,
+    the ids of the fold's test samples are added to the ``model.json`` it saved in :func:`fold_model_dir`
+    (``test_ids``), which is how :func:`~mefast.train.dualbranch.explain.find_fold_model` finds the model that
+    held a sample out. The method itself never sees them.
+
+    Parameters
+    ----------
+    fit_predict : callable
+        A :func:`dualbranch_method` built with the same ``save_dir``.
+    save_dir : str or Path
+        Where it saves the fold models.
+    sample_ids : pandas.Series
+        Sample id of every store row (index: store row), the evaluator's copy (``MEStore.meta["sample_id"]``).
+
+    Returns
+    -------
+    callable
+        ``fit_predict(fold, y_train, seed)`` for :func:`~mefast.protocols.cross_validate`.
+    """
+
+    def with_test_ids(fold: Any, y_train: NDArray, seed: int) -> NDArray:
+        out = fit_predict(fold, y_train, seed)
+        info_path = fold_model_dir(save_dir, seed, fold.name) / "model.json"
+        if info_path.is_file():
+            info = json.loads(info_path.read_text())
+            info["test_ids"] = [str(s) for s in sample_ids.loc[np.asarray(fold.test)]]
+            info_path.write_text(json.dumps(info, indent=1, default=str))
+        return out
+
+    return with_test_ids

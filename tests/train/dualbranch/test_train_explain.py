@@ -14,7 +14,7 @@ from mefast.protocols import cross_validate, make_protocol  # noqa: E402
 from mefast.store import MEStore  # noqa: E402
 from mefast.train import evaluate  # noqa: E402
 from mefast.train.data import StoreSource  # noqa: E402
-from mefast.train.dualbranch import DualBranchConfig, dualbranch_method  # noqa: E402
+from mefast.train.dualbranch import DualBranchConfig, dualbranch_method, recording_test_ids  # noqa: E402
 from mefast.train.dualbranch.explain import cam, embed_features  # noqa: E402
 
 TINY = {"width": 8, "input_size": 32, "batch_size": 8, "device": "cpu", "threads": 1}
@@ -59,9 +59,9 @@ def loso_run(store_path, tmp_path_factory):
         au_reader=reader,
         au_names=st.au_names,
         classes=[str(c) for c in proto.classes],
-        sample_ids=proto.meta["sample_id"].astype(str),
         save_dir=out,
     )
+    method = recording_test_ids(method, out, st.meta["sample_id"].astype(str))  # the evaluator's side
     ev = cross_validate(proto, method, seeds=[0], method="dualbranch")
     return proto, ev, asked, out
 
@@ -86,7 +86,7 @@ def test_saved_fold_models_reload_and_explain(store_path, loso_run, tmp_path):
     fold = proto.folds[0]
     meta = json.loads((out / "seed0" / fold.name.replace("/", "_") / "model.json").read_text())
     sid = meta["test_ids"][0]
-    assert sid in set(proto.meta.loc[fold.test, "sample_id"])
+    assert meta["test_ids"] == MEStore.open(store_path).meta.loc[fold.test, "sample_id"].tolist()
     png = tmp_path / "cam.png"
     args = ["explain", "--store", str(store_path), "--model-dir", str(out), "--sample", sid, "--out", str(png)]
     assert main(args) == 0
@@ -98,6 +98,32 @@ def test_saved_fold_models_reload_and_explain(store_path, loso_run, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     bad = main(["explain", "--store", str(store_path), "--model-dir", str(out), "--sample", "nope", "--out", str(png)])
     assert bad == 2
+
+
+def test_evaluate_writes_each_fold_models_test_ids_after_its_predictions(store_path, tmp_path, monkeypatch):
+    """``evaluate(save_models=...)``: the method saves the model, the evaluator adds the fold's test ids.
+
+    The method is never handed sample names (a name can carry the label, SMIC's ``s1_ne_01``).
+    """
+    import mefast.train.dualbranch.train as train_mod
+
+    handed = []
+    real = train_mod.dualbranch_method
+
+    def spy(*args, **kwargs):
+        handed.append(sorted(kwargs))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_mod, "dualbranch_method", spy)
+    out = tmp_path / "models"
+    evaluate(store_path, "loso", "dualbranch", config=DualBranchConfig(epochs=1, **TINY), save_models=out)
+    assert handed and not [k for k in handed[0] if "id" in k]
+    st = MEStore.open(store_path)
+    proto = make_protocol("loso", st.meta, au=st.au, au_names=st.au_names)
+    for fold in proto.folds:
+        meta = json.loads((out / "seed0" / fold.name.replace("/", "_") / "model.json").read_text())
+        assert meta["fold"] == fold.name
+        assert meta["test_ids"] == st.meta.loc[fold.test, "sample_id"].tolist()
 
 
 def test_a_fold_model_explains_only_the_samples_its_fold_held_out(store_path, loso_run, tmp_path, capsys):
