@@ -156,17 +156,34 @@ def _check_compatible(st: MEStore, dataset: Any, params: dict[str, Any]) -> None
                  if stored.get(k) != wanted.get(k)]  # fmt: skip
         raise StoreError(
             f"the store at {st.path} was made with other parameters ({'; '.join(diffs)}); "
-            "write to a new store or pass overwrite=True to recompute everything"
+            f"write to a new store or pass {_OVERWRITE} to recompute everything"
         )
     ids = list(map(str, dataset.samples["sample_id"]))
     have = list(map(str, st.meta["sample_id"]))
     if ids != have:  # (the same samples in another order were put in the store's order: _in_store_order)
-        extra = sorted(set(ids) - set(have))[:3]
-        missing = sorted(set(have) - set(ids))[:3]
-        raise StoreError(
-            f"the store at {st.path} holds other samples than this dataset ({len(have)} vs {len(ids)}; "
-            f"new: {extra}, gone: {missing}); write to a new store or pass overwrite=True"
+        new, gone = sorted(set(ids) - set(have)), sorted(set(have) - set(ids))
+        which = (
+            f"new in the dataset: {_some(new)}; gone from it: {_some(gone)}"
+            if new or gone
+            else "the same ids, repeated or in another order"
         )
+        raise StoreError(
+            f"the store at {st.path} holds other samples than this dataset (the store {len(have)}, the dataset "
+            f"{len(ids)}; {which}). A store keeps the samples it was made with: pass {_OVERWRITE} to recompute "
+            "every sample into it, or write to a new store"
+        )
+
+
+#: How a refusal tells the user to replace a store, from Python and from the command line.
+_OVERWRITE = "overwrite=True (mefast preprocess --overwrite)"
+
+
+def _some(ids: list[str], shown: int = 5) -> str:
+    """``ids`` for a message: how many, and the first ``shown`` of them (``"none"`` when empty)."""
+    if not ids:
+        return "none"
+    more = ", ..." if len(ids) > shown else ""
+    return f"{len(ids)} ({', '.join(ids[:shown])}{more})"
 
 
 def _warn_other_versions(st: MEStore, n_todo: int) -> None:

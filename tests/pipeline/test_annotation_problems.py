@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mefast import MEStore
+from mefast import MEStore, StoreError
 from mefast.datasets import load, synthetic, validate
 from mefast.pipeline import PreprocessOptions, preprocess
 
@@ -95,3 +95,30 @@ def test_an_unknown_onset_fails_its_sample_with_the_annotations_offset(tmp_path)
             assert reason == f"AnnotationError: sample {sid}: {want}"
             error = (sid, "invalid_annotation", "onset -6 (sheet row 2) is not a frame number")
             assert error in report.annotation_errors
+
+
+def test_a_corrected_sheet_that_adds_a_sample_says_what_to_do(casme2, tmp_path):
+    # The first run says the sheet has errors and what fixing a left-out row takes; the run on the corrected sheet
+    # is refused naming the new sample and the way out, and leaves the store as it was.
+    root, sheet = casme2
+    table = pd.read_excel(sheet, dtype=object)
+    clip = table.loc[1, "Filename"]
+    table.loc[1, "Filename"] = None
+    damaged = synthetic.write_sheet("casme2", table, tmp_path / "damaged" / sheet.name)
+    store = tmp_path / "s.zarr"
+    first = preprocess(load("casme2", root, damaged), store, **FAST)
+    assert first.complete and first.n_samples == 3
+    assert "a row left out" in first.summary() and "--overwrite" in first.summary()
+
+    fixed = load("casme2", root, sheet)
+    new = fixed.samples["sample_id"][1]
+    assert new.endswith(f"/{clip}")
+    with pytest.raises(StoreError) as refused:
+        preprocess(fixed, store, **FAST)
+    message = str(refused.value)
+    assert "holds other samples than this dataset (the store 3, the dataset 4; " in message
+    assert f"new in the dataset: 1 ({new}); gone from it: none)" in message
+    assert "pass overwrite=True (mefast preprocess --overwrite) to recompute every sample into it" in message
+    st = MEStore.open(store)
+    assert len(st) == 3 and st.done.all() and len(st.attrs["runs"]) == 1  # untouched
+    assert preprocess(fixed, store, overwrite=True, **FAST).computed == 4
