@@ -24,6 +24,8 @@ from collections.abc import Mapping
 import numpy as np
 from numpy.typing import NDArray
 
+from .._validation import check_int, check_numeric
+
 __all__ = ["INTERVAL_METHODS", "fd_score", "mdmd_score", "peaks_to_intervals", "score", "strain_score", "threshold"]
 
 INTERVAL_METHODS = ("fd", "mdmd", "strain")
@@ -118,15 +120,15 @@ def peaks_to_intervals(
     Parameters
     ----------
     c : ndarray of shape (T,)
-        Spotting score.
+        Spotting score, one value per frame.
     k : int
-        Half window: each peak ``j`` gives ``[j - k, j + k]`` clipped to the video.
+        Half window, at least 1: each peak ``j`` gives ``[j - k, j + k]`` clipped to the video.
     p : float
         Threshold position in [0, 1] between the mean and the maximum.
     distance : int, optional
-        Smallest distance between peaks (default ``k``).
+        Smallest distance between peaks, at least 1 (default ``k``).
     n_frames : int, optional
-        Length of the video (default ``len(c)``).
+        Length of the video, at least ``len(c)`` and 1 (default ``len(c)``).
     signed : bool
         The score may be negative (a regressor's output, SOFTNet's): the peaks are
         ``find_peaks(c, height=T, distance=distance)`` as spec 5b and SOFTNet's code write it, whatever the
@@ -138,9 +140,18 @@ def peaks_to_intervals(
 
     if not 0 <= p <= 1:
         raise ValueError(f"p must be in [0, 1], got {p}")
-    c = np.asarray(c, np.float64)
-    n = len(c) if n_frames is None else int(n_frames)
-    dist = max(1, distance or k)
+    arr = check_numeric(c, "c", what="a numeric score")
+    if arr.ndim != 1:
+        raise ValueError(f"c must be a 1-D score (one value per frame), got shape {arr.shape}")
+    c = arr.astype(np.float64)
+    k = check_int(k, "k", minimum=1)
+    if n_frames is None:
+        n = len(c)
+    else:
+        least = max(1, len(c))
+        msg = f"n_frames must be an integer >= len(c) = {least}, got {n_frames!r}"
+        n = check_int(n_frames, "n_frames", minimum=least, message=msg)
+    dist = k if distance is None else check_int(distance, "distance", minimum=1)
     if signed:
         finite = np.isfinite(c)
         if not finite.any():

@@ -46,3 +46,39 @@ def test_softnet_spots_an_expression_in_all_negative_scores() -> None:
     got = softnet_intervals(s, k, p)
     assert want.tolist() == [106]
     np.testing.assert_array_equal(got, [[100, 112, sm[106]]])
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "match"),
+    [
+        ((-3,), {}, r"^k must be an integer >= 1, got -3$"),  # gave rows with onset > offset
+        ((0,), {}, r"^k must be an integer >= 1, got 0$"),
+        ((2.5,), {}, r"^k must be an integer >= 1, got 2\.5$"),  # gave fractional frames
+        ((True,), {}, r"^k must be an integer >= 1, got True$"),
+        ((3,), {"n_frames": 50}, r"^n_frames must be an integer >= len\(c\) = 100, got 50$"),  # offset < onset
+        ((3,), {"n_frames": 120.0}, r"^n_frames must be an integer >= len\(c\) = 100, got 120\.0$"),
+        ((3,), {"distance": 0}, r"^distance must be an integer >= 1, got 0$"),
+        ((3,), {"distance": 1.5}, r"^distance must be an integer >= 1, got 1\.5$"),
+    ],
+)
+def test_bad_window_and_length_are_refused(args, kwargs, match) -> None:
+    """Review repro_peaks.py: k=-3 returned onset-after-offset rows, k=2.5 fractional frames."""
+    c = np.random.default_rng(0).random(100)
+    with pytest.raises(ValueError, match=match):
+        peaks_to_intervals(c, *args, **kwargs)
+
+
+def test_score_must_be_one_numeric_value_per_frame() -> None:
+    """A 2-D score failed inside numpy ('all the input arrays must have same number of dimensions ...')."""
+    c = np.random.default_rng(0).random(100)
+    with pytest.raises(ValueError, match=r"^c must be a 1-D score \(one value per frame\), got shape \(10, 10\)$"):
+        peaks_to_intervals(c.reshape(10, 10), 3)
+    with pytest.raises(ValueError, match=r"^c must be a 1-D score \(one value per frame\), got shape \(10, 10\)$"):
+        peaks_to_intervals(c.reshape(10, 10), 3, signed=True)
+    with pytest.raises(ValueError, match=r"^c must be a numeric score, got dtype <U1$"):
+        peaks_to_intervals(np.array(["a", "b"]), 3)
+    # NumPy integers are integers, and a longer video than the score is fine
+    got = peaks_to_intervals(c, np.int32(3), n_frames=np.int64(100), distance=np.uint8(3))
+    np.testing.assert_array_equal(got, peaks_to_intervals(c, 3))
+    assert peaks_to_intervals(c, 3, n_frames=120)[-1, 1] == 100  # the last peak, 97, is not clipped at 99
+    assert peaks_to_intervals([0, 0, 5, 0], 1).tolist() == [[1, 3, 5]]
