@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from .._validation import check_int
 from ..errors import ShapeError
 
 __all__ = [
@@ -133,7 +134,13 @@ def interval_iou(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
 
 
 def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
-    """Precision, recall and F1 from counts (0/0 gives 0)."""
+    """Precision, recall and F1 from counts (0/0 gives 0).
+
+    ``tp``, ``fp`` and ``fn`` are counts: integers (Python or NumPy) >= 0; anything else raises ``ValueError``.
+    """
+    tp = check_int(tp, "tp", minimum=0)
+    fp = check_int(fp, "fp", minimum=0)
+    fn = check_int(fn, "fn", minimum=0)
     p = tp / (tp + fp) if tp + fp else 0.0
     r = tp / (tp + fn) if tp + fn else 0.0
     f = 2 * p * r / (p + r) if p + r else 0.0

@@ -218,3 +218,29 @@ def test_megc_table_counts_annotations_and_predictions_as_given() -> None:
     g = megc_table([([[0, 9], [1, 10]], [[0, 50]], [[0, 9]], [])])
     assert g.loc["micro", ["n_gt", "n_pred", "tp", "fp", "fn"]].tolist() == [1, 2, 1, 1, 0]
     assert g.loc["overall", ["n_gt", "n_pred"]].tolist() == [1, 3]
+
+
+@pytest.mark.parametrize(
+    ("counts", "match"),
+    [
+        ((-1, 0, 0), r"^tp must be an integer >= 0, got -1$"),  # gave (1.0, 1.0, 1.0)
+        ((1.5, 0, 0), r"^tp must be an integer >= 0, got 1\.5$"),
+        ((2, -3, 0), r"^fp must be an integer >= 0, got -3$"),
+        ((2, 0, "1"), r"^fn must be an integer >= 0, got '1'$"),
+        ((True, 0, 0), r"^tp must be an integer >= 0, got True$"),
+        ((2, 0, None), r"^fn must be an integer >= 0, got None$"),
+    ],
+)
+def test_prf_takes_counts_only(counts, match):
+    """Review repro_peaks.py: prf(-1, 0, 0) returned (1.0, 1.0, 1.0); 1.5 true positives were accepted."""
+    from mefast.spotting import prf
+
+    with pytest.raises(ValueError, match=match):
+        prf(*counts)
+
+
+def test_prf_of_numpy_counts():
+    from mefast.spotting import prf
+
+    assert prf(np.int64(3), np.int32(1), np.uint8(2)) == prf(3, 1, 2) == pytest.approx((0.75, 0.6, 2 / 3))
+    assert prf(0, 0, 0) == (0.0, 0.0, 0.0)
