@@ -1,8 +1,9 @@
 """The ``mefast`` command line: ``mefast preprocess | info | demo | evaluate | config``.
 
 Each subcommand lives in ``mefast/_cli/<name>.py`` with ``add_arguments(parser)``, ``run(args) -> int`` and,
-optionally, a ``DESCRIPTION`` for its ``--help``; this module registers them under the one-line help of
-``_COMMANDS`` and dispatches. Library code never prints; the commands do.
+optionally, a ``DESCRIPTION`` for its ``--help`` and an ``INTERRUPTED`` hint for Ctrl-C; this module registers
+them under the one-line help of ``_COMMANDS`` and dispatches. Library code never prints; the commands do.
+Ctrl-C ends any command with one line on stderr and exit status 130 (128 + SIGINT), not a traceback.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         p = sub.add_parser(name, help=summary, description=getattr(module, "DESCRIPTION", None))
         module.add_arguments(p)
-        p.set_defaults(run=module.run)
+        p.set_defaults(run=module.run, _interrupted=getattr(module, "INTERRUPTED", None))
     return parser
 
 
@@ -55,7 +56,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mefast`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    return int(args.run(args) or 0)
+    try:
+        return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        hint = f"; {args._interrupted}" if args._interrupted else ""
+        print(f"mefast {args.command}: interrupted{hint}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

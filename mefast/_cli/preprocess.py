@@ -29,6 +29,9 @@ def _size(text: str) -> tuple[int, int]:
     return h, w
 
 
+#: What Ctrl-C leaves behind (mefast.cli prints it after "interrupted"; exit status 130).
+INTERRUPTED = "the clips done so far are kept in the store: run the same command again to resume"
+
 DESCRIPTION = (
     "Compute features for every clip of a corpus into one Zarr store. Re-running the same command "
     "skips finished clips and completes the rest; failing clips are reported and retried next time. Errors "

@@ -69,3 +69,32 @@ def test_preprocess_exits_1_when_the_sheet_has_errors_though_every_clip_computes
     assert "the annotations have 2 errors: data row 1 (sheet row 3) has no clip; " in printed.out
     assert any(r.getMessage().startswith("the annotations have 2 errors") for r in caplog.records)  # a warning
     assert MEStore.open(out).done.all()  # kept: the clips themselves computed
+
+
+def test_ctrl_c_ends_preprocess_with_one_line_and_status_130(casme2, tmp_path, capsys, monkeypatch):
+    # It printed the whole KeyboardInterrupt traceback (and Python's exit status).
+    import mefast.pipeline
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mefast.pipeline, "preprocess", interrupted)
+    root, _ = casme2
+    assert main(["preprocess", "casme2", "--root", str(root), "--out", str(tmp_path / "s.zarr"), *FAST]) == 130
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1] == (
+        "mefast preprocess: interrupted; the clips done so far are kept in the store: run the same command again "
+        "to resume"
+    )
+    assert not any("Traceback" in line for line in err)
+
+
+def test_ctrl_c_ends_any_command_with_status_130(capsys, monkeypatch):
+    import mefast._cli.config
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mefast._cli.config, "run", interrupted)
+    assert main(["config"]) == 130
+    assert capsys.readouterr().err == "mefast config: interrupted\n"
