@@ -19,6 +19,7 @@ __all__ = [
     "DELTA_PER_IOD",
     "as_gray_float",
     "check_finite",
+    "check_float32_range",
     "check_flow",
     "check_int",
     "check_landmarks",
@@ -108,6 +109,23 @@ def check_finite(arr: np.ndarray, name: str) -> None:
     if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ShapeError(f"{name} contains NaN or infinity (first at index {tuple(int(i) for i in bad)})")
+
+
+def check_float32_range(arr: np.ndarray, name: str) -> None:
+    """Raise :class:`ShapeError` when ``arr`` holds a value that float32 cannot hold (it would become infinite).
+
+    The range check of the inputs that float32 kernels read: a finite float64 beyond +-3.4e38 turns into
+    infinity when cast, and the kernels into NaN bins or infinite output. Only floating dtypes wider than
+    float32 can fail (float16 and integers up to 64 bits fit). ``arr`` must be finite (checked before: NaN
+    would read as out of range); nothing is converted or copied.
+    """
+    if arr.dtype.kind != "f" or arr.dtype.itemsize <= 4 or arr.size == 0:
+        return
+    big = max(float(arr.max()), -float(arr.min()))
+    with np.errstate(over="ignore"):
+        fits = bool(np.isfinite(np.float32(big)))  # rounds as the cast does: up to float32's max is kept
+    if not fits:
+        raise ShapeError(f"{name} holds values beyond the float32 range (largest magnitude {big:g})")
 
 
 def to_gray(arr: np.ndarray, name: str, *, channel_axis_ndim: int) -> np.ndarray:

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._backend import require_cpu
-from .._validation import check_int, check_paper_only, check_video, to_gray
+from .._validation import check_float32_range, check_int, check_paper_only, check_video, to_gray
 from ..errors import ShapeError
 from ._numba import n_threads_for
 
@@ -84,8 +84,13 @@ def check_block_options(device: str, mode: object, normalize: object, name: str,
 
 
 def gray_clip(video: ArrayLike) -> np.ndarray:
-    """``(T, H, W)`` grey clip: uint8 kept, anything else float32 (RGB via BT.601 luma)."""
+    """``(T, H, W)`` grey clip: uint8 kept, anything else float32 (RGB via BT.601 luma).
+
+    A finite clip with values beyond float32's range (float64 above 3.4e38) raises ``ShapeError``: cast, they
+    would be infinite, and the kernels' gradients NaN.
+    """
     arr = check_video(video, "video")
+    check_float32_range(arr, "video")
     gray = to_gray(arr, "video", channel_axis_ndim=3)
     if gray.dtype == np.uint8:
         return np.ascontiguousarray(gray)

@@ -12,7 +12,9 @@ interior pixels and time parts over the interior frames) one histogram per plane
     every voxel with a non-zero projected gradient votes 1 (histogram of image gradient orientation: the
     magnitude-free variant, robust to illumination contrast).
 
-Voxels without gradient vote nothing: a still clip gives zeros, never NaN. One mode, ``"paper"``. Numba; the
+Voxels without gradient vote nothing: a still clip gives zeros, never NaN. A clip beyond float32's range (float64
+above 3.4e38) raises ``ShapeError`` (``_grid.gray_clip``), and the kernel sends a non-finite gradient to the
+sink bin as well, so no value can index outside the histograms. One mode, ``"paper"``. Numba; the
 angle comes from a fast polynomial and only angles within ``EDGE_MARGIN`` of a bin edge are recomputed with
 ``arctan2``, so every vote lands in exactly the bin ``arctan2`` gives it.
 """
@@ -48,7 +50,11 @@ def _neighbours(v, t, y):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _bin_row(a_row, b_row, c_row, w_row, n_bins, scale, margin, weighted):  # pragma: no cover - compiled
-    """Bin code and vote of each (a, b) of a row (see ``_hog_kernel``); returns how many need ``arctan2``."""
+    """Bin code and vote of each (a, b) of a row (see ``_hog_kernel``); returns how many need ``arctan2``.
+
+    A zero gradient goes to the sink bin, and so does a non-finite one (only a non-finite clip has one, and the
+    wrappers refuse those): its angle is NaN, which no bin index may be made of.
+    """
     sink = np.uint32(n_bins)
     exact = np.uint32(n_bins + 1)
     top = np.float64(n_bins) - 0.5
@@ -57,11 +63,12 @@ def _bin_row(a_row, b_row, c_row, w_row, n_bins, scale, margin, weighted):  # pr
         a = a_row[j]
         b = b_row[j]
         m2 = a * a + b * b
+        binned = (m2 != 0.0) & (m2 < np.inf)  # False for NaN too
         tt = (atan2_approx(a, b) + np.pi) * scale
         k = np.uint32(min(tt, top))
         fr = tt - np.floor(tt)
-        is_near = ((fr < margin) | (fr > 1.0 - margin)) & (m2 != 0.0)
-        c_row[j] = sink if m2 == 0.0 else (exact if is_near else k)
+        is_near = ((fr < margin) | (fr > 1.0 - margin)) & binned
+        c_row[j] = (exact if is_near else k) if binned else sink
         w_row[j] = np.sqrt(m2) if weighted else 1.0
         near += np.int64(is_near)
     return near

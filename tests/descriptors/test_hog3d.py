@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 
@@ -83,3 +87,59 @@ def test_bad_input_names_the_problem():
         mefast.higo(np.zeros((5, 10, 10)), time_blocks=0)
     with pytest.raises(CudaUnavailableError, match="higo"):
         mefast.higo(np.zeros((5, 10, 10)), device="cuda")
+
+
+def _run_isolated(code: str) -> str:
+    """Run ``code`` in a fresh interpreter (a crash there fails the test instead of killing pytest); its stdout."""
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"exit {proc.returncode} (negative: killed by that signal)\n{proc.stderr[-2000:]}"
+    return proc.stdout
+
+
+def test_values_beyond_float32_are_refused():
+    """A finite float64 clip beyond float32's range was cast to inf, its gradients NaN, the bins out of range.
+
+    Review repro: ``v[:, :, 20] = 1e39; mefast.hog3d(v)`` (and higo) died of SIGSEGV. Now ``ShapeError``, grey
+    and RGB; up to float32's largest value the clip is still taken.
+    """
+    out = _run_isolated(
+        """
+        import numpy as np, mefast
+        v = np.random.default_rng(0).random((9, 40, 40))
+        v[:, :, 20] = 1e39
+        rgb = np.repeat(v[..., None], 3, axis=-1)
+        for fn in (mefast.hog3d, mefast.higo):
+            for clip in (v, -v, rgb):
+                try:
+                    fn(clip)
+                except mefast.errors.ShapeError as e:
+                    print(e)
+        """
+    )
+    assert out.splitlines() == ["video holds values beyond the float32 range (largest magnitude 1e+39)"] * 6
+    v = np.random.default_rng(0).random((9, 40, 40))
+    v[:, :, 20] = float(np.finfo(np.float32).max)
+    for fn in (mefast.hog3d, mefast.higo):
+        assert np.isfinite(fn(v)).all()
+        np.testing.assert_array_equal(fn(v), fn(v.astype(np.float32)))
+
+
+def test_kernel_sends_non_finite_gradients_to_the_sink():
+    """The kernel itself never makes a bin index of a NaN angle (the wrappers refuse such clips before it)."""
+    out = _run_isolated(
+        """
+        import numpy as np, mefast
+        from mefast.descriptors import _grid
+        _grid.gray_clip = lambda video: np.ascontiguousarray(video, dtype=np.float32)  # no check: the raw kernel
+        v = np.random.default_rng(0).random((9, 40, 40)).astype(np.float32)
+        v[:, :, 20] = np.inf
+        v[4, 10, 10] = -np.inf
+        v[2, 30, 30] = np.nan
+        for fn in (mefast.hog3d, mefast.higo):
+            for bins in (8, 11):
+                f = fn(v, bins=bins, time_blocks=2, normalize="none")
+                print(fn.__name__, f.shape, bool(np.isfinite(f).all()))
+        """
+    )
+    assert out.split() == ["hog3d", "(1200,)", "True", "hog3d", "(1650,)", "True"] + [
+        "higo", "(1200,)", "True", "higo", "(1650,)", "True"]  # fmt: skip

@@ -99,3 +99,14 @@ def test_bad_input_names_the_problem(fn):
         fn(clip, normalize="l2")
     with pytest.raises(CudaUnavailableError, match=fn.__name__):
         fn(clip, device="cuda")
+
+
+@pytest.mark.parametrize("fn", [mefast.lbp_sip, mefast.lbp_mop])
+def test_values_beyond_float32_are_refused(fn):
+    """A finite float64 clip beyond float32's range became inf with only a RuntimeWarning from the cast."""
+    v = np.random.default_rng(0).random((9, 40, 40))
+    v[:, :, 20] = 1e39
+    with pytest.raises(ShapeError, match=r"^video holds values beyond the float32 range \(largest magnitude 1e\+39\)$"):
+        fn(v)
+    v[:, :, 20] = float(np.finfo(np.float32).max)  # the largest float32 is still a grey level
+    np.testing.assert_array_equal(fn(v), fn(v.astype(np.float32)))
