@@ -56,6 +56,9 @@ Detector = Literal["auto", "dlib", "haar", "lbp"]
 COARSE_SIZE = 256
 #: Smallest face (pixels, in the copy) whose coarse box is used; smaller ones are searched for at full resolution.
 COARSE_MIN_FACE = 80
+#: Largest ``upsample`` of :func:`detect_face`: each step doubles the image's width and height (4x the pixels and
+#: the detector's time and memory), so 3 searches a 640x480 frame at 5120x3840.
+MAX_UPSAMPLE = 3
 _DETECTORS = ("dlib", "haar", "lbp")
 _MODEL_NAME = "shape_predictor_68_face_landmarks.dat"
 # iBUG 68 mirror permutation: landmark i of a face is landmark _MIRROR[i] of its mirror image.
@@ -455,8 +458,8 @@ def detect_face(
     detector : {"auto", "dlib", "haar", "lbp"}
         Which detector (see the module docstring).
     upsample : int, optional
-        dlib only: times the image is upsampled (finds smaller faces, 4x slower per step). Default: 0, then
-        1 if nothing was found.
+        dlib only: times the image is upsampled (finds smaller faces, 4x slower per step), 0 to
+        :data:`MAX_UPSAMPLE` (3). Default: 0, then 1 if nothing was found.
     coarse_size : int or None
         None (default), or ``upsample`` given: the full image is searched. An int (at least 32; ``preprocess``
         uses :data:`COARSE_SIZE`, 256): large images (shorter side over 1.5x ``coarse_size``) are searched first
@@ -487,6 +490,11 @@ def detect_face(
     >>> 60 < box.width < 130
     True
     """
+    if upsample is not None:
+        msg = f"upsample must be an integer in [0, {MAX_UPSAMPLE}] (each step quadruples the pixels), got {upsample!r}"
+        upsample = check_int(upsample, "upsample", minimum=0, message=msg)
+        if upsample > MAX_UPSAMPLE:
+            raise ValueError(msg)
     gray = _gray_u8(image, "image")
     name = _resolve_detector(detector)
     if coarse_size is not None:

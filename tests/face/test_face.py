@@ -120,6 +120,25 @@ def test_bad_images(image, match):
         face.detect_face(image)
 
 
+@pytest.mark.parametrize("detector", ["auto", *DETECTORS])
+@pytest.mark.parametrize("upsample", [-1, 4, 2**40, 1.0, True, "1"])
+def test_bad_upsample_is_refused(detector, upsample):
+    """upsample=-1 reached dlib, whose pybind11 TypeError ran to 610 characters ('__call__(): incompatible function
+    arguments ...'); a large value would upsample the image 4x per step until memory ran out."""
+    msg = rf"^upsample must be an integer in \[0, 3\] \(each step quadruples the pixels\), got {upsample!r}$"
+    with pytest.raises(ValueError, match=msg):
+        face.detect_face(face_image(), detector=detector, upsample=upsample)
+
+
+@needs_dlib
+def test_numpy_integer_upsample_is_an_integer():
+    img = face_image()
+    assert face.detect_face(img, detector="dlib", upsample=np.int64(1)) == face.detect_face(
+        img, detector="dlib", upsample=1
+    )
+    assert face.MAX_UPSAMPLE == 3
+
+
 def test_bad_or_missing_detector(monkeypatch):
     with pytest.raises(ValueError, match="detector must be one of"):
         face.detect_face(face_image(), detector="yunet")
