@@ -37,7 +37,7 @@ from .._twins import options_of
 from .._validation import check_mode, core_threads
 from ..errors import ShapeError
 from ._numba import EDGE_MARGIN, as_finite_float32, atan2_approx, n_threads_for
-from .roi import N_ROIS, RIGID_LANDMARKS, check_landmarks, roi_pixel_lists
+from .roi import N_ROIS, RIGID_LANDMARKS, check_delta, check_landmarks, roi_pixel_lists
 
 __all__ = ["mdmo", "mdmo_batch", "meb_farneback_flows"]
 
@@ -404,13 +404,17 @@ def mdmo(
     require_cpu(device, "mdmo")
     core_threads(n_threads)  # validated only: one flow stack runs on one thread
     mode = check_mode(mode)
+    do_align = _resolve_align(align, mode)
+    delta = check_delta(delta)
     f, pts = _prepare(flows, landmarks, "flows")
-    return _mdmo_one(f, pts, _resolve_align(align, mode), mode, delta)
+    return _mdmo_one(f, pts, do_align, mode, delta)
 
 
 def _resolve_align(align: bool | None, mode: str) -> bool:
     if align is None:
         return mode == "paper"
+    if not isinstance(align, bool | np.bool_):  # the flag check of biwoof and hoof: 'yes' and 0 are not flags
+        raise ValueError(f"align must be True, False or None (the mode's default), got {align!r}")
     return bool(align)
 
 
@@ -446,12 +450,13 @@ def mdmo_batch(
     """
     require_cpu(device, "mdmo_batch")
     mode = check_mode(mode, stacklevel=4)  # frames: check_mode, here, options_of's wrapper, the caller
+    do_align = _resolve_align(align, mode)
+    delta = check_delta(delta)
     clips = _as_list(flows)
     marks = _as_list(landmarks)
     if len(clips) != len(marks):
         raise ShapeError(f"got {len(clips)} clips of flows but {len(marks)} landmark arrays")
     prepared = [_prepare(c, m, f"flows[{i}]") for i, (c, m) in enumerate(zip(clips, marks, strict=True))]
-    do_align = _resolve_align(align, mode)
     out = np.zeros((len(prepared), MDMO_DIM), np.float32)
     if not prepared:
         return out

@@ -11,6 +11,7 @@ clamped at ``y >= 0``.
 
 from __future__ import annotations
 
+import numbers
 from typing import Literal
 
 import numpy as np
@@ -85,13 +86,22 @@ def _all_points(pts: NDArray[np.float64], delta: float) -> NDArray[np.float64]:
     return np.concatenate([pts, aux])
 
 
-def _resolve_delta(pts: NDArray[np.float64], delta: float | None) -> float:
+def check_delta(delta: object) -> float | None:
+    """``delta`` as a float, or None: a real number (not a bool or a string), finite and >= 0."""
     if delta is None:
-        return roi_delta(pts)
+        return None
+    msg = f"delta must be a finite number of pixels >= 0 (or None), got {delta!r}"
+    if isinstance(delta, bool | np.bool_) or not isinstance(delta, numbers.Real):
+        raise ValueError(msg)  # float('3') and float(True) would pass
     d = float(delta)
     if not np.isfinite(d) or d < 0:
-        raise ValueError(f"delta must be a finite number of pixels >= 0, got {delta!r}")
+        raise ValueError(msg)
     return d
+
+
+def _resolve_delta(pts: NDArray[np.float64], delta: float | None) -> float:
+    d = check_delta(delta)
+    return roi_delta(pts) if d is None else d
 
 
 def mdmo_rois(landmarks: ArrayLike, *, delta: float | None = None) -> NDArray[np.float32]:

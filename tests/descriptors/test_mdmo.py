@@ -4,6 +4,8 @@ landmarks -> crop/align -> flow -> MDMO / Bi-WOOF on synthetic action units appl
 
 from __future__ import annotations
 
+import re
+
 import cv2
 import numpy as np
 import pytest
@@ -425,6 +427,38 @@ def test_bad_parameters(lm):
         mefast.mdmo_batch([flows, flows], [lm, lm[:60]])
     with pytest.raises(ValueError, match="n_threads"):
         mefast.mdmo_batch([flows, flows], [lm, lm], n_threads=0)
+
+
+@pytest.mark.parametrize("align", ["yes", "no", 0, 1, 1.0, [True]])
+def test_align_must_be_a_flag(lm, align):
+    """mdmo(align='yes') aligned and mdmo(align='no') did too (bool('no') is True); align=0 was taken as False.
+    The flag check of biwoof's and hoof's flags: bools (Python or NumPy) only, and None for the mode's default."""
+    flows = np.zeros((1, H, W, 2), np.float32)
+    msg = rf"^align must be True, False or None \(the mode's default\), got {re.escape(repr(align))}$"
+    with pytest.raises(ValueError, match=msg):
+        mefast.mdmo(flows, lm, align=align)
+    with pytest.raises(ValueError, match=msg):
+        mefast.mdmo_batch([flows], [lm], align=align)
+
+
+@pytest.mark.parametrize("delta", ["3", b"3", True, -1.0, float("nan"), float("inf"), [3.0], np.array([3.0])])
+def test_delta_must_be_a_number_of_pixels(lm, delta):
+    """mdmo(delta='3') was float('3') = 3 px, delta=True 1 px; a list or array of one number passed float() too."""
+    flows = np.zeros((1, H, W, 2), np.float32)
+    msg = r"^delta must be a finite number of pixels >= 0 \(or None\), got "
+    with pytest.raises(ValueError, match=msg):
+        mefast.mdmo(flows, lm, delta=delta)
+    with pytest.raises(ValueError, match=msg):
+        mefast.mdmo_batch([flows], [lm], delta=delta)
+    with pytest.raises(ValueError, match=msg):
+        mefast.mdmo_rois(lm, delta=delta)
+
+
+def test_flags_and_deltas_of_numpy_types_are_accepted(random_flows, lm):
+    want = mefast.mdmo(random_flows, lm, align=True, delta=12.0)
+    np.testing.assert_array_equal(mefast.mdmo(random_flows, lm, align=np.bool_(True), delta=np.float32(12)), want)
+    np.testing.assert_array_equal(mefast.mdmo(random_flows, lm, align=True, delta=12), want)
+    np.testing.assert_array_equal(mefast.mdmo_rois(lm, delta=np.int64(12)), mefast.mdmo_rois(lm, delta=12.0))
 
 
 # ---------------------------------------------------------------------------------------------------------
