@@ -29,7 +29,7 @@ from .. import _core
 from .._backend import kernels
 from .._docs import fill_doc
 from .._twins import options_of
-from .._validation import check_int, check_mode, check_video, core_threads, to_gray
+from .._validation import check_float32_range, check_int, check_mode, check_video, core_threads, to_gray
 from ._batch import clip_items
 
 __all__ = ["lbp_top", "lbp_top_batch", "uniform_mapping"]
@@ -99,7 +99,8 @@ def lbp_top(
     ----------
     video : array_like of shape (T, H, W) or (T, H, W, 3)
         The clip, grey or RGB (converted with BT.601 luma weights). uint8 clips are used as they are; any
-        other dtype is converted to float32 once (values closer than float32 resolution then tie).
+        other dtype is converted to float32 once (values closer than float32 resolution then tie; values
+        beyond float32's range, +-3.4e38, are refused).
     radius : int or (R_X, R_Y, R_T)
         Sampling radii in pixels and frames (integers >= 1). Centre voxels keep a border of
         ``B = max(R_X, R_Y)`` pixels and ``R_T`` frames.
@@ -156,8 +157,9 @@ def lbp_top(
     Raises
     ------
     ValueError
-        A clip that is not (T, H, W) or (T, H, W, 3), holds NaN or infinity, or is too small for the radius
-        and the block grid; any invalid parameter (the message names it and its value).
+        A clip that is not (T, H, W) or (T, H, W, 3), holds NaN or infinity or values beyond float32's range,
+        or is too small for the radius and the block grid; any invalid parameter (the message names it and
+        its value).
 
     Examples
     --------
@@ -266,6 +268,7 @@ def _params(
 
 def _clip(video: ArrayLike, name: str) -> np.ndarray:
     arr = check_video(video, name)
+    check_float32_range(arr, name)  # the float kernels read float32: a larger value would become inf
     if arr.ndim == 4:
         arr = to_gray(arr, name, channel_axis_ndim=3)
     if arr.dtype == np.uint8:

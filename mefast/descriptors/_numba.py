@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
-from .._validation import check_finite, check_numeric, core_threads
+from .._validation import check_finite, check_float32_range, check_numeric, core_threads
 from ..errors import ShapeError
 
 __all__ = ["EDGE_MARGIN", "angle_bin", "angle_bin_edges", "as_finite_float32", "atan2_approx", "n_threads_for"]
@@ -97,7 +97,8 @@ def as_finite_float32(x: ArrayLike, name: str) -> NDArray[np.float32]:
         out = np.ascontiguousarray(arr, dtype=np.float32)
     if out.size and not _all_finite(out):
         check_finite(arr, name)
-        raise ShapeError(f"{name} holds values beyond the float32 range (largest magnitude {np.abs(arr).max():g})")
+        check_float32_range(arr, name)  # finite, so the cast overflowed: this raises, as for the video inputs
+        raise ShapeError(f"{name} holds values beyond the float32 range")  # pragma: no cover - raised above
     return out
 
 

@@ -20,7 +20,7 @@ from .. import _core
 from .._backend import kernels
 from .._docs import fill_doc
 from .._twins import options_of
-from .._validation import check_int, check_video, core_threads
+from .._validation import check_float32_range, check_int, check_video, core_threads
 from ..errors import ShapeError
 from ._batch import clip_items
 
@@ -76,8 +76,8 @@ def tim(
     ----------
     video : array_like of shape (T, H, W) or (T, H, W, 3)
         The clip, any real dtype (uint8, float32 and float64 are read as they are, other dtypes are converted
-        to float64). Colour channels are interpolated with the same weights, as the model does when it
-        flattens all channels into one vector per frame.
+        to float64), finite and within float32's range (+-3.4e38). Colour channels are interpolated with the
+        same weights, as the model does when it flattens all channels into one vector per frame.
     n_frames : int
         Output frames, >= 1.
     output : {"float", "uint8"}
@@ -91,6 +91,15 @@ def tim(
     Returns
     -------
     frames : ndarray of shape (n_frames, H, W) or (n_frames, H, W, 3), float32 or uint8
+
+    Raises
+    ------
+    ShapeError
+        ``video`` is not one clip, holds NaN or infinity or values beyond float32's range; or, with
+        ``output="float"``, an interpolated value overshoots float32's range (a clip within a few times of
+        3.4e38: scale it down, TIM commutes with scaling).
+    ValueError
+        An invalid ``n_frames``, ``output``, ``n_threads`` or ``device``.
 
     Notes
     -----
@@ -120,6 +129,7 @@ def tim(
     params = _params(n_frames, output)
     arr = _frames(video, "video")
     out: NDArray[np.float32] | NDArray[np.uint8] = kernels(device).tim(arr, params, core_threads(n_threads))
+    _check_overshoot(out, arr, "video")
     return out
 
 
@@ -160,6 +170,7 @@ def tim_batch(
     threads = core_threads(n_threads)
     for i, clip in enumerate(clips):
         out[i] = run.tim(clip, params, threads)
+        _check_overshoot(out[i], clip, f"videos[{i}]")
     return out
 
 
@@ -182,8 +193,27 @@ def _struct(n_frames: int, output: str) -> _core.TIMParams:
 
 
 def _frames(video: ArrayLike, name: str) -> np.ndarray:
-    """A validated clip as one of the kernels' dtypes (uint8, float32, float64), C-contiguous."""
+    """A validated clip as one of the kernels' dtypes (uint8, float32, float64), C-contiguous.
+
+    Values beyond float32's range are refused here: the output is float32 (or uint8 grey levels).
+    """
     arr = check_video(video, name)
+    check_float32_range(arr, name)
     if arr.dtype not in (np.uint8, np.float32, np.float64):
         arr = arr.astype(np.float64)
     return np.ascontiguousarray(arr)
+
+
+def _check_overshoot(out: np.ndarray, clip: np.ndarray, name: str) -> None:
+    """Raise when float32 frames interpolated from a float clip overflowed.
+
+    TIM's weights overshoot the input range (by up to about a third), so a clip near float32's largest value
+    can interpolate to infinity. A uint8 clip cannot, nor can uint8 output (saturated).
+    """
+    if out.dtype != np.float32 or clip.dtype == np.uint8 or np.isfinite(out).all():
+        return
+    big = max(float(clip.max()), -float(clip.min()))
+    raise ShapeError(
+        f"{name}: the interpolated frames overshoot the float32 range (the clip's values reach {big:g}, TIM's "
+        "weights go beyond the input range); scale the clip down (TIM commutes with scaling) or use output='uint8'"
+    )

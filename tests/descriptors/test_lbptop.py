@@ -408,6 +408,21 @@ def test_nan_and_bad_dtypes_raise(rng):
         mefast.lbp_top_batch([np.zeros((9, 5, 20)), np.zeros((9, 20, 20))], blocks=1)
 
 
+def test_values_beyond_float32_are_refused(rng):
+    """A finite float64 clip beyond float32's range was cast to inf with only a RuntimeWarning (review repro)."""
+    video = rng.random((9, 20, 20))
+    video[:, :, 7] = 1e39
+    msg = r"holds values beyond the float32 range \(largest magnitude 1e\+39\)$"
+    with pytest.raises(ValueError, match=r"^video " + msg):
+        mefast.lbp_top(video)
+    with pytest.raises(ValueError, match=r"^video " + msg):
+        mefast.lbp_top(np.repeat(-video[..., None], 3, axis=-1))
+    with pytest.raises(ValueError, match=r"^videos\[1\] " + msg):
+        mefast.lbp_top_batch([np.zeros((9, 20, 20)), video])
+    video[:, :, 7] = float(np.finfo(np.float32).max)  # the largest float32 is still a grey level
+    np.testing.assert_array_equal(mefast.lbp_top(video), mefast.lbp_top(video.astype(np.float32)))
+
+
 def test_core_rejects_unconverted_arrays(backend):
     run = kernels(backend)
     with pytest.raises(ValueError, match="uint8 or float32"):

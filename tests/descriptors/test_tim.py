@@ -209,6 +209,37 @@ def test_nan_raises():
         mefast.tim_weights(3, 0)
 
 
+def test_values_beyond_float32_are_refused(rng):
+    """A finite float64 clip beyond float32's range gave infinite frames (review repro: a 1e39 column, 400 infs)."""
+    video = rng.random((9, 40, 40))
+    video[:, :, 20] = 1e39
+    msg = r"holds values beyond the float32 range \(largest magnitude 1e\+39\)$"
+    for output in ("float", "uint8"):
+        with pytest.raises(ValueError, match=r"^video " + msg):
+            mefast.tim(video, 10, output=output)
+        with pytest.raises(ValueError, match=r"^videos\[1\] " + msg):
+            mefast.tim_batch([video[:, :, :10], -video], 10, output=output)
+    video[:, :, 20] = 1e38  # within float32's range: finite frames (computed in double, as before)
+    out = mefast.tim(video, 10)
+    assert np.isfinite(out).all()
+    np.testing.assert_array_equal(out[:, :, 20], np.float32(1e38))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_overshoot_beyond_float32_raises(dtype):
+    """TIM's weights overshoot the input range: a finite clip near float32's largest value interpolated to inf."""
+    top = np.finfo(np.float32).max
+    video = np.zeros((4, 2, 3), dtype)
+    video[1:3] = top
+    match = r"^video: the interpolated frames overshoot the float32 range \(the clip's values reach 3\.40282e\+38"
+    with pytest.raises(ValueError, match=match):
+        mefast.tim(video, 7)
+    with pytest.raises(ValueError, match=match.replace("video", r"videos\[0\]")):
+        mefast.tim_batch([video], 7)
+    assert mefast.tim(video, 7, output="uint8").max() == 255  # saturated, never infinite
+    assert np.isfinite(mefast.tim(video / 4, 7)).all()  # the advice of the message
+
+
 def test_frame_axis_beyond_int_is_rejected_not_truncated(backend):
     """A (2**32 + 3)-frame clip must not be read as its first 3 frames (the count was cast to int). The view
     claims memory it does not have, so only a refusal before any read is safe."""
