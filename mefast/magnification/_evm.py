@@ -7,6 +7,7 @@ needs the whole clip, is an FFT over the core's coefficient stack.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import Any, Literal, TypedDict, Unpack
 
@@ -117,6 +118,7 @@ def evm_level_alphas(
     """
     h, w = shape
     n = _levels(levels, h, w)
+    exaggeration = _check_exaggeration(exaggeration)
     if isinstance(schedule, str):
         if schedule == "reference":
             if not lambda_c > 0:
@@ -132,6 +134,17 @@ def evm_level_alphas(
     if a.shape != (n,) or not np.isfinite(a).all():
         raise ValueError(f"schedule must hold {n} finite per-level alphas (levels={n}), got {schedule!r}")
     return a
+
+
+def _check_exaggeration(value: object) -> float:
+    """``exaggeration`` as a float: a real number, finite and >= 0.
+
+    A NaN made every level's alpha NaN, which the core reported as 'alpha must be finite'; a negative one amplified
+    the levels the bound attenuates.
+    """
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real) or not 0 <= float(value) < np.inf:
+        raise ValueError(f"exaggeration must be a finite number >= 0, got {value!r}")
+    return float(value)
 
 
 def _check_positive(name: str, value: float) -> float:
@@ -181,6 +194,7 @@ def _params(
         raise ValueError(f"compat must be 'paper' or 'reference', got {compat!r}")
     if not np.isfinite(alpha):
         raise ValueError(f"alpha must be finite, got {alpha!r}")
+    exaggeration = _check_exaggeration(exaggeration)  # also where no schedule reads it: a bad value is an error
     p: dict[str, Any] = {"chroma_attenuation": float(chroma_attenuation), "clip": bool(clip)}
     if pyramid == "laplacian":
         n = _levels(levels, h, w)
@@ -302,7 +316,7 @@ def evm(
     chroma_attenuation : float
         Gain on the I and Q bands (YIQ, MATLAB ``rgb2ntsc``) of colour video; grey video has Y only.
     exaggeration : float
-        The reference code's factor 2 above the bound at attenuated levels.
+        The reference code's factor 2 above the bound at attenuated levels (a finite number >= 0).
     schedule : {"reference", "flat"} or sequence of float
         Per-level alphas: see :func:`evm_level_alphas`.
     clip : bool

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -332,3 +334,22 @@ def test_reconstruct_pyramid_refuses_non_finite_levels(rng):
     with pytest.raises(ShapeError, match=r"^pyramid level 0 must be a numeric array, got dtype object"):
         mg.reconstruct_pyramid([np.full((8, 8), None), pyr[1], pyr[2]])
     np.testing.assert_allclose(mg.reconstruct_pyramid([lv.astype(">f8") for lv in pyr]), mg.reconstruct_pyramid(pyr))
+
+
+@pytest.mark.parametrize("exaggeration", [float("nan"), float("inf"), -1.0, "2", True])
+def test_exaggeration_is_checked_under_its_own_name(rng, exaggeration):
+    """evm(exaggeration=nan) said 'alpha must be finite' (the core's check of the per-level alphas it produced);
+    -1 turned the attenuated levels' negative bound positive, '2' passed float()."""
+    v = rng.random((3, 16, 16)).astype(np.float32)
+    msg = rf"^exaggeration must be a finite number >= 0, got {re.escape(repr(exaggeration))}$"
+    with pytest.raises(ValueError, match=msg):
+        mg.evm(v, 30, exaggeration=exaggeration)
+    with pytest.raises(ValueError, match=msg):
+        mg.evm(v, 30, exaggeration=exaggeration, pyramid=None)
+    with pytest.raises(ValueError, match=msg):
+        mg.evm_pair(v[0], v[1], exaggeration=exaggeration)
+    with pytest.raises(ValueError, match=msg):
+        mg.evm_level_alphas((64, 64), 10, exaggeration=exaggeration)
+    np.testing.assert_array_equal(
+        mg.evm_level_alphas((280, 340), 10, exaggeration=np.float32(2)), mg.evm_level_alphas((280, 340), 10)
+    )
