@@ -277,6 +277,17 @@ class StoreSource:
         return values[rows]
 
 
+def _strain_from_flow(source: Source, name: str) -> bool:
+    """Whether the input ``name`` is the strain :func:`stack_inputs` computes from the flow (none is stored)."""
+    return name == "strain" and "strain" not in source.features and "flow" in source.features
+
+
+def _check_input(source: Source, name: str) -> None:
+    """Refuse a stored input ``name`` that ``source`` lacks (ValueError naming what it has)."""
+    if name not in source.features:
+        raise ValueError(f"the input {name!r} is not in the store, which has {list(source.features)}")
+
+
 def flow_channels(source: Source, rows: ArrayLike, inputs: Sequence[str]) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """The u and v channels of :func:`stack_inputs`'s output: where each flow of ``inputs`` lands.
 
@@ -290,13 +301,15 @@ def flow_channels(source: Source, rows: ArrayLike, inputs: Sequence[str]) -> tup
     v: list[int] = []
     at = 0
     for name in inputs:
-        if name == "strain" and "strain" not in source.features and "flow" in source.features:
+        if _strain_from_flow(source, name):
             n = 1  # computed from the flow (stack_inputs)
-        elif len(first):
-            a = source.read(name, first)
-            n = int(a.shape[1]) if a.ndim == 4 else 1
         else:
-            n = 2 if name == "flow" else 1
+            _check_input(source, name)  # refused as stack_inputs refuses it, not a KeyError of the store
+            if len(first):
+                a = source.read(name, first)
+                n = int(a.shape[1]) if a.ndim == 4 else 1
+            else:
+                n = 2 if name == "flow" else 1
         if name.startswith("flow") and n == 2:
             u.append(at)
             v.append(at + 1)
@@ -313,14 +326,13 @@ def stack_inputs(source: Source, rows: ArrayLike, inputs: Sequence[str]) -> NDAr
     rows = np.asarray(rows, dtype=np.int64)
     parts, flow = [], None
     for name in inputs:
-        if name == "strain" and "strain" not in source.features and "flow" in source.features:
+        if _strain_from_flow(source, name):
             from ..flow import optical_strain
 
             flow = source.read("flow", rows) if flow is None else flow
             a = optical_strain(np.moveaxis(flow, 1, -1))[:, None]
-        elif name not in source.features:
-            raise ValueError(f"the input {name!r} is not in the store, which has {list(source.features)}")
         else:
+            _check_input(source, name)
             a = flow if name == "flow" and flow is not None else source.read(name, rows)  # flow read once
             if name == "flow":
                 flow = a
