@@ -480,6 +480,16 @@ def optical_strain(
     Returns
     -------
     strain : ndarray of shape (..., H, W), float32
+
+    Raises
+    ------
+    ShapeError
+        ``flow`` is not (..., H, W, 2), holds NaN, infinity or values beyond float32's range, or is so large
+        that the squared derivatives overflow float32 (derivatives beyond about 1e19 pixels): the strain is
+        computed in float32, and rather than infinity such a flow gets this error. The strain is linear in the
+        flow, so scale such a flow down and its strain up.
+    ValueError
+        An invalid ``deriv``, ``n_threads`` or ``device``.
     """
     f = check_flow(flow, "flow")
     if deriv not in _STRAIN_SCHEMES:
@@ -488,6 +498,11 @@ def optical_strain(
     h, w = f.shape[-3], f.shape[-2]
     stack = f.reshape(-1, h, w, 2)
     out = kernels(device).optical_strain(stack, _STRAIN_SCHEMES[deriv], core_threads(n_threads))
+    if out.size and not np.isfinite(out.max()):  # strain >= 0: max is inf, or NaN (propagated), on overflow
+        raise ShapeError(
+            f"flow is too large for the float32 optical strain: its squared derivatives overflow (largest "
+            f"magnitude {float(np.abs(f).max()):g}); the strain is linear in the flow: scale it down, the strain up"
+        )
     return out.reshape(*lead, h, w)
 
 

@@ -444,7 +444,11 @@ def biwoof(
     Raises
     ------
     ShapeError
-        Flow not (..., H, W, 2) or holding NaN/infinity; strain of another shape, non-finite or negative.
+        Flow not (..., H, W, 2) or holding NaN/infinity; strain of another shape, non-finite or negative. Also
+        a flow or strain so large that the float32 computation would overflow (the features would be NaN):
+        a flow whose optical strain overflows (derivatives beyond about 1e19 pixels, see
+        :func:`mefast.optical_strain`), or a strain whose float32 column sums overflow (from about 5e36).
+        The feature does not change when the flow or the strain is scaled, so scale such input down.
 
     Examples
     --------
@@ -498,4 +502,10 @@ def biwoof(
     if not finite:
         as_finite_float32(flow, "flow")  # raises, naming the problem
         raise ShapeError("flow contains NaN or infinity")  # pragma: no cover - the line above raises
+    if not np.isfinite(out).all():  # the strain overflowed the float32 column sums (out is small: a feature each)
+        name, what = ("strain", "strain") if strain is not None else ("flow", "flow's optical strain")
+        raise ShapeError(
+            f"{name} is too large for Bi-WOOF: the float32 sums of the {what} (largest {float(s.max()):g}) "
+            f"overflow; Bi-WOOF does not change when the {name} is scaled, so scale it down"
+        )
     return out.astype(np.float32).reshape(*lead, rows * cols * bins)  # not -1: lead may hold a 0

@@ -312,6 +312,29 @@ def test_float64_beyond_float32_range_is_rejected():
         mefast.optical_strain(flow)  # the strain of the same flow: refused too, not NaN
 
 
+def test_a_finite_flow_or_strain_that_overflows_float32_raises():
+    """Review repro: biwoof of a +-3e38 float32 flow was all NaN (its optical strain overflowed float32), and so
+    was biwoof with a given strain of 1e38 (its float32 column sums overflowed)."""
+    rng = np.random.default_rng(0)
+    flow = (np.sign(rng.standard_normal((40, 40, 2))) * 3e38).astype(np.float32)
+    with pytest.raises(ShapeError, match=r"^flow is too large for the float32 optical strain"):
+        mefast.biwoof(flow)
+    with pytest.raises(ShapeError, match=r"^flow is too large for the float32 optical strain"):
+        mefast.biwoof(np.stack([flow / np.float32(1e38), flow]))
+    small = rng.standard_normal((40, 40, 2)).astype(np.float32)
+    big = np.full((40, 40), 1e38, np.float32)
+    match = r"^strain is too large for Bi-WOOF: the float32 sums of the strain \(largest 1e\+38\) overflow"
+    with pytest.raises(ShapeError, match=match):
+        mefast.biwoof(small, big)
+    with pytest.raises(ShapeError, match=match):
+        mefast.biwoof(np.stack([small, small]), np.stack([big / 1e30, big]), n_threads=2)
+    # the strain's scale does not matter: the advice of the message gives the feature of the scaled-down strain
+    np.testing.assert_allclose(mefast.biwoof(small, big / 2**40), mefast.biwoof(small, big / 2**60), rtol=1e-6)
+    assert np.isfinite(mefast.biwoof(small, big, global_weights=False)).all()  # the strain is not used: no error
+    # a flow of 3e38 whose strain is given: Bi-WOOF itself bins and weighs it in float64
+    assert np.isfinite(mefast.biwoof(flow, np.ones((40, 40), np.float32))).all()
+
+
 @pytest.mark.parametrize("with_strain", [False, True])
 def test_an_empty_stack_gives_an_empty_feature_stack(with_strain):
     """(0, H, W, 2) gives (0, rows * cols * bins), as optical_strain and mdmo_batch give empty results."""
