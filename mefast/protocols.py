@@ -133,8 +133,10 @@ class ProtocolSpec:
     label_columns : mapping
         Meta column of each class label kind (``emotion`` and ``objective``).
     classes : mapping
-        Default classes per label kind (``au``: AU names; ``objective``: class numbers as text). Samples of
-        other classes are left out and listed classes without samples are dropped (AUs: kept, all negative).
+        Default classes per label kind (``au``: AU names; ``objective``: class numbers as text): the protocol's
+        fixed class list. Samples of other classes are left out; every listed class is kept, with samples or not
+        (a class no sample has is noted; AUs: all negative), so the output a method trains is the same list
+        whatever a fold's test samples hold.
     every_test_corpus : bool
         Each test corpus must hold samples (a hold-out between named corpora); otherwise missing corpora are
         noted and the protocol runs without them.
@@ -202,7 +204,7 @@ PROTOCOL_SPECS: dict[str, ProtocolSpec] = {
         ),
         _benchmark(
             "megc2019", "subject", "MEGC2019 composite: SMIC + CASME II + SAMM, negative/positive/surprise, LOSO",
-            MEGC2019_DATASETS, "emotion", label_columns={"emotion": "megc2019"},
+            MEGC2019_DATASETS, "emotion", MEGC2019_CLASSES, label_columns={"emotion": "megc2019"},
         ),
         _benchmark(
             "megc2018-holdout", "dataset",
@@ -256,11 +258,19 @@ class Fold:
         The held-out group: a ``dataset/subject`` key (LOSO) or a dataset name (LODO, hold-out).
     train, test : ndarray of int64
         Store row indices of the training and test samples (disjoint).
+    classes : tuple of str
+        The fold's class vocabulary: what a method trains and predicts (the codes of ``y_train`` and of the
+        predictions index it; a network has one output per class). Built from what the training side may know:
+        the protocol's fixed classes when it has them (``classes=``, or the protocol's default list), else the
+        classes of the fold's training samples, so no fold's output holds a class only its test samples have.
+        AU detection: the AU names. Empty on a fold built by hand: :func:`cross_validate` fills it in
+        (:meth:`Protocol.fold_classes`).
     """
 
     name: str
     train: NDArray[np.int64]
     test: NDArray[np.int64]
+    classes: tuple[str, ...] = ()
 
 
 class SealedLabels:
@@ -373,7 +383,9 @@ class Protocol:
         (``sample_id``, ``clip``: a name can carry the label, as SMIC's ``s1_ne_01``) are withheld stand-ins
         that raise :class:`LabelLeakError` when used; the targets are in ``labels``, the ids in ``sample_ids``.
     classes : tuple of str
-        Class names in code order (class labels), or the AU names (``label == "au"``).
+        Class names in code order (class labels), or the AU names (``label == "au"``): the evaluator's
+        vocabulary, every class of the protocol's samples, test folds included (it codes ``labels`` and the
+        evaluation's predictions). A method trains and predicts in its fold's vocabulary, ``Fold.classes``.
     folds : tuple of Fold
     labels : SealedLabels
         Class codes ``(n,)`` or 0/1 AU labels ``(n, n_aus)``, indexed by store row.
@@ -385,6 +397,9 @@ class Protocol:
         The samples' ids (``sample_id``), indexed by store row, sealed as ``labels`` are: while a fold runs only
         its training samples' ids can be read (for a method that selects training samples by id, such as IDC's
         clean list). None when the meta table has no ``sample_id`` column.
+    fixed_classes : bool
+        ``classes`` is a fixed list (given as ``classes=`` or the protocol's default), which every fold trains
+        in; otherwise a fold trains in the classes of its training samples.
     """
 
     name: str
@@ -398,11 +413,26 @@ class Protocol:
     train_datasets: tuple[str, ...] = ()
     test_datasets: tuple[str, ...] = ()
     sample_ids: SealedLabels | None = None
+    fixed_classes: bool = False
 
     @property
     def multilabel(self) -> bool:
         """True when the targets are AU sets (binary per AU) rather than classes."""
         return self.label == "au"
+
+    def fold_classes(self, fold: Fold) -> tuple[str, ...]:
+        """The class vocabulary a fold trains and predicts in (see :attr:`Fold.classes`).
+
+        ``fold.classes`` when set; else the AU names (AU detection) or the fixed ``classes``; else the classes
+        of the fold's training samples, in the order of ``classes``. Outside :func:`cross_validate`, or before
+        it seals the labels of a fold.
+        """
+        if fold.classes:
+            return tuple(fold.classes)
+        if self.multilabel or self.fixed_classes:
+            return tuple(self.classes)
+        present = np.unique(self.labels[fold.train])
+        return tuple(self.classes[int(c)] for c in present)
 
     def describe(self) -> pd.DataFrame:
         """One row per fold: held-out group, numbers of training and test samples."""
@@ -464,21 +494,25 @@ def _require_columns(meta: pd.DataFrame, columns: Sequence[str]) -> None:
 
 
 def _class_targets(
-    values: pd.Series, kind: str, classes: Sequence[str] | None, *, drop_absent: bool = False
+    values: pd.Series, kind: str, classes: Sequence[str] | None, notes: list[str], *, default: bool = False
 ) -> tuple[pd.Series, tuple[str, ...]]:
-    """Keep labelled rows (and only ``classes`` when given); return (codes, class names)."""
+    """Keep labelled rows (and only ``classes`` when given); return (codes, class names).
+
+    ``classes`` are kept whole, in their order: a class that no sample has is an error when the caller named it,
+    a note when it is the protocol's ``default`` list (the list is the protocol's, whatever a store holds).
+    """
     present = values[values != ""]
     if present.empty:
         raise ProtocolError(f"the store has no {kind} labels: every sample's {kind} is empty")
     names = tuple(sorted(pd.unique(present))) if classes is None else tuple(str(c) for c in classes)
     have = set(present)
-    if drop_absent:
-        names = tuple(c for c in names if c in have)
     unknown = [c for c in names if c not in have]
-    if unknown:
+    if len(unknown) == len(names):
+        raise ProtocolError(f"none of the classes {list(names)} has samples among the store's {kind} labels")
+    if unknown and not default:
         raise ProtocolError(f"classes {unknown} have no samples among the store's {kind} labels")
-    if not names:
-        raise ProtocolError(f"none of the classes {list(classes or ())} has samples among the store's {kind} labels")
+    if unknown:
+        notes.append(f"classes {', '.join(unknown)} of the protocol have no samples among the store's {kind} labels")
     kept = present[present.isin(names)]
     codes = kept.map({c: i for i, c in enumerate(names)}).astype(np.int64)
     return codes, names
@@ -650,12 +684,14 @@ def make_protocol(
         if classes is None and default is not None:
             values = values.where(values.isin(default), "")
         wanted = classes if classes is not None else default
-        codes, names = _class_targets(values, column, wanted, drop_absent=classes is None and default is not None)
+        codes, names = _class_targets(values, column, wanted, notes, default=classes is None)
         index = codes.index.to_numpy(np.int64)
         targets = codes.to_numpy()
+    fixed = label == "au" or classes is not None or spec.classes.get(label) is not None
 
     selected = meta.loc[index]
     folds, groups = _make_folds(spec, selected, train_sets, test_sets)
+    folds = _with_fold_classes(folds, index, targets, tuple(names), fixed=fixed)
     public = strip_labels(selected)
     public["group"] = groups
     order = np.argsort(index, kind="stable")
@@ -675,7 +711,22 @@ def make_protocol(
         train_sets,
         test_sets,
         ids,
+        fixed,
     )
+
+
+def _with_fold_classes(
+    folds: tuple[Fold, ...], index: NDArray[np.int64], targets: NDArray, names: tuple[str, ...], *, fixed: bool
+) -> tuple[Fold, ...]:
+    """The folds with their class vocabulary: ``names`` when fixed, else their training samples' classes."""
+    if fixed:
+        return tuple(dataclasses.replace(f, classes=names) for f in folds)
+    code = pd.Series(targets, index=index)
+    out = []
+    for f in folds:
+        present = np.unique(code.loc[f.train].to_numpy())
+        out.append(dataclasses.replace(f, classes=tuple(names[int(c)] for c in present)))
+    return tuple(out)
 
 
 def _au_targets(
@@ -754,6 +805,7 @@ FitPredict = Callable[[Fold, NDArray, int], ArrayLike]
 
 
 def _check_predictions(protocol: Protocol, fold: Fold, pred: ArrayLike) -> NDArray:
+    """The predictions of a fold as codes of its vocabulary (``fold.classes``, set), or a 0/1 AU matrix."""
     p = np.asarray(pred)
     if p.dtype == object and holds_withheld(p):
         raise LabelLeakError(
@@ -771,9 +823,43 @@ def _check_predictions(protocol: Protocol, fold: Fold, pred: ArrayLike) -> NDArr
         if not np.all((p == 0) | (p == 1)):
             raise ProtocolError(f"fold {fold.name!r}: AU predictions must be 0 or 1")
         return p.astype(np.uint8)
-    if p.size and (p.min() < 0 or p.max() >= len(protocol.classes) or not np.all(p == np.round(p))):
-        raise ProtocolError(f"fold {fold.name!r}: class predictions must be codes 0..{len(protocol.classes) - 1}")
+    k = len(fold.classes)
+    if p.size and (p.min() < 0 or p.max() >= k or not np.all(p == np.round(p))):
+        raise ProtocolError(
+            f"fold {fold.name!r}: class predictions must be codes 0..{k - 1} of the fold's classes {list(fold.classes)}"
+        )
     return p.astype(np.int64)
+
+
+def _code_maps(protocol: Protocol, fold: Fold) -> tuple[NDArray[np.int64], NDArray[np.int64]] | None:
+    """``(protocol code -> fold code, fold code -> protocol code)``; None when the codes are the same.
+
+    A protocol code of a class outside the fold's vocabulary maps to -1.
+    """
+    if protocol.multilabel or tuple(fold.classes) == tuple(protocol.classes):
+        return None
+    code = {c: i for i, c in enumerate(protocol.classes)}
+    unknown = [c for c in fold.classes if c not in code]
+    if unknown:
+        raise ProtocolError(f"fold {fold.name!r}: classes {unknown} are not classes of protocol {protocol.name!r}")
+    to_protocol = np.array([code[c] for c in fold.classes], dtype=np.int64)
+    to_fold = np.full(len(protocol.classes), -1, dtype=np.int64)
+    to_fold[to_protocol] = np.arange(len(to_protocol))
+    return to_fold, to_protocol
+
+
+def _fold_targets(protocol: Protocol, fold: Fold, maps: tuple[NDArray, NDArray] | None) -> NDArray:
+    """The fold's training labels, in the codes of its vocabulary."""
+    y = protocol.labels[fold.train]
+    if maps is None:
+        return y
+    y = maps[0][y]
+    if (y < 0).any():
+        missing = sorted({protocol.classes[c] for c in protocol.labels[fold.train][y < 0]})
+        raise ProtocolError(
+            f"fold {fold.name!r} trains on classes {missing} that its classes {list(fold.classes)} lack"
+        )
+    return y
 
 
 def _score(protocol: Protocol, y_true: NDArray, y_pred: NDArray) -> dict[str, float]:
@@ -808,9 +894,13 @@ def cross_validate(
     fit_predict : callable
         ``fit_predict(fold, y_train, seed)`` trains on ``fold.train`` with labels ``y_train`` (aligned
         with ``fold.train``) and returns predictions for ``fold.test``, in its order: class codes
-        ``(n_test,)`` or a 0/1 AU matrix ``(n_test, n_aus)``. While it runs, ``protocol.labels`` and
-        ``protocol.sample_ids`` hold the training labels and ids of the fold only (reading any other raises
-        :class:`LabelLeakError`), and ``protocol.meta`` never holds labels or sample names.
+        ``(n_test,)`` or a 0/1 AU matrix ``(n_test, n_aus)``. Class codes index the fold's vocabulary,
+        ``fold.classes`` (a network has one output per class of it): the protocol's fixed classes, else the
+        classes of the fold's training samples, which are ``protocol.classes`` unless the training samples lack
+        one; the evaluator maps the predictions to ``protocol.classes`` for scoring. While it runs,
+        ``protocol.labels`` and ``protocol.sample_ids`` hold the training labels and ids of the fold only
+        (reading any other raises :class:`LabelLeakError`; ``protocol.labels`` holds ``protocol.classes``
+        codes), and ``protocol.meta`` never holds labels or sample names.
     seeds : sequence of int
         One full run per seed; metrics are computed per run and summarised as mean and std.
     method : str
@@ -829,12 +919,17 @@ def cross_validate(
         for fold in protocol.folds:
             if len(fold.test) == 0:
                 raise ProtocolError(f"fold {fold.name!r} of protocol {protocol.name!r} has no test samples")
-            y_train = protocol.labels[fold.train]
+            if not fold.classes:  # a fold built by hand
+                fold = dataclasses.replace(fold, classes=protocol.fold_classes(fold))
+            maps = _code_maps(protocol, fold)
+            y_train = _fold_targets(protocol, fold, maps)
             # Every label and sample id but the fold's training ones leaves the protocol until the predictions
             # are back (a sample's name can carry its label).
             with protocol.labels._training_only(fold.train), _ids_training_only(protocol, fold.train):
                 out = fit_predict(fold, y_train, int(seed))
             p = _check_predictions(protocol, fold, out)
+            if maps is not None:
+                p = maps[1][p]
             trues.append(protocol.labels[fold.test])
             outs.append(p)
             rows.append(fold.test)

@@ -30,9 +30,12 @@ _TITLES = {
 
 
 def output_head(proto: Protocol) -> dict[str, Any]:
-    """The ``n_outputs`` and ``multilabel`` keywords of a network trained under ``proto``.
+    """The ``n_outputs`` and ``multilabel`` keywords of a network with one output per class of ``proto.classes``.
 
-    One output per class, or per AU (multi-label) when the protocol scores AUs.
+    One output per class, or per AU (multi-label) when the protocol scores AUs. This is the protocol-wide head,
+    every class of the protocol's samples, test folds included: :func:`evaluate` gives each fold's network one
+    output per class of its ``fold.classes`` instead (what its training side may know); only the leaky
+    comparison loop of :mod:`mefast.train.leakage`, which reads the test labels by design, uses this one.
     """
     return {"n_outputs": len(proto.classes), "multilabel": proto.multilabel}
 
@@ -103,10 +106,12 @@ def evaluate(
     Notes
     -----
     The methods receive the store as a :class:`~mefast.train.data.StoreSource`, whose view of the store holds
-    no labels and no sample names, and the training labels of each fold; the test labels stay with the
-    evaluator. The networks read sample ids (IDC's clean list) through ``Protocol.sample_ids``, which holds the
-    running fold's training ids only; with ``save_models`` the evaluator writes each fold's test ids into its
-    saved model after the fold's predictions.
+    no labels and no sample names, and the training labels of each fold, in the codes of its ``fold.classes``
+    (the protocol's fixed classes, else the classes of the fold's training samples: a network's output never
+    holds a class only the test fold has); the test labels stay with the evaluator. The networks read sample
+    ids (IDC's clean list) through ``Protocol.sample_ids``, which holds the running fold's training ids only;
+    with ``save_models`` the evaluator writes each fold's test ids into its saved model after the fold's
+    predictions.
     """
     if model not in ("svm", "constant") and model not in MODELS:
         get_model(model)  # raises UnknownModelError naming the registered models
@@ -138,24 +143,22 @@ def evaluate(
             if proto.multilabel:
                 raise ValueError(f"{model} classifies emotions; the protocol asks for {proto.label} labels")
             rows_au = st.au  # the evaluator's copy; the method is asked for training rows only
-            method = dualbranch_method(
+            method = dualbranch_method(  # one output per class of each fold's classes
                 str(model).lower(),
                 source,
-                n_outputs=len(proto.classes),
                 config=config,
                 au_reader=lambda rows: rows_au[rows],
                 au_names=st.au_names,
-                classes=[str(c) for c in proto.classes],
                 save_dir=save_models,
             )
             if save_models is not None and "sample_id" in meta:  # the evaluator writes the test ids, not the method
                 method = recording_test_ids(method, save_models, meta["sample_id"].astype(str))
         else:
             config = config or TrainConfig()
-            method = torch_method(
+            method = torch_method(  # one output per class of each fold's classes (per AU for AUs)
                 model,
                 source,
-                **output_head(proto),
+                multilabel=proto.multilabel,
                 config=config,
                 groups=subject_keys(proto),
                 sample_ids=proto.sample_ids,

@@ -248,7 +248,8 @@ def explain_sample(
     sample : int or str
         Store row or sample id.
     model : str
-        Registered model to train on the store's other subjects (emotion labels), when no ``model_dir``.
+        Registered model to train on the store's other subjects (emotion labels), when no ``model_dir``; it
+        has one output per class those subjects' samples have.
     model_dir : str or Path, optional
         A model directory of :func:`mefast.train.fit` to load instead of training (see above when it trained on the
         sample).
@@ -267,7 +268,7 @@ def explain_sample(
     UserWarning
         The loaded model trained on the sample, or its directory does not say which samples it trained on.
     """
-    from ..protocols import make_protocol
+    from ..protocols import Fold, make_protocol
 
     st = store if isinstance(store, MEStore) else MEStore.open(store, mode="r")
     row = st.row_of(sample)
@@ -295,9 +296,13 @@ def explain_sample(
         if not len(rows):
             raise ValueError(f"no other subject than {subject[row]!r} to train on")
         cfg = config or TrainConfig(epochs=30, lr=1e-3, batch_size=16, device="cpu", threads=1)
-        trainer = Trainer(model, source, n_outputs=len(proto.classes), multilabel=False, config=cfg)
-        trainer.fit(rows, proto.labels[rows], seed=seed, groups=subject[rows])
-        net, name, classes, threads = trainer.model_.cpu(), model, tuple(proto.classes), cfg.threads
+        fold = Fold(str(subject[row]), rows, np.asarray([row], dtype=np.int64))
+        classes = proto.fold_classes(fold)  # the classes of the training samples: its output holds no other
+        code = {c: i for i, c in enumerate(classes)}
+        targets = np.asarray([code[proto.classes[int(c)]] for c in proto.labels[rows]], dtype=np.int64)
+        trainer = Trainer(model, source, n_outputs=len(classes), multilabel=False, config=cfg)
+        trainer.fit(rows, targets, seed=seed, groups=subject[rows])
+        net, name, threads = trainer.model_.cpu(), model, cfg.threads
         trained_on = len(rows)
         probe = trainer  # inputs as the network was trained on them (cfg.input_size)
     if probe.spec.input.video:

@@ -96,7 +96,13 @@ class LeakageComparison:
 def _leaky_evaluation(
     proto: Protocol, model: str, source: Source, config: TrainConfig, seeds: Sequence[int], groups: pd.Series
 ) -> Evaluation:
-    """The leaky protocol: per fold, keep the epoch with the best test-fold score. Evaluator-side loop."""
+    """The leaky protocol: per fold, keep the epoch with the best test-fold score. Evaluator-side loop.
+
+    Its networks have the protocol-wide head (:func:`~mefast.train.evaluate.output_head`: every class of the
+    protocol's samples) and train in ``proto.classes`` codes, as it reads the test labels anyway; the honest
+    strategies (:func:`~mefast.train.evaluate.evaluate`) give each fold's network its ``fold.classes``. The two
+    are the same under a protocol with fixed classes (``megc2019``, the published table's).
+    """
     leaky_cfg = dataclasses.replace(config, early_stopping=True, patience=config.epochs)
     runs: list[dict] = []
     preds: list[pd.DataFrame] = []

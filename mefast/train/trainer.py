@@ -29,7 +29,7 @@ from .noisy import IDC, NoisyMethod, clean_mask, per_sample_loss, predict
 from .registry import get_model
 from .transforms import input_transforms
 
-__all__ = ["TrainConfig", "Trainer", "resolve_device", "torch_method"]
+__all__ = ["TrainConfig", "Trainer", "fold_outputs", "resolve_device", "torch_method"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -350,11 +350,39 @@ def _ids_of(sample_ids: SealedLabels | pd.Series, rows: NDArray[np.int64]) -> ND
     return np.asarray(sample_ids[rows])
 
 
+def fold_outputs(fold: Fold, n_outputs: int | None) -> int:
+    """Outputs of the network trained on ``fold``: one per class of ``fold.classes`` (``n_outputs`` must agree).
+
+    Parameters
+    ----------
+    fold : Fold
+        The fold (its ``classes``: the vocabulary of ``y_train``; empty on a fold built by hand).
+    n_outputs : int or None
+        Outputs asked for by the caller; None: ``len(fold.classes)``.
+
+    Raises
+    ------
+    ValueError
+        ``n_outputs`` differs from the fold's number of classes, or neither is known.
+    """
+    k = len(fold.classes)
+    if n_outputs is None:
+        if not k:
+            raise ValueError(f"fold {fold.name!r} has no classes: pass n_outputs")
+        return k
+    if k and n_outputs != k:
+        raise ValueError(
+            f"n_outputs={n_outputs}, but fold {fold.name!r} trains and predicts in {k} classes {list(fold.classes)}; "
+            "leave n_outputs out to give each fold's network one output per class of its fold.classes"
+        )
+    return int(n_outputs)
+
+
 def torch_method(
     model: str,
     source: Source,
     *,
-    n_outputs: int,
+    n_outputs: int | None = None,
     multilabel: bool,
     config: TrainConfig,
     groups: pd.Series | None = None,
@@ -362,6 +390,9 @@ def torch_method(
 ) -> FitPredict:
     """A ``fit_predict(fold, y_train, seed)`` for :func:`mefast.protocols.cross_validate`.
 
+    Each fold's network has one output per class of ``fold.classes`` (per AU for AU detection), the fold's
+    vocabulary (:func:`fold_outputs`): no fold's output holds a class only its test samples have. ``n_outputs``,
+    when given, must agree with it.
     ``groups`` maps store rows to subject keys (a pandas Series) for subject-grouped validation splits;
     ``sample_ids`` maps store rows to sample ids (for IDC's clean list): ``Protocol.sample_ids``, which holds
     the running fold's training ids only, or a Series. Only the ids of the fold's training rows are read.
@@ -370,7 +401,7 @@ def torch_method(
     def fit_predict(fold: Fold, y_train: NDArray, seed: int) -> NDArray:
         g = None if groups is None else groups.loc[fold.train].to_numpy()
         ids = None if sample_ids is None else _ids_of(sample_ids, fold.train)
-        trainer = Trainer(model, source, n_outputs=n_outputs, multilabel=multilabel, config=config)
+        trainer = Trainer(model, source, n_outputs=fold_outputs(fold, n_outputs), multilabel=multilabel, config=config)
         trainer.fit(fold.train, y_train, seed=seed, groups=g, sample_ids=ids)
         return trainer.predict(fold.test)
 

@@ -19,7 +19,7 @@ import torch
 from numpy.typing import ArrayLike, NDArray
 
 from ..data import Source
-from ..trainer import TrainConfig, _torch_threads, resolve_device
+from ..trainer import TrainConfig, _torch_threads, fold_outputs, resolve_device
 from .losses import au_similarity, class_weights, classification_loss, total_loss, wscl
 from .model import VARIANTS, DualBranchNet, get_variant
 from .transforms import (
@@ -361,7 +361,7 @@ def dualbranch_method(
     variant: str,
     source: Source,
     *,
-    n_outputs: int,
+    n_outputs: int | None = None,
     config: DualBranchConfig | TrainConfig | None = None,
     au_reader: Callable[[NDArray[np.int64]], NDArray] | None = None,
     au_names: Sequence[str] = (),
@@ -369,6 +369,10 @@ def dualbranch_method(
     save_dir: str | Path | None = None,
 ) -> Callable[..., NDArray]:
     """A ``fit_predict(fold, y_train, seed)`` for :func:`mefast.protocols.cross_validate`.
+
+    Each fold's network has one output per class of ``fold.classes``, the fold's vocabulary (its saved model
+    records them as its classes); ``n_outputs`` and ``classes``, when given, are for folds built by hand without
+    classes (``n_outputs`` must agree with a fold's classes).
 
     ``au_reader(rows)`` returns the 0/1 AU rows of store rows; it is called with each fold's training rows
     only. With ``save_dir``, each fold's model is saved in :func:`fold_model_dir` with its fold name and classes.
@@ -383,11 +387,13 @@ def dualbranch_method(
         raise ValueError(f"variant {variant!r} (AU alignment) needs an au_reader")
 
     def fit_predict(fold: Any, y_train: NDArray, seed: int) -> NDArray:
-        tr = DualBranchTrainer(variant, source, n_outputs=n_outputs, config=cfg, au_names=au_names)
+        n = fold_outputs(fold, n_outputs)
+        tr = DualBranchTrainer(variant, source, n_outputs=n, config=cfg, au_names=au_names)
         au = au_reader(np.asarray(fold.train)) if (au_reader is not None and tr.variant.au) else None
         tr.fit(fold.train, y_train, au=au, seed=seed)
         if save_dir is not None:
-            tr.save(fold_model_dir(save_dir, seed, fold.name), fold=str(fold.name), classes=list(classes))
+            names = [str(c) for c in (getattr(fold, "classes", ()) or classes)]
+            tr.save(fold_model_dir(save_dir, seed, fold.name), fold=str(fold.name), classes=names)
         return tr.predict(fold.test)
 
     return fit_predict
