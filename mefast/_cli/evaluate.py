@@ -105,6 +105,10 @@ def run(args: argparse.Namespace) -> int:
         else:
             noisy = NOISY_METHODS[args.noisy]() if args.noisy else None
         model = f"{args.model}-{args.variant}" if args.variant else args.model
+        if args.weights is not None:
+            from ..train.models import read_state_dict
+
+            read_state_dict(args.weights)  # once, before any fold trains: a wrong file fails now, not per fold
         if args.save_models is not None and not is_dualbranch(model):
             raise ValueError("--save-models is for the dual-branch models")
         config = TrainConfig(

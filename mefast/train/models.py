@@ -22,7 +22,8 @@ The video networks on TIM frames (``r2plus1d18``, ``r3d18``) live in :mod:`mefas
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import pickle
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ __all__ = [
     "STSTNet",
     "build_model",
     "load_weights",
+    "read_state_dict",
 ]
 
 
@@ -278,24 +280,60 @@ def ModelSpec(factory: Callable[..., nn.Module], input_size: int, inputs: tuple[
     return ModelEntry("", factory, ModelInput(tuple(inputs), input_size), getattr(factory, "__name__", "model"))
 
 
-def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
-    """Load a user-supplied state dict (a ``torch.save``'d ``state_dict`` or a checkpoint holding one).
+def _load_failure(exc: Exception) -> str:
+    """One line saying why ``torch.load`` could not read a file (its own messages run to paragraphs)."""
+    if isinstance(exc, pickle.UnpicklingError):
+        return "unpickling failed: not a torch.save file, or one that pickles more than tensors, such as a whole model"
+    lines = str(exc).strip().splitlines()
+    first = lines[0].strip() if lines else ""
+    first = first if len(first) <= 120 else first[:117] + "..."
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
-    Nothing is ever downloaded. A state dict whose keys or shapes do not match the network raises
-    ``ValueError`` naming the file and the mismatch.
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """The state dict a user-supplied weights file holds, read on the CPU and checked, nothing else.
+
+    ``path`` is a ``torch.save``'d ``state_dict``, or a checkpoint holding one under ``"state_dict"`` or
+    ``"model"``; it is read with ``weights_only=True`` (no code runs). Anything else (a NumPy file, a pickled
+    module, text, a truncated file, a list) raises ``ValueError`` naming the file; a file that cannot be
+    opened raises its ``OSError``. Whether the tensors fit a network is :func:`load_weights`' check.
     """
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"weights file {path} does not exist")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except OSError:
+        raise
+    except Exception as exc:  # arbitrary bytes reach the unpickler: UnpicklingError, EOFError, KeyError, ...
+        raise ValueError(f"weights file {path} is not a torch state dict ({_load_failure(exc)})") from None
+    if isinstance(state, Mapping) and isinstance(state.get("state_dict"), Mapping):
         state = state["state_dict"]
-    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
+    if isinstance(state, Mapping) and isinstance(state.get("model"), Mapping):
         state = state["model"]
+    if not isinstance(state, Mapping):
+        raise ValueError(f"weights file {path} is not a torch state dict (it holds a {type(state).__name__})")
+    bad = [str(k) for k, v in state.items() if not (isinstance(k, str) and isinstance(v, torch.Tensor))]
+    if bad:
+        raise ValueError(
+            f"weights file {path} is not a torch state dict (entries that are not named tensors: "
+            f"{', '.join(bad[:5])}{', ...' if len(bad) > 5 else ''})"
+        )
+    return dict(state)
+
+
+def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
+    """Load a user-supplied state dict (a ``torch.save``'d ``state_dict`` or a checkpoint holding one).
+
+    Nothing is ever downloaded. A file that is not a state dict (:func:`read_state_dict`), or a state dict
+    whose keys or shapes do not match the network, raises ``ValueError`` naming the file and the problem.
+    """
+    state = read_state_dict(path)
     try:
         model.load_state_dict(state)
-    except RuntimeError as exc:
-        raise ValueError(f"weights in {path} do not fit the network: {exc}") from None
+    except RuntimeError as exc:  # torch's message lists the mismatches a line each: kept, on one line
+        why = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        raise ValueError(f"weights in {Path(path)} do not fit the network: {why}") from None
     return model
 
 
