@@ -282,7 +282,11 @@ def tvl1(
     ----------
     frame0, frame1 : array_like of shape (H, W) or (H, W, 3)
         Grey or RGB frames. Integer input is grey levels (0-255); floating input is taken to lie in [0, 1]
-        (OpenCV's convention). RGB is converted with BT.601 luma weights.
+        (OpenCV's convention) and multiplied by 255. RGB is converted with BT.601 luma weights. Values outside
+        these ranges are used as they are: adding a constant to both frames changes little, but the data term
+        grows with the frames' contrast (``lambda`` is tuned for 0-255). Grey levels beyond +-1e18 (floats
+        beyond +-3.9e15) raise ``ShapeError``: the float32 solver squares their gradients, which overflow (such
+        frames gave all-zero flow).
     params : TVL1Params or str, optional
         Parameters or a preset name (``"opencv"``, ``"accurate"``, ``"fast"``, ``"robust"``,
         ``"per-frame"``); OpenCV's defaults if None.
@@ -294,6 +298,12 @@ def tvl1(
     -------
     flow : ndarray of shape (H, W, 2), float32
         ``(u, v)`` with ``frame1(x + u, y + v) ~ frame0(x, y)``.
+
+    Raises
+    ------
+    ShapeError
+        Frames of another shape or dtype, of different sizes, holding NaN or infinity, or beyond the grey
+        levels above (a ``ValueError``).
 
     Examples
     --------
@@ -311,9 +321,29 @@ _FIRST = np.array([0], dtype=np.int32)
 _SECOND = np.array([1], dtype=np.int32)
 
 
+#: Largest grey level (in magnitude; floats count after their scaling by 255) that the TV-L1 functions take.
+#: The float32 solver squares image gradients, which overflow near 1.8e19: frames of 1e20 x [0, 1] floats came
+#: back as all-zero flow, and flows degrade from about 1e19.
+_MAX_GREY = 1e18
+
+
+def _check_grey_range(frames: NDArray[np.float32], name: str) -> None:
+    """Raise ``ShapeError`` naming ``name`` when the float32 grey ``frames`` reach beyond +-``_MAX_GREY``."""
+    if frames.size == 0:
+        return
+    big = max(float(frames.max()), -float(frames.min()))
+    if big > _MAX_GREY:
+        raise ShapeError(
+            f"{name} reaches grey level {big:g} (floats are multiplied by 255): TV-L1 computes in float32 and "
+            f"overflows beyond +-{_MAX_GREY:g}; pass float frames in [0, 1] or integer grey levels 0..255"
+        )
+
+
 def _pair_stack(frame0: ArrayLike, frame1: ArrayLike) -> NDArray[np.float32]:
     a = as_gray_float(frame0, "frame0", ndim=2)
     b = as_gray_float(frame1, "frame1", ndim=2)
+    _check_grey_range(a, "frame0")
+    _check_grey_range(b, "frame1")
     if a.shape != b.shape:
         raise ShapeError(f"frame0 and frame1 must have the same shape, got {a.shape} and {b.shape}")
     return np.stack([a, b])
@@ -403,7 +433,8 @@ def compute_flow(
     Raises
     ------
     ShapeError
-        ``video`` is not one clip of at least 2 frames (a ``ValueError``).
+        ``video`` is not one clip of at least 2 frames (a ``ValueError``), or holds NaN, infinity or grey levels
+        beyond +-1e18 (see :func:`tvl1`).
     ValueError
         ``reference`` is neither ``"first"`` nor ``"previous"``; ``warm_start=True`` with
         ``reference="previous"``; an unknown preset name or ``device``.
@@ -420,6 +451,7 @@ def compute_flow(
     frames = as_gray_float(video, "video", ndim=3)
     if frames.shape[0] < 2:
         raise ShapeError(f"video needs at least 2 frames to compute flow, got shape {np.shape(video)}")
+    _check_grey_range(frames, "video")
     t = frames.shape[0]
     if reference not in ("first", "previous"):
         raise ValueError(f"reference must be 'first' or 'previous', got {reference!r}")

@@ -73,6 +73,33 @@ def test_values_beyond_float32_are_refused():
         mefast.tvl1(huge, img(), params=ONE)
 
 
+def test_grey_levels_beyond_the_solver_range_are_refused():
+    """Review repro: compute_flow of float frames times 1e20 (a real shift between them) returned all-zero flow.
+
+    Grey levels (floats after their scaling by 255) beyond +-1e18 overflow the float32 solver's squared
+    gradients; they now raise, for compute_flow, tvl1 and TVL1, float or integer frames, either sign.
+    """
+    base = np.random.default_rng(0).random((32, 32))
+    base[5, 5] = 1.0
+    pair = np.stack([base, np.roll(base, 1, axis=1)])
+    msg = r"reaches grey level 2\.55e\+21 \(floats are multiplied by 255\): TV-L1 computes in float32 and overflows"
+    with pytest.raises(ShapeError, match=r"^video " + msg):
+        mefast.compute_flow(pair * 1e19, params="fast")
+    with pytest.raises(ShapeError, match=r"^video " + msg):
+        mefast.compute_flow(-pair * 1e19, params="fast", reference="previous")
+    with pytest.raises(ShapeError, match=r"^frame1 " + msg):
+        mefast.tvl1(pair[0], pair[1] * 1e19, params=ONE)
+    with pytest.raises(ShapeError, match=r"^frame0 " + msg):
+        mefast.TVL1(ONE)(pair[0] * 1e19, pair[1])
+    with pytest.raises(ShapeError, match=r"^video reaches grey level 2e\+18 "):
+        mefast.compute_flow((pair * 2e18).astype(np.int64), params=ONE)  # integers are grey levels as they are
+    # within the range: documented, not refused (the solver is invariant to an offset, not to contrast)
+    flow = mefast.compute_flow(pair * 1e15 - 3e14, params="fast")
+    assert np.isfinite(flow).all() and 0.5 < float(np.median(flow[..., 0])) < 1.5
+    edge = np.stack([np.zeros((32, 32), np.int64), np.full((32, 32), 10**18)])  # the largest grey level
+    assert mefast.compute_flow(edge, params=ONE).shape == (1, 32, 32, 2)
+
+
 def test_video_errors():
     with pytest.raises(ShapeError, match=r"at least 2 frames .* shape \(1, 32, 32\)"):
         mefast.compute_flow(np.zeros((1, 32, 32), np.uint8))
