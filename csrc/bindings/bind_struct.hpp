@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstddef>
 #include <initializer_list>
+#include <limits>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -43,10 +44,29 @@ inline std::string class_name(const pybind11::handle& self) {
     return pybind11::str(pybind11::type::handle_of(self).attr("__name__"));
 }
 
+/// repr(value) for a message: an array as its shape and dtype, any other repr beyond 80 characters cut at 60.
+inline std::string short_repr(const pybind11::handle& value) {
+    if (pybind11::hasattr(value, "shape") && pybind11::hasattr(value, "dtype") &&
+        !pybind11::isinstance<pybind11::int_>(value) && !pybind11::isinstance<pybind11::float_>(value)) {
+        std::string r = pybind11::repr(value);  // a NumPy scalar has a shape too; its repr is short
+        if (r.size() <= 80) return r;
+        return "array of shape " + std::string(pybind11::str(value.attr("shape"))) + " and dtype " +
+               std::string(pybind11::str(value.attr("dtype")));
+    }
+    const std::string r = pybind11::repr(value);  // UTF-8: count and cut characters, not bytes
+    std::size_t chars = 0, cut = r.size();
+    for (std::size_t i = 0; i < r.size(); ++i) {
+        if ((static_cast<unsigned char>(r[i]) & 0xC0) == 0x80) continue;  // a continuation byte
+        if (chars == 60) cut = i;
+        ++chars;
+    }
+    if (chars <= 80) return r;
+    return r.substr(0, cut) + "... (" + std::to_string(chars) + " characters)";
+}
+
 [[noreturn]] inline void wrong_value(const pybind11::handle& self, const char* name, const pybind11::handle& value,
                                      const std::string& rule) {
-    throw std::invalid_argument(class_name(self) + "." + name + "=" + std::string(pybind11::repr(value)) +
-                                " is invalid: " + rule);
+    throw std::invalid_argument(class_name(self) + "." + name + "=" + short_repr(value) + " is invalid: " + rule);
 }
 
 /// value as an M (no bool for a number, no float for an integer), or a ValueError naming the field.
@@ -58,6 +78,16 @@ M to_field(const pybind11::handle& self, const char* name, const pybind11::handl
     try {
         return value.cast<M>();
     } catch (const pybind11::cast_error&) {
+        if constexpr (std::is_integral_v<M> && !std::is_same_v<M, bool>) {
+            // An integer (Python's, NumPy's: operator.index works) that M cannot hold.
+            if (pybind11::reinterpret_steal<pybind11::object>(PyNumber_Index(value.ptr()))) {
+                std::ostringstream rule;
+                rule << "must be an integer in [" << +std::numeric_limits<M>::min() << ", "
+                     << +std::numeric_limits<M>::max() << "] (out of range)";
+                wrong_value(self, name, value, rule.str());
+            }
+            PyErr_Clear();  // not an integer (an array of several, a float): the TypeError of operator.index
+        }
         wrong_value(self, name, value, std::string("must be ") + kind<M>());
     }
 }
@@ -189,7 +219,7 @@ void enum_field(pybind11::class_<T>& c, const char* name, E T::*member,
             if (table.size() == 2) choices = "'" + table[0].first + "' or '" + table[1].first + "'";
             else choices = "one of " + choices;
             throw std::invalid_argument(std::string(name) + " must be " + choices + ", got " +
-                                        std::string(pybind11::repr(value)));
+                                        detail::short_repr(value));
         },
         doc);
 }

@@ -1,0 +1,79 @@
+"""The messages of the C++ parameter structs' setters (csrc/bindings/bind_struct.hpp) and of the LBP-TOP plan:
+an integer too large for the field is out of range (not 'must be an integer'), a long value is shown short, and
+the reference mode is called by its Python name."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import mefast
+from mefast import _core
+
+INT32 = r"must be an integer in \[-2147483648, 2147483647\] \(out of range\)$"
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: mefast.TVL1Params(inner_iterations=2**31), r"^TVL1Params.inner_iterations=2147483648 is invalid: "),
+        (lambda: mefast.TVL1Params(warps=2**40), r"^TVL1Params.warps=1099511627776 is invalid: "),
+        (lambda: mefast.TVL1Params(warps=-(2**31) - 1), r"^TVL1Params.warps=-2147483649 is invalid: "),
+        (
+            lambda: _core.LBPTOPParams(time_blocks=np.int64(2**40)),
+            r"^LBPTOPParams.time_blocks=np.int64\(1099511627776\) ",
+        ),
+        (lambda: _core.LBPTOPParams(time_blocks=np.uint64(2**63)), r"^LBPTOPParams.time_blocks=np.uint64\("),
+        (lambda: _core.LBPTOPParams(radius=(1, 1, 2**33)), r"^LBPTOPParams.radius=8589934592 is invalid: "),
+        (lambda: _core.TIMParams(n_frames=2**31), r"^TIMParams.n_frames=2147483648 is invalid: "),
+    ],
+)
+def test_integers_that_do_not_fit_are_out_of_range(make, match):
+    """LBPTOPParams.blocks=2147483648 'is invalid: must be an integer' (review repro_msgs.py): the value is one."""
+    with pytest.raises(ValueError, match=match + ".*" + INT32):
+        make()
+
+
+def test_out_of_range_through_the_public_functions():
+    v = (np.random.default_rng(0).random((9, 40, 40)) * 255).astype(np.uint8)
+    with pytest.raises(ValueError, match=r"^LBPTOPParams.blocks=2147483648 is invalid: " + INT32):
+        mefast.lbp_top(v, blocks=2**31)
+    with pytest.raises(ValueError, match=r"n_frames=2147483648 is invalid: " + INT32):
+        mefast.tim(v, 2**31)
+
+
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [
+        (2.5, r"^LBPTOPParams.time_blocks=2\.5 is invalid: must be an integer$"),
+        ("3", r"^LBPTOPParams.time_blocks='3' is invalid: must be an integer$"),
+        (np.arange(300), r"^LBPTOPParams.time_blocks=array of shape \(300,\) and dtype int64 is invalid: must be an "
+                         r"integer$"),
+        ("é" * 100, r"^LBPTOPParams.time_blocks='é{59}\.\.\. \(102 characters\) is invalid: must be an integer$"),
+    ],
+)  # fmt: skip
+def test_values_that_are_not_integers_stay_wrong_type(value, match):
+    with pytest.raises(ValueError, match=match):
+        _core.LBPTOPParams(time_blocks=value)
+    assert _core.LBPTOPParams(time_blocks=np.array(5)).time_blocks == 5
+
+
+def test_long_values_are_shown_short():
+    """lbp_top(mapping=np.arange(256)) printed the whole array (1469 characters)."""
+    v = (np.random.default_rng(0).random((9, 40, 40)) * 255).astype(np.uint8)
+    with pytest.raises(ValueError) as info:
+        mefast.lbp_top(v, mapping=np.arange(256))
+    assert str(info.value) == "mapping must be one of 'none', 'u2', 'riu2', got array of shape (256,) and dtype int64"
+    with pytest.raises(ValueError, match=r"^mapping must be one of 'none', 'u2', 'riu2', got array\(\[1, 2\]\)$"):
+        _core.LBPTOPParams(mapping=np.array([1, 2]))
+    long_list = list(range(100))
+    short = re.escape(repr(long_list)[:60])
+    with pytest.raises(ValueError, match=rf"^mapping must be one of .*, got {short}\.\.\. \(390 characters\)$"):
+        _core.LBPTOPParams(mapping=long_list)
+    bad = [*long_list, "x"]
+    with pytest.raises(
+        ValueError, match=rf"^EVMParams.alphas={short}\.\.\. \({len(repr(bad))} characters\) is invalid: "
+    ):
+        _core.EVMParams(alphas=bad)
