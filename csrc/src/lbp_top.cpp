@@ -173,7 +173,7 @@ void validate(const Params& p) {
         if (p.points[2] > p.points[1]) {
             std::ostringstream os;
             os << "points=" << triple(p.points)
-               << " cannot run in mode='meb': MEB maps YT codes with the XT table, so P_YT must not exceed P_XT";
+               << " cannot run in mode='reference': MEB maps YT codes with the XT table, so P_YT must not exceed P_XT";
             fail(os.str());
         }
     }
@@ -237,7 +237,7 @@ Plan make_plan(const Params& p, int T, int H, int W, const std::string& what) {
         std::ostringstream os;
         os << what << " of shape (T, H, W) = (" << T << ", " << H << ", " << W << ") is too small for radius="
            << triple(p.radius) << ", blocks=(" << p.rows << ", " << p.cols << "), time_blocks=" << p.time_blocks;
-        if (meb) os << " in mode='meb'";
+        if (meb) os << " in mode='reference'";  // the Python name of Mode::meb
         os << ": " << detail;
         fail(os.str());
     };

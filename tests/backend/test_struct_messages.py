@@ -77,3 +77,14 @@ def test_long_values_are_shown_short():
         ValueError, match=rf"^EVMParams.alphas={short}\.\.\. \({len(repr(bad))} characters\) is invalid: "
     ):
         _core.EVMParams(alphas=bad)
+
+
+def test_the_reference_mode_is_called_by_its_python_name():
+    """lbp_top(mode='reference') errors said "in mode='meb'", the core's name of the mode ('meb' is a deprecated
+    alias in Python)."""
+    v = (np.random.default_rng(0).random((10, 30, 14)) * 255).astype(np.uint8)
+    with pytest.raises(ValueError, match=r"time_blocks=1 in mode='reference': MEB's block geometry") as info:
+        mefast.lbp_top(v, blocks=(2, 8), mode="reference")
+    assert "'meb'" not in str(info.value)
+    with pytest.raises(ValueError, match=r"^points=\(8, 8, 16\) cannot run in mode='reference': MEB maps YT codes"):
+        mefast.lbp_top(v, radius=1, points=(8, 8, 16), mode="reference")
