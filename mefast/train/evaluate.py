@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike, NDArray
 
 from ..protocols import Evaluation, Protocol, _subject_keys, cross_validate, make_protocol
 from ..store import MEStore
@@ -53,6 +55,21 @@ def method_title(model: str, *, feature: str = "flow", config: TrainConfig | Non
     if getattr(config, "noisy", None) is not None and model in MODELS:
         title += f" + {type(getattr(config, 'noisy', None)).__name__}"
     return title
+
+
+def training_aus(proto: Protocol, au: NDArray) -> Callable[[ArrayLike], NDArray]:
+    """A reader of the AU labels of store rows that, while a fold runs, gives its training rows' only.
+
+    The dual-branch method reads AUs of the rows it trains on; a plain ``lambda rows: au[rows]`` would have handed
+    it every sample's AUs, test rows included. The rows are checked against the protocol's sealed labels first,
+    which raise :class:`~mefast.errors.LabelLeakError` for any row outside the running fold's training set.
+    """
+
+    def read(rows: ArrayLike) -> NDArray:
+        proto.labels[rows]  # raises for a row whose labels are sealed (the running fold's test rows)
+        return au[np.asarray(rows, dtype=np.int64)]
+
+    return read
 
 
 def evaluate(
@@ -142,12 +159,11 @@ def evaluate(
         if is_dualbranch(model):
             if proto.multilabel:
                 raise ValueError(f"{model} classifies emotions; the protocol asks for {proto.label} labels")
-            rows_au = st.au  # the evaluator's copy; the method is asked for training rows only
             method = dualbranch_method(  # one output per class of each fold's classes
                 str(model).lower(),
                 source,
                 config=config,
-                au_reader=lambda rows: rows_au[rows],
+                au_reader=training_aus(proto, st.au),
                 au_names=st.au_names,
                 save_dir=save_models,
             )

@@ -392,3 +392,24 @@ def test_networks_get_training_ids_through_the_sealed_ids(flow_store_path):
     assert len(got) == 2
     for rows, given in got:
         assert given == ids.loc[rows].tolist()
+
+
+def test_the_dual_branch_au_reader_gives_training_rows_only():
+    """The AUs the evaluator hands the dual-branch method: a plain ``au[rows]`` gave the test rows' AUs too."""
+    pytest.importorskip("torch")
+    from mefast.train.evaluate import training_aus
+
+    meta, au = _meta()
+    p = make_protocol("loso", meta)
+    read = training_aus(p, au)
+    seen: list[bool] = []
+
+    def spy(fold, y_train, seed):
+        np.testing.assert_array_equal(read(fold.train), au[fold.train])
+        with pytest.raises(LabelLeakError):
+            read(fold.test[:1])
+        seen.append(True)
+        return np.zeros(len(fold.test), dtype=np.int64)
+
+    cross_validate(p, spy)
+    assert seen and len(seen) == len(p.folds)
