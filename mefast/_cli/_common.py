@@ -70,12 +70,16 @@ def add_store_option(
     p.add_argument("--store", required=required, help=help)
 
 
-def add_torch_options(p: argparse.ArgumentParser, *, device: str | None, default_threads: str) -> None:
+def add_torch_options(
+    p: argparse.ArgumentParser, *, device: str | None, default_threads: str, device_help: str | None = None
+) -> None:
     """``--device`` (default ``device``) and ``--threads`` of the commands that train networks.
 
-    ``default_threads`` says in the help where the thread count comes from when the option is not given.
+    ``default_threads`` says in the help where the thread count comes from when the option is not given;
+    ``device_help`` is ``--device``'s help (a command whose default is None, to tell it from a given value,
+    says there what not giving it means).
     """
-    p.add_argument("--device", default=device, choices=DEVICES)
+    p.add_argument("--device", default=device, choices=DEVICES, help=device_help)
     p.add_argument("--threads", type=int, default=None, help=f"torch CPU threads (default: {default_threads})")
 
 

@@ -15,6 +15,23 @@ _BASELINES = ("svm", "constant")
 _NOISY_AUTHORS = ("ltm", "ilc", "idc")
 _NOISY_VARIANTS = ("ltm-mefast", "ilc-mefast", "idc-lowloss")
 _NOISY = (*_NOISY_AUTHORS, *_NOISY_VARIANTS)
+# The options of the networks' training, as (flag, dest): the baselines train none, so these are refused with
+# them rather than ignored. Each defaults to None (False for the switch), so that only a given one counts.
+_NETWORK_ONLY = (
+    ("--weights", "weights"),
+    ("--epochs", "epochs"),
+    ("--batch-size", "batch_size"),
+    ("--lr", "lr"),
+    ("--noisy", "noisy"),
+    ("--clean-ids", "clean_ids"),
+    ("--early-stopping", "early_stopping"),
+    ("--variant", "variant"),
+    ("--input-size", "input_size"),
+    ("--save-models", "save_models"),
+    ("--device", "device"),
+    ("--threads", "threads"),
+    ("--workers", "workers"),
+)
 
 
 DESCRIPTION = "Train and test under a protocol; metrics over all folds concatenated, mean ± std over seeds."
@@ -45,8 +62,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clean-ids", help="for --noisy idc: text file of the clean sample ids (one a line)")
     p.add_argument(
         "--feature",
-        default="flow",
-        help="SVM input: flow, lbptop, biwoof, mdmo, hoof, lbpsip, lbpmop, hog3d or higo (default flow)",
+        help="SVM input (--model svm only): flow, lbptop, biwoof, mdmo, hoof, lbpsip, lbpmop, hog3d or higo "
+        "(default flow)",
     )
     p.add_argument("--classes", help="comma-separated class names (or AUs) to keep, e.g. 'happiness,disgust'")
     p.add_argument("--train-datasets", help="comma-separated corpora to train on (default: the protocol's)")
@@ -72,13 +89,38 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input-size", type=int, help="input side of resizable networks (dual-branch default 224)")
     p.add_argument("--save-models", type=Path, help="dual-branch: save each fold's model here (for mefast explain)")
     p.add_argument("--early-stopping", action="store_true", help="stop on a validation split of the training fold")
-    add_torch_options(p, device="auto", default_threads="torch's")
-    p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (default 0)")
+    add_torch_options(p, device=None, default_threads="torch's", device_help="where networks train (default auto)")
+    p.add_argument("--workers", type=int, help="DataLoader worker processes (default 0; not dual-branch)")
     p.add_argument("--out", type=Path, help="directory for CSV and markdown tables")
+
+
+def _given(value: object) -> bool:
+    """Whether an option holds a given value: not None, nor False for a switch (``--epochs 0`` is given)."""
+    return value is not None and value is not False
+
+
+def _not_applying(args: argparse.Namespace) -> str | None:
+    """Why options given with ``--model`` do not apply to it (None when they all do).
+
+    The baselines train no network, so the training options are refused with them; ``--feature`` is the SVM's
+    input only (a network reads its registered inputs). The checks that need the model registry come later.
+    """
+    if args.model in _BASELINES:
+        given = [flag for flag, dest in _NETWORK_ONLY if _given(getattr(args, dest))]
+        if given:
+            flags = given[0] if len(given) == 1 else f"{', '.join(given[:-1])} and {given[-1]}"
+            verb = "does" if len(given) == 1 else "do"
+            return f"{flags} {verb} not apply to --model {args.model}, which trains no network"
+    if args.feature is not None and args.model != "svm":
+        return f"--feature does not apply to --model {args.model}: it picks the input of --model svm only"
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the evaluation and print its tables."""
+    why = _not_applying(args)
+    if why:
+        return fail("evaluate", why)
     if args.seeds < 1:
         return fail("evaluate", "--seeds must be at least 1")
     if args.lr is not None and not (math.isfinite(args.lr) and args.lr > 0):  # TrainConfig takes any float
@@ -90,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
         from ..train import IDC, NOISY_METHODS, TrainConfig, evaluate
         from ..train.dualbranch import is_dualbranch
         from ..train.noisy import NoisyMethod
+        from ..train.registry import get_model
     except ModuleNotFoundError as exc:
         return missing_module("evaluate", exc)
     from ..errors import MefastError
@@ -97,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.clean_ids and args.noisy != "idc":
             raise ValueError("--clean-ids goes with --noisy idc")
+        device = "auto" if args.device is None else args.device
         noisy: NoisyMethod | None
         if args.noisy == "idc":
             if not args.clean_ids:
@@ -104,7 +148,17 @@ def run(args: argparse.Namespace) -> int:
             noisy = IDC.from_file(args.clean_ids)
         else:
             noisy = NOISY_METHODS[args.noisy]() if args.noisy else None
+        if args.variant and not is_dualbranch(args.model):
+            raise ValueError(
+                f"--variant does not apply to --model {args.model}: it goes with dualbranch or singlebranch"
+            )
         model = f"{args.model}-{args.variant}" if args.variant else args.model
+        if is_dualbranch(model) and args.workers is not None:
+            raise ValueError(
+                f"--workers does not apply to --model {model}: its loop reads the store in the main process"
+            )
+        if args.input_size is not None and not is_dualbranch(model) and not get_model(model).input.resizable:
+            raise ValueError(f"--input-size does not apply to --model {model}, whose input size is fixed")
         if args.weights is not None:
             from ..train.models import read_state_dict
 
@@ -116,8 +170,9 @@ def run(args: argparse.Namespace) -> int:
             batch_size=32 if args.batch_size is None else args.batch_size,
             lr=1e-4 if args.lr is None else args.lr,
             noisy=noisy,
-            num_workers=args.workers,
-            **passed_on(args, "input_size", "early_stopping", "device", "threads", "weights"),
+            num_workers=0 if args.workers is None else args.workers,
+            device=device,
+            **passed_on(args, "input_size", "early_stopping", "threads", "weights"),
         )
         if is_dualbranch(model):
             from ..train.dualbranch import DualBranchConfig
@@ -126,7 +181,8 @@ def run(args: argparse.Namespace) -> int:
             given = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "input_size": args.input_size}
             config = DualBranchConfig(  # type: ignore[assignment]
                 **{k: v for k, v in given.items() if v is not None},
-                **passed_on(args, "device", "threads", "weights"),
+                device=device,
+                **passed_on(args, "threads", "weights"),
             )
         classes = comma_list(args.classes)
         class_filters: dict[str, list[str]] = {}
@@ -143,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
             label=args.label,
             seeds=range(args.seeds),
             config=config,
-            feature=args.feature,
+            feature="flow" if args.feature is None else args.feature,
             classes=classes,
             train_datasets=comma_list(args.train_datasets),
             test_datasets=comma_list(args.test_datasets),
