@@ -7,6 +7,7 @@ offending shape, dtype or value, then returns the array converted once to the dt
 from __future__ import annotations
 
 import operator
+import os
 import warnings
 from typing import Literal
 
@@ -239,15 +240,26 @@ def check_flow(x: ArrayLike, name: str = "flow", *, min_ndim: int = 3) -> NDArra
     return out
 
 
+#: Most threads a caller may ask for (or the CPU count, where that is more): far beyond any useful count, and
+#: within the C int the core takes (2**31 there was a 1,100-4,700-character pybind11 TypeError).
+_MAX_THREADS = 1024
+
+
 def core_threads(n_threads: object) -> int:
     """Validate a user thread count and return it, or 0 (the core's "all cores") for None.
 
-    Integers >= 1 are accepted; bools, floats and anything else raise ``ValueError``.
+    Integers from 1 to 1024 (or to the CPU count, where that is more) are accepted; bools, floats, larger
+    counts and anything else raise ``ValueError``. Counts above the CPU count are kept (the kernels start at
+    most one thread per work item).
     """
     if n_threads is None:
         return 0
     msg = f"n_threads must be a positive integer or None (all cores), got {n_threads!r}"
-    return check_int(n_threads, "n_threads", minimum=1, message=msg)
+    n = check_int(n_threads, "n_threads", minimum=1, message=msg)
+    limit = max(_MAX_THREADS, os.cpu_count() or 1)
+    if n > limit:
+        raise ValueError(f"n_threads must be at most {limit} (or None: all cores), got {n_threads!r}")
+    return n
 
 
 #: Fraction of the inter-ocular distance (between the eye centres) used as the default height ``delta`` of

@@ -24,7 +24,7 @@ from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
 from .._docs import fill_doc
-from .._validation import check_int
+from .._validation import check_int, core_threads
 from ..errors import ShapeError
 from ._grid import block_features, centre_grid, check_block_options, check_grid, gray_clip, part_bounds, part_index
 
@@ -250,8 +250,7 @@ def lbp_mop(
     (2832,)
     """
     check_block_options(device, mode, normalize, "lbp_mop", "LBP-MOP")
-    if n_threads is not None:
-        check_int(n_threads, "n_threads", minimum=1)
+    core_threads(n_threads)  # validated only (the rule and bound of every n_threads): one pass on one thread
     rx, ry, rt = _radius3(radius)
     p = check_int(points, "points")
     if not 3 <= p <= 16:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
+import mefast
 from mefast._validation import check_int, check_numeric, check_size, check_uint8_video, core_threads
 from mefast.errors import ShapeError
 
@@ -33,6 +36,39 @@ def test_core_threads_keeps_its_rule():
     for bad in (0, -1, True, 2.0, "2"):
         with pytest.raises(ValueError, match=r"n_threads must be a positive integer or None \(all cores\)"):
             core_threads(bad)
+
+
+def test_core_threads_refuses_counts_beyond_its_bound():
+    """2**31 reached the C int of the core: a pybind11 TypeError of 1,100-4,700 characters (review repro)."""
+    limit = max(1024, os.cpu_count() or 1)
+    assert core_threads(limit) == limit and core_threads(np.uint64(64)) == 64
+    for big in (limit + 1, 2**31, 2**63, np.int64(2**40)):
+        with pytest.raises(ValueError, match=rf"^n_threads must be at most {limit} \(or None: all cores\), got "):
+            core_threads(big)
+
+
+_V = (np.random.default_rng(0).random((5, 24, 24)) * 255).astype(np.uint8)
+_F = np.zeros((2, 8, 8, 2), np.float32)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda k: mefast.compute_flow(_V[:3], params="fast", n_threads=k),
+        lambda k: mefast.tvl1(_V[0], _V[1], params="fast", n_threads=k),
+        lambda k: mefast.optical_strain(_F, n_threads=k),
+        lambda k: mefast.tim(_V, 5, n_threads=k),
+        lambda k: mefast.lbp_top(_V, blocks=2, n_threads=k),
+        lambda k: mefast.magnification.evm(_V, 30, n_threads=k),
+        lambda k: mefast.hog3d(_V, blocks=2, n_threads=k),
+        lambda k: mefast.lbp_mop(_V, blocks=2, n_threads=k),
+        lambda k: mefast.biwoof(_F, blocks=2, n_threads=k),
+    ],
+    ids=["compute_flow", "tvl1", "optical_strain", "tim", "lbp_top", "evm", "hog3d", "lbp_mop", "biwoof"],
+)
+def test_public_functions_name_a_thread_count_beyond_the_bound(call):
+    with pytest.raises(ValueError, match=r"^n_threads must be at most \d+ \(or None: all cores\), got 2147483648$"):
+        call(2**31)
 
 
 @pytest.mark.parametrize("size", [(3, 4), [3, 4], np.array([3, 4]), (np.int16(3), 4)], ids=repr)
