@@ -386,7 +386,7 @@ def test_bad_parameters_raise_value_error_naming_them(kwargs, match, rng):
         ((10, 12, 30), dict(blocks=(8, 8)), r"too small.*at least 14 x 14 px"),
         ((10, 30, 30), dict(blocks=(30, 2)), r"too small"),
         ((10, 6, 30), dict(blocks=(1, 1)), r"too small"),
-        ((10, 30, 14), dict(blocks=(2, 8), mode="reference"), r"mode='meb'.*MEB's block geometry"),
+        ((10, 30, 14), dict(blocks=(2, 8), mode="reference"), r"mode='reference'.*MEB's block geometry"),
     ],
 )
 def test_bad_shapes_raise_value_error(shape, kwargs, match, rng):
