@@ -56,6 +56,7 @@ new method's paper) are added by dropping a file of this format into ``mefast/tr
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import math
 import tomllib
@@ -418,6 +419,36 @@ def _config(exp: Experiment, quick: bool, overrides: Mapping[str, Any]) -> tuple
     return settings, seeds
 
 
+def _selected_rows(exp: Experiment, rows: Sequence[str]) -> list[str]:
+    """The experiment's names of the rows ``rows`` asks for, matched exactly or else case-insensitively.
+
+    Raises
+    ------
+    ExperimentError
+        For a name that is no row of ``exp`` (or matches several case-insensitively), listing the row names and
+        the closest one: a typo would otherwise run no row and report the table as done.
+    """
+    names = [str(r["name"]) for r in exp.rows]
+    picked = []
+    for want in map(str, rows):
+        folded = [n for n in names if n.casefold() == want.casefold()]
+        if want in names:
+            picked.append(want)
+        elif len(folded) == 1:
+            picked.append(folded[0])
+        elif folded:
+            raise ExperimentError(f"{exp.name}: --rows {want!r} matches the rows {folded} but for case: give one")
+        else:
+            by_folded = {n.casefold(): n for n in names}
+            close = difflib.get_close_matches(want.casefold(), list(by_folded), n=1, cutoff=0.5)
+            hint = f"; closest: {by_folded[close[0]]!r}" if close else ""
+            raise ExperimentError(
+                f"{exp.name}: --rows {want!r} is no row of the experiment, whose rows are "
+                f"{', '.join(repr(n) for n in names)}{hint}"
+            )
+    return picked
+
+
 def run_experiment(
     experiment: str | Path | Experiment,
     *,
@@ -458,6 +489,8 @@ def run_experiment(
     from .leakage import _leaky_evaluation
 
     exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
+    if rows is not None:
+        rows = _selected_rows(exp, rows)  # before any store is built or opened
     if store is None and quick:
         if root is None:
             # The synthetic store in a temporary folder, removed on return: the Reproduction holds tables only.
