@@ -19,6 +19,7 @@ from .errors import ShapeError
 __all__ = [
     "DELTA_PER_IOD",
     "as_gray_float",
+    "check_bool",
     "check_finite",
     "check_float32_range",
     "check_flow",
@@ -90,6 +91,17 @@ def check_int(
     if minimum is not None and n < minimum:
         raise error(message)
     return n
+
+
+def check_bool(value: object, name: str) -> bool:
+    """``value`` as ``bool``, raising ``ValueError`` ("``name`` must be True or False, got ...") unless it is one.
+
+    Python and NumPy bools only: a flag given as ``"no"``, ``1`` or ``None`` would otherwise choose a branch by
+    its truthiness without a word.
+    """
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def check_size(size: object, name: str = "size", *, minimum: int = 1) -> tuple[int, int]:

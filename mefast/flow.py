@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 from . import _core
 from ._backend import kernels, require_cpu
 from ._docs import fill_doc
-from ._validation import as_gray_float, check_flow, core_threads
+from ._validation import as_gray_float, check_bool, check_flow, core_threads
 from .errors import ShapeError
 
 __all__ = [
@@ -436,7 +436,7 @@ def compute_flow(
         ``video`` is not one clip of at least 2 frames (a ``ValueError``), or holds NaN, infinity or grey levels
         beyond +-1e18 (see :func:`tvl1`).
     ValueError
-        ``reference`` is neither ``"first"`` nor ``"previous"``; ``warm_start=True`` with
+        ``reference`` is neither ``"first"`` nor ``"previous"``; ``warm_start`` is not a bool, or True with
         ``reference="previous"``; an unknown preset name or ``device``.
     CudaUnavailableError
         ``device="cuda"`` without a CUDA build or a visible GPU, or with ``warm_start=True`` (CPU only).
@@ -456,15 +456,16 @@ def compute_flow(
     if reference not in ("first", "previous"):
         raise ValueError(f"reference must be 'first' or 'previous', got {reference!r}")
     p, threads = _resolve_params(params), core_threads(n_threads)
-    if warm_start:
+    warm = check_bool(warm_start, "warm_start")  # not its truthiness: warm_start='no' ran warm started
+    if warm:
         if reference != "first":
             raise ValueError("warm_start needs reference='first' (flows from frame 0 to each frame)")
         require_cpu(device, "compute_flow(warm_start=True)")
     # The backends that have the reference kernel (the CPU's) build frame 0's pyramid once; the others run pairs.
-    k = kernels("cpu" if warm_start else device)
+    k = kernels("cpu" if warm else device)
     from_reference = getattr(k, "tvl1_from_reference", None)
     if reference == "first" and from_reference is not None:
-        run = WARM_START_RUN if warm_start else 0
+        run = WARM_START_RUN if warm else 0
         out: NDArray[np.float32] = from_reference(frames[0], frames[1:], p._core_params, run, threads)
         return out
     i0 = np.zeros(t - 1, dtype=np.int32) if reference == "first" else np.arange(t - 1, dtype=np.int32)

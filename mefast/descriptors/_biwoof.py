@@ -31,7 +31,7 @@ from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
 from .._backend import require_cpu
-from .._validation import check_finite, check_int, check_numeric
+from .._validation import check_bool, check_finite, check_int, check_numeric
 from ..errors import ShapeError
 from ._grid import check_grid
 from ._numba import EDGE_MARGIN, angle_bin_edges, as_finite_float32, atan2_approx, n_threads_for
@@ -483,10 +483,7 @@ def biwoof(
     n = stack.shape[0]
     out = np.zeros((n, rows * cols * bins), np.float64)
     ref = 1 if mode == "reference" else 0
-    for flag, flag_name in ((local_weights, "local_weights"), (global_weights, "global_weights")):
-        if not isinstance(flag, bool | np.bool_):
-            raise ValueError(f"{flag_name} must be True or False, got {flag!r}")
-    weights = (int(bool(local_weights)), int(bool(global_weights)))
+    weights = (int(check_bool(local_weights, "local_weights")), int(check_bool(global_weights, "global_weights")))
     threads = n_threads_for(n_threads, n)
     if threads == 1:
         finite = _biwoof_kernel(stack, s, *bounds, edges, bins, ref, *weights, out)

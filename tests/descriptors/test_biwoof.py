@@ -335,6 +335,15 @@ def test_a_finite_flow_or_strain_that_overflows_float32_raises():
     assert np.isfinite(mefast.biwoof(flow, np.ones((40, 40), np.float32))).all()
 
 
+@pytest.mark.parametrize("name", ["local_weights", "global_weights"])
+@pytest.mark.parametrize("flag", ["no", 1, None], ids=repr)
+def test_weight_flags_must_be_bools(name, flag):
+    flow = np.zeros((10, 10, 2), np.float32)
+    with pytest.raises(ValueError, match=rf"^{name} must be True or False, got {flag!r}$"):
+        mefast.biwoof(flow, **{name: flag})
+    np.testing.assert_array_equal(mefast.biwoof(flow, **{name: np.bool_(False)}), mefast.biwoof(flow, **{name: False}))
+
+
 @pytest.mark.parametrize("with_strain", [False, True])
 def test_an_empty_stack_gives_an_empty_feature_stack(with_strain):
     """(0, H, W, 2) gives (0, rows * cols * bins), as optical_strain and mdmo_batch give empty results."""

@@ -15,6 +15,8 @@ flow from the first frame to every frame is known. Measured (3 seeds): ``fast`` 
 
 from __future__ import annotations
 
+import re
+
 import cv2
 import numpy as np
 import pytest
@@ -162,3 +164,20 @@ def test_warm_start_errors():
     with pytest.raises(ValueError, match="too small"):
         _core.tvl1_from_reference(np.zeros((2, 2), np.float32), np.zeros((1, 2, 2), np.float32), params)
     assert _core.tvl1_from_reference(frames[0], frames[:0], params).shape == (0, 32, 32, 2)
+
+
+@pytest.mark.parametrize("flag", ["no", "False", 1, 0, None, 0.0, np.array([True])], ids=repr)
+def test_warm_start_must_be_a_bool(flag):
+    """Review repro: warm_start='no' is truthy, so the flows were silently warm started."""
+    video = np.zeros((3, 32, 32), np.uint8)
+    with pytest.raises(ValueError, match=rf"^warm_start must be True or False, got {re.escape(repr(flag))}$"):
+        mefast.compute_flow(video, warm_start=flag, params="fast")
+
+
+def test_warm_start_takes_numpy_bools():
+    video = (np.random.default_rng(0).random((3, 32, 32)) * 255).astype(np.uint8)
+    for flag in (False, True):
+        np.testing.assert_array_equal(
+            mefast.compute_flow(video, warm_start=np.bool_(flag), params="fast"),
+            mefast.compute_flow(video, warm_start=flag, params="fast"),
+        )

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import mefast
-from mefast._validation import check_int, check_numeric, check_size, check_uint8_video, core_threads
+from mefast._validation import check_bool, check_int, check_numeric, check_size, check_uint8_video, core_threads
 from mefast.errors import ShapeError
 
 
@@ -45,6 +45,13 @@ def test_core_threads_refuses_counts_beyond_its_bound():
     for big in (limit + 1, 2**31, 2**63, np.int64(2**40)):
         with pytest.raises(ValueError, match=rf"^n_threads must be at most {limit} \(or None: all cores\), got "):
             core_threads(big)
+
+
+def test_check_bool_takes_python_and_numpy_bools_only():
+    assert check_bool(True, "flag") is True and check_bool(np.bool_(False), "flag") is False
+    for bad in ("no", "True", 1, 0, None, 0.0, np.array([True]), np.int8(1)):
+        with pytest.raises(ValueError, match=r"^flag must be True or False, got "):
+            check_bool(bad, "flag")
 
 
 _V = (np.random.default_rng(0).random((5, 24, 24)) * 255).astype(np.uint8)
