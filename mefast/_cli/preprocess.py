@@ -160,7 +160,8 @@ def load_corpus(corpus: str, roots: list[str], annotations: list[str] | None, *,
     from .. import datasets
 
     corpus = corpus.lower()
-    single = len(roots) == 1 and not _is_named(roots[0])
+    # One unnamed root is one corpus's folder; a composite is always given NAME=DIR (see _named's message).
+    single = corpus not in datasets.COMPOSITES and len(roots) == 1 and not _is_named(roots[0])
     if single:
         if annotations and len(annotations) > 1:
             raise _UsageError("one corpus takes at most one --annotations FILE")
