@@ -155,24 +155,65 @@ def _named(values: list[str] | None, what: str) -> dict[str, str]:
     return out
 
 
+def _single_corpus(corpus: str) -> str | None:
+    """The reader's name of ``corpus`` when it names one corpus (aliases too: ``casmeii``), else None."""
+    from ..datasets import CORPORA
+    from ..datasets.corpora import ALIASES
+
+    key = corpus.lower().replace(" ", "").replace("-", "")
+    key = ALIASES.get(key, key)
+    return key if key in CORPORA else None
+
+
+def _own(corpus: str, values: list[str], what: str, placeholder: str) -> str:
+    """The one --root / --annotations value of a single corpus: unnamed, or named that corpus (exit 2 else).
+
+    A folder named for another corpus would be read as this one (its clips labelled with this corpus's name),
+    and extra ones added to its store: a store of one corpus is built from that corpus's files only.
+    """
+    if len(values) != 1:
+        raise _UsageError(
+            f"{corpus} is one corpus: it takes one --{what} {placeholder}, got {len(values)} "
+            "(several corpora make a composite, e.g. megc2019)"
+        )
+    value = values[0]
+    if not _is_named(value):
+        return value
+    name, _, path = value.partition("=")
+    if _single_corpus(name.strip()) != corpus:
+        raise _UsageError(
+            f"--{what} {value!r} names {name.strip().lower()}, but the corpus is {corpus}: give {corpus}'s "
+            f"{placeholder} (unnamed or {corpus}={placeholder})"
+        )
+    return path
+
+
 def load_corpus(corpus: str, roots: list[str], annotations: list[str] | None, *, frame_range: str = "strict") -> Any:
-    """Load a corpus, or the members of a composite given as NAME=DIR roots (``frame_range``: see datasets.load)."""
+    """Load a corpus, or the members of a composite given as NAME=DIR roots (``frame_range``: see datasets.load).
+
+    One corpus takes one root (and at most one annotation file), unnamed or named that corpus; a composite
+    (:data:`mefast.datasets.COMPOSITES`, or any other name) takes NAME=DIR per member.
+    """
     from .. import datasets
 
     corpus = corpus.lower()
-    # One unnamed root is one corpus's folder; a composite is always given NAME=DIR (see _named's message).
-    single = corpus not in datasets.COMPOSITES and len(roots) == 1 and not _is_named(roots[0])
-    if single:
+    single = _single_corpus(corpus)
+    if single is not None:
+        root = _own(single, roots, "root", "DIR")
         if annotations and len(annotations) > 1:
             raise _UsageError("one corpus takes at most one --annotations FILE")
+        ann = _own(single, annotations, "annotations", "FILE") if annotations else None
+        return datasets.load(corpus, root, ann, frame_range=frame_range)
+    if corpus not in datasets.COMPOSITES and len(roots) == 1 and not _is_named(roots[0]):
         return datasets.load(corpus, roots[0], annotations[0] if annotations else None, frame_range=frame_range)
     named_roots = _named(roots, "root")
     named_ann = _named(annotations, "annotations")
+    stray = sorted(set(named_ann) - set(named_roots))
+    if stray:
+        raise _UsageError(f"--annotations for {', '.join(stray)}, which no --root NAME=DIR gives")
     members = [
         datasets.load(name, root, named_ann.get(name), frame_range=frame_range) for name, root in named_roots.items()
     ]
-    if len(members) == 1 and members[0].name == corpus:
-        return members[0]
     return datasets.composite(members, corpus)
 
 
