@@ -3,13 +3,17 @@
 Each subcommand lives in ``mefast/_cli/<name>.py`` with ``add_arguments(parser)``, ``run(args) -> int`` and,
 optionally, a ``DESCRIPTION`` for its ``--help`` and an ``INTERRUPTED`` hint for Ctrl-C; this module registers
 them under the one-line help of ``_COMMANDS`` and dispatches. Library code never prints; the commands do.
-Ctrl-C ends any command with one line on stderr and exit status 130 (128 + SIGINT), not a traceback.
+Ctrl-C ends any command with one line on stderr and exit status 130 (128 + SIGINT), not a traceback; a
+reader that closes the output early (``mefast info STORE | head``) ends it quietly with status 141
+(128 + SIGPIPE, what the shell shows for any tool stopped by a closed pipe).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import select
 import sys
 from collections.abc import Sequence
 
@@ -52,16 +56,61 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The exit status after the reader of standard output went away: 128 + SIGPIPE, as for a tool the signal ends.
+BROKEN_PIPE = 141
+
+
+def _stdout_closed() -> bool:
+    """Whether standard output is a pipe whose reader has gone (so a BrokenPipeError came from it).
+
+    A BrokenPipeError can come from elsewhere too (a worker's pipe, a socket): those are not ours to hide.
+    """
+    try:
+        sys.stdout.flush()  # what failed stays buffered, so this fails again when stdout is the broken pipe
+    except (BrokenPipeError, ValueError):
+        return True
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError, AttributeError):
+        return False
+    if not hasattr(select, "poll"):
+        return False
+    poll = select.poll()
+    poll.register(fd, select.POLLOUT)
+    return any(event & select.POLLERR for _, event in poll.poll(0))  # the write end of a pipe with no reader
+
+
+def _drop_stdout() -> None:
+    """Point standard output at the null device, so that the interpreter's final flush cannot fail again.
+
+    The pattern of the Python documentation's note on SIGPIPE (the signal module), rather than restoring the
+    signal's default action, which would also kill the process on a broken socket.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no file descriptor (an in-memory stdout): no pipe to flush to
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mefast`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.run(args) or 0)
+        status = int(args.run(args) or 0)
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
+        return status
     except KeyboardInterrupt:
         hint = f"; {args._interrupted}" if args._interrupted else ""
         print(f"mefast {args.command}: interrupted{hint}", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        if not _stdout_closed():
+            raise
+        _drop_stdout()
+        return BROKEN_PIPE
 
 
 if __name__ == "__main__":
