@@ -302,7 +302,11 @@ def _all_features_row(r: Results, g: str, joblib: str, dask: str) -> list[str]:
         # clips_per_s metric is the last round's, over its jobs only. Peak memory is recorded for the last round.
         clips, mem = int(n_clips) / r.s(g, name), r.m(g, name, "peak_mem_mb") / 1024
         last = " in its last round" if r.entry(g, name)["rounds"] > 1 else ""
-        return f"{t(r.s(g, name))} ({sig(clips, 2)} clips/s, {sig(mem, 2)} GiB peak{last})"
+        shown = f"{t(r.s(g, name))} ({sig(clips, 2)} clips/s, {sig(mem, 2)} GiB peak{last})"
+        metrics = r.entry(g, name)["metrics"]
+        if "cold_s" in metrics:  # the first run, its worker processes started for it; the time shown is warm
+            shown = f"{shown} on running workers, {t(metrics['cold_s'])} as a first run (workers started for it)"
+        return shown
 
     steps = {k[:-3]: v for k, v in r.entry(g, joblib)["metrics"].items() if k.endswith("_ms")}
     mdmo_share = 100 * steps.get("mdmo", 0.0) / sum(steps.values())
