@@ -192,7 +192,8 @@ def check_uint8_video(x: ArrayLike, name: str = "video") -> NDArray[np.uint8]:
     """Validate a ``(T, H, W)`` or ``(T, H, W, 3)`` video of grey levels and return it as uint8.
 
     uint8 passes unchanged. Other integer dtypes are grey levels and must lie in 0..255. Floating input follows
-    the project's convention for float images: finite values in [0, 1], scaled by 255 and rounded.
+    the project's convention for float images: finite values in [0, 1] (interpolation overshoot clipped),
+    scaled by 255 and rounded.
 
     Parameters
     ----------
@@ -209,7 +210,8 @@ def check_uint8_video(x: ArrayLike, name: str = "video") -> NDArray[np.uint8]:
     ------
     ShapeError
         Another dtype (bool, complex, object), another shape (channels first, RGBA, no frame or pixel), NaN or
-        infinity, or values outside 0..255 (integers) or [0, 1] (floats); the message names ``name`` and what
+        infinity, or values outside 0..255 (integers) or not on the [0, 1] scale (floats:
+        :func:`check_unit_range`; overshoot within its slack is clipped); the message names ``name`` and what
         was found.
     """
     arr = np.asarray(x)
@@ -229,12 +231,33 @@ def check_uint8_video(x: ArrayLike, name: str = "video") -> NDArray[np.uint8]:
         if lo < 0 or hi > 255:
             raise ShapeError(f"{name} holds values {lo}..{hi} ({arr.dtype}); integer frames are grey levels 0..255")
         return arr.astype(np.uint8)
-    if lo < 0 or hi > 1:
-        raise ShapeError(
-            f"{name} holds values in [{lo:g}, {hi:g}] ({arr.dtype}); float frames must lie in [0, 1] "
-            "(pass uint8 for grey levels 0..255)"
-        )
+    if check_unit_range(arr, name):
+        arr = np.clip(arr, 0, 1)  # interpolation overshoot
     return np.rint(arr * np.float32(255)).astype(np.uint8)
+
+
+#: How far float frames may stray outside [0, 1] and still count as on that scale: what interpolation overshoots
+#: by (a bicubic resize of a face clip reaches -0.33..1.38). Beyond it, they are taken for grey levels on another
+#: scale (0..255 as floats) and refused: they would come back saturated.
+UNIT_RANGE_SLACK = 0.5
+
+
+def check_unit_range(arr: np.ndarray, name: str) -> bool:
+    """Check that finite float frames are on the [0, 1] scale; return whether any value lies outside [0, 1].
+
+    Values up to :data:`UNIT_RANGE_SLACK` outside are accepted (the caller clips them, or its output is clipped);
+    further out, :class:`ShapeError` names ``name``, the range found and what to pass instead.
+    """
+    if arr.size == 0:
+        return False
+    lo, hi = float(arr.min()), float(arr.max())
+    if lo < -UNIT_RANGE_SLACK or hi > 1 + UNIT_RANGE_SLACK:
+        raise ShapeError(
+            f"{name} holds values in [{lo:.6g}, {hi:.6g}] ({arr.dtype}); float frames must lie in [0, 1] "
+            f"(up to {UNIT_RANGE_SLACK:g} outside it, interpolation overshoot, is clipped; pass uint8 for grey "
+            "levels 0..255, or divide by 255)"
+        )
+    return lo < 0 or hi > 1
 
 
 def check_flow(x: ArrayLike, name: str = "flow", *, min_ndim: int = 3) -> NDArray[np.float32]:

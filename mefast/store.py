@@ -195,16 +195,20 @@ def creation_lock(location: StoreLike) -> Iterator[None]:
     two runs overwriting one store each locked a new file of their own and wrote at once. A run holds this lock,
     on ``<parent>/.<name>.lock`` (left in place: an unlocked file is harmless), from deciding whether to create,
     resume or replace the store until it holds that store's run lock; it waits for another run's creation
-    (seconds). URLs and store objects have no such file: there, replacing a store that another run is creating
-    stays unguarded.
+    (seconds). URLs and store objects have no such file, nor does a folder the user cannot write to (a run there
+    cannot replace the store either): there, the store's run lock alone orders the runs.
     """
     loc = _zarr_location(location)
     if not isinstance(loc, str | os.PathLike) or "://" in os.fspath(loc):
         yield
         return
     target = Path(loc).absolute()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(target.parent / f".{target.name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(target.parent / f".{target.name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except PermissionError:  # a store in a folder this user cannot write to (a shared corpus folder): a run there
+        yield  # cannot replace the store either, so only its run lock (inside the store) orders the runs
+        return
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

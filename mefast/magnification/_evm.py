@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .. import _core
 from .._twins import some_options_of
-from .._validation import check_finite, check_numeric, core_threads
+from .._validation import check_finite, check_float32_range, check_numeric, check_unit_range, core_threads
 from ..errors import ShapeError
 
 __all__ = ["EVM_PRESETS", "evm", "evm_level_alphas", "evm_pair", "laplacian_pyramid", "reconstruct_pyramid"]
@@ -54,8 +54,9 @@ EVM_PRESETS: dict[str, dict[str, Any]] = {
 def _as_video(x: ArrayLike, name: str, *, unit_range: bool = True) -> tuple[np.ndarray, np.dtype]:
     """(T, H, W[, 3]) uint8 or float32 C-contiguous, and the dtype to return.
 
-    Float input (float32 or float64, either byte order) must be finite and, with ``unit_range``, lie in [0, 1]:
-    the core clips its output there, so grey levels 0..255 given as floats would come back saturated.
+    Float input (float32 or float64, either byte order) must be finite and, with ``unit_range``, on the [0, 1]
+    scale (:func:`~mefast._validation.check_unit_range`): the core clips its output there, so grey levels 0..255
+    given as floats would come back saturated.
     """
     arr = np.asarray(x)
     is_float = arr.dtype.kind == "f" and arr.dtype.itemsize in (4, 8)
@@ -69,17 +70,9 @@ def _as_video(x: ArrayLike, name: str, *, unit_range: bool = True) -> tuple[np.n
         return np.ascontiguousarray(arr), arr.dtype
     check_finite(arr, name)
     if unit_range:
-        lo, hi = arr.min(), arr.max()
-        if lo < 0 or hi > 1:
-            raise ShapeError(
-                f"{name} holds values in [{lo:g}, {hi:g}] ({arr.dtype}); float frames must lie in [0, 1] "
-                "(pass uint8 for grey levels 0..255, or divide by 255)"
-            )
-    with np.errstate(over="ignore"):  # a finite float64 beyond float32's range becomes inf: refused below
-        out = np.ascontiguousarray(arr, dtype=np.float32)
-    if not np.isfinite(out).all():
-        raise ShapeError(f"{name} holds values beyond the float32 range (largest magnitude {np.abs(arr).max():g})")
-    return out, arr.dtype
+        check_unit_range(arr, name)  # overshoot within its slack is processed as given; the core clips the output
+    check_float32_range(arr, name)
+    return np.ascontiguousarray(arr, dtype=np.float32), arr.dtype
 
 
 def _as_frame(x: ArrayLike, name: str, *, unit_range: bool = True) -> tuple[np.ndarray, np.dtype]:
@@ -432,12 +425,8 @@ def reconstruct_pyramid(pyramid: Sequence[ArrayLike]) -> NDArray[np.float32]:
     for i, x in enumerate(pyramid):
         arr = check_numeric(x, f"pyramid level {i}", what="a numeric array")
         check_finite(arr, f"pyramid level {i}")
-        with np.errstate(over="ignore"):  # a finite float64 beyond float32's range becomes inf: refused below
-            lv = np.ascontiguousarray(arr, dtype=np.float32)
-        if not np.isfinite(lv).all():
-            raise ShapeError(
-                f"pyramid level {i} holds values beyond the float32 range (largest magnitude {np.abs(arr).max():g})"
-            )
+        check_float32_range(arr, f"pyramid level {i}")
+        lv = np.ascontiguousarray(arr, dtype=np.float32)
         levels.append(lv)
     if not levels or levels[0].ndim != 2:
         raise ShapeError("pyramid must be a non-empty list of 2-D levels, finest first")

@@ -293,3 +293,23 @@ def test_remove_partial_writes(tmp_path):
     assert st.remove_partial_writes() == 1 and not leftover.exists()
     np.testing.assert_array_equal(st.read("flow", 0), _sample_arrays(0)["flow"])
     assert _make(zarr.storage.MemoryStore()).remove_partial_writes() == 0
+
+
+def test_creation_lock_in_a_folder_the_user_cannot_write_to(tmp_path, monkeypatch):
+    """A store in a folder the user cannot write to (a shared corpus folder) is resumed as before: the lock file
+    beside it cannot be made, and a run there cannot replace the store either (the first version failed with
+    PermissionError)."""
+    from mefast import store as store_module
+
+    real_open = os.open
+
+    def no_lock_file(path, *args, **kwargs):
+        if str(path).endswith(".s.zarr.lock"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(store_module.os, "open", no_lock_file)
+    with store_module.creation_lock(tmp_path / "s.zarr"):
+        st = _make(tmp_path / "s.zarr")
+    with store_module.creation_lock(tmp_path / "s.zarr"), st.lock():  # the run lock inside the store still holds
+        assert len(st) == 4

@@ -118,6 +118,9 @@ def test_check_uint8_video_converts_what_the_conventions_allow():
         assert out.dtype == np.uint8
         np.testing.assert_array_equal(out, u8)
     assert check_uint8_video(np.ones((1, 2, 2))).tolist() == [[[255, 255], [255, 255]]]
+    # interpolation overshoot (a bicubic resize) is clipped, not refused
+    assert check_uint8_video(np.array([[[-0.2, 1.3]]])).tolist() == [[[0, 255]]]
+    assert check_uint8_video(np.array([[[0.5, 1 + 1e-12]]])).tolist() == [[[128, 255]]]
 
 
 @pytest.mark.parametrize(
