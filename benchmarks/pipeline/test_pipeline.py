@@ -117,9 +117,11 @@ def test_preprocess_all_features(benchmark, report, corpus, reference, tmp_path,
     cold_s = time.perf_counter() - t0
     cluster = None
     if backend == "dask":
-        from distributed import Client, LocalCluster
+        from distributed import Client
 
-        cluster = LocalCluster(n_workers=N_JOBS, threads_per_worker=1, processes=True, dashboard_address=":0")
+        from mefast.pipeline._executors import _local_cluster
+
+        cluster = _local_cluster(N_JOBS)  # the cluster preprocess starts, started beforehand
         client = Client(cluster)
         client.run(lambda: None)  # the workers are up before the first timed round
         _run(ds, path, backend, n_jobs=n_jobs, client=client)  # their first run: warm-up, not timed

@@ -99,10 +99,15 @@ class WorkerMonitor:
 
 def run_on_cluster(ds, path: Path, n_workers: int) -> dict[str, float]:
     """preprocess ``ds`` on a LocalCluster of ``n_workers`` bounded workers; times, rate and memory."""
+    import dask
     from distributed import Client, LocalCluster
 
     t0 = time.perf_counter()
+    # as docs/scale.md advises for a cluster of one's own: without distributed's MALLOC_TRIM_THRESHOLD_ for the
+    # workers (it turns glibc's adaptive mmap threshold off; mefast's own LocalCluster leaves it out too)
+    untrimmed = dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None})
     with (
+        untrimmed,
         LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, memory_limit=MEMORY_LIMIT,
                      dashboard_address=":0") as cluster,
         Client(cluster) as client,
