@@ -266,13 +266,8 @@ def check_flow(x: ArrayLike, name: str = "flow", *, min_ndim: int = 3) -> NDArra
     if arr.ndim < min_ndim or arr.shape[-1] != 2:
         raise ShapeError(f"{name} must have shape (..., H, W, 2), got shape {arr.shape}")
     check_finite(arr, name)
-    if arr.dtype == np.float32:
-        return np.ascontiguousarray(arr)
-    with np.errstate(over="ignore"):  # a finite float64 beyond float32's range becomes inf: refused below
-        out = np.ascontiguousarray(arr, dtype=np.float32)
-    if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(out).all():
-        raise ShapeError(f"{name} holds values beyond the float32 range (largest magnitude {np.abs(arr).max():g})")
-    return out
+    check_float32_range(arr, name)
+    return np.ascontiguousarray(arr, dtype=np.float32)
 
 
 #: Most threads a caller may ask for (or the CPU count, where that is more): far beyond any useful count, and

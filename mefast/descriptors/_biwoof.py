@@ -31,9 +31,9 @@ from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
 from .._backend import require_cpu
-from .._validation import check_bool, check_finite, check_int, check_numeric
+from .._validation import check_bool, check_finite, check_numeric
 from ..errors import ShapeError
-from ._grid import check_grid
+from ._grid import check_bins, check_grid
 from ._numba import EDGE_MARGIN, angle_bin_edges, as_finite_float32, atan2_approx, n_threads_for
 
 __all__ = ["biwoof", "biwoof_block_bounds"]
@@ -462,7 +462,7 @@ def biwoof(
     require_cpu(device, "biwoof")
     if mode not in _MODES:
         raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
-    bins = check_int(bins, "bins", minimum=2)
+    bins = check_bins(bins)
     shape = np.shape(flow)
     if len(shape) < 3 or shape[-1] != 2:
         raise ShapeError(f"flow must have shape (..., H, W, 2), got shape {shape}")

@@ -26,6 +26,7 @@ __all__ = [
     "CentreGrid",
     "block_features",
     "centre_grid",
+    "check_bins",
     "check_block_options",
     "check_grid",
     "gray_clip",
@@ -36,6 +37,17 @@ __all__ = [
 ]
 
 NORMALIZE = ("none", "per_block_plane")
+#: Most orientation bins a histogram descriptor takes: a tenth of a degree each. Far beyond any use, and it keeps a
+#: mistyped count from allocating its output (bins=2**31 had Bi-WOOF killed for memory).
+MAX_BINS = 3600
+
+
+def check_bins(bins: object) -> int:
+    """The orientation bin count ``bins`` as an int in [2, :data:`MAX_BINS`], raising ``ValueError`` naming it."""
+    n = check_int(bins, "bins", minimum=2)
+    if n > MAX_BINS:
+        raise ValueError(f"bins must be at most {MAX_BINS} (a tenth of a degree each), got {n}")
+    return n
 
 
 def check_grid(blocks: object, name: str = "blocks") -> tuple[int, int]:

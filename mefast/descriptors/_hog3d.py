@@ -31,8 +31,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .._docs import fill_doc
 from .._twins import options_of
-from .._validation import check_int
-from ._grid import block_features, centre_grid, check_block_options
+from ._grid import block_features, centre_grid, check_bins, check_block_options
 from ._numba import EDGE_MARGIN, angle_bin, atan2_approx
 
 __all__ = ["higo", "hog3d"]
@@ -229,7 +228,7 @@ def _gradient_histograms(
     what: str,
 ) -> NDArray[np.float32]:
     check_block_options(device, mode, normalize, what, what)
-    n_bins = check_int(bins, "bins", minimum=2)
+    n_bins = check_bins(bins)
     lacking = f"interior voxel: {what} needs at least 3 x 3 x 3"
     grid = centre_grid(video, blocks, time_blocks, (1, 1, 1), n_threads, lacking)
     v = grid.clip

@@ -28,9 +28,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from .._backend import require_cpu
 from .._docs import fill_doc
-from .._validation import check_int, check_paper_only
+from .._validation import check_paper_only
 from ..errors import ShapeError
-from ._grid import check_grid, part_bounds, run_parts
+from ._grid import check_bins, check_grid, part_bounds, run_parts
 from ._numba import angle_bin_edges, as_finite_float32, n_threads_for
 
 __all__ = ["hoof"]
@@ -123,7 +123,7 @@ def hoof(
     """
     require_cpu(device, "hoof")
     check_paper_only(mode, "HOOF")
-    n_bins = check_int(bins, "bins", minimum=2)
+    n_bins = check_bins(bins)
     if not isinstance(symmetric, bool | np.bool_):
         raise ValueError(f"symmetric must be True or False, got {symmetric!r}")
     shape = np.shape(flow)

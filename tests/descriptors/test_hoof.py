@@ -133,3 +133,15 @@ def test_bad_input_names_the_problem():
 def test_an_empty_stack_gives_an_empty_feature_stack(symmetric):
     feat = mefast.hoof(np.zeros((0, 20, 20, 2), np.float32), blocks=(2, 2), bins=6, symmetric=symmetric)
     assert feat.shape == (0, 24)
+
+
+@pytest.mark.parametrize("fn", ["hoof", "biwoof", "hog3d", "higo"])
+def test_a_bin_count_beyond_the_bound_is_refused_before_any_allocation(fn):
+    """bins=2**31 had Bi-WOOF killed for memory allocating its output; every orientation histogram takes at most
+    MAX_BINS (a tenth of a degree each)."""
+    from mefast.descriptors._grid import MAX_BINS
+
+    data = np.zeros((5, 10, 10), np.uint8) if fn in ("hog3d", "higo") else np.zeros((10, 10, 2), np.float32)
+    with pytest.raises(ValueError, match=rf"^bins must be at most {MAX_BINS} .*got 2147483648$"):
+        getattr(mefast, fn)(data, bins=2**31)
+    assert getattr(mefast, fn)(data, blocks=1, bins=MAX_BINS).shape[-1] % MAX_BINS == 0
