@@ -29,8 +29,8 @@ device : {"cpu", "auto"}
 Raises
 ------
 ShapeError
-    A clip that is not (T, H, W) / (T, H, W, 3), holds NaN or infinity, or is too small for its blocks: one
-    without a centre voxel (the message names the axis or the radius).
+    A clip that is not (T, H, W) / (T, H, W, 3), holds NaN, infinity or values beyond the float32 range, or is
+    too small for its blocks: one without a centre voxel (the message names the axis or the radius).
 ValueError
     An invalid parameter (named in the message).""",
 }
