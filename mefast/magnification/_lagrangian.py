@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import ShapeError
+from ._evm import _as_frame
 
 __all__ = ["lagrangian"]
 
@@ -15,15 +16,13 @@ _BORDERS = {"replicate": "BORDER_REPLICATE", "reflect": "BORDER_REFLECT_101", "c
 
 
 def _frame(x: ArrayLike, name: str) -> tuple[NDArray[np.float32], np.dtype]:
-    arr = np.asarray(x)
-    if arr.dtype != np.uint8 and arr.dtype not in (np.float32, np.float64):
-        raise ShapeError(f"{name} must be uint8 (0-255) or float32/float64 in [0, 1], got dtype {arr.dtype}")
-    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] != 3):
-        raise ShapeError(f"{name} must have shape (H, W) or (H, W, 3), got shape {arr.shape}")
-    f = arr.astype(np.float32)
-    if not np.isfinite(f).all():
-        raise ShapeError(f"{name} contains NaN or infinity")
-    return (f / 255.0 if arr.dtype == np.uint8 else f), arr.dtype
+    """The frame as float32 ([0, 1] for uint8) and the dtype to return.
+
+    Checked as the Eulerian functions check theirs (:func:`~mefast.magnification._evm._as_frame`: either byte
+    order, finite, within float32), on any float scale (a warp is linear; nothing is clipped).
+    """
+    arr, dtype = _as_frame(x, name, unit_range=False)
+    return (arr.astype(np.float32) / 255.0 if arr.dtype == np.uint8 else arr), dtype
 
 
 def _out(img: NDArray[np.float32], dtype: np.dtype) -> np.ndarray:

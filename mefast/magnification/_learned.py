@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..errors import ShapeError
+from ._evm import _as_frame, _as_video
 
 __all__ = ["learned_pair", "learned_pairs"]
 
@@ -34,17 +35,16 @@ def _model(weights: Any) -> Any:
 def learned_pairs(onset: ArrayLike, frames: ArrayLike, *, alpha: float, weights: Any = None, device: str = "cpu",
                   batch: int = 4) -> np.ndarray:  # fmt: skip
     """Magnify every frame of ``frames`` (N, H, W[, 3]) against ``onset`` with amplification ``1 + alpha``."""
-    on, fr = np.asarray(onset), np.asarray(frames)
-    if on.dtype != np.uint8 and on.dtype not in (np.float32, np.float64):
-        raise ShapeError(f"frames must be uint8 or float in [0, 1], got dtype {on.dtype}")
+    on, _ = _as_frame(onset, "onset")  # the Eulerian functions' checks: dtype, shape, [0, 1] scale
+    fr, fr_dtype = _as_video(frames, "frames")
     grey = on.ndim == 2
     if fr.shape[1:] != on.shape:
         raise ShapeError(f"frames of shape {fr.shape[1:]} do not match the onset's {on.shape}")
     model = _model(weights)
     from ..train.magnification import magnify_pairs
 
-    scale = 255.0 if on.dtype == np.uint8 else 1.0
-    on3, fr3 = on.astype(np.float32) / scale, fr.astype(np.float32) / scale
+    on3 = on.astype(np.float32) / (255.0 if on.dtype == np.uint8 else 1.0)
+    fr3 = fr.astype(np.float32) / (255.0 if fr.dtype == np.uint8 else 1.0)
     if grey:
         on3, fr3 = np.repeat(on3[..., None], 3, -1), np.repeat(fr3[..., None], 3, -1)
     elif on.ndim != 3 or on.shape[-1] != 3:
@@ -52,9 +52,9 @@ def learned_pairs(onset: ArrayLike, frames: ArrayLike, *, alpha: float, weights:
     out = magnify_pairs(model, on3, fr3, 1.0 + float(alpha), device=device, batch=batch)
     if grey:  # BT.601 luma of the RGB output
         out = out @ np.array([0.299, 0.587, 0.114], np.float32)
-    if fr.dtype == np.uint8:
+    if fr_dtype == np.uint8:
         return np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8)
-    return out.astype(fr.dtype)
+    return out.astype(fr_dtype)
 
 
 def learned_pair(

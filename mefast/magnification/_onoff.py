@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import ShapeError
+from ._evm import _as_frame
 
 __all__ = ["OnOffApex", "on_off_apex", "flow_magnitude_image"]
 
@@ -22,14 +23,11 @@ class OnOffApex(NamedTuple):
 
 
 def _grey01(x: ArrayLike, name: str) -> NDArray[np.float32]:
-    arr = np.asarray(x)
-    if arr.dtype != np.uint8 and arr.dtype not in (np.float32, np.float64):
-        raise ShapeError(f"{name} must be uint8 or float in [0, 1], got dtype {arr.dtype}")
+    """A grey float32 frame in [0, 1], checked as the Eulerian functions check theirs (:func:`_as_frame`)."""
+    arr, _ = _as_frame(x, name)
     f = arr.astype(np.float32) / (255.0 if arr.dtype == np.uint8 else 1.0)
-    if f.ndim == 3 and f.shape[-1] == 3:
+    if f.ndim == 3:
         f = f @ np.array([0.299, 0.587, 0.114], np.float32)
-    if f.ndim != 2:
-        raise ShapeError(f"{name} must have shape (H, W) or (H, W, 3), got shape {arr.shape}")
     return np.ascontiguousarray(f)
 
 

@@ -368,3 +368,22 @@ def test_exaggeration_is_checked_under_its_own_name(rng, exaggeration):
     np.testing.assert_array_equal(
         mg.evm_level_alphas((280, 340), 10, exaggeration=np.float32(2)), mg.evm_level_alphas((280, 340), 10)
     )
+
+
+def test_the_two_frame_magnifiers_check_frames_as_the_eulerian_ones():
+    """lagrangian and on_off_apex refused big-endian floats ('>f4': "must be uint8 ... got dtype >f4"), which every
+    other function takes; on_off_apex took float grey levels 0..255 (its flows then saw 255 times the contrast).
+    They now share the Eulerian check; lagrangian, which clips nothing, still takes any finite float scale."""
+    from mefast.data import face_image
+
+    face = face_image(gray=True)[60:124, 60:124].astype(np.float32) / 255
+    moved = np.roll(face, 1, axis=1)
+    native = mg.lagrangian(face, moved, alpha=2.0)
+    np.testing.assert_array_equal(mg.lagrangian(face.astype(">f4"), moved.astype(">f4"), alpha=2.0), native)
+    assert np.isfinite(mg.lagrangian(face * 255, moved * 255, alpha=2.0)).all()  # any float scale, as before
+    ok = mg.on_off_apex(face.astype(">f4"), moved, face)
+    np.testing.assert_array_equal(ok.amplified, mg.on_off_apex(face, moved, face).amplified)
+    with pytest.raises(
+        ShapeError, match=r"^onset holds values in \[.*\] \(float32\); float frames must lie in \[0, 1\]"
+    ):
+        mg.on_off_apex(face * 255, moved * 255, face * 255)
