@@ -226,8 +226,8 @@ def check_uint8_video(x: ArrayLike, name: str = "video") -> NDArray[np.uint8]:
     if arr.dtype == np.uint8:
         return arr
     check_finite(arr, name)
-    lo, hi = arr.min(), arr.max()
     if np.issubdtype(arr.dtype, np.integer):
+        lo, hi = arr.min(), arr.max()
         if lo < 0 or hi > 255:
             raise ShapeError(f"{name} holds values {lo}..{hi} ({arr.dtype}); integer frames are grey levels 0..255")
         return arr.astype(np.uint8)

@@ -69,9 +69,10 @@ def _as_video(x: ArrayLike, name: str, *, unit_range: bool = True) -> tuple[np.n
     if not is_float:
         return np.ascontiguousarray(arr), arr.dtype
     check_finite(arr, name)
-    if unit_range:
-        check_unit_range(arr, name)  # overshoot within its slack is processed as given; the core clips the output
-    check_float32_range(arr, name)
+    if unit_range:  # overshoot within its slack is processed as given; the core clips the output
+        check_unit_range(arr, name)  # within [-0.5, 1.5]: within float32's range too
+    else:
+        check_float32_range(arr, name)
     return np.ascontiguousarray(arr, dtype=np.float32), arr.dtype
 
 
