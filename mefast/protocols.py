@@ -431,8 +431,7 @@ class Protocol:
             return tuple(fold.classes)
         if self.multilabel or self.fixed_classes:
             return tuple(self.classes)
-        present = np.unique(self.labels[fold.train])
-        return tuple(self.classes[int(c)] for c in present)
+        return _training_classes(self.labels[fold.train], self.classes)
 
     def describe(self) -> pd.DataFrame:
         """One row per fold: held-out group, numbers of training and test samples."""
@@ -722,11 +721,12 @@ def _with_fold_classes(
     if fixed:
         return tuple(dataclasses.replace(f, classes=names) for f in folds)
     code = pd.Series(targets, index=index)
-    out = []
-    for f in folds:
-        present = np.unique(code.loc[f.train].to_numpy())
-        out.append(dataclasses.replace(f, classes=tuple(names[int(c)] for c in present)))
-    return tuple(out)
+    return tuple(dataclasses.replace(f, classes=_training_classes(code.loc[f.train].to_numpy(), names)) for f in folds)
+
+
+def _training_classes(codes: ArrayLike, names: Sequence[str]) -> tuple[str, ...]:
+    """The classes a fold's training codes hold, in code order: its vocabulary when the protocol fixes none."""
+    return tuple(names[int(c)] for c in np.unique(codes))
 
 
 def _au_targets(
