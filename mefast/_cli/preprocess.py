@@ -157,12 +157,12 @@ def _named(values: list[str] | None, what: str) -> dict[str, str]:
 
 def _single_corpus(corpus: str) -> str | None:
     """The reader's name of ``corpus`` when it names one corpus (aliases too: ``casmeii``), else None."""
-    from ..datasets import CORPORA
-    from ..datasets.corpora import ALIASES
+    from ..datasets import _reader_key  # the name datasets.load reads it by
 
-    key = corpus.lower().replace(" ", "").replace("-", "")
-    key = ALIASES.get(key, key)
-    return key if key in CORPORA else None
+    try:
+        return _reader_key(corpus)
+    except ValueError:  # not one corpus: a composite, or an unknown name (load says which)
+        return None
 
 
 def _own(corpus: str, values: list[str], what: str, placeholder: str) -> str:
