@@ -53,11 +53,18 @@ def check_numeric(x: ArrayLike, name: str, *, what: str = "an integer or floatin
     return arr
 
 
+#: Largest value of a C ``int``, the type of the C++ core's counts and sizes.
+C_INT_MAX = 2**31 - 1
+#: Smallest value of a C ``int``.
+C_INT_MIN = -(2**31)
+
+
 def check_int(
     value: object,
     name: str,
     *,
     minimum: int | None = None,
+    maximum: int | None = None,
     message: str | None = None,
     error: type[Exception] = ValueError,
 ) -> int:
@@ -74,13 +81,21 @@ def check_int(
         Its name, for the message.
     minimum : int, optional
         The smallest value allowed.
+    maximum : int, optional
+        The largest value allowed (``C_INT_MAX`` for a count the C++ core takes as a C ``int``).
     message : str, optional
-        The message of the error; default ``"<name> must be an integer[ >= minimum], got <value>"``.
+        The message of the error; default ``"<name> must be an integer[ in [minimum, maximum]], got <value>"``
+        (or ``>= minimum``, ``<= maximum`` with one bound).
     error : type of Exception
         What to raise (``ValueError``, or ``TypeError`` where a wrong type is a type error).
     """
     if message is None:
-        bound = f" >= {minimum}" if minimum is not None else ""
+        if minimum is not None and maximum is not None:
+            bound = f" in [{minimum}, {maximum}]"
+        elif minimum is not None:
+            bound = f" >= {minimum}"
+        else:
+            bound = f" <= {maximum}" if maximum is not None else ""
         message = f"{name} must be an integer{bound}, got {value!r}"
     if isinstance(value, bool | np.bool_):
         raise error(message)
@@ -88,7 +103,7 @@ def check_int(
         n = operator.index(value)  # type: ignore[arg-type]
     except TypeError:
         raise error(message) from None
-    if minimum is not None and n < minimum:
+    if (minimum is not None and n < minimum) or (maximum is not None and n > maximum):
         raise error(message)
     return n
 

@@ -20,6 +20,7 @@ void register_tim(py::module_& m) {
     enum_field(c, "output", &Params::output, {{"float", tim::Output::float32}, {"uint8", tim::Output::uint8}},
                "'float' (float32) or 'uint8' (rounded half away from zero, saturated)");
     finish_struct(c, [](const Params& p) { tim::validate(p); });
+    m.attr("TIM_MAX_FRAMES") = tim::kMaxFrames;  // most input and output frames TIM takes
     m.def(
         "tim_weights",
         [](int n, int n_out) {

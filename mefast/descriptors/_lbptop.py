@@ -29,7 +29,16 @@ from .. import _core
 from .._backend import kernels
 from .._docs import fill_doc
 from .._twins import options_of
-from .._validation import check_float32_range, check_int, check_mode, check_video, core_threads, to_gray
+from .._validation import (
+    C_INT_MAX,
+    C_INT_MIN,
+    check_float32_range,
+    check_int,
+    check_mode,
+    check_video,
+    core_threads,
+    to_gray,
+)
 from ._batch import clip_items
 
 __all__ = ["lbp_top", "lbp_top_batch", "uniform_mapping"]
@@ -218,18 +227,22 @@ def lbp_top_batch(
 
 
 def _ints(value: Any, n: int, name: str) -> tuple[int, ...]:
+    message = f"{name} must be an integer or a tuple of {n} integers in [{C_INT_MIN}, {C_INT_MAX}], got {value!r}"
     if isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_):
-        return (int(value),) * n
+        return (_c_int(value, name, message),) * n
     try:
         vals = tuple(value)
     except TypeError:
-        raise ValueError(f"{name} must be an integer or a tuple of {n} integers, got {value!r}") from None
+        raise ValueError(message) from None
     if len(vals) != n:
-        raise ValueError(f"{name} must be an integer or a tuple of {n} integers, got {value!r}")
-    try:
-        return tuple(check_int(v, name) for v in vals)
-    except ValueError:
-        raise ValueError(f"{name} must be an integer or a tuple of {n} integers, got {value!r}") from None
+        raise ValueError(message)
+    return tuple(_c_int(v, name, message) for v in vals)
+
+
+def _c_int(value: Any, name: str, message: str) -> int:
+    # The C int the core's struct holds (its setter's refusal names the struct, not the argument); the core's
+    # validate then checks each value's meaning (R_X in [1, 64], ...).
+    return check_int(value, name, minimum=C_INT_MIN, maximum=C_INT_MAX, message=message)
 
 
 def _params(
@@ -253,7 +266,9 @@ def _params(
     p.radius = _ints(radius, 3, "radius")
     p.points = _ints(points, 3, "points")
     p.blocks = _ints(blocks, 2, "blocks")
-    p.time_blocks = check_int(time_blocks, "time_blocks")
+    p.time_blocks = _c_int(
+        time_blocks, "time_blocks", f"time_blocks must be an integer in [{C_INT_MIN}, {C_INT_MAX}], got {time_blocks!r}"
+    )
     try:
         p.overlap = float(overlap)
     except (TypeError, ValueError):

@@ -176,7 +176,7 @@ def tim_batch(
 
 def _params(n_frames: object, output: object) -> _core.TIMParams:
     """The C++ core's parameter struct: ``n_frames`` converted here, the rules checked by its ``validate``."""
-    nf = check_int(n_frames, "n_frames", message=f"n_frames must be an integer >= 1, got {n_frames!r}")
+    nf = check_int(n_frames, "n_frames", minimum=1, maximum=_core.TIM_MAX_FRAMES)
     if not isinstance(output, str):
         return _core.TIMParams(n_frames=nf, output=output)  # raises: the core's setter names the value
     return _struct(nf, output)

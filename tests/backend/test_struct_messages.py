@@ -37,11 +37,23 @@ def test_integers_that_do_not_fit_are_out_of_range(make, match):
 
 
 def test_out_of_range_through_the_public_functions():
+    """The public functions name their argument, not the core's struct (LBPTOPParams.blocks=..., TIMParams...)."""
     v = (np.random.default_rng(0).random((9, 40, 40)) * 255).astype(np.uint8)
-    with pytest.raises(ValueError, match=r"^LBPTOPParams.blocks=2147483648 is invalid: " + INT32):
+    span = r"in \[-2147483648, 2147483647\], got "
+    with pytest.raises(
+        ValueError, match=r"^blocks must be an integer or a tuple of 2 integers " + span + "2147483648$"
+    ):
         mefast.lbp_top(v, blocks=2**31)
-    with pytest.raises(ValueError, match=r"n_frames=2147483648 is invalid: " + INT32):
-        mefast.tim(v, 2**31)
+    with pytest.raises(ValueError, match=r"^radius must be .* 3 integers " + span + r"\(1, 1, -2147483649\)$"):
+        mefast.lbp_top(v, radius=(1, 1, -(2**31) - 1))
+    with pytest.raises(ValueError, match=r"^time_blocks must be an integer " + span + "1099511627776$"):
+        mefast.lbp_top(v, time_blocks=2**40)
+    for n in (2**31, 65537):  # the C int, then TIM's own bound (_core.TIM_MAX_FRAMES)
+        with pytest.raises(ValueError, match=rf"^n_frames must be an integer in \[1, 65536\], got {n}$"):
+            mefast.tim(v, n)
+    assert (
+        mefast.lbp_top(v, radius=(1, 1, 2), time_blocks=np.int64(1)).shape == mefast.lbp_top(v, radius=(1, 1, 2)).shape
+    )
 
 
 @pytest.mark.parametrize(

@@ -186,7 +186,7 @@ def test_weights_of_a_long_clip_are_built_without_the_gil(backend, longest_pytho
         (np.zeros((5, 4)), 3, {}, r"video must have shape \(T, H, W\)"),
         (np.zeros((5, 4, 4, 2)), 3, {}, r"video must have shape"),
         (np.zeros((0, 4, 4)), 3, {}, r"at least 1 frames"),
-        (np.zeros((5, 4, 4)), 0, {}, r"n_frames must be an integer >= 1, got 0"),
+        (np.zeros((5, 4, 4)), 0, {}, r"n_frames must be an integer in \[1, 65536\], got 0"),
         (np.zeros((5, 4, 4)), -2, {}, r"n_frames.*-2"),
         (np.zeros((5, 4, 4)), 2.5, {}, r"n_frames.*2.5"),
         (np.zeros((5, 4, 4)), True, {}, r"n_frames.*True"),
@@ -253,7 +253,7 @@ def test_frame_axis_beyond_int_is_rejected_not_truncated(backend):
 def test_frame_counts_are_checked_before_allocating(backend):
     """Counts over the supported maximum are refused before the weight matrix or output is allocated, by every
     backend (the CUDA path once allocated them first and had no frame-count guard)."""
-    with pytest.raises(ValueError, match=r"1 to 65536 input and output frames.*n_frames=100000"):
+    with pytest.raises(ValueError, match=r"n_frames must be an integer in \[1, 65536\], got 100000"):
         mefast.tim(np.zeros((2, 100, 100), np.float32), 100_000, device=backend)  # the output alone would be 4 GB
     run = kernels(backend)
     # The kernels check the struct and the frame count themselves, before any allocation.
