@@ -370,3 +370,22 @@ def test_train_config_refuses_bad_patience_and_workers():
         TrainConfig(early_stopping=True, patience=0)
     with pytest.raises(ValueError, match="num_workers must be >= 0"):
         TrainConfig(num_workers=-1)
+
+
+def test_a_loss_equal_to_the_threshold_is_flagged_every_time():
+    """Eq. 2's clean set is the losses *below* mean + alpha * std. Two losses with the population std and
+    alpha = 1 (ltm-mefast, ilc-mefast) put the larger one on the threshold exactly; a strict float32 test
+    flagged it in 23 of 1,000 random pairs (review script s6c_tie.py), by rounding."""
+    rng = np.random.default_rng(0)
+    pairs = torch.tensor(rng.uniform(0, 5, (1000, 2)), dtype=torch.float32)
+    flagged = torch.stack([flag_high_loss(p, 1.0, unbiased=False) for p in pairs])
+    larger = pairs.argmax(dim=1)
+    assert bool(flagged[torch.arange(1000), larger].all()) and int(flagged.sum()) == 1000
+    loss, _ = LTM(alpha=1.0, unbiased=False, reduction="kept").step(
+        torch.tensor([[2.0, 0.0], [0.0, 2.0]]), torch.tensor([0, 0]), 0, multilabel=False
+    )
+    assert loss.item() == pytest.approx(
+        per_sample_loss(torch.tensor([[2.0, 0.0]]), torch.tensor([0]), multilabel=False).item()
+    )
+    # equal losses (std 0): none stands out, none is flagged (flagging all would leave LTM nothing to average)
+    assert not flag_high_loss(torch.full((4,), 0.7), 0.0).any()
