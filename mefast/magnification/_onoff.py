@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Literal, NamedTuple
+import numbers
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -11,7 +12,10 @@ from numpy.typing import ArrayLike, NDArray
 from ..errors import ShapeError
 from ._evm import _as_frame
 
-__all__ = ["OnOffApex", "on_off_apex", "flow_magnitude_image"]
+if TYPE_CHECKING:
+    from ..flow import TVL1Params
+
+__all__ = ["OnOffApex", "flow_magnitude_image", "on_off_apex", "on_off_target_for"]
 
 
 class OnOffApex(NamedTuple):
@@ -43,42 +47,154 @@ def flow_magnitude_image(flow: ArrayLike) -> NDArray[np.float32]:
     return mag.astype(np.float32)
 
 
+#: The magnifiers of :func:`on_off_apex` and the :func:`~mefast.magnification.magnify_pair` method each calls.
+#: ``"lbmm"`` is the spec's name of the learned model (Oh et al. 2018), ``"learned"`` mefast's (both work).
+_MAGNIFIERS = {"evm_pair": "eulerian-2frame", "lagrangian": "lagrangian", "lbmm": "learned", "learned": "learned"}
+
+
+def on_off_target_for(dataset: str) -> Literal["apex", "amplified"]:
+    """The frame that On-A/Off-A flow into for a corpus: the dual-branch paper's choice (Ruan et al. 2022, 4.3).
+
+    The amplified frame for SAMM (any name starting with ``samm``, case-insensitive: ``"SAMM"``, ``"samm_lv"``,
+    ``"SAMM-LV"``), the apex for every other corpus. The rule of ``on_off_target="auto"`` in
+    ``mefast preprocess`` (:func:`mefast.pipeline._magnify_features.on_off_target_of`).
+
+    Parameters
+    ----------
+    dataset : str
+        The corpus's name.
+
+    Returns
+    -------
+    {"apex", "amplified"}
+        The target frame.
+
+    Raises
+    ------
+    ValueError
+        ``dataset`` is not a string.
+    """
+    if not isinstance(dataset, str):
+        raise ValueError(f"dataset must be a corpus name (a str such as 'samm' or 'casme2'), got {dataset!r}")
+    return "amplified" if dataset.lower().startswith("samm") else "apex"
+
+
+def _flow_params(flow: object, scale_step: object) -> Any:
+    """The TV-L1 parameters of :func:`on_off_apex`.
+
+    A preset (as many levels as the frames allow) or the given parameters, with ``scale_step`` where not None.
+    """
+    from ..flow import TVL1_PRESETS, TVL1Params
+
+    if scale_step is not None and (
+        isinstance(scale_step, bool | np.bool_)
+        or not isinstance(scale_step, numbers.Real)
+        or not 0.0 < float(scale_step) < 1.0
+    ):
+        raise ValueError(f"scale_step must be a number in (0, 1) or None, got {scale_step!r}")
+    known = ", ".join(map(repr, sorted(TVL1_PRESETS)))
+    if isinstance(flow, str):
+        if flow not in TVL1_PRESETS:
+            raise ValueError(f"flow must be a TV-L1 preset name ({known}) or a TVL1Params, got {flow!r}")
+        params = dataclasses.replace(TVL1_PRESETS[flow], adapt_scales=True)
+    elif isinstance(flow, TVL1Params):
+        params = flow
+    else:
+        raise TypeError(f"flow must be a TV-L1 preset name ({known}) or a TVL1Params, got {type(flow).__name__}")
+    if scale_step is not None:
+        params = dataclasses.replace(params, scale_step=float(scale_step))
+    return params
+
+
 def on_off_apex(
     onset: ArrayLike,
     apex: ArrayLike,
     offset: ArrayLike,
     *,
-    target: Literal["apex", "amplified"] = "apex",
+    target: Literal["auto", "apex", "amplified"] = "apex",
     amplification: float = 6.0,
-    magnifier: Literal["evm_pair", "lagrangian", "learned"] = "evm_pair",
-    scale_step: float = 0.5,
+    magnifier: Literal["evm_pair", "lagrangian", "lbmm", "learned"] = "evm_pair",
+    flow: TVL1Params | str = "opencv",
+    scale_step: float | None = 0.5,
     normalize: Literal["reference"] | None = None,
+    dataset: str | None = None,
     weights: Any = None,
 ) -> OnOffApex:
     """Compute the dual-branch inputs: amplified frame, On-A = flow(onset -> target), Off-A = flow(offset -> target).
 
-    ``target="apex"`` is what the paper's code does for CASME II, ``"amplified"`` for SAMM. Flows: TV-L1 with
-    OpenCV's parameters and ``scale_step`` 0.5 (the reference code), on BT.601 grey. ``amplification`` multiplies
-    the motion (the learned model's convention; the Eulerian/Lagrangian ``alpha`` is ``amplification - 1``).
-    ``magnifier="learned"`` needs ``weights`` (the paper uses the learned model; ``evm_pair`` needs none).
-    ``normalize="reference"``: flow images as :func:`flow_magnitude_image`; otherwise raw magnitudes in pixels.
+    The inputs of Ruan et al. (ACM MM 2022) as their code makes them: the apex magnified against the onset, and
+    the TV-L1 flows from the onset and from the offset into the target frame, on BT.601 grey.
+
+    Parameters
+    ----------
+    onset, apex, offset : array_like of shape (H, W) or (H, W, 3)
+        One shape; uint8 (0-255) or float in [0, 1] (the Eulerian functions' checks).
+    target : {"apex", "amplified", "auto"}
+        The frame the flows go into: the apex (the paper's code for CASME II), the amplified frame (its choice for
+        SAMM), or ``"auto"``: chosen by ``dataset`` (:func:`on_off_target_for`: the amplified frame for SAMM, the
+        apex elsewhere), which ``"auto"`` needs. The default stays ``"apex"`` (the spec's is ``"auto"``): a pair
+        of frames does not say which corpus it comes from, and a default that needs ``dataset`` would refuse every
+        call without it.
+    amplification : float
+        Motion ``delta`` comes out as ``amplification * delta`` (the learned model's convention; the Eulerian and
+        Lagrangian ``alpha`` is ``amplification - 1``). The paper uses 6.
+    magnifier : {"evm_pair", "lagrangian", "lbmm", "learned"}
+        :func:`~mefast.magnification.evm_pair` (the default: it needs no weights),
+        :func:`~mefast.magnification.lagrangian`, or the learned model of Oh et al. 2018 that the paper uses:
+        ``"lbmm"`` (the spec's name) and ``"learned"`` are the same and need ``weights``.
+    flow : TVL1Params or str
+        TV-L1 parameters or a preset name of :data:`mefast.flow.TVL1_PRESETS`. A name is the preset with as many
+        pyramid levels as the frames allow; ``"opencv"`` (the default) is OpenCV ``DualTVL1``'s parameters, which
+        the paper's code uses. A ``TVL1Params`` is used as given.
+    scale_step : float or None
+        Pyramid scale step that replaces ``flow``'s own; 0.5 (the default) is the paper code's ``scaleStep``.
+        None keeps the preset's or the parameters' own.
+    normalize : {None, "reference"}
+        None: raw flow magnitudes in pixels. ``"reference"``: the paper code's flow images in float
+        (:func:`flow_magnitude_image`).
+    dataset : str, optional
+        The frames' corpus (``"samm"``, ``"casme2"``...), read by ``target="auto"`` only.
+    weights : optional
+        The learned model's weights (a file or an ``LBMM`` module) for ``magnifier="lbmm"``/``"learned"``.
+
+    Returns
+    -------
+    OnOffApex
+        ``amplified`` (grey, [0, 1]), ``on_a`` and ``off_a`` (float32 pixels, or [0, 1] with ``normalize``).
+
+    Raises
+    ------
+    ShapeError
+        Frames of different shapes, or not frames.
+    ValueError
+        An unknown ``target``, ``magnifier``, ``normalize`` or ``flow`` preset name; ``target="auto"`` without
+        ``dataset``; ``scale_step`` outside (0, 1); the learned model without ``weights``.
+    TypeError
+        ``flow`` is neither a preset name nor a ``TVL1Params``.
     """
-    from ..flow import TVL1_PRESETS, tvl1
+    from ..flow import tvl1
     from . import magnify_pair
 
     a, b, c = _grey01(onset, "onset"), _grey01(apex, "apex"), _grey01(offset, "offset")
     if not (a.shape == b.shape == c.shape):
         raise ShapeError(f"onset, apex and offset must have one shape, got {a.shape}, {b.shape}, {c.shape}")
-    if target not in ("apex", "amplified"):
-        raise ValueError(f"target must be 'apex' or 'amplified', got {target!r}")
+    if target not in ("auto", "apex", "amplified"):
+        raise ValueError(f"target must be 'auto', 'apex' or 'amplified', got {target!r}")
+    if target == "auto":
+        if dataset is None:
+            raise ValueError(
+                "target='auto' chooses by the corpus: give dataset= (e.g. 'samm' for the amplified frame, 'casme2' "
+                "for the apex), or target='apex' or 'amplified'"
+            )
+        target = on_off_target_for(dataset)
     if normalize not in (None, "reference"):
         raise ValueError(f"normalize must be None or 'reference', got {normalize!r}")
-    opts: dict[str, Any] = {"weights": weights} if magnifier == "learned" else {}
-    method = {"evm_pair": "eulerian-2frame", "lagrangian": "lagrangian", "learned": "learned"}.get(magnifier)
+    method = _MAGNIFIERS.get(magnifier) if isinstance(magnifier, str) else None
     if method is None:
-        raise ValueError(f"magnifier must be 'evm_pair', 'lagrangian' or 'learned', got {magnifier!r}")
+        raise ValueError(f"magnifier must be 'evm_pair', 'lagrangian', 'lbmm' or 'learned', got {magnifier!r}")
+    params = _flow_params(flow, scale_step)
+    opts: dict[str, Any] = {"weights": weights} if method == "learned" else {}
     amplified = np.clip(magnify_pair(a, b, float(amplification) - 1.0, method, **opts), 0.0, 1.0).astype(np.float32)
-    params = dataclasses.replace(TVL1_PRESETS["opencv"], scale_step=scale_step, adapt_scales=True)
     tgt = b if target == "apex" else amplified
     on = tvl1(a, tgt, params=params)
     off = tvl1(c, tgt, params=params)
