@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import Any, Literal
 
 from ._common import fail
@@ -78,7 +79,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "tim (default), dmdsp sparse sampling, uniform, onset_apex or apex",
     )
     p.add_argument("--magnify-alpha", type=float, help="alpha of the magnification features (default 5: motion x 6)")
-    p.add_argument("--magnify-method", choices=("eulerian-2frame", "lagrangian"), help="their two-frame method")
+    p.add_argument(
+        "--magnify-method",
+        choices=("eulerian-2frame", "lagrangian", "learned"),
+        help="their two-frame method (default eulerian-2frame; learned: the learning-based magnification network, "
+        "the dual-branch paper's, with --magnify-weights)",
+    )
+    p.add_argument(
+        "--magnify-weights",
+        type=Path,
+        metavar="FILE",
+        help="weights of --magnify-method learned (.npz, .safetensors, a torch state dict or a TF checkpoint "
+        "folder; nothing is downloaded)",
+    )
     p.add_argument(
         "--on-off-target",
         choices=("apex", "amplified", "auto"),
@@ -232,6 +245,15 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if os.path.isfile(args.out):  # a local file: the store layer would call it a store to overwrite
         return fail("preprocess", f"--out {args.out} is a file, not a store")
+    if (args.magnify_method == "learned") != (args.magnify_weights is not None):
+        return fail(
+            "preprocess",
+            "--magnify-method learned needs --magnify-weights FILE"
+            if args.magnify_weights is None
+            else f"--magnify-weights is for --magnify-method learned, got --magnify-method {args.magnify_method}",
+        )
+    if args.magnify_weights is not None and not args.magnify_weights.exists():
+        return fail("preprocess", f"--magnify-weights {args.magnify_weights}: no such file or folder")
     try:
         dataset = load_corpus(args.corpus, args.root, args.annotations, frame_range=args.frame_range)
     except _UsageError as exc:
@@ -243,7 +265,12 @@ def run(args: argparse.Namespace) -> int:
         opts["crop_size"] = args.crop_size
     if args.frame_selection:
         opts["frame_selection"] = args.frame_selection
-    magnify = {"alpha": args.magnify_alpha, "method": args.magnify_method, "on_off_target": args.on_off_target}
+    magnify: dict[str, Any] = {
+        "alpha": args.magnify_alpha,
+        "method": args.magnify_method,
+        "on_off_target": args.on_off_target,
+        "method_options": None if args.magnify_weights is None else {"weights": str(args.magnify_weights)},
+    }
     if any(v is not None for v in magnify.values()):
         opts["magnify"] = {k: v for k, v in magnify.items() if v is not None}
     kwargs: dict[str, Any] = {}
