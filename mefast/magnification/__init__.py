@@ -66,6 +66,10 @@ def magnify(
 ) -> np.ndarray:
     """Magnify the motion in a video by ``alpha``; the result has the input's shape and dtype.
 
+    One exception: ``eulerian`` with ``compat="reference"`` and ``temporal="butter"`` (or ``"ideal"`` with
+    ``pyramid="gaussian"``) returns the first T - 10 frames, as the reference code's scripts write them
+    (:func:`evm`'s ``compat``).
+
     Parameters
     ----------
     video : array_like of shape (T, H, W) or (T, H, W, 3)

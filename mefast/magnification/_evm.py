@@ -249,6 +249,18 @@ def _ideal_band(coeffs: NDArray[np.float32], fs: float, fl: float, fh: float, co
     return np.ascontiguousarray(scipy.fft.irfft(spec, n=t, axis=0, workers=-1), dtype=np.float32)
 
 
+#: Frames at the end of the clip that [M]'s ``butter`` and Gaussian ``ideal`` scripts never read
+#: (``endIndex = len - 10``); ``compat="reference"`` drops them too.
+_REFERENCE_TAIL = 10
+
+
+def _stops_early(opts: dict[str, Any]) -> bool:
+    """Whether :func:`evm` with these (checked) options is one of [M]'s scripts that stop at frame T - 10."""
+    if opts["compat"] != "reference":
+        return False
+    return opts["temporal"] == "butter" or (opts["temporal"] == "ideal" and opts["pyramid"] == "gaussian")
+
+
 def evm(
     video: ArrayLike,
     fs: float = 30.0,
@@ -316,8 +328,15 @@ def evm(
     clip : bool
         Clip the output to [0, 1] (uint8 output always saturates).
     compat : {"paper", "reference"}
-        ``reference`` keeps the reference code's quirks: ``ideal`` with in-band gain 1/2 and ``butter`` with
-        cutoffs at half the given frequencies (MATLAB ``butter(1, f / fs)``).
+        ``reference`` keeps the reference code's three quirks: ``ideal`` with in-band gain 1/2, ``butter`` with
+        cutoffs at half the given frequencies (MATLAB ``butter(1, f / fs)``), and the end of the clip: its
+        ``butter`` and Gaussian ``ideal`` scripts (``amplify_spatial_lpyr_temporal_butter``,
+        ``amplify_spatial_Gdown_temporal_ideal``) read frames 1 .. T - 10 only (``endIndex = len - 10``) and
+        write those T - 10 frames, so ``temporal="butter"`` (any pyramid) and ``temporal="ideal"`` with
+        ``pyramid="gaussian"`` return the first T - 10 frames, magnified as those scripts do: the ``ideal``
+        FFT runs over the T - 10 frames (its bins are ``k fs / (T - 10)``), and ``butter``, being causal, gives
+        the first T - 10 frames of the paper mode's recursion with the halved cutoffs. Such a video needs at least
+        11 frames. The last 10 frames are dropped, not returned unmagnified, as in the script's output file.
     preset : str, optional
         A name in :data:`EVM_PRESETS`; its settings (``fs`` included where its source gives one) replace the
         corresponding keywords. To override some of them, use ``mefast.magnify(video, alpha, preset=...,
@@ -328,7 +347,8 @@ def evm(
     Returns
     -------
     ndarray
-        The magnified video, same shape and dtype (float64 input is computed in float32).
+        The magnified video, same shape and dtype (float64 input is computed in float32); with
+        ``compat="reference"``, ``butter`` or Gaussian ``ideal``: T - 10 frames (see ``compat``).
 
     Examples
     --------
@@ -350,6 +370,14 @@ def evm(
     arr, dtype = _as_video(video, "video")
     t, h, w = arr.shape[:3]
     p = _params(h, w, **opts)
+    if _stops_early(opts):
+        if t <= _REFERENCE_TAIL:
+            raise ValueError(
+                f"compat='reference' with temporal={opts['temporal']!r} (pyramid={opts['pyramid']!r}) stops "
+                f"{_REFERENCE_TAIL} frames before the end, as the reference code's script does: the video needs at "
+                f"least {_REFERENCE_TAIL + 1} frames, got {t}"
+            )
+        arr = arr[: t - _REFERENCE_TAIL]  # [M] reads, filters and writes frames 1 .. len - 10 only
     nt = core_threads(n_threads)
     if p.temporal == "external":
         coeffs = _core.evm_decompose(arr, p, nt)
