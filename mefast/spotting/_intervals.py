@@ -52,6 +52,12 @@ def _shift(x: NDArray, d: int) -> NDArray[np.float64]:
     return y
 
 
+def _runs(mask: NDArray[np.bool_]) -> NDArray[np.int64]:
+    """``(n, 2)`` half-open ``[start, stop)`` of the runs of True in a 1-D mask, in order."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    return edges.reshape(-1, 2).astype(np.int64)
+
+
 def _contrast(f: NDArray[np.float64], k: int) -> NDArray[np.float64]:
     c = f - 0.5 * (_shift(f, -k) + _shift(f, k))
     return np.nan_to_num(np.maximum(c, 0.0), nan=0.0)
@@ -132,7 +138,9 @@ def peaks_to_intervals(
     signed : bool
         The score may be negative (a regressor's output, SOFTNet's): the peaks are
         ``find_peaks(c, height=T, distance=distance)`` as spec 5b and SOFTNet's code write it, whatever the
-        score's sign (a peak on the first or last frame is not one). Otherwise (the non-negative contrast
+        score's sign (a peak on the first or last frame is not one). NaN marks frames without a score: they
+        are left out of ``T``, and each run of scored frames is searched alone (its first and last frames are
+        not peaks; ``distance`` holds within a run). Otherwise (the non-negative contrast
         scores of ``"fd"``, ``"mdmd"``, ``"strain"``) a score that is nowhere positive has no peaks, the
         threshold is at least 1e-12, and a peak on the first or last frame counts.
     """
@@ -156,8 +164,11 @@ def peaks_to_intervals(
         finite = np.isfinite(c)
         if not finite.any():
             return np.zeros((0, 3))
-        c = np.where(finite, c, c[finite].min())  # a frame without a score is never a peak
-        peaks, _ = find_peaks(c, height=threshold(c, p), distance=dist)
+        t = threshold(c[finite], p)
+        # Frames without a score (NaN) are no part of the score: each run of scored frames is searched alone,
+        # as find_peaks searches SOFTNet's cropped array (its first and last frames are not peaks).
+        found = [a + find_peaks(c[a:b], height=t, distance=dist)[0] for a, b in _runs(finite)]
+        peaks = np.concatenate(found).astype(np.int64)
     else:
         c = np.nan_to_num(c, nan=0.0)
         if c.size == 0 or not np.any(c > 0):

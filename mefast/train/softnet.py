@@ -9,7 +9,10 @@ Network (314,817 weights, as the paper): one 5x5 "same" convolution per channel 
 3x3 max pooling (stride 3), concatenation (16 x 14 x 14), 2x2 max pooling, dense 784 -> 400 ReLU -> 1.
 Training: SGD lr 5e-4, batch 12, 10 epochs (the paper's), leave-one-subject-out.
 Spotting: scores smoothed as ``s_j = mean(s_{j-k} .. s_{j+k-1})``, threshold ``T = mean + p (max - mean)`` with
-``p = 0.55``, ``find_peaks(height=T, distance=k)``, intervals ``[j - k, j + k]``.
+``p = 0.55``, ``find_peaks(height=T, distance=k)``, intervals ``[j - k, j + k]``. Only complete windows are
+smoothed, as SOFTNet's code keeps them (``agg[k:-k]``): the last ``k`` frames of a video have no input pair and
+so no score (NaN in :func:`predict_scores`), and neither they nor the cut windows at the ends enter ``T`` or the
+peak search.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
+from .._validation import check_int
 from ..spotting._intervals import peaks_to_intervals
 
 __all__ = [
@@ -115,10 +119,25 @@ def _train(x: NDArray[np.float32], y: NDArray[np.float32], cfg: SoftnetConfig) -
 
 @torch.no_grad()
 def predict_scores(model: SOFTNet, x: NDArray) -> NDArray[np.float64]:
-    """Scores of every frame (0 where the input is NaN: the last k frames)."""
+    """Score of every frame; NaN for the frames without an input.
+
+    Parameters
+    ----------
+    model : SOFTNet
+    x : ndarray of shape (T, 3, 42, 42)
+        SOFTNet inputs of a video (``softnet{k}``); frames whose input holds NaN have none (the last ``k``
+        frames, whose partner ``t + k`` lies past the end).
+
+    Returns
+    -------
+    scores : ndarray of shape (T,), float64
+        The regressed score of each frame, NaN where there is no input: such frames have no score and
+        :func:`softnet_intervals` leaves them out (a 0 there would be a made-up score that enters the threshold
+        and the peak search).
+    """
     x = np.asarray(x, np.float32)
     ok = np.isfinite(x).all(axis=(1, 2, 3))
-    out = np.zeros(len(x))
+    out = np.full(len(x), np.nan)
     if ok.any():
         xs = torch.from_numpy(np.ascontiguousarray(x[ok]))
         out[ok] = torch.cat([model(xs[i : i + 512]) for i in range(0, len(xs), 512)]).numpy()
@@ -126,19 +145,60 @@ def predict_scores(model: SOFTNet, x: NDArray) -> NDArray[np.float64]:
 
 
 def smooth_scores(s: NDArray, k: int) -> NDArray[np.float64]:
-    """``s_j = mean(s_{j-k} .. s_{j+k-1})`` (windows cut at the ends)."""
+    """SOFTNet's score aggregation ``s_j = mean(s_{j-k} .. s_{j+k-1})`` on complete windows only.
+
+    Parameters
+    ----------
+    s : ndarray of shape (T,)
+        Per-frame scores, NaN where a frame has none (:func:`predict_scores`).
+    k : int
+        Half window, at least 1.
+
+    Returns
+    -------
+    smoothed : ndarray of shape (T,), float64
+        ``s_j`` where every frame of the interval ``[j - k, j + k]`` has a score, NaN elsewhere. For a video
+        whose ``n`` first frames have scores that is ``k <= j <= n - k - 1``: exactly the values SOFTNet's code
+        keeps (``agg[k:-k]`` of its ``n`` scores), so the last complete window ``j = n - k``, whose interval would
+        end on a frame without a score, is left out as there.
+    """
     s = np.asarray(s, np.float64)
-    c = np.concatenate([[0.0], np.cumsum(s)])
-    j = np.arange(len(s))
-    lo, hi = np.clip(j - k, 0, len(s)), np.clip(j + k, 0, len(s))
-    return (c[hi] - c[lo]) / np.maximum(hi - lo, 1)
+    if s.ndim != 1:
+        raise ValueError(f"s must be a 1-D score (one value per frame), got shape {s.shape}")
+    k = check_int(k, "k", minimum=1)
+    n = len(s)
+    out = np.full(n, np.nan)
+    if n < 2 * k + 1:
+        return out
+    finite = np.isfinite(s)
+    c = np.concatenate([[0.0], np.cumsum(np.where(finite, s, 0.0))])
+    m = np.concatenate([[0], np.cumsum(~finite)])
+    j = np.arange(k, n - k)
+    whole = m[j + k + 1] - m[j - k] == 0  # frames j-k .. j+k all scored
+    out[j[whole]] = (c[j[whole] + k] - c[j[whole] - k]) / (2 * k)
+    return out
 
 
 def softnet_intervals(scores: NDArray, k: int, p: float = 0.55) -> NDArray[np.float64]:
-    """Spotted ``(onset, offset, score)`` rows from raw per-frame scores.
+    """Spotted ``(onset, offset, score)`` rows from raw per-frame scores (spec 5b).
 
-    The smoothed scores' peaks over ``T = mean + p (max - mean)`` at least ``k`` apart, whatever their sign (the
-    regressor's last layer is linear: a recording's scores may all be negative).
+    Parameters
+    ----------
+    scores : ndarray of shape (T,)
+        Per-frame scores, NaN for frames without one (:func:`predict_scores`); the scores of the frames that
+        have an input alone (SOFTNet's ``T - k`` values) give the same rows.
+    k : int
+        Half window.
+    p : float
+        Threshold position in [0, 1].
+
+    Returns
+    -------
+    intervals : ndarray of shape (n, 3), float64
+        ``[j - k, j + k]`` and the smoothed score of each peak ``j`` of :func:`smooth_scores` over
+        ``T = mean + p (max - mean)`` (both over the complete windows only), at least ``k`` apart, whatever the
+        scores' sign (the regressor's last layer is linear: a recording's scores may all be negative); the ends
+        of the complete windows are not peaks, as in SOFTNet's ``find_peaks`` on ``agg[k:-k]``.
     """
     return peaks_to_intervals(smooth_scores(scores, k), k, p=p, signed=True)
 
