@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -180,6 +181,13 @@ class PreprocessOptions:
             params = getattr(self, name)
             preset = next((k for k, v in TVL1_PRESETS.items() if v == params), None)
             d[name] = {"preset": preset, **dataclasses.asdict(params)}
+        weights = self.magnify.get("method_options", {}).get("weights")
+        if isinstance(weights, str | os.PathLike) and os.path.exists(weights):
+            # A path names the file, not the network: its digest makes a resume with other weights at the same
+            # path a change of parameters (refused) instead of a store whose samples mix two networks.
+            from ._provenance import weights_sha256
+
+            d["magnify"] = {**d["magnify"], "weights_sha256": weights_sha256(weights)}
         return d
 
 

@@ -29,6 +29,17 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def weights_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a weights file, or of a checkpoint folder's files (relative names and contents, sorted)."""
+    p = Path(path)
+    if not p.is_dir():
+        return _sha256(p)
+    h = hashlib.sha256()
+    for f in sorted(q for q in p.rglob("*") if q.is_file()):
+        h.update(f.relative_to(p).as_posix().encode() + b"\0" + _sha256(f).encode())
+    return h.hexdigest()
+
+
 def _versions() -> dict[str, str]:
     import cv2
     import numba

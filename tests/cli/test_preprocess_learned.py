@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
 
@@ -39,7 +41,11 @@ def test_learned_magnifier_from_the_command_line(samm, weights, tmp_path, capsys
     assert main([*args, "--out", str(tmp_path / "e.zarr")]) == 0
     learned, eulerian = MEStore.open(tmp_path / "l.zarr"), MEStore.open(tmp_path / "e.zarr")
     recorded = learned.attrs["parameters"]["options"]["magnify"]
-    assert learned.done.all() and recorded == {"method": "learned", "method_options": {"weights": str(weights)}}
+    assert learned.done.all() and recorded == {
+        "method": "learned",
+        "method_options": {"weights": str(weights)},
+        "weights_sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
+    }
     a, b = learned.read("amplified", slice(None)), eulerian.read("amplified", slice(None))
     assert a.shape == b.shape and np.isfinite(a).all() and not np.allclose(a, b)  # another magnifier ran
 
@@ -76,3 +82,22 @@ def test_learned_magnifier_arguments_are_checked_first(samm, tmp_path, capsys, e
     out = tmp_path / "x.zarr"
     rc = main(["preprocess", "samm", "--root", str(root), "--annotations", str(ann), "--out", str(out), *extra, *FAST])
     assert rc == 2 and message in capsys.readouterr().err and not out.exists()
+
+
+def test_other_weights_at_the_same_path_are_another_setting(samm, tmp_path, capsys):
+    """The store records the weights' SHA-256, not only their path: a resume after the file was replaced by
+    another network is refused (its samples would mix two magnifiers), and nothing stored is touched."""
+    root, ann = samm
+    path, out = tmp_path / "w.pt", tmp_path / "s.zarr"
+    torch.manual_seed(1)
+    torch.save(LBMM().state_dict(), path)
+    args = ["preprocess", "samm", "--root", str(root), "--annotations", str(ann), "--out", str(out), "--features",
+            "amplified", "--magnify-method", "learned", "--magnify-weights", str(path), *FAST]  # fmt: skip
+    assert main(args) == 0
+    before = MEStore.open(out).read("amplified", slice(None))
+    assert main(args) == 0 and "(0 computed, 2 already done" in capsys.readouterr().out  # same file: resumes
+    torch.manual_seed(2)
+    torch.save(LBMM().state_dict(), path)
+    assert main(args) != 0
+    assert "options.magnify.weights_sha256" in capsys.readouterr().err
+    np.testing.assert_array_equal(MEStore.open(out).read("amplified", slice(None)), before)
