@@ -15,7 +15,8 @@ Matching rules (``rule=``):
 ``"strs_reference"``
     The STRS-Metric script's loop: ground truths in order, every prediction tried (no break), a ground truth is
     matched by the first prediction reaching the threshold, and one prediction may take two ground truths;
-    predictions that matched nothing are false positives.
+    predictions that matched nothing are false positives. In :func:`strs` it also visits only the script's
+    videos: those with ground truth, of the subjects with predictions.
 ``"megc2020_log"``
     The MEGC2020 baseline's log: a prediction is a TP when any ground truth reaches the threshold (the same
     ground truth may be counted twice); FN = number of ground truths - TP, floored at 0.
@@ -366,6 +367,11 @@ def strs(
         pairs whose annotated emotion is one of them are scored for recognition (spec 5d; MEGC's STR task
         leaves "others" out this way); every pair counts for spotting.
     rule : str
+        See :func:`match_intervals`. Under ``"strs_reference"`` the videos visited are also the STRS-Metric
+        script's (spec 5d, compat only): only the subjects with predictions and, of those, the videos with
+        ground truth, so a prediction in a video without annotations is no false positive and the annotations
+        of a subject without predictions are no false negatives (without a ``subject`` column: the videos with
+        ground truth, when there is any prediction). The other rules count every video (spec 7).
 
     Returns
     -------
@@ -393,7 +399,17 @@ def strs(
     pred_e: list[str] = []
     by_p = {k: d for k, d in p.groupby(keys, sort=False, dropna=False)} if len(p) else {}
     by_g = {k: d for k, d in g.groupby(keys, sort=False, dropna=False)} if len(g) else {}
-    for v in sorted(set(by_p) | set(by_g), key=lambda k: tuple(map(str, k))):
+    if rule == "strs_reference":
+        # [Q] loops over the predictions' subjects, then over the videos of that subject's ground truth: a video
+        # without ground truth and a subject without predictions are never visited (compat only, spec 5d).
+        if keys[0] == "subject":
+            with_pred = {k[0] for k in by_p}
+            visit = {v for v in by_g if v[0] in with_pred}
+        else:  # no subjects: one, visited when it has a prediction
+            visit = set(by_g) if by_p else set()
+    else:
+        visit = set(by_p) | set(by_g)
+    for v in sorted(visit, key=lambda k: tuple(map(str, k))):
         pv = by_p.get(v, p.iloc[:0])
         gv = by_g.get(v, g.iloc[:0])
         cols = ["onset", "offset", "score"] if "score" in pv.columns else ["onset", "offset"]
