@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -95,6 +95,12 @@ def spot(
     intervals : ndarray of shape (n, 3), float64
         Rows ``(onset, offset, score)``, 0-based inclusive frames, in time order.
 
+    Raises
+    ------
+    ShapeError
+        Frames that are not ``(H, W)`` or ``(H, W, 3)``, or a video of fewer than ``2k + 1`` frames (one window
+        ``[t - k, t + k]``), whether an array or an iterable (counted once read: the same message).
+
     Examples
     --------
     >>> import numpy as np, mefast
@@ -113,13 +119,43 @@ def spot(
     elif int(k) < 1:
         raise ValueError(f"k must be a positive number of frames, got {k}")
     k = int(k)
-    frames: Any = video
     if isinstance(video, np.ndarray) or (not hasattr(video, "__next__") and not isinstance(video, Iterable)):
         arr = np.asarray(video)
         if arr.ndim not in (3, 4) or (arr.ndim == 4 and arr.shape[-1] != 3):
             raise ShapeError(f"video must be (T, H, W) or (T, H, W, 3), got shape {arr.shape}")
-        if len(arr) < 2 * k + 1:
-            raise ShapeError(f"video has {len(arr)} frames; spotting with k={k} needs at least {2 * k + 1}")
-        frames = arr
-    feats = long_video_features(frames, _feature_options(method, k, **options), landmarks=landmarks)
+        _check_length(len(arr), k)
+        feats = long_video_features(arr, _feature_options(method, k, **options), landmarks=landmarks)
+    else:
+        # Frames read lazily: their number is known once they are read, so it is checked after the pass (which
+        # holds a bounded number of them) with the array's message; an empty iterable has no frames either.
+        counted = _Counted(cast(Iterable[ArrayLike], video))
+        try:
+            feats = long_video_features(counted, _feature_options(method, k, **options), landmarks=landmarks)
+        except ShapeError:  # "the video has no frames" is the length check's to tell, below
+            if counted.n:
+                raise
+            feats = {}
+        _check_length(counted.n, k)
     return spot_features(feats, method=method, k=k, p=p, model=model)
+
+
+def _check_length(n: int, k: int) -> None:
+    """Refuse a video too short for one window ``[t - k, t + k]``."""
+    if n < 2 * k + 1:
+        raise ShapeError(f"video has {n} frames; spotting with k={k} needs at least {2 * k + 1}")
+
+
+class _Counted:
+    """An iterator over ``frames`` that counts the frames it has given."""
+
+    def __init__(self, frames: Iterable[ArrayLike]) -> None:
+        self._it = iter(frames)
+        self.n = 0
+
+    def __iter__(self) -> _Counted:
+        return self
+
+    def __next__(self) -> ArrayLike:
+        frame = next(self._it)
+        self.n += 1
+        return frame
