@@ -114,7 +114,9 @@ def on_off_target_of(target: str, corpus: str | None) -> str:
         return target
     if corpus is None:
         raise ValueError("on_off_target='auto' chooses by the sample's corpus, and none was given")
-    return "amplified" if str(corpus).lower().startswith("samm") else "apex"
+    from ..magnification._onoff import on_off_target_for
+
+    return on_off_target_for(str(corpus))
 
 
 def flow_pair(apex: int, n_frames: int, substitute: bool = True) -> tuple[int, int, int]:
@@ -128,10 +130,10 @@ def flow_pair(apex: int, n_frames: int, substitute: bool = True) -> tuple[int, i
 
 
 def _tvl1_onoff(scale_step: float) -> Any:
-    from ..flow import TVL1_PRESETS
+    from ..magnification._onoff import _flow_params
 
-    # OpenCV's parameters with the paper code's scale step; as many levels as the crop allows
-    return dataclasses.replace(TVL1_PRESETS["opencv"], scale_step=scale_step, adapt_scales=True)
+    # OpenCV's parameters with the paper code's scale step, as many levels as the crop allows: on_off_apex's
+    return _flow_params("opencv", scale_step)
 
 
 def feature_recipes(features: Sequence[str], options: Any) -> dict[str, str]:
