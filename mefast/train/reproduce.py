@@ -32,6 +32,7 @@ it writes the table with mefast's numbers beside the published ones and their di
     key = "C1"                          # key of the published figures
     read = "overall"                    # what to read: overall | datasets-mean | <dataset> | <AU>
     run = { train_datasets = ["casme"], test_datasets = ["casme2"] }   # optional per-column run settings
+    # or average_of = ["C1", "+SA"]: the mean of other columns' measured figures
 
     [[rows]]
     name = "SSSNet"                     # the paper's row label
@@ -41,6 +42,7 @@ it writes the table with mefast's numbers beside the published ones and their di
     strategy = "fixed"                  # fixed | esv | leaky  (the data-leakage experiment only)
     run = { ... }                       # optional per-row run settings
     published = { C1 = 34.3, "+SA" = 43.0 }
+    published_notes = { "+SA" = "..." } # optional: a remark on a published figure (marked with a dagger)
 
     [[rows]]
     name = "GA-ME"
@@ -48,9 +50,20 @@ it writes the table with mefast's numbers beside the published ones and their di
     published = { ... }
 
 Each cell's run is the ``[data]`` defaults, updated by the row's ``run`` and then the column's ``run``;
-cells sharing the same run settings share one evaluation. Rows with ``strategy = "leaky"`` run the leaky
-protocol of :mod:`mefast.train.leakage` and are labelled ``LEAKY`` in every output. New tables (for example a
-new method's paper) are added by dropping a file of this format into ``mefast/train/experiments/``.
+cells sharing the same run settings share one evaluation. The run setting ``add_train_datasets`` (a list of
+corpora) joins the cell's ``train_datasets``, which the cell must then set: a row can add corpora to every
+column's training set, for a table whose rows and columns each name part of it. A cell whose training set is
+empty is not run (the paper's N/A). Rows with ``strategy = "leaky"`` run the leaky protocol of
+:mod:`mefast.train.leakage` and are labelled ``LEAKY`` in every output.
+
+Each published figure is printed with as many decimals as the file writes it with (``0.8996``: four,
+``0.6100``: four, ``0.61``: two; write a figure as the paper prints it), mefast's figure and the difference
+with the same number; a cell without a published figure takes its column's most precise one (else 3 decimals
+for ``scale = 1``, 1 for ``scale = 100``). A float given in Python rather than read from a file counts the
+decimals of its shortest repr.
+
+New tables (for example a new method's paper) are added by dropping a file of this format into
+``mefast/train/experiments/``.
 """
 
 from __future__ import annotations
@@ -87,7 +100,17 @@ __all__ = [
 EXPERIMENT_DIR = Path(__file__).parent / "experiments"
 
 _RUN_KEYS = frozenset(
-    {"protocol", "label", "classes", "train_datasets", "test_datasets", "class_filters", "feature", "clean_ids"}
+    {
+        "protocol",
+        "label",
+        "classes",
+        "train_datasets",
+        "add_train_datasets",
+        "test_datasets",
+        "class_filters",
+        "feature",
+        "clean_ids",
+    }
 )
 _TRAINING_KEYS = frozenset(
     {
@@ -109,6 +132,74 @@ _QUICK_CORPORA = ("casme2", "samm", "smic", "casme", "mmew", "4dme", "casme3a")
 
 class ExperimentError(MefastError, ValueError):
     """An experiment file that cannot be read or run as written."""
+
+
+class _Figure(float):
+    """A float of an experiment file that keeps how many decimals it was written with (``0.6100``: 4).
+
+    ``tomllib``'s ``parse_float`` makes one of every float of the file; the published figures keep them (for
+    printing as published), every other value is turned back into a plain float on loading.
+    """
+
+    decimals: int | None
+
+    def __new__(cls, text: str) -> _Figure:
+        self = super().__new__(cls, text)
+        self.decimals = _written_decimals(text)
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (float, (float(self),))
+
+
+def _written_decimals(text: str) -> int | None:
+    """Decimals of a TOML float as written: ``"0.8996"`` 4, ``"34.0"`` 1, ``"2.5e-1"`` 2; None for inf/nan."""
+    t = text.strip().lstrip("+-").replace("_", "").lower()
+    if not t[:1].isdigit():
+        return None  # inf, nan
+    mantissa, _, exponent = t.partition("e")
+    digits = len(mantissa.partition(".")[2])
+    return max(0, digits - int(exponent)) if exponent else digits
+
+
+def _published_decimals(value: Any) -> int | None:
+    """Decimals a published figure was written with; None when unknown (inf, nan, not a number).
+
+    An integer has 0; a float not read from a file (an experiment built in Python) those of its shortest repr.
+    """
+    if isinstance(value, _Figure):
+        return value.decimals
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return 0
+    if isinstance(value, float):
+        return _written_decimals(repr(value))
+    return None
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with every :class:`_Figure` in it a plain float."""
+    if isinstance(value, _Figure):
+        return float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The document, its floats plain but for the rows' published figures (which keep their decimals)."""
+    with path.open("rb") as fh:
+        doc = tomllib.load(fh, parse_float=_Figure)
+    rows = doc.get("rows")
+    plain = _plain(doc)
+    if isinstance(rows, list):
+        for raw, row in zip(rows, plain["rows"], strict=True):
+            if isinstance(raw, dict) and isinstance(raw.get("published"), dict):
+                row["published"] = dict(raw["published"])
+    return plain
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,8 +255,17 @@ def _check_row(path: Path, i: int, row: Mapping[str, Any], column_keys: set[str]
     if unknown:
         raise _fail(path, f"{where}: published figures for unknown columns {sorted(unknown)}")
     for k, v in published.items():
-        if not isinstance(v, int | float):
+        if not isinstance(v, int | float) or isinstance(v, bool):
             raise _fail(path, f"{where}: published[{k!r}] = {v!r} is not a number")
+    remarks = row.get("published_notes", {})
+    if not isinstance(remarks, Mapping):
+        raise _fail(path, f"{where}: published_notes must be a table of column key -> text")
+    unknown = set(remarks) - column_keys
+    if unknown:
+        raise _fail(path, f"{where}: published_notes for unknown columns {sorted(unknown)}")
+    for k, v in remarks.items():
+        if not isinstance(v, str) or not v.strip():
+            raise _fail(path, f"{where}: published_notes[{k!r}] must be a non-empty text")
     if "missing" in row:
         return
     model = row.get("model")
@@ -190,8 +290,7 @@ def load_experiment(name: str | Path) -> Experiment:
     if not path.is_file():
         raise ExperimentError(f"no experiment {str(name)!r}; shipped: {', '.join(files)} (or give a .toml path)")
     try:
-        with path.open("rb") as fh:
-            doc = tomllib.load(fh)
+        doc = _read_toml(path)
     except tomllib.TOMLDecodeError as exc:
         raise _fail(path, f"not valid TOML: {exc}") from None
     head = doc.get("experiment", {})
@@ -207,6 +306,8 @@ def load_experiment(name: str | Path) -> Experiment:
         if bad:
             raise _fail(path, f"[{section}] unknown settings {sorted(bad)}")
     columns = _columns(path, doc)
+    rows = _rows(path, doc, columns, quick)
+    _check_added_training(path, data, columns, rows)
     notes = head.get("notes", [])
     return Experiment(
         name=str(head.get("name", path.stem)),
@@ -217,7 +318,7 @@ def load_experiment(name: str | Path) -> Experiment:
         training=training,
         quick=quick,
         columns=columns,
-        rows=_rows(path, doc, columns, quick),
+        rows=rows,
         notes=tuple(notes if isinstance(notes, list) else [notes]),
     )
 
@@ -267,6 +368,27 @@ def _rows(
             if isinstance(t, str) and t not in ("same", "all", "all-but-test"):
                 raise _fail(path, f"train_datasets {t!r}: give a list of corpora or 'same', 'all', 'all-but-test'")
     return rows
+
+
+def _check_added_training(
+    path: Path, data: Mapping[str, Any], columns: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Every cell given ``add_train_datasets`` (a list of corpora) also sets the ``train_datasets`` it joins."""
+    for row in rows:
+        if "missing" in row:
+            continue
+        for c in columns:
+            if "average_of" in c:
+                continue
+            params = {**{k: v for k, v in data.items() if k in _RUN_KEYS}, **row.get("run", {}), **c.get("run", {})}
+            added = params.get("add_train_datasets")
+            if added is None:
+                continue
+            where = f"row {row.get('name')!r}, column {c['key']!r}"
+            if not isinstance(added, list) or not all(isinstance(d, str) for d in added):
+                raise _fail(path, f"{where}: add_train_datasets must be a list of corpora, got {added!r}")
+            if params.get("train_datasets") is None:
+                raise _fail(path, f"{where}: add_train_datasets joins train_datasets, which the cell does not set")
 
 
 def quick_store(path: str | Path, *, n_subjects: int = 3, clips_per_subject: int = 2, seed: int = 0) -> Path:
@@ -327,7 +449,9 @@ class Reproduction:
     experiment : Experiment
     cells : pandas.DataFrame
         ``row``, ``column``, ``published``, ``measured`` (mean over seeds, on the published scale), ``std``,
-        ``difference`` (measured - published), ``leaky``, ``note``.
+        ``difference`` (measured - published), ``leaky``, ``note`` (why a cell was not run or measured
+        nothing), ``decimals`` (those the published figure was written with, or its column's),
+        ``published_note`` (the file's remark on the published figure, ``published_notes``).
     quick : bool
         Whether it ran on the synthetic corpora (its numbers say nothing about the paper's).
     """
@@ -337,20 +461,27 @@ class Reproduction:
     quick: bool = False
 
     def wide(self) -> pd.DataFrame:
-        """Rows x columns, each cell ``published / measured (difference)``."""
-        exp = self.experiment
-        decimals = 1 if float(exp.data.get("scale", 100)) == 100 else 3
+        """Rows x columns, each cell ``published / measured (difference)``, with the published figure's decimals.
 
-        def fmt(v: float) -> str:
+        A published figure the file remarks on (``published_notes``) is marked with a dagger; the remark is
+        among the notes of :meth:`to_markdown`.
+        """
+        exp = self.experiment
+        default = _default_decimals(exp)
+
+        def fmt(v: float, decimals: int) -> str:
             return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{decimals}f}"
 
         table: dict[str, dict[str, str]] = {}
         for _, c in self.cells.iterrows():
+            d = c.get("decimals", default)
+            d = default if d is None or pd.isna(d) else int(d)
+            published = fmt(c["published"], d) + ("†" if c.get("published_note") else "")
             if c["note"] and math.isnan(c["measured"]):
-                cell = f"{fmt(c['published'])} / n/a"
+                cell = f"{published} / n/a"
             else:
-                diff = "" if math.isnan(c["difference"]) else f" ({c['difference']:+.{decimals}f})"
-                cell = f"{fmt(c['published'])} / {fmt(c['measured'])}{diff}"
+                diff = "" if math.isnan(c["difference"]) else f" ({c['difference']:+.{d}f})"
+                cell = f"{published} / {fmt(c['measured'], d)}{diff}"
             table.setdefault(c["row"], {})[c["column"]] = cell
         titles = [c.get("title", c["key"]) for c in exp.columns]
         out = pd.DataFrame.from_dict(table, orient="index").reindex(columns=[c["key"] for c in exp.columns])
@@ -368,6 +499,9 @@ class Reproduction:
             lines += ["Rows marked LEAKY stop early on the test fold: optimistic by construction.", ""]
         lines += [self.wide().to_markdown(), ""]
         notes = [f"- {n}" for n in exp.notes]
+        if "published_note" in self.cells:
+            for _, c in self.cells[self.cells["published_note"] != ""].iterrows():
+                notes.append(f"- {c['row']}, {c['column']} (†): {c['published_note']}")
         for _, c in self.cells[self.cells["note"] != ""].drop_duplicates(["row", "note"]).iterrows():
             notes.append(f"- {c['row']}: {c['note']}")
         if notes:
@@ -383,6 +517,30 @@ class Reproduction:
         md.write_text(self.to_markdown())
         self.cells.to_csv(csv, index=False)
         return [md, csv]
+
+
+def _default_decimals(exp: Experiment) -> int:
+    """Decimals of a figure whose column has no published one written: 1 in percent, 3 for fractions."""
+    return 1 if float(exp.data.get("scale", 100)) == 100 else 3
+
+
+def _cell_decimals(exp: Experiment) -> list[dict[str, int]]:
+    """Per row, per column: the decimals to print the cell with (see the module docstring)."""
+    written = [{k: _published_decimals(v) for k, v in r.get("published", {}).items()} for r in exp.rows]
+    column_most: dict[str, int] = {}
+    for by_key in written:
+        for k, d in by_key.items():
+            if d is not None:
+                column_most[k] = max(d, column_most.get(k, d))
+    default = _default_decimals(exp)
+    out = []
+    for by_key in written:
+        cells = {}
+        for c in exp.columns:
+            d = by_key.get(c["key"])
+            cells[c["key"]] = d if d is not None else column_most.get(c["key"], default)
+        out.append(cells)
+    return out
 
 
 def _row_title(row: Mapping[str, Any]) -> str:
@@ -528,9 +686,11 @@ def run_experiment(
     defaults = {k: v for k, v in exp.data.items() if k in _RUN_KEYS}
     cache: dict[str, Evaluation | str] = {}
     records = []
-    for row in exp.rows:
+    decimals = _cell_decimals(exp)
+    for row, row_decimals in zip(exp.rows, decimals, strict=True):
         title = _row_title(row)
         published = row.get("published", {})
+        remarks = row.get("published_notes", {})
         skip = row.get("missing") or (
             "not selected (--rows / [quick] rows)" if rows is not None and row["name"] not in rows else None
         )
@@ -546,6 +706,8 @@ def run_experiment(
                 "difference": float("nan"),
                 "leaky": row.get("strategy") == "leaky",
                 "note": "",
+                "decimals": row_decimals[col["key"]],
+                "published_note": str(remarks.get(col["key"], "")),
             }
             if skip:
                 rec["note"] = f"not run: {skip}"
@@ -602,6 +764,11 @@ def _run_cell(
         params["train_datasets"] = [d for d in have if d not in (test or [])]
     elif params.get("train_datasets") == "all":  # every corpus of the store
         params["train_datasets"] = have
+    added = params.pop("add_train_datasets", None)
+    if added is not None:  # the row's corpora joining the column's (checked on loading: train_datasets is set)
+        params["train_datasets"] = list(dict.fromkeys([*(params.get("train_datasets") or []), *added]))
+    if params.get("train_datasets") is not None and not len(params["train_datasets"]):
+        return "not run: no training corpora (the paper's N/A)"
     model = params.pop("model")
     strategy = params.pop("strategy", "fixed")
     noisy_name = params.pop("noisy", None)

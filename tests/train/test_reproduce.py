@@ -25,12 +25,15 @@ EXPECTED = {
     "leakage-table3",
     "leakage-table5",
     "leakage-table6",
+    "leakage-table7",
     "leakage-table8",
     "leakage-table9",
     "leakage-table10",
     "leakage-table11",
     "tutorial-ststnet",
     "tutorial-dssn",
+    "dualbranch-table3",
+    "dualbranch-table4",
 }
 
 
