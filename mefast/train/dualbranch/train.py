@@ -44,14 +44,14 @@ __all__ = [
 
 @dataclasses.dataclass(frozen=True)
 class DualBranchConfig:
-    """Training settings (defaults: the paper's).
+    """Training settings (defaults: the paper's, but for the weight decay, which the paper does not give).
 
     Attributes
     ----------
     epochs, batch_size : int
         100 and 128.
     lr, weight_decay : float
-        AdamW's, 3e-3 and 1e-5.
+        AdamW's, 3e-3 (the paper's) and 1e-5 (mefast's choice: the paper names no weight decay).
     scheduler : {"cosine_restarts", None}
         Cosine annealing with warm restarts (``t0``, ``t_mult``), stepped per epoch.
     t0, t_mult : int
