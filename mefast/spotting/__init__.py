@@ -4,7 +4,8 @@
 >>> rows = mefast.spot(video, method="mdmd", fps=30)                     # doctest: +SKIP
 >>> mefast.spotting.match_intervals(rows, [[120, 131]], iou=0.5).f1    # doctest: +SKIP
 
-* :func:`apex_frame` / :func:`apex_curve`: the apex of a clip (``"flow"``, ``"strain"``, ``"fd"``);
+* :func:`apex_frame` / :func:`apex_curve`: the apex of a clip (``"flow"``, ``"strain"``, ``"fd"``, ``"dnc"``,
+  ``"frequency"``);
   :func:`spot_apexes` fills a corpus's apex column (SMIC) and records it as corrections.
 * :func:`iter_features` / :func:`long_video_features`: the chunked, bounded-memory feature pass of a long video
   (LBP block histograms, flow ``t -> t+k`` magnitudes, optical strain, MDMD block values, SOFTNet inputs).

@@ -23,6 +23,10 @@
     no smoothing (the paper's raw codes).
 
 Eye regions are left out (blinks) when landmarks are known (``"flow"``, ``"strain"``, ``"fd"``, ``"dnc"``).
+Only ``"flow"`` and ``"strain"`` remove head motion: on synthetic clips with the test helper's head drift
+``"dnc"`` landed 4-12 frames off, and ``"frequency"``, on raw LBP codes, left the apex's half-intensity frames in
+about 10 of 16 clips with sensor noise of 0.5-1 grey levels (``tests/spotting/test_apex_methods.py`` checks both
+on still, clean faces). Prefer them on aligned, low-noise clips, or to compare with their papers.
 :func:`spot_apexes` fills the apex column of a corpus without apex annotation (SMIC) and records the choice.
 """
 
