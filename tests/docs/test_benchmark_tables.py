@@ -338,6 +338,9 @@ ALLOWED = {
     "(0.2-0.45 s)": "what the synthetic long-video writer plants",
     "(0.7-1.6 s)": "what the synthetic long-video writer plants",
     "2.9 GiB as uint8": "the size of 10 000 640x480 uint8 frames, arithmetic",
+    "k = 0.4 s / 1.3 s": "the MEGC2020 MDMD baseline's lags, a setting",
+    "(0.3 s / 1 s expressions)": "the expression lengths mefast's default lags are set for",
+    "p = 0.35": "mefast's default threshold position, a setting",
 }
 
 
