@@ -341,6 +341,7 @@ ALLOWED = {
     "k = 0.4 s / 1.3 s": "the MEGC2020 MDMD baseline's lags, a setting",
     "(0.3 s / 1 s expressions)": "the expression lengths mefast's default lags are set for",
     "p = 0.35": "mefast's default threshold position, a setting",
+    "p = 0.01": "the MEGC2020 MDMD baseline's threshold position, a setting",
 }
 
 
