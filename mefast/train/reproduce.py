@@ -242,28 +242,30 @@ def _fail(path: Path, msg: str) -> ExperimentError:
     return ExperimentError(f"{path.name}: {msg}")
 
 
+def _column_table(
+    path: Path, where: str, row: Mapping[str, Any], key: str, what: str, column_keys: set[str]
+) -> Mapping[str, Any]:
+    """A row's table by column key (``published``, ``published_notes``), checked to name known columns only."""
+    table = row.get(key, {})
+    if not isinstance(table, Mapping):
+        raise _fail(path, f"{where}: {key} must be a table of column key -> {what}")
+    unknown = set(table) - column_keys
+    if unknown:
+        raise _fail(path, f"{where}: {key} for unknown columns {sorted(unknown)}")
+    return table
+
+
 def _check_row(path: Path, i: int, row: Mapping[str, Any], column_keys: set[str]) -> None:
     from .registry import MODELS
 
     where = f"row {i + 1} ({row.get('name', '?')!r})"
     if "name" not in row:
         raise _fail(path, f"row {i + 1} has no name")
-    published = row.get("published", {})
-    if not isinstance(published, Mapping):
-        raise _fail(path, f"{where}: published must be a table of column key -> number")
-    unknown = set(published) - column_keys
-    if unknown:
-        raise _fail(path, f"{where}: published figures for unknown columns {sorted(unknown)}")
+    published = _column_table(path, where, row, "published", "number", column_keys)
     for k, v in published.items():
         if not isinstance(v, int | float) or isinstance(v, bool):
             raise _fail(path, f"{where}: published[{k!r}] = {v!r} is not a number")
-    remarks = row.get("published_notes", {})
-    if not isinstance(remarks, Mapping):
-        raise _fail(path, f"{where}: published_notes must be a table of column key -> text")
-    unknown = set(remarks) - column_keys
-    if unknown:
-        raise _fail(path, f"{where}: published_notes for unknown columns {sorted(unknown)}")
-    for k, v in remarks.items():
+    for k, v in _column_table(path, where, row, "published_notes", "text", column_keys).items():
         if not isinstance(v, str) or not v.strip():
             raise _fail(path, f"{where}: published_notes[{k!r}] must be a non-empty text")
     if "missing" in row:
