@@ -178,11 +178,40 @@ def mdmd_score(mdmd: NDArray, k: int, *, m: int = 12) -> NDArray[np.float64]:
 
 
 def _mdmd_frames(mdmd: NDArray, k: int, *, m: int = 12) -> NDArray[np.float64]:
-    """The MDMD frame value ``F_i`` at frame ``i`` as the baseline thresholds it.
+    """The MDMD frame value ``F_i`` at frame ``i`` (the baseline's ``F``, before :func:`megc2020_contrast`).
 
     NaN for the frames without one (the first ``k`` and the last ``k``), not clipped at 0.
     """
     return _shift(_top_mean(np.asarray(mdmd, np.float64), m), -k)
+
+
+def megc2020_contrast(f: NDArray, k: int) -> NDArray[np.float64]:
+    """The MEGC2020 MDMD baseline's score: the contrast of the MDMD frame value ``f`` ([B] ``cmd.m``).
+
+    ``C_i = F_i - (F_{i-d} + F_{i+d}) / 2`` with ``d = k - 1``, so that a slow drift of the MDMD value cancels
+    and does not move the threshold. Scored on frames ``k + d .. n - 3k - d - 1`` (0-based), NaN elsewhere: the
+    baseline's bounds (its loop runs over ``1 + k + m .. l - k - m`` with ``l = n - 2k`` the number of MDMD
+    values, so the last ``2k`` frames that have both neighbours are never scored); kept, for comparison.
+
+    Parameters
+    ----------
+    f : ndarray of shape (n,)
+        MDMD frame value per frame (NaN where there is none: the first and last ``k``).
+    k : int
+        The window, frames.
+
+    Returns
+    -------
+    c : ndarray of shape (n,), float64
+    """
+    f = np.asarray(f, np.float64)
+    n, d = len(f), max(int(k) - 1, 0)
+    c = np.full(n, np.nan)
+    lo, hi = k + d, n - 3 * k - d
+    if hi > lo:
+        i = np.arange(lo, hi)
+        c[lo:hi] = f[i] - 0.5 * (f[i - d] + f[i + d])
+    return c
 
 
 def strain_score(strain: NDArray, k: int, *, m: int = 12) -> NDArray[np.float64]:

@@ -16,6 +16,7 @@ from ._intervals import (
     _check_lengths,
     _mdmd_frames,
     _need,
+    megc2020_contrast,
     megc2020_mdmd,
     peaks_to_intervals,
     runs_to_intervals,
@@ -29,8 +30,10 @@ SPOT_METHODS = (*INTERVAL_METHODS, "softnet")
 #: Default threshold position p per method, with the default ``[peak - k, peak + k]`` intervals (chosen on
 #: synthetic recordings of seeds 100-109, not the tests'; SOFTNet's is the paper's). Re-checked for "mdmd" with
 #: the micro window k = 4 at 30 fps on those ten 450-frame recordings: micro F1 0.967 at p = 0.35, 0.951 at 0.3,
-#: 0.931 at 0.4, 0.526 at 0.1. The MEGC2020 baseline's p = 0.01 belongs with its run rule (``preset="megc2020"``:
-#: micro F1 0.545 there, k = 12; macro F1 1.0 with k = 39, where the default, k = 14 and p = 0.35, gives 0.5).
+#: 0.931 at 0.4, 0.526 at 0.1. The MEGC2020 baseline's p = 0.01 belongs with its contrast and run rule
+#: (``preset="megc2020"``: micro F1 0.500 there, k = 12; macro F1 0.435 with k = 39, where the default, k = 14 and
+#: p = 0.35, gives 0.500: ``make_long_recording(seed)`` for the ten seeds through ``mefast.spot(..., fps=30,
+#: kind=..., preset=...)`` and ``match_intervals`` at IoU 0.5, counts pooled).
 DEFAULT_P: dict[str, float] = {"fd": 0.6, "mdmd": 0.35, "strain": 0.5, "softnet": 0.55}
 
 Kind = Literal["micro", "macro"]
@@ -73,8 +76,9 @@ def spot_features(
     intervals : {"peaks", "runs"}
         ``"peaks"``: ``[peak - k, peak + k]`` around the score's peaks over ``T`` (mefast's rule, every method).
         ``"runs"``: the MEGC2020 MDMD baseline's rule (``method="mdmd"`` only): every run of frames over ``T``
-        kept if its length is in ``lengths``; ``T`` is taken over the frames that have an MDMD value, not clipped
-        at 0 (:func:`~mefast.spotting._intervals.runs_to_intervals`). For the baseline's ``k``, ``p`` and
+        kept if its length is in ``lengths``, over the baseline's contrast of the MDMD value
+        (:func:`~mefast.spotting._intervals.megc2020_contrast`; ``T`` over the frames it scores, not clipped at 0;
+        :func:`~mefast.spotting._intervals.runs_to_intervals`). For the baseline's ``k``, ``p`` and
         lengths see :func:`~mefast.spotting._intervals.megc2020_mdmd`.
     lengths : (int, int or None), optional
         With ``intervals="runs"``: shortest and longest run kept, frames (None: no upper bound); default every
@@ -94,7 +98,7 @@ def spot_features(
                 f"intervals='runs' is the MEGC2020 MDMD baseline's rule: use it with method='mdmd', got {method!r}"
             )
         lengths = None if lengths is None else _check_lengths(lengths)
-        c = _mdmd_frames(_need(features, f"mdmd{k}"), k, m=m)
+        c = megc2020_contrast(_mdmd_frames(_need(features, f"mdmd{k}"), k, m=m), k)
         return runs_to_intervals(c, p=MEGC2020_MDMD_P if p is None else float(p), lengths=lengths)
     if lengths is not None:
         raise ValueError("lengths= applies to intervals='runs', not to intervals='peaks'")
@@ -152,7 +156,8 @@ def spot(
     preset : {"mefast", "megc2020"}
         ``"mefast"``: the defaults above and ``[peak - k, peak + k]`` intervals. ``"megc2020"`` (``method="mdmd"``
         only): the MEGC2020 MDMD baseline's settings (spec 5b): ``k`` = 0.4 s (micro) or 1.3 s (macro) of
-        ``fps`` (12/39 frames at 30 fps, 80/260 at 200 fps), ``p = 0.01``, and every run of frames over ``T`` an
+        ``fps`` (12/39 frames at 30 fps, 80/260 at 200 fps), ``p = 0.01``, the MDMD value's contrast
+        ``F_i - (F_{i-k+1} + F_{i+k-1}) / 2`` as the score (its ``cmd.m``), and every run of frames over ``T`` an
         interval, kept if its length fits ``kind`` (ME 7-16 / MaE >= 17 frames at 30 fps, CAS(ME)^2; 47-105 /
         >= 106 at 200 fps, SAMM-LV). An explicit ``k`` or ``p`` still wins. The flows stay mefast's TV-L1
         (the baseline used RLOF).

@@ -98,22 +98,59 @@ def test_random_scores_equal_the_spec_s_rule() -> None:
         assert got[:, :2].astype(int).tolist() == _spec_runs(c, p, lo, hi)
 
 
-def test_spot_features_runs_rule_on_mdmd_blocks() -> None:
-    """The MDMD value of frame i - k is frame i's score (flows i-k -> i, i-k -> i+k); every block equal, so the
-    mean of the 12 largest is that value."""
-    k, n = 12, 200
-    c = np.zeros(n)
-    c[40:50] = 1.0  # 10 frames: a micro-expression at 30 fps
-    c[100:130] = 0.8  # 30 frames: too long for ME
-    c[160:165] = 0.9  # 5: too short
+def _baseline_cmd_m(f_values: np.ndarray, n: int, k: int, p: float, lo: int, hi: int | None) -> list[list[int]]:
+    """[B]'s cmd.m, MDMDmat_to_txt.m and the length filter written out with its 1-based loops (review finding:
+    the baseline thresholds the contrast C, not the MDMD value F). f_values[j - 1] is F(j), j = 1..n - 2k, the
+    MDMD value of frame j + k; returns 0-based inclusive [onset, offset] rows."""
+    F = {j: float(f_values[j - 1]) for j in range(1, n - 2 * k + 1)}  # noqa: N806 (the script's names)
+    l_, m = n - 2 * k, k - 1
+    C = [F[zz - k] - (F[zz - k - m] + F[zz - k + m]) / 2 for zz in range(1 + k + m, l_ - k - m + 1)]  # noqa: N806
+    t = np.mean(C) + p * (np.max(C) - np.mean(C))
+    predict = [0] * (n + 1)  # predict[1..n]
+    for idx, c in enumerate(C, start=1):
+        if c > t:
+            predict[idx + k + m] = 1
+    out, onset = [], None
+    for fr in range(1, n + 1):  # a run is written when a 0 closes it
+        if predict[fr] == 1 and onset is None:
+            onset = fr
+        if predict[fr] == 0 and onset is not None:
+            length = fr - onset
+            if length >= lo and (hi is None or length <= hi):
+                out.append([onset - 1, fr - 2])
+            onset = None
+    return out
+
+
+def _blocks(f_of_frame: np.ndarray, k: int) -> np.ndarray:
+    """MDMD block values whose mean of the 12 largest is f_of_frame[i] at frame i (row i - k: flows i-k -> i)."""
+    n = len(f_of_frame)
     md = np.full((n, 36), np.nan, np.float32)
-    md[: n - 2 * k] = c[k : n - k, None]  # score of frame i at row i - k; the last 2k rows have no partner
-    got = spot_features({f"mdmd{k}": md}, method="mdmd", k=k, p=0.01, intervals="runs", lengths=(7, 16))
-    score = np.full(n, np.nan)
-    score[k : n - k] = c[k : n - k]
-    assert got[:, :2].astype(int).tolist() == [[40, 49]] == _spec_runs(score, 0.01, 7, 16)
-    macro = spot_features({f"mdmd{k}": md}, method="mdmd", k=k, intervals="runs", lengths=(17, None))  # p: 0.01
-    assert macro[:, :2].astype(int).tolist() == [[100, 129]]
+    md[: n - 2 * k] = f_of_frame[k : n - k, None]
+    return md
+
+
+def test_spot_features_runs_rule_is_the_baseline_s_script() -> None:
+    """A plateau on a slow drift (reviewer's mdmd_baseline.py): the raw MDMD value's threshold follows the drift
+    and missed the expression; the baseline's contrast finds it. Then random MDMD values against cmd.m."""
+    k, n = 12, 200
+    t = np.arange(n)
+    f = 0.5 + 0.4 * np.sin(2 * np.pi * t / 200.0)
+    f[120:130] += 0.3  # 10 frames: a micro-expression at 30 fps
+    got = spot_features({f"mdmd{k}": _blocks(f, k)}, method="mdmd", k=k, p=0.01, intervals="runs", lengths=(7, 16))
+    want = _baseline_cmd_m(f[k : n - k], n, k, 0.01, 7, 16)
+    assert got[:, :2].astype(int).tolist() == want
+    assert any(a <= 121 and b >= 128 for a, b in want)  # the planted expression is found
+    rng = np.random.default_rng(5)
+    for trial in range(100):
+        n = int(rng.integers(80, 260))
+        k = int(rng.integers(2, 13))
+        if n - 4 * k - 2 * (k - 1) < 2:
+            continue
+        f = np.convolve(rng.random(n), np.ones(5) / 5, mode="same").astype(np.float32)
+        p, lo, hi = float(rng.choice([0.01, 0.2, 0.5])), int(rng.integers(1, 6)), [None, 12][trial % 2]
+        got = spot_features({f"mdmd{k}": _blocks(f, k)}, method="mdmd", k=k, p=p, intervals="runs", lengths=(lo, hi))
+        assert got[:, :2].astype(int).tolist() == _baseline_cmd_m(f[k : n - k], n, k, p, lo, hi), (trial, n, k)
 
 
 def test_spot_preset_megc2020_is_the_baseline_s_settings() -> None:
