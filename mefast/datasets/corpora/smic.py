@@ -104,9 +104,12 @@ def read(
     """Read SMIC-HS from its folders (``root`` is ``HS``), or from a sheet when ``annotations`` is given.
 
     SMIC annotates no apex. ``apex="middle"`` (default) takes the middle frame, as MEB does; ``apex="spotted"``
-    spots it in each clip with :func:`mefast.spotting.apex_frame` (``apex_method``: ``"flow"``, ``"strain"`` or
-    ``"fd"``), reading every clip's frames once, and records every spotted apex in ``dataset.corrections``
-    (reason ``apex spotted (method=...)``), which the store keeps with its provenance.
+    spots it in each clip with :func:`mefast.spotting.apex_frame` (``apex_method``: one of
+    :data:`mefast.spotting.APEX_METHODS`, with their default options: ``"frequency"``'s window ``w=61`` is CASME
+    II's at 200 fps, about twice a micro-expression at SMIC-HS's 100 fps, so for it call
+    :func:`mefast.spotting.spot_apexes` with ``w=31`` on the ``apex="middle"`` dataset instead), reading every
+    clip's frames once, and records every spotted apex in ``dataset.corrections`` (reason
+    ``apex spotted (method=...)``), which the store keeps with its provenance.
     """
     if apex not in ("middle", "spotted"):
         raise ValueError(f"apex must be 'middle' or 'spotted', got {apex!r}")
