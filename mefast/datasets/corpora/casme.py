@@ -23,6 +23,13 @@ __all__ = ["LAYOUT", "SPEC", "read"]
 
 _WHY = "onset/offset disagree with the clip's frame folder; fix from the MEB library"
 _MID = "apex unknown after the onset/offset fix; the middle frame (MEB library)"
+# MEB sets row 40's apex to 120 under the comment "Apex to middle frame", but the middle of its corrected
+# onset..offset 100..149 is 124 (rows 42 and 43 are the middles of theirs). mefast keeps MEB's value so that
+# its samples match MEB's, and says what it is.
+_MEB_APEX_40 = (
+    "apex unknown after the onset/offset fix; MEB's value 120, kept for compatibility with the MEB library "
+    "(its comment says 'Apex to middle frame', but the middle of the corrected 100..149 is 124)"
+)
 CORRECTIONS: tuple[Correction, ...] = (
     Correction(40, "onset", 100, _WHY),
     Correction(42, "onset", 101, _WHY),
@@ -32,7 +39,7 @@ CORRECTIONS: tuple[Correction, ...] = (
     Correction(43, "offset", 74, _WHY),
     Correction(54, "offset", 40, _WHY),
     Correction(140, "offset", 142, _WHY),
-    Correction(40, "apex", 120, _MID),
+    Correction(40, "apex", 120, _MEB_APEX_40),
     Correction(42, "apex", 110, _MID),
     Correction(43, "apex", 65, _MID),
 )

@@ -1,0 +1,99 @@
+"""CASME, CASME II and SAMM readers against the formats their corpora are distributed in.
+
+Each test builds small fake files in the real layout (never the licensed ones):
+
+- CASME II's coding sheet: ``Subject, Filename, (blank), OnsetFrame, ApexFrame, OffsetFrame, (blank),
+  Action Units, Estimated Emotion``, subjects as numbers (as the MEB library and public loaders read it), in
+  ``CASME2-coding-20140508.xlsx`` or the later ``CASME2-coding-20190701.xlsx``;
+- CASME II's ``CASME2-ObjectiveClasses.xlsx`` beside it: ``Subject, Filename, Objective Class``, one row per
+  sample, subjects as numbers, the class as an integer 1-7 (public loaders read it with ``int(cell)``, filter
+  ``'Objective Class' < 6`` and merge it on ``Subject`` and ``Filename``);
+- SAMM's sheet: 13 rows of notes, then ``Subject, Filename, Inducement Code, Onset Frame, Apex Frame,
+  Offset Frame, Duration, Micro, Action Units, Estimated Emotion, Objective Classes, Notes`` (public loaders
+  read it by position: ``usecols=[0, 1, 3, 4, 5, 8, 9]``, the class from column 11, 1-based).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+import openpyxl
+
+from mefast.datasets.corpora import casme
+
+_CODING_HEADER = [
+    "Subject",
+    "Filename",
+    None,
+    "OnsetFrame",
+    "ApexFrame",
+    "OffsetFrame",
+    None,
+    "Action Units",
+    "Estimated Emotion",
+]
+
+
+def _xlsx(path: Path, rows: Sequence[Sequence[object]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Sheet1"
+    for r in rows:
+        ws.append(list(r))
+    wb.save(path)
+    return path
+
+
+def _frames(folder: Path, numbers: range) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in numbers:
+        cv2.imwrite(str(folder / f"img{n}.jpg"), np.full((8, 8, 3), 128, np.uint8))
+
+
+#: (subject number, clip, onset, apex, offset, AUs, emotion). '4+L10' ties classes III (4+10) and IV (10),
+#: for which the MEGC2018 AU rule gives VII; the published file gives the class the annotators chose.
+_CLIPS = [
+    (1, "EP03_02", 1, 10, 20, "4+L10", "repression"),
+    (1, "EP02_01f", 46, 59, 86, "12", "happiness"),
+    (2, "EP09_01", 5, 8, 12, "1+2", "surprise"),
+]
+
+
+def _casme2(tmp_path: Path, sheet_name: str = "CASME2-coding-20140508.xlsx") -> tuple[Path, Path]:
+    """A CASME II folder with its coding sheet and frames: (frame root, sheet)."""
+    top = tmp_path / "CASME2"
+    sheet = _xlsx(
+        top / sheet_name,
+        [_CODING_HEADER, *[[s, c, None, on, ap, off, None, aus, emo] for s, c, on, ap, off, aus, emo in _CLIPS]],
+    )
+    for s, c, on, _, off, _, _ in _CLIPS:
+        _frames(top / "CASME2_RAW_selected" / f"sub{s:02d}" / c, range(on, off + 1))
+    return top / "CASME2_RAW_selected", sheet
+
+
+def _objective_file(path: Path, rows: list[tuple[object, str, object]]) -> Path:
+    return _xlsx(path, [["Subject", "Filename", "Objective Class"], *[list(r) for r in rows]])
+
+
+def _classes(d) -> dict[str, int]:
+    return dict(zip(d.samples["clip"], d.samples["objective_class"], strict=True))
+
+
+# --- 3. CASME's apex reasons -----------------------------------------------------------------------------------
+
+
+def test_casme_apex_reasons_are_true():
+    fixed = {(c.row, c.field): int(c.value) for c in casme.CORRECTIONS}
+    for c in casme.CORRECTIONS:
+        if c.field != "apex":
+            continue
+        middle = (fixed[(c.row, "onset")] + fixed[(c.row, "offset")]) // 2
+        if "the middle frame" in c.reason and "middle of" not in c.reason:
+            assert c.value == middle, (c.row, c.reason)
+    row40 = next(c for c in casme.CORRECTIONS if (c.row, c.field) == (40, "apex"))
+    assert row40.value == 120  # MEB's value, kept for compatibility
+    assert "MEB" in row40.reason and "124" in row40.reason and "100..149" in row40.reason
