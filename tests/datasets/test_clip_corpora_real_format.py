@@ -21,8 +21,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import openpyxl
+import pandas as pd
 
+from mefast.datasets import load, synthetic
 from mefast.datasets.corpora import casme
+from mefast.labels import parse_aus
 
 _CODING_HEADER = [
     "Subject",
@@ -81,6 +84,52 @@ def _objective_file(path: Path, rows: list[tuple[object, str, object]]) -> Path:
 
 def _classes(d) -> dict[str, int]:
     return dict(zip(d.samples["clip"], d.samples["objective_class"], strict=True))
+
+
+# --- 2. SAMM's column order ------------------------------------------------------------------------------------
+
+_SAMM_ORDER = [
+    "Subject",
+    "Filename",
+    "Inducement Code",
+    "Onset Frame",
+    "Apex Frame",
+    "Offset Frame",
+    "Duration",
+    "Micro",
+    "Action Units",
+    "Estimated Emotion",
+    "Objective Classes",
+    "Notes",
+]
+
+
+def test_synthetic_samm_sheet_has_the_real_column_order(tmp_path):
+    assert list(synthetic.sheet_table("samm", [{}]).columns) == _SAMM_ORDER
+    written = synthetic.write_synthetic(
+        tmp_path, corpora=("samm",), n_subjects=1, clips_per_subject=3, size=(32, 32), n_frames=(3, 4), seed=2
+    )
+    root, sheet = written["samm"]
+    raw = pd.read_excel(sheet, header=None)
+    assert raw.iloc[13].tolist() == _SAMM_ORDER  # the header below 13 rows of notes
+    d = load("samm", root, sheet)
+    # A loader that reads SAMM by position (usecols=[0, 1, 3, 4, 5, 8, 9], the class from column 11) reads the
+    # same samples mefast reads by name.
+    table = pd.read_excel(sheet, header=13)
+    by_position = table.iloc[:, [0, 1, 3, 4, 5, 8, 9, 10]]
+    assert [f"{s:03d}" for s in by_position.iloc[:, 0]] == d.samples["subject"].tolist()
+    assert by_position.iloc[:, 1].tolist() == d.samples["clip"].tolist()
+    for j, col in ((2, "onset"), (3, "apex"), (4, "offset"), (7, "objective_class")):
+        assert by_position.iloc[:, j].astype(int).tolist() == d.samples[col].tolist(), col
+    assert [parse_aus(a) for a in by_position.iloc[:, 5]] == [parse_aus(a) for a in d.samples["aus"]]
+    assert by_position.iloc[:, 6].str.lower().tolist() == d.samples["emotion"].tolist()
+
+
+def test_samm_docstring_lists_the_real_columns():
+    from mefast.datasets.corpora import samm
+
+    text = " ".join((samm.__doc__ or "").split())
+    assert ", ".join(_SAMM_ORDER) in text
 
 
 # --- 3. CASME's apex reasons -----------------------------------------------------------------------------------

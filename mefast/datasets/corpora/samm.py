@@ -3,14 +3,16 @@
 Layout as distributed::
 
     SAMM/
-      SAMM_Micro_FACS_Codes_v2.xlsx        notes on the first rows, then the header row: Subject, Filename,
+      SAMM_Micro_FACS_Codes_v2.xlsx        13 rows of notes, then the header row: Subject, Filename,
                                            Inducement Code, Onset Frame, Apex Frame, Offset Frame, Duration,
-                                           Type, Action Units, Notes, Estimated Emotion, Objective Classes
+                                           Micro, Action Units, Estimated Emotion, Objective Classes, Notes
       SAMM/006/006_1_2/006_05562.jpg ...   frames (grey, 960x650); the folder holds onset..offset
 
 Subjects are ``"006"`` (zero-padded to three digits). The sheet's "Objective Classes" are kept as the
 MEGC2018 class. AU cells use side prefixes and intensity letters (``"R12B + R15"``); five cells offer
-``or`` alternatives, resolved by the MEB library's choices.
+``or`` alternatives, resolved by the MEB library's choices. mefast finds the columns by name; the synthetic
+SAMM sheet is written in the order above, so loaders that read the columns by position (the 1st, 2nd, 4th to
+6th, 9th and 10th; the class from the 11th) read it as they read the real one.
 """
 
 from __future__ import annotations
@@ -90,10 +92,10 @@ LAYOUT = Layout(
         "offset",
         "duration",
         "micro",
-        "objective",
-        "notes",
         "aus",
         "emotion",
+        "objective",
+        "notes",
     ),
     headers={"inducement": "Inducement Code", "duration": "Duration", "micro": "Micro", "notes": "Notes"},
     sheet_notes=(
