@@ -22,9 +22,10 @@ import cv2
 import numpy as np
 import openpyxl
 import pandas as pd
+import pytest
 
 from mefast.datasets import load, synthetic
-from mefast.datasets.corpora import casme
+from mefast.datasets.corpora import casme, casme2
 from mefast.labels import parse_aus
 
 _CODING_HEADER = [
@@ -146,3 +147,43 @@ def test_casme_apex_reasons_are_true():
     row40 = next(c for c in casme.CORRECTIONS if (c.row, c.field) == (40, "apex"))
     assert row40.value == 120  # MEB's value, kept for compatibility
     assert "MEB" in row40.reason and "124" in row40.reason and "100..149" in row40.reason
+
+
+# --- 4. CASME II's later coding sheet --------------------------------------------------------------------------
+
+
+def test_casme2_finds_the_20190701_sheet(tmp_path):
+    root, sheet = _casme2(tmp_path, "CASME2-coding-20190701.xlsx")
+    d = load("casme2", root)
+    assert d.annotations == sheet and len(d) == len(_CLIPS)
+
+
+def test_casme2_prefers_the_sheet_the_corrections_were_written_for(tmp_path):
+    root, old = _casme2(tmp_path, "CASME2-coding-20140508.xlsx")
+    _casme2(tmp_path, "CASME2-coding-20190701.xlsx")
+    assert load("casme2", root).annotations == old
+    assert casme2.SPEC.annotation_files.index("CASME2-coding-20190701.xlsx") == len(casme2.SPEC.annotation_files) - 1
+
+
+@pytest.mark.parametrize("n_rows", [255, 257])
+def test_row_corrections_are_not_applied_to_a_20190701_sheet_of_another_length(sheets, n_rows):
+    rows = sheets.rows("casme2", n_rows)
+    sheets.plant("casme2", rows)
+    root, sheet = sheets.write("casme2", rows, "CASME2-coding-20190701.xlsx")
+    d = load("casme2", root)
+    assert d.annotations == sheet
+    assert not (d.corrections["reason"].str.contains("MEB") & (d.corrections["status"] == "applied")).any()
+    skipped = d.issues[d.issues["problem"] == "corrections_skipped"]
+    assert len(skipped) == 1 and f"{n_rows} data rows" in skipped["detail"].iloc[0]
+    assert d.samples.at[60, "offset"] == 91 + 7  # the planted mistake is left as written (and reported)
+
+
+def test_row_corrections_on_a_256_row_20190701_sheet_are_checked_before_they_apply(sheets):
+    rows = sheets.rows("casme2", 256)
+    sheets.plant("casme2", rows)
+    rows[29]["apex"] = 200  # this sheet has an apex where the release had none: left alone, reported
+    _, sheet = sheets.write("casme2", rows, "CASME2-coding-20190701.xlsx")
+    d = load("casme2", sheet.parent / "frames", sheet)
+    assert d.samples.at[35, "apex"] == 68 and d.samples.at[29, "apex"] == 200
+    conflict = d.corrections[d.corrections["status"] == "conflict"]
+    assert conflict["row"].tolist() == [29]

@@ -5,11 +5,21 @@ Layout as distributed::
     CASME2/
       CASME2-coding-20140508.xlsx          Subject, Filename, OnsetFrame, ApexFrame, OffsetFrame,
                                            Action Units, Estimated Emotion (one row per clip)
+      CASME2-coding-20190701.xlsx          the same columns, a later release of the sheet
       CASME2_RAW_selected/sub01/EP02_01f/img46.jpg ... img86.jpg      raw frames (640x480)
       Cropped/sub01/EP02_01f/reg_img46.jpg ...                        cropped faces (same numbers)
 
 Either frame folder can be the root. Subjects are numbers in the sheet (``1``), folders ``sub01``; mefast's
 subject id is ``"01"``. A clip folder holds exactly the frames onset..offset.
+
+When no sheet is given, the first of ``CASME2-coding-20140508.xlsx``, ``CASME2-coding-updated.xlsx``,
+``CASME2-coding-20140508.csv`` and ``CASME2-coding-20190701.xlsx`` found is read: the 2019 release last, as the
+known corrections (the MEB library's) address rows of the 256-row sheet MEB reads. On a sheet of another length
+they are not applied but reported (``corrections_skipped``). On a sheet of 256 rows they are applied by
+position: an estimated apex only where the sheet has none at that row (otherwise reported, not applied),
+row 60's offset 91 whatever the sheet holds there. mefast cannot tell a re-sorted 256-row sheet from the release,
+so for a copy of uncertain order bind the corrections to their samples once, from the release sheet, with
+:func:`mefast.datasets.bind_corrections`.
 """
 
 from __future__ import annotations
@@ -55,7 +65,12 @@ SHEET_COLUMNS: dict[str, tuple[str, ...]] = sheet_columns(
 SPEC = CorpusSpec(
     name="casme2",
     title="CASME II",
-    annotation_files=("CASME2-coding-20140508.xlsx", "CASME2-coding-updated.xlsx", "CASME2-coding-20140508.csv"),
+    annotation_files=(
+        "CASME2-coding-20140508.xlsx",
+        "CASME2-coding-updated.xlsx",
+        "CASME2-coding-20140508.csv",
+        "CASME2-coding-20190701.xlsx",
+    ),
     columns={**SHEET_COLUMNS, "objective": ("Objective Class", "Objective Classes")},
     clip_dirs=_clip_dirs,
     emotions=frozenset({"happiness", "surprise", "disgust", "repression", "others", "fear", "sadness"}),
