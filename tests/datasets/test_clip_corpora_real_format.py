@@ -26,7 +26,7 @@ import pytest
 
 from mefast.datasets import load, synthetic
 from mefast.datasets.corpora import casme, casme2
-from mefast.labels import parse_aus
+from mefast.labels import objective_class, parse_aus
 
 _CODING_HEADER = [
     "Subject",
@@ -85,6 +85,69 @@ def _objective_file(path: Path, rows: list[tuple[object, str, object]]) -> Path:
 
 def _classes(d) -> dict[str, int]:
     return dict(zip(d.samples["clip"], d.samples["objective_class"], strict=True))
+
+
+# --- 1. CASME II's objective classes ---------------------------------------------------------------------------
+
+
+def test_casme2_reads_the_objective_class_file_beside_the_sheet(tmp_path):
+    root, sheet = _casme2(tmp_path)
+    assert objective_class(parse_aus("4+L10")) == 7  # what the AU rule gives the tie
+    _objective_file(
+        sheet.parent / "CASME2-ObjectiveClasses.xlsx", [(1, "EP03_02", 4), (1, "EP02_01f", 1), (2, "EP09_01", 6)]
+    )
+    d = load("casme2", root)
+    assert d.annotations == sheet
+    assert _classes(d) == {"EP03_02": 4, "EP02_01f": 1, "EP09_01": 6}  # the file's classes, not the AU rule's
+    assert not d.issues["problem"].str.startswith("objective_class").any(), d.issues.to_string()
+
+
+def test_casme2_objective_classes_join_on_subject_and_clip_not_position(tmp_path):
+    root, sheet = _casme2(tmp_path)
+    # rows in another order, subjects written as text ("sub02", "01") and a roman class: still the same samples
+    _objective_file(
+        sheet.parent / "CASME2-ObjectiveClasses.xlsx",
+        [("sub02", "EP09_01", "VI"), ("01", "EP02_01f", 1), (1, "EP03_02", 3)],
+    )
+    assert _classes(load("casme2", root, sheet)) == {"EP03_02": 3, "EP02_01f": 1, "EP09_01": 6}
+
+
+def test_casme2_a_sample_missing_from_the_objective_file_is_derived_and_reported(tmp_path):
+    root, sheet = _casme2(tmp_path)
+    obj = _objective_file(
+        sheet.parent / "CASME2-ObjectiveClasses.xlsx", [(1, "EP03_02", 4), (2, "EP09_01", 9), (3, "EP01_01", 2)]
+    )
+    d = load("casme2", root, sheet)
+    assert _classes(d) == {"EP03_02": 4, "EP02_01f": 1, "EP09_01": 2}  # the last two derived from their AUs
+    issues = d.issues.set_index(["sample_id", "problem"])
+    missing = issues.loc[("casme2/01/EP02_01f", "objective_class_missing")]
+    assert missing["severity"] == "warning" and obj.name in missing["detail"] and "derived" in missing["detail"]
+    invalid = issues.loc[("casme2/02/EP09_01", "objective_class_invalid")]
+    assert invalid["severity"] == "warning" and "9" in invalid["detail"]
+    unmatched = d.issues[d.issues["problem"] == "objective_class_unmatched"]
+    assert len(unmatched) == 1 and "03/EP01_01" in unmatched["detail"].iloc[0]
+    assert unmatched["severity"].iloc[0] == "warning"
+
+
+def test_casme2_objective_file_can_be_passed_or_refused(tmp_path):
+    root, sheet = _casme2(tmp_path)
+    elsewhere = _objective_file(tmp_path / "labels" / "objective.xlsx", [(s, c, 5) for s, c, *_ in _CLIPS])
+    assert set(_classes(load("casme2", root, sheet, objective_classes=elsewhere)).values()) == {5}
+    _objective_file(sheet.parent / "CASME2-ObjectiveClasses.xlsx", [(s, c, 2) for s, c, *_ in _CLIPS])
+    assert set(_classes(load("casme2", root, sheet)).values()) == {2}
+    derived = load("casme2", root, sheet, objective_classes=False)
+    assert _classes(derived) == {c: objective_class(parse_aus(a)) for _, c, _, _, _, a, _ in _CLIPS}
+    assert "objective_class_derived" in set(derived.issues["problem"])
+
+
+def test_casme2_without_the_objective_file_records_that_the_class_is_derived(tmp_path):
+    root, sheet = _casme2(tmp_path)
+    d = load("casme2", root, sheet)
+    assert _classes(d) == {c: objective_class(parse_aus(a)) for _, c, _, _, _, a, _ in _CLIPS}
+    derived = d.issues[d.issues["problem"] == "objective_class_derived"]
+    assert len(derived) == 1 and derived["severity"].iloc[0] == "info" and derived["sample_id"].iloc[0] == ""
+    detail = derived["detail"].iloc[0]
+    assert "CASME2-ObjectiveClasses.xlsx" in detail and "AUs" in detail and "not annotated" in detail
 
 
 # --- 2. SAMM's column order ------------------------------------------------------------------------------------

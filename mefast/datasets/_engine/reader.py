@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 
 from ...errors import AnnotationError
 from ...labels import format_aus, megc2019_class, normalise_emotion, objective_class, parse_aus_lenient
 from .base import CORRECTION_COLUMNS, ISSUE_COLUMNS, SAMPLE_COLUMNS, Dataset, au_names_of
-from .corrections import Correction, CorrectionLog, apply_corrections
+from .corrections import Correction, CorrectionLog, apply_corrections, show
 from .frames import FrameListing, folders_without_sample, list_frames
 from .table import frame_cell, is_blank, read_sheet, text_cell
 
@@ -28,6 +29,7 @@ __all__ = [
     "build",
     "find_annotation_file",
     "in_subject_folder",
+    "objective_cell",
     "spec_reader",
 ]
 
@@ -83,6 +85,11 @@ class CorpusSpec:
         Why a missing apex becomes the middle frame.
     multi_label : bool
         Emotion cells may combine labels with ``"+"`` (4DME).
+    objective_files : tuple of str
+        File names of a per-sample objective-class sheet the corpus ships beside its annotation sheet (CASME
+        II's ``CASME2-ObjectiveClasses.xlsx``: ``Subject, Filename, Objective Class``, the class 1-7). Read
+        when found there (or passed), joined to the samples on subject and clip; where it gives no class, and
+        when it is absent, the class is derived from the AUs and an issue says so (see :func:`build`).
     """
 
     name: str
@@ -103,6 +110,7 @@ class CorpusSpec:
     apex_fill_reason: str = "apex missing in the annotation; the middle frame of onset..offset is used"
     multi_label: bool = False
     grey: bool = field(default=False)
+    objective_files: tuple[str, ...] = ()
 
 
 def in_subject_folder(root: Path, rec: Mapping[str, str]) -> list[Path]:
@@ -121,6 +129,107 @@ def find_annotation_file(spec: CorpusSpec, root: Path) -> Path:
         f"{spec.title}: no annotation file given and none of {list(spec.annotation_files)} is in {root} "
         "or the two folders above it (or their annotation/ folders); pass annotations=<path to the sheet>"
     )
+
+
+_ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7}
+
+#: How a class that no annotation gives is found, for the messages.
+_DERIVED = "derived from its AUs by the MEGC2018 rule"
+
+
+def objective_cell(value: object) -> int | None:
+    """A MEGC2018 objective class 1-7 from a sheet cell (``4``, ``4.0``, ``"4"``, ``"IV"``), else ``None``.
+
+    >>> objective_cell(4.0), objective_cell(" iv "), objective_cell("VII"), objective_cell(9), objective_cell("")
+    (4, 4, 7, None, None)
+    """
+    n = frame_cell(value)
+    if n is None and isinstance(value, str):
+        n = _ROMAN.get(value.strip().upper())
+    return n if n is not None and 1 <= n <= 7 else None
+
+
+@dataclass
+class _ObjectiveFile:
+    """A per-sample objective-class sheet: (subject, clip) -> its rows' (class cell, sheet row)."""
+
+    path: Path
+    rows: dict[tuple[str, str], list[tuple[object, int]]]
+    used: set[tuple[str, str]] = field(default_factory=set)
+
+
+def _objective_file(
+    spec: CorpusSpec, ann: Path | None, given: str | Path | Literal[False] | None
+) -> _ObjectiveFile | None:
+    """The objective-class sheet to read (``given``, or the first of ``spec.objective_files`` beside ``ann``)."""
+    if given is False:
+        return None
+    if given is not None:
+        path = Path(given).expanduser()
+        if not path.is_file():
+            raise AnnotationError(f"{spec.title}: objective-class file {path} does not exist")
+    else:
+        beside = [ann.parent / n for n in spec.objective_files] if ann is not None else []
+        found = next((p for p in beside if p.is_file()), None)
+        if found is None:
+            return None
+        path = found
+    columns = {
+        "subject": spec.columns["subject"],
+        "clip": spec.columns["clip"],
+        "objective": spec.columns.get("objective", ("Objective Class", "Objective Classes")),
+    }
+    table, header = read_sheet(path, columns, tuple(columns))
+    rows: dict[tuple[str, str], list[tuple[object, int]]] = {}
+    for r, (subject, clip, cell) in enumerate(zip(table["subject"], table["clip"], table["objective"], strict=True)):
+        if is_blank(subject) and is_blank(clip) and is_blank(cell):
+            continue
+        key = (spec.subject(subject) if not is_blank(subject) else "", spec.clip(clip) if not is_blank(clip) else "")
+        rows.setdefault(key, []).append((cell, header + 2 + r))
+    return _ObjectiveFile(path, rows)
+
+
+def _objective_class(
+    spec: CorpusSpec, rec: Mapping, aus: Sequence[int], source: _ObjectiveFile | None, log: CorrectionLog, sid: str
+) -> tuple[int, bool]:
+    """A sample's objective class and whether it was derived from its AUs (each problem recorded)."""
+    in_sheet = objective_cell(rec["objective"])
+    if source is None:
+        return (in_sheet, False) if in_sheet is not None else (objective_class(aus), True)
+    derived = objective_class(aus)
+    key = (str(rec["subject"]), str(rec["clip"]))
+    entries = source.rows.get(key)
+    name = source.path.name
+    if entries is None:
+        why = f"{sid} is not in {name} ({source.path})"
+        if in_sheet is not None:
+            log.issue(
+                sid, "objective_class_missing", f"{why}; the annotation sheet's class {in_sheet} is used", "warning"
+            )
+            return in_sheet, False
+        log.issue(sid, "objective_class_missing", f"{why}; its class {derived} is {_DERIVED}", "warning")
+        return derived, True
+    source.used.add(key)
+    cells = [(objective_cell(c), c, row) for c, row in entries]
+    classes = {c for c, _, _ in cells}
+    if len(classes) > 1:
+        listed = ", ".join(f"{show(c)!r} (sheet row {row})" for _, c, row in cells)
+        detail = f"{name} gives {sid} the objective classes {listed}; its class {derived} is {_DERIVED}"
+        log.issue(sid, "objective_class_conflict", detail, "warning")
+        return derived, True
+    given = cells[0][0]
+    if given is None:
+        _, cell, row = cells[0]
+        detail = (
+            f"{name} sheet row {row} gives {sid} the objective class {show(cell)!r}, not a class 1-7 (I-VII); "
+            f"its class {derived} is {_DERIVED}"
+        )
+        log.issue(sid, "objective_class_invalid", detail, "warning")
+        return derived, True
+    if in_sheet is not None and in_sheet != given:
+        detail = f"the annotation sheet gives {sid} the objective class {in_sheet}, {name} {given}; {name}'s is used"
+        log.issue(sid, "objective_class_conflict", detail, "warning")
+    return given, False
 
 
 def _frame_numbers(
@@ -164,11 +273,20 @@ def build(
     annotations: str | Path | None = None,
     *,
     corrections: bool | Sequence[Correction] = True,
+    objective_classes: str | Path | Literal[False] | None = None,
 ) -> Dataset:
     """Read a corpus into a :class:`Dataset` (the body of every reader).
 
     ``corrections``: True applies the corpus's known corrections, False none, a sequence of
     :class:`Correction` those instead (e.g. identity-keyed ones from :func:`mefast.datasets.bind_corrections`).
+
+    ``objective_classes``: a per-sample objective-class sheet (``Subject, Filename, Objective Class``) whose
+    classes replace the ones derived from the AUs, joined on subject and clip; by default the first of
+    ``spec.objective_files`` beside the annotation sheet, False for none. A sample it leaves out, gives no
+    class 1-7 (or I-VII) or two classes keeps the derived class, with an ``objective_class_missing``,
+    ``_invalid`` or ``_conflict`` warning; its rows naming no sample are one ``objective_class_unmatched``
+    warning. A corpus that ships such a sheet (``spec.objective_files``) read without it gets one
+    ``objective_class_derived`` issue (``"info"``) saying its classes are derived, not annotated.
     """
     root = Path(root).expanduser()
     if not root.is_dir():
@@ -188,6 +306,7 @@ def build(
     def sheet_row(r: int) -> int:
         return header + 2 + r  # 1-based, as a spreadsheet program numbers rows
 
+    objective_source = _objective_file(spec, ann, objective_classes)
     known = spec.corrections if corrections is True else () if corrections is False else tuple(corrections)
     apply_corrections(spec, known, table, log, sheet_row)
 
@@ -219,6 +338,7 @@ def build(
     cache: dict[Path, FrameListing] = {}
     rows, numbers, paths, dirs = [], [], [], []
     seen: dict[str, int] = {}
+    n_derived = 0
     for rec in table.to_dict("records"):
         r = int(rec["row"])
         sid = f"{spec.name}/{rec['subject']}/{rec['clip']}"
@@ -248,8 +368,8 @@ def build(
                 sid,
             )
         emotion = normalise_emotion(rec["emotion"])
-        given = frame_cell(rec["objective"])
-        obj = given if given is not None and 1 <= given <= 7 else objective_class(aus)
+        obj, derived = _objective_class(spec, rec, aus, objective_source, log, sid)
+        n_derived += derived
         rows.append(
             {
                 "sample_id": sid,
@@ -270,6 +390,19 @@ def build(
         numbers.append(list(listing.numbers))
         paths.append(list(listing.paths))
         dirs.append(folder)
+
+    if objective_source is not None:
+        _report_unmatched(spec, objective_source, log)
+    elif spec.objective_files and n_derived:
+        looked = " or ".join(spec.objective_files)
+        where = "was not read (objective_classes=False)" if objective_classes is False else f"is beside {ann}"
+        log.issue(
+            "",
+            "objective_class_derived",
+            f"{spec.title}: the objective_class of {n_derived} samples is derived from their AUs by the MEGC2018 "
+            f"rule, not annotated: no {looked} {where}; pass objective_classes=<path> to read the corpus's classes",
+            "info",
+        )
 
     if spec.clip_per_folder:  # a clip folder no row reads: a clip left out of the sheet, or named otherwise there
         for folder, why in folders_without_sample(root, dirs):
@@ -299,6 +432,20 @@ def build(
     )
 
 
+def _report_unmatched(spec: CorpusSpec, source: _ObjectiveFile, log: CorrectionLog) -> None:
+    """One warning for the objective-class rows that name no sample of the annotation sheet."""
+    left = [(key, rows[0][1]) for key, rows in source.rows.items() if key not in source.used]
+    if not left:
+        return
+    named = ", ".join(f"{s}/{c} (sheet row {row})" for (s, c), row in left[:6]) + ("..." if len(left) > 6 else "")
+    log.issue(
+        "",
+        "objective_class_unmatched",
+        f"{spec.title}: {len(left)} rows of {source.path} name no sample of the annotation sheet: {named}",
+        "warning",
+    )
+
+
 _SEARCHED = "searched for in ``root`` and the two folders above when omitted"
 
 
@@ -312,15 +459,36 @@ def spec_reader(
     """The ``read(root, annotations=None, *, corrections=True)`` function of a corpus that needs nothing but its spec.
 
     ``root``, ``annotations`` and ``corrections`` describe the reader's parameters in its docstring; by default
-    ``annotations`` names the spec's first sheet file and says it is searched for.
+    ``annotations`` names the spec's first sheet file and says it is searched for. A corpus that ships an
+    objective-class sheet (``spec.objective_files``) also gets ``objective_classes=None`` (see :func:`build`).
     """
     if annotations is None:
         annotations = f"``{spec.annotation_files[0]}``; {_SEARCHED}."
+    objective_doc = ""
+    if spec.objective_files:
 
-    def read(
-        root: str | Path, annotations: str | Path | None = None, *, corrections: bool | Sequence[Correction] = True
-    ) -> Dataset:
-        return build(spec, root, annotations, corrections=corrections)
+        def read(
+            root: str | Path,
+            annotations: str | Path | None = None,
+            *,
+            corrections: bool | Sequence[Correction] = True,
+            objective_classes: str | Path | Literal[False] | None = None,
+        ) -> Dataset:
+            return build(spec, root, annotations, corrections=corrections, objective_classes=objective_classes)
+
+        objective_doc = f"""
+    objective_classes : path-like or False, optional
+        The corpus's per-sample objective-class sheet (``{spec.objective_files[0]}``: Subject, Filename,
+        Objective Class), read from beside the annotation sheet when omitted; its classes replace the ones
+        derived from the AUs, joined on subject and clip. False reads none. Without it the classes are
+        derived, and an ``objective_class_derived`` issue says so; a sample it leaves out or gives no class
+        1-7 keeps the derived class, with a warning."""
+    else:
+
+        def read(  # type: ignore[misc]  # one of two definitions of the same name, without objective_classes
+            root: str | Path, annotations: str | Path | None = None, *, corrections: bool | Sequence[Correction] = True
+        ) -> Dataset:
+            return build(spec, root, annotations, corrections=corrections)
 
     read.__doc__ = f"""Read {spec.title}.
 
@@ -331,7 +499,7 @@ def spec_reader(
     annotations : path-like, optional
         {annotations}
     corrections : bool or sequence of Correction
-        {corrections} A sequence of :class:`Correction` applies those instead.
+        {corrections} A sequence of :class:`Correction` applies those instead.{objective_doc}
 
     Returns
     -------

@@ -77,6 +77,7 @@ SPEC = CorpusSpec(
     release_rows=256,
     corrections=CORRECTIONS,
     subject=_subject,
+    objective_files=("CASME2-ObjectiveClasses.xlsx",),
 )
 
 
