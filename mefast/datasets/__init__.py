@@ -89,7 +89,9 @@ def load(
         ``clip`` uses the overlap when the apex lies inside it and records the change.
     **kw
         Reader options: ``corrections=False`` skips the known corrections (a list of :class:`Correction`,
-        e.g. from :func:`bind_corrections`, replaces them); 4DME takes ``keep_k=True``.
+        e.g. from :func:`bind_corrections`, replaces them); 4DME takes ``keep_k=True``; CASME II takes
+        ``objective_classes=`` (the per-sample objective-class file, by default ``CASME2-ObjectiveClasses.xlsx``
+        beside the sheet when present; a path; False: derive every class from the AUs).
 
     Returns
     -------

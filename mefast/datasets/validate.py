@@ -39,6 +39,13 @@ Problem codes (severity ``"error"`` unless noted):
                         of the sheet reads: a clip missing from the sheet, or named otherwise there (warning;
                         corpora with one clip per folder; found while reading, so a subset or a composite
                         that leaves samples out does not report their folders)
+``objective_class_derived`` the objective classes come from the AUs by the MEGC2018 rule: no per-sample
+                        objective-class file was read (CASME II's ``CASME2-ObjectiveClasses.xlsx``; ``"info"``)
+``objective_class_missing`` a sample absent from the objective-class file keeps its sheet's or derived class
+                        (warning)
+``objective_class_invalid`` the file's class for a sample is not 1-7 or I-VII (warning)
+``objective_class_conflict`` the file lists a sample with two classes, or contradicts the sheet's (warning)
+``objective_class_unmatched`` rows of the objective-class file that name no sample (warning)
 =====================  ======================================================================================
 """
 
