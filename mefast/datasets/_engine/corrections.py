@@ -193,6 +193,17 @@ def _holds(field: str, cell: object, value: object) -> bool:
     return show(cell) == show(value)
 
 
+def _set(table: pd.DataFrame, r: int, field: str, value: object) -> None:
+    """Write a cell whatever its column's dtype: a typed column (``str``, ``int64``) becomes ``object`` first.
+
+    A frame number must fit a column pandas read as text (pandas 3 makes a column of text cells a ``str``
+    column), an AU string one it read as numbers.
+    """
+    if table[field].dtype != object:
+        table[field] = table[field].astype(object)
+    table.at[r, field] = value
+
+
 def apply_corrections(
     spec: CorpusSpec,
     corrections: Sequence[Correction],
@@ -228,7 +239,7 @@ def apply_corrections(
             detail = f"{spec.title} {where}: {c.field} already holds the known fix {show(c.value)!r} ({c.reason})"
             log.issue("", "correction_already_fixed", detail, "info", row=r)
         elif _is_expected(c, old):
-            table.at[r, c.field] = c.value
+            _set(table, r, c.field, c.value)
             log.fix(r, c.field, old, c.value, f"{c.reason} ({where})")
         else:
             expected = show(c.expect) if c.expect is not None else {"missing": "no frame number", "or": "'or'"}[c.when]
@@ -276,7 +287,8 @@ def _swap_labels(
         return
     for fld in fields:
         a, b = table.at[r, fld], table.at[other, fld]
-        table.at[r, fld], table.at[other, fld] = b, a
+        _set(table, r, fld, b)
+        _set(table, other, fld, a)
         log.fix(r, fld, a, b, f"{c.reason} ({where})")
         log.fix(other, fld, b, a, f"{c.reason} ({where})")
 

@@ -18,6 +18,7 @@ import pandas as pd
 from ...errors import AnnotationError
 
 __all__ = [
+    "FRAME_FIELDS",
     "frame_cell",
     "is_blank",
     "is_blank_row",
@@ -29,6 +30,9 @@ __all__ = [
 ]
 
 _HEADER_SEARCH_ROWS = 40
+
+#: The fields whose cells are frame numbers.
+FRAME_FIELDS = ("onset", "apex", "offset")
 
 
 def norm_name(name: object) -> str:
@@ -113,8 +117,10 @@ def read_sheet(
     Returns
     -------
     table : DataFrame
-        One row per data row of the sheet (RangeIndex), the fields found as columns, cells as read
-        (objects). Trailing blank rows are dropped, blank rows between data rows are kept.
+        One row per data row of the sheet (RangeIndex), the fields found as columns of dtype object, cells
+        as read but for frame numbers stored as text, which become numbers (``'355'`` -> ``355``; the
+        :data:`FRAME_FIELDS` cells that :func:`frame_cell` reads as a frame number). Trailing blank rows are
+        dropped, blank rows between data rows are kept.
     header_row : int
         0-based sheet row of the header; data row ``i`` is sheet row ``header_row + 1 + i``.
 
@@ -137,7 +143,9 @@ def read_sheet(
         found = _columns_of(keys, wanted)
         if all(f in found for f in required):
             data = raw.iloc[r + 1 :]
-            table = pd.DataFrame({f: data.iloc[:, c].tolist() for f, c in found.items()})
+            # Object columns whatever the cells hold: pandas 3 would make a column of text (the released
+            # CAS(ME)^3 A sheet stores every cell as text) a str column, which takes no frame number.
+            table = pd.DataFrame({f: _cells(f, data.iloc[:, c].tolist()) for f, c in found.items()}, dtype=object)
             # Drop trailing rows that are entirely blank (Excel often keeps formatted empty rows).
             nonblank = [i for i in range(len(table)) if not all(is_blank(v) for v in table.iloc[i])]
             table = table.iloc[: (nonblank[-1] + 1) if nonblank else 0].reset_index(drop=True)
@@ -150,6 +158,13 @@ def read_sheet(
         f"annotation file {path}: no header row with the required columns; missing {names}"
         + (f" (closest header: sheet row {best[0] + 1})" if best[0] >= 0 else "")
     )
+
+
+def _cells(field: str, values: list[object]) -> list[object]:
+    """A column's cells as read, a frame number stored as text (``'355'``) as the number (``355``)."""
+    if field not in FRAME_FIELDS:
+        return values
+    return [number if isinstance(v, str) and (number := frame_cell(v)) is not None else v for v in values]
 
 
 def is_blank(value: object) -> bool:
