@@ -4,10 +4,15 @@ Layout as distributed::
 
     CASME3/
       part_A/annotation/cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx
-                       Subject, Filename, Onset, Apex, Offset, AU, Objective class, emotion
+                       sheet label: Subject, Filename, Onset, Apex, Offset, AU, Objective class, emotion
+                       (every cell stored as text; emotions happy, sad, disgust, surprise, fear, anger, others)
+      part_A/annotation/cas(me)3_part_A_MaE_label_JpgIndex_v2_emotion.xlsx
+                       macro-expressions (sub, seq, onset, apex, offset, ..., emotion): read by
+                       mefast.datasets.load_long, not here
       part_A/data/part_A/spNO.1/a/color/0.jpg ...     one folder per recording task (a..m);
                                                        depth/ beside color/ is not read
-      part_C/CAS(ME)3_part_C_ME.xlsx                   sub, count, onset, offset, au, emotion
+      part_C/CAS(ME)3_part_C_ME.xlsx                   sheet mockCrimeME: sub, count, onset, offset, au, emotion
+                                                       (emotions negative, positive, surprise, others)
       part_C/data/01/1/color/...                        one folder per ME
 
 A part-A recording folder holds a whole task, so several MEs share it: the sheet then repeats the file
@@ -16,7 +21,9 @@ MEB library does) to make sample ids unique; a row repeating an earlier one exac
 offset) is the same ME listed twice, reported as a ``duplicate_sample`` rather than numbered. Frames are read
 from the ME's own folder when there is one (``f2/color`` or ``f2``: a cropped copy with one folder per ME, as
 MEB writes it), else from the recording's ``f/color``. Frame numbers are the jpg indices. Part C has no apex
-column: the middle frame is used (as MEB does); its AU cells use commas, once a full-width one.
+column: the middle frame is used (as MEB does); its AU cells use commas, once a full-width one. Part C labels
+emotions with four classes of its own (``negative``, ``positive``, ``surprise``, ``others``), not part A's seven;
+CAS(ME)^3 is no part of MEGC2019, so neither part has a ``megc2019`` class.
 """
 
 from __future__ import annotations
@@ -48,6 +55,8 @@ CORRECTIONS_A: tuple[Correction, ...] = (
 )
 
 _EMOTIONS = frozenset({"happiness", "sadness", "anger", "disgust", "fear", "surprise", "others"})
+#: Part C's emotions, as its sheet (CAS(ME)3_part_C_ME.xlsx, sheet mockCrimeME) spells them.
+_EMOTIONS_C = frozenset({"negative", "positive", "surprise", "others"})
 
 
 _NUMBERED = (
@@ -129,7 +138,7 @@ SPEC_C = CorpusSpec(
     required=("subject", "clip", "onset", "offset", "aus"),
     clip_dirs=_dirs_c,
     clip_per_folder=False,
-    emotions=_EMOTIONS,
+    emotions=_EMOTIONS_C,
     subject=zero_padded(2),
     apex_fill_reason="part C has no apex annotation; the middle frame of onset..offset is used (as MEB does)",
 )
@@ -160,12 +169,13 @@ LAYOUT_A = Layout(
     first_frame=(0, 1),
 )
 
-#: The on-disk layout of part C, for the synthetic writer.
+#: The on-disk layout of part C, for the synthetic writer. Its four classes by valence: contempt, which part A
+#: has no word for either, is ``others`` as there.
 LAYOUT_C = Layout(
     spec=SPEC_C,
     path="CASME3/part_C/data/{subject}/{clip}/color/{n}.jpg",
     sheet="CASME3/part_C/CAS(ME)3_part_C_ME.xlsx",
-    labels=_LAYOUT_LABELS,
+    labels=emotion_words("positive", "surprise", "negative", "negative", "negative", "negative", "others"),
     subject=subject_ids("{k:02d}", sheet_number=True),
     aus=lambda aus, rng: plain_aus(aus, rng, sep=","),
     clip_name=lambda s, j, rng, e: str(j + 1),
