@@ -13,9 +13,10 @@ order (:meth:`Recordings.iter_frames`), never the whole video at once.
              (the same columns, macro-expressions); a sheet's type is read from its file name (``ME`` or
              ``MaE``, in any order of sheets), and a name that says neither is an error
 ``samm_lv``  ``SAMM_longvideos/006_1/006_1_00001.jpg`` (one folder per video);                          200
-             ``SAMM_LongVideos_V3_Release.xlsx`` (notes, then Subject, Filename ``006_1_2``,
-             Inducement Code, Onset, Apex, Offset, Duration, Type ``Micro - 1/2`` / ``Macro``,
-             Action Units, Notes); the video is the first two parts of the file name
+             ``SAMM_LongVideos_V3_Release.xlsx``, ``..._V2_...`` or ``..._V1_...`` (the newest found is
+             read; notes, then Subject, Filename ``006_1_2``, Inducement Code, Onset, Apex, Offset,
+             Duration, Type ``Micro - 1/2`` / ``Macro``, Action Units, Notes); the video is the first two
+             parts of the file name
 ``casme2lv`` ``CAS(ME)^2/rawpic/s15/15_0101disgustingteeth/img1.jpg``;                                    30
              ``CAS(ME)^2code_final.xlsx`` or ``CAS(ME)^2code_final(Updated).xlsx`` as released: a first
              sheet with no header row (participant 1-22, file name ``disgust1_1``, onset, apex, offset,
@@ -27,6 +28,11 @@ order (:meth:`Recordings.iter_frames`), never the whole video at once.
              Offset, AUs, Emotion, Type) is read too. An offset of 0 means missing and becomes the apex
              (as SOFTNet does)
 ===========  =======================================================================================  =====
+
+A sheet found automatically is looked for in ``root``, the four folders above it, their ``annotation/``
+folders and their other subfolders; the nearest folder holding one of its names gives it, and of the names
+found there the first listed above (the newest release) is read. :attr:`Recordings.annotations` records the
+sheets read, :attr:`Recordings.issues` every other candidate found beside them (``annotation_not_read``).
 
 Interval frames are converted to 0-based positions in the recording's sorted frame list (spec 0); the
 sheets' frame numbers stay in ``onset_frame``/``offset_frame``. A missing or unusable apex becomes the middle
@@ -66,7 +72,8 @@ INTERVAL_COLUMNS = (
 class _LongSpec:
     corpus: str
     fps: float
-    # per sheet, the file names it is distributed under, searched next to and above root (first: micro, or both)
+    # per sheet, the file names it is distributed under, searched next to and above root (first sheet: micro,
+    # or both); a sheet's names in order of preference (the newest release first), see _find
     sheets: tuple[tuple[str, ...], ...]
     grey: bool = False
 
@@ -76,7 +83,11 @@ LONG_CORPORA: dict[str, _LongSpec] = {
         "casme3a", 30.0,
         (("cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx",), ("cas(me)3_part_A_MaE_label_JpgIndex_v2.xlsx",)),
     ),
-    "samm_lv": _LongSpec("samm_lv", 200.0, (("SAMM_LongVideos_V3_Release.xlsx",),), grey=True),
+    "samm_lv": _LongSpec(
+        "samm_lv", 200.0,
+        (("SAMM_LongVideos_V3_Release.xlsx", "SAMM_LongVideos_V2_Release.xlsx", "SAMM_LongVideos_V1_Release.xlsx"),),
+        grey=True,
+    ),
     "casme2lv": _LongSpec(
         "casme2lv", 30.0, (("CAS(ME)^2code_final.xlsx", "CAS(ME)^2code_final(Updated).xlsx"),)
     ),
@@ -106,11 +117,13 @@ class Recordings:
     frame_paths : list of list of Path
         Per recording, its frames in order.
     annotations : tuple of Path
+        The sheets read.
     issues : DataFrame
         ``sample_id, problem, detail, severity``: rows that could not be placed (``missing_recording``,
-        ``interval_outside``: left out) and problems of rows that were kept (``onset_after_apex``,
+        ``interval_outside``: left out), problems of rows that were kept (``onset_after_apex``,
         ``apex_after_offset``: the annotated apex is kept; ``apex_outside_recording``, ``invalid_annotation``:
-        the apex is filled, see ``corrections``).
+        the apex is filled, see ``corrections``), and other sheets found (``annotation_not_read``: another
+        sheet found beside the one read, such as an older SAMM-LV release, for information).
     corrections : DataFrame
         ``sample_id, row, field, old, new, reason, status`` (:data:`mefast.datasets.CORRECTION_COLUMNS`): every
         value the reader filled in, ``old`` as the sheet has it and ``new`` in the sheet's frame numbers, ``row``
@@ -182,24 +195,24 @@ class Recordings:
         )
 
 
-def _find(root: Path, names: Sequence[tuple[str, ...]]) -> list[Path | None]:
-    out: list[Path | None] = []
+def _find(root: Path, names: Sequence[tuple[str, ...]]) -> list[tuple[Path | None, list[Path]]]:
+    """Per sheet, the file to read (None: none found) and the other candidates found beside it, not read.
+
+    The folders searched are ``root`` and the four above it, nearest first, each with its ``annotation/`` folder
+    and its other subfolders. The nearest folder holding any of a sheet's names gives the sheet; of the names
+    found there, the first in the sheet's list (the newest release) is read.
+    """
+    out: list[tuple[Path | None, list[Path]]] = []
     for alternatives in names:
-        hit = None
+        hits: list[Path] = []
         for folder in (root, *list(root.parents)[:4]):
             for name in alternatives:
-                for cand in (folder / name, folder / "annotation" / name):
-                    if cand.is_file():
-                        hit = cand
-                        break
-                if hit is None:
-                    found = sorted(folder.glob(f"*/{name}"))
-                    hit = found[0] if found else None
-                if hit is not None:
-                    break
-            if hit is not None:
+                for cand in (folder / name, folder / "annotation" / name, *sorted(folder.glob(f"*/{name}"))):
+                    if cand.is_file() and cand not in hits:
+                        hits.append(cand)
+            if hits:
                 break
-        out.append(hit)
+        out.append((hits[0], hits[1:]) if hits else (None, []))
     return out
 
 
@@ -360,12 +373,17 @@ def load_long(
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"{corpus}: root {root} is not a folder")
+    issues: list[dict] = []
     if annotations is None:
         sheets = _find(root, spec.sheets)
-        if sheets[0] is None:
+        if sheets[0][0] is None:
             names = " or ".join(spec.sheets[0])
             raise AnnotationError(f"{corpus}: no {names} next to or above {root}; pass annotations=")
-        paths = [p for p in sheets if p is not None]
+        paths = [p for p, _ in sheets if p is not None]
+        for p, others in sheets:
+            for other in others:  # another release (SAMM-LV V1 beside V3), or another copy
+                detail = f"{corpus}: {other} was found and not read; {p} was (the preferred name found nearest)"
+                issues.append({"sample_id": "", "problem": "annotation_not_read", "detail": detail, "severity": "info"})
     else:
         paths = [Path(a) for a in ([annotations] if isinstance(annotations, str | Path) else annotations)]
     sheet_kinds = [_sheet_kind(p) for p in paths] if key == "casme3a" else [None] * len(paths)
@@ -400,7 +418,6 @@ def load_long(
     recordings = pd.DataFrame(rec_rows, columns=list(RECORDING_COLUMNS))
     lookup: dict[tuple[str, str], int] = {(str(r["subject"]), str(r["video"])): i for i, r in enumerate(rec_rows)}
     rows: list[dict] = []
-    issues: list[dict] = []
     fixes: list[dict] = []
     for path, sheet_kind in zip(paths, sheet_kinds, strict=True):
         naming: _Casme2Names | None = None
