@@ -8,10 +8,13 @@ order (:meth:`Recordings.iter_frames`), never the whole video at once.
 ``load_long``  layout (``root``; sheet found next to or above it)                                        fps
 ===========  =======================================================================================  =====
 ``casme3a``  ``CASME3/part_A/data/part_A/spNO.1/a/color/0.jpg`` (one folder per task);                   30
-             ``cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx`` (Subject, Filename, Onset, Apex, Offset, AU,
-             Objective class, emotion) and, when present, ``cas(me)3_part_A_MaE_label_JpgIndex_v2.xlsx``
-             (the same columns, macro-expressions); a sheet's type is read from its file name (``ME`` or
-             ``MaE``, in any order of sheets), and a name that says neither is an error
+             ``cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx`` (sheet ``label``: Subject, Filename, Onset,
+             Apex, Offset, AU, Objective class, emotion; cells stored as text) and
+             ``cas(me)3_part_A_MaE_label_JpgIndex_v2_emotion.xlsx`` (sheet ``Sheet1``: sub, seq, onset,
+             apex, offset, a sixth column, emotion; macro-expressions; the older name without
+             ``_emotion`` is found too). A sheet's type is read from its file name (``ME`` or ``MaE``, in
+             any order of sheets), and a name that says neither is an error; without a MaE sheet (or an
+             ME sheet) the intervals lack that kind, which ``issues`` says (``macro_sheet_missing``)
 ``samm_lv``  ``SAMM_longvideos/006_1/006_1_00001.jpg`` (one folder per video);                          200
              ``SAMM_LongVideos_V3_Release.xlsx``, ``..._V2_...`` or ``..._V1_...`` (the newest found is
              read; notes, then Subject, Filename ``006_1_2``, Inducement Code, Onset, Apex, Offset,
@@ -33,6 +36,7 @@ A sheet found automatically is looked for in ``root``, the four folders above it
 folders and their other subfolders; the nearest folder holding one of its names gives it, and of the names
 found there the first listed above (the newest release) is read. :attr:`Recordings.annotations` records the
 sheets read, :attr:`Recordings.issues` every other candidate found beside them (``annotation_not_read``).
+A workbook's first sheet holding the header row is read.
 
 Interval frames are converted to 0-based positions in the recording's sorted frame list (spec 0); the
 sheets' frame numbers stay in ``onset_frame``/``offset_frame``. A missing or unusable apex becomes the middle
@@ -78,11 +82,15 @@ class _LongSpec:
     grey: bool = False
 
 
+# CAS(ME)^3 part A's sheets as released; the MaE sheet also under the name mefast looked for before (no "_emotion")
+_C3_ME = "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx"
+_C3_MAE = ("cas(me)3_part_A_MaE_label_JpgIndex_v2_emotion.xlsx", "cas(me)3_part_A_MaE_label_JpgIndex_v2.xlsx")
+# The header rows' first column: "Subject" (CAS(ME)^3 ME sheet, SAMM, CAS(ME)^2 with a header), "sub" (CAS(ME)^3
+# MaE sheet: sub, seq, onset, apex, offset, ..., emotion)
+_FIRST_COLUMNS = ("Subject", "sub")
+
 LONG_CORPORA: dict[str, _LongSpec] = {
-    "casme3a": _LongSpec(
-        "casme3a", 30.0,
-        (("cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx",), ("cas(me)3_part_A_MaE_label_JpgIndex_v2.xlsx",)),
-    ),
+    "casme3a": _LongSpec("casme3a", 30.0, ((_C3_ME,), _C3_MAE)),
     "samm_lv": _LongSpec(
         "samm_lv", 200.0,
         (("SAMM_LongVideos_V3_Release.xlsx", "SAMM_LongVideos_V2_Release.xlsx", "SAMM_LongVideos_V1_Release.xlsx"),),
@@ -122,8 +130,10 @@ class Recordings:
         ``sample_id, problem, detail, severity``: rows that could not be placed (``missing_recording``,
         ``interval_outside``: left out), problems of rows that were kept (``onset_after_apex``,
         ``apex_after_offset``: the annotated apex is kept; ``apex_outside_recording``, ``invalid_annotation``:
-        the apex is filled, see ``corrections``), and other sheets found (``annotation_not_read``: another
-        sheet found beside the one read, such as an older SAMM-LV release, for information).
+        the apex is filled, see ``corrections``), and of the sheets (``macro_sheet_missing``,
+        ``micro_sheet_missing``: CAS(ME)^3 part A read without its MaE or ME sheet, a warning;
+        ``annotation_not_read``: another sheet found beside the one read, such as an older SAMM-LV release,
+        for information).
     corrections : DataFrame
         ``sample_id, row, field, old, new, reason, status`` (:data:`mefast.datasets.CORRECTION_COLUMNS`): every
         value the reader filled in, ``old`` as the sheet has it and ``new`` in the sheet's frame numbers, ``row``
@@ -225,9 +235,13 @@ def _read_book(path: Path, all_sheets: bool = False) -> list[pd.DataFrame]:
     return list(book.values()) if isinstance(book, dict) else [book]
 
 
-def _header_table(raw: pd.DataFrame, first_column: str) -> pd.DataFrame | None:
-    """The rows below the header row (the one starting with ``first_column``, maybe below notes); None if none."""
-    hits = [r for r in range(len(raw)) if str(raw.iat[r, 0]).strip().lower() == first_column.lower()]
+def _header_table(raw: pd.DataFrame, first_columns: Sequence[str]) -> pd.DataFrame | None:
+    """The rows below the header row (the first starting with one of ``first_columns``, maybe below notes).
+
+    None when no row starts with one of them.
+    """
+    wanted = {c.lower() for c in first_columns}
+    hits = [r for r in range(len(raw)) if str(raw.iat[r, 0]).strip().lower() in wanted]
     if not hits:
         return None
     h = hits[0]
@@ -236,12 +250,28 @@ def _header_table(raw: pd.DataFrame, first_column: str) -> pd.DataFrame | None:
     return table.dropna(how="all").reset_index(drop=True)
 
 
-def _read_table(path: Path, first_column: str) -> pd.DataFrame:
-    """A sheet whose header row (the one starting with ``first_column``) may sit below rows of notes."""
-    table = _header_table(_read_book(path)[0], first_column)
-    if table is None:
-        raise AnnotationError(f"{path}: no header row starting with {first_column!r}")
-    return table
+def _read_table(path: Path, first_columns: Sequence[str]) -> pd.DataFrame:
+    """The first sheet of a workbook with a header row starting with one of ``first_columns`` (maybe below notes).
+
+    The released CAS(ME)^3 MaE workbook keeps its rows in a sheet ``Sheet1`` that need not be the first.
+
+    Raises
+    ------
+    AnnotationError
+        No sheet has such a header row (the message names the sheets).
+    """
+    try:
+        with pd.ExcelFile(path) as book:
+            names = list(book.sheet_names)
+            for name in names:  # read one sheet at a time, up to the one with the header
+                raw = pd.read_excel(book, sheet_name=name, header=None, dtype=object)
+                table = _header_table(raw, first_columns)
+                if table is not None:
+                    return table
+    except Exception as e:  # openpyxl raises many kinds
+        raise AnnotationError(f"cannot read the annotation sheet {path}: {e}") from e
+    starts = " or ".join(repr(c) for c in first_columns)
+    raise AnnotationError(f"{path}: none of its sheets {names} has a header row starting with {starts}")
 
 
 @dataclass(frozen=True)
@@ -261,7 +291,7 @@ def _read_casme2(path: Path) -> tuple[pd.DataFrame, _Casme2Names | None]:
         Neither layout (the message says what each needs).
     """
     sheets = _read_book(path, all_sheets=True)
-    table = _header_table(sheets[0], "Subject")
+    table = _header_table(sheets[0], ("Subject",))
     if table is not None:
         return table, None
     first = sheets[0].dropna(how="all").reset_index(drop=True)
@@ -313,10 +343,35 @@ def _sheet_kind(path: Path) -> str:
     if micro == macro:
         raise AnnotationError(
             f"casme3a: cannot tell from the file name {path.name!r} ({path}) whether it lists micro- or "
-            "macro-expressions; the name must hold ME or MaE as a word, as the released "
-            "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx and cas(me)3_part_A_MaE_label_JpgIndex_v2.xlsx do"
+            f"macro-expressions; the name must hold ME or MaE as a word, as the released {_C3_ME} and "
+            f"{_C3_MAE[0]} do"
         )
     return "micro" if micro else "macro"
+
+
+def _missing_kinds(root: Path, kinds: Sequence[str], given: bool) -> list[dict]:
+    """Issues for a CAS(ME)^3 part A kind of sheet (micro, macro) that none of the sheets read lists.
+
+    Without its MaE sheet every interval read is a micro-expression, and the recordings' macro-expressions are
+    missing from the truth (a spotting evaluation counts them as false positives).
+    """
+    out = []
+    for kind, names, other in (("micro", (_C3_ME,), "macro"), ("macro", _C3_MAE, "micro")):
+        if kind in kinds:
+            continue
+        where = "among the sheets given" if given else f"next to or above {root}"
+        out.append(
+            {
+                "sample_id": "",
+                "problem": f"{kind}_sheet_missing",
+                "detail": (
+                    f"casme3a: no {kind}-expression sheet ({' or '.join(names)}) {where}; the intervals hold only "
+                    f"{other}-expressions and the recordings' {kind}-expressions are missing from them"
+                ),
+                "severity": "warning",
+            }
+        )
+    return out
 
 
 def _col(table: pd.DataFrame, path: Path, *names: str) -> pd.Series:
@@ -387,6 +442,8 @@ def load_long(
     else:
         paths = [Path(a) for a in ([annotations] if isinstance(annotations, str | Path) else annotations)]
     sheet_kinds = [_sheet_kind(p) for p in paths] if key == "casme3a" else [None] * len(paths)
+    if key == "casme3a":
+        issues += _missing_kinds(root, [k for k in sheet_kinds if k], given=annotations is not None)
     # Recording folders.
     if key == "casme3a":
         folders = sorted(p.parent for p in root.glob("*/*/color"))
@@ -424,9 +481,9 @@ def load_long(
         if key == "casme2lv":
             table, naming = _read_casme2(path)
         else:
-            table = _read_table(path, "Subject")
+            table = _read_table(path, _FIRST_COLUMNS)
         subj = _col(table, path, "Subject", "sub")
-        fname = _col(table, path, "Filename", "video")
+        fname = _col(table, path, "Filename", "seq", "video")
         onset = _col(table, path, "Onset", "Onset Frame", "OnsetFrame")
         apex = _col(table, path, "Apex", "Apex Frame", "ApexFrame")
         offset = _col(table, path, "Offset", "Offset Frame", "OffsetFrame")

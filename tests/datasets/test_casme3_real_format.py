@@ -16,6 +16,7 @@ the loaders that read the licensed ones):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,11 +24,17 @@ import cv2
 import numpy as np
 import openpyxl
 import pandas as pd
+import pytest
 
-from mefast.datasets import SPECS, load, synthetic, validate
+from mefast.datasets import SPECS, load, load_long, synthetic, validate
+from mefast.datasets.synthetic import write_long_synthetic
+from mefast.datasets.synthetic._long import LONG_TRUTH_FILE
 
 ME_NAME = "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx"
+MAE_NAME = "cas(me)3_part_A_MaE_label_JpgIndex_v2_emotion.xlsx"
+OLD_MAE_NAME = "cas(me)3_part_A_MaE_label_JpgIndex_v2.xlsx"  # the name mefast looked for before
 ME_HEADER = ["Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion"]
+MAE_HEADER = ["sub", "seq", "onset", "apex", "offset", "au", "emotion"]
 C_HEADER = ["sub", "count", "onset", "offset", "au", "emotion"]
 
 
@@ -74,6 +81,90 @@ def test_casme3a_release_sheet_of_text_cells_is_read_and_corrected(sheets) -> No
     assert {(r, f) for r, f in zip(applied["row"], applied["field"], strict=True)} >= {(128, "apex"), (749, "onset")}
     assert (d.samples["onset"] == [r["onset"] if i not in (749, 750) else d.samples.at[i, "onset"]
                                    for i, r in enumerate(rows)]).all()  # fmt: skip
+
+
+# --- part A macro-expressions ---------------------------------------------------------------------------------
+
+
+def _part_a(tmp_path: Path) -> tuple[Path, Path]:
+    """(frame root, annotation folder) of CASME3/part_A with one task recording spNO.1/a (frames 0..199)."""
+    base = tmp_path / "CASME3" / "part_A"
+    frames(base / "data" / "part_A" / "spNO.1" / "a" / "color", range(200))
+    return base / "data" / "part_A", base / "annotation"
+
+
+ME_ROWS = [["spNO.1", "a", 10, 13, 20, "4", "III", "disgust"]]
+MAE_ROWS = [["spNO.1", "a", 100, 120, 160, "12", "happiness"], ["spNO.1", "a", 30, 40, 60, "R4+L7", "Sadness"]]
+
+
+@pytest.mark.parametrize("data_sheet_first", [True, False], ids=["Sheet1-only", "Sheet1-after-another"])
+def test_casme3a_finds_and_reads_the_released_mae_sheet(tmp_path, data_sheet_first) -> None:
+    # Before: mefast looked for cas(me)3_part_A_MaE_label_JpgIndex_v2.xlsx only, so the released MaE sheet was
+    # never found and every interval was typed micro; given explicitly it failed ("no header row starting with
+    # 'Subject'").
+    root, ann = _part_a(tmp_path)
+    me = me_book(ann / ME_NAME, ME_ROWS)
+    mae_sheets = {"Sheet1": [MAE_HEADER, *MAE_ROWS]}
+    if not data_sheet_first:
+        mae_sheets = {"Sheet2": [], **mae_sheets}
+    mae = write_book(ann / MAE_NAME, mae_sheets)
+    rec = load_long("casme3a", root)
+    assert rec.annotations == (me, mae)
+    got = rec.intervals[["onset", "apex", "offset", "kind", "emotion", "aus"]].values.tolist()
+    assert got == [
+        [10, 13, 20, "micro", "disgust", "4"],
+        [30, 40, 60, "macro", "Sadness", "R4+L7"],
+        [100, 120, 160, "macro", "happiness", "12"],
+    ]
+    assert rec.issues.empty and rec.corrections.empty
+    assert rec.intervals["sample_id"].str.contains("/mae").sum() == 2
+
+
+def test_casme3a_me_sheet_without_mae_sheet_is_reported(tmp_path) -> None:
+    root, ann = _part_a(tmp_path)
+    me = me_book(ann / ME_NAME, ME_ROWS)
+    for given in (None, me):
+        rec = load_long("casme3a", root, given)
+        assert rec.annotations == (me,) and rec.intervals["kind"].tolist() == ["micro"]
+        issue = rec.issues[rec.issues["problem"] == "macro_sheet_missing"]
+        assert len(issue) == 1 and issue["severity"].iloc[0] == "warning"
+        assert MAE_NAME in issue["detail"].iloc[0] and "micro" in issue["detail"].iloc[0]
+
+
+def test_casme3a_old_mae_name_is_still_found_and_the_released_one_preferred(tmp_path) -> None:
+    root, ann = _part_a(tmp_path)
+    me_book(ann / ME_NAME, ME_ROWS)
+    old = write_book(ann / OLD_MAE_NAME, {"Sheet1": [ME_HEADER[:5] + ["emotion"], ["spNO.1", "a", 50, 55, 70, "fear"]]})
+    rec = load_long("casme3a", root)
+    assert rec.annotations[1] == old and rec.intervals["kind"].tolist() == ["micro", "macro"]
+    released = write_book(ann / MAE_NAME, {"Sheet1": [MAE_HEADER, *MAE_ROWS]})
+    rec = load_long("casme3a", root)
+    assert rec.annotations[1] == released and rec.intervals["kind"].tolist() == ["micro", "macro", "macro"]
+    note = rec.issues[rec.issues["problem"] == "annotation_not_read"]
+    assert len(note) == 1 and note["severity"].iloc[0] == "info" and OLD_MAE_NAME in note["detail"].iloc[0]
+
+
+def test_synthetic_long_casme3a_writes_the_released_sheets(tmp_path) -> None:
+    paths = write_long_synthetic(tmp_path, corpora=("casme3a",), n_subjects=1, videos_per_subject=2, n_frames=150,
+                                 size=(32, 32), n_micro=1, n_macro=1, n_blinks=0, seed=3)  # fmt: skip
+    root, written = paths["casme3a"]
+    assert [p.name for p in written] == [ME_NAME, MAE_NAME]
+    me = openpyxl.load_workbook(written[0])
+    assert me.sheetnames[0] == "label"
+    assert [c.value for c in me["label"][1]] == ME_HEADER
+    assert {c.data_type for row in me["label"].iter_rows() for c in row} == {"s"}  # every cell text, as released
+    mae = openpyxl.load_workbook(written[1])
+    assert mae.sheetnames == ["Sheet1"] and [c.value for c in mae["Sheet1"][1]] == MAE_HEADER
+    emotions = {c.value for c in mae["Sheet1"]["G"][1:]}
+    assert emotions and emotions <= {"happiness", "sadness", "anger", "disgust", "fear", "surprise", "others"}
+
+    rec = load_long("casme3a", root)
+    assert rec.annotations == tuple(written) and rec.issues.empty
+    truth = json.loads((root / LONG_TRUTH_FILE).read_text())["recordings"]
+    for i, t in enumerate(truth):
+        want = sorted((e["onset"], e["apex"], e["offset"], e["kind"]) for e in t["expressions"])
+        got = rec.intervals[rec.intervals["recording"] == i]
+        assert sorted(zip(got["onset"], got["apex"], got["offset"], got["kind"], strict=True)) == want
 
 
 # --- part C ----------------------------------------------------------------------------------------------------

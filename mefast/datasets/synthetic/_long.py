@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from ...labels import objective_class
 from ._face_motion import Event, Recording, SubjectStyle, max_gradient, neutral_face, random_drift
 
 __all__ = [
@@ -200,7 +201,7 @@ _LONG_LAYOUTS: dict[str, tuple[str, tuple[str, str | None], float, bool, int]] =
     "casme3a": (
         "CASME3/part_A/data/part_A",
         ("CASME3/part_A/annotation/cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx",
-         "CASME3/part_A/annotation/cas(me)3_part_A_MaE_label_JpgIndex_v2.xlsx"),
+         "CASME3/part_A/annotation/cas(me)3_part_A_MaE_label_JpgIndex_v2_emotion.xlsx"),
         30.0, False, 0,
     ),
     "samm_lv": ("SAMM/SAMM_longvideos", ("SAMM/SAMM_LongVideos_V3_Release.xlsx", None), 200.0, True, 1),
@@ -220,6 +221,11 @@ _EMOTION = {
     (1, 4): "sad",
     (4, 9): "disgust",
 }
+# CAS(ME)^3 part A's MaE sheet spells two emotions as nouns where its ME sheet has adjectives
+_CASME3_MAE_WORDS = {"happy": "happiness", "sad": "sadness"}
+_ROMAN = ("", "I", "II", "III", "IV", "V", "VI", "VII")
+_CASME3_ME_HEADER = ("Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion")
+_CASME3_MAE_HEADER = ("sub", "seq", "onset", "apex", "offset", "au", "emotion")
 _CASME2_VIDEOS = ("0101disgustingteeth", "0102eatingworms", "0401girlcrashing", "0502funnyerrors",
                   "0503unnyfarting", "0505funnyinnovations")  # fmt: skip
 # the released sheet names a video by its stimulus ("disgust1_2": the second expression of disgust1), which its
@@ -335,7 +341,17 @@ def write_long_synthetic(
                     on, ap, off = e.onset + first, e.apex + first, e.offset + first
                     emo = _EMOTION.get(e.aus, "others")
                     au = "+".join(str(a) for a in e.aus)
-                    if corpus == "casme3a":
+                    if corpus == "casme3a" and e.kind == "macro":  # the MaE sheet's own header
+                        row = {
+                            "sub": sheet_subject,
+                            "seq": video,
+                            "onset": on,
+                            "apex": ap,
+                            "offset": off,
+                            "au": au,
+                            "emotion": _CASME3_MAE_WORDS.get(emo, emo),
+                        }
+                    elif corpus == "casme3a":
                         row = {
                             "Subject": sheet_subject,
                             "Filename": video,
@@ -343,7 +359,7 @@ def write_long_synthetic(
                             "Apex": ap,
                             "Offset": off,
                             "AU": au,
-                            "Objective class": "",
+                            "Objective class": _ROMAN[objective_class(e.aus)],
                             "emotion": emo,
                         }
                     elif corpus == "samm_lv":
@@ -408,12 +424,36 @@ def write_long_synthetic(
                     table.to_excel(w, index=False, startrow=3)
             elif corpus == "casme2lv" and casme2_layout == "release":
                 _write_casme2_release(path, table, n_subjects, videos_per_subject)
+            elif corpus == "casme3a":
+                _write_casme3_release(path, table, micro=rows is micro_rows)
             else:
                 table.to_excel(path, index=False, engine="openpyxl")
             written.append(path)
         (root / LONG_TRUTH_FILE).write_text(json.dumps({"corpus": corpus, "seed": seed, "recordings": truth_rows}))
         result[corpus] = (root, written)
     return result
+
+
+def _write_casme3_release(path: Path, table: object, micro: bool) -> None:
+    """A CAS(ME)^3 part A sheet as released.
+
+    The ME sheet (``Subject, Filename, Onset, Apex, Offset, AU, Objective class, emotion``) is sheet ``label``
+    with every cell stored as text (``'355'``, the objective class a Roman numeral), followed by the empty
+    sheets ``Sheet1`` and ``Sheet3``. The MaE sheet (``sub, seq, onset, apex, offset, au, emotion``) is sheet
+    ``Sheet1``, its frame numbers numbers (the sixth column's header is not known from public sources; it is
+    written as ``au``).
+    """
+    import pandas as pd
+
+    header = _CASME3_ME_HEADER if micro else _CASME3_MAE_HEADER
+    frame = pd.DataFrame(table, columns=list(header))  # the header even when no expression of the kind was planted
+    with pd.ExcelWriter(path, engine="openpyxl") as w:
+        if micro:
+            frame.astype(str).to_excel(w, sheet_name="label", index=False)
+            for name in ("Sheet1", "Sheet3"):
+                pd.DataFrame().to_excel(w, sheet_name=name, index=False)
+        else:
+            frame.to_excel(w, sheet_name="Sheet1", index=False)
 
 
 def _write_casme2_release(path: Path, table: object, n_subjects: int, videos_per_subject: int) -> None:
