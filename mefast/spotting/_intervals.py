@@ -246,6 +246,16 @@ def threshold(c: NDArray, p: float) -> float:
     return mean + float(p) * (float(np.nanmax(c)) - mean)
 
 
+def _score(c: NDArray, p: float) -> NDArray[np.float64]:
+    """A 1-D numeric per-frame score as float64, after checking the threshold position ``p`` in [0, 1]."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"p must be in [0, 1], got {p}")
+    arr = check_numeric(c, "c", what="a numeric score")
+    if arr.ndim != 1:
+        raise ValueError(f"c must be a 1-D score (one value per frame), got shape {arr.shape}")
+    return arr.astype(np.float64)
+
+
 def peaks_to_intervals(
     c: NDArray,
     k: int,
@@ -280,12 +290,7 @@ def peaks_to_intervals(
     """
     from scipy.signal import find_peaks
 
-    if not 0 <= p <= 1:
-        raise ValueError(f"p must be in [0, 1], got {p}")
-    arr = check_numeric(c, "c", what="a numeric score")
-    if arr.ndim != 1:
-        raise ValueError(f"c must be a 1-D score (one value per frame), got shape {arr.shape}")
-    c = arr.astype(np.float64)
+    c = _score(c, p)
     k = check_int(k, "k", minimum=1)
     if n_frames is None:
         n = len(c)
@@ -338,13 +343,8 @@ def runs_to_intervals(
         Inclusive frames of each run kept and its highest score (the baseline writes 1.0; the score orders the
         default matching), in time order.
     """
-    if not 0 <= p <= 1:
-        raise ValueError(f"p must be in [0, 1], got {p}")
-    arr = check_numeric(c, "c", what="a numeric score")
-    if arr.ndim != 1:
-        raise ValueError(f"c must be a 1-D score (one value per frame), got shape {arr.shape}")
+    c = _score(c, p)
     lo, hi = (1, None) if lengths is None else _check_lengths(lengths)
-    c = arr.astype(np.float64)
     finite = np.isfinite(c)
     if not finite.any():
         return np.zeros((0, 3))
