@@ -226,13 +226,12 @@ def _find(root: Path, names: Sequence[tuple[str, ...]]) -> list[tuple[Path | Non
     return out
 
 
-def _read_book(path: Path, all_sheets: bool = False) -> list[pd.DataFrame]:
-    """The sheets of a workbook (only the first unless ``all_sheets``) as read with no header row."""
+def _read_book(path: Path) -> dict[str, pd.DataFrame]:
+    """Every sheet of a workbook by name, in order, as read with no header row."""
     try:
-        book = pd.read_excel(path, header=None, dtype=object, sheet_name=None if all_sheets else 0)
+        return pd.read_excel(path, header=None, dtype=object, sheet_name=None)
     except Exception as e:  # openpyxl raises many kinds
         raise AnnotationError(f"cannot read the annotation sheet {path}: {e}") from e
-    return list(book.values()) if isinstance(book, dict) else [book]
 
 
 def _header_table(raw: pd.DataFrame, first_columns: Sequence[str]) -> pd.DataFrame | None:
@@ -260,18 +259,13 @@ def _read_table(path: Path, first_columns: Sequence[str]) -> pd.DataFrame:
     AnnotationError
         No sheet has such a header row (the message names the sheets).
     """
-    try:
-        with pd.ExcelFile(path) as book:
-            names = list(book.sheet_names)
-            for name in names:  # read one sheet at a time, up to the one with the header
-                raw = pd.read_excel(book, sheet_name=name, header=None, dtype=object)
-                table = _header_table(raw, first_columns)
-                if table is not None:
-                    return table
-    except Exception as e:  # openpyxl raises many kinds
-        raise AnnotationError(f"cannot read the annotation sheet {path}: {e}") from e
+    book = _read_book(path)
+    for raw in book.values():
+        table = _header_table(raw, first_columns)
+        if table is not None:
+            return table
     starts = " or ".join(repr(c) for c in first_columns)
-    raise AnnotationError(f"{path}: none of its sheets {names} has a header row starting with {starts}")
+    raise AnnotationError(f"{path}: none of its sheets {list(book)} has a header row starting with {starts}")
 
 
 @dataclass(frozen=True)
@@ -290,7 +284,7 @@ def _read_casme2(path: Path) -> tuple[pd.DataFrame, _Casme2Names | None]:
     AnnotationError
         Neither layout (the message says what each needs).
     """
-    sheets = _read_book(path, all_sheets=True)
+    sheets = list(_read_book(path).values())
     table = _header_table(sheets[0], ("Subject",))
     if table is not None:
         return table, None
